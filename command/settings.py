@@ -1,0 +1,55 @@
+"""Settings, built once at start-up from the environment (``CAD_`` prefix) and ``.env``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the service can be told. Passed down from the wiring; never read globally."""
+
+    model_config = SettingsConfigDict(env_prefix="CAD_", env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql+asyncpg://user:pass@host:port/db; unset = embedded cluster in var/",
+    )
+    var_dir: Path = Field(default=Path("var"), description="where the embedded cluster lives")
+    embedded_port: int = Field(default=54329, ge=1024, le=65535)
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_statement_timeout_ms: int = Field(default=10_000, ge=100)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    session_idle_minutes: float = Field(default=30.0, gt=0)
+    lockout_failures: int = Field(default=5, ge=1)
+    lockout_minutes: float = Field(default=10.0, gt=0)
+
+    event_queue_size: int = Field(default=10_000, ge=10)
+
+    shared_dir: Path = Field(
+        default=Path("../shared"), description="shared data: OSM extracts, AMI fixtures"
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _asyncpg_driver(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if value.startswith(("postgresql://", "postgres://")):
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if not value.startswith("postgresql+asyncpg://"):
+            raise ValueError("CAD_DATABASE_URL must be a postgresql:// URL")
+        return value
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def cluster_dir(self) -> Path:
+        return self.var_dir / "pg"

@@ -1,0 +1,30 @@
+"""Fixtures shared by the whole suite: a real PostgreSQL/PostGIS for every test that asks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from tests.support.database import TestServer, started_server
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[TestServer]:
+    yield from started_server()
+
+
+@pytest.fixture
+async def database_url(pg_server: TestServer) -> AsyncIterator[str]:
+    """A fresh, migrated database for this test; dropped afterwards."""
+    name = await pg_server.new_database()
+    yield pg_server.url(name)
+    await pg_server.drop_database(name)
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    eng = create_async_engine(database_url, pool_size=5, max_overflow=30)
+    yield eng
+    await eng.dispose()

@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: the throwaway database and builders."""
