@@ -1,0 +1,34 @@
+"""Errors of the GIS package; ``command.errors.status_for`` maps their ``kind`` to HTTP."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class GisError(Exception):
+    """Something wrong with a place, a coordinate, a geometry or map data, said plainly."""
+
+    kind: ClassVar[str] = "invalid"
+
+    def __init__(self, message: str, **detail: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+
+
+class InvalidInput(GisError):
+    """Input a person or device sent that cannot be used (latitude 95, a self-crossing polygon)."""
+
+    kind = "invalid"
+
+
+class NotFound(GisError):
+    """A region, zone or place that does not exist."""
+
+    kind = "not_found"
+
+
+class ImportFailed(GisError):
+    """An OSM import that could not be completed; the old region is left untouched."""
+
+    kind = "invalid"
