@@ -1,34 +1,51 @@
-"""Errors of the GIS package; ``command.errors.status_for`` maps their ``kind`` to HTTP."""
+"""Errors of the ``gis`` package: one root; subclasses carry the ``kind`` mapped to HTTP."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 
 class GisError(Exception):
-    """Something wrong with a place, a coordinate, a geometry or map data, said plainly."""
+    """A GIS problem a person can understand and act on (bad input, missing region, bad file)."""
 
     kind: ClassVar[str] = "invalid"
 
-    def __init__(self, message: str, **detail: Any) -> None:
+    def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-        self.detail = detail
 
 
-class InvalidInput(GisError):
-    """Input a person or device sent that cannot be used (latitude 95, a self-crossing polygon)."""
+class InvalidQueryError(GisError):
+    """A geocoding query that cannot be searched (empty, too long, not text)."""
 
     kind = "invalid"
 
 
-class NotFound(GisError):
-    """A region, zone or place that does not exist."""
+class InvalidCoordinatesError(GisError):
+    """Coordinates outside their valid range or unreadable."""
+
+    kind = "invalid"
+
+
+class InvalidGeometryError(GisError):
+    """A geometry that is not valid (self-intersecting polygon, too few points, ...)."""
+
+    kind = "invalid"
+
+
+class OsmImportError(GisError):
+    """An OSM extract could not be read or loaded; the previous region data is untouched."""
+
+    kind = "invalid"
+
+
+class RegionNotFoundError(GisError):
+    """The named region has not been imported."""
 
     kind = "not_found"
 
 
-class ImportFailed(GisError):
-    """An OSM import that could not be completed; the old region is left untouched."""
+class GisUnavailableError(GisError):
+    """A GIS resource (database, file) is not reachable right now."""
 
-    kind = "invalid"
+    kind = "unavailable"
