@@ -1,51 +1,42 @@
-"""Errors of the ``gis`` package: one root; subclasses carry the ``kind`` mapped to HTTP."""
+"""Errors of the GIS package; ``command.errors.status_for`` maps their ``kind`` to HTTP."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class GisError(Exception):
-    """A GIS problem a person can understand and act on (bad input, missing region, bad file)."""
+    """Something wrong with a place, a coordinate, a geometry or map data, said plainly."""
 
     kind: ClassVar[str] = "invalid"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, **detail: Any) -> None:
         super().__init__(message)
         self.message = message
+        self.detail = detail
 
 
-class InvalidQueryError(GisError):
-    """A geocoding query that cannot be searched (empty, too long, not text)."""
-
-    kind = "invalid"
-
-
-class InvalidCoordinatesError(GisError):
-    """Coordinates outside their valid range or unreadable."""
+class InvalidInput(GisError):  # noqa: N818 - the kind, as in command.errors
+    """Input a person or device sent that cannot be used (latitude 95, a self-crossing polygon)."""
 
     kind = "invalid"
 
 
-class InvalidGeometryError(GisError):
-    """A geometry that is not valid (self-intersecting polygon, too few points, ...)."""
-
-    kind = "invalid"
-
-
-class OsmImportError(GisError):
-    """An OSM extract could not be read or loaded; the previous region data is untouched."""
-
-    kind = "invalid"
-
-
-class RegionNotFoundError(GisError):
-    """The named region has not been imported."""
+class NotFound(GisError):  # noqa: N818 - the kind, as in command.errors
+    """A region, zone or place that does not exist."""
 
     kind = "not_found"
 
 
-class GisUnavailableError(GisError):
-    """A GIS resource (database, file) is not reachable right now."""
+class ImportFailed(GisError):  # noqa: N818 - the kind, as in command.errors
+    """An OSM import that could not be completed; the old region is left untouched."""
 
-    kind = "unavailable"
+    kind = "invalid"
+
+
+class InvalidQueryError(InvalidInput):
+    """A geocoding query that cannot be searched (empty, too long, not text)."""
+
+
+class RegionNotFoundError(NotFound):
+    """The named region has not been imported."""
