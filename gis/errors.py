@@ -40,3 +40,11 @@ class InvalidQueryError(InvalidInput):
 
 class RegionNotFoundError(NotFound):
     """The named region has not been imported."""
+
+
+class InvalidCoordinates(InvalidInput):
+    """Coordinates that are not numbers or lie outside their range (latitude 95)."""
+
+
+class InvalidGeometry(InvalidInput):
+    """A geometry that cannot be used (a polygon that crosses itself, too few points)."""
