@@ -82,7 +82,9 @@ class Cluster:
         try:
             return self.password_file.read_text().strip()
         except FileNotFoundError as exc:
-            raise ClusterError(f"cluster at {self.root} is not initialised: run `cad db init`") from exc
+            raise ClusterError(
+                f"cluster at {self.root} is not initialised: run `cad db init`"
+            ) from exc
 
     # -- running commands as the server user ---------------------------------------------------
 
@@ -95,7 +97,9 @@ class Cluster:
         cmd = self._as_server_user(argv)
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if check and result.returncode != 0:
-            raise ClusterError(f"{Path(argv[0]).name} failed: {result.stderr.strip() or result.stdout}")
+            raise ClusterError(
+                f"{Path(argv[0]).name} failed: {result.stderr.strip() or result.stdout}"
+            )
         return result
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -119,11 +123,23 @@ class Cluster:
         if os.geteuid() == 0:
             _allow_traverse(self.root)
         try:
-            self._run([
-                str(bindir / "initdb"), "-D", str(self.data), "-U", DB_USER, "--pwfile", str(pwfile),
-                "--auth-local=scram-sha-256", "--auth-host=scram-sha-256", "-E", "UTF8",
-                "--locale=C.UTF-8", "--no-sync",
-            ])
+            self._run(
+                [
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(self.data),
+                    "-U",
+                    DB_USER,
+                    "--pwfile",
+                    str(pwfile),
+                    "--auth-local=scram-sha-256",
+                    "--auth-host=scram-sha-256",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                    "--no-sync",
+                ]
+            )
         finally:
             pwfile.unlink(missing_ok=True)
         with (self.data / "postgresql.conf").open("a") as conf:
@@ -158,7 +174,9 @@ class Cluster:
     def running(self) -> bool:
         if not self.initialised():
             return False
-        result = self._run([str(find_bindir() / "pg_ctl"), "status", "-D", str(self.data)], check=False)
+        result = self._run(
+            [str(find_bindir() / "pg_ctl"), "status", "-D", str(self.data)], check=False
+        )
         return result.returncode == 0
 
     def start(self, timeout: float = 60.0) -> None:
@@ -170,10 +188,22 @@ class Cluster:
         self._clear_stale_pid()
         if os.geteuid() == 0:
             _give_to_server_user(self.root)
-        result = self._run([
-            str(find_bindir() / "pg_ctl"), "start", "-D", str(self.data), "-l", str(self.log_file),
-            "-o", f"-p {self.port}", "-w", "-t", str(int(timeout)),
-        ], check=False)
+        result = self._run(
+            [
+                str(find_bindir() / "pg_ctl"),
+                "start",
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.log_file),
+                "-o",
+                f"-p {self.port}",
+                "-w",
+                "-t",
+                str(int(timeout)),
+            ],
+            check=False,
+        )
         if result.returncode != 0:
             tail = _tail(self.log_file)
             raise ClusterError(f"the database server did not start (port {self.port}):\n{tail}")
@@ -181,7 +211,9 @@ class Cluster:
 
     def stop(self) -> None:
         if self.running():
-            self._run([str(find_bindir() / "pg_ctl"), "stop", "-D", str(self.data), "-m", "fast", "-w"])
+            self._run(
+                [str(find_bindir() / "pg_ctl"), "stop", "-D", str(self.data), "-m", "fast", "-w"]
+            )
 
     def destroy(self) -> None:
         with contextlib.suppress(ClusterError):
@@ -194,7 +226,14 @@ def _server_user() -> str:
         pwd.getpwnam(SERVER_USER)
     except KeyError:
         subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVER_USER],
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                SERVER_USER,
+            ],
             check=True,
         )
     return SERVER_USER

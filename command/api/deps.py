@@ -1,0 +1,109 @@
+"""Request dependencies: the container, and who is calling (with the role check).
+
+Every route declares the roles it admits with ``require_roles``; every websocket calls
+``websocket_principal``. Refusals are audited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request, WebSocket
+
+from command import audit
+from command.auth import service
+from command.auth.roles import Role
+from command.auth.service import Principal
+from command.bootstrap import Container
+from command.errors import CadError, Forbidden, Unauthorized
+
+WS_UNAUTHORIZED = 4401
+WS_FORBIDDEN = 4403
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+def client_address(request: Request | WebSocket) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _bearer(header: str | None) -> str | None:
+    if header and header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return None
+
+
+async def _refuse(
+    container: Container, principal: Principal, what: str, source: str, roles: frozenset[Role]
+) -> Forbidden:
+    async with container.engine.begin() as conn:
+        await audit.record(
+            conn,
+            actor=principal.actor,
+            action="access",
+            object_type="route",
+            object_id=what,
+            source=source,
+            result="denied",
+            detail={"roles": sorted(principal.roles), "needs": sorted(roles)},
+        )
+    return Forbidden(
+        f"{what} needs one of the roles {', '.join(sorted(roles))}; "
+        f"{principal.name} has {', '.join(sorted(principal.roles)) or 'none'}"
+    )
+
+
+def require_roles(*roles: Role | str) -> Callable[..., Awaitable[Principal]]:
+    """Dependency: the caller, who must hold one of ``roles`` (admin is not implied)."""
+    wanted = frozenset(Role(r) for r in roles)
+
+    async def dependency(request: Request, container: ContainerDep) -> Principal:
+        token = _bearer(request.headers.get("authorization"))
+        if token is None:
+            raise Unauthorized("sign in first: send 'Authorization: Bearer <token>'")
+        principal = await service.authenticate(
+            container.engine, container.policy, token, container.clock()
+        )
+        if not principal.has_any(wanted):
+            what = f"{request.method} {request.url.path}"
+            raise await _refuse(container, principal, what, client_address(request), wanted)
+        return principal
+
+    return dependency
+
+
+async def websocket_principal(
+    ws: WebSocket, container: Container, roles: frozenset[Role] | set[Role]
+) -> Principal | None:
+    """Accept the socket and check its token (``?token=`` or a bearer header).
+
+    On refusal the socket is closed with 4401 or 4403 and a reason, and None is returned.
+    """
+    await ws.accept()
+    token = ws.query_params.get("token") or _bearer(ws.headers.get("authorization"))
+    try:
+        if not token:
+            raise Unauthorized("sign in first: pass ?token=<token>")
+        principal = await service.authenticate(
+            container.engine, container.policy, token, container.clock()
+        )
+        if not principal.has_any(frozenset(roles)):
+            raise await _refuse(
+                container,
+                principal,
+                f"websocket {ws.url.path}",
+                client_address(ws),
+                frozenset(roles),
+            )
+    except CadError as exc:
+        code = WS_FORBIDDEN if isinstance(exc, Forbidden) else WS_UNAUTHORIZED
+        await ws.close(code=code, reason=exc.message[:120])
+        return None
+    return principal

@@ -1,0 +1,71 @@
+"""The event stream for consoles: a websocket that resumes from the last sequence seen.
+
+``/api/v1/events/ws?after=N&token=T`` sends every committed event after N, in order, exactly
+once, then live ones, as JSON text frames. A console that reconnects passes the last ``seq`` it
+processed. ``GET /api/v1/events?after=N`` pages through the same log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect
+
+from command import events
+from command.api.deps import ContainerDep, require_roles, websocket_principal
+from command.auth.roles import Role
+from command.auth.service import Principal
+from command.bootstrap import Container
+
+router = APIRouter(prefix="/api/v1/events", tags=["events"])
+
+# Field terminals get their own channel (their assignments); the log is for the command centre.
+CONSOLE_ROLES = frozenset(
+    {Role.CALL_TAKER, Role.DISPATCHER, Role.LEADER, Role.SUPERVISOR, Role.ADMIN}
+)
+Console = Annotated[Principal, Depends(require_roles(*CONSOLE_ROLES))]
+
+
+@router.get("")
+async def read(
+    _: Console,
+    container: ContainerDep,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+) -> dict[str, Any]:
+    async with container.engine.connect() as conn:
+        batch = await events.read_after(conn, after, limit)
+    return {"events": [e.to_json() for e in batch], "last_seq": batch[-1].seq if batch else after}
+
+
+@router.websocket("/ws")
+async def stream(ws: WebSocket) -> None:
+    container: Container = ws.app.state.container
+    principal = await websocket_principal(ws, container, CONSOLE_ROLES)
+    if principal is None:
+        return
+    raw_after = ws.query_params.get("after", "0")
+    if not raw_after.isdigit():
+        await ws.close(code=4400, reason="after must be a sequence number (0 or more)")
+        return
+
+    async def pump() -> None:
+        async for event in container.hub.stream(int(raw_after)):
+            await ws.send_json(event.to_json())
+
+    async def until_closed() -> None:
+        # Notice a client that left even while no events flow, and free its subscription.
+        while (await ws.receive())["type"] != "websocket.disconnect":
+            pass
+
+    tasks = [asyncio.create_task(pump()), asyncio.create_task(until_closed())]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                await task

@@ -1,0 +1,31 @@
+"""The roles people and devices act in."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    CALL_TAKER = "call_taker"
+    DISPATCHER = "dispatcher"
+    FIELD_UNIT = "field_unit"
+    LEADER = "leader"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+ALL_ROLES = frozenset(Role)
+
+
+def parse_roles(values: str | list[str] | tuple[str, ...]) -> frozenset[Role]:
+    """Roles from a comma list or a sequence; an unknown name is a clear error."""
+    items = values.split(",") if isinstance(values, str) else list(values)
+    names = [v.strip() for v in items if v.strip()]
+    if not names:
+        raise ValueError("at least one role is needed: " + ", ".join(r.value for r in Role))
+    unknown = [n for n in names if n not in {r.value for r in Role}]
+    if unknown:
+        raise ValueError(
+            f"unknown role {', '.join(unknown)}; roles are: " + ", ".join(r.value for r in Role)
+        )
+    return frozenset(Role(n) for n in names)

@@ -1,0 +1,280 @@
+"""Login with lockout, token checks with idle expiry, users and device tokens."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from command import audit
+from command.auth.passwords import (
+    MIN_PASSWORD_LENGTH,
+    hash_password,
+    new_token,
+    token_digest,
+    verify_password,
+)
+from command.auth.roles import Role, parse_roles
+from command.errors import Conflict, InvalidInput, Locked, NotFound, Unauthorized
+from command.tables import tokens, users
+
+log = logging.getLogger(__name__)
+
+# Refresh a token's last-seen time at most this often, so reads do not all become writes.
+_TOUCH_EVERY = timedelta(seconds=15)
+
+
+@dataclass(frozen=True)
+class Policy:
+    idle: timedelta
+    lockout_failures: int
+    lockout: timedelta
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting: a signed-in user or a device (a unit's terminal)."""
+
+    kind: str  # user | device
+    name: str
+    roles: frozenset[Role]
+    token_id: int
+    user_id: int | None = None
+
+    @property
+    def actor(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+    def has_any(self, roles: frozenset[Role]) -> bool:
+        return bool(self.roles & roles)
+
+
+@dataclass(frozen=True)
+class Session:
+    token: str
+    principal: Principal
+
+
+async def create_user(
+    conn: AsyncConnection,
+    username: str,
+    password: str,
+    roles: str | list[str],
+    display_name: str | None = None,
+    language: str = "zh-CN",
+) -> int:
+    username = username.strip()
+    if not username or len(username) > 64 or not username.isprintable() or " " in username:
+        raise InvalidInput("a username is 1 to 64 printable characters without spaces")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if language not in ("zh-CN", "en"):
+        raise InvalidInput("language must be zh-CN or en")
+    try:
+        parsed = parse_roles(roles)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
+    try:
+        async with conn.begin_nested():
+            new_id = (
+                await conn.execute(
+                    users.insert()
+                    .values(
+                        username=username,
+                        display_name=display_name or username,
+                        password_hash=hash_password(password),
+                        roles=sorted(r.value for r in parsed),
+                        language=language,
+                    )
+                    .returning(users.c.id)
+                )
+            ).scalar_one()
+    except IntegrityError as exc:
+        raise Conflict(f"user {username} already exists") from exc
+    return int(new_id)
+
+
+async def set_disabled(conn: AsyncConnection, username: str, disabled: bool) -> None:
+    result = await conn.execute(
+        update(users)
+        .where(users.c.username == username)
+        .values(disabled=disabled)
+        .returning(users.c.id)
+    )
+    user_id = result.scalar_one_or_none()
+    if user_id is None:
+        raise NotFound(f"no user named {username}")
+    if disabled:
+        await conn.execute(
+            update(tokens)
+            .where(tokens.c.user_id == user_id, tokens.c.revoked_at.is_(None))
+            .values(revoked_at=func.now())
+        )
+
+
+async def create_device_token(
+    conn: AsyncConnection, device: str, roles: str | list[str] = "field_unit"
+) -> str:
+    """A long-lived token for a unit's terminal or another device (no idle expiry)."""
+    device = device.strip()
+    if not device or len(device) > 64:
+        raise InvalidInput("a device name is 1 to 64 characters")
+    try:
+        parsed = parse_roles(roles)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
+    token = new_token()
+    await conn.execute(
+        tokens.insert().values(
+            token_hash=token_digest(token),
+            kind="device",
+            device=device,
+            roles=sorted(r.value for r in parsed),
+        )
+    )
+    return token
+
+
+async def login(
+    engine: AsyncEngine, policy: Policy, username: str, password: str, source: str, now: datetime
+) -> Session:
+    """Check the password; five failures lock the account for ten minutes (both configurable).
+
+    The failure is committed (counter and audit row) before the error is raised.
+    """
+    failure: Unauthorized | Locked | None = None
+    session: Session | None = None
+    async with engine.begin() as conn:
+        row = (
+            await conn.execute(select(users).where(users.c.username == username).with_for_update())
+        ).first()
+        if row is None:
+            verify_password(None, password)
+            failure = Unauthorized("wrong username or password")
+            result = "failed: unknown user"
+        elif row.disabled:
+            failure = Unauthorized("this account is disabled")
+            result = "failed: disabled"
+        elif row.locked_until is not None and row.locked_until > now:
+            failure = Locked(
+                "this account is locked after repeated failed logins; try again at "
+                f"{row.locked_until:%H:%M:%S} UTC or ask a supervisor",
+                locked_until=row.locked_until.isoformat(),
+            )
+            result = "failed: locked"
+        elif not verify_password(row.password_hash, password):
+            failures = row.failed_logins + 1
+            if failures >= policy.lockout_failures:
+                until = now + policy.lockout
+                await conn.execute(
+                    update(users)
+                    .where(users.c.id == row.id)
+                    .values(failed_logins=0, locked_until=until)
+                )
+                failure = Locked(
+                    f"wrong password; the account is now locked until {until:%H:%M:%S} UTC",
+                    locked_until=until.isoformat(),
+                )
+                result = "failed: locked now"
+            else:
+                await conn.execute(
+                    update(users).where(users.c.id == row.id).values(failed_logins=failures)
+                )
+                failure = Unauthorized("wrong username or password")
+                result = "failed: wrong password"
+        else:
+            token = new_token()
+            token_id = (
+                await conn.execute(
+                    tokens.insert()
+                    .values(
+                        token_hash=token_digest(token),
+                        kind="session",
+                        user_id=row.id,
+                        roles=row.roles,
+                        last_seen_at=now,
+                    )
+                    .returning(tokens.c.id)
+                )
+            ).scalar_one()
+            await conn.execute(
+                update(users).where(users.c.id == row.id).values(failed_logins=0, locked_until=None)
+            )
+            session = Session(
+                token=token,
+                principal=Principal(
+                    kind="user",
+                    name=row.username,
+                    roles=frozenset(Role(r) for r in row.roles),
+                    token_id=token_id,
+                    user_id=row.id,
+                ),
+            )
+            result = "ok"
+        await audit.record(
+            conn,
+            actor=f"user:{username[:64]}",
+            action="login",
+            object_type="user",
+            object_id=username[:64],
+            source=source,
+            result=result,
+        )
+    if failure is not None:
+        raise failure
+    assert session is not None
+    return session
+
+
+async def authenticate(engine: AsyncEngine, policy: Policy, token: str, now: datetime) -> Principal:
+    """The principal behind a bearer token, or Unauthorized (unknown, revoked, idle too long)."""
+    if not token or len(token) > 200:
+        raise Unauthorized("a valid token is needed: sign in first")
+    async with engine.begin() as conn:
+        row = (
+            await conn.execute(
+                select(
+                    tokens.c.id,
+                    tokens.c.kind,
+                    tokens.c.device,
+                    tokens.c.roles,
+                    tokens.c.last_seen_at,
+                    tokens.c.revoked_at,
+                    tokens.c.user_id,
+                    users.c.username,
+                    users.c.disabled,
+                )
+                .select_from(tokens.outerjoin(users, users.c.id == tokens.c.user_id))
+                .where(tokens.c.token_hash == token_digest(token))
+            )
+        ).first()
+        if row is None or row.revoked_at is not None or row.disabled:
+            raise Unauthorized("this token is not valid: sign in again")
+        if row.kind == "session" and now - row.last_seen_at > policy.idle:
+            await conn.execute(update(tokens).where(tokens.c.id == row.id).values(revoked_at=now))
+            expired = True
+        else:
+            expired = False
+            if now - row.last_seen_at > _TOUCH_EVERY:
+                await conn.execute(
+                    update(tokens).where(tokens.c.id == row.id).values(last_seen_at=now)
+                )
+    if expired:
+        raise Unauthorized("the session expired after inactivity: sign in again")
+    roles = frozenset(Role(r) for r in row.roles)
+    if row.kind == "device":
+        return Principal(kind="device", name=row.device, roles=roles, token_id=row.id)
+    return Principal(
+        kind="user", name=row.username, roles=roles, token_id=row.id, user_id=row.user_id
+    )
+
+
+async def logout(engine: AsyncEngine, principal: Principal) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(tokens).where(tokens.c.id == principal.token_id).values(revoked_at=func.now())
+        )

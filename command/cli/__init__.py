@@ -1,0 +1,72 @@
+"""The ``cad`` command line: one module per area, each adding its subcommands.
+
+Errors a person can cause are printed as one clear line on stderr with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Coroutine, Sequence
+from typing import Any, TypeVar
+
+from command.cli import audit, db, serve, user
+from command.errors import status_for
+from command.settings import Settings
+
+T = TypeVar("T")
+
+# Areas with their own subcommands; ``bench`` collects benchmarks from the areas below.
+AREAS = [db, serve, user, audit]
+BENCHES: list[Any] = []
+
+
+class UsageError(Exception):
+    """A command-line argument a person got wrong."""
+
+    kind = "invalid"
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cad", description="Emergency command and dispatch (CAD/GIS)."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for area in AREAS:
+        area.register(sub)
+    bench = sub.add_parser("bench", help="measure against a baseline in the same run")
+    bench_sub = bench.add_subparsers(dest="bench", required=True, metavar="BENCHMARK")
+    for area in BENCHES:
+        area.register_bench(bench_sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = Settings()
+    except ValueError as exc:
+        print(f"cad: bad setting: {exc}", file=sys.stderr)
+        return 2
+    try:
+        result = args.handler(args, settings)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        if status_for(exc) is None and not isinstance(exc, UsageError):
+            raise
+        print(f"cad: {exc}", file=sys.stderr)
+        return 2
+    return int(result or 0)

@@ -1,0 +1,51 @@
+"""What several commands share: reaching the database, embedded or configured."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from command.db import cluster_for, database_url, make_engine
+from command.errors import Unavailable
+from command.settings import Settings
+from ops.pgcluster import ClusterError
+
+
+def ensure_embedded_running(settings: Settings) -> None:
+    """Create (once) and start the private cluster, and its ``cad`` database."""
+    if not settings.embedded:
+        return
+    cluster = cluster_for(settings)
+    try:
+        if cluster.init():
+            print(f"created the embedded database cluster in {cluster.root}")
+        cluster.start()
+    except ClusterError as exc:
+        raise Unavailable(str(exc)) from exc
+    import asyncio
+
+    asyncio.run(_create_database(cluster.url("postgres", driver="postgresql")))
+
+
+async def _create_database(admin_dsn: str) -> None:
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = 'cad'")
+        if not exists:
+            await conn.execute("CREATE DATABASE cad")
+    finally:
+        await conn.close()
+
+
+@asynccontextmanager
+async def engine_for(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(database_url(settings), settings)
+    try:
+        yield engine
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise Unavailable(f"cannot reach the database: {exc}") from exc
+    finally:
+        await engine.dispose()

@@ -1,0 +1,78 @@
+"""``cad serve`` (production: a configured or running database) and ``cad demo``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+import uvicorn
+
+from command import bootstrap
+from command.app import create_app
+from command.cli.common import engine_for, ensure_embedded_running
+from command.demo import seed_demo
+from command.errors import Unavailable
+from command.settings import Settings
+from ops import migrate
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = sub.add_parser("serve", help="serve the API and consoles")
+    serve.add_argument("--host", help="default CAD_HOST (127.0.0.1)")
+    serve.add_argument("--port", type=int, help="default CAD_PORT (8000)")
+    serve.set_defaults(handler=serve_cmd)
+    demo = sub.add_parser(
+        "demo", help="set up the database and a demo region, seed demo users, and serve"
+    )
+    demo.add_argument("--port", type=int, help="default CAD_PORT (8000)")
+    demo.set_defaults(handler=demo_cmd)
+
+
+def _settings_with(args: argparse.Namespace, settings: Settings) -> Settings:
+    changes = {k: v for k in ("host", "port") if (v := getattr(args, k, None)) is not None}
+    return settings.model_copy(update=changes)
+
+
+async def _serve(settings: Settings) -> None:
+    container = await bootstrap.start(settings)
+    try:
+        app = create_app(settings, container)
+        config = uvicorn.Config(
+            app, host=settings.host, port=settings.port, log_level="info", lifespan="on"
+        )
+        await uvicorn.Server(config).serve()
+    finally:
+        await bootstrap.stop(container)
+
+
+def serve_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    settings = _settings_with(args, settings)
+    if settings.embedded:
+        ensure_embedded_running(settings)
+
+    async def run() -> None:
+        async with engine_for(settings) as engine:
+            pending = await migrate.pending(engine)
+        if pending:
+            raise Unavailable(
+                f"the database schema is behind ({', '.join(pending)}): run `cad db migrate`"
+            )
+        await _serve(settings)
+
+    asyncio.run(run())
+    return 0
+
+
+def demo_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    settings = _settings_with(args, settings)
+    ensure_embedded_running(settings)
+
+    async def run() -> None:
+        async with engine_for(settings) as engine:
+            await migrate.upgrade(engine)
+            await seed_demo(engine, settings)
+        print(f"\nserving on http://{settings.host}:{settings.port}  (Ctrl-C stops)\n", flush=True)
+        await _serve(settings)
+
+    asyncio.run(run())
+    return 0
