@@ -167,9 +167,7 @@ def _gcj_delta(lon: float, lat: float) -> tuple[float, float]:
     x = lon - 105.0
     y = lat - 35.0
     sqrt_abs_x = math.sqrt(abs(x))
-    common = (
-        20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)
-    ) * 2.0 / 3.0
+    common = (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
     dlat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * sqrt_abs_x
     dlat += common
     dlat += (20.0 * math.sin(y * math.pi) + 40.0 * math.sin(y / 3.0 * math.pi)) * 2.0 / 3.0
