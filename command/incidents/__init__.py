@@ -1,0 +1,1 @@
+"""Incidents: the lifecycle of an emergency from the first call to closing."""
