@@ -1,0 +1,84 @@
+"""The dispatch tables (SQLAlchemy Core): stations, units, unit status history, assignments.
+
+Units are versioned rows: every update says ``WHERE id = :id AND version = :v`` and bumps the
+version, so of two dispatchers changing the same unit at once exactly one wins. A unit has at most
+one open assignment (a partial unique index backs this up). ``incident_id`` columns refer to
+``incidents.id`` (owned by ``command``) without a foreign key in this package's metadata.
+The schema is created by the Alembic revision ``0005_incidents_dispatch``.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from geoalchemy2 import Geometry
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+metadata = sa.MetaData()
+
+
+def _now() -> sa.Column[object]:
+    return sa.Column(
+        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    )
+
+
+stations = sa.Table(
+    "dispatch_stations",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("region", sa.Text),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("names", JSONB, nullable=False, server_default="{}"),
+    sa.Column("source", sa.Text),
+    sa.Column("geom", Geometry("POINT", srid=4326, spatial_index=False), nullable=False),
+    _now(),
+)
+
+units = sa.Table(
+    "dispatch_units",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("callsign", sa.Text, nullable=False, unique=True),
+    sa.Column("unit_type", sa.Text, nullable=False),
+    sa.Column("station_id", sa.Text, sa.ForeignKey("dispatch_stations.id")),
+    sa.Column("capabilities", ARRAY(sa.Text), nullable=False),
+    sa.Column("crew", sa.Integer, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("status_since", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("incident_id", sa.BigInteger),
+    sa.Column("acknowledged_at", sa.DateTime(timezone=True)),
+    sa.Column("fix", Geometry("POINT", srid=4326, spatial_index=False)),
+    sa.Column("fix_at", sa.DateTime(timezone=True)),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    _now(),
+)
+
+unit_status_history = sa.Table(
+    "dispatch_unit_status_history",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("unit_id", sa.Text, sa.ForeignKey("dispatch_units.id"), nullable=False),
+    sa.Column("from_status", sa.Text, nullable=False),
+    sa.Column("to_status", sa.Text, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("incident_id", sa.BigInteger),
+    sa.Column("actor", sa.Text),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+)
+
+assignments = sa.Table(
+    "dispatch_assignments",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("incident_id", sa.BigInteger, nullable=False),
+    sa.Column("unit_id", sa.Text, sa.ForeignKey("dispatch_units.id"), nullable=False),
+    sa.Column("assigned_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("assigned_by", sa.Text, nullable=False),
+    sa.Column("acknowledged_at", sa.DateTime(timezone=True)),
+    sa.Column("en_route_at", sa.DateTime(timezone=True)),
+    sa.Column("on_scene_at", sa.DateTime(timezone=True)),
+    sa.Column("transporting_at", sa.DateTime(timezone=True)),
+    sa.Column("at_hospital_at", sa.DateTime(timezone=True)),
+    sa.Column("ended_at", sa.DateTime(timezone=True)),
+    sa.Column("end_reason", sa.Text),
+)
