@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tests.support.database import TestServer, started_server
+from tests.support.live import LiveApp, serve
 
 
 @pytest.fixture(scope="session")
@@ -28,3 +29,10 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     eng = create_async_engine(database_url, pool_size=5, max_overflow=30)
     yield eng
     await eng.dispose()
+
+
+@pytest.fixture
+async def live(database_url: str) -> AsyncIterator[LiveApp]:
+    """The whole app on a real port, wired to this test's database."""
+    async with serve(database_url) as app:
+        yield app

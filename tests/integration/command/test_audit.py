@@ -1,0 +1,99 @@
+"""The audit chain, and `cad audit verify` catching an edited and a deleted row."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from command import audit
+
+
+async def _rows(engine: AsyncEngine, n: int) -> None:
+    for i in range(n):
+        async with engine.begin() as conn:
+            await audit.record(
+                conn,
+                actor="user:anna",
+                action="incident.update",
+                object_type="incident",
+                object_id=f"2026-{i:06d}",
+                source="10.0.0.7",
+                result="ok",
+                detail={"field": "priority", "to": 2, "note": "升级 escalated"},
+            )
+
+
+def _verify_cli(database_url: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CAD_DATABASE_URL": database_url}
+    return subprocess.run(
+        [sys.executable, "-m", "command", "audit", "verify"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=60,
+    )
+
+
+async def _tamper(engine: AsyncEngine, statement: str) -> None:
+    # What someone with database access could do: bypass the append-only trigger.
+    async with engine.begin() as conn:
+        await conn.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_append_only"))
+        await conn.execute(text(statement))
+        await conn.execute(text("ALTER TABLE audit_log ENABLE TRIGGER audit_append_only"))
+
+
+async def test_intact_chain_verifies(engine: AsyncEngine, database_url: str) -> None:
+    await _rows(engine, 5)
+    result = _verify_cli(database_url)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "5 rows" in result.stdout
+    assert "TAMPERED" not in result.stdout
+
+
+async def test_edited_row_is_caught(engine: AsyncEngine, database_url: str) -> None:
+    await _rows(engine, 5)
+    await _tamper(engine, "UPDATE audit_log SET result = 'denied' WHERE id = 3")
+    result = _verify_cli(database_url)
+    assert result.returncode == 1
+    assert "row 3 was changed" in result.stdout
+
+
+async def test_edit_with_recomputed_hash_still_breaks_the_chain(engine: AsyncEngine) -> None:
+    await _rows(engine, 4)
+    await _tamper(engine, "UPDATE audit_log SET hash = repeat('a', 64) WHERE id = 2")
+    async with engine.connect() as conn:
+        report = await audit.verify(conn)
+    assert "row 3 does not link to the row before it" in report.problems
+
+
+async def test_deleted_row_is_caught(engine: AsyncEngine, database_url: str) -> None:
+    await _rows(engine, 5)
+    await _tamper(engine, "DELETE FROM audit_log WHERE id = 2")
+    result = _verify_cli(database_url)
+    assert result.returncode == 1
+    assert "rows 2..2 are missing" in result.stdout
+
+
+async def test_truncated_tail_is_caught_against_a_kept_head(
+    engine: AsyncEngine, database_url: str
+) -> None:
+    await _rows(engine, 3)
+    async with engine.connect() as conn:
+        head = (await audit.verify(conn)).head
+    await _tamper(engine, "DELETE FROM audit_log WHERE id = 3")
+    env = {**os.environ, "CAD_DATABASE_URL": database_url}
+    result = subprocess.run(
+        [sys.executable, "-m", "command", "audit", "verify", "--expect-head", head],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "expected head" in result.stdout

@@ -1,0 +1,32 @@
+"""Builders for test data: users, tokens, audit rows."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from command.auth import service
+
+PASSWORD = "correct horse battery"
+
+
+async def user(engine: AsyncEngine, username: str, roles: str, password: str = PASSWORD) -> int:
+    async with engine.begin() as conn:
+        return await service.create_user(conn, username, password, roles)
+
+
+async def device(engine: AsyncEngine, name: str, roles: str = "field_unit") -> str:
+    async with engine.begin() as conn:
+        return await service.create_device_token(conn, name, roles)
+
+
+async def signed_in(
+    http: httpx.AsyncClient, engine: AsyncEngine, username: str, roles: str
+) -> dict[str, str]:
+    """Create the user, sign in over HTTP, return the Authorization header."""
+    await user(engine, username, roles)
+    response = await http.post(
+        "/api/v1/auth/login", json={"username": username, "password": PASSWORD}
+    )
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['token']}"}
