@@ -491,3 +491,45 @@ def plan_merge(survivor: MergeSide, absorbed: MergeSide) -> MergePlan:
         max(survivor.command_level, absorbed.command_level),
         (f"merged {absorbed.number} into {survivor.number}",),
     )
+
+
+# --------------------------------------------------------------------------- the record
+
+
+@dataclass(frozen=True)
+class Incident:
+    """An incident as stored."""
+
+    id: int
+    number: str
+    type_code: str
+    priority: int
+    response_level: ResponseLevel
+    status: IncidentStatus
+    command_level: CommandLevel
+    region: str | None
+    jurisdiction_id: int | None
+    jurisdiction_name: str | None
+    lon: float
+    lat: float
+    address: str
+    cross_streets: str
+    caller_name: str
+    caller_phone: str
+    summary: str
+    merged_into: int | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    call_answered_at: datetime | None = None
+    dispatched_at: datetime | None = None
+    en_route_at: datetime | None = None
+    on_scene_at: datetime | None = None
+    under_control_at: datetime | None = None
+    closed_at: datetime | None = None
+    cancelled_at: datetime | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.status not in TERMINAL

@@ -1,0 +1,401 @@
+"""SQL adapter for incidents: numbers, rows, calls, narrative, status history, escalations.
+
+Every function takes the caller's ``AsyncConnection``. Incident rows are versioned: ``save``
+updates ``WHERE id = :id AND version = :v`` and raises ``Conflict`` when someone changed the
+incident first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, func, insert, literal_column, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from command.errors import Conflict, NotFound
+from command.incidents.domain import (
+    TERMINAL,
+    CommandLevel,
+    Incident,
+    IncidentStatus,
+    IncidentSummary,
+    LevelChange,
+    NarrativeEntry,
+    ResponseLevel,
+    format_number,
+)
+from command.incidents.response_times import IncidentTimes
+from command.incidents.tables import (
+    escalations,
+    incident_calls,
+    incident_numbers,
+    incidents,
+    narrative,
+    status_history,
+)
+
+_COLUMNS = [c for c in incidents.c if c.name != "geom"]
+
+
+def _select() -> Any:
+    return select(
+        *_COLUMNS,
+        func.ST_X(incidents.c.geom).label("lon"),
+        func.ST_Y(incidents.c.geom).label("lat"),
+    )
+
+
+def _incident(r: Row[Any]) -> Incident:
+    m = r._mapping
+    return Incident(
+        id=m["id"],
+        number=m["number"],
+        type_code=m["type_code"],
+        priority=m["priority"],
+        response_level=ResponseLevel(m["response_level"]),
+        status=IncidentStatus(m["status"]),
+        command_level=CommandLevel[m["command_level"].upper()],
+        region=m["region"],
+        jurisdiction_id=m["jurisdiction_id"],
+        jurisdiction_name=m["jurisdiction_name"],
+        lon=m["lon"],
+        lat=m["lat"],
+        address=m["address"],
+        cross_streets=m["cross_streets"],
+        caller_name=m["caller_name"],
+        caller_phone=m["caller_phone"],
+        summary=m["summary"],
+        merged_into=m["merged_into"],
+        created_by=m["created_by"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        version=m["version"],
+        call_answered_at=m["call_answered_at"],
+        dispatched_at=m["dispatched_at"],
+        en_route_at=m["en_route_at"],
+        on_scene_at=m["on_scene_at"],
+        under_control_at=m["under_control_at"],
+        closed_at=m["closed_at"],
+        cancelled_at=m["cancelled_at"],
+    )
+
+
+async def next_number(conn: AsyncConnection, year: int) -> str:
+    """The next incident number of ``year`` (the counter row serialises concurrent callers)."""
+    stmt = (
+        pg_insert(incident_numbers)
+        .values(year=year, last=1)
+        .on_conflict_do_update(
+            index_elements=[incident_numbers.c.year],
+            set_={"last": incident_numbers.c.last + 1},
+        )
+        .returning(incident_numbers.c.last)
+    )
+    seq = (await conn.execute(stmt)).scalar_one()
+    return format_number(year, int(seq))
+
+
+async def create(
+    conn: AsyncConnection, values: Mapping[str, Any], lon: float, lat: float
+) -> Incident:
+    row = (
+        await conn.execute(
+            insert(incidents)
+            .values(**values, geom=func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326))
+            .returning(incidents.c.id)
+        )
+    ).scalar_one()
+    return await get(conn, int(row))
+
+
+async def get(conn: AsyncConnection, incident_id: int, *, lock: bool = False) -> Incident:
+    query = _select().where(incidents.c.id == incident_id)
+    if lock:
+        query = query.with_for_update(of=incidents)
+    row = (await conn.execute(query)).first()
+    if row is None:
+        raise NotFound(f"incident {incident_id} does not exist", incident_id=incident_id)
+    return _incident(row)
+
+
+async def get_by_number(conn: AsyncConnection, number: str) -> Incident:
+    row = (await conn.execute(_select().where(incidents.c.number == number))).first()
+    if row is None:
+        raise NotFound(f"incident {number} does not exist", number=number)
+    return _incident(row)
+
+
+async def save(
+    conn: AsyncConnection, old: Incident, changes: Mapping[str, Any], at: datetime
+) -> Incident:
+    """Apply ``changes`` if the incident is still at ``old.version``; else ``Conflict``."""
+    values = {k: (v.value if isinstance(v, IncidentStatus) else v) for k, v in changes.items()}
+    if "command_level" in values and isinstance(values["command_level"], CommandLevel):
+        values["command_level"] = values["command_level"].label
+    if "response_level" in values:
+        values["response_level"] = int(values["response_level"])
+    result = await conn.execute(
+        update(incidents)
+        .where(and_(incidents.c.id == old.id, incidents.c.version == old.version))
+        .values(**values, updated_at=at, version=old.version + 1)
+    )
+    if result.rowcount != 1:
+        raise Conflict(
+            f"incident {old.number} was changed by someone else meanwhile; reload and try again",
+            incident_id=old.id,
+        )
+    return await get(conn, old.id)
+
+
+async def list_open(
+    conn: AsyncConnection, *, command_levels: list[str] | None = None, limit: int = 500
+) -> list[Incident]:
+    query = (
+        _select()
+        .where(incidents.c.status.not_in([s.value for s in TERMINAL]))
+        .order_by(incidents.c.priority, incidents.c.created_at)
+        .limit(limit)
+    )
+    if command_levels is not None:
+        query = query.where(incidents.c.command_level.in_(command_levels))
+    return [_incident(r) for r in await conn.execute(query)]
+
+
+async def open_near(
+    conn: AsyncConnection, lon: float, lat: float, distance_m: float, since: datetime
+) -> list[IncidentSummary]:
+    """Open incidents created since ``since`` within ``distance_m`` metres (geodesic)."""
+    here = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
+    rows = await conn.execute(
+        select(
+            incidents.c.id,
+            incidents.c.number,
+            incidents.c.type_code,
+            incidents.c.status,
+            func.ST_X(incidents.c.geom).label("lon"),
+            func.ST_Y(incidents.c.geom).label("lat"),
+            incidents.c.created_at,
+        ).where(
+            incidents.c.status.not_in([s.value for s in TERMINAL]),
+            incidents.c.created_at >= since,
+            func.ST_DWithin(func.Geography(incidents.c.geom), func.Geography(here), distance_m),
+        )
+    )
+    return [
+        IncidentSummary(
+            r.id, r.number, r.type_code, IncidentStatus(r.status), r.lon, r.lat, r.created_at
+        )
+        for r in rows
+    ]
+
+
+async def jurisdiction_at(
+    conn: AsyncConnection, lon: float, lat: float, region: str | None = None
+) -> dict[str, Any] | None:
+    """The most local jurisdiction covering the point (highest admin level), or None."""
+    sql = text(
+        "SELECT id, region, name, admin_level FROM gis_jurisdictions "
+        "WHERE ST_Covers(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) "
+        "AND (CAST(:region AS text) IS NULL OR region = :region) "
+        "ORDER BY admin_level DESC, id LIMIT 1"
+    )
+    row = (await conn.execute(sql, {"lon": lon, "lat": lat, "region": region})).first()
+    return None if row is None else dict(row._mapping)
+
+
+# ------------------------------------------------------------------------- calls
+
+
+async def link_call(
+    conn: AsyncConnection,
+    incident_id: int,
+    call_id: str,
+    answered_at: datetime | None,
+    caller_phone: str,
+    at: datetime,
+    by: str,
+) -> bool:
+    """Link a call; False when it was linked already."""
+    result = await conn.execute(
+        pg_insert(incident_calls)
+        .values(
+            incident_id=incident_id,
+            call_id=call_id,
+            answered_at=answered_at,
+            caller_phone=caller_phone,
+            linked_at=at,
+            linked_by=by,
+        )
+        .on_conflict_do_nothing()
+    )
+    return bool(result.rowcount)
+
+
+async def calls_of(conn: AsyncConnection, incident_id: int) -> list[dict[str, Any]]:
+    rows = await conn.execute(
+        select(incident_calls)
+        .where(incident_calls.c.incident_id == incident_id)
+        .order_by(incident_calls.c.linked_at, incident_calls.c.call_id)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+async def move_calls(conn: AsyncConnection, from_id: int, to_id: int) -> int:
+    """Re-link every call of ``from_id`` to ``to_id`` (merge); returns how many moved."""
+    result = await conn.execute(
+        text(
+            "INSERT INTO incident_calls (incident_id, call_id, answered_at, caller_phone, "
+            "linked_at, linked_by) SELECT :to, call_id, answered_at, caller_phone, linked_at, "
+            "linked_by FROM incident_calls WHERE incident_id = :frm ON CONFLICT DO NOTHING"
+        ),
+        {"to": to_id, "frm": from_id},
+    )
+    return int(result.rowcount or 0)
+
+
+async def earliest_answer(conn: AsyncConnection, incident_id: int) -> datetime | None:
+    value = await conn.scalar(
+        select(func.min(incident_calls.c.answered_at)).where(
+            incident_calls.c.incident_id == incident_id
+        )
+    )
+    return value if isinstance(value, datetime) else None
+
+
+# ------------------------------------------------------------------------- narrative, history
+
+
+async def add_narrative(conn: AsyncConnection, incident_id: int, entry: NarrativeEntry) -> int:
+    return int(
+        (
+            await conn.execute(
+                insert(narrative)
+                .values(
+                    incident_id=incident_id,
+                    at=entry.at,
+                    author=entry.author,
+                    kind=entry.kind,
+                    text=entry.text,
+                )
+                .returning(narrative.c.id)
+            )
+        ).scalar_one()
+    )
+
+
+async def narrative_of(conn: AsyncConnection, incident_id: int) -> list[dict[str, Any]]:
+    rows = await conn.execute(
+        select(narrative).where(narrative.c.incident_id == incident_id).order_by(narrative.c.id)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+async def add_status(
+    conn: AsyncConnection,
+    incident_id: int,
+    frm: IncidentStatus | None,
+    to: IncidentStatus,
+    at: datetime,
+    actor: str,
+    reason: str = "",
+) -> None:
+    await conn.execute(
+        insert(status_history).values(
+            incident_id=incident_id,
+            from_status=None if frm is None else frm.value,
+            to_status=to.value,
+            at=at,
+            actor=actor,
+            reason=reason,
+        )
+    )
+
+
+async def status_history_of(conn: AsyncConnection, incident_id: int) -> list[dict[str, Any]]:
+    rows = await conn.execute(
+        select(status_history)
+        .where(status_history.c.incident_id == incident_id)
+        .order_by(status_history.c.id)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+async def add_level_change(conn: AsyncConnection, incident_id: int, change: LevelChange) -> None:
+    await conn.execute(
+        insert(escalations).values(
+            incident_id=incident_id,
+            kind=change.kind,
+            from_value=change.from_value,
+            to_value=change.to_value,
+            reason=change.reason,
+            at=change.at,
+            actor=change.actor,
+        )
+    )
+
+
+async def level_changes_of(conn: AsyncConnection, incident_id: int) -> list[dict[str, Any]]:
+    rows = await conn.execute(
+        select(escalations)
+        .where(escalations.c.incident_id == incident_id)
+        .order_by(escalations.c.id)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+# ------------------------------------------------------------------------- response times
+
+
+async def times_between(
+    conn: AsyncConnection,
+    since: datetime,
+    until: datetime,
+    *,
+    type_prefix: str | None = None,
+    jurisdiction: str | None = None,
+) -> list[IncidentTimes]:
+    """Stored timestamps of incidents created in ``[since, until)`` (merged ones left out)."""
+    query = (
+        select(
+            incidents.c.id,
+            incidents.c.number,
+            incidents.c.type_code,
+            func.coalesce(incidents.c.jurisdiction_name, literal_column("''")).label("jur"),
+            incidents.c.created_at,
+            incidents.c.call_answered_at,
+            incidents.c.dispatched_at,
+            incidents.c.en_route_at,
+            incidents.c.on_scene_at,
+        )
+        .where(
+            incidents.c.created_at >= since,
+            incidents.c.created_at < until,
+            incidents.c.merged_into.is_(None),
+        )
+        .order_by(incidents.c.created_at, incidents.c.id)
+    )
+    if type_prefix:
+        query = query.where(
+            (incidents.c.type_code == type_prefix)
+            | incidents.c.type_code.startswith(type_prefix + ".")
+        )
+    if jurisdiction:
+        query = query.where(incidents.c.jurisdiction_name == jurisdiction)
+    rows = await conn.execute(query)
+    return [
+        IncidentTimes(
+            r.id,
+            r.number,
+            r.type_code,
+            r.jur,
+            r.created_at,
+            r.call_answered_at,
+            r.dispatched_at,
+            r.en_route_at,
+            r.on_scene_at,
+        )
+        for r in rows
+    ]

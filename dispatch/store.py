@@ -1,0 +1,304 @@
+"""SQL adapter for stations, units, unit status history and assignments.
+
+Every function takes the caller's ``AsyncConnection`` and runs in its transaction. Unit rows
+are versioned: ``save_unit`` updates ``WHERE id = :id AND version = :v`` and raises ``Conflict``
+when someone else changed the unit first, so no update is ever lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from dispatch.assignments import Assignment, EndReason
+from dispatch.errors import Conflict, NotFound
+from dispatch.tables import assignments, stations, unit_status_history, units
+from dispatch.units import Capability, Position, Station, Unit, UnitStatus, UnitStatusChanged
+
+
+def _point(p: Position | None) -> Any:
+    if p is None:
+        return None
+    return func.ST_SetSRID(func.ST_MakePoint(p.lon, p.lat), 4326)
+
+
+async def insert_station(conn: AsyncConnection, station: Station, source: str = "") -> None:
+    await conn.execute(
+        insert(stations).values(
+            id=station.id,
+            region=station.region or None,
+            name=station.name,
+            names=dict(station.names),
+            source=source or None,
+            geom=_point(station.position),
+        )
+    )
+
+
+async def list_stations(conn: AsyncConnection, region: str | None = None) -> list[Station]:
+    query = select(
+        stations.c.id,
+        stations.c.name,
+        stations.c.region,
+        stations.c.names,
+        func.ST_X(stations.c.geom).label("lon"),
+        func.ST_Y(stations.c.geom).label("lat"),
+    ).order_by(stations.c.id)
+    if region is not None:
+        query = query.where(stations.c.region == region)
+    rows = await conn.execute(query)
+    return [Station(r.id, r.name, Position(r.lon, r.lat), r.region or "", r.names) for r in rows]
+
+
+async def insert_unit(conn: AsyncConnection, unit: Unit) -> None:
+    try:
+        await conn.execute(
+            insert(units).values(
+                id=unit.id,
+                callsign=unit.callsign,
+                unit_type=unit.unit_type,
+                station_id=unit.station_id,
+                capabilities=sorted(c.value for c in unit.capabilities),
+                crew=unit.crew,
+                status=unit.status.value,
+                status_since=unit.status_since,
+                incident_id=unit.incident_id,
+                acknowledged_at=unit.acknowledged_at,
+                fix=_point(unit.fix),
+                fix_at=unit.fix_at,
+                version=unit.version,
+            )
+        )
+    except IntegrityError as exc:
+        raise Conflict(f"a unit with id {unit.id} or callsign {unit.callsign} exists") from exc
+
+
+_UNIT_COLUMNS = (
+    units.c.id,
+    units.c.callsign,
+    units.c.unit_type,
+    units.c.station_id,
+    units.c.capabilities,
+    units.c.crew,
+    units.c.status,
+    units.c.status_since,
+    units.c.incident_id,
+    units.c.acknowledged_at,
+    units.c.fix_at,
+    units.c.version,
+    func.ST_X(units.c.fix).label("fix_lon"),
+    func.ST_Y(units.c.fix).label("fix_lat"),
+    func.ST_X(stations.c.geom).label("st_lon"),
+    func.ST_Y(stations.c.geom).label("st_lat"),
+)
+
+
+def _unit(r: Row[Any]) -> Unit:
+    return Unit(
+        id=r.id,
+        callsign=r.callsign,
+        unit_type=r.unit_type,
+        station_id=r.station_id,
+        capabilities=frozenset(Capability(c) for c in r.capabilities),
+        crew=r.crew,
+        status=UnitStatus(r.status),
+        status_since=r.status_since,
+        station_position=None if r.st_lon is None else Position(r.st_lon, r.st_lat),
+        incident_id=r.incident_id,
+        acknowledged_at=r.acknowledged_at,
+        fix=None if r.fix_lon is None else Position(r.fix_lon, r.fix_lat),
+        fix_at=r.fix_at,
+        version=r.version,
+    )
+
+
+def _units_query() -> Any:
+    return select(*_UNIT_COLUMNS).select_from(
+        units.outerjoin(stations, stations.c.id == units.c.station_id)
+    )
+
+
+async def get_unit(conn: AsyncConnection, unit_id: str) -> Unit:
+    row = (await conn.execute(_units_query().where(units.c.id == unit_id))).first()
+    if row is None:
+        raise NotFound(f"unit {unit_id!r} does not exist", unit_id=unit_id)
+    return _unit(row)
+
+
+async def get_units(conn: AsyncConnection, unit_ids: Sequence[str]) -> list[Unit]:
+    """The units in the order asked; a clear error naming any that do not exist."""
+    rows = await conn.execute(_units_query().where(units.c.id.in_(list(unit_ids))))
+    found = {u.id: u for u in map(_unit, rows)}
+    missing = [u for u in unit_ids if u not in found]
+    if missing:
+        raise NotFound(f"no such unit: {', '.join(missing)}", unit_ids=missing)
+    return [found[u] for u in unit_ids]
+
+
+async def list_units(
+    conn: AsyncConnection,
+    *,
+    region: str | None = None,
+    statuses: Iterable[UnitStatus] | None = None,
+    incident_id: int | None = None,
+) -> list[Unit]:
+    query = _units_query().order_by(units.c.id)
+    if region is not None:
+        query = query.where(stations.c.region == region)
+    if statuses is not None:
+        query = query.where(units.c.status.in_([s.value for s in statuses]))
+    if incident_id is not None:
+        query = query.where(units.c.incident_id == incident_id)
+    return [_unit(r) for r in await conn.execute(query)]
+
+
+async def save_unit(conn: AsyncConnection, old: Unit, new: Unit) -> Unit:
+    """Write ``new`` over ``old`` if nobody changed the unit since ``old`` was read."""
+    result = await conn.execute(
+        update(units)
+        .where(and_(units.c.id == old.id, units.c.version == old.version))
+        .values(
+            status=new.status.value,
+            status_since=new.status_since,
+            incident_id=new.incident_id,
+            acknowledged_at=new.acknowledged_at,
+            crew=new.crew,
+            capabilities=sorted(c.value for c in new.capabilities),
+            station_id=new.station_id,
+            version=old.version + 1,
+        )
+    )
+    if result.rowcount != 1:
+        current = await conn.scalar(select(units.c.status).where(units.c.id == old.id))
+        if current is None:
+            raise NotFound(f"unit {old.id!r} does not exist", unit_id=old.id)
+        raise Conflict(
+            f"unit {old.callsign} was changed by someone else meanwhile (it is now {current}); "
+            "reload and try again",
+            unit_id=old.id,
+            status=current,
+        )
+    return _replace_version(new, old.version + 1)
+
+
+def _replace_version(unit: Unit, version: int) -> Unit:
+    values = {f.name: getattr(unit, f.name) for f in fields(unit)}
+    values["version"] = version
+    return Unit(**values)
+
+
+async def set_fix(conn: AsyncConnection, unit_id: str, position: Position, at: datetime) -> None:
+    """The unit's last GPS fix (not versioned: positions never conflict with dispatch)."""
+    result = await conn.execute(
+        update(units)
+        .where(and_(units.c.id == unit_id, func.coalesce(units.c.fix_at, at) <= at))
+        .values(fix=_point(position), fix_at=at)
+    )
+    if (
+        result.rowcount == 0
+        and await conn.scalar(select(units.c.id).where(units.c.id == unit_id)) is None
+    ):
+        raise NotFound(f"unit {unit_id!r} does not exist", unit_id=unit_id)
+
+
+async def record_status(conn: AsyncConnection, event: UnitStatusChanged, actor: str) -> None:
+    await conn.execute(
+        insert(unit_status_history).values(
+            unit_id=event.unit_id,
+            from_status=event.from_status.value,
+            to_status=event.to_status.value,
+            at=event.at,
+            incident_id=event.incident_id,
+            actor=actor,
+            reason=event.reason,
+        )
+    )
+
+
+async def status_history(conn: AsyncConnection, unit_id: str) -> list[dict[str, Any]]:
+    rows = await conn.execute(
+        select(unit_status_history)
+        .where(unit_status_history.c.unit_id == unit_id)
+        .order_by(unit_status_history.c.id)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def _assignment(r: Row[Any]) -> Assignment:
+    return Assignment(
+        id=r.id,
+        incident_id=r.incident_id,
+        unit_id=r.unit_id,
+        assigned_at=r.assigned_at,
+        assigned_by=r.assigned_by,
+        acknowledged_at=r.acknowledged_at,
+        en_route_at=r.en_route_at,
+        on_scene_at=r.on_scene_at,
+        transporting_at=r.transporting_at,
+        at_hospital_at=r.at_hospital_at,
+        ended_at=r.ended_at,
+        end_reason=None if r.end_reason is None else EndReason(r.end_reason),
+    )
+
+
+async def insert_assignment(
+    conn: AsyncConnection, incident_id: int, unit_id: str, at: datetime, by: str
+) -> Assignment:
+    try:
+        async with conn.begin_nested():
+            row = (
+                await conn.execute(
+                    insert(assignments)
+                    .values(
+                        incident_id=incident_id, unit_id=unit_id, assigned_at=at, assigned_by=by
+                    )
+                    .returning(*assignments.c)
+                )
+            ).one()
+    except IntegrityError as exc:
+        raise Conflict(f"unit {unit_id} already has an open assignment", unit_id=unit_id) from exc
+    return _assignment(row)
+
+
+async def open_assignment(conn: AsyncConnection, unit_id: str) -> Assignment | None:
+    row = (
+        await conn.execute(
+            select(assignments).where(
+                and_(assignments.c.unit_id == unit_id, assignments.c.ended_at.is_(None))
+            )
+        )
+    ).first()
+    return None if row is None else _assignment(row)
+
+
+async def assignments_of(
+    conn: AsyncConnection, incident_id: int, *, open_only: bool = False
+) -> list[Assignment]:
+    query = select(assignments).where(assignments.c.incident_id == incident_id)
+    if open_only:
+        query = query.where(assignments.c.ended_at.is_(None))
+    rows = await conn.execute(query.order_by(assignments.c.id))
+    return [_assignment(r) for r in rows]
+
+
+async def save_assignment(conn: AsyncConnection, a: Assignment) -> None:
+    await conn.execute(
+        update(assignments)
+        .where(assignments.c.id == a.id)
+        .values(
+            incident_id=a.incident_id,
+            acknowledged_at=a.acknowledged_at,
+            en_route_at=a.en_route_at,
+            on_scene_at=a.on_scene_at,
+            transporting_at=a.transporting_at,
+            at_hospital_at=a.at_hospital_at,
+            ended_at=a.ended_at,
+            end_reason=None if a.end_reason is None else a.end_reason.value,
+        )
+    )
