@@ -16,19 +16,19 @@ class GisError(Exception):
         self.detail = detail
 
 
-class InvalidInput(GisError):  # noqa: N818 - the kind, as in command.errors
+class InvalidInput(GisError):
     """Input a person or device sent that cannot be used (latitude 95, a self-crossing polygon)."""
 
     kind = "invalid"
 
 
-class NotFound(GisError):  # noqa: N818 - the kind, as in command.errors
+class NotFound(GisError):
     """A region, zone or place that does not exist."""
 
     kind = "not_found"
 
 
-class ImportFailed(GisError):  # noqa: N818 - the kind, as in command.errors
+class ImportFailed(GisError):
     """An OSM import that could not be completed; the old region is left untouched."""
 
     kind = "invalid"

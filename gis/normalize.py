@@ -1,0 +1,217 @@
+"""Text normalisation for matching names: case and accent folding, tokens, abbreviations, keys.
+
+Pure functions, no I/O. The same functions normalise the imported data and the typed queries, so
+that both meet in one space:
+
+* :func:`fold` lower-cases, folds accents (``ä`` → ``a``, ``ß`` → ``ss``, ``ø`` → ``o``) and turns
+  punctuation into spaces;
+* :func:`name_variants` expands abbreviations towards their long forms (``str.`` → ``strasse``,
+  ``St`` → ``street``/``saint``/``sankt``, ``Av.`` → ``avenue``/``avenida``, ``R.`` →
+  ``rua``/``rue``) and yields every reading (a bounded handful);
+* :func:`key` and :func:`name_keys` squeeze a reading into a compact matching key (no spaces or
+  hyphens, German umlaut digraphs ``ae``/``oe``/``ue`` reduced to the bare vowel) so that
+  ``Herzog-Wilhelm-Straße``, ``herzog wilhelm str.`` and ``Herzog Wilhelmstrasse`` meet.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from collections.abc import Iterable
+
+MAX_VARIANTS = 8
+"""At most this many readings of one name (the product of ambiguous abbreviations is capped)."""
+
+_SPECIAL = str.maketrans(
+    {
+        "ß": "ss",
+        "ẞ": "ss",
+        "æ": "ae",
+        "Æ": "ae",
+        "œ": "oe",
+        "Œ": "oe",
+        "ø": "o",
+        "Ø": "o",
+        "đ": "d",
+        "Đ": "d",
+        "ł": "l",
+        "Ł": "l",
+        "þ": "th",
+        "Þ": "th",
+        "ı": "i",
+        "’": "",
+        "'": "",
+        "`": "",
+        "´": "",
+    }
+)
+
+_NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
+_UNDERSCORE = re.compile(r"_+")
+_DIGRAPH = re.compile(r"(?<=[a-z])(ae|oe|ue)")
+
+
+def fold(text: str) -> str:
+    """Lower case, accents removed, punctuation as single spaces, trimmed."""
+    text = text.translate(_SPECIAL)
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.casefold().translate(_SPECIAL)
+    text = _NON_WORD.sub(" ", text)
+    text = _UNDERSCORE.sub(" ", text)
+    return " ".join(text.split())
+
+
+def tokens(text: str) -> list[str]:
+    """Folded words of ``text``."""
+    return fold(text).split()
+
+
+# Abbreviations (folded, without the dot) and the long forms they stand for, in many languages.
+# An abbreviation may stand for several words: every reading is tried.
+ABBREVIATIONS: dict[str, tuple[str, ...]] = {
+    # German, Dutch
+    "str": ("strasse", "straat"),
+    "strs": ("strasse",),
+    "g": ("gasse",),
+    "pl": ("platz", "place", "plaza", "plein"),
+    "st": ("street", "sankt", "saint"),
+    "hl": ("heilige", "heiligen"),
+    "bhf": ("bahnhof",),
+    "prof": ("professor",),
+    "ln": ("lane", "laan"),
+    # English
+    "ave": ("avenue",),
+    "av": ("avenue", "avenida"),
+    "avda": ("avenida",),
+    "rd": ("road",),
+    "blvd": ("boulevard",),
+    "bd": ("boulevard",),
+    "bvd": ("boulevard",),
+    "dr": ("drive", "doctor", "doktor", "doutor"),
+    "sq": ("square",),
+    "ct": ("court",),
+    "hwy": ("highway",),
+    "pkwy": ("parkway",),
+    "cres": ("crescent",),
+    "tce": ("terrace",),
+    "ter": ("terrace",),
+    "cir": ("circle",),
+    "mt": ("mount",),
+    "ft": ("fort",),
+    "n": ("north", "nord", "n"),
+    "s": ("south", "sud", "s"),
+    "e": ("east", "est", "e"),
+    "w": ("west", "w"),
+    # French
+    "r": ("rue", "rua"),
+    "ste": ("sainte",),
+    "ch": ("chemin",),
+    "rte": ("route",),
+    "imp": ("impasse",),
+    "fbg": ("faubourg",),
+    "qu": ("quai",),
+    # Portuguese, Spanish, Italian
+    "pca": ("praca",),
+    "pc": ("praca",),
+    "tv": ("travessa",),
+    "trav": ("travessa",),
+    "lgo": ("largo",),
+    "estr": ("estrada",),
+    "c": ("calle", "carrer"),
+    "cl": ("calle", "close"),
+    "cra": ("carrera",),
+    "pza": ("piazza", "plaza"),
+    "pta": ("praceta",),
+    "v": ("via",),
+    "vle": ("viale",),
+    "cso": ("corso",),
+    "eng": ("engenheiro",),
+    "gen": ("general",),
+    "cel": ("coronel",),
+    "sto": ("santo",),
+    "sta": ("santa",),
+}
+
+# Abbreviated endings of compound words: ``Oberguferstr`` → ``Oberguferstrasse``.
+SUFFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("str", ("strasse", "straat")),
+    ("pl", ("platz", "plein")),
+)
+
+
+def _word_readings(word: str) -> tuple[str, ...]:
+    long_forms = ABBREVIATIONS.get(word)
+    if long_forms is not None:
+        return long_forms
+    for ending, expansions in SUFFIXES:
+        if len(word) > len(ending) + 2 and word.endswith(ending):
+            stem = word[: -len(ending)]
+            return (*(stem + e for e in expansions), word)
+    return (word,)
+
+
+def name_variants(text: str) -> list[list[str]]:
+    """Readings of a name, as word lists: the folded words, each abbreviation expanded.
+
+    The first reading expands every abbreviation to its first long form; at most
+    :data:`MAX_VARIANTS` readings are returned.
+    """
+    words = tokens(text)
+    if not words:
+        return []
+    choices = [_word_readings(w) for w in words]
+    out: list[list[str]] = []
+    for combo in itertools.islice(itertools.product(*choices), MAX_VARIANTS):
+        out.append(list(combo))
+    return out
+
+
+def key(words: Iterable[str]) -> str:
+    """The compact matching key of a word list (no separators, umlaut digraphs reduced)."""
+    return _DIGRAPH.sub(lambda m: m.group(1)[0], "".join(words))
+
+
+def name_key(text: str) -> str:
+    """The primary matching key of a name (first reading); empty for text without words."""
+    readings = name_variants(text)
+    return key(readings[0]) if readings else ""
+
+
+def name_keys(text: str) -> list[str]:
+    """Every matching key of a name, primary first, without duplicates."""
+    seen: dict[str, None] = {}
+    for reading in name_variants(text):
+        seen.setdefault(key(reading), None)
+    plain = key(tokens(text))
+    if plain:
+        seen.setdefault(plain, None)
+    return list(seen)
+
+
+_HN_DROP = re.compile(r"[^0-9a-z/\-]+")
+_HN_BASE = re.compile(r"^(\d+)")
+
+
+def housenumber_key(text: str) -> str:
+    """A house number as matched: folded, no spaces (``12 A`` → ``12a``, ``52 - 58``)."""
+    plain = unicodedata.normalize("NFKD", text.casefold())
+    return _HN_DROP.sub("", plain)
+
+
+def housenumber_parts(text: str) -> list[str]:
+    """The single numbers one data house number stands for (``12;14`` → ``12``, ``14``)."""
+    parts = re.split(r"[;,]", text)
+    out: list[str] = []
+    for part in parts:
+        k = housenumber_key(part)
+        if k:
+            out.append(k)
+    return out
+
+
+def housenumber_base(text: str) -> int | None:
+    """The leading integer of a house number (``12a`` → 12), None when it has none."""
+    match = _HN_BASE.match(housenumber_key(text))
+    return int(match.group(1)) if match else None

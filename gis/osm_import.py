@@ -1,0 +1,509 @@
+"""Importing an OSM extract into PostGIS: one region, replaced in one transaction.
+
+:func:`import_osm` reads the whole file first (in a worker thread, see
+:mod:`gis.osm_import_parse`), shapes the rows in memory (jurisdictions, merged streets, address
+points, places, the road graph, basemap features) and only then opens one transaction that
+deletes the region's old rows and writes the new ones with COPY. A file that cannot be read, or
+any failure while writing, leaves the previous data of the region exactly as it was and raises
+:class:`gis.errors.ImportFailed` saying why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import shapely
+from shapely import STRtree
+from shapely.geometry import LineString, MultiLineString, MultiPolygon, Point
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from gis.coords import metric_crs_for
+from gis.errors import GisError, ImportFailed
+from gis.normalize import name_key
+from gis.osm_import_parse import AdminArea, ParsedExtract, ProgressFn, read_extract
+from gis.osm_import_roads import RoadGraph, build_graph
+
+REGION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+IMPORT_LOCK = 0x6769735F696D70  # advisory lock key held while a region is replaced
+
+_listeners: list[Any] = []
+
+
+def on_region_imported(callback: Any) -> None:
+    """Call ``callback(region)`` in this process after a region was replaced (cache eviction)."""
+    _listeners.append(callback)
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What an import wrote."""
+
+    region: str
+    srid_metric: int
+    jurisdictions: int
+    jurisdiction_level: int | None
+    streets: int
+    addresses: int
+    places: int
+    road_vertices: int
+    road_edges: int
+    features: int
+    seconds: float
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Rows:
+    jurisdictions: list[tuple[Any, ...]]
+    jurisdiction_level: int | None
+    streets: list[tuple[Any, ...]]
+    addresses: list[tuple[Any, ...]]
+    places: list[tuple[Any, ...]]
+    graph: RoadGraph
+    features: list[tuple[Any, ...]]
+    bbox: tuple[float, float, float, float]
+    srid_metric: int
+
+
+def check_region_name(region: str) -> str:
+    """The region name, or :class:`ImportFailed` when it is not a short plain identifier."""
+    if not isinstance(region, str) or not REGION_NAME.match(region):
+        raise ImportFailed(
+            f"region name {region!r} is not valid: use 1-63 letters, digits, '.', '_' or '-'"
+        )
+    return region
+
+
+def _multi(geom: BaseGeometry) -> MultiPolygon | None:
+    if isinstance(geom, MultiPolygon):
+        return geom
+    if geom.geom_type == "Polygon":
+        return MultiPolygon([geom])
+    return None
+
+
+def choose_jurisdiction_level(admin: Sequence[AdminArea], points: Sequence[Point]) -> int | None:
+    """The finest administrative level whose areas cover (nearly) as many points as any level."""
+    if not admin:
+        return None
+    by_level: dict[int, list[BaseGeometry]] = defaultdict(list)
+    for area in admin:
+        if area.level >= 3:
+            by_level[area.level].append(area.geom)
+    if not by_level:
+        return None
+    if not points:
+        return max(by_level)
+    coverage: dict[int, int] = {}
+    for level, geoms in by_level.items():
+        tree = STRtree(geoms)
+        hits = tree.query(points, predicate="within")
+        coverage[level] = len(set(hits[0].tolist()))
+    best = max(coverage.values())
+    if best == 0:
+        return None
+    fine_enough = [lvl for lvl, n in coverage.items() if n >= 0.9 * best]
+    return max(fine_enough)
+
+
+def _assign(tree_geoms: Sequence[BaseGeometry], points: Sequence[Point]) -> list[int | None]:
+    """Index of the polygon containing each point (None outside all)."""
+    out: list[int | None] = [None] * len(points)
+    if not tree_geoms or not points:
+        return out
+    tree = STRtree(tree_geoms)
+    hits = tree.query(points, predicate="within")
+    for pi, gi in zip(hits[0].tolist(), hits[1].tolist(), strict=True):
+        if out[pi] is None:
+            out[pi] = gi
+    return out
+
+
+def _shape_rows(parsed: ParsedExtract) -> _Rows:
+    """Turn parsed objects into table rows (geometries as WKB, jurisdictions by index)."""
+    addr_points = [Point(a.lon, a.lat) for a in parsed.addresses]
+    street_points = [s.line.interpolate(0.5, normalized=True) for s in parsed.streets]
+    place_points = [Point(p.lon, p.lat) for p in parsed.places]
+    sample = addr_points if len(addr_points) >= 20 else addr_points + street_points + place_points
+    level = choose_jurisdiction_level(parsed.admin, sample)
+    areas: list[AdminArea] = []
+    if level is not None:
+        seen: set[int] = set()
+        for a in parsed.admin:
+            if a.level == level and a.osm_id not in seen and _multi(a.geom) is not None:
+                seen.add(a.osm_id)
+                areas.append(a)
+    area_geoms = [a.geom for a in areas]
+    jurisdictions = [
+        (
+            a.name,
+            a.level,
+            json.dumps(a.names, ensure_ascii=False),
+            a.osm_id,
+            shapely.to_wkb(_multi(a.geom)),
+        )
+        for a in areas
+    ]
+
+    # Streets: one row per name and jurisdiction, the ways merged.
+    street_juris = _assign(area_geoms, street_points)
+    groups: dict[tuple[str, int | None], list[int]] = defaultdict(list)
+    for i, s in enumerate(parsed.streets):
+        groups[(s.name, street_juris[i])].append(i)
+    streets: list[tuple[Any, ...]] = []
+    for (name, juris), members in groups.items():
+        lines = [parsed.streets[i].line for i in members]
+        merged = shapely.line_merge(MultiLineString(lines))
+        if isinstance(merged, LineString):
+            merged = MultiLineString([merged])
+        elif not isinstance(merged, MultiLineString):
+            merged = MultiLineString(lines)
+        names: dict[str, str] = {}
+        highways: dict[str, int] = defaultdict(int)
+        for i in members:
+            names.update(parsed.streets[i].names)
+            highways[parsed.streets[i].highway] += 1
+        main_highway = max(highways, key=lambda h: highways[h])
+        streets.append(
+            (
+                name,
+                json.dumps(names, ensure_ascii=False),
+                name_key(name),
+                juris,
+                main_highway,
+                shapely.to_wkb(merged),
+            )
+        )
+
+    addr_juris = _assign(area_geoms, addr_points)
+    addresses = [
+        (
+            a.street,
+            name_key(a.street) if a.street else None,
+            a.place,
+            a.housenumber,
+            a.postcode,
+            a.city,
+            addr_juris[i],
+            a.osm_type,
+            a.osm_id,
+            shapely.to_wkb(addr_points[i]),
+        )
+        for i, a in enumerate(parsed.addresses)
+    ]
+    place_juris = _assign(area_geoms, place_points)
+    places = [
+        (
+            p.name,
+            json.dumps(p.names, ensure_ascii=False),
+            name_key(p.name),
+            p.kind,
+            place_juris[i],
+            p.street,
+            p.housenumber,
+            p.osm_type,
+            p.osm_id,
+            shapely.to_wkb(place_points[i]),
+        )
+        for i, p in enumerate(parsed.places)
+    ]
+    features = [(f.layer, f.kind, f.name, f.wkb) for f in parsed.features]
+    graph = build_graph(parsed.roads)
+    if parsed.bounds is None:
+        raise ImportFailed("the OSM file has no located nodes: nothing to import")
+    minlon, minlat, maxlon, maxlat = parsed.bounds
+    srid = metric_crs_for((minlon + maxlon) / 2, (minlat + maxlat) / 2)
+    return _Rows(
+        jurisdictions, level, streets, addresses, places, graph, features, parsed.bounds, srid
+    )
+
+
+async def _copy(
+    conn: AsyncConnection,
+    table: str,
+    columns: Sequence[str],
+    types: Sequence[str],
+    records: Sequence[tuple[Any, ...]],
+    region: str,
+    extra_select: str = "",
+) -> None:
+    """COPY rows (last column: WKB geometry) into ``table`` for ``region`` via a temporary table."""
+    temp = f"_import_{table}"
+    cols = ", ".join(f"{c} {t}" for c, t in zip(columns, types, strict=True))
+    await conn.execute(text(f"CREATE TEMP TABLE {temp} ({cols}, wkb bytea) ON COMMIT DROP"))
+    if records:
+        raw = await conn.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        await driver.copy_records_to_table(temp, records=records, columns=[*columns, "wkb"])
+    select_cols = ", ".join(columns)
+    await conn.execute(
+        text(
+            f"INSERT INTO {table} (region, {select_cols}, geom) "  # noqa: S608 - fixed names
+            f"SELECT :region, {select_cols}, ST_SetSRID(ST_GeomFromWKB(wkb), 4326) "
+            f"FROM {temp} {extra_select}"
+        ),
+        {"region": region},
+    )
+
+
+async def _write(
+    conn: AsyncConnection, region: str, rows: _Rows, source: str, progress: ProgressFn | None
+) -> None:
+    def step(name: str, n: int) -> None:
+        if progress is not None:
+            progress(name, n, n)
+
+    await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": IMPORT_LOCK})
+    minlon, minlat, maxlon, maxlat = rows.bbox
+    stats = {
+        "jurisdictions": len(rows.jurisdictions),
+        "jurisdiction_level": rows.jurisdiction_level,
+        "streets": len(rows.streets),
+        "addresses": len(rows.addresses),
+        "places": len(rows.places),
+        "road_vertices": len(rows.graph.vertex_nodes),
+        "road_edges": len(rows.graph.edges),
+        "features": len(rows.features),
+    }
+    await conn.execute(
+        text(
+            "INSERT INTO gis_regions (name, srid_metric, bbox, imported_at, source, stats) "
+            "VALUES (:name, :srid, ST_MakeEnvelope(:x1, :y1, :x2, :y2, 4326), now(), :source,"
+            " CAST(:stats AS jsonb)) "
+            "ON CONFLICT (name) DO UPDATE SET srid_metric = EXCLUDED.srid_metric, "
+            "bbox = EXCLUDED.bbox, imported_at = EXCLUDED.imported_at, source = EXCLUDED.source,"
+            " stats = EXCLUDED.stats, generation = gis_regions.generation + 1"
+        ),
+        {
+            "name": region,
+            "srid": rows.srid_metric,
+            "x1": minlon,
+            "y1": minlat,
+            "x2": maxlon,
+            "y2": maxlat,
+            "source": source,
+            "stats": json.dumps(stats),
+        },
+    )
+    for table in (
+        "gis_features",
+        "gis_road_edges",
+        "gis_road_vertices",
+        "gis_places",
+        "gis_addresses",
+        "gis_streets",
+        "gis_jurisdictions",
+    ):
+        await conn.execute(text(f"DELETE FROM {table} WHERE region = :r"), {"r": region})  # noqa: S608
+    step("removed old rows", 0)
+
+    # Jurisdictions first: the other rows refer to them by the ids the database gives.
+    await _copy(
+        conn,
+        "gis_jurisdictions",
+        ["name", "admin_level", "names", "osm_id"],
+        ["text", "int", "jsonb", "bigint"],
+        rows.jurisdictions,
+        region,
+    )
+    id_rows = (
+        await conn.execute(
+            text("SELECT id, osm_id FROM gis_jurisdictions WHERE region = :r"), {"r": region}
+        )
+    ).all()
+    by_osm = {int(r.osm_id): int(r.id) for r in id_rows}
+    juris_ids: list[int] = [by_osm[int(j[3])] for j in rows.jurisdictions]
+
+    def jid(idx: int | None) -> int | None:
+        return None if idx is None else juris_ids[idx]
+
+    step("jurisdictions", len(rows.jurisdictions))
+    await _copy(
+        conn,
+        "gis_streets",
+        ["name", "names", "norm", "jurisdiction_id", "highway"],
+        ["text", "jsonb", "text", "int", "text"],
+        [(r[0], r[1], r[2], jid(r[3]), r[4], r[5]) for r in rows.streets],
+        region,
+    )
+    step("streets", len(rows.streets))
+    await _copy(
+        conn,
+        "gis_addresses",
+        [
+            "street",
+            "street_norm",
+            "place",
+            "housenumber",
+            "postcode",
+            "city",
+            "jurisdiction_id",
+            "osm_type",
+            "osm_id",
+        ],
+        ["text", "text", "text", "text", "text", "text", "int", "char(1)", "bigint"],
+        [(*r[:6], jid(r[6]), *r[7:]) for r in rows.addresses],
+        region,
+    )
+    await conn.execute(
+        text(
+            "UPDATE gis_addresses a SET street_id = ("
+            " SELECT s.id FROM gis_streets s WHERE s.region = a.region AND s.norm = a.street_norm"
+            " ORDER BY s.geom <-> a.geom LIMIT 1)"
+            " WHERE a.region = :r AND a.street_norm IS NOT NULL"
+        ),
+        {"r": region},
+    )
+    step("addresses", len(rows.addresses))
+    await _copy(
+        conn,
+        "gis_places",
+        [
+            "name",
+            "names",
+            "norm",
+            "kind",
+            "jurisdiction_id",
+            "street",
+            "housenumber",
+            "osm_type",
+            "osm_id",
+        ],
+        ["text", "jsonb", "text", "text", "int", "text", "text", "char(1)", "bigint"],
+        [(*r[:4], jid(r[4]), *r[5:]) for r in rows.places],
+        region,
+    )
+    step("places", len(rows.places))
+
+    graph = rows.graph
+    n_vertices = len(graph.vertex_nodes)
+    base = 0
+    if n_vertices:
+        base = int(
+            (
+                await conn.execute(
+                    text(
+                        "SELECT setval('gis_road_vertices_id_seq', "
+                        "nextval('gis_road_vertices_id_seq') + :n - 1) - :n + 1"
+                    ),
+                    {"n": n_vertices},
+                )
+            ).scalar_one()
+        )
+    await _copy(
+        conn,
+        "gis_road_vertices",
+        ["id", "osm_node_id"],
+        ["bigint", "bigint"],
+        [
+            (base + i, node, shapely.to_wkb(Point(*graph.vertex_coords[i])))
+            for i, node in enumerate(graph.vertex_nodes)
+        ],
+        region,
+    )
+    await _copy(
+        conn,
+        "gis_road_edges",
+        [
+            "osm_way_id",
+            "source",
+            "target",
+            "cost_s",
+            "reverse_cost_s",
+            "length_m",
+            "highway",
+            "name",
+            "maxspeed_kmh",
+        ],
+        ["bigint", "bigint", "bigint", "float8", "float8", "float8", "text", "text", "float8"],
+        [
+            (
+                e.osm_way_id,
+                base + e.source,
+                base + e.target,
+                e.cost_s,
+                e.reverse_cost_s,
+                e.length_m,
+                e.highway,
+                e.name,
+                e.maxspeed_kmh,
+                shapely.to_wkb(LineString(e.coords)),
+            )
+            for e in graph.edges
+        ],
+        region,
+    )
+    step("road graph", len(graph.edges))
+    await _copy(
+        conn,
+        "gis_features",
+        ["layer", "kind", "name"],
+        ["text", "text", "text"],
+        rows.features,
+        region,
+    )
+    step("features", len(rows.features))
+
+
+async def import_osm(
+    engine: AsyncEngine,
+    path: str | Path,
+    region: str,
+    progress: ProgressFn | None = None,
+) -> ImportSummary:
+    """Replace ``region`` with the contents of an OSM extract, all or nothing.
+
+    ``progress(stage, done, total)`` is called on the way (from a worker thread while reading).
+    Raises :class:`ImportFailed` (nothing changed) when the file or the data cannot be used.
+    """
+    started = time.perf_counter()
+    check_region_name(region)
+    file = Path(path)
+    try:
+        parsed = await asyncio.to_thread(read_extract, file, progress)
+        rows = await asyncio.to_thread(_shape_rows, parsed)
+    except GisError:
+        raise
+    except (ValueError, shapely.errors.ShapelyError) as exc:
+        raise ImportFailed(f"cannot use the data in {file.name}: {exc}") from exc
+    if not rows.streets and not rows.addresses and not rows.places:
+        raise ImportFailed(
+            f"{file.name} holds no named streets, addresses or places: refusing to replace "
+            f"region {region!r} with an empty map"
+        )
+    if progress is not None:
+        progress("writing", 0, None)
+    try:
+        async with engine.begin() as conn:
+            await _write(conn, region, rows, file.name, progress)
+    except (DBAPIError, SQLAlchemyError, OSError) as exc:
+        raise ImportFailed(
+            f"writing region {region!r} failed, the previous data is unchanged: {exc}"
+        ) from exc
+    for callback in list(_listeners):
+        callback(region)
+    return ImportSummary(
+        region=region,
+        srid_metric=rows.srid_metric,
+        jurisdictions=len(rows.jurisdictions),
+        jurisdiction_level=rows.jurisdiction_level,
+        streets=len(rows.streets),
+        addresses=len(rows.addresses),
+        places=len(rows.places),
+        road_vertices=len(rows.graph.vertex_nodes),
+        road_edges=len(rows.graph.edges),
+        features=len(rows.features),
+        seconds=time.perf_counter() - started,
+    )
