@@ -1,0 +1,447 @@
+"""The AMI bridge: one connection to Asterisk, kept alive, turned into domain events.
+
+- connects and logs in (settings passed in), reconnects with exponential backoff and jitter;
+- on every (re)connect asks ``QueueStatus`` (each configured queue) and ``CoreShowChannels`` and
+  reconciles the tracker with them, so a restart of either side mid-call loses no call;
+- the socket reader never waits for our work: messages go to a bounded buffer; when it
+  overflows (a slow consumer) the buffer is dropped and a resync is done instead of letting
+  Asterisk disconnect a slow reader;
+- events read before a resync's snapshot are applied before it, later ones after it;
+- health is ``ok`` or ``degraded`` with a reason; changes go to the consumer;
+- call-centre actions (sign in, pause, transfer, listen-in, recording ...) are methods here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import re
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol
+
+from telephony.ami_client import AmiClient
+from telephony.ami_protocol import AmiMessage
+from telephony.calls import Call, CallState
+from telephony.errors import (
+    ActionFailed,
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    SwitchUnavailable,
+    TelephonyError,
+)
+from telephony.seats import Seat
+from telephony.tracker import Clock, DomainEvent, Snapshot, Tracker, utcnow
+
+log = logging.getLogger(__name__)
+
+PHONE_NUMBER = re.compile(r"^\+?[0-9]{2,20}$")
+EXTENSION = re.compile(r"^[0-9A-Za-z*#+_.-]{1,40}$")
+INTERFACE = re.compile(r"^[A-Za-z]+/[^\s,;|]{1,80}$")
+SpyMode = Literal["listen", "whisper", "barge"]
+SPY_OPTIONS: dict[str, str] = {"listen": "qE", "whisper": "qwE", "barge": "qBE"}
+
+
+@dataclass(frozen=True)
+class AmiSettings:
+    host: str = "127.0.0.1"
+    port: int = 5038
+    username: str = "cad"
+    secret: str = ""
+    queues: tuple[str, ...] = ("emergency",)
+    seat_context: str = "agents"
+    transfer_context: str = "agents"
+    outgoing_context: str = "outgoing"
+    recording_dir: str = "/var/spool/asterisk/monitor"
+    reconnect_min: float = 0.2
+    reconnect_max: float = 10.0
+    buffer_size: int = 20_000
+    ping_interval: float = 10.0
+    action_timeout: float = 5.0
+    settle_seconds: float = 5.0
+
+
+@dataclass(frozen=True)
+class Health:
+    status: Literal["ok", "degraded"]
+    reason: str | None
+    since: datetime
+
+    def as_json(self) -> dict[str, object]:
+        return {"status": self.status, "reason": self.reason, "since": self.since.isoformat()}
+
+
+class Consumer(Protocol):
+    """Receives what the bridge learns. Must not raise; may be slow (the bridge resyncs)."""
+
+    async def handle(self, events: Sequence[DomainEvent]) -> None: ...
+
+    async def health_changed(self, health: Health) -> None: ...
+
+
+@dataclass
+class BridgeStats:
+    received: int = 0
+    applied: int = 0
+    overflows: int = 0
+    resyncs: int = 0
+    connects: int = 0
+    last_resync_seconds: float | None = None
+    consumer_errors: int = 0
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+class Bridge:
+    """Start with ``await bridge.start()``; ``await bridge.stop()`` at shutdown."""
+
+    def __init__(self, settings: AmiSettings, consumer: Consumer, clock: Clock = utcnow) -> None:
+        self.settings = settings
+        self.consumer = consumer
+        self.clock = clock
+        self.tracker = Tracker(settings.queues or None, clock, settings.settle_seconds)
+        self.stats = BridgeStats()
+        self._buffer: deque[tuple[int, AmiMessage]] = deque()
+        self._wake = asyncio.Event()
+        self._overflow = False
+        self._client: AmiClient | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._health = Health("degraded", "not connected yet", clock())
+        self._ready = asyncio.Event()
+        self._random = random.Random()  # noqa: S311 - jitter, not security
+        self._lock = asyncio.Lock()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        self._stopping = False
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="ami-bridge")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._client is not None:
+            self._client.close()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    @property
+    def health(self) -> Health:
+        return self._health
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None and self._client.connected and self._ready.is_set()
+
+    async def wait_ready(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """Until connected and resynced (tests, start-up)."""
+        await asyncio.wait_for(self._ready.wait(), timeout)
+
+    async def _set_health(self, status: Literal["ok", "degraded"], reason: str | None) -> None:
+        if self._health.status == status and self._health.reason == reason:
+            return
+        self._health = Health(status, reason, self.clock())
+        log.info("telephony %s%s", status, f": {reason}" if reason else "")
+        try:
+            await self.consumer.health_changed(self._health)
+        except Exception:
+            self.stats.consumer_errors += 1
+            log.exception("telephony consumer failed on a health change")
+
+    async def _run(self) -> None:
+        delay = self.settings.reconnect_min
+        s = self.settings
+        while not self._stopping:
+            self._ready.clear()
+            try:
+                client = await AmiClient.open(s.host, s.port, s.username, s.secret,
+                                              self._on_message, wait=s.action_timeout)
+            except TelephonyError as exc:
+                await self._set_health("degraded", exc.message)
+                await asyncio.sleep(delay * (0.5 + self._random.random()))
+                delay = min(delay * 2, s.reconnect_max)
+                continue
+            delay = s.reconnect_min
+            self._client = client
+            self.stats.connects += 1
+            try:
+                self._buffer.clear()
+                self._overflow = False
+                await self.resync()
+                self._ready.set()
+                await self._set_health("ok", None)
+                await self._process(client)
+            except TelephonyError as exc:
+                log.warning("AMI session ended: %s", exc.message)
+            finally:
+                client.close()
+                self._client = None
+                self._ready.clear()
+            if not self._stopping:
+                await self._set_health("degraded", "the connection to Asterisk was lost")
+                await asyncio.sleep(delay * self._random.random())
+
+    # ------------------------------------------------------------------ reading
+
+    def _on_message(self, msg: AmiMessage, seq: int) -> None:
+        """Called by the reader for every unsolicited message: never blocks, never raises."""
+        self.stats.received += 1
+        if self._overflow:
+            return
+        if len(self._buffer) >= self.settings.buffer_size:
+            self._overflow = True
+            self.stats.overflows += 1
+            self._buffer.clear()
+            log.warning("AMI buffer full (%d): dropping it, resync follows",
+                        self.settings.buffer_size)
+        else:
+            self._buffer.append((seq, msg))
+        self._wake.set()
+
+    async def _process(self, client: AmiClient) -> None:
+        last_ping = time.monotonic()
+        last_settle = time.monotonic()
+        while client.connected or self._buffer:
+            if self._overflow:
+                await self.resync()
+                continue
+            if not self._buffer:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), 1.0)
+            events: list[DomainEvent] = []
+            taken = 0
+            while self._buffer and taken < 500 and not self._overflow:
+                _, msg = self._buffer.popleft()
+                taken += 1
+                events.extend(self.tracker.apply(msg))
+            self.stats.applied += taken
+            now = time.monotonic()
+            if now - last_settle >= 1.0:
+                last_settle = now
+                events.extend(self.tracker.settle_overdue())
+            if events:
+                await self._deliver(events)
+            if now - last_ping >= self.settings.ping_interval and client.connected:
+                last_ping = now
+                try:
+                    await client.send("Ping", wait=self.settings.action_timeout)
+                except SwitchUnavailable:
+                    log.warning("Asterisk did not answer Ping: reconnecting")
+                    client.close()
+
+    async def _deliver(self, events: Sequence[DomainEvent]) -> None:
+        try:
+            await self.consumer.handle(events)
+        except Exception:
+            self.stats.consumer_errors += 1
+            log.exception("telephony consumer failed on %d events", len(events))
+
+    async def resync(self) -> None:
+        """Ask Asterisk what is live and reconcile; older buffered events go first."""
+        client = self._client
+        if client is None:
+            raise SwitchUnavailable("not connected to Asterisk")
+        t0 = time.perf_counter()
+        self._overflow = False
+        snap = Snapshot()
+        seq = 0
+        queues = self.settings.queues or ("",)
+        for queue in queues:
+            fields = {"Queue": queue} if queue else {}
+            result = await client.send_list("QueueStatus", wait=self.settings.action_timeout,
+                                            **fields)
+            snap.queue_items.extend(result.items)
+            seq = max(seq, result.seq)
+        channels = await client.send_list("CoreShowChannels", wait=self.settings.action_timeout)
+        snap.channels.extend(channels.items)
+        seq = max(seq, channels.seq)
+        events: list[DomainEvent] = []
+        if self._overflow:
+            # the buffer was dropped while we asked: the snapshot alone is the truth
+            self._overflow = False
+        while self._buffer and self._buffer[0][0] < seq:
+            events.extend(self.tracker.apply(self._buffer.popleft()[1]))
+        events.extend(self.tracker.reconcile(snap))
+        self.stats.resyncs += 1
+        self.stats.last_resync_seconds = time.perf_counter() - t0
+        if events:
+            await self._deliver(events)
+
+    # ------------------------------------------------------------------ actions
+
+    def _require(self) -> AmiClient:
+        client = self._client
+        if client is None or not client.connected:
+            raise SwitchUnavailable(
+                f"Asterisk is not connected ({self._health.reason or 'reconnecting'})")
+        return client
+
+    async def _do(self, name: str, *extra: tuple[str, str], **fields: str) -> AmiMessage:
+        client = self._require()
+        try:
+            return await client.call(name, *extra, wait=self.settings.action_timeout, **fields)
+        except ValueError as exc:
+            raise InvalidRequest(str(exc)) from exc
+
+    def call(self, call_id: str) -> Call:
+        call = self.tracker.calls.get(call_id)
+        if call is None:
+            raise NotFound(f"no live call {call_id}", call=call_id)
+        return call
+
+    def seat(self, interface: str) -> Seat:
+        seat = self.tracker.seats.get(interface)
+        if seat is None:
+            raise NotFound(f"no seat {interface}", seat=interface)
+        return seat
+
+    @staticmethod
+    def check_interface(interface: str) -> str:
+        if not INTERFACE.match(interface):
+            raise InvalidRequest(
+                f"seat interface {interface!r} is not a channel like Local/1001@agents or "
+                "PJSIP/1001")
+        return interface
+
+    def extension_of(self, interface: str) -> tuple[str, str]:
+        """The dialplan extension and context that ring a seat's phone."""
+        m = re.fullmatch(r"Local/(?P<exten>[^@]+)@(?P<ctx>.+)", interface)
+        if m:
+            return m.group("exten"), m.group("ctx")
+        return interface.split("/", 1)[-1], self.settings.seat_context
+
+    async def sign_in(self, interface: str, name: str, queues: Sequence[str] = (),
+                      paused: bool = False, reason: str | None = None) -> None:
+        self.check_interface(interface)
+        for queue in queues or self.settings.queues:
+            fields = {"Queue": queue, "Interface": interface, "MemberName": name,
+                      "Paused": "true" if paused else "false"}
+            if paused and reason:
+                fields["Reason"] = reason
+            try:
+                await self._do("QueueAdd", **fields)
+            except ActionFailed as exc:
+                if "Already there" not in exc.message:
+                    raise
+
+    async def sign_out(self, interface: str) -> None:
+        self.check_interface(interface)
+        seat = self.seat(interface)
+        for queue in sorted(seat.queues):
+            await self._do("QueueRemove", Queue=queue, Interface=interface)
+
+    async def pause(self, interface: str, reason: str) -> None:
+        self.check_interface(interface)
+        if not reason.strip():
+            raise InvalidRequest("a pause needs a reason (break, paperwork ...)")
+        self.seat(interface)
+        await self._do("QueuePause", Interface=interface, Paused="true", Reason=reason)
+
+    async def resume(self, interface: str) -> None:
+        self.check_interface(interface)
+        self.seat(interface)
+        await self._do("QueuePause", Interface=interface, Paused="false")
+
+    def _answered(self, call_id: str) -> Call:
+        call = self.call(call_id)
+        if call.state != CallState.ANSWERED or not call.agent_channel:
+            raise Conflict(f"call {call_id} is {call.state}, not answered by a seat",
+                           call=call_id, state=str(call.state))
+        return call
+
+    async def transfer(self, call_id: str, exten: str, context: str | None = None,
+                       attended: bool = False) -> list[DomainEvent]:
+        """Blind (Redirect of the caller) or attended (Atxfer from the seat's channel)."""
+        if not EXTENSION.match(exten):
+            raise InvalidRequest(f"{exten!r} is not a dialable extension")
+        ctx = context or self.settings.transfer_context
+        call = self._answered(call_id) if attended else self.call(call_id)
+        if attended:
+            assert call.agent_channel is not None
+            await self._do("Atxfer", Channel=call.agent_channel, Exten=exten, Context=ctx)
+            return []
+        if not call.channel:
+            raise Conflict(f"call {call_id} has no channel to redirect")
+        await self._do("Redirect", Channel=call.channel, Exten=exten, Context=ctx,
+                       Priority="1")
+        events = self.tracker.transferred(call_id, f"{exten}@{ctx}", "blind")
+        await self._deliver(events)
+        return events
+
+    async def consult(self, call_id: str, helper: str) -> None:
+        """Ask another seat for help privately (坐席间求助): an attended transfer to its phone,
+        which the seat completes (transfer) or cancels (back to the caller)."""
+        self.check_interface(helper)
+        exten, ctx = self.extension_of(helper)
+        await self.transfer(call_id, exten, ctx, attended=True)
+
+    async def conference(self, call_id: str, helper: str) -> None:
+        """Bring another seat into the conversation: it barges in on the seat's channel."""
+        await self.spy(call_id, helper, "barge")
+
+    async def spy(self, call_id: str, supervisor: str, mode: SpyMode) -> None:
+        """Listen-in, whisper (to the seat only) or barge (to both), by ChanSpy on the seat."""
+        self.check_interface(supervisor)
+        if mode not in SPY_OPTIONS:
+            raise InvalidRequest(f"spy mode must be listen, whisper or barge, not {mode!r}")
+        call = self._answered(call_id)
+        assert call.agent_channel is not None
+        target = call.agent_channel.rsplit(";", 1)[0]
+        await self._do("Originate", Channel=supervisor, Application="ChanSpy",
+                       Data=f"{target},{SPY_OPTIONS[mode]}", Async="true",
+                       CallerID=f"\"{mode}\" <{self.extension_of(supervisor)[0]}>")
+
+    async def grab(self, call_id: str, interface: str) -> list[DomainEvent]:
+        """Take a waiting or ringing call (抢接): the caller is redirected to this seat."""
+        self.check_interface(interface)
+        call = self.call(call_id)
+        if call.state not in (CallState.QUEUED, CallState.OFFERED) or not call.channel:
+            raise Conflict(f"call {call_id} is {call.state}; only a waiting call can be grabbed")
+        exten, ctx = self.extension_of(interface)
+        await self._do("Redirect", Channel=call.channel, Exten=exten, Context=ctx, Priority="1")
+        events = self.tracker.grabbed(call_id, interface)
+        await self._deliver(events)
+        return events
+
+    async def hangup(self, call_id: str) -> None:
+        call = self.call(call_id)
+        if not call.channel:
+            raise Conflict(f"call {call_id} has no channel")
+        await self._do("Hangup", Channel=call.channel, Cause="16")
+
+    async def call_back(self, interface: str, number: str, caller_id: str | None = None) -> str:
+        """Ring the seat, then dial the number (``Originate`` with ``Async``)."""
+        self.check_interface(interface)
+        if not PHONE_NUMBER.match(number):
+            raise InvalidRequest(f"{number!r} is not a phone number (digits, optional +)")
+        answer = await self._do(
+            "Originate", Channel=interface, Context=self.settings.outgoing_context,
+            Exten=number, Priority="1", Async="true",
+            CallerID=caller_id or f"<{self.extension_of(interface)[0]}>")
+        return answer.get("ActionID")
+
+    async def start_recording(self, call_id: str) -> str:
+        """MixMonitor on the caller channel; returns the file reference."""
+        call = self.call(call_id)
+        if not call.live or not call.channel:
+            raise Conflict(f"call {call_id} is {call.state}; nothing to record")
+        stamp = self.clock().strftime("%Y%m%dT%H%M%S")
+        safe = re.sub(r"[^0-9A-Za-z.]", "_", call_id)
+        path = f"{self.settings.recording_dir.rstrip('/')}/{safe}-{stamp}.wav"
+        await self._do("MixMonitor", Channel=call.channel, File=path, Options="b")
+        return path
+
+    async def stop_recording(self, call_id: str) -> None:
+        call = self.call(call_id)
+        if not call.channel:
+            raise Conflict(f"call {call_id} has no channel")
+        await self._do("StopMixMonitor", Channel=call.channel)

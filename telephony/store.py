@@ -1,0 +1,380 @@
+"""SQL adapter for telephony: persist what the bridge learns, take text/alarm reports in.
+
+Functions take an ``AsyncConnection`` (the caller owns the transaction) and return the domain
+events that are new facts, for the command layer to append to the event log in the same
+transaction. Replays after a resync (a call recovered in a state the database already has) are
+not facts and are dropped here, so consoles do not see a call answered twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from telephony.calls import Call, CallKind, CallState, CallTransitioned, CallUpdated, CallView
+from telephony.errors import Conflict, InvalidRequest, NotFound
+from telephony.seats import SeatChanged
+from telephony.stats import CallFact, Figures, PauseFact, by_queue, by_seat
+from telephony.tables import (
+    call_transitions,
+    caller_locations,
+    calls,
+    recordings,
+    reports,
+    seat_pauses,
+    seat_sessions,
+    seats,
+)
+from telephony.tracker import DomainEvent
+
+RANK = {"queued": 0, "offered": 1, "answered": 2, "completed": 3, "abandoned": 3,
+        "transferred": 3, "ended": 4}
+_TIMES = ("offered_at", "answered_at", "completed_at", "abandoned_at", "transferred_at",
+          "ended_at")
+_MEASURES = ("hold_time", "talk_time", "ring_time")
+
+
+def _call_row(view: CallView, at: datetime) -> dict[str, Any]:
+    row = dict(view.__dict__)
+    row["updated_at"] = at
+    return row
+
+
+async def _upsert_call(conn: AsyncConnection, view: CallView, at: datetime) -> None:
+    row = _call_row(view, at)
+    stmt = pg_insert(calls).values(row)
+    ex = stmt.excluded
+    c = calls.c
+    update: dict[str, Any] = {
+        "state": ex.state, "seat": ex.seat, "position": ex.position,
+        "number": sa.func.coalesce(ex.number, c.number),
+        "name": sa.func.coalesce(ex.name, c.name),
+        "channel": sa.func.coalesce(ex.channel, c.channel),
+        "linkedid": sa.func.coalesce(ex.linkedid, c.linkedid),
+        "agent_channel": sa.func.coalesce(ex.agent_channel, c.agent_channel),
+        "queued_at": sa.func.least(c.queued_at, ex.queued_at),
+        "hangup_cause": sa.func.coalesce(ex.hangup_cause, c.hangup_cause),
+        "complete_reason": sa.func.coalesce(ex.complete_reason, c.complete_reason),
+        "transfer_target": sa.func.coalesce(ex.transfer_target, c.transfer_target),
+        "updated_at": ex.updated_at,
+    }
+    for name in _TIMES:
+        # a recovered call's times are estimates: what we recorded live wins
+        first, second = (c[name], ex[name]) if view.recovered else (ex[name], c[name])
+        update[name] = sa.func.coalesce(first, second)
+    for name in _MEASURES:
+        first, second = (c[name], ex[name]) if view.recovered else (ex[name], c[name])
+        update[name] = sa.func.coalesce(first, second)
+    await conn.execute(stmt.on_conflict_do_update(index_elements=[c.id], set_=update))
+
+
+async def persist(conn: AsyncConnection, events: Sequence[DomainEvent]) -> list[DomainEvent]:
+    """Store calls, transitions and seats; return the events that are new facts."""
+    out: list[DomainEvent] = []
+    states: dict[str, str | None] = {}
+    for event in events:
+        if isinstance(event, CallTransitioned):
+            cid = event.call.id
+            if cid not in states:
+                states[cid] = (await conn.execute(
+                    sa.select(calls.c.state).where(calls.c.id == cid))).scalar_one_or_none()
+            known = states[cid]
+            if known is not None and event.call.recovered and (
+                    RANK[known] >= RANK[event.to_state]):
+                continue
+            if known == "ended":
+                continue
+            await _upsert_call(conn, event.call, event.at)
+            await conn.execute(call_transitions.insert().values(
+                call_id=cid, from_state=event.from_state, to_state=event.to_state, at=event.at,
+                seat=event.call.seat or event.detail.get("seat"),
+                detail=_jsonable(event.detail)))
+            states[cid] = event.to_state
+            out.append(event)
+        elif isinstance(event, CallUpdated):
+            exists = (await conn.execute(
+                sa.select(calls.c.id).where(calls.c.id == event.call.id))).first()
+            if exists is None:
+                continue
+            await _upsert_call(conn, event.call, event.at)
+            out.append(event)
+        else:
+            await _seat(conn, event)
+            out.append(event)
+    return out
+
+
+async def _seat(conn: AsyncConnection, event: SeatChanged) -> None:
+    v = event.seat
+    row = {"interface": v.interface, "name": v.name, "state": v.state,
+           "queues": list(v.queues), "paused": v.paused, "pause_reason": v.pause_reason,
+           "call_id": v.call, "ringing_call_id": v.ringing_call,
+           "signed_in_at": v.signed_in_at, "paused_at": v.paused_at, "updated_at": event.at}
+    stmt = pg_insert(seats).values(row)
+    update = {k: stmt.excluded[k] for k in row if k != "interface"}
+    await conn.execute(stmt.on_conflict_do_update(index_elements=[seats.c.interface],
+                                                  set_=update))
+    if event.change == "signed_in":
+        await conn.execute(seat_sessions.update().where(
+            seat_sessions.c.interface == v.interface, seat_sessions.c.signed_out_at.is_(None)
+        ).values(signed_out_at=event.at))
+        username = (await conn.execute(sa.select(seats.c.username).where(
+            seats.c.interface == v.interface))).scalar_one_or_none()
+        await conn.execute(seat_sessions.insert().values(
+            interface=v.interface, username=username, signed_in_at=event.at))
+    elif event.change == "signed_out":
+        await conn.execute(seat_sessions.update().where(
+            seat_sessions.c.interface == v.interface, seat_sessions.c.signed_out_at.is_(None)
+        ).values(signed_out_at=event.at))
+        await conn.execute(seats.update().where(seats.c.interface == v.interface)
+                           .values(username=None))
+    elif event.change == "paused":
+        await conn.execute(seat_pauses.update().where(
+            seat_pauses.c.interface == v.interface, seat_pauses.c.ended_at.is_(None)
+        ).values(ended_at=event.at))
+        await conn.execute(seat_pauses.insert().values(
+            interface=v.interface, reason=v.pause_reason, started_at=event.at))
+    elif event.change == "resumed":
+        await conn.execute(seat_pauses.update().where(
+            seat_pauses.c.interface == v.interface, seat_pauses.c.ended_at.is_(None)
+        ).values(ended_at=event.at))
+
+
+def _jsonable(detail: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in detail.items()}
+
+
+async def bind_user(conn: AsyncConnection, interface: str, name: str, username: str,
+                    at: datetime) -> None:
+    """Remember which person signs in on a seat (their console gets that seat's pops)."""
+    stmt = pg_insert(seats).values(interface=interface, name=name, state="signed_out",
+                                   queues=[], username=username, updated_at=at)
+    await conn.execute(stmt.on_conflict_do_update(
+        index_elements=[seats.c.interface],
+        set_={"username": username, "name": name, "updated_at": at}))
+
+
+async def seat_user(conn: AsyncConnection, interface: str) -> str | None:
+    return (await conn.execute(sa.select(seats.c.username).where(
+        seats.c.interface == interface))).scalar_one_or_none()
+
+
+async def seat_rows(conn: AsyncConnection) -> list[dict[str, Any]]:
+    rows = await conn.execute(sa.select(seats).order_by(seats.c.interface))
+    return [dict(r._mapping) for r in rows]
+
+
+async def get_call(conn: AsyncConnection, call_id: str) -> dict[str, Any]:
+    row = (await conn.execute(sa.select(calls).where(calls.c.id == call_id))).first()
+    if row is None:
+        raise NotFound(f"no call {call_id}", call=call_id)
+    return dict(row._mapping)
+
+
+async def transitions_of(conn: AsyncConnection, call_id: str) -> list[dict[str, Any]]:
+    rows = await conn.execute(sa.select(call_transitions).where(
+        call_transitions.c.call_id == call_id).order_by(call_transitions.c.id))
+    return [dict(r._mapping) for r in rows]
+
+
+async def earlier_calls(conn: AsyncConnection, number: str, since: datetime,
+                        exclude: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    q = (sa.select(calls.c.id, calls.c.kind, calls.c.state, calls.c.queued_at,
+                   calls.c.answered_at, calls.c.seat, calls.c.complete_reason)
+         .where(calls.c.number == number, calls.c.queued_at >= since)
+         .order_by(calls.c.queued_at.desc()).limit(limit))
+    if exclude:
+        q = q.where(calls.c.id != exclude)
+    return [dict(r._mapping) for r in await conn.execute(q)]
+
+
+# ------------------------------------------------------------------ recordings
+
+
+async def add_recording(conn: AsyncConnection, call_id: str, file: str, at: datetime,
+                        by: str) -> int:
+    await get_call(conn, call_id)
+    return int((await conn.execute(recordings.insert().values(
+        call_id=call_id, file=file, started_at=at, started_by=by
+    ).returning(recordings.c.id))).scalar_one())
+
+
+async def stop_recordings(conn: AsyncConnection, call_id: str, at: datetime) -> int:
+    result = await conn.execute(recordings.update().where(
+        recordings.c.call_id == call_id, recordings.c.stopped_at.is_(None)
+    ).values(stopped_at=at))
+    return int(result.rowcount)
+
+
+async def recordings_of(conn: AsyncConnection, call_ids: Sequence[str]) -> list[dict[str, Any]]:
+    rows = await conn.execute(sa.select(recordings).where(recordings.c.call_id.in_(
+        list(call_ids))).order_by(recordings.c.id))
+    return [dict(r._mapping) for r in rows]
+
+
+# ------------------------------------------------------------------ locations
+
+
+def check_position(lat: float, lon: float) -> None:
+    if not -90 <= lat <= 90:
+        raise InvalidRequest(f"latitude {lat} is outside -90..90")
+    if not -180 <= lon <= 180:
+        raise InvalidRequest(f"longitude {lon} is outside -180..180")
+
+
+async def push_location(conn: AsyncConnection, number: str, lat: float, lon: float,
+                        accuracy_m: float | None, source: str, at: datetime) -> int:
+    check_position(lat, lon)
+    return int((await conn.execute(caller_locations.insert().values(
+        number=number, lat=lat, lon=lon, accuracy_m=accuracy_m, source=source, at=at
+    ).returning(caller_locations.c.id))).scalar_one())
+
+
+async def location_of(conn: AsyncConnection, number: str,
+                      since: datetime) -> dict[str, Any] | None:
+    row = (await conn.execute(
+        sa.select(caller_locations.c.lat, caller_locations.c.lon, caller_locations.c.accuracy_m,
+                  caller_locations.c.source, caller_locations.c.at)
+        .where(caller_locations.c.number == number, caller_locations.c.at >= since)
+        .order_by(caller_locations.c.at.desc()).limit(1))).first()
+    return None if row is None else dict(row._mapping)
+
+
+# ------------------------------------------------------------------ text and alarm intake
+
+
+@dataclass(frozen=True)
+class Report:
+    kind: CallKind
+    sender: str
+    body: str
+    queue: str
+    external_id: str | None = None
+    source: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    address: str | None = None
+    payload: dict[str, Any] | None = None
+
+
+async def intake(conn: AsyncConnection, report: Report, at: datetime,
+                 by: str) -> tuple[str, list[DomainEvent]]:
+    """Take an SMS or alarm in as a queued item (a call of that kind). Idempotent on
+    ``external_id``: a retry returns the same item and no new events."""
+    if report.kind not in (CallKind.SMS, CallKind.ALARM):
+        raise InvalidRequest(f"report kind must be sms or alarm, not {report.kind}")
+    if (report.lat is None) != (report.lon is None):
+        raise InvalidRequest("give both lat and lon, or neither")
+    if report.lat is not None and report.lon is not None:
+        check_position(report.lat, report.lon)
+    if report.external_id:
+        existing = (await conn.execute(sa.select(reports.c.call_id).where(
+            reports.c.kind == str(report.kind),
+            reports.c.external_id == report.external_id))).scalar_one_or_none()
+        if existing is not None:
+            return existing, []
+    seq = (await conn.execute(sa.text("SELECT nextval('reports_id_seq')"))).scalar_one()
+    call_id = f"{report.kind}-{seq}"
+    call, event = Call.arrive(call_id, report.queue, at, kind=report.kind,
+                              number=report.sender, name=report.source)
+    await _upsert_call(conn, call.view(), at)
+    await conn.execute(call_transitions.insert().values(
+        call_id=call_id, from_state=None, to_state="queued", at=at, seat=None, detail={}))
+    await conn.execute(reports.insert().values(
+        id=seq, kind=str(report.kind), call_id=call_id, external_id=report.external_id,
+        sender=report.sender, body=report.body, source=report.source, lat=report.lat,
+        lon=report.lon, address=report.address, payload=report.payload or {},
+        received_at=at, received_by=by))
+    if report.lat is not None and report.lon is not None:
+        await push_location(conn, report.sender, report.lat, report.lon, None,
+                            f"{report.kind}:{report.source or 'sender'}", at)
+    return call_id, [event]
+
+
+async def report_of(conn: AsyncConnection, call_id: str) -> dict[str, Any] | None:
+    row = (await conn.execute(sa.select(reports).where(reports.c.call_id == call_id))).first()
+    return None if row is None else dict(row._mapping)
+
+
+async def _load(conn: AsyncConnection, call_id: str, lock: bool = True) -> Call:
+    q = sa.select(calls).where(calls.c.id == call_id)
+    row = (await conn.execute(q.with_for_update() if lock else q)).first()
+    if row is None:
+        raise NotFound(f"no call {call_id}", call=call_id)
+    m = dict(row._mapping)
+    fields = {k: m[k] for k in Call.__dataclass_fields__ if k in m and k not in (
+        "kind", "state")}
+    return Call(kind=CallKind(m["kind"]), state=CallState(m["state"]), **fields)
+
+
+async def move_report(conn: AsyncConnection, call_id: str, to: str, seat: str | None,
+                      at: datetime) -> list[DomainEvent]:
+    """Offer, answer (accept) or complete a text/alarm item; voice calls move by Asterisk."""
+    call = await _load(conn, call_id)
+    if call.kind == CallKind.VOICE:
+        raise Conflict(f"{call_id} is a voice call; it moves with Asterisk, not by hand")
+    event: CallTransitioned
+    if to == "offered":
+        if seat is None:
+            raise InvalidRequest("offering needs a seat")
+        event = call.offer(seat, at)
+    elif to == "answered":
+        if seat is None:
+            raise InvalidRequest("accepting needs a seat")
+        if call.state == CallState.OFFERED and call.seat not in (None, seat):
+            raise Conflict(f"{call_id} is offered to {call.seat}, not {seat}")
+        event = call.answer(seat, at)
+    elif to == "completed":
+        event = call.complete(at, "seat")
+    elif to == "ended":
+        event = call.end(at)
+    else:
+        raise InvalidRequest(f"cannot move a report to {to!r}")
+    await persist(conn, [event])
+    return [event]
+
+
+async def waiting_reports(conn: AsyncConnection) -> list[str]:
+    rows = await conn.execute(sa.select(calls.c.id).where(
+        calls.c.kind != "voice", calls.c.state == "queued").order_by(calls.c.queued_at))
+    return [r.id for r in rows]
+
+
+# ------------------------------------------------------------------ statistics
+
+
+async def statistics(conn: AsyncConnection, since: datetime,
+                     until: datetime) -> tuple[dict[str, Figures], dict[str, Figures]]:
+    """Per-queue and per-seat figures for calls that arrived in [since, until)."""
+    rows = await conn.execute(sa.select(
+        calls.c.id, calls.c.queue, calls.c.seat, calls.c.kind, calls.c.answered_at,
+        calls.c.abandoned_at, calls.c.queued_at, calls.c.hold_time, calls.c.talk_time,
+        calls.c.state,
+    ).where(calls.c.queued_at >= since, calls.c.queued_at < until))
+    facts: list[CallFact] = []
+    for r in rows:
+        answered = r.answered_at is not None
+        answer_s = r.hold_time if r.hold_time is not None and answered else (
+            (r.answered_at - r.queued_at).total_seconds() if answered else None)
+        facts.append(CallFact(r.id, r.queue, r.seat, answered, r.abandoned_at is not None,
+                              answer_s, r.talk_time, r.kind))
+    pause_rows = await conn.execute(sa.select(seat_pauses).where(
+        seat_pauses.c.started_at < until,
+        sa.or_(seat_pauses.c.ended_at.is_(None), seat_pauses.c.ended_at > since)))
+    pauses: list[PauseFact] = []
+    for p in pause_rows:
+        start = max(p.started_at, since)
+        end = min(p.ended_at or until, until)
+        pauses.append(PauseFact(p.interface, max((end - start).total_seconds(), 0.0),
+                                p.reason))
+    return by_queue(facts), by_seat(facts, pauses)
+
+
+def window(at: datetime, days: float) -> datetime:
+    return at - timedelta(days=days)
