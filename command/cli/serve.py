@@ -10,6 +10,7 @@ import uvicorn
 from command import bootstrap
 from command.app import create_app
 from command.cli.common import engine_for, ensure_embedded_running
+from command.db import cluster_for
 from command.demo import seed_demo
 from command.errors import Unavailable
 from command.settings import Settings
@@ -65,6 +66,8 @@ def serve_cmd(args: argparse.Namespace, settings: Settings) -> int:
 
 def demo_cmd(args: argparse.Namespace, settings: Settings) -> int:
     settings = _settings_with(args, settings)
+    cluster = cluster_for(settings) if settings.embedded else None
+    started_here = cluster is not None and not cluster.running()
     ensure_embedded_running(settings)
 
     async def run() -> None:
@@ -74,5 +77,9 @@ def demo_cmd(args: argparse.Namespace, settings: Settings) -> int:
         print(f"\nserving on http://{settings.host}:{settings.port}  (Ctrl-C stops)\n", flush=True)
         await _serve(settings)
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    finally:
+        if cluster is not None and started_here:
+            cluster.stop()
     return 0

@@ -1,0 +1,57 @@
+"""`cad demo` from nothing: creates its database, serves, reports health, stops cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from ops.pgcluster import free_port
+
+
+def test_demo_serves_health_and_stops(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "CAD_VAR_DIR": str(tmp_path / "var"),
+        "CAD_EMBEDDED_PORT": str(free_port()),
+        "CAD_PORT": str(port),
+    }
+    env.pop("CAD_DATABASE_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "command", "demo"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        health = None
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.5)
+        assert health is not None, "the demo never answered"
+        assert health.status_code == 200
+        assert health.json()["parts"]["database"]["status"] == "ok"
+        login = httpx.post(
+            f"http://127.0.0.1:{port}/api/v1/auth/login",
+            json={"username": "dispatcher", "password": "demo-pass-112"},
+            timeout=10,
+        )
+        assert login.status_code == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+    assert "dispatcher" in output
+    assert proc.returncode == 0, output
+    # The demo stopped the database it started.
+    assert not (tmp_path / "var" / "pg" / "data" / "postmaster.pid").exists()
