@@ -22,6 +22,16 @@ log = logging.getLogger(__name__)
 # The root error of each package: their ``kind`` decides the HTTP status (command.errors).
 ERROR_ROOTS: tuple[type[Exception], ...] = (CadError,)
 
+# --- incidents and dispatch (issue 5) ---
+from command.api import incidents as incidents_api  # noqa: E402
+from command.api import units as units_api  # noqa: E402
+from dispatch.errors import DispatchError  # noqa: E402
+from gis.errors import GisError  # noqa: E402
+
+ERROR_ROOTS += (DispatchError, GisError)
+INCIDENT_ROUTERS = (incidents_api.router, units_api.router)
+# --- end incidents and dispatch ---
+
 
 def _describe(error: Mapping[str, Any]) -> str:
     loc = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path"))
@@ -67,4 +77,6 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
 
     for module in (health, auth, events):
         app.include_router(module.router)
+    for extra in INCIDENT_ROUTERS:  # incidents and dispatch (issue 5)
+        app.include_router(extra)
     return app
