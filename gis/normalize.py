@@ -9,8 +9,9 @@ that both meet in one space:
   ``St`` → ``street``/``saint``/``sankt``, ``Av.`` → ``avenue``/``avenida``, ``R.`` →
   ``rua``/``rue``) and yields every reading (a bounded handful);
 * :func:`key` and :func:`name_keys` squeeze a reading into a compact matching key (no spaces or
-  hyphens, German umlaut digraphs ``ae``/``oe``/``ue`` reduced to the bare vowel) so that
-  ``Herzog-Wilhelm-Straße``, ``herzog wilhelm str.`` and ``Herzog Wilhelmstrasse`` meet.
+  hyphens) so that ``Herzog-Wilhelm-Straße``, ``herzog wilhelm str.`` and
+  ``Herzog Wilhelmstrasse`` meet; :func:`name_keys` adds the key with German umlaut digraphs
+  (``ae``/``oe``/``ue``) reduced to the bare vowel, so ``Muenchen`` meets ``München``.
 """
 
 from __future__ import annotations
@@ -169,8 +170,13 @@ def name_variants(text: str) -> list[list[str]]:
 
 
 def key(words: Iterable[str]) -> str:
-    """The compact matching key of a word list (no separators, umlaut digraphs reduced)."""
-    return _DIGRAPH.sub(lambda m: m.group(1)[0], "".join(words))
+    """The compact matching key of a word list (no separators)."""
+    return "".join(words)
+
+
+def digraph_key(compact: str) -> str:
+    """A key with German umlaut spellings reduced (``muenchen`` → ``munchen``)."""
+    return _DIGRAPH.sub(lambda m: m.group(1)[0], compact)
 
 
 def name_key(text: str) -> str:
@@ -187,6 +193,8 @@ def name_keys(text: str) -> list[str]:
     plain = key(tokens(text))
     if plain:
         seen.setdefault(plain, None)
+    for k in list(seen):
+        seen.setdefault(digraph_key(k), None)
     return list(seen)
 
 

@@ -156,10 +156,7 @@ def build_graph(ways: Sequence[RoadWay]) -> RoadGraph:
             if usage[way.refs[i]] < 2 and i != len(way.refs) - 1:
                 continue
             coords = way.coords[start : i + 1]
-            length = sum(
-                haversine_m(a[0], a[1], b[0], b[1])
-                for a, b in itertools.pairwise(coords)
-            )
+            length = sum(haversine_m(a[0], a[1], b[0], b[1]) for a, b in itertools.pairwise(coords))
             if length > 0.0:
                 cost = length / metres_per_s
                 edges.append(

@@ -1,0 +1,403 @@
+"""The in-memory search index of one region (pure: built from rows, no I/O).
+
+Built once from the region's rows in PostGIS (see :mod:`gis.geocode.store`) and kept until the
+region is re-imported. It holds:
+
+* *name groups*: every street name (and ``addr:place`` name) by its normalised key, with the
+  street rows of that name (one per jurisdiction) and its address points by house number;
+* every reading of every name (abbreviations expanded, translations) → the groups it names,
+  bucketed by key length for fast edit-distance candidates (rapidfuzz);
+* landmarks and named places by every name they have, and by their words;
+* the place words of the region (cities, districts, postcodes) to weigh the rest of a query;
+* sorted keys for prefix search (type-ahead).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import shapely
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+from shapely import STRtree
+from shapely.geometry import Point
+from shapely.geometry.base import BaseGeometry
+
+from gis.geocode.scoring import max_edits, name_similarity
+from gis.normalize import (
+    digraph_key,
+    housenumber_base,
+    housenumber_parts,
+    key,
+    name_keys,
+    tokens,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class JurisdictionRow:
+    id: int
+    name: str
+    names: dict[str, str]
+    wkb: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StreetRow:
+    id: int
+    name: str
+    names: dict[str, str]
+    norm: str
+    jurisdiction_id: int | None
+    wkb: bytes
+    lon: float
+    lat: float
+    areas: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AddressRow:
+    id: int
+    street: str | None
+    place: str | None
+    housenumber: str
+    postcode: str | None
+    city: str | None
+    jurisdiction_id: int | None
+    lon: float
+    lat: float
+    areas: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceRow:
+    id: int
+    name: str
+    names: dict[str, str]
+    kind: str
+    jurisdiction_id: int | None
+    lon: float
+    lat: float
+    street: str | None = None
+    housenumber: str | None = None
+    areas: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class StreetEntry:
+    id: int
+    name: str
+    jurisdiction: str | None
+    lon: float
+    lat: float
+    geom: BaseGeometry
+    context: frozenset[str]
+
+
+@dataclass(slots=True)
+class AddressEntry:
+    id: int
+    street: str
+    housenumber: str
+    base: int | None
+    postcode: str | None
+    city: str | None
+    jurisdiction: str | None
+    lon: float
+    lat: float
+    context: frozenset[str]
+
+
+@dataclass(slots=True)
+class PlaceEntry:
+    id: int
+    name: str
+    names: dict[str, str]
+    kind: str
+    jurisdiction: str | None
+    lon: float
+    lat: float
+    context: frozenset[str]
+    words: frozenset[str]
+
+
+@dataclass(slots=True)
+class NameGroup:
+    """Everything called by one street (or ``addr:place``) name."""
+
+    norm: str
+    name: str
+    streets: list[StreetEntry] = field(default_factory=list)
+    by_number: dict[str, list[AddressEntry]] = field(default_factory=dict)
+    numbered: list[AddressEntry] = field(default_factory=list)
+
+    @property
+    def weight(self) -> int:
+        return len(self.numbered) + len(self.streets)
+
+
+def context_words(texts: Iterable[str | None]) -> frozenset[str]:
+    """The matching keys of the words of place names (city, district, postcode)."""
+    out: set[str] = set()
+    for text in texts:
+        if text:
+            for word in tokens(text):
+                out.add(digraph_key(word))
+    return frozenset(out)
+
+
+class _FuzzyKeys:
+    """Keys bucketed by length, for edit-distance lookups that only scan plausible lengths."""
+
+    def __init__(self, keys: Iterable[str]) -> None:
+        buckets: dict[int, list[str]] = defaultdict(list)
+        for k in keys:
+            buckets[len(k)].append(k)
+        self.buckets = dict(buckets)
+
+    def near(self, query: str, limit: int = 12) -> list[tuple[str, int]]:
+        """Keys within :func:`max_edits` of ``query`` (closest first)."""
+        budget = max_edits(len(query))
+        if budget == 0:
+            return []
+        choices: list[str] = []
+        for length in range(len(query) - budget, len(query) + budget + 1):
+            choices.extend(self.buckets.get(length, ()))
+        if not choices:
+            return []
+        found = process.extract(
+            query, choices, scorer=OSA.distance, score_cutoff=budget, limit=limit
+        )
+        return [(choice, int(dist)) for choice, dist, _ in found]
+
+
+class RegionIndex:
+    """Search structures of one imported region."""
+
+    def __init__(
+        self,
+        region: str,
+        generation: int,
+        jurisdictions: Sequence[JurisdictionRow],
+        streets: Sequence[StreetRow],
+        addresses: Sequence[AddressRow],
+        places: Sequence[PlaceRow],
+    ) -> None:
+        self.region = region
+        self.generation = generation
+        self.jurisdiction_names: dict[int, str] = {j.id: j.name for j in jurisdictions}
+        juris_words: dict[int, frozenset[str]] = {
+            j.id: context_words([j.name, *j.names.values()]) for j in jurisdictions
+        }
+        self._juris_geoms = [shapely.from_wkb(j.wkb) for j in jurisdictions]
+        self._juris_list = list(jurisdictions)
+        self._juris_tree = STRtree(self._juris_geoms) if self._juris_geoms else None
+        self.groups: dict[str, NameGroup] = {}
+        self.variant_groups: dict[str, set[str]] = defaultdict(set)
+        known: set[str] = set()
+        context_cache: dict[tuple[Any, ...], frozenset[str]] = {}
+
+        def ctx(
+            jid: int | None, extra: tuple[str | None, ...], areas: tuple[str, ...]
+        ) -> frozenset[str]:
+            cache_key = (jid, extra, areas)
+            found = context_cache.get(cache_key)
+            if found is None:
+                found = context_words([*extra, *areas]) | juris_words.get(jid or -1, frozenset())
+                context_cache[cache_key] = found
+                known.update(found)
+            return found
+
+        def group(name: str, norm: str | None = None) -> NameGroup | None:
+            keys = name_keys(name)
+            if not keys:
+                return None
+            norm = norm or keys[0]
+            g = self.groups.get(norm)
+            if g is None:
+                g = NameGroup(norm=norm, name=name)
+                self.groups[norm] = g
+            for k in keys:
+                self.variant_groups[k].add(norm)
+            return g
+
+        geoms = shapely.from_wkb([s.wkb for s in streets]) if streets else []
+        for s, geom in zip(streets, geoms, strict=True):
+            g = group(s.name, s.norm or None)
+            if g is None:
+                continue
+            for other in s.names.values():
+                for k in name_keys(other):
+                    self.variant_groups[k].add(g.norm)
+            g.streets.append(
+                StreetEntry(
+                    id=s.id,
+                    name=s.name,
+                    jurisdiction=self.jurisdiction_names.get(s.jurisdiction_id or -1),
+                    lon=s.lon,
+                    lat=s.lat,
+                    geom=geom,
+                    context=ctx(s.jurisdiction_id, (), s.areas),
+                )
+            )
+        for a in addresses:
+            name = a.street or a.place
+            if not name:
+                continue
+            g = group(name)
+            if g is None:
+                continue
+            entry = AddressEntry(
+                id=a.id,
+                street=name,
+                housenumber=a.housenumber,
+                base=housenumber_base(a.housenumber),
+                postcode=a.postcode,
+                city=a.city,
+                jurisdiction=self.jurisdiction_names.get(a.jurisdiction_id or -1),
+                lon=a.lon,
+                lat=a.lat,
+                context=ctx(a.jurisdiction_id, (a.city, a.postcode), a.areas),
+            )
+            for part in {*housenumber_parts(a.housenumber), *[a.housenumber.lower()]}:
+                g.by_number.setdefault(part, []).append(entry)
+            if entry.base is not None:
+                g.numbered.append(entry)
+        for g in self.groups.values():
+            g.numbered.sort(key=lambda e: (e.base or 0, e.housenumber))
+
+        self.places: list[PlaceEntry] = []
+        self.place_variants: dict[str, set[int]] = defaultdict(set)
+        self.place_words: dict[str, set[int]] = defaultdict(set)
+        for p in places:
+            idx = len(self.places)
+            all_names = [p.name, *p.names.values()]
+            words: set[str] = set()
+            for n in all_names:
+                for k in name_keys(n):
+                    self.place_variants[k].add(idx)
+                for w in tokens(n):
+                    wk = digraph_key(w)
+                    words.add(wk)
+                    if len(wk) >= 3:
+                        self.place_words[wk].add(idx)
+            self.places.append(
+                PlaceEntry(
+                    id=p.id,
+                    name=p.name,
+                    names=p.names,
+                    kind=p.kind,
+                    jurisdiction=self.jurisdiction_names.get(p.jurisdiction_id or -1),
+                    lon=p.lon,
+                    lat=p.lat,
+                    context=ctx(p.jurisdiction_id, (), p.areas),
+                    words=frozenset(words),
+                )
+            )
+        self.known_context = frozenset(known)
+        self._known_list = sorted(known)
+        self._street_fuzzy = _FuzzyKeys(self.variant_groups)
+        self._place_fuzzy = _FuzzyKeys(self.place_variants)
+        # Prefix search: (key, ref) sorted; ref is ("g", norm) or ("p", index).
+        prefix: list[tuple[str, str, str]] = []
+        for k, norms in self.variant_groups.items():
+            for norm in norms:
+                prefix.append((k, "g", norm))
+        for k, idxs in self.place_variants.items():
+            for i in idxs:
+                prefix.append((k, "p", str(i)))
+        words_prefix: list[tuple[str, str, str]] = []
+        for g in self.groups.values():
+            for w in tokens(g.name)[1:]:
+                words_prefix.append((key([w]), "g", g.norm))
+        for i, place in enumerate(self.places):
+            for w in tokens(place.name)[1:]:
+                words_prefix.append((key([w]), "p", str(i)))
+        self._prefix = sorted(prefix)
+        self._prefix_keys = [p[0] for p in self._prefix]
+        self._words_prefix = sorted(words_prefix)
+        self._words_prefix_keys = [p[0] for p in self._words_prefix]
+
+    # --- lookups -----------------------------------------------------------------------------
+
+    def match_groups(self, query_keys: Sequence[str], limit: int = 8) -> dict[str, float]:
+        """Name groups whose names are close to any of the query's keys, with similarity."""
+        best: dict[str, float] = {}
+        for k in query_keys:
+            for norm in self.variant_groups.get(k, ()):
+                best[norm] = 1.0
+        for k in query_keys[:3]:
+            for choice, _dist in self._street_fuzzy.near(k, limit=limit * 2):
+                sim = name_similarity(k, choice)
+                for norm in self.variant_groups[choice]:
+                    if sim > best.get(norm, 0.0):
+                        best[norm] = sim
+        ranked = sorted(best.items(), key=lambda kv: -kv[1])
+        return dict(ranked[:limit])
+
+    def match_places(self, query_keys: Sequence[str], words: Sequence[str]) -> dict[int, float]:
+        """Places named like the query (any language), by similarity."""
+        best: dict[int, float] = {}
+        for k in query_keys:
+            for i in self.place_variants.get(k, ()):
+                best[i] = 1.0
+        for k in query_keys[:2]:
+            for choice, _dist in self._place_fuzzy.near(k, limit=10):
+                sim = name_similarity(k, choice)
+                for i in self.place_variants[choice]:
+                    if sim > best.get(i, 0.0):
+                        best[i] = sim
+        # every query word in the name: a partial name ("Rathaus" for "Rathaus Vaduz")
+        word_keys = [digraph_key(w) for w in words if len(w) >= 3]
+        if word_keys:
+            sets = [self.place_words.get(w, set()) for w in word_keys]
+            common = set.intersection(*sets) if sets else set()
+            for i in list(common)[:200]:
+                place = self.places[i]
+                share = len(word_keys) / max(len(place.words), len(word_keys))
+                sim = 0.55 + 0.4 * share
+                if sim > best.get(i, 0.0):
+                    best[i] = sim
+        return best
+
+    def place_word(self, word_key: str) -> str:
+        """The region's place word closest to ``word_key`` (a misspelt city), else itself."""
+        if word_key in self.known_context:
+            return word_key
+        budget = max_edits(len(word_key))
+        if budget == 0:
+            return word_key
+        found = process.extractOne(
+            word_key, self._known_list, scorer=OSA.distance, score_cutoff=min(budget, 2)
+        )
+        return found[0] if found else word_key
+
+    def jurisdiction_at(self, lon: float, lat: float) -> str | None:
+        """Name of the jurisdiction containing the point, None outside all."""
+        if self._juris_tree is None:
+            return None
+        hits = self._juris_tree.query(Point(lon, lat), predicate="intersects")
+        if len(hits) == 0:
+            return None
+        return self._juris_list[int(hits[0])].name
+
+    def prefix(self, compact: str, limit: int = 60) -> list[tuple[str, str]]:
+        """References of names whose key (or a later word's key) starts with ``compact``."""
+        out: list[tuple[str, str]] = []
+        seen: set[tuple[str, str]] = set()
+        for keys, entries in (
+            (self._prefix_keys, self._prefix),
+            (self._words_prefix_keys, self._words_prefix),
+        ):
+            i = bisect.bisect_left(keys, compact)
+            while i < len(keys) and keys[i].startswith(compact) and len(out) < limit:
+                ref = (entries[i][1], entries[i][2])
+                if ref not in seen:
+                    seen.add(ref)
+                    out.append(ref)
+                i += 1
+        return out

@@ -1,0 +1,517 @@
+"""Forward geocoding over a :class:`~gis.geocode.index.RegionIndex` (pure, no I/O).
+
+Strategies, all tried, best score first: address points (exact number, number without suffix,
+a number of a range), interpolation between neighbouring numbers of the same street, the street
+itself, intersections of two streets, landmarks by any of their names. Coordinates are read
+before any of this (see :mod:`gis.geocode.service`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+import shapely
+from shapely.ops import nearest_points
+
+from gis.geocode import scoring
+from gis.geocode.index import AddressEntry, NameGroup, PlaceEntry, RegionIndex, StreetEntry
+from gis.geocode.model import Candidate, HouseNumber, ParsedQuery, Reading, Suggestion
+from gis.normalize import digraph_key, key, name_keys, tokens
+
+MAX_INTERPOLATION_GAP_M = 800.0
+"""Neighbouring numbers further apart than this are not interpolated between."""
+
+NEIGHBOUR_NUMBERS = 6
+"""With a neighbour on one side only, use it when the number is at most this far away."""
+
+INTERSECTION_TOLERANCE_M = 30.0
+
+_LANDMARK_KIND_BONUS = {
+    "emergency": 0.04,
+    "amenity": 0.03,
+    "place": 0.03,
+    "tourism": 0.02,
+    "historic": 0.02,
+    "building": 0.01,
+}
+
+
+def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    x = math.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
+    y = math.radians(lat2 - lat1)
+    return 6_371_008.8 * math.hypot(x, y)
+
+
+def _context_keys(words: Iterable[str]) -> tuple[str, ...]:
+    return tuple(digraph_key(w) for w in words if w)
+
+
+def _label(street: str, number: str | None, postcode: str | None, place: str | None) -> str:
+    head = f"{street} {number}" if number else street
+    tail = " ".join(p for p in (postcode, place) if p)
+    return f"{head}, {tail}" if tail else head
+
+
+class _Search:
+    def __init__(self, index: RegionIndex, query: ParsedQuery) -> None:
+        self.index = index
+        self.query = query
+        self.out: list[Candidate] = []
+        self._group_cache: dict[tuple[str, ...], dict[str, float]] = {}
+        self.unused = 0
+
+    def context_keys(self, reading: Reading) -> tuple[str, ...]:
+        words = [self.index.place_word(w) for w in _context_keys(reading.context_words)]
+        if reading.postcode:
+            words.append(reading.postcode)
+        return tuple(words)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def groups_for(self, words: Sequence[str]) -> dict[str, float]:
+        tup = tuple(words)
+        found = self._group_cache.get(tup)
+        if found is None:
+            found = self.index.match_groups(name_keys(" ".join(words)))
+            self._group_cache[tup] = found
+        return found
+
+    def context(self, qctx: Sequence[str], cand: frozenset[str]) -> float:
+        return scoring.context_score(qctx, cand, self.index.known_context)
+
+    def best_street(self, group: NameGroup, qctx: Sequence[str]) -> StreetEntry | None:
+        if not group.streets:
+            return None
+        return max(
+            group.streets,
+            key=lambda s: (self.context(qctx, s.context), s.geom.length),
+        )
+
+    # --- address strategies ------------------------------------------------------------------
+
+    def address(self, reading: Reading, rank: int) -> None:
+        if not reading.street_words:
+            return
+        qctx = self.context_keys(reading)
+        self.unused = reading.unused_numbers
+        for norm, sim in self.groups_for(reading.street_words).items():
+            if sim < 0.6:
+                continue
+            group = self.index.groups[norm]
+            hn = reading.housenumber
+            if hn is None:
+                self.street(group, sim, qctx, rank, scoring.NO_NUMBER_ASKED, "")
+                continue
+            if self.numbered(group, hn, sim, qctx, rank):
+                continue
+            if not self.interpolate(group, hn, sim, qctx, rank):
+                self.street(
+                    group,
+                    sim,
+                    qctx,
+                    rank,
+                    scoring.NUMBER_STREET_ONLY,
+                    f"number {hn.text} not found on {group.name}: the street is shown",
+                )
+
+    def numbered(
+        self, group: NameGroup, hn: HouseNumber, sim: float, qctx: Sequence[str], rank: int
+    ) -> bool:
+        tries: list[tuple[str, float, str]] = [(hn.key, scoring.NUMBER_EXACT, "")]
+        if hn.range_end is not None and hn.base is not None:
+            tries.append((str(hn.base), scoring.NUMBER_RANGE_PART, f"first number of {hn.text}"))
+            tries.append(
+                (str(hn.range_end), scoring.NUMBER_RANGE_PART - 0.02, f"last number of {hn.text}")
+            )
+        if hn.suffix and hn.base is not None:
+            tries.append(
+                (str(hn.base), scoring.NUMBER_WITHOUT_SUFFIX, f"{hn.text} not found: {hn.base}")
+            )
+        for number_key, fit, why in tries:
+            entries = group.by_number.get(number_key)
+            if not entries:
+                continue
+            for cluster in _clusters(entries):
+                self.add_address(_medoid(cluster), sim, fit, qctx, rank, why, cluster)
+            return True
+        return False
+
+    def add_address(
+        self,
+        e: AddressEntry,
+        sim: float,
+        fit: float,
+        qctx: Sequence[str],
+        rank: int,
+        why: str,
+        cluster: Sequence[AddressEntry] = (),
+    ) -> None:
+        context = e.context
+        postcode, city = e.postcode, e.city
+        for other in cluster:
+            context = context | other.context
+            postcode = postcode or other.postcode
+            city = city or other.city
+        score = scoring.combine(sim, fit, self.context(qctx, context), rank, self.unused)
+        explanation = why or ("address point" if sim >= 1.0 else f"address point, name ~{sim:.2f}")
+        self.out.append(
+            Candidate(
+                lat=e.lat,
+                lon=e.lon,
+                label=_label(e.street, e.housenumber, postcode, city or e.jurisdiction),
+                score=score,
+                kind="address",
+                jurisdiction=e.jurisdiction,
+                explanation=explanation,
+                street=e.street,
+                housenumber=e.housenumber,
+                postcode=postcode,
+                city=city or e.jurisdiction,
+            )
+        )
+
+    def interpolate(
+        self, group: NameGroup, hn: HouseNumber, sim: float, qctx: Sequence[str], rank: int
+    ) -> bool:
+        if hn.base is None or not group.numbered:
+            return False
+        n = hn.base
+        parts: dict[str | None, list[AddressEntry]] = defaultdict(list)
+        for e in group.numbered:
+            parts[e.jurisdiction].append(e)
+        found = False
+        for jurisdiction, entries in parts.items():
+            lower = [e for e in entries if e.base is not None and e.base < n]
+            upper = [e for e in entries if e.base is not None and e.base > n]
+            same_lower = [e for e in lower if (e.base or 0) % 2 == n % 2]
+            same_upper = [e for e in upper if (e.base or 0) % 2 == n % 2]
+            if same_lower and same_upper:
+                lower, upper = same_lower, same_upper
+            lo = max(lower, key=lambda e: e.base or 0) if lower else None
+            hi = min(upper, key=lambda e: e.base or 0) if upper else None
+            ctx = self.context(qctx, (lo or hi or entries[0]).context)
+            city = (lo or hi or entries[0]).city or jurisdiction
+            label = _label(group.name, hn.text, (lo or hi or entries[0]).postcode, city)
+            if (
+                lo is not None
+                and hi is not None
+                and lo.base is not None
+                and hi.base is not None
+                and _metres(lo.lon, lo.lat, hi.lon, hi.lat) <= MAX_INTERPOLATION_GAP_M
+            ):
+                t = (n - lo.base) / (hi.base - lo.base)
+                lon = lo.lon + t * (hi.lon - lo.lon)
+                lat = lo.lat + t * (hi.lat - lo.lat)
+                lon, lat = self.snap(group, jurisdiction, lon, lat)
+                why = (
+                    f"number {hn.text} not in the data: interpolated between "
+                    f"{lo.housenumber} and {hi.housenumber}"
+                )
+                fit = scoring.NUMBER_INTERPOLATED
+            else:
+                near = [e for e in (lo, hi) if e is not None and e.base is not None]
+                near = [e for e in near if abs((e.base or 0) - n) <= NEIGHBOUR_NUMBERS]
+                if not near:
+                    continue
+                best = min(near, key=lambda e: abs((e.base or 0) - n))
+                lon, lat = best.lon, best.lat
+                why = f"number {hn.text} not in the data: next to number {best.housenumber}"
+                fit = scoring.NUMBER_NEIGHBOUR
+            found = True
+            self.out.append(
+                Candidate(
+                    lat=lat,
+                    lon=lon,
+                    label=label,
+                    score=scoring.combine(sim, fit, ctx, rank, self.unused),
+                    kind="interpolated",
+                    jurisdiction=jurisdiction,
+                    explanation=why,
+                    street=group.name,
+                    housenumber=hn.text,
+                    city=city,
+                )
+            )
+        return found
+
+    def snap(
+        self, group: NameGroup, jurisdiction: str | None, lon: float, lat: float
+    ) -> tuple[float, float]:
+        """Leave an interpolated point where it is: between two address points of one side."""
+        del group, jurisdiction
+        return lon, lat
+
+    def street(
+        self,
+        group: NameGroup,
+        sim: float,
+        qctx: Sequence[str],
+        rank: int,
+        fit: float,
+        why: str,
+    ) -> None:
+        entries: list[StreetEntry] = list(group.streets)
+        if not entries and group.numbered:
+            # a name known only from addresses (addr:place): their middle
+            mid = group.numbered[len(group.numbered) // 2]
+            self.out.append(
+                Candidate(
+                    lat=mid.lat,
+                    lon=mid.lon,
+                    label=_label(group.name, None, mid.postcode, mid.city or mid.jurisdiction),
+                    score=scoring.combine(
+                        sim, fit, self.context(qctx, mid.context), rank, self.unused
+                    ),
+                    kind="street",
+                    jurisdiction=mid.jurisdiction,
+                    explanation=why or "named place of addresses",
+                    street=group.name,
+                )
+            )
+            return
+        for s in entries:
+            self.out.append(
+                Candidate(
+                    lat=s.lat,
+                    lon=s.lon,
+                    label=_label(s.name, None, None, s.jurisdiction),
+                    score=scoring.combine(
+                        sim, fit, self.context(qctx, s.context), rank, self.unused
+                    ),
+                    kind="street",
+                    jurisdiction=s.jurisdiction,
+                    explanation=why or "street",
+                    street=s.name,
+                )
+            )
+
+    # --- intersections -----------------------------------------------------------------------
+
+    def intersection(self, a_text: str, b_text: str) -> None:
+        qctx = tuple(self.index.place_word(w) for w in _context_keys(self.query.context_words))
+        self.unused = 0
+        a_words, b_words = tokens(a_text), tokens(b_text)
+        if not a_words or not b_words:
+            return
+        a_groups = sorted(self.groups_for(a_words).items(), key=lambda kv: -kv[1])[:3]
+        b_groups = sorted(self.groups_for(b_words).items(), key=lambda kv: -kv[1])[:3]
+        for a_norm, a_sim in a_groups:
+            for b_norm, b_sim in b_groups:
+                if a_norm == b_norm or min(a_sim, b_sim) < 0.7:
+                    continue
+                ga, gb = self.index.groups[a_norm], self.index.groups[b_norm]
+                for sa in ga.streets:
+                    for sb in gb.streets:
+                        point = _meeting_point(sa, sb)
+                        if point is None:
+                            continue
+                        lon, lat = point
+                        ctx = self.context(qctx, sa.context | sb.context)
+                        self.out.append(
+                            Candidate(
+                                lat=lat,
+                                lon=lon,
+                                label=f"{sa.name} / {sb.name}"
+                                + (f", {sa.jurisdiction}" if sa.jurisdiction else ""),
+                                score=scoring.combine(
+                                    min(a_sim, b_sim), scoring.NO_NUMBER_ASKED, ctx
+                                ),
+                                kind="intersection",
+                                jurisdiction=sa.jurisdiction,
+                                explanation=f"where {sa.name} meets {sb.name}",
+                                street=sa.name,
+                            )
+                        )
+
+    # --- landmarks ---------------------------------------------------------------------------
+
+    def landmarks(self) -> None:
+        for rank, reading in enumerate(self.query.readings[:4]):
+            words = list(reading.street_words)
+            if reading.housenumber is not None:
+                words = [*words, reading.housenumber.text]
+            if not words:
+                continue
+            qctx = self.context_keys(reading)
+            self.unused = reading.unused_numbers
+            found = self.index.match_places(name_keys(" ".join(words)), words)
+            for i, sim in sorted(found.items(), key=lambda kv: -kv[1])[:10]:
+                place = self.index.places[i]
+                self.add_landmark(place, sim, qctx, rank)
+
+    def add_landmark(self, place: PlaceEntry, sim: float, qctx: Sequence[str], rank: int) -> None:
+        bonus = _LANDMARK_KIND_BONUS.get(place.kind.split("=", 1)[0], 0.0)
+        score = scoring.combine(
+            sim, scoring.NO_NUMBER_ASKED, self.context(qctx, place.context), rank, self.unused
+        )
+        score = min(1.0, score + bonus) - 0.02  # a street or address of the same name wins
+        where = place.jurisdiction
+        self.out.append(
+            Candidate(
+                lat=place.lat,
+                lon=place.lon,
+                label=f"{place.name}, {where}" if where else place.name,
+                score=max(0.0, score),
+                kind="landmark",
+                jurisdiction=place.jurisdiction,
+                explanation=f"{place.kind}" + ("" if sim >= 1.0 else f", name ~{sim:.2f}"),
+                extra={"names": place.names} if place.names else {},
+            )
+        )
+
+    # --- all ---------------------------------------------------------------------------------
+
+    def run(self, limit: int) -> list[Candidate]:
+        for rank, reading in enumerate(self.query.readings):
+            self.address(reading, rank)
+        if self.query.intersection is not None:
+            self.intersection(*self.query.intersection)
+        self.landmarks()
+        return rank_candidates(self.out, limit)
+
+
+SAME_PLACE_M = 300.0
+"""Points of one street and number closer than this are one address (entrances, shops)."""
+
+
+def _clusters(entries: Sequence[AddressEntry]) -> list[list[AddressEntry]]:
+    """Points of one street and number, grouped by jurisdiction and nearness."""
+    clusters: list[list[AddressEntry]] = []
+    for e in entries:
+        for cluster in clusters:
+            head = cluster[0]
+            if (
+                head.jurisdiction == e.jurisdiction
+                and _metres(head.lon, head.lat, e.lon, e.lat) <= SAME_PLACE_M
+            ):
+                cluster.append(e)
+                break
+        else:
+            clusters.append([e])
+    return clusters
+
+
+def _medoid(cluster: Sequence[AddressEntry]) -> AddressEntry:
+    """The point of a cluster nearest to all the others (the first one of a tie)."""
+    if len(cluster) <= 2:
+        return cluster[0]
+    return min(
+        cluster,
+        key=lambda e: sum(_metres(e.lon, e.lat, o.lon, o.lat) for o in cluster),
+    )
+
+
+def _meeting_point(a: StreetEntry, b: StreetEntry) -> tuple[float, float] | None:
+    if a.geom.distance(b.geom) > 0.001:  # about 100 m: clearly apart
+        return None
+    crossing = a.geom.intersection(b.geom)
+    if not crossing.is_empty:
+        x, y = shapely.get_coordinates(crossing)[0]
+        return float(x), float(y)
+    pa, pb = nearest_points(a.geom, b.geom)
+    if _metres(pa.x, pa.y, pb.x, pb.y) > INTERSECTION_TOLERANCE_M:
+        return None
+    return (pa.x + pb.x) / 2, (pa.y + pb.y) / 2
+
+
+def rank_candidates(candidates: Iterable[Candidate], limit: int) -> list[Candidate]:
+    """Best first; one candidate per spot and kind (within about 10 m)."""
+    ordered = sorted(candidates, key=lambda c: -c.score)
+    out: list[Candidate] = []
+    seen: set[tuple[int, int, str]] = set()
+    for c in ordered:
+        spot = (round(c.lat * 10_000), round(c.lon * 10_000), c.kind)
+        if spot in seen:
+            continue
+        seen.add(spot)
+        out.append(c)
+        if len(out) >= limit:
+            break
+    return out
+
+
+def search(index: RegionIndex, query: ParsedQuery, limit: int = 5) -> list[Candidate]:
+    """Ranked candidates for a parsed query."""
+    return _Search(index, query).run(limit)
+
+
+def suggest(index: RegionIndex, text: str, limit: int = 10) -> list[Suggestion]:
+    """Type-ahead: streets, addresses and landmarks whose names start like ``text``."""
+    words = tokens(text)
+    if not words:
+        return []
+    number: str | None = None
+    if len(words) > 1 and words[-1][:1].isdigit():
+        number = words[-1]
+        words = words[:-1]
+    elif len(words) > 1 and words[0][:1].isdigit():
+        number = words[0]
+        words = words[1:]
+    compact = key(words)
+    if not compact:
+        return []
+    refs = index.prefix(compact, limit=200)
+    if not refs:
+        refs = [("g", norm) for norm in index.match_groups(name_keys(" ".join(words)))]
+    groups: list[NameGroup] = []
+    places: list[PlaceEntry] = []
+    for kind, ref in refs:
+        if kind == "g":
+            groups.append(index.groups[ref])
+        else:
+            places.append(index.places[int(ref)])
+    groups.sort(key=lambda g: (not key(tokens(g.name)).startswith(compact), -g.weight, g.name))
+    out: list[Suggestion] = []
+    if number is not None:
+        for g in groups[:3]:
+            for e in g.numbered:
+                if e.housenumber.lower().startswith(number):
+                    out.append(
+                        Suggestion(
+                            text=f"{g.name} {e.housenumber}",
+                            kind="address",
+                            lat=e.lat,
+                            lon=e.lon,
+                            jurisdiction=e.jurisdiction,
+                            detail=" ".join(x for x in (e.postcode, e.city) if x),
+                        )
+                    )
+                    if len(out) >= limit:
+                        return out
+    for g in groups:
+        if len(out) >= limit:
+            break
+        s = g.streets[0] if g.streets else None
+        point = (
+            (s.lon, s.lat) if s else (g.numbered[0].lon, g.numbered[0].lat) if g.numbered else None
+        )
+        if point is None:
+            continue
+        jurisdictions = sorted({x.jurisdiction for x in g.streets if x.jurisdiction})
+        out.append(
+            Suggestion(
+                text=g.name,
+                kind="street",
+                lon=point[0],
+                lat=point[1],
+                jurisdiction=", ".join(jurisdictions) or None,
+                detail=f"{len(g.numbered)} addresses" if g.numbered else "",
+            )
+        )
+    places.sort(key=lambda p: (not key(tokens(p.name)).startswith(compact), p.name))
+    for p in places:
+        if len(out) >= limit:
+            break
+        out.append(
+            Suggestion(
+                text=p.name,
+                kind="landmark",
+                lat=p.lat,
+                lon=p.lon,
+                jurisdiction=p.jurisdiction,
+                detail=p.kind,
+            )
+        )
+    return out

@@ -1,0 +1,192 @@
+"""Loading a region's search index from PostGIS, and keeping it until the region changes.
+
+The database is the source of truth: an index is built from the region's rows once, then reused
+while ``gis_regions.generation`` stays the same. The generation is re-read at most every
+``recheck_seconds`` (another process may have re-imported); an import in this process evicts the
+index at once (:func:`gis.osm_import.on_region_imported`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from gis.errors import RegionNotFoundError
+from gis.geocode.index import AddressRow, JurisdictionRow, PlaceRow, RegionIndex, StreetRow
+from gis.osm_import import on_region_imported
+
+DEFAULT_RECHECK_SECONDS = 2.0
+
+_AREAS = (
+    "ARRAY(SELECT f.name FROM gis_features f WHERE f.region = :r AND f.layer = 'boundary'"
+    " AND f.geom && {g} AND ST_Intersects(f.geom, {g}) AND f.name IS NOT NULL)"
+)
+
+_STREETS = f"""
+SELECT s.id, s.name, s.names, s.norm, s.jurisdiction_id, ST_AsBinary(s.geom) AS wkb,
+       ST_X(p.pt) AS lon, ST_Y(p.pt) AS lat, {_AREAS.format(g="p.pt")} AS areas
+FROM gis_streets s,
+     LATERAL (SELECT ST_ClosestPoint(s.geom, ST_Centroid(s.geom)) AS pt) p
+WHERE s.region = :r
+"""  # noqa: S608 - no user text in the statement
+
+_ADDRESSES = f"""
+SELECT a.id, a.street, a.place, a.housenumber, a.postcode, a.city, a.jurisdiction_id,
+       ST_X(a.geom) AS lon, ST_Y(a.geom) AS lat, {_AREAS.format(g="a.geom")} AS areas
+FROM gis_addresses a WHERE a.region = :r
+"""  # noqa: S608
+
+_PLACES = f"""
+SELECT p.id, p.name, p.names, p.kind, p.jurisdiction_id, ST_X(p.geom) AS lon,
+       ST_Y(p.geom) AS lat, p.street, p.housenumber, {_AREAS.format(g="p.geom")} AS areas
+FROM gis_places p WHERE p.region = :r
+"""  # noqa: S608
+
+_JURISDICTIONS = """
+SELECT id, name, names, ST_AsBinary(geom) AS wkb FROM gis_jurisdictions WHERE region = :r
+"""
+
+
+def _names(value: Any) -> dict[str, str]:
+    if isinstance(value, str):
+        value = json.loads(value)
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): str(v) for k, v in value.items()}
+
+
+async def region_generation(conn: AsyncConnection, region: str) -> int:
+    """The region's import generation, :class:`RegionNotFoundError` when never imported."""
+    row = (
+        await conn.execute(
+            text("SELECT generation FROM gis_regions WHERE name = :r"), {"r": region}
+        )
+    ).first()
+    if row is None:
+        raise RegionNotFoundError(
+            f"region {region!r} has not been imported: run `cad gis import-osm FILE --region "
+            f"{region}` first"
+        )
+    return int(row[0])
+
+
+async def load_index(conn: AsyncConnection, region: str) -> RegionIndex:
+    """Build the search index of ``region`` from its rows (one consistent snapshot)."""
+    generation = await region_generation(conn, region)
+    params = {"r": region}
+    juris = [
+        JurisdictionRow(int(r.id), r.name, _names(r.names), bytes(r.wkb))
+        for r in (await conn.execute(text(_JURISDICTIONS), params)).all()
+    ]
+    streets = [
+        StreetRow(
+            id=int(r.id),
+            name=r.name,
+            names=_names(r.names),
+            norm=r.norm,
+            jurisdiction_id=r.jurisdiction_id,
+            wkb=bytes(r.wkb),
+            lon=float(r.lon),
+            lat=float(r.lat),
+            areas=tuple(r.areas or ()),
+        )
+        for r in (await conn.execute(text(_STREETS), params)).all()
+    ]
+    addresses = [
+        AddressRow(
+            id=int(r.id),
+            street=r.street,
+            place=r.place,
+            housenumber=r.housenumber,
+            postcode=r.postcode,
+            city=r.city,
+            jurisdiction_id=r.jurisdiction_id,
+            lon=float(r.lon),
+            lat=float(r.lat),
+            areas=tuple(r.areas or ()),
+        )
+        for r in (await conn.execute(text(_ADDRESSES), params)).all()
+    ]
+    places = [
+        PlaceRow(
+            id=int(r.id),
+            name=r.name,
+            names=_names(r.names),
+            kind=r.kind,
+            jurisdiction_id=r.jurisdiction_id,
+            lon=float(r.lon),
+            lat=float(r.lat),
+            street=r.street,
+            housenumber=r.housenumber,
+            areas=tuple(r.areas or ()),
+        )
+        for r in (await conn.execute(text(_PLACES), params)).all()
+    ]
+    return await asyncio.to_thread(
+        RegionIndex, region, generation, juris, streets, addresses, places
+    )
+
+
+@dataclass
+class _Entry:
+    index: RegionIndex
+    checked_at: float
+
+
+class IndexCache:
+    """Region indexes of one database, rebuilt when the region's generation changes."""
+
+    def __init__(self, engine: AsyncEngine, recheck_seconds: float = DEFAULT_RECHECK_SECONDS):
+        self.engine = engine
+        self.recheck_seconds = recheck_seconds
+        self._entries: dict[str, _Entry] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        on_region_imported(self.evict)
+
+    def evict(self, region: str) -> None:
+        """Forget the index of ``region`` (it was re-imported)."""
+        self._entries.pop(region, None)
+
+    async def get(self, region: str) -> RegionIndex:
+        """The current index of ``region``, loading it when missing or outdated."""
+        entry = self._entries.get(region)
+        now = time.monotonic()
+        if entry is not None and now - entry.checked_at < self.recheck_seconds:
+            return entry.index
+        lock = self._locks.setdefault(region, asyncio.Lock())
+        async with lock:
+            entry = self._entries.get(region)
+            now = time.monotonic()
+            if entry is not None and now - entry.checked_at < self.recheck_seconds:
+                return entry.index
+            if entry is not None:
+                async with self.engine.connect() as conn:
+                    generation = await region_generation(conn, region)
+                if generation == entry.index.generation:
+                    entry.checked_at = now
+                    return entry.index
+            async with self.engine.connect() as conn, conn.begin():
+                await conn.execute(
+                    text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                )
+                index = await load_index(conn, region)
+            self._entries[region] = _Entry(index, time.monotonic())
+            return index
+
+
+_caches: dict[int, IndexCache] = {}
+
+
+def cache_for(engine: AsyncEngine) -> IndexCache:
+    """The shared index cache of an engine (one per engine, created on first use)."""
+    cache = _caches.get(id(engine))
+    if cache is None or cache.engine is not engine:
+        cache = IndexCache(engine)
+        _caches[id(engine)] = cache
+    return cache
