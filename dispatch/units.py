@@ -223,8 +223,6 @@ class UnitStatusChanged:
 def check_transition(unit: Unit, to: UnitStatus, *, divert: bool = False) -> None:
     """Raise ``InvalidTransition`` unless ``unit`` may go to ``to`` now."""
     frm = unit.status
-    if frm == to and not (divert and to is UnitStatus.DISPATCHED):
-        raise InvalidTransition(unit.id, frm, to, f"it is already {frm}")
     if to is UnitStatus.DISPATCHED and frm in DIVERTIBLE:
         if not divert:
             raise InvalidTransition(
@@ -236,6 +234,8 @@ def check_transition(unit: Unit, to: UnitStatus, *, divert: bool = False) -> Non
                 + "); divert it explicitly to send it elsewhere",
             )
         return
+    if frm == to:
+        raise InvalidTransition(unit.id, frm, to, f"it is already {frm}")
     if to not in TRANSITIONS[frm]:
         allowed = ", ".join(sorted(TRANSITIONS[frm])) or "nothing"
         raise InvalidTransition(unit.id, frm, to, f"from {frm} it can go to {allowed}")
