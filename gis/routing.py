@@ -57,8 +57,9 @@ SNAP_CANDIDATES = 3
 SNAP_TOLERANCE_M = 40.0
 """Edges no more than this much farther than the nearest one are joined too."""
 
-BBOX_MARGIN_M = 5000.0
-"""How far beyond the points' bounding box the graph is kept (roads may leave the box)."""
+BBOX_MARGIN_M = 10_000.0
+"""How far beyond the points' bounding box the graph is kept (roads may leave the box): this
+much, or the box's diagonal if that is longer. A route leaving the box by more is missed."""
 
 MAX_SNAP_M = 5000.0
 """A point farther than this from any road is not routed (it is not in the region)."""
@@ -147,10 +148,14 @@ virt AS MATERIALIZED (
     ) v
 ),
 env AS (
-    SELECT ST_Expand(
-               b, :margin / (111320.0 * greatest(cos(radians(ST_Y(ST_Centroid(b)))), 0.01)),
-               :margin / 111320.0) AS env
-    FROM (SELECT ST_SetSRID(ST_Extent(geom)::geometry, 4326) AS b FROM snap) e
+    SELECT ST_Expand(b, m / (111320.0 * greatest(cos(radians(ST_Y(ST_Centroid(b)))), 0.01)),
+                     m / 111320.0) AS env
+    FROM (
+        SELECT b, greatest(:margin, ST_DistanceSphere(ST_PointN(ST_BoundingDiagonal(b), 1),
+                                                      ST_PointN(ST_BoundingDiagonal(b), 2)))
+                  AS m
+        FROM (SELECT ST_SetSRID(ST_Extent(geom)::geometry, 4326) AS b FROM snap) x
+    ) e
 ),
 box AS (
     -- the edges' filter: none when the widened box covers the whole region anyway
@@ -185,7 +190,7 @@ graph AS (
         (SELECT array_agg(cost ORDER BY id)::text FROM virt)
     ) AS q
     FROM box
-    WHERE EXISTS (SELECT 1 FROM virt WHERE i = 0)
+    WHERE EXISTS (SELECT 1 FROM virt WHERE i = 0) AND EXISTS (SELECT 1 FROM virt WHERE i > 0)
 )
 SELECT (d.end_vid - :base)::int AS i, d.agg_cost, (SELECT fresh FROM stamp) AS fresh
 FROM graph,
