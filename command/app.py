@@ -32,6 +32,13 @@ ERROR_ROOTS += (DispatchError, GisError)
 INCIDENT_ROUTERS = (incidents_api.router, units_api.router)
 # --- end incidents and dispatch ---
 
+# --- telephony (issue 4) ---
+from command.api import telephony as telephony_api  # noqa: E402
+from telephony.errors import TelephonyError  # noqa: E402
+
+ERROR_ROOTS += (TelephonyError,)
+# --- end telephony ---
+
 
 def _describe(error: Mapping[str, Any]) -> str:
     loc = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path"))
@@ -79,4 +86,5 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         app.include_router(module.router)
     for extra in INCIDENT_ROUTERS:  # incidents and dispatch (issue 5)
         app.include_router(extra)
+    app.include_router(telephony_api.router)  # telephony (issue 4)
     return app

@@ -43,6 +43,7 @@ class Container:
     clock: Callable[[], datetime] = utcnow
     health_checks: dict[str, HealthCheck] = field(default_factory=dict)
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    telephony: object | None = None  # command.telephony_service.TelephonyService (issue 4)
 
     async def health(self) -> dict[str, PartHealth]:
         async def run(check: HealthCheck) -> PartHealth:
@@ -82,6 +83,11 @@ async def start(settings: Settings, url: str | None = None) -> Container:
 
     container.health_checks["database"] = database
     container.health_checks["events"] = event_stream
+    # --- telephony (issue 4): AMI bridge, screen pops, intake ---
+    from command.telephony_service import start_telephony
+
+    await start_telephony(container)
+    # --- end telephony ---
     return container
 
 

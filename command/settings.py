@@ -31,6 +31,20 @@ class Settings(BaseSettings):
 
     event_queue_size: int = Field(default=10_000, ge=10)
 
+    # --- telephony (issue 4): the Asterisk AMI link, screen pop windows ---
+    ami_enabled: bool = Field(default=True, description="connect to Asterisk AMI")
+    ami_host: str = "127.0.0.1"
+    ami_port: int = Field(default=5038, ge=1, le=65535)
+    ami_username: str = "cad"
+    ami_secret: str = Field(default="", description="AMI secret (manager.conf)")
+    ami_queues: str = Field(default="emergency", description="comma-separated queue names")
+    ami_transfer_context: str = "agents"
+    ami_outgoing_context: str = "outgoing"
+    ami_recording_dir: str = "/var/spool/asterisk/monitor"
+    telephony_history_days: float = Field(default=30.0, gt=0, description="screen pop history")
+    telephony_location_minutes: float = Field(default=60.0, gt=0, description="pushed location age")
+    # --- end telephony ---
+
     shared_dir: Path = Field(
         default=Path("../shared"), description="shared data: OSM extracts, AMI fixtures"
     )

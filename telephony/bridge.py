@@ -115,7 +115,7 @@ class Bridge:
         self._health = Health("degraded", "not connected yet", clock())
         self._ready = asyncio.Event()
         self._random = random.Random()  # noqa: S311 - jitter, not security
-        self._lock = asyncio.Lock()
+        self.offer_arrivals: dict[str, float] | None = None  # benchmarks: AgentCalled times
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -136,6 +136,11 @@ class Bridge:
     @property
     def health(self) -> Health:
         return self._health
+
+    @property
+    def backlog(self) -> int:
+        """Messages read but not applied yet."""
+        return len(self._buffer)
 
     @property
     def connected(self) -> bool:
@@ -163,7 +168,8 @@ class Bridge:
             self._ready.clear()
             try:
                 client = await AmiClient.open(s.host, s.port, s.username, s.secret,
-                                              self._on_message, wait=s.action_timeout)
+                                              self._on_message, self._on_lost,
+                                              wait=s.action_timeout)
             except TelephonyError as exc:
                 await self._set_health("degraded", exc.message)
                 await asyncio.sleep(delay * (0.5 + self._random.random()))
@@ -191,9 +197,15 @@ class Bridge:
 
     # ------------------------------------------------------------------ reading
 
+    def _on_lost(self, exc: BaseException | None) -> None:
+        self._ready.clear()
+        self._wake.set()
+
     def _on_message(self, msg: AmiMessage, seq: int) -> None:
         """Called by the reader for every unsolicited message: never blocks, never raises."""
         self.stats.received += 1
+        if self.offer_arrivals is not None and msg.event == "AgentCalled":
+            self.offer_arrivals[msg.get("Uniqueid")] = time.monotonic()
         if self._overflow:
             return
         if len(self._buffer) >= self.settings.buffer_size:

@@ -340,6 +340,19 @@ async def move_report(conn: AsyncConnection, call_id: str, to: str, seat: str | 
     return [event]
 
 
+async def reports_on_seat(conn: AsyncConnection, seat: str) -> list[CallView]:
+    """Text/alarm items offered to or accepted by a seat and not yet done."""
+    rows = await conn.execute(sa.select(calls).where(
+        calls.c.kind != "voice", calls.c.seat == seat,
+        calls.c.state.in_(["offered", "answered"])).order_by(calls.c.queued_at))
+    out = []
+    for r in rows:
+        m = dict(r._mapping)
+        m.pop("updated_at", None)
+        out.append(CallView(**m))
+    return out
+
+
 async def waiting_reports(conn: AsyncConnection) -> list[str]:
     rows = await conn.execute(sa.select(calls.c.id).where(
         calls.c.kind != "voice", calls.c.state == "queued").order_by(calls.c.queued_at))

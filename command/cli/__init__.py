@@ -22,6 +22,13 @@ T = TypeVar("T")
 AREAS = [db, serve, user, audit]
 BENCHES: list[Any] = []
 
+# --- telephony (issue 4): cad ami-sim, cad bench ami ---
+from command.cli import telephony as telephony_cli  # noqa: E402
+
+AREAS.append(telephony_cli)
+BENCHES.append(telephony_cli)
+# --- end telephony ---
+
 
 class UsageError(Exception):
     """A command-line argument a person got wrong."""

@@ -1,0 +1,322 @@
+"""``cad ami-sim`` (the AMI simulator) and ``cad bench ami`` (the bridge under load).
+
+``cad ami-sim`` serves AMI on a TCP port like Asterisk 22 would, with a steady flow of calls or a
+replay of a recorded transcript. ``cad bench ami`` runs the simulator in a separate process and,
+in this process (one core: one event loop), the real bridge, the telephony service writing to a
+throwaway PostgreSQL cluster, the web app and one console websocket per seat; it reports the AMI
+events per second the bridge applied, the p99 time from ``AgentCalled`` read off the socket to
+the screen pop received on the console websocket, and reconnect plus full resync time with live
+calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from command.settings import Settings
+from telephony.simulator import AmiSimulator
+from telephony.stats import percentile
+
+FIXTURES = ("basic", "busy")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sim = sub.add_parser("ami-sim", help="run the AMI simulator (Asterisk 22 call centre)")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=5038)
+    sim.add_argument("--username", default=None, help="default CAD_AMI_USERNAME")
+    sim.add_argument("--secret", default=None, help="default CAD_AMI_SECRET, else cadsecret")
+    sim.add_argument("--queue", default=None, help="default: first of CAD_AMI_QUEUES")
+    sim.add_argument("--seats", default="",
+                     help="comma list of seat interfaces to sign in at start, e.g. "
+                     "Local/1001@agents,Local/1002@agents")
+    sim.add_argument("--calls-per-minute", type=float, default=6.0)
+    sim.add_argument("--abandon", type=float, default=0.1, help="share of callers who give up")
+    sim.add_argument("--talk", type=float, default=20.0, help="mean talk seconds")
+    sim.add_argument("--speed", type=float, default=1.0, help="time acceleration")
+    sim.add_argument("--replay", choices=FIXTURES, help="replay a recorded transcript instead")
+    sim.add_argument("--replay-speed", type=float, default=1.0, help="0 = as fast as possible")
+    sim.set_defaults(handler=ami_sim_cmd)
+
+
+def register_bench(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    bench = sub.add_parser("ami", help="AMI bridge: events/s, screen-pop p99, resync time")
+    bench.add_argument("--seconds", type=float, default=20.0, help="measured load phase")
+    bench.add_argument("--calls-per-second", type=float, default=80.0)
+    bench.add_argument("--seats", type=int, default=60)
+    bench.add_argument("--speed", type=float, default=10.0, help="simulated time acceleration")
+    bench.add_argument("--live-calls", type=int, default=100, help="calls up during the resync")
+    bench.add_argument("--json", action="store_true", help="print the figures as JSON")
+    bench.set_defaults(handler=bench_ami_cmd)
+
+
+# ------------------------------------------------------------------ cad ami-sim
+
+
+def ami_sim_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    queues = [q.strip() for q in settings.ami_queues.split(",") if q.strip()] or ["emergency"]
+    queue = args.queue or queues[0]
+    username = args.username or settings.ami_username
+    secret = args.secret or settings.ami_secret or "cadsecret"
+    transcript = (settings.shared_dir / "fixtures" / "ami" / f"{args.replay}.jsonl"
+                  if args.replay else None)
+    if transcript is not None and not transcript.exists():
+        raise FileNotFoundError(f"no transcript at {transcript} (set CAD_SHARED_DIR)")
+
+    async def run() -> None:
+        sim = AmiSimulator(args.host, args.port, username, secret, [queue], speed=args.speed)
+        port = await sim.start()
+        print(f"AMI simulator on {args.host}:{port} (user {username}, queue {queue})",
+              flush=True)
+        for n, interface in enumerate(s for s in args.seats.split(",") if s.strip()):
+            sim.add_member(interface.strip(), f"Seat {n + 1}", queue)
+        try:
+            if transcript is not None:
+                print(f"replaying {transcript.name} once a client is connected", flush=True)
+                await until(lambda: bool(sim.sessions), 10 ** 9, 0.1)
+                await sim.replay(transcript, args.replay_speed or None)
+                await asyncio.Event().wait()
+            else:
+                await sim.flow(args.calls_per_minute / 60.0, abandon_ratio=args.abandon,
+                               talk=args.talk)
+        finally:
+            await sim.stop()
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+# ------------------------------------------------------------------ simulator process
+
+
+def _sim_process(conn: Connection, seats: int, speed: float) -> None:
+    """The simulator in its own process, driven over a pipe."""
+
+    async def main() -> None:
+        sim = AmiSimulator(speed=speed, seed=7)
+        port = await sim.start()
+        for n in range(seats):
+            sim.add_member(f"Local/{2000 + n}@agents", f"Seat {2000 + n}")
+        conn.send(port)
+        loop = asyncio.get_running_loop()
+        flow: asyncio.Task[int] | None = None
+        while True:
+            cmd, arg = await loop.run_in_executor(None, conn.recv)
+            if cmd == "flow":
+                sim.events_sent = 0
+                flow = asyncio.create_task(sim.flow(arg["rate"], arg["seconds"],
+                                                    abandon_ratio=0.1, talk=4.0))
+                conn.send("started")
+            elif cmd == "flow_done":
+                started = await flow if flow is not None else 0
+                conn.send({"calls": started, "events": sim.events_sent})
+            elif cmd == "calls":
+                for n in range(arg["n"]):
+                    sim.originate_caller(f"+4237790{n:03d}", f"Caller {n}", hold_for=3600,
+                                         talk=3600)
+                conn.send("ok")
+            elif cmd == "live":
+                conn.send(sum(1 for c in sim.calls.values() if not c.done))
+            elif cmd == "drop":
+                await sim.drop_clients()
+                conn.send(time.monotonic())
+            elif cmd == "stop":
+                await sim.stop()
+                conn.send("stopped")
+                return
+
+    asyncio.run(main())
+
+
+@dataclass
+class BenchResult:
+    events_offered: int
+    events_applied: int
+    seconds: float
+    cpu_seconds: float
+    events_per_second: float
+    overflows: int
+    pops: int
+    pop_p50_ms: float | None
+    pop_p99_ms: float | None
+    pop_max_ms: float | None
+    live_calls: int
+    resync_seconds: float | None
+    recovered_calls: int
+
+    def lines(self) -> list[str]:
+        return [
+            f"events: {self.events_applied} applied of {self.events_offered} sent in "
+            f"{self.seconds:.1f} s -> {self.events_per_second:.0f} events/s "
+            f"(process CPU {self.cpu_seconds:.1f} s, overflows {self.overflows})",
+            f"screen pops: {self.pops}, p50 {_ms(self.pop_p50_ms)}, p99 {_ms(self.pop_p99_ms)},"
+            f" max {_ms(self.pop_max_ms)} (AgentCalled read -> pop received on the websocket)",
+            f"reconnect + full resync with {self.live_calls} live calls: "
+            f"{_s(self.resync_seconds)}, {self.recovered_calls} calls tracked after",
+        ]
+
+
+async def until(condition: Callable[[], bool], limit: float, step: float) -> bool:
+    """Poll ``condition`` every ``step`` seconds for at most ``limit`` seconds."""
+    for _ in range(max(int(limit / step), 1)):
+        if condition():
+            return True
+        await asyncio.sleep(step)
+    return condition()
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f} ms"
+
+
+def _s(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f} s"
+
+
+def bench_ami_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    result = asyncio.run(run_bench(args.seconds, args.calls_per_second, args.seats, args.speed,
+                                   args.live_calls, settings))
+    if args.json:
+        print(json.dumps(result.__dict__, indent=2))
+    else:
+        for line in result.lines():
+            print(line)
+    return 0
+
+
+async def _request(conn: Connection, cmd: str, arg: Any = None) -> Any:
+    loop = asyncio.get_running_loop()
+    conn.send((cmd, arg))
+    return await loop.run_in_executor(None, conn.recv)
+
+
+async def run_bench(seconds: float, rate: float, seats: int, speed: float, live_calls: int,
+                    settings: Settings) -> BenchResult:
+    import httpx
+    import uvicorn
+    import websockets
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from command import bootstrap
+    from command.app import create_app
+    from command.auth import service as auth
+    from command.telephony_service import require
+    from ops import migrate
+    from ops.pgcluster import Cluster, free_port
+
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_sim_process, args=(child, seats + live_calls, speed), daemon=True)
+    proc.start()
+    tmp = Path(tempfile.mkdtemp(prefix="cad-bench-ami-"))
+    cluster = Cluster(root=tmp / "pg", port=free_port())
+    await asyncio.to_thread(cluster.init)
+    await asyncio.to_thread(cluster.start)
+    try:
+        sim_port = await asyncio.get_running_loop().run_in_executor(None, parent.recv)
+        url = cluster.url("postgres")
+        engine = create_async_engine(url)
+        await migrate.upgrade(engine)
+        async with engine.begin() as conn:
+            await auth.create_user(conn, "bench", "bench password 1", "supervisor")
+        await engine.dispose()
+        port = free_port()
+        cfg = settings.model_copy(update={
+            "database_url": url, "port": port, "ami_port": sim_port, "ami_host": "127.0.0.1",
+            "ami_username": "cad", "ami_secret": "cadsecret", "ami_queues": "emergency",
+            "ami_enabled": True})
+        container = await bootstrap.start(cfg)
+        svc = require(container)
+        app = create_app(cfg, container)
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                               log_level="warning", lifespan="on"))
+        serve = asyncio.create_task(server.serve())
+        try:
+            await until(lambda: bool(server.started), 30, 0.02)
+            await svc.bridge.wait_ready(10)
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+                r = await http.post("/api/v1/auth/login",
+                                    json={"username": "bench", "password": "bench password 1"})
+                r.raise_for_status()
+                token = r.json()["token"]
+            latencies: list[float] = []
+            sockets = []
+            for n in range(seats):
+                seat = f"Local/{2000 + n}@agents"
+                ws = await websockets.connect(
+                    f"ws://127.0.0.1:{port}/api/v1/telephony/ws?seat={seat}&token={token}",
+                    max_queue=None)
+                await ws.recv()  # hello
+                sockets.append(ws)
+
+            async def listen(ws: Any) -> None:
+                async for raw in ws:
+                    got = time.monotonic()
+                    pop = json.loads(raw)
+                    if pop.get("type") == "screen_pop" and "_arrived" in pop:
+                        latencies.append((got - float(pop["_arrived"])) * 1000)
+
+            listeners = [asyncio.create_task(listen(ws)) for ws in sockets]
+            svc.bridge.offer_arrivals = {}
+            stats = svc.bridge.stats
+            applied0, overflows0, received0 = stats.applied, stats.overflows, stats.received
+            t0, cpu0 = time.monotonic(), time.process_time()
+            await _request(parent, "flow", {"rate": rate, "seconds": seconds})
+            sent = await _request(parent, "flow_done")
+            # let the bridge finish what was sent
+            await until(lambda: stats.received - received0 >= sent["events"] * 0.999, 30, 0.02)
+            await until(lambda: svc.bridge.backlog == 0, 30, 0.005)
+            elapsed = time.monotonic() - t0
+            cpu = time.process_time() - cpu0
+            applied = stats.applied - applied0
+            overflows = stats.overflows - overflows0
+            svc.bridge.offer_arrivals = None
+            await asyncio.sleep(2.0 / speed * 10)  # calls in progress finish
+            # reconnect + resync with live calls
+            await _request(parent, "calls", {"n": live_calls})
+            for _ in range(400):
+                if await _request(parent, "live") >= live_calls and len(
+                        svc.bridge.tracker.live_calls()) >= live_calls:
+                    break
+                await asyncio.sleep(0.05)
+            resync = None
+            dropped_at = await _request(parent, "drop")
+            await until(lambda: not svc.bridge.connected, 10, 0.001)
+            await until(lambda: svc.bridge.connected, 30, 0.001)
+            resync = time.monotonic() - dropped_at
+            tracked = len(svc.bridge.tracker.live_calls())
+            for task in listeners:
+                task.cancel()
+            for ws in sockets:
+                await ws.close()
+        finally:
+            server.should_exit = True
+            await serve
+            await bootstrap.stop(container)
+        latencies.sort()
+        return BenchResult(
+            events_offered=sent["events"], events_applied=applied, seconds=elapsed,
+            cpu_seconds=cpu, events_per_second=applied / elapsed if elapsed else 0.0,
+            overflows=overflows, pops=len(latencies),
+            pop_p50_ms=statistics.median(latencies) if latencies else None,
+            pop_p99_ms=percentile(latencies, 99),
+            pop_max_ms=latencies[-1] if latencies else None,
+            live_calls=live_calls, resync_seconds=resync, recovered_calls=tracked)
+    finally:
+        await _request(parent, "stop")
+        proc.join(5)
+        await asyncio.to_thread(cluster.destroy)

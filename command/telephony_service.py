@@ -1,0 +1,422 @@
+"""Telephony glue: the bridge's consumer, the screen-pop hub, and the call-centre operations.
+
+What the bridge learns is persisted (``telephony.store``) and appended to the event log in one
+transaction, then the hub is poked. When a call or report is offered to a seat (or grabbed by
+one), a screen pop is built (caller, earlier calls and incidents from the number within
+``history_days``, a known location, an incident draft) and handed to the consoles that watch
+that seat: the ``/api/v1/telephony/ws`` websocket of the call-taker signed in on it.
+
+Health changes of the AMI link are recorded as ``telephony.health`` events, so consoles are
+told; text and alarm intake never needs Asterisk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from command import events as event_log
+from command.eventhub import EventHub
+from command.events import NewEvent
+from command.incidents.tables import incidents
+from telephony import store
+from telephony.bridge import AmiSettings, Bridge, Health, SpyMode
+from telephony.calls import CallKind, CallTransitioned, CallUpdated, CallView
+from telephony.errors import Conflict, InvalidRequest, NotFound
+from telephony.seats import SeatState
+from telephony.stats import Figures
+from telephony.tracker import DomainEvent
+
+if TYPE_CHECKING:
+    from command.bootstrap import Container, PartHealth
+    from command.settings import Settings
+
+log = logging.getLogger(__name__)
+
+POP_QUEUE = 200
+
+
+@dataclass(frozen=True)
+class TelephonyConfig:
+    ami: AmiSettings
+    enabled: bool = True
+    history_days: float = 30.0
+    location_minutes: float = 60.0
+
+
+def config_from(settings: Settings) -> TelephonyConfig:
+    """Plain values from the one Settings object."""
+    queues = tuple(q.strip() for q in settings.ami_queues.split(",") if q.strip())
+    return TelephonyConfig(
+        ami=AmiSettings(
+            host=settings.ami_host, port=settings.ami_port, username=settings.ami_username,
+            secret=settings.ami_secret, queues=queues,
+            transfer_context=settings.ami_transfer_context,
+            outgoing_context=settings.ami_outgoing_context,
+            recording_dir=settings.ami_recording_dir,
+        ),
+        enabled=settings.ami_enabled,
+        history_days=settings.telephony_history_days,
+        location_minutes=settings.telephony_location_minutes,
+    )
+
+
+class PopHub:
+    """Screen pops per seat interface, to every console watching that seat."""
+
+    def __init__(self) -> None:
+        self._subs: dict[str, set[asyncio.Queue[dict[str, Any]]]] = {}
+        self.sent = 0
+
+    def subscribe(self, interface: str) -> asyncio.Queue[dict[str, Any]]:
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(POP_QUEUE)
+        self._subs.setdefault(interface, set()).add(queue)
+        return queue
+
+    def unsubscribe(self, interface: str, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        subs = self._subs.get(interface)
+        if subs is not None:
+            subs.discard(queue)
+            if not subs:
+                del self._subs[interface]
+
+    def watched(self, interface: str) -> bool:
+        return bool(self._subs.get(interface))
+
+    def publish(self, interface: str, message: dict[str, Any]) -> int:
+        delivered = 0
+        for queue in tuple(self._subs.get(interface, ())):
+            if queue.full():
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    queue.get_nowait()  # a stuck console loses its oldest pop, not the newest
+            queue.put_nowait(message)
+            delivered += 1
+        self.sent += delivered
+        return delivered
+
+
+def to_new_event(event: DomainEvent, actor: str | None = None) -> NewEvent:
+    if isinstance(event, CallTransitioned):
+        return NewEvent(event.type, "call", event.call.id,
+                        {"call": event.call.as_json(), "from": event.from_state,
+                         "detail": dict(event.detail)}, actor)
+    if isinstance(event, CallUpdated):
+        return NewEvent(event.type, "call", event.call.id,
+                        {"call": event.call.as_json(), "detail": dict(event.detail)}, actor)
+    return NewEvent(event.type, "seat", event.seat.interface,
+                    {"seat": event.seat.as_json(), "detail": dict(event.detail)}, actor)
+
+
+@dataclass
+class _Timing:
+    pops: list[float] = field(default_factory=list)
+
+
+class TelephonyService:
+    """The consumer of the bridge, and what the telephony routes call."""
+
+    def __init__(self, engine: AsyncEngine, hub: EventHub, config: TelephonyConfig,
+                 clock: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self.hub = hub
+        self.config = config
+        self.clock = clock
+        self.bridge = Bridge(config.ami, self, clock)
+        self.pops = PopHub()
+        self._rr = 0
+        self._logged_status = "degraded"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        if self.config.enabled:
+            await self.bridge.start()
+
+    async def stop(self) -> None:
+        await self.bridge.stop()
+
+    @property
+    def health(self) -> Health:
+        if not self.config.enabled:
+            return Health("degraded", "telephony is switched off (CAD_AMI_ENABLED=false)",
+                          self.clock())
+        return self.bridge.health
+
+    # ------------------------------------------------------------------ Consumer
+
+    async def handle(self, events: Sequence[DomainEvent]) -> None:
+        async with self.engine.begin() as conn:
+            new = await store.persist(conn, events)
+            if new:
+                await event_log.append(conn, [to_new_event(e, "asterisk") for e in new])
+        if new:
+            self.hub.poke()
+        for event in new:
+            if isinstance(event, CallTransitioned) and event.call.seat and (
+                    event.to_state == "offered"
+                    or (event.to_state == "answered" and event.detail.get("grabbed"))):
+                await self._pop(event.call)
+
+    async def health_changed(self, health: Health) -> None:
+        # only flips go to the log (ok <-> degraded); the reason is in /health at any time
+        if health.status == self._logged_status:
+            return
+        self._logged_status = health.status
+        async with self.engine.begin() as conn:
+            await event_log.append(conn, [NewEvent(
+                "telephony.health", "telephony", "ami", health.as_json(), "asterisk")])
+        self.hub.poke()
+
+    async def health_check(self) -> PartHealth:
+        from command.bootstrap import PartHealth
+
+        h = self.health
+        return PartHealth(h.status, h.reason or f"AMI {self.config.ami.host}:"
+                          f"{self.config.ami.port}, {len(self.bridge.tracker.live_calls())} "
+                          "live calls")
+
+    # ------------------------------------------------------------------ screen pop
+
+    async def build_pop(self, conn: AsyncConnection, call: CallView,
+                        seat: str) -> dict[str, Any]:
+        now = self.clock()
+        since = now - timedelta(days=self.config.history_days)
+        history: list[dict[str, Any]] = []
+        past_incidents: list[dict[str, Any]] = []
+        location = None
+        report = None
+        if call.number:
+            history = [_json(r) for r in await store.earlier_calls(conn, call.number, since,
+                                                                    exclude=call.id)]
+            rows = await conn.execute(
+                sa.select(incidents.c.id, incidents.c.number, incidents.c.type_code,
+                          incidents.c.status, incidents.c.address, incidents.c.created_at)
+                .where(incidents.c.caller_phone == call.number,
+                       incidents.c.created_at >= since)
+                .order_by(incidents.c.created_at.desc()).limit(10))
+            past_incidents = [_json(dict(r._mapping)) for r in rows]
+            loc = await store.location_of(
+                conn, call.number, now - timedelta(minutes=self.config.location_minutes))
+            location = _json(loc) if loc else None
+        if call.kind != "voice":
+            rep = await store.report_of(conn, call.id)
+            report = _json(rep) if rep else None
+            if report and report.get("lat") is not None and location is None:
+                location = {"lat": report["lat"], "lon": report["lon"], "source": call.kind}
+        draft = {
+            "call_id": call.id, "source": call.kind,
+            "caller_name": call.name or "", "caller_phone": call.number or "",
+            "location": location,
+            "address": (report or {}).get("address") or "",
+            "summary": (report or {}).get("body") or "",
+        }
+        return {"type": "screen_pop", "seat": seat, "call": call.as_json(),
+                "caller": {"number": call.number, "name": call.name},
+                "earlier_calls": history, "earlier_incidents": past_incidents,
+                "history_window_days": self.config.history_days,
+                "location": location, "report": report, "incident_draft": draft}
+
+    async def _pop(self, call: CallView) -> None:
+        seat = call.seat
+        if seat is None or not self.pops.watched(seat):
+            return
+        async with self.engine.connect() as conn:
+            pop = await self.build_pop(conn, call, seat)
+        if self.bridge.offer_arrivals is not None:
+            t = self.bridge.offer_arrivals.pop(call.id, None)
+            if t is not None:
+                pop["_arrived"] = t
+        self.pops.publish(seat, pop)
+
+    async def current_pops(self, seat: str) -> list[dict[str, Any]]:
+        """Pops for what is ringing or connected on a seat now (a console that reconnects)."""
+        views: list[CallView] = [
+            c.view() for c in self.bridge.tracker.calls.values()
+            if c.seat == seat and c.state in ("offered", "answered")]
+        async with self.engine.connect() as conn:
+            views.extend(await store.reports_on_seat(conn, seat))
+            return [await self.build_pop(conn, v, seat) for v in views]
+
+    # ------------------------------------------------------------------ seats
+
+    async def sign_in(self, username: str, interface: str, name: str,
+                      queues: Sequence[str], paused: bool, reason: str | None) -> None:
+        self.bridge.check_interface(interface)
+        async with self.engine.begin() as conn:
+            before = await store.seat_user(conn, interface)
+            await store.bind_user(conn, interface, name, username, self.clock())
+        try:
+            await self.bridge.sign_in(interface, name, queues, paused, reason)
+        except Exception:
+            async with self.engine.begin() as conn:
+                await store.bind_user(conn, interface, name, before or "", self.clock())
+            raise
+
+    async def seat_owner(self, interface: str) -> str | None:
+        async with self.engine.connect() as conn:
+            return await store.seat_user(conn, interface)
+
+    async def seats(self) -> list[dict[str, Any]]:
+        async with self.engine.connect() as conn:
+            rows = {r["interface"]: r for r in await store.seat_rows(conn)}
+        out = []
+        for interface in sorted(set(rows) | set(self.bridge.tracker.seats)):
+            live = self.bridge.tracker.seats.get(interface)
+            row = rows.get(interface, {})
+            view = live.view().as_json() if live else {
+                "interface": interface, "name": row.get("name"), "state": row.get("state"),
+                "queues": row.get("queues"), "paused": row.get("paused"),
+                "pause_reason": row.get("pause_reason"), "call": row.get("call_id"),
+                "ringing_call": row.get("ringing_call_id"), "stale": True}
+            view["username"] = row.get("username")
+            out.append(view)
+        return out
+
+    # ------------------------------------------------------------------ calls
+
+    async def call_detail(self, call_id: str) -> dict[str, Any]:
+        async with self.engine.connect() as conn:
+            row = _json(await store.get_call(conn, call_id))
+            row["transitions"] = [_json(t) for t in await store.transitions_of(conn, call_id)]
+            row["recordings"] = [_json(r) for r in await store.recordings_of(conn, [call_id])]
+            report = await store.report_of(conn, call_id)
+            row["report"] = _json(report) if report else None
+        return row
+
+    def live_calls(self) -> list[dict[str, Any]]:
+        return [c.view().as_json() for c in self.bridge.tracker.live_calls()]
+
+    async def transfer(self, call_id: str, exten: str, context: str | None,
+                       attended: bool, actor: str) -> None:
+        await self.bridge.transfer(call_id, exten, context, attended)
+
+    async def consult(self, call_id: str, helper: str) -> None:
+        await self.bridge.consult(call_id, helper)
+
+    async def conference(self, call_id: str, helper: str) -> None:
+        await self.bridge.conference(call_id, helper)
+
+    async def spy(self, call_id: str, supervisor: str, mode: SpyMode) -> None:
+        await self.bridge.spy(call_id, supervisor, mode)
+
+    async def grab(self, call_id: str, interface: str) -> None:
+        await self.bridge.grab(call_id, interface)
+
+    async def hangup(self, call_id: str) -> None:
+        await self.bridge.hangup(call_id)
+
+    async def call_back(self, interface: str, number: str) -> str:
+        return await self.bridge.call_back(interface, number)
+
+    async def start_recording(self, call_id: str, actor: str) -> dict[str, Any]:
+        call = self.bridge.call(call_id)
+        if call.kind != CallKind.VOICE:
+            raise Conflict(f"{call_id} is a {call.kind}; only voice calls are recorded")
+        file = await self.bridge.start_recording(call_id)
+        now = self.clock()
+        async with self.engine.begin() as conn:
+            rec_id = await store.add_recording(conn, call_id, file, now, actor)
+            await event_log.append(conn, [NewEvent(
+                "call.recording_started", "call", call_id,
+                {"recording_id": rec_id, "file": file}, actor)])
+        self.hub.poke()
+        return {"id": rec_id, "call_id": call_id, "file": file, "started_at": now.isoformat()}
+
+    async def stop_recording(self, call_id: str, actor: str) -> int:
+        await self.bridge.stop_recording(call_id)
+        async with self.engine.begin() as conn:
+            stopped = await store.stop_recordings(conn, call_id, self.clock())
+            await event_log.append(conn, [NewEvent(
+                "call.recording_stopped", "call", call_id, {"stopped": stopped}, actor)])
+        self.hub.poke()
+        return stopped
+
+    async def statistics(self, since: datetime,
+                         until: datetime) -> tuple[dict[str, Figures], dict[str, Figures]]:
+        if until <= since:
+            raise InvalidRequest("'until' must be after 'since'")
+        async with self.engine.connect() as conn:
+            return await store.statistics(conn, since, until)
+
+    # ------------------------------------------------------------------ intake
+
+    async def push_location(self, number: str, lat: float, lon: float,
+                            accuracy_m: float | None, source: str) -> int:
+        async with self.engine.begin() as conn:
+            loc_id = await store.push_location(conn, number, lat, lon, accuracy_m, source,
+                                               self.clock())
+            await event_log.append(conn, [NewEvent(
+                "caller.location", "caller", number,
+                {"lat": lat, "lon": lon, "accuracy_m": accuracy_m, "source": source},
+                f"device:{source}")])
+        self.hub.poke()
+        return loc_id
+
+    def _available_seat(self) -> str | None:
+        free = sorted(s.interface for s in self.bridge.tracker.seats.values()
+                      if s.state == SeatState.AVAILABLE)
+        if not free:
+            return None
+        self._rr = (self._rr + 1) % len(free)
+        return free[self._rr]
+
+    async def intake(self, report: store.Report, actor: str) -> dict[str, Any]:
+        """Store the report, queue it, and offer it to an available seat if there is one."""
+        now = self.clock()
+        async with self.engine.begin() as conn:
+            call_id, new = await store.intake(conn, report, now, actor)
+            if new:
+                await event_log.append(conn, [to_new_event(e, actor) for e in new])
+        if not new:
+            return {"call_id": call_id, "duplicate": True, "offered_to": None}
+        self.hub.poke()
+        seat = self._available_seat()
+        if seat is not None:
+            await self.move_report(call_id, "offered", seat, "system:intake")
+        return {"call_id": call_id, "duplicate": False, "offered_to": seat}
+
+    async def move_report(self, call_id: str, to: str, seat: str | None, actor: str) -> None:
+        async with self.engine.begin() as conn:
+            new = await store.move_report(conn, call_id, to, seat, self.clock())
+            await event_log.append(conn, [to_new_event(e, actor) for e in new])
+        self.hub.poke()
+        for event in new:
+            if isinstance(event, CallTransitioned) and event.to_state == "offered":
+                await self._pop(event.call)
+
+
+def _json(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
+
+
+def pop_latency_ms(pop: dict[str, Any]) -> float | None:
+    t = pop.get("_arrived")
+    return None if t is None else (time.monotonic() - float(t)) * 1000
+
+
+async def start_telephony(container: Container) -> TelephonyService:
+    """Build and start the service, register its health check and its stop hook."""
+    service = TelephonyService(container.engine, container.hub, config_from(container.settings),
+                               lambda: container.clock())
+    container.telephony = service
+    container.health_checks["telephony"] = service.health_check
+    container.on_stop.append(service.stop)
+    await service.start()
+    return service
+
+
+def require(container: Container) -> TelephonyService:
+    service = container.telephony
+    if service is None:
+        raise NotFound("telephony is not set up in this process")
+    assert isinstance(service, TelephonyService)
+    return service

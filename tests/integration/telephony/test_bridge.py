@@ -1,0 +1,115 @@
+"""The bridge against the simulator over real TCP, persisting into a real database."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import sqlalchemy as sa
+
+from telephony.bridge import Bridge
+from telephony.simulator import AmiSimulator
+from telephony.tables import call_transitions, calls
+from tests.integration.telephony.conftest import FIXTURES, service
+from tests.support.live import LiveApp
+
+
+async def until(condition: Callable[[], bool], limit: float = 10.0) -> None:
+    for _ in range(int(limit / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    assert condition(), "condition not reached in time"
+
+
+async def rows(app: LiveApp) -> list[dict[str, object]]:
+    async with app.container.engine.connect() as conn:
+        result = await conn.execute(sa.select(calls).order_by(calls.c.number))
+        return [dict(r._mapping) for r in result]
+
+
+async def test_replaying_busy_yields_its_three_calls(live: LiveApp, sim: AmiSimulator) -> None:
+    sent = await sim.replay(FIXTURES / "busy.jsonl", speed=None)
+    assert sent == 229  # the unsolicited events of the transcript
+    svc = service(live)
+    await until(lambda: svc.bridge.stats.applied >= sent)
+
+    async def ended() -> list[dict[str, object]]:
+        return [r for r in await rows(live) if r["state"] == "ended"]
+
+    for _ in range(200):
+        if len(await ended()) == 3:
+            break
+        await asyncio.sleep(0.05)
+    found = await rows(live)
+    assert [r["number"] for r in found] == ["+4237772000", "+4237772001", "+4237772002"]
+    first, second, third = found
+    assert (first["seat"], first["hold_time"], first["talk_time"]) == ("Local/1001@agents", 1, 4)
+    assert second["abandoned_at"] is not None
+    assert second["answered_at"] is None
+    assert second["hold_time"] == 3
+    assert (third["seat"], third["hold_time"], third["talk_time"]) == ("Local/1002@agents", 5, 4)
+    assert all(r["state"] == "ended" for r in found)
+    async with live.container.engine.connect() as conn:
+        steps = (await conn.execute(
+            sa.select(call_transitions.c.to_state).where(call_transitions.c.call_id == second["id"])
+            .order_by(call_transitions.c.id))).scalars().all()
+    assert steps == ["queued", "abandoned", "ended"]
+
+
+async def test_bridge_restart_mid_two_live_calls(live: LiveApp, sim: AmiSimulator) -> None:
+    svc = service(live)
+    sim.add_member("Local/1001@agents", "Seat 1001")
+    sim.add_member("Local/1002@agents", "Seat 1002")
+    sim.originate_caller("+4237773000", "First", hold_for=600, talk=600)
+    sim.originate_caller("+4237773001", "Second", hold_for=600, talk=600)
+    await until(lambda: sum(c.state == "answered" for c in svc.bridge.tracker.calls.values()) == 2)
+    before = {c.id: c.seat for c in svc.bridge.tracker.calls.values()}
+    assert sorted(str(s) for s in before.values()) == ["Local/1001@agents", "Local/1002@agents"]
+
+    # our side restarts: a new bridge with an empty picture, same database
+    await svc.bridge.stop()
+    fresh = Bridge(svc.config.ami, svc, svc.clock)
+    svc.bridge = fresh
+    await fresh.start()
+    await fresh.wait_ready(10)
+    assert {c.id: c.seat for c in fresh.tracker.live_calls()} == before
+    assert all(c.state == "answered" and c.recovered for c in fresh.tracker.calls.values())
+
+    # Asterisk's side drops us: reconnect and resync again, nothing lost
+    await sim.drop_clients()
+    await until(lambda: not fresh.connected, 5)
+    await fresh.wait_ready(10)
+    assert {c.id: c.seat for c in fresh.tracker.live_calls()} == before
+
+    for call_id in before:
+        await fresh.hangup(call_id)
+    await until(lambda: not fresh.tracker.calls)
+    await asyncio.sleep(0.3)
+    async with live.container.engine.connect() as conn:
+        for call_id in before:
+            steps = (await conn.execute(
+                sa.select(call_transitions.c.to_state)
+                .where(call_transitions.c.call_id == call_id)
+                .order_by(call_transitions.c.id))).scalars().all()
+            assert steps == ["queued", "offered", "answered", "completed", "ended"], steps
+    await fresh.stop()
+
+
+async def test_garbled_lines_and_unknown_events_are_skipped(
+    live: LiveApp, sim: AmiSimulator
+) -> None:
+    svc = service(live)
+    for session in sim.sessions:
+        session.send(b"this line has no colon\r\nEvent: SomethingNew\r\nFoo: bar\r\n\r\n"
+                     b"Event: AgentConnect\r\nQueue: emergency\r\n\r\n"
+                     b"\xff\xfe: \x00\r\n\r\n")
+    sim.add_member("Local/1001@agents", "Seat 1001")
+    sim.originate_caller("+4237774000", "After garbage", hold_for=600, talk=0.2)
+    await until(lambda: any(r == "+4237774000" for r in
+                            [c.number for c in svc.bridge.tracker.calls.values()]))
+    client = svc.bridge._client
+    assert client is not None
+    assert client.skipped_lines >= 1
+    assert svc.bridge.tracker.skipped >= 1
+    assert svc.bridge.health.status == "ok"
