@@ -544,9 +544,15 @@ class IncidentService:
             plan = domain.plan_merge(self._side(survivor), self._side(absorbed))
             moved_calls = await incidents_store.move_calls(conn, absorbed.id, survivor.id)
             evs: list[NewEvent] = []
+            moved_statuses: set[UnitStatus] = set()
             for a in await dispatch_store.assignments_of(conn, absorbed.id, open_only=True):
                 await dispatch_store.save_assignment(conn, replace(a, incident_id=survivor.id))
                 unit = await dispatch_store.get_unit(conn, a.unit_id)
+                moved_statuses.add(
+                    UnitStatus.ON_SCENE
+                    if unit.status in (UnitStatus.TRANSPORTING, UnitStatus.AT_HOSPITAL)
+                    else unit.status
+                )
                 await dispatch_store.save_unit(conn, unit, replace(unit, incident_id=survivor.id))
                 evs.append(
                     NewEvent(
@@ -576,6 +582,12 @@ class IncidentService:
                 if times:
                     changes[col] = min(times)
             survivor_saved = await incidents_store.save(conn, survivor, changes, now)
+            for moved_status in (UnitStatus.DISPATCHED, UnitStatus.EN_ROUTE, UnitStatus.ON_SCENE):
+                if moved_status in moved_statuses:
+                    survivor_saved, advanced = await self._advance(
+                        conn, survivor_saved, moved_status, now, actor
+                    )
+                    evs += advanced
             absorbed_saved, status_ev = await self._set_status(
                 conn,
                 absorbed,
