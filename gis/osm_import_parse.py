@@ -169,6 +169,24 @@ def poi_kind(tags: dict[str, str]) -> str | None:
     return None
 
 
+UNNAMED_KINDS: dict[str, str] = {
+    "amenity=fire_station": "fire station",
+    "amenity=police": "police",
+    "amenity=hospital": "hospital",
+    "emergency=ambulance_station": "ambulance station",
+    "amenity=ambulance_station": "ambulance station",
+}
+"""Emergency services kept even without a name (their label is the kind, or the operator)."""
+
+
+def _unnamed_kind(tags: dict[str, str]) -> str | None:
+    for k in ("amenity", "emergency"):
+        label = UNNAMED_KINDS.get(f"{k}={tags.get(k)}")
+        if label is not None:
+            return label
+    return None
+
+
 def _is_drivable(highway: str, tags: dict[str, str]) -> bool:
     from gis.osm_import_roads import SPEED_KMH
 
@@ -241,6 +259,8 @@ class _Reader:
                 )
             )
         name = (tags.get("name") or "").strip()
+        if not name and _unnamed_kind(tags) is not None:
+            name = (tags.get("operator") or "").strip() or str(_unnamed_kind(tags))
         if name:
             kind = poi_kind(tags)
             if kind is not None:
@@ -266,7 +286,8 @@ class _Reader:
         railway = tags.get("railway")
         waterway = tags.get("waterway")
         name = (tags.get("name") or "").strip()
-        as_point = "addr:housenumber" in tags or (bool(name) and poi_kind(tags) is not None)
+        as_point = "addr:housenumber" in tags or _unnamed_kind(tags) is not None
+        as_point = as_point or (bool(name) and poi_kind(tags) is not None)
         if not (highway or railway in RAIL or waterway in WATERWAY_LINES or as_point):
             return
         refs: list[int] = []
@@ -334,7 +355,11 @@ class _Reader:
                 if level is not None:
                     self.out.admin.append(AdminArea(rel_id, level, name, other_names(tags), geom))
                     self.out.features.append(Feature("boundary", f"admin_{level}", name, wkb))
-            if "addr:housenumber" in tags or (name and poi_kind(tags) is not None):
+            if (
+                "addr:housenumber" in tags
+                or (name and poi_kind(tags) is not None)
+                or _unnamed_kind(tags) is not None
+            ):
                 lon, lat = _label_point(geom)
                 self._point_object("R", rel_id, tags, lon, lat)
 

@@ -37,6 +37,58 @@ from gis.normalize import (
     tokens,
 )
 
+KIND_MATCH = 0.85
+"""Name similarity given to a place whose kind the query names ("Feuerwehr" → fire station)."""
+
+KIND_WORDS: dict[str, str] = {
+    digraph_key(w): kind
+    for kind, words in {
+        "amenity=fire_station": (
+            "feuerwehr",
+            "feuerwache",
+            "firestation",
+            "fire",
+            "pompiers",
+            "bombeiros",
+            "bomberos",
+            "vigili",
+            "brandweer",
+            "消防",
+            "消防站",
+            "消防队",
+            "消防大队",
+        ),
+        "amenity=police": (
+            "polizei",
+            "police",
+            "polizia",
+            "policia",
+            "politie",
+            "派出所",
+            "公安",
+            "公安局",
+            "警察",
+        ),
+        "amenity=hospital": (
+            "spital",
+            "krankenhaus",
+            "klinik",
+            "hospital",
+            "hopital",
+            "ospedale",
+            "医院",
+        ),
+        "amenity=townhall": ("rathaus", "gemeindehaus", "townhall", "mairie", "市政府"),
+        "amenity=pharmacy": ("apotheke", "pharmacy", "pharmacie", "farmacia", "药店"),
+        "amenity=school": ("schule", "school", "ecole", "escola", "scuola", "学校"),
+        "amenity=post_office": ("post", "postamt", "poste", "邮局"),
+        "railway=station": ("bahnhof", "bhf", "gare", "estacao", "火车站"),
+        "amenity=fuel": ("tankstelle", "加油站"),
+    }.items()
+    for w in words
+}
+"""Folded words that name a kind of place, in the languages callers use."""
+
 
 @dataclass(frozen=True, slots=True)
 class JurisdictionRow:
@@ -150,6 +202,23 @@ def context_words(texts: Iterable[str | None]) -> frozenset[str]:
     return frozenset(out)
 
 
+class _AreaLookup:
+    """Names of the administrative areas (any level) containing points."""
+
+    def __init__(self, boundaries: Sequence[tuple[str, bytes]]) -> None:
+        self.names = [name for name, _ in boundaries]
+        geoms = [shapely.from_wkb(wkb) for _, wkb in boundaries]
+        self.tree = STRtree(geoms) if geoms else None
+
+    def __call__(self, points: Sequence[tuple[float, float]]) -> list[tuple[str, ...]]:
+        out: list[list[str]] = [[] for _ in points]
+        if self.tree is not None and points:
+            hits = self.tree.query(shapely.points(points), predicate="intersects")
+            for pi, gi in zip(hits[0].tolist(), hits[1].tolist(), strict=True):
+                out[pi].append(self.names[gi])
+        return [tuple(sorted(set(names))) for names in out]
+
+
 class _FuzzyKeys:
     """Keys bucketed by length, for edit-distance lookups that only scan plausible lengths."""
 
@@ -186,8 +255,13 @@ class RegionIndex:
         streets: Sequence[StreetRow],
         addresses: Sequence[AddressRow],
         places: Sequence[PlaceRow],
+        boundaries: Sequence[tuple[str, bytes]] = (),
     ) -> None:
         self.region = region
+        areas_of = _AreaLookup(boundaries)
+        street_areas = areas_of([(s.lon, s.lat) for s in streets])
+        address_areas = areas_of([(a.lon, a.lat) for a in addresses])
+        place_areas = areas_of([(p.lon, p.lat) for p in places])
         self.generation = generation
         self.jurisdiction_names: dict[int, str] = {j.id: j.name for j in jurisdictions}
         juris_words: dict[int, frozenset[str]] = {
@@ -226,7 +300,7 @@ class RegionIndex:
             return g
 
         geoms = shapely.from_wkb([s.wkb for s in streets]) if streets else []
-        for s, geom in zip(streets, geoms, strict=True):
+        for s, geom, s_areas in zip(streets, geoms, street_areas, strict=True):
             g = group(s.name, s.norm or None)
             if g is None:
                 continue
@@ -241,10 +315,10 @@ class RegionIndex:
                     lon=s.lon,
                     lat=s.lat,
                     geom=geom,
-                    context=ctx(s.jurisdiction_id, (), s.areas),
+                    context=ctx(s.jurisdiction_id, (), s_areas + s.areas),
                 )
             )
-        for a in addresses:
+        for a, a_areas in zip(addresses, address_areas, strict=True):
             name = a.street or a.place
             if not name:
                 continue
@@ -261,7 +335,7 @@ class RegionIndex:
                 jurisdiction=self.jurisdiction_names.get(a.jurisdiction_id or -1),
                 lon=a.lon,
                 lat=a.lat,
-                context=ctx(a.jurisdiction_id, (a.city, a.postcode), a.areas),
+                context=ctx(a.jurisdiction_id, (a.city, a.postcode), a_areas + a.areas),
             )
             for part in {*housenumber_parts(a.housenumber), *[a.housenumber.lower()]}:
                 g.by_number.setdefault(part, []).append(entry)
@@ -273,7 +347,7 @@ class RegionIndex:
         self.places: list[PlaceEntry] = []
         self.place_variants: dict[str, set[int]] = defaultdict(set)
         self.place_words: dict[str, set[int]] = defaultdict(set)
-        for p in places:
+        for p, p_areas in zip(places, place_areas, strict=True):
             idx = len(self.places)
             all_names = [p.name, *p.names.values()]
             words: set[str] = set()
@@ -294,10 +368,13 @@ class RegionIndex:
                     jurisdiction=self.jurisdiction_names.get(p.jurisdiction_id or -1),
                     lon=p.lon,
                     lat=p.lat,
-                    context=ctx(p.jurisdiction_id, (), p.areas),
+                    context=ctx(p.jurisdiction_id, (), p_areas + p.areas),
                     words=frozenset(words),
                 )
             )
+        self.by_kind: dict[str, list[int]] = defaultdict(list)
+        for i, place in enumerate(self.places):
+            self.by_kind[place.kind].append(i)
         self.known_context = frozenset(known)
         self._known_list = sorted(known)
         self._street_fuzzy = _FuzzyKeys(self.variant_groups)
@@ -351,8 +428,23 @@ class RegionIndex:
                 for i in self.place_variants[choice]:
                     if sim > best.get(i, 0.0):
                         best[i] = sim
+        # a word naming a kind of place ("Feuerwehr", "hospital", "消防站"); the other words
+        # should then name the place or where it is ("Feuerwehr Vaduz")
+        kinds = {KIND_WORDS[k] for k in (digraph_key(w) for w in words) if k in KIND_WORDS}
+        if kinds:
+            rest = [digraph_key(w) for w in words if digraph_key(w) not in KIND_WORDS]
+            for kind in kinds:
+                for i in self.by_kind.get(kind, ()):
+                    place = self.places[i]
+                    if rest:
+                        hits = sum(1 for w in rest if w in place.context or w in place.words)
+                        sim = KIND_MATCH - 0.1 + 0.2 * hits / len(rest)
+                    else:
+                        sim = KIND_MATCH
+                    if best.get(i, 0.0) < sim:
+                        best[i] = sim
         # every query word in the name: a partial name ("Rathaus" for "Rathaus Vaduz")
-        word_keys = [digraph_key(w) for w in words if len(w) >= 3]
+        word_keys = [digraph_key(w) for w in words if len(w) >= 3 or w[:1].isdigit()]
         if word_keys:
             sets = [self.place_words.get(w, set()) for w in word_keys]
             common = set.intersection(*sets) if sets else set()

@@ -31,7 +31,7 @@ INTERSECTION_TOLERANCE_M = 30.0
 _LANDMARK_KIND_BONUS = {
     "emergency": 0.04,
     "amenity": 0.03,
-    "place": 0.03,
+    "place": 0.05,
     "tourism": 0.02,
     "historic": 0.02,
     "building": 0.01,
@@ -337,15 +337,19 @@ class _Search:
             qctx = self.context_keys(reading)
             self.unused = reading.unused_numbers
             found = self.index.match_places(name_keys(" ".join(words)), words)
+            number = reading.housenumber.text if reading.housenumber else None
             for i, sim in sorted(found.items(), key=lambda kv: -kv[1])[:10]:
                 place = self.index.places[i]
-                self.add_landmark(place, sim, qctx, rank)
+                self.add_landmark(place, sim, qctx, rank, number)
 
-    def add_landmark(self, place: PlaceEntry, sim: float, qctx: Sequence[str], rank: int) -> None:
+    def add_landmark(
+        self, place: PlaceEntry, sim: float, qctx: Sequence[str], rank: int, number: str | None
+    ) -> None:
         bonus = _LANDMARK_KIND_BONUS.get(place.kind.split("=", 1)[0], 0.0)
-        score = scoring.combine(
-            sim, scoring.NO_NUMBER_ASKED, self.context(qctx, place.context), rank, self.unused
-        )
+        fit = scoring.NO_NUMBER_ASKED
+        if number is not None and number not in place.words:
+            fit = scoring.NUMBER_STREET_ONLY  # the typed number names no part of the place
+        score = scoring.combine(sim, fit, self.context(qctx, place.context), rank, self.unused)
         score = min(1.0, score + bonus) - 0.02  # a street or address of the same name wins
         where = place.jurisdiction
         self.out.append(
@@ -401,6 +405,17 @@ def _medoid(cluster: Sequence[AddressEntry]) -> AddressEntry:
         cluster,
         key=lambda e: sum(_metres(e.lon, e.lat, o.lon, o.lat) for o in cluster),
     )
+
+
+def _unique(suggestions: list[Suggestion], limit: int) -> list[Suggestion]:
+    seen: set[tuple[str, str | None]] = set()
+    out: list[Suggestion] = []
+    for s in suggestions:
+        k = (s.text.casefold(), s.jurisdiction)
+        if k not in seen:
+            seen.add(k)
+            out.append(s)
+    return out[:limit]
 
 
 def _meeting_point(a: StreetEntry, b: StreetEntry) -> tuple[float, float] | None:
@@ -479,7 +494,7 @@ def suggest(index: RegionIndex, text: str, limit: int = 10) -> list[Suggestion]:
                         )
                     )
                     if len(out) >= limit:
-                        return out
+                        return _unique(out, limit)
     for g in groups:
         if len(out) >= limit:
             break
@@ -514,4 +529,4 @@ def suggest(index: RegionIndex, text: str, limit: int = 10) -> list[Suggestion]:
                 detail=p.kind,
             )
         )
-    return out
+    return _unique(out, limit)

@@ -23,30 +23,30 @@ from gis.osm_import import on_region_imported
 
 DEFAULT_RECHECK_SECONDS = 2.0
 
-_AREAS = (
-    "ARRAY(SELECT f.name FROM gis_features f WHERE f.region = :r AND f.layer = 'boundary'"
-    " AND f.geom && {g} AND ST_Intersects(f.geom, {g}) AND f.name IS NOT NULL)"
-)
+_BOUNDARIES = """
+SELECT name, ST_AsBinary(geom) AS wkb FROM gis_features
+WHERE region = :r AND layer = 'boundary' AND name IS NOT NULL
+"""
 
-_STREETS = f"""
+_STREETS = """
 SELECT s.id, s.name, s.names, s.norm, s.jurisdiction_id, ST_AsBinary(s.geom) AS wkb,
-       ST_X(p.pt) AS lon, ST_Y(p.pt) AS lat, {_AREAS.format(g="p.pt")} AS areas
+       ST_X(p.pt) AS lon, ST_Y(p.pt) AS lat
 FROM gis_streets s,
      LATERAL (SELECT ST_ClosestPoint(s.geom, ST_Centroid(s.geom)) AS pt) p
 WHERE s.region = :r
-"""  # noqa: S608 - no user text in the statement
+"""
 
-_ADDRESSES = f"""
+_ADDRESSES = """
 SELECT a.id, a.street, a.place, a.housenumber, a.postcode, a.city, a.jurisdiction_id,
-       ST_X(a.geom) AS lon, ST_Y(a.geom) AS lat, {_AREAS.format(g="a.geom")} AS areas
+       ST_X(a.geom) AS lon, ST_Y(a.geom) AS lat
 FROM gis_addresses a WHERE a.region = :r
-"""  # noqa: S608
+"""
 
-_PLACES = f"""
+_PLACES = """
 SELECT p.id, p.name, p.names, p.kind, p.jurisdiction_id, ST_X(p.geom) AS lon,
-       ST_Y(p.geom) AS lat, p.street, p.housenumber, {_AREAS.format(g="p.geom")} AS areas
+       ST_Y(p.geom) AS lat, p.street, p.housenumber
 FROM gis_places p WHERE p.region = :r
-"""  # noqa: S608
+"""
 
 _JURISDICTIONS = """
 SELECT id, name, names, ST_AsBinary(geom) AS wkb FROM gis_jurisdictions WHERE region = :r
@@ -94,7 +94,6 @@ async def load_index(conn: AsyncConnection, region: str) -> RegionIndex:
             wkb=bytes(r.wkb),
             lon=float(r.lon),
             lat=float(r.lat),
-            areas=tuple(r.areas or ()),
         )
         for r in (await conn.execute(text(_STREETS), params)).all()
     ]
@@ -109,7 +108,6 @@ async def load_index(conn: AsyncConnection, region: str) -> RegionIndex:
             jurisdiction_id=r.jurisdiction_id,
             lon=float(r.lon),
             lat=float(r.lat),
-            areas=tuple(r.areas or ()),
         )
         for r in (await conn.execute(text(_ADDRESSES), params)).all()
     ]
@@ -124,12 +122,14 @@ async def load_index(conn: AsyncConnection, region: str) -> RegionIndex:
             lat=float(r.lat),
             street=r.street,
             housenumber=r.housenumber,
-            areas=tuple(r.areas or ()),
         )
         for r in (await conn.execute(text(_PLACES), params)).all()
     ]
+    boundaries = [
+        (str(r.name), bytes(r.wkb)) for r in (await conn.execute(text(_BOUNDARIES), params)).all()
+    ]
     return await asyncio.to_thread(
-        RegionIndex, region, generation, juris, streets, addresses, places
+        RegionIndex, region, generation, juris, streets, addresses, places, boundaries
     )
 
 
