@@ -22,6 +22,7 @@ from command.api.deps import ContainerDep, websocket_principal
 from command.api.deps import require_roles as roles
 from command.auth.roles import Role
 from command.auth.service import Principal
+from command.bootstrap import Container
 from command.errors import Forbidden, InvalidInput
 from command.telephony_service import TelephonyService, require
 from telephony.calls import CallKind
@@ -320,7 +321,8 @@ async def push_location(body: Location, who: Intake, svc: Service) -> dict[str, 
 
 
 @router.websocket("/ws")
-async def screen_pops(ws: WebSocket, container: ContainerDep) -> None:
+async def screen_pops(ws: WebSocket) -> None:
+    container: Container = ws.app.state.container
     principal = await websocket_principal(ws, container, set(TAKERS))
     if principal is None:
         return
