@@ -337,7 +337,8 @@ class _Search:
             qctx = self.context_keys(reading)
             self.unused = reading.unused_numbers
             found = self.index.match_places(name_keys(" ".join(words)), words)
-            number = reading.housenumber.text if reading.housenumber else None
+            numbers = [w for w in words if w[:1].isdigit()]
+            number = numbers[0] if numbers else None
             for i, sim in sorted(found.items(), key=lambda kv: -kv[1])[:10]:
                 place = self.index.places[i]
                 self.add_landmark(place, sim, qctx, rank, number)

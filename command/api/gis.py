@@ -1,0 +1,66 @@
+"""GIS over HTTP: forward geocoding and type-ahead for the consoles.
+
+``GET /api/v1/gis/geocode?q=&region=&limit=`` answers ranked candidates (address, interpolated
+address, street, intersection, landmark, coordinates) with a label, score, jurisdiction and a
+short explanation; ``GET /api/v1/gis/typeahead?q=&region=`` answers completions for what has
+been typed so far. An empty or overlong ``q`` is a 422 saying so; a region never imported is 404.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from command.api.deps import ContainerDep, require_roles
+from command.auth.roles import Role
+from command.auth.service import Principal
+from gis.geocode.model import MAX_QUERY_CHARS
+from gis.geocode.service import MAX_LIMIT, geocode, typeahead
+
+router = APIRouter(prefix="/api/v1/gis", tags=["gis"])
+
+R = Role
+Geocoder = Annotated[
+    Principal,
+    Depends(require_roles(R.CALL_TAKER, R.DISPATCHER, R.SUPERVISOR, R.ADMIN, R.LEADER)),
+]
+
+# Generous bounds here; the geocoder itself says precisely what is wrong with the text.
+QueryText = Annotated[
+    str,
+    Query(description="what was typed: an address, a landmark or coordinates", max_length=20_000),
+]
+Region = Annotated[
+    str, Query(min_length=1, max_length=63, description="an imported region, e.g. liechtenstein")
+]
+
+
+@router.get("/geocode")
+async def geocode_route(
+    _: Geocoder,
+    container: ContainerDep,
+    q: QueryText,
+    region: Region,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 5,
+) -> dict[str, Any]:
+    """Ranked candidates for an address, intersection, landmark or coordinates."""
+    candidates = await geocode(container.engine, region, q, limit=limit)
+    return {
+        "query": q if len(q) <= MAX_QUERY_CHARS else q[:MAX_QUERY_CHARS],
+        "region": region,
+        "candidates": [c.as_dict() for c in candidates],
+    }
+
+
+@router.get("/typeahead")
+async def typeahead_route(
+    _: Geocoder,
+    container: ContainerDep,
+    q: QueryText,
+    region: Region,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
+) -> dict[str, Any]:
+    """Completions (streets, addresses, landmarks) for the text typed so far."""
+    suggestions = await typeahead(container.engine, region, q, limit=limit)
+    return {"query": q, "region": region, "suggestions": [s.as_dict() for s in suggestions]}

@@ -1,0 +1,230 @@
+"""``cad gis import-osm``, ``cad gis geocode`` and ``cad bench geocode``.
+
+``cad gis import-osm FILE --region NAME`` replaces a region from an OSM extract (progress on
+stderr). ``cad gis geocode "QUERY" --region R [--json]`` prints the best candidates;
+``cad gis geocode --batch IN.jsonl --region R`` reads ``{"id", "query"}`` lines and prints one
+``{"id", "lat", "lon", "score", "label", "kind"}`` line per input (``lat``/``lon`` null when
+nothing matched). A bad input line stops the batch before anything is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from command.cli.common import engine_for
+from command.errors import InvalidInput
+from command.settings import Settings
+from gis import bench_geocode
+from gis.errors import GisError
+from gis.geocode.query import check_query
+from gis.geocode.service import MAX_LIMIT, geocode
+from gis.osm_import import import_osm
+
+GOALS = {"overall": 95.0, "typo": 90.0}
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    gis = sub.add_parser("gis", help="map data: OSM import, geocoding")
+    actions = gis.add_subparsers(dest="gis_action", required=True, metavar="ACTION")
+
+    imp = actions.add_parser("import-osm", help="import (replace) a region from an .osm.pbf")
+    imp.add_argument("file", type=Path, help="the OSM extract, e.g. liechtenstein.osm.pbf")
+    imp.add_argument("--region", required=True, help="region name, e.g. liechtenstein")
+    imp.set_defaults(handler=import_cmd)
+
+    geo = actions.add_parser("geocode", help="address, landmark or coordinates to places")
+    geo.add_argument("query", nargs="?", help="what was typed (omit with --batch)")
+    geo.add_argument("--region", required=True, help="an imported region")
+    geo.add_argument("--json", action="store_true", help="print the candidates as JSON")
+    geo.add_argument("--limit", type=int, default=5, help=f"candidates (1..{MAX_LIMIT})")
+    geo.add_argument("--batch", type=Path, help="JSONL file of {id, query}; one line out each")
+    geo.set_defaults(handler=geocode_cmd)
+
+
+def register_bench(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    bench = sub.add_parser(
+        "geocode", help="geocoding accuracy by query kind and latency, vs Nominatim's figures"
+    )
+    bench.add_argument("--region", required=True, help="an imported region")
+    bench.add_argument("--queries", required=True, type=Path, help="JSONL query set")
+    bench.add_argument("--json", action="store_true", help="print the figures as JSON")
+    bench.set_defaults(handler=bench_geocode_cmd)
+
+
+# --- import -------------------------------------------------------------------------------
+
+
+class _Progress:
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        elapsed = time.monotonic() - self.started
+        amount = f"{done:,}" if total is None or total == done else f"{done:,}/{total:,}"
+        line = f"[{elapsed:6.1f}s] {stage}: {amount}"
+        if self.tty:
+            print(f"\r{line:<70}", end="", file=sys.stderr, flush=True)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        if self.tty:
+            print(file=sys.stderr)
+
+
+def import_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    progress = _Progress()
+
+    async def run() -> Any:
+        async with engine_for(settings) as engine:
+            return await import_osm(engine, args.file, args.region, progress=progress)
+
+    try:
+        summary = asyncio.run(run())
+    finally:
+        progress.done()
+    print(
+        f"region {summary.region}: {summary.jurisdictions} jurisdictions "
+        f"(admin level {summary.jurisdiction_level}), {summary.streets} streets, "
+        f"{summary.addresses} addresses, {summary.places} places, "
+        f"{summary.road_edges} road edges, {summary.features} map features "
+        f"in {summary.seconds:.1f} s"
+    )
+    return 0
+
+
+# --- geocode ------------------------------------------------------------------------------
+
+
+def _read_batch(path: Path) -> list[tuple[Any, str]]:
+    if not path.is_file():
+        raise InvalidInput(f"batch file {path} does not exist")
+    items: list[tuple[Any, str]] = []
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InvalidInput(f"{path.name} line {n}: not JSON ({exc.msg})") from exc
+            if not isinstance(obj, dict) or "id" not in obj or "query" not in obj:
+                raise InvalidInput(f"{path.name} line {n}: needs an object with 'id' and 'query'")
+            try:
+                query = check_query(obj["query"])
+            except GisError as exc:
+                raise InvalidInput(f"{path.name} line {n}: {exc}") from exc
+            items.append((obj["id"], query))
+    return items
+
+
+def geocode_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    if not 1 <= args.limit <= MAX_LIMIT:
+        raise InvalidInput(f"--limit must be from 1 to {MAX_LIMIT}")
+    if args.batch is not None:
+        if args.query is not None:
+            raise InvalidInput("give either a QUERY or --batch FILE, not both")
+        items = _read_batch(args.batch)
+
+        async def run_batch() -> list[str]:
+            lines: list[str] = []
+            async with engine_for(settings) as engine:
+                for item_id, query in items:
+                    found = await geocode(engine, args.region, query, limit=1)
+                    top = found[0] if found else None
+                    lines.append(
+                        json.dumps(
+                            {
+                                "id": item_id,
+                                "lat": None if top is None else round(top.lat, 7),
+                                "lon": None if top is None else round(top.lon, 7),
+                                "score": None if top is None else round(top.score, 4),
+                                "label": None if top is None else top.label,
+                                "kind": None if top is None else top.kind,
+                            },
+                            ensure_ascii=False,
+                        )
+                    )
+            return lines
+
+        out = asyncio.run(run_batch())
+        sys.stdout.write("".join(line + "\n" for line in out))
+        return 0
+    if args.query is None:
+        raise InvalidInput("give a QUERY to geocode (or --batch FILE)")
+    query = check_query(args.query)
+
+    async def run_one() -> list[Any]:
+        async with engine_for(settings) as engine:
+            return await geocode(engine, args.region, query, limit=args.limit)
+
+    candidates = asyncio.run(run_one())
+    if args.json:
+        print(
+            json.dumps(
+                {"query": query, "candidates": [c.as_dict() for c in candidates]},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return 0
+    if not candidates:
+        print("no match")
+        return 0
+    for c in candidates:
+        print(f"{c.score:5.3f}  {c.kind:<12} {c.label}  ({c.lat:.6f}, {c.lon:.6f})")
+        print(f"       {c.explanation}")
+    return 0
+
+
+# --- bench --------------------------------------------------------------------------------
+
+
+def bench_geocode_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    queries = bench_geocode.read_queries(args.queries)
+
+    async def run() -> bench_geocode.GeocodeBenchmark:
+        async with engine_for(settings) as engine:
+            return await bench_geocode.benchmark(engine, args.region, queries)
+
+    result = asyncio.run(run())
+    figures = result.as_dict()
+    figures["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    figures["queries_file"] = str(args.queries)
+    reference = bench_geocode.NOMINATIM.get(args.region) or next(
+        (v for k, v in bench_geocode.NOMINATIM.items() if args.queries.name.startswith(k)), None
+    )
+    figures["nominatim"] = reference
+    if args.json:
+        print(json.dumps(figures, ensure_ascii=False, indent=2))
+        return 0
+    print(f"geocoding benchmark, region {result.region}, {result.queries} queries")
+    print(f"{'kind':<12} {'queries':>7} {'found':>6} {'top-1':>7} {'Nominatim':>10}")
+    rows = [("overall", result.queries, result.found, result.accuracy)]
+    rows += [(k, v.queries, v.found, v.accuracy) for k, v in sorted(result.by_kind.items())]
+    for kind, n, found, acc in rows:
+        ref = reference.get(kind) if reference else None
+        ref_text = f"{ref:.1f}%" if ref is not None else "-"
+        print(f"{kind:<12} {n:>7} {found:>6} {acc:>6.1f}% {ref_text:>10}")
+    for name in ("p50_ms", "p95_ms"):
+        ref = reference.get(name) if reference else None
+        ref_text = f"{ref:.1f} ms" if ref is not None else "-"
+        value = float(figures[name])
+        print(f"latency {name[:3]:<4} {value:8.2f} ms   Nominatim {ref_text}")
+    print(f"index load  {result.index_load_ms:8.1f} ms (once per region and import)")
+    for goal, target in GOALS.items():
+        value = (
+            result.accuracy
+            if goal == "overall"
+            else figures["by_kind"].get(goal, {}).get("accuracy", 0.0)
+        )
+        print(f"goal {goal} >= {target:.0f}%: {'met' if value >= target else 'NOT met'}")
+    return 0
