@@ -102,7 +102,19 @@ class _Search:
             group = self.index.groups[norm]
             hn = reading.housenumber
             if hn is None:
-                self.street(group, sim, qctx, rank, scoring.NO_NUMBER_ASKED, "")
+                stray = [w for w in reading.street_words if w[:1].isdigit()]
+                if stray and not set(stray) <= set(tokens(group.name)):
+                    # a number read as part of the name that the name does not have
+                    self.street(
+                        group,
+                        sim,
+                        qctx,
+                        rank,
+                        scoring.NUMBER_STREET_ONLY,
+                        f"number {stray[0]} not found on {group.name}: the street is shown",
+                    )
+                else:
+                    self.street(group, sim, qctx, rank, scoring.NO_NUMBER_ASKED, "")
                 continue
             if self.numbered(group, hn, sim, qctx, rank):
                 continue
@@ -136,6 +148,15 @@ class _Search:
             for cluster in _clusters(entries):
                 self.add_address(_medoid(cluster), sim, fit, qctx, rank, why, cluster)
             return True
+        if hn.base is not None:
+            # the same number with another letter (7b asked, 7a known): the same building lot
+            same_base = [e for e in group.numbered if e.base == hn.base]
+            for cluster in _clusters(same_base):
+                e = _medoid(cluster)
+                why = f"{hn.text} not found: {e.housenumber}"
+                fit = scoring.NUMBER_WITHOUT_SUFFIX - 0.05
+                self.add_address(e, sim, fit, qctx, rank, why, cluster)
+            return bool(same_base)
         return False
 
     def add_address(
