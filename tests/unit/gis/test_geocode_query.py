@@ -11,14 +11,16 @@ from gis.geocode.query import check_query, parse_housenumber, parse_query
 def test_german_order_with_city() -> None:
     first = parse_query("Feldstrasse 34, Triesen").readings[0]
     assert first.street_words == ("feldstrasse",)
-    assert first.housenumber is not None and first.housenumber.key == "34"
+    assert first.housenumber is not None
+    assert first.housenumber.key == "34"
     assert first.context_words == ("triesen",)
 
 
 def test_number_first_with_postcode() -> None:
     first = parse_query("12 Rue du 4 Septembre, 75002 Paris").readings[0]
     assert first.street_words == ("rue", "du", "4", "septembre")
-    assert first.housenumber is not None and first.housenumber.base == 12
+    assert first.housenumber is not None
+    assert first.housenumber.base == 12
     assert first.postcode == "75002"
     assert first.context_words == ("paris",)
 
@@ -31,9 +33,11 @@ def test_city_without_comma_is_one_of_the_readings() -> None:
 
 def test_range_and_suffix() -> None:
     hn = parse_query("Neuhauser Straße 52-58").readings[0].housenumber
-    assert hn is not None and (hn.base, hn.range_end) == (52, 58)
+    assert hn is not None
+    assert (hn.base, hn.range_end) == (52, 58)
     hn = parse_query("Brienner Str. 12 a").readings[0].housenumber
-    assert hn is not None and (hn.key, hn.base, hn.suffix) == ("12a", 12, "a")
+    assert hn is not None
+    assert (hn.key, hn.base, hn.suffix) == ("12a", 12, "a")
     assert parse_housenumber("Dorf") is None
 
 

@@ -128,9 +128,11 @@ def test_far_number_falls_back_to_the_street_and_says_so(index: RegionIndex) -> 
 def test_suffix_and_range(index: RegionIndex) -> None:
     assert geocode_in(index, "Bahnhofstrasse 7 a")[0].kind == "address"
     top = geocode_in(index, "Bahnhofstrasse 7b")[0]
-    assert top.kind == "address" and "7b not found" in top.explanation
+    assert top.kind == "address"
+    assert "7b not found" in top.explanation
     top = geocode_in(index, "Feldstrasse 12-14, Alpha")[0]
-    assert top.kind == "address" and top.housenumber == "12"
+    assert top.kind == "address"
+    assert top.housenumber == "12"
 
 
 @pytest.mark.parametrize(
@@ -160,12 +162,14 @@ def test_landmark_in_any_language(index: RegionIndex, query: str) -> None:
 
 def test_landmark_by_kind_word_and_town(index: RegionIndex) -> None:
     top = geocode_in(index, "Feuerwehr Beta")[0]
-    assert top.kind == "landmark" and top.jurisdiction == "Beta"
+    assert top.kind == "landmark"
+    assert top.jurisdiction == "Beta"
 
 
 def test_saint_abbreviation(index: RegionIndex) -> None:
     top = geocode_in(index, "St. Anna-Platz 1")[0]
-    assert top.kind == "address" and top.lon == 9.065
+    assert top.kind == "address"
+    assert top.lon == 9.065
 
 
 def test_coordinates_with_jurisdiction(index: RegionIndex) -> None:
