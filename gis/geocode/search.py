@@ -310,14 +310,27 @@ class _Search:
 
     # --- intersections -----------------------------------------------------------------------
 
+    def _street_part(self, text: str) -> tuple[list[tuple[str, float]], tuple[str, ...]]:
+        """Best name groups for one side of an intersection, and words left over as places."""
+        words = tokens(text)
+        best: dict[str, float] = {}
+        leftover: tuple[str, ...] = ()
+        for k in range(len(words), 0, -1):
+            found = self.groups_for(words[:k])
+            if found and max(found.values()) > max(best.values(), default=0.0):
+                best = found
+                leftover = tuple(words[k:])
+            if best and max(best.values()) >= 1.0:
+                break
+        ranked = sorted(best.items(), key=lambda kv: -kv[1])[:3]
+        return ranked, leftover
+
     def intersection(self, a_text: str, b_text: str) -> None:
-        qctx = tuple(self.index.place_word(w) for w in _context_keys(self.query.context_words))
         self.unused = 0
-        a_words, b_words = tokens(a_text), tokens(b_text)
-        if not a_words or not b_words:
-            return
-        a_groups = sorted(self.groups_for(a_words).items(), key=lambda kv: -kv[1])[:3]
-        b_groups = sorted(self.groups_for(b_words).items(), key=lambda kv: -kv[1])[:3]
+        a_groups, a_rest = self._street_part(a_text)
+        b_groups, b_rest = self._street_part(b_text)
+        words = _context_keys((*self.query.context_words, *a_rest, *b_rest))
+        qctx = tuple(self.index.place_word(w) for w in words)
         for a_norm, a_sim in a_groups:
             for b_norm, b_sim in b_groups:
                 if a_norm == b_norm or min(a_sim, b_sim) < 0.7:

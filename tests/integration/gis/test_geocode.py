@@ -1,0 +1,146 @@
+"""Forward geocoding on the imported Liechtenstein extract: quality on the shared query set,
+landmarks, intersections, errors, the command line (single, batch, benchmark)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from command.cli import gis as gis_cli
+from command.errors import InvalidInput
+from command.settings import Settings
+from gis import bench_geocode
+from gis.errors import InvalidQueryError, RegionNotFoundError
+from gis.geocode.service import geocode, typeahead
+from gis.osm_import import ImportSummary
+from tests.integration.gis.conftest import REGION
+
+QUERIES = Path(__file__).resolve().parents[4] / "shared" / "data" / "geocode"
+LIECHTENSTEIN_QUERIES = QUERIES / "liechtenstein-queries.jsonl"
+
+
+async def test_accuracy_on_the_liechtenstein_query_set(liechtenstein: AsyncEngine) -> None:
+    queries = bench_geocode.read_queries(LIECHTENSTEIN_QUERIES)
+    result = await bench_geocode.benchmark(liechtenstein, REGION, queries)
+    assert result.queries == 1000
+    assert result.accuracy >= 95.0, result.misses
+    assert result.by_kind["typo"].accuracy >= 90.0, result.misses
+    for kind in ("clean", "no_city", "abbrev", "lower_ascii"):
+        assert result.by_kind[kind].accuracy >= 95.0, (kind, result.misses)
+
+
+async def test_fire_station_by_name_and_by_kind(liechtenstein: AsyncEngine) -> None:
+    top = (await geocode(liechtenstein, REGION, "Feuerwehr Balzers"))[0]
+    assert top.kind == "landmark"
+    assert top.jurisdiction == "Balzers"
+    top = (await geocode(liechtenstein, REGION, "Feuerwehr Schellenberg"))[0]
+    assert top.kind == "landmark"
+    assert top.jurisdiction == "Schellenberg"
+
+
+async def test_landmark_in_another_language(liechtenstein: AsyncEngine) -> None:
+    top = (await geocode(liechtenstein, REGION, "University of Liechtenstein"))[0]
+    assert top.kind == "landmark"
+    assert top.label.startswith("Universität Liechtenstein")
+
+
+async def test_intersection_in_schaan(liechtenstein: AsyncEngine) -> None:
+    for text in ("Landstrasse / Bahnhofstrasse, Schaan", "Bahnhofstrasse und Landstrasse Schaan"):
+        top = (await geocode(liechtenstein, REGION, text))[0]
+        assert top.kind == "intersection"
+        assert top.jurisdiction == "Schaan"
+
+
+async def test_coordinates(liechtenstein: AsyncEngine) -> None:
+    top = (await geocode(liechtenstein, REGION, "47.14N 9.52E"))[0]
+    assert top.kind == "coordinates"
+    assert math.isclose(top.lat, 47.14)
+    assert top.jurisdiction == "Vaduz"
+
+
+async def test_bad_queries_and_regions(liechtenstein: AsyncEngine) -> None:
+    with pytest.raises(InvalidQueryError, match="empty"):
+        await geocode(liechtenstein, REGION, "   ")
+    with pytest.raises(InvalidQueryError, match="10000 characters"):
+        await geocode(liechtenstein, REGION, "a" * 10_000)
+    with pytest.raises(RegionNotFoundError, match="has not been imported"):
+        await geocode(liechtenstein, "atlantis", "Feldstrasse 1")
+
+
+async def test_typeahead(liechtenstein: AsyncEngine) -> None:
+    texts = [s.text for s in await typeahead(liechtenstein, REGION, "Landstr")]
+    assert "Landstrasse" in texts
+    numbers = await typeahead(liechtenstein, REGION, "Feldstrasse 3")
+    addresses = [s for s in numbers if s.kind == "address"]
+    assert addresses
+    assert numbers[: len(addresses)] == addresses  # numbers first, then the street
+    assert all(s.text.startswith("Feldstrasse 3") for s in addresses)
+
+
+def _cli(argv: list[str]) -> tuple[argparse.Namespace, argparse.ArgumentParser]:
+    parser = argparse.ArgumentParser(prog="cad")
+    sub = parser.add_subparsers(dest="command", required=True)
+    gis_cli.register(sub)
+    bench = sub.add_parser("bench").add_subparsers(dest="bench", required=True)
+    gis_cli.register_bench(bench)
+    return parser.parse_args(argv), parser
+
+
+async def test_cli_batch(
+    liechtenstein_import: tuple[str, ImportSummary],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = Settings(database_url=liechtenstein_import[0])
+    batch = tmp_path / "in.jsonl"
+    lines = [
+        {"id": 1, "query": "Feldstrasse 34, Triesen"},
+        {"id": "two", "query": "qwxz vbnm"},
+        {"id": 3, "query": "Rathaus Vaduz"},
+    ]
+    batch.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    args, _ = _cli(["gis", "geocode", "--batch", str(batch), "--region", REGION])
+    assert await asyncio.to_thread(args.handler, args, settings) == 0
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [o["id"] for o in out] == [1, "two", 3]
+    assert out[0]["kind"] == "address"
+    assert set(out[0]) == {"id", "lat", "lon", "score", "label", "kind"}
+    assert out[1]["lat"] is None
+    assert out[1]["lon"] is None
+    assert out[2]["kind"] == "landmark"
+
+    batch.write_text(json.dumps(lines[0]) + "\n{not json\n", encoding="utf-8")
+    args, _ = _cli(["gis", "geocode", "--batch", str(batch), "--region", REGION])
+    with pytest.raises(InvalidInput, match="line 2: not JSON"):
+        await asyncio.to_thread(args.handler, args, settings)
+    batch.write_text(json.dumps({"id": 1, "query": ""}) + "\n", encoding="utf-8")
+    with pytest.raises(InvalidInput, match="line 1: the query is empty"):
+        await asyncio.to_thread(args.handler, args, settings)
+    assert capsys.readouterr().out == ""
+
+
+async def test_cli_single_and_bench(
+    liechtenstein_import: tuple[str, ImportSummary],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = Settings(database_url=liechtenstein_import[0])
+    args, _ = _cli(["gis", "geocode", "Aeulestrasse 20, Vaduz", "--region", REGION, "--json"])
+    assert await asyncio.to_thread(args.handler, args, settings) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["candidates"][0]["kind"] == "address"
+    assert answer["candidates"][0]["jurisdiction"] == "Vaduz"
+
+    args, _ = _cli(
+        ["bench", "geocode", "--region", REGION, "--queries", str(LIECHTENSTEIN_QUERIES), "--json"]
+    )
+    assert await asyncio.to_thread(args.handler, args, settings) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["queries"] == 1000
+    assert set(figures["by_kind"]) == {"clean", "no_city", "typo", "abbrev", "lower_ascii"}
+    assert figures["nominatim"]["p50_ms"] == 8.0
