@@ -61,12 +61,13 @@ async def test_geocode_typeahead_roles_and_bad_input(
     assert r.status_code == 200
     assert "Landstrasse" in [s["text"] for s in r.json()["suggestions"]]
 
-    for params, status, words in (
+    bad: list[tuple[dict[str, str | int], int, str]] = [
         ({"q": "", "region": REGION}, 422, "empty"),
         ({"q": "x" * 10_000, "region": REGION}, 422, "characters"),
         ({"q": "Feldstrasse 1", "region": "atlantis"}, 404, "not been imported"),
         ({"q": "Feldstrasse 1", "region": REGION, "limit": 0}, 422, "limit"),
-    ):
+    ]
+    for params, status, words in bad:
         r = await http.get("/api/v1/gis/geocode", params=params, headers=headers)
         assert r.status_code == status, (params, r.text)
         assert words in r.text
