@@ -370,6 +370,15 @@ async def _refresh_network(conn: AsyncConnection, region: str) -> None:
     _networks[key] = _Network(stamp=row.imported_at, isolated=tuple(int(v) for v in row.isolated))
 
 
+async def isolated_vertices(conn: AsyncConnection, region: str) -> tuple[int, ...]:
+    """Ids of the region's road vertices off its main (largest strongly connected) network,
+    freshly computed. Points are never snapped to roads touching them.
+    """
+    await _refresh_network(conn, region)
+    network = _networks.get(_network_key(conn, region))
+    return network.isolated if network else ()
+
+
 async def _known_network(conn: AsyncConnection, region: str) -> _Network | None:
     """The cached network facts; computed on first use (the statements check they are current)."""
     key = _network_key(conn, region)
