@@ -53,8 +53,23 @@ _UNDERSCORE = re.compile(r"_+")
 _DIGRAPH = re.compile(r"(?<=[a-z])(ae|oe|ue)")
 
 
+# Abbreviations with a dot inside the word (Italian, Spanish), expanded before folding.
+_DOTTED = (
+    (re.compile(r"\bp\.\s?(?:zza|za)\b", re.IGNORECASE), "piazza"),
+    (re.compile(r"\bv\.\s?le\b", re.IGNORECASE), "viale"),
+    (re.compile(r"\bc\.\s?so\b", re.IGNORECASE), "corso"),
+    (re.compile(r"\bl\.\s?go\b", re.IGNORECASE), "largo"),
+    (re.compile(r"\bv\.\s?lo\b", re.IGNORECASE), "vicolo"),
+    (re.compile(r"\bstr\.\s?da\b", re.IGNORECASE), "strada"),
+    (re.compile(r"\bc/\s?", re.IGNORECASE), "calle "),
+)
+
+
 def fold(text: str) -> str:
     """Lower case, accents removed, punctuation as single spaces, trimmed."""
+    if "." in text or "/" in text:
+        for pattern, long_form in _DOTTED:
+            text = pattern.sub(long_form, text)
     text = text.translate(_SPECIAL)
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
@@ -101,8 +116,18 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "cir": ("circle",),
     "mt": ("mount",),
     "ft": ("fort",),
+    "ne": ("northeast", "ne"),
+    "nw": ("northwest", "nw"),
+    "se": ("southeast", "se"),
+    "sw": ("southwest", "sw"),
+    "gdns": ("gardens",),
+    "gr": ("grove", "gracht"),
+    "pde": ("parade",),
+    "pk": ("park",),
+    "hts": ("heights",),
+    "est": ("estate", "east"),
     "n": ("north", "nord", "n"),
-    "s": ("south", "sud", "s"),
+    "s": ("south", "sud", "sao", "san", "s"),
     "e": ("east", "est", "e"),
     "w": ("west", "w"),
     # French
@@ -119,6 +144,19 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "tv": ("travessa",),
     "trav": ("travessa",),
     "lgo": ("largo",),
+    "lg": ("largo",),
+    "al": ("alameda",),
+    "pso": ("paseo",),
+    "po": ("paseo",),
+    "ctra": ("carretera",),
+    "cno": ("camino",),
+    "rod": ("rodovia",),
+    "fg": ("faubourg",),
+    "pres": ("presidente",),
+    "mal": ("marechal",),
+    "alm": ("almirante",),
+    "com": ("comendador",),
+    "calc": ("calcada",),
     "estr": ("estrada",),
     "c": ("calle", "carrer"),
     "cl": ("calle", "close"),

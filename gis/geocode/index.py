@@ -401,13 +401,15 @@ class RegionIndex:
 
     # --- lookups -----------------------------------------------------------------------------
 
-    def match_groups(self, query_keys: Sequence[str], limit: int = 8) -> dict[str, float]:
+    def match_groups(
+        self, query_keys: Sequence[str], limit: int = 8, fuzzy: bool = True
+    ) -> dict[str, float]:
         """Name groups whose names are close to any of the query's keys, with similarity."""
         best: dict[str, float] = {}
         for k in query_keys:
             for norm in self.variant_groups.get(k, ()):
                 best[norm] = 1.0
-        for k in query_keys[:3]:
+        for k in query_keys[:3] if fuzzy else ():
             for choice, _dist in self._street_fuzzy.near(k, limit=limit * 2):
                 sim = name_similarity(k, choice)
                 for norm in self.variant_groups[choice]:
@@ -416,13 +418,15 @@ class RegionIndex:
         ranked = sorted(best.items(), key=lambda kv: -kv[1])
         return dict(ranked[:limit])
 
-    def match_places(self, query_keys: Sequence[str], words: Sequence[str]) -> dict[int, float]:
+    def match_places(
+        self, query_keys: Sequence[str], words: Sequence[str], fuzzy: bool = True
+    ) -> dict[int, float]:
         """Places named like the query (any language), by similarity."""
         best: dict[int, float] = {}
         for k in query_keys:
             for i in self.place_variants.get(k, ()):
                 best[i] = 1.0
-        for k in query_keys[:2]:
+        for k in query_keys[:2] if fuzzy else ():
             for choice, _dist in self._place_fuzzy.near(k, limit=10):
                 sim = name_similarity(k, choice)
                 for i in self.place_variants[choice]:

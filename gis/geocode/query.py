@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from gis.cn_address import has_cjk, parse_cn_address
 from gis.errors import InvalidQueryError
 from gis.geocode.model import MAX_QUERY_CHARS, HouseNumber, ParsedQuery, Reading
 from gis.normalize import fold
@@ -186,6 +187,18 @@ def parse_query(text: str) -> ParsedQuery:
             readings.append((rank + si * 4, reading))
         if si > 0:
             all_context.extend(t for t in tokens if not _is_number(t))
+    if has_cjk(text):
+        cn = parse_cn_address(text)
+        if cn is not None:
+            places = tuple(
+                fold(p) for p in (cn.district, cn.city, cn.province, cn.town) if p and fold(p)
+            )
+            if cn.road:
+                number = parse_housenumber(cn.number) if cn.number else None
+                readings.append((-1, Reading((fold(cn.road),), number, places)))
+            if cn.intersection is not None and intersection is None:
+                intersection = cn.intersection
+            all_context.extend(places)
     readings.sort(key=lambda r: r[0])
     unique: dict[Reading, None] = {}
     for _, reading in readings:

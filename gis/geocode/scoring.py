@@ -37,7 +37,7 @@ READING_PENALTY = 0.004
 
 def max_edits(length: int) -> int:
     """How many typing errors a name of this many letters may carry and still match."""
-    if length <= 3:
+    if length <= 2:
         return 0
     if length <= 5:
         return 1

@@ -28,6 +28,12 @@ NEIGHBOUR_NUMBERS = 6
 
 INTERSECTION_TOLERANCE_M = 30.0
 
+FUZZY_UNTIL = 0.85
+"""Less likely readings are only searched by edit distance while nothing scored this well."""
+
+SURE_ENOUGH = 0.97
+"""A candidate this good (exact name and number, no disagreeing place) ends the search early."""
+
 _LANDMARK_KIND_BONUS = {
     "emergency": 0.04,
     "amenity": 0.03,
@@ -70,12 +76,12 @@ class _Search:
 
     # --- helpers -----------------------------------------------------------------------------
 
-    def groups_for(self, words: Sequence[str]) -> dict[str, float]:
-        tup = tuple(words)
-        found = self._group_cache.get(tup)
+    def groups_for(self, words: Sequence[str], fuzzy: bool = True) -> dict[str, float]:
+        cache_key = (*words, str(fuzzy))
+        found = self._group_cache.get(cache_key)
         if found is None:
-            found = self.index.match_groups(name_keys(" ".join(words)))
-            self._group_cache[tup] = found
+            found = self.index.match_groups(name_keys(" ".join(words)), fuzzy=fuzzy)
+            self._group_cache[cache_key] = found
         return found
 
     def context(self, qctx: Sequence[str], cand: frozenset[str]) -> float:
@@ -96,7 +102,8 @@ class _Search:
             return
         qctx = self.context_keys(reading)
         self.unused = reading.unused_numbers
-        for norm, sim in self.groups_for(reading.street_words).items():
+        fuzzy = rank == 0 or self.best() < FUZZY_UNTIL
+        for norm, sim in self.groups_for(reading.street_words, fuzzy).items():
             if sim < 0.6:
                 continue
             group = self.index.groups[norm]
@@ -370,7 +377,8 @@ class _Search:
                 continue
             qctx = self.context_keys(reading)
             self.unused = reading.unused_numbers
-            found = self.index.match_places(name_keys(" ".join(words)), words)
+            fuzzy = self.best() < FUZZY_UNTIL
+            found = self.index.match_places(name_keys(" ".join(words)), words, fuzzy)
             numbers = [w for w in words if w[:1].isdigit()]
             number = numbers[0] if numbers else None
             for i, sim in sorted(found.items(), key=lambda kv: -kv[1])[:10]:
@@ -402,12 +410,19 @@ class _Search:
 
     # --- all ---------------------------------------------------------------------------------
 
+    def best(self) -> float:
+        return max((c.score for c in self.out), default=0.0)
+
     def run(self, limit: int) -> list[Candidate]:
+        numbered = any(r.housenumber is not None for r in self.query.readings[:1])
         for rank, reading in enumerate(self.query.readings):
+            if rank > 0 and self.best() >= SURE_ENOUGH:
+                break  # the plain reading found the address exactly: the rest cannot beat it
             self.address(reading, rank)
         if self.query.intersection is not None:
             self.intersection(*self.query.intersection)
-        self.landmarks()
+        if not (numbered and self.best() >= SURE_ENOUGH):
+            self.landmarks()
         return rank_candidates(self.out, limit)
 
 

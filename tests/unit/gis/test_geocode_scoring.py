@@ -14,7 +14,8 @@ def test_one_typo_costs_less_in_a_long_name() -> None:
 
 
 def test_edit_budget_grows_with_length() -> None:
-    assert scoring.max_edits(3) == 0
+    assert scoring.max_edits(2) == 0
+    assert scoring.max_edits(3) == 1
     assert scoring.max_edits(5) == 1
     assert scoring.max_edits(10) == 2
     assert scoring.max_edits(20) == 3
