@@ -104,9 +104,14 @@ async def seed_region(conn: AsyncConnection, region: str, now: datetime) -> Seed
     counters: dict[str, int] = {}
     n_units = 0
     stations: list[Station] = []
+    names_seen: dict[str, int] = {}
     for place in places:
         index = counters.get(place.kind, 0)
         counters[place.kind] = index + 1
+        names_seen[place.name] = names_seen.get(place.name, 0) + 1
+        label = (
+            place.name if names_seen[place.name] == 1 else f"{place.name} {names_seen[place.name]}"
+        )
         prefix = {"amenity=fire_station": "FS", "amenity=police": "PS"}.get(place.kind, "HS")
         station = Station(
             id=f"{prefix}{index + 1}-{_slug(place.name)}",
@@ -124,7 +129,7 @@ async def seed_region(conn: AsyncConnection, region: str, now: datetime) -> Seed
                     conn,
                     Unit(
                         id=code,
-                        callsign=f"{place.name} {ut.names['en']} {k}",
+                        callsign=f"{label} {ut.names['en']} {k}",
                         unit_type=type_code,
                         station_id=station.id,
                         capabilities=ut.capabilities,

@@ -99,22 +99,44 @@ _UNIT_COLUMNS = (
 )
 
 
-def _unit(r: Row[Any]) -> Unit:
+_CAPABILITIES = {c.value: c for c in Capability}
+_STATUSES = {s.value: s for s in UnitStatus}
+
+
+def _unit(r: Any) -> Unit:
+    (
+        uid,
+        callsign,
+        unit_type,
+        station_id,
+        caps,
+        crew,
+        status,
+        status_since,
+        incident_id,
+        acknowledged_at,
+        fix_at,
+        version,
+        fix_lon,
+        fix_lat,
+        st_lon,
+        st_lat,
+    ) = r
     return Unit(
-        id=r.id,
-        callsign=r.callsign,
-        unit_type=r.unit_type,
-        station_id=r.station_id,
-        capabilities=frozenset(Capability(c) for c in r.capabilities),
-        crew=r.crew,
-        status=UnitStatus(r.status),
-        status_since=r.status_since,
-        station_position=None if r.st_lon is None else Position(r.st_lon, r.st_lat),
-        incident_id=r.incident_id,
-        acknowledged_at=r.acknowledged_at,
-        fix=None if r.fix_lon is None else Position(r.fix_lon, r.fix_lat),
-        fix_at=r.fix_at,
-        version=r.version,
+        id=uid,
+        callsign=callsign,
+        unit_type=unit_type,
+        station_id=station_id,
+        capabilities=frozenset([_CAPABILITIES[c] for c in caps]),
+        crew=crew,
+        status=_STATUSES[status],
+        status_since=status_since,
+        station_position=None if st_lon is None else Position(st_lon, st_lat),
+        incident_id=incident_id,
+        acknowledged_at=acknowledged_at,
+        fix=None if fix_lon is None else Position(fix_lon, fix_lat),
+        fix_at=fix_at,
+        version=version,
     )
 
 

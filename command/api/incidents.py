@@ -63,6 +63,12 @@ class IncidentIn(BaseModel):
     summary: str = Field(default="", max_length=8000)
     call_id: str | None = Field(default=None, max_length=200)
     call_answered_at: datetime | None = None
+    recommend: bool = Field(
+        default=False, description="also answer with the unit recommendation (run card)"
+    )
+    requirements: dict[str, int] | None = Field(
+        default=None, description="capability -> count, e.g. from a matched plan"
+    )
 
 
 class DuplicatesIn(BaseModel):
@@ -198,23 +204,31 @@ async def duplicates(body: DuplicatesIn, _: Creator, service: Service) -> dict[s
 
 @router.post("", status_code=201)
 async def create(body: IncidentIn, who: Creator, service: Service) -> dict[str, Any]:
-    created = await service.create(
-        NewIncident(
-            type_code=body.type,
-            lon=body.lon,
-            lat=body.lat,
-            priority=body.priority,
-            response_level=body.response_level,
-            address=body.address,
-            cross_streets=body.cross_streets,
-            caller_name=body.caller_name,
-            caller_phone=body.caller_phone,
-            summary=body.summary,
-            call_id=body.call_id,
-            call_answered_at=body.call_answered_at,
-        ),
-        who.actor,
+    new = NewIncident(
+        type_code=body.type,
+        lon=body.lon,
+        lat=body.lat,
+        priority=body.priority,
+        response_level=body.response_level,
+        address=body.address,
+        cross_streets=body.cross_streets,
+        caller_name=body.caller_name,
+        caller_phone=body.caller_phone,
+        summary=body.summary,
+        call_id=body.call_id,
+        call_answered_at=body.call_answered_at,
     )
+    if body.recommend:
+        created, advice = await service.create_and_recommend(new, who.actor, body.requirements)
+        return {
+            "incident": incident_json(created.incident),
+            "probable_duplicates": duplicates_json(created.duplicates),
+            "recommendation": {
+                "source": advice.source,
+                **recommendation_json(advice.recommendation),
+            },
+        }
+    created = await service.create(new, who.actor)
     return {
         "incident": incident_json(created.incident),
         "probable_duplicates": duplicates_json(created.duplicates),

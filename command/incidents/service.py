@@ -8,6 +8,7 @@ appends its events last, so a refused request changes nothing and every change i
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -637,6 +638,11 @@ class IncidentService:
     def requirements_for(
         self, inc: Incident, requested: Mapping[str, int] | None
     ) -> tuple[str, dict[Capability, int]]:
+        return self.requirements_for_type(inc.type_code, requested)
+
+    def requirements_for_type(
+        self, type_code: str, requested: Mapping[str, int] | None
+    ) -> tuple[str, dict[Capability, int]]:
         if requested:
             reqs: dict[Capability, int] = {}
             for name, count in requested.items():
@@ -644,10 +650,10 @@ class IncidentService:
                     raise InvalidInput(f"the count of {name} must be a whole number >= 0")
                 reqs[parse_capability(name)] = count
             return "requested", reqs
-        card = self.config.run_cards.for_type(inc.type_code)
+        card = self.config.run_cards.for_type(type_code)
         if not card:
             raise InvalidInput(
-                f"there is no run card for incident type {inc.type_code}; "
+                f"there is no run card for incident type {type_code}; "
                 "say which capabilities are needed"
             )
         return "run_card", card
@@ -673,8 +679,23 @@ class IncidentService:
     async def _recommend(
         self, conn: AsyncConnection, inc: Incident, reqs: Mapping[Capability, int]
     ) -> Recommendation:
+        return await self._recommend_at(conn, inc.region, inc.lon, inc.lat, reqs, inc.id)
+
+    async def _recommend_at(
+        self,
+        conn: AsyncConnection,
+        region: str | None,
+        lon: float,
+        lat: float,
+        reqs: Mapping[Capability, int],
+        incident_id: int | None,
+    ) -> Recommendation:
         all_units = await dispatch_store.list_units(conn)
-        assigned = [u for u in all_units if u.incident_id == inc.id and u.status in ASSIGNED]
+        assigned = [
+            u
+            for u in all_units
+            if incident_id is not None and u.incident_id == incident_id and u.status in ASSIGNED
+        ]
         needed = {c for c, n in reqs.items() if n > 0}
         origins: list[tuple[str, float, float]] = []
         for u in all_units:
@@ -682,9 +703,38 @@ class IncidentService:
             if u.status in DISPATCHABLE and u.capabilities & needed and origin is not None:
                 origins.append((u.id, origin[1].lon, origin[1].lat))
         times: dict[str, float | None] = {}
-        if origins and inc.region is not None:
-            times = await self._routing(conn, inc.region, origins, (inc.lon, inc.lat))
+        if origins and region is not None:
+            times = await self._routing(conn, region, origins, (lon, lat))
         return recommend(reqs, all_units, times, assigned=assigned)
+
+    async def create_and_recommend(
+        self, new: NewIncident, actor: str, requested: Mapping[str, int] | None = None
+    ) -> tuple[Created, Recommended]:
+        """Log an incident and work out its recommendation at the same time.
+
+        The recommendation needs only the point and the type, so units and drive times are read
+        on a second connection while the incident is written (a new incident has no units yet).
+        If the incident is refused, so is the whole request.
+        """
+        source, reqs = self.requirements_for_type(
+            self.config.taxonomy.get(new.type_code).code, requested
+        )
+        check_point(new.lon, new.lat)
+
+        async def advise() -> Recommendation:
+            async with self.engine.connect() as conn:
+                where = await incidents_store.jurisdiction_at(conn, new.lon, new.lat)
+                region = None if where is None else str(where["region"])
+                return await self._recommend_at(conn, region, new.lon, new.lat, reqs, None)
+
+        created, advice = await asyncio.gather(
+            self.create(new, actor), advise(), return_exceptions=True
+        )
+        if isinstance(created, BaseException):
+            raise created
+        if isinstance(advice, BaseException):
+            raise advice
+        return created, Recommended(created.incident, source, advice)
 
     # ------------------------------------------------------------------ assignment
 

@@ -105,10 +105,14 @@ async def create(
         await conn.execute(
             insert(incidents)
             .values(**values, geom=func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326))
-            .returning(incidents.c.id)
+            .returning(
+                *_COLUMNS,
+                func.ST_X(incidents.c.geom).label("lon"),
+                func.ST_Y(incidents.c.geom).label("lat"),
+            )
         )
-    ).scalar_one()
-    return await get(conn, int(row))
+    ).one()
+    return _incident(row)
 
 
 async def get(conn: AsyncConnection, incident_id: int, *, lock: bool = False) -> Incident:
