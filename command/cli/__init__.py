@@ -29,6 +29,13 @@ AREAS.append(telephony_cli)
 BENCHES.append(telephony_cli)
 # --- end telephony ---
 
+# --- incidents and dispatch (issue 5): cad dispatch seed|units, cad bench recommend ---
+from command.cli import dispatch as dispatch_cli  # noqa: E402
+
+AREAS.append(dispatch_cli)
+BENCHES.append(dispatch_cli)
+# --- end incidents and dispatch ---
+
 
 class UsageError(Exception):
     """A command-line argument a person got wrong."""
