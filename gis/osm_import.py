@@ -357,12 +357,16 @@ async def _write(
         [(*r[:6], jid(r[6]), *r[7:]) for r in rows.addresses],
         region,
     )
+    # Each address to the nearest street row of its street's name.
     await conn.execute(
         text(
-            "UPDATE gis_addresses a SET street_id = ("
-            " SELECT s.id FROM gis_streets s WHERE s.region = a.region AND s.norm = a.street_norm"
-            " ORDER BY s.geom <-> a.geom LIMIT 1)"
-            " WHERE a.region = :r AND a.street_norm IS NOT NULL"
+            "UPDATE gis_addresses a SET street_id = m.sid FROM ("
+            " SELECT DISTINCT ON (x.id) x.id AS aid, s.id AS sid"
+            " FROM gis_addresses x JOIN gis_streets s"
+            "   ON s.region = x.region AND s.norm = x.street_norm"
+            " WHERE x.region = :r"
+            " ORDER BY x.id, ST_Distance(s.geom, x.geom)) m"
+            " WHERE a.id = m.aid"
         ),
         {"r": region},
     )
