@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -27,7 +28,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from command import events as event_log
 from command.eventhub import EventHub
 from command.events import NewEvent
-from command.incidents.tables import incidents
 from telephony import store
 from telephony.bridge import AmiSettings, Bridge, Health, SpyMode
 from telephony.calls import CallKind, CallTransitioned, CallUpdated, CallView
@@ -134,6 +134,8 @@ class TelephonyService:
         self.pops = PopHub()
         self._rr = 0
         self._logged_status = "degraded"
+        self._pop_tasks: set[asyncio.Task[None]] = set()
+        self._pop_slots = asyncio.Semaphore(4)  # leave pool connections for the writer
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -153,6 +155,17 @@ class TelephonyService:
 
     # ------------------------------------------------------------------ Consumer
 
+    def notice(self, events: Sequence[DomainEvent]) -> None:
+        """Screen pops leave at once, beside the writer: a call-taker sees what rings even
+        when the database is slow, and a pop never waits for a batch's commit."""
+        for event in events:
+            if isinstance(event, CallTransitioned) and event.call.seat and (
+                    event.to_state == "offered"
+                    or (event.to_state == "answered" and event.detail.get("grabbed"))):
+                task = asyncio.get_running_loop().create_task(self._pop(event.call))
+                self._pop_tasks.add(task)
+                task.add_done_callback(self._pop_tasks.discard)
+
     async def handle(self, events: Sequence[DomainEvent]) -> None:
         async with self.engine.begin() as conn:
             new = await store.persist(conn, events)
@@ -160,11 +173,6 @@ class TelephonyService:
                 await event_log.append(conn, [to_new_event(e, "asterisk") for e in new])
         if new:
             self.hub.poke()
-        for event in new:
-            if isinstance(event, CallTransitioned) and event.call.seat and (
-                    event.to_state == "offered"
-                    or (event.to_state == "answered" and event.detail.get("grabbed"))):
-                await self._pop(event.call)
 
     async def health_changed(self, health: Health) -> None:
         # only flips go to the log (ok <-> degraded); the reason is in /health at any time
@@ -188,25 +196,21 @@ class TelephonyService:
 
     async def build_pop(self, conn: AsyncConnection, call: CallView,
                         seat: str) -> dict[str, Any]:
+        """The screen pop: one round trip for history and location (two for a report)."""
         now = self.clock()
         since = now - timedelta(days=self.config.history_days)
         history: list[dict[str, Any]] = []
         past_incidents: list[dict[str, Any]] = []
-        location = None
+        location: dict[str, Any] | None = None
         report = None
         if call.number:
-            history = [_json(r) for r in await store.earlier_calls(conn, call.number, since,
-                                                                    exclude=call.id)]
-            rows = await conn.execute(
-                sa.select(incidents.c.id, incidents.c.number, incidents.c.type_code,
-                          incidents.c.status, incidents.c.address, incidents.c.created_at)
-                .where(incidents.c.caller_phone == call.number,
-                       incidents.c.created_at >= since)
-                .order_by(incidents.c.created_at.desc()).limit(10))
-            past_incidents = [_json(dict(r._mapping)) for r in rows]
-            loc = await store.location_of(
-                conn, call.number, now - timedelta(minutes=self.config.location_minutes))
-            location = _json(loc) if loc else None
+            row = (await conn.execute(POP_SQL, {
+                "number": call.number, "since": since, "id": call.id,
+                "loc_since": now - timedelta(minutes=self.config.location_minutes),
+            })).one()
+            history = _decoded(row.calls) or []
+            past_incidents = _decoded(row.incidents) or []
+            location = _decoded(row.location)
         if call.kind != "voice":
             rep = await store.report_of(conn, call.id)
             report = _json(rep) if rep else None
@@ -229,8 +233,12 @@ class TelephonyService:
         seat = call.seat
         if seat is None or not self.pops.watched(seat):
             return
-        async with self.engine.connect() as conn:
-            pop = await self.build_pop(conn, call, seat)
+        try:
+            async with self._pop_slots, self.engine.connect() as conn:
+                pop = await self.build_pop(conn, call, seat)
+        except Exception:
+            log.exception("screen pop for call %s on %s could not be built", call.id, seat)
+            return
         if self.bridge.offer_arrivals is not None:
             t = self.bridge.offer_arrivals.pop(call.id, None)
             if t is not None:
@@ -392,6 +400,26 @@ class TelephonyService:
         for event in new:
             if isinstance(event, CallTransitioned) and event.to_state == "offered":
                 await self._pop(event.call)
+
+
+POP_SQL = sa.text("""
+SELECT
+  (SELECT coalesce(json_agg(c), '[]'::json) FROM (
+     SELECT id, kind, state, queued_at, answered_at, seat, complete_reason FROM calls
+     WHERE number = :number AND queued_at >= :since AND id <> :id
+     ORDER BY queued_at DESC LIMIT 20) c) AS calls,
+  (SELECT coalesce(json_agg(i), '[]'::json) FROM (
+     SELECT id, number, type_code, status, address, created_at FROM incidents
+     WHERE caller_phone = :number AND created_at >= :since
+     ORDER BY created_at DESC LIMIT 10) i) AS incidents,
+  (SELECT row_to_json(l) FROM (
+     SELECT lat, lon, accuracy_m, source, at FROM caller_locations
+     WHERE number = :number AND at >= :loc_since ORDER BY at DESC LIMIT 1) l) AS location
+""")
+
+
+def _decoded(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _json(row: dict[str, Any]) -> dict[str, Any]:

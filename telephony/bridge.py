@@ -65,6 +65,7 @@ class AmiSettings:
     ping_interval: float = 10.0
     action_timeout: float = 5.0
     settle_seconds: float = 5.0
+    outbox_limit: int = 50_000
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,14 @@ class Health:
 
 
 class Consumer(Protocol):
-    """Receives what the bridge learns. Must not raise; may be slow (the bridge resyncs)."""
+    """Receives what the bridge learns.
+
+    ``notice`` is called at once, in the reader's pipeline: it must be quick and not block
+    (start screen pops there). ``handle`` is called later, in order, in batches, by the bridge's
+    writer task (persist there); it may be slow: the bridge buffers, then resyncs.
+    """
+
+    def notice(self, events: Sequence[DomainEvent]) -> None: ...
 
     async def handle(self, events: Sequence[DomainEvent]) -> None: ...
 
@@ -114,6 +122,12 @@ class Bridge:
         self._stopping = False
         self._health = Health("degraded", "not connected yet", clock())
         self._ready = asyncio.Event()
+        self._outbox: deque[DomainEvent] = deque()
+        self._outbox_wake = asyncio.Event()
+        self._outbox_drained = asyncio.Event()
+        self._outbox_drained.set()
+        self._writer_task: asyncio.Task[None] | None = None
+        self._writing = False
         self._random = random.Random()  # noqa: S311 - jitter, not security
         self.offer_arrivals: dict[str, float] | None = None  # benchmarks: AgentCalled times
 
@@ -121,7 +135,9 @@ class Bridge:
 
     async def start(self) -> None:
         self._stopping = False
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="ami-bridge")
+        loop = asyncio.get_running_loop()
+        self._writer_task = loop.create_task(self._write(), name="ami-bridge-writer")
+        self._task = loop.create_task(self._run(), name="ami-bridge")
 
     async def stop(self) -> None:
         self._stopping = True
@@ -132,6 +148,12 @@ class Bridge:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._writer_task is not None:
+            await self.flush()
+            self._writer_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer_task
+            self._writer_task = None
 
     @property
     def health(self) -> Health:
@@ -231,7 +253,7 @@ class Bridge:
                     await asyncio.wait_for(self._wake.wait(), 1.0)
             events: list[DomainEvent] = []
             taken = 0
-            while self._buffer and taken < 500 and not self._overflow:
+            while self._buffer and taken < 100 and not self._overflow:
                 _, msg = self._buffer.popleft()
                 taken += 1
                 events.extend(self.tracker.apply(msg))
@@ -251,11 +273,50 @@ class Bridge:
                     client.close()
 
     async def _deliver(self, events: Sequence[DomainEvent]) -> None:
+        """Tell the consumer at once (``notice``), queue the events for its writer
+        (``handle``). When the writer falls far behind, wait for it: the AMI buffer then
+        fills, and its overflow turns into a resync instead of unbounded memory."""
         try:
-            await self.consumer.handle(events)
+            self.consumer.notice(events)
         except Exception:
             self.stats.consumer_errors += 1
-            log.exception("telephony consumer failed on %d events", len(events))
+            log.exception("telephony consumer failed to notice %d events", len(events))
+        self._outbox.extend(events)
+        self._outbox_wake.set()
+        while len(self._outbox) > self.settings.outbox_limit and self._writer_task is not None:
+            self._outbox_drained.clear()
+            await self._outbox_drained.wait()
+
+    async def _write(self) -> None:
+        """The writer: hands queued events to the consumer in order, in batches."""
+        while True:
+            if not self._outbox:
+                self._outbox_drained.set()
+                self._outbox_wake.clear()
+                await self._outbox_wake.wait()
+            batch: list[DomainEvent] = []
+            while self._outbox and len(batch) < 2000:
+                batch.append(self._outbox.popleft())
+            t0 = time.perf_counter()
+            self._writing = True
+            try:
+                await self.consumer.handle(batch)
+            except Exception:
+                self.stats.consumer_errors += 1
+                log.exception("telephony consumer failed on %d events", len(batch))
+            finally:
+                self._writing = False
+            extra = self.stats.extra
+            extra["write_s"] = extra.get("write_s", 0.0) + time.perf_counter() - t0
+            extra["batches"] = extra.get("batches", 0.0) + 1
+            extra["domain_events"] = extra.get("domain_events", 0.0) + len(batch)
+
+    async def flush(self, limit: float = 5.0) -> None:
+        """Until everything learnt so far has been handed to the consumer's writer."""
+        for _ in range(int(limit / 0.01)):
+            if not self._outbox and not self._writing:
+                return
+            await asyncio.sleep(0.01)
 
     async def resync(self) -> None:
         """Ask Asterisk what is live and reconcile; older buffered events go first."""

@@ -46,9 +46,8 @@ def _call_row(view: CallView, at: datetime) -> dict[str, Any]:
     return row
 
 
-async def _upsert_call(conn: AsyncConnection, view: CallView, at: datetime) -> None:
-    row = _call_row(view, at)
-    stmt = pg_insert(calls).values(row)
+def _upsert_statement(recovered: bool) -> Any:
+    stmt = pg_insert(calls)
     ex = stmt.excluded
     c = calls.c
     update: dict[str, Any] = {
@@ -64,62 +63,93 @@ async def _upsert_call(conn: AsyncConnection, view: CallView, at: datetime) -> N
         "transfer_target": sa.func.coalesce(ex.transfer_target, c.transfer_target),
         "updated_at": ex.updated_at,
     }
-    for name in _TIMES:
+    for name in (*_TIMES, *_MEASURES):
         # a recovered call's times are estimates: what we recorded live wins
-        first, second = (c[name], ex[name]) if view.recovered else (ex[name], c[name])
+        first, second = (c[name], ex[name]) if recovered else (ex[name], c[name])
         update[name] = sa.func.coalesce(first, second)
-    for name in _MEASURES:
-        first, second = (c[name], ex[name]) if view.recovered else (ex[name], c[name])
-        update[name] = sa.func.coalesce(first, second)
-    await conn.execute(stmt.on_conflict_do_update(index_elements=[c.id], set_=update))
+    return stmt.on_conflict_do_update(index_elements=[c.id], set_=update)
+
+
+_UPSERT = {True: _upsert_statement(True), False: _upsert_statement(False)}
+
+
+async def _upsert_calls(conn: AsyncConnection, views: Sequence[tuple[CallView, datetime]]) -> None:
+    for recovered in (False, True):
+        rows = [_call_row(v, at) for v, at in views if v.recovered == recovered]
+        if rows:
+            await conn.execute(_UPSERT[recovered], rows)
+
+
+async def _upsert_call(conn: AsyncConnection, view: CallView, at: datetime) -> None:
+    await _upsert_calls(conn, [(view, at)])
 
 
 async def persist(conn: AsyncConnection, events: Sequence[DomainEvent]) -> list[DomainEvent]:
-    """Store calls, transitions and seats; return the events that are new facts."""
-    out: list[DomainEvent] = []
+    """Store calls, transitions and seats in a few statements per batch; return the events
+    that are new facts (a recovered call replaying a state already stored is not)."""
+    ids = {e.call.id for e in events if isinstance(e, CallTransitioned | CallUpdated)}
     states: dict[str, str | None] = {}
+    if ids:
+        found = await conn.execute(sa.select(calls.c.id, calls.c.state).where(
+            calls.c.id.in_(sorted(ids))))
+        states = {r.id: r.state for r in found}
+    out: list[DomainEvent] = []
+    latest: dict[str, tuple[CallView, datetime]] = {}
+    steps: list[dict[str, Any]] = []
+    seat_events: list[SeatChanged] = []
     for event in events:
         if isinstance(event, CallTransitioned):
             cid = event.call.id
-            if cid not in states:
-                states[cid] = (await conn.execute(
-                    sa.select(calls.c.state).where(calls.c.id == cid))).scalar_one_or_none()
-            known = states[cid]
+            known = states.get(cid)
             if known is not None and event.call.recovered and (
                     RANK[known] >= RANK[event.to_state]):
                 continue
             if known == "ended":
                 continue
-            await _upsert_call(conn, event.call, event.at)
-            await conn.execute(call_transitions.insert().values(
-                call_id=cid, from_state=event.from_state, to_state=event.to_state, at=event.at,
-                seat=event.call.seat or event.detail.get("seat"),
-                detail=_jsonable(event.detail)))
+            latest[cid] = (event.call, event.at)
+            steps.append({"call_id": cid, "from_state": event.from_state,
+                          "to_state": event.to_state, "at": event.at,
+                          "seat": event.call.seat or event.detail.get("seat"),
+                          "detail": _jsonable(event.detail)})
             states[cid] = event.to_state
             out.append(event)
         elif isinstance(event, CallUpdated):
-            exists = (await conn.execute(
-                sa.select(calls.c.id).where(calls.c.id == event.call.id))).first()
-            if exists is None:
+            if states.get(event.call.id) is None:
                 continue
-            await _upsert_call(conn, event.call, event.at)
+            latest[event.call.id] = (event.call, event.at)
             out.append(event)
         else:
-            await _seat(conn, event)
+            seat_events.append(event)
             out.append(event)
+    if latest:
+        await _upsert_calls(conn, list(latest.values()))
+    if steps:
+        await conn.execute(call_transitions.insert(), steps)
+    if seat_events:
+        await _seats(conn, seat_events)
     return out
 
 
-async def _seat(conn: AsyncConnection, event: SeatChanged) -> None:
-    v = event.seat
-    row = {"interface": v.interface, "name": v.name, "state": v.state,
-           "queues": list(v.queues), "paused": v.paused, "pause_reason": v.pause_reason,
-           "call_id": v.call, "ringing_call_id": v.ringing_call,
-           "signed_in_at": v.signed_in_at, "paused_at": v.paused_at, "updated_at": event.at}
-    stmt = pg_insert(seats).values(row)
-    update = {k: stmt.excluded[k] for k in row if k != "interface"}
+async def _seats(conn: AsyncConnection, events: Sequence[SeatChanged]) -> None:
+    rows: dict[str, dict[str, Any]] = {}
+    for event in events:
+        v = event.seat
+        rows[v.interface] = {
+            "interface": v.interface, "name": v.name, "state": v.state,
+            "queues": list(v.queues), "paused": v.paused, "pause_reason": v.pause_reason,
+            "call_id": v.call, "ringing_call_id": v.ringing_call,
+            "signed_in_at": v.signed_in_at, "paused_at": v.paused_at, "updated_at": event.at}
+    stmt = pg_insert(seats)
+    update = {k: stmt.excluded[k] for k in next(iter(rows.values())) if k != "interface"}
     await conn.execute(stmt.on_conflict_do_update(index_elements=[seats.c.interface],
-                                                  set_=update))
+                                                  set_=update), list(rows.values()))
+    for event in events:
+        if event.change in ("signed_in", "signed_out", "paused", "resumed"):
+            await _seat_history(conn, event)
+
+
+async def _seat_history(conn: AsyncConnection, event: SeatChanged) -> None:
+    v = event.seat
     if event.change == "signed_in":
         await conn.execute(seat_sessions.update().where(
             seat_sessions.c.interface == v.interface, seat_sessions.c.signed_out_at.is_(None)

@@ -280,11 +280,13 @@ async def run_bench(seconds: float, rate: float, seats: int, speed: float, live_
             # let the bridge finish what was sent
             await until(lambda: stats.received - received0 >= sent["events"] * 0.999, 30, 0.02)
             await until(lambda: svc.bridge.backlog == 0, 30, 0.005)
+            await svc.bridge.flush(30)
             elapsed = time.monotonic() - t0
             cpu = time.process_time() - cpu0
             applied = stats.applied - applied0
             overflows = stats.overflows - overflows0
             svc.bridge.offer_arrivals = None
+            print({k: round(v, 2) for k, v in stats.extra.items()}, flush=True)
             await asyncio.sleep(2.0 / speed * 10)  # calls in progress finish
             # reconnect + resync with live calls
             await _request(parent, "calls", {"n": live_calls})

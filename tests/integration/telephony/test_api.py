@@ -137,6 +137,7 @@ async def test_screen_pop_reaches_the_seat_offered_then_transfer_and_recording(
         assert r.status_code == 202, r.text
         await until(lambda: call_id not in svc.bridge.tracker.calls
                     or svc.bridge.tracker.calls[call_id].state == "transferred")
+        await svc.bridge.flush()
         detail = (await live.http.get(f"/api/v1/telephony/calls/{call_id}",
                                       headers=alice)).json()
         steps = [t["to_state"] for t in detail["transitions"]]

@@ -85,7 +85,7 @@ async def test_bridge_restart_mid_two_live_calls(live: LiveApp, sim: AmiSimulato
     for call_id in before:
         await fresh.hangup(call_id)
     await until(lambda: not fresh.tracker.calls)
-    await asyncio.sleep(0.3)
+    await fresh.flush()
     async with live.container.engine.connect() as conn:
         for call_id in before:
             steps = (await conn.execute(
