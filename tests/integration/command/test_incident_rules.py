@@ -341,3 +341,32 @@ async def test_narrative_is_append_only(app: LiveApp, map_engine: AsyncEngine) -
             await conn.execute(text("UPDATE incident_narrative SET text = 'nothing happened'"))
     detail = (await app.http.get(f"/api/v1/incidents/{inc['id']}", headers=people.leader)).json()
     assert [n["text"] for n in detail["narrative"]] == ["suspect left on foot towards the station"]
+
+
+async def test_create_with_recommendation(app: LiveApp, map_engine: AsyncEngine) -> None:
+    people = await b.crew(app.http, map_engine)
+    await b.seeded(map_engine)
+    r = await app.http.post(
+        "/api/v1/incidents",
+        headers=people.call_taker,
+        json={
+            "type": "medical.cardiac_arrest",
+            "lon": b.SCHAAN_CENTRE[0],
+            "lat": b.SCHAAN_CENTRE[1],
+            "recommend": True,
+        },
+    )
+    assert r.status_code == 201, r.text
+    rec = r.json()["recommendation"]
+    assert rec["source"] == "run_card"
+    assert rec["requirements"] == {"ambulance_als": 1, "engine": 1}
+    assert rec["complete"]
+    covered = {cap for c in rec["chosen"] for cap in c["covers"]}
+    assert covered == {"ambulance_als", "engine"}
+    r = await app.http.post(
+        "/api/v1/incidents",
+        headers=people.call_taker,
+        json={"type": "medical", "lon": b.ZURICH[0], "lat": b.ZURICH[1], "recommend": True},
+    )
+    assert r.status_code == 422
+    assert await b.count(map_engine, "incidents") == 1

@@ -1,0 +1,30 @@
+"""``cad bench recommend`` runs end to end in a scratch database and leaves nothing behind."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from command.cli.dispatch import run_benchmark
+from command.settings import Settings
+from tests.support import database
+from tests.support import dispatch_builders as b
+
+
+@pytest.mark.slow
+async def test_small_benchmark_run(pg_server: database.TestServer, database_url: str) -> None:
+    settings = Settings(database_url=database_url)
+    result = await run_benchmark(settings, b.REGION, b.PBF, 60, runs=4, naive_runs=2, seed=7)
+    assert result.units == 60
+    assert result.fast.runs == 4
+    assert result.naive.runs == 2
+    assert result.compared == 2
+    assert result.same_choices == 2  # one search or one per unit: the same units
+    assert 0 < result.fast.p50_ms <= result.fast.p95_ms <= result.fast.max_ms
+    assert result.routed_per_incident_p50 > 0
+    admin = await asyncpg.connect(pg_server.cluster.url("postgres", driver="postgresql"))
+    try:
+        left = await admin.fetch("SELECT datname FROM pg_database WHERE datname LIKE 'cad_bench_%'")
+    finally:
+        await admin.close()
+    assert left == []
