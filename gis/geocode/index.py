@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import shapely
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -219,14 +220,54 @@ class _AreaLookup:
         return [tuple(sorted(set(names))) for names in out]
 
 
+_ALPHABET = 40
+"""Columns of a key's letter histogram: a-z, 0-9, and four shared columns for other letters."""
+
+
+def _column(ch: str) -> int:
+    if "a" <= ch <= "z":
+        return ord(ch) - 97
+    if "0" <= ch <= "9":
+        return 26 + ord(ch) - 48
+    return 36 + ord(ch) % 4
+
+
+def _histogram(text: str) -> np.ndarray[Any, np.dtype[np.int16]]:
+    out = np.zeros(_ALPHABET, dtype=np.int16)
+    for ch in text:
+        out[_column(ch)] += 1
+    return out
+
+
+class _Bucket:
+    """Keys of one length, with their letter histograms when there are many."""
+
+    FILTER_FROM = 1500
+    """Below this many keys a plain scan is faster than the histogram filter."""
+
+    def __init__(self, keys: list[str]) -> None:
+        self.keys = keys
+        self.histograms: np.ndarray[Any, np.dtype[np.int16]] | None = None
+        if len(keys) >= self.FILTER_FROM:
+            self.histograms = np.stack([_histogram(k) for k in keys])
+
+    def candidates(self, query_hist: np.ndarray[Any, np.dtype[np.int16]], budget: int) -> list[str]:
+        """Keys that may lie within ``budget`` edits: an edit moves at most two letter counts."""
+        if self.histograms is None:
+            return self.keys
+        distance = np.abs(self.histograms - query_hist).sum(axis=1)
+        return [self.keys[i] for i in np.flatnonzero(distance <= 2 * budget).tolist()]
+
+
 class _FuzzyKeys:
-    """Keys bucketed by length, for edit-distance lookups that only scan plausible lengths."""
+    """Keys bucketed by length, for edit-distance lookups that only scan plausible lengths
+    (and, in big regions, only keys whose letters could be ``budget`` edits away)."""
 
     def __init__(self, keys: Iterable[str]) -> None:
         buckets: dict[int, list[str]] = defaultdict(list)
         for k in keys:
             buckets[len(k)].append(k)
-        self.buckets = dict(buckets)
+        self.buckets = {length: _Bucket(ks) for length, ks in buckets.items()}
 
     def near(self, query: str, limit: int = 12) -> list[tuple[str, int]]:
         """Keys within :func:`max_edits` of ``query`` (closest first)."""
@@ -234,8 +275,17 @@ class _FuzzyKeys:
         if budget == 0:
             return []
         choices: list[str] = []
+        query_hist: np.ndarray[Any, np.dtype[np.int16]] | None = None
         for length in range(len(query) - budget, len(query) + budget + 1):
-            choices.extend(self.buckets.get(length, ()))
+            bucket = self.buckets.get(length)
+            if bucket is None:
+                continue
+            if bucket.histograms is not None and query_hist is None:
+                query_hist = _histogram(query)
+            if query_hist is None:
+                choices.extend(bucket.keys)
+            else:
+                choices.extend(bucket.candidates(query_hist, budget))
         if not choices:
             return []
         found = process.extract(
