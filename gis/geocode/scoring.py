@@ -56,8 +56,8 @@ def name_similarity(query_key: str, name_key: str) -> float:
     return max(0.0, 1.0 - OSA.distance(query_key, name_key) / longest)
 
 
-UNKNOWN_WORD = 1.0
-"""Context part lost per query word that names no place of the region (-1 at most in all)."""
+UNKNOWN_WORD = 1.3
+"""Context part lost per query word that names no place of the region (-2 at most in all)."""
 
 
 def context_score(
@@ -65,7 +65,7 @@ def context_score(
     candidate_words: Collection[str],
     known_words: Collection[str],
 ) -> float:
-    """Agreement of the query's place words with a candidate's (-1..1; neutral when none apply).
+    """Agreement of the query's place words with a candidate's (-2..1; neutral when none apply).
 
     Words the region knows as place words (``known_words``) count for or against; a word that
     names no place at all (often a street word read as a place) costs a little.
@@ -76,10 +76,10 @@ def context_score(
         base = CONTEXT_NEUTRAL
     else:
         base = sum(1 for w in relevant if w in candidate_words) / len(relevant)
-    return max(-1.0, base - UNKNOWN_WORD * unknown)
+    return max(-2.0, base - UNKNOWN_WORD * unknown)
 
 
-UNUSED_NUMBER = 0.1
+UNUSED_NUMBER = 0.15
 """Score lost per number of the query that a reading leaves unexplained."""
 
 
