@@ -85,7 +85,10 @@ class EventHub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self._listener is not None and not self._listener.is_closed():
-            await self._listener.close()
+            try:
+                await asyncio.wait_for(self._listener.close(), 2.0)
+            except (TimeoutError, OSError, asyncpg.PostgresError):
+                self._listener.terminate()
 
     def subscribe(self) -> Subscription:
         sub = Subscription(self._queue_size)

@@ -10,9 +10,10 @@ import pytest
 import websockets
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from command import events
+from command.eventhub import EventHub
 from command.events import NewEvent
 from tests.support import builders
 from tests.support.live import serve
@@ -111,3 +112,61 @@ async def test_bad_resume_position_is_refused(database_url: str, engine: AsyncEn
         assert closed.value.rcvd.code == 4400
         r = await live.http.get("/api/v1/events?after=-1", headers=headers)
         assert r.status_code == 422
+
+
+async def _collect(hub: EventHub, after: int, n: int) -> list[int]:
+    got: list[int] = []
+    async for event in hub.stream(after):
+        got.append(event.seq)
+        if len(got) == n:
+            return got
+    return got
+
+
+async def test_every_process_hub_sees_events_written_anywhere(database_url: str) -> None:
+    engines = [create_async_engine(database_url) for _ in range(3)]
+    hubs = [EventHub(e, poll_interval=30) for e in engines[1:]]
+    try:
+        for hub in hubs:
+            await hub.start()
+        readers = [asyncio.create_task(_collect(hub, 0, 10)) for hub in hubs]
+        await asyncio.sleep(0.1)
+        for i in range(10):
+            async with engines[0].begin() as conn:
+                await events.append(conn, [NewEvent("test.remote", "t", str(i))])
+        # With a 30 s poll, only the notifications can deliver these within the timeout.
+        results = await asyncio.wait_for(asyncio.gather(*readers), 10)
+        assert results[0] == results[1]
+        assert len(results[0]) == 10
+    finally:
+        for hub in hubs:
+            await hub.stop()
+        for e in engines:
+            await e.dispose()
+
+
+async def test_hub_recovers_when_its_listener_connection_is_killed(database_url: str) -> None:
+    engine = create_async_engine(database_url)
+    hub = EventHub(engine, poll_interval=0.2)
+    try:
+        await hub.start()
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE query LIKE 'LISTEN%' AND datname = current_database() "
+                    "AND pid <> pg_backend_pid()"
+                )
+            )
+        reader = asyncio.create_task(_collect(hub, 0, 3))
+        for i in range(3):
+            async with engine.begin() as conn:
+                await events.append(conn, [NewEvent("test.after_loss", "t", str(i))])
+        assert len(await asyncio.wait_for(reader, 10)) == 3
+        deadline = asyncio.get_running_loop().time() + 5
+        while not hub.listening and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+        assert hub.listening
+    finally:
+        await hub.stop()
+        await engine.dispose()
