@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 import shapely
+from shapely.geometry import LineString, Point
 from shapely.ops import nearest_points
 
 from gis.geocode import scoring
@@ -230,9 +231,7 @@ class _Search:
                 and _metres(lo.lon, lo.lat, hi.lon, hi.lat) <= MAX_INTERPOLATION_GAP_M
             ):
                 t = (n - lo.base) / (hi.base - lo.base)
-                lon = lo.lon + t * (hi.lon - lo.lon)
-                lat = lo.lat + t * (hi.lat - lo.lat)
-                lon, lat = self.snap(group, jurisdiction, lon, lat)
+                lon, lat = self.along(group, jurisdiction, lo, hi, t)
                 why = (
                     f"number {hn.text} not in the data: interpolated between "
                     f"{lo.housenumber} and {hi.housenumber}"
@@ -264,12 +263,34 @@ class _Search:
             )
         return found
 
-    def snap(
-        self, group: NameGroup, jurisdiction: str | None, lon: float, lat: float
+    def along(
+        self,
+        group: NameGroup,
+        jurisdiction: str | None,
+        lo: AddressEntry,
+        hi: AddressEntry,
+        t: float,
     ) -> tuple[float, float]:
-        """Leave an interpolated point where it is: between two address points of one side."""
-        del group, jurisdiction
-        return lon, lat
+        """The point a fraction ``t`` of the way from ``lo`` to ``hi``, measured along the street
+        (keeping the houses' distance from it); straight between them without a street."""
+        straight = (lo.lon + t * (hi.lon - lo.lon), lo.lat + t * (hi.lat - lo.lat))
+        streets = [s for s in group.streets if s.jurisdiction == jurisdiction] or group.streets
+        p_lo, p_hi = Point(lo.lon, lo.lat), Point(hi.lon, hi.lat)
+        best: LineString | None = None
+        for s in streets:
+            for part in getattr(s.geom, "geoms", [s.geom]):
+                if part.distance(p_lo) + part.distance(p_hi) < (
+                    best.distance(p_lo) + best.distance(p_hi) if best is not None else math.inf
+                ):
+                    best = part
+        if best is None or max(best.distance(p_lo), best.distance(p_hi)) > 0.001:
+            return straight  # no street within about 100 m of both houses
+        d_lo, d_hi = best.project(p_lo), best.project(p_hi)
+        on_lo, on_hi = best.interpolate(d_lo), best.interpolate(d_hi)
+        on = best.interpolate(d_lo + t * (d_hi - d_lo))
+        off_x = (1 - t) * (lo.lon - on_lo.x) + t * (hi.lon - on_hi.x)
+        off_y = (1 - t) * (lo.lat - on_lo.y) + t * (hi.lat - on_hi.y)
+        return float(on.x + off_x), float(on.y + off_y)
 
     def street(
         self,

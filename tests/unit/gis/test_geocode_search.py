@@ -51,6 +51,7 @@ def index() -> RegionIndex:
         _street(2, "Bahnhofstrasse", 1, [(9.03, 47.04), (9.03, 47.06)]),
         _street(3, "Feldstrasse", 2, [(9.15, 47.05), (9.19, 47.05)]),
         _street(4, "Sankt-Anna-Platz", 1, [(9.06, 47.07), (9.07, 47.07)]),
+        _street(5, "Kurvenweg", 1, [(9.08, 47.02), (9.09, 47.02), (9.09, 47.03)]),
     ]
     addresses = [
         _address(1, "Feldstrasse", "2", 1, 9.010, 47.0501),
@@ -59,6 +60,8 @@ def index() -> RegionIndex:
         _address(4, "Feldstrasse", "4", 2, 9.160, 47.0501),
         _address(5, "Bahnhofstrasse", "7a", 1, 9.0301, 47.045),
         _address(6, "Sankt-Anna-Platz", "1", 1, 9.065, 47.0701),
+        _address(7, "Kurvenweg", "1", 1, 9.08, 47.0201),
+        _address(8, "Kurvenweg", "11", 1, 9.0899, 47.03),
     ]
     places = [
         PlaceRow(
@@ -117,6 +120,15 @@ def test_missing_number_is_interpolated_between_neighbours(index: RegionIndex) -
     assert top.kind == "interpolated"
     assert top.lon == pytest.approx(9.012 + (9.020 - 9.012) * (8 - 4) / (12 - 4))
     assert "interpolated between 4 and 12" in top.explanation
+
+
+def test_interpolation_follows_a_bending_street(index: RegionIndex) -> None:
+    top = geocode_in(index, "Kurvenweg 6")[0]
+    assert top.kind == "interpolated"
+    street = LineString([(9.08, 47.02), (9.09, 47.02), (9.09, 47.03)])
+    here = shapely.Point(top.lon, top.lat)
+    assert street.distance(here) < 0.0002  # on the street (about 15 m), not across the bend
+    assert here.distance(shapely.Point(9.085, 47.025)) > 0.003
 
 
 def test_far_number_falls_back_to_the_street_and_says_so(index: RegionIndex) -> None:
