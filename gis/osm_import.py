@@ -14,11 +14,12 @@ import asyncio
 import json
 import re
 import time
+import weakref
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import shapely
 from shapely import STRtree
@@ -37,12 +38,18 @@ from gis.osm_import_roads import RoadGraph, build_graph
 REGION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 IMPORT_LOCK = 0x6769735F696D70  # advisory lock key held while a region is replaced
 
-_listeners: list[Any] = []
+_listeners: weakref.WeakSet[RegionListener] = weakref.WeakSet()
 
 
-def on_region_imported(callback: Any) -> None:
-    """Call ``callback(region)`` in this process after a region was replaced (cache eviction)."""
-    _listeners.append(callback)
+class RegionListener(Protocol):
+    """Something to tell, in this process, that a region was replaced (a cache)."""
+
+    def region_imported(self, region: str) -> None: ...
+
+
+def on_region_imported(listener: RegionListener) -> None:
+    """Tell ``listener`` after each import in this process (held weakly: no leak)."""
+    _listeners.add(listener)
 
 
 @dataclass(frozen=True)
@@ -496,8 +503,8 @@ async def import_osm(
         raise ImportFailed(
             f"writing region {region!r} failed, the previous data is unchanged: {exc}"
         ) from exc
-    for callback in list(_listeners):
-        callback(region)
+    for listener in list(_listeners):
+        listener.region_imported(region)
     return ImportSummary(
         region=region,
         srid_metric=rows.srid_metric,

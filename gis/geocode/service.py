@@ -62,7 +62,7 @@ async def geocode(engine: AsyncEngine, region: str, query: str, limit: int = 5) 
     """
     check_query(query)
     _check_limit(limit)
-    index = await cache_for(engine).get(region)
+    index = await cache_for(engine).get(engine, region)
     return geocode_in(index, query, limit)
 
 
@@ -72,10 +72,10 @@ async def typeahead(
     """Completions for what has been typed so far (fast enough for every keystroke)."""
     check_query(text)
     _check_limit(limit)
-    index = await cache_for(engine).get(region)
+    index = await cache_for(engine).get(engine, region)
     return suggest(index, text, limit)
 
 
 async def region_index(engine: AsyncEngine, region: str) -> RegionIndex:
     """The loaded (cached) index of ``region``."""
-    return await cache_for(engine).get(region)
+    return await cache_for(engine).get(engine, region)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,18 +143,17 @@ class _Entry:
 class IndexCache:
     """Region indexes of one database, rebuilt when the region's generation changes."""
 
-    def __init__(self, engine: AsyncEngine, recheck_seconds: float = DEFAULT_RECHECK_SECONDS):
-        self.engine = engine
+    def __init__(self, recheck_seconds: float = DEFAULT_RECHECK_SECONDS) -> None:
         self.recheck_seconds = recheck_seconds
         self._entries: dict[str, _Entry] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        on_region_imported(self.evict)
+        on_region_imported(self)
 
-    def evict(self, region: str) -> None:
+    def region_imported(self, region: str) -> None:
         """Forget the index of ``region`` (it was re-imported)."""
         self._entries.pop(region, None)
 
-    async def get(self, region: str) -> RegionIndex:
+    async def get(self, engine: AsyncEngine, region: str) -> RegionIndex:
         """The current index of ``region``, loading it when missing or outdated."""
         entry = self._entries.get(region)
         now = time.monotonic()
@@ -166,12 +166,12 @@ class IndexCache:
             if entry is not None and now - entry.checked_at < self.recheck_seconds:
                 return entry.index
             if entry is not None:
-                async with self.engine.connect() as conn:
+                async with engine.connect() as conn:
                     generation = await region_generation(conn, region)
                 if generation == entry.index.generation:
                     entry.checked_at = now
                     return entry.index
-            async with self.engine.connect() as conn, conn.begin():
+            async with engine.connect() as conn, conn.begin():
                 await conn.execute(
                     text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 )
@@ -180,13 +180,13 @@ class IndexCache:
             return index
 
 
-_caches: dict[int, IndexCache] = {}
+_caches: weakref.WeakKeyDictionary[AsyncEngine, IndexCache] = weakref.WeakKeyDictionary()
 
 
 def cache_for(engine: AsyncEngine) -> IndexCache:
-    """The shared index cache of an engine (one per engine, created on first use)."""
-    cache = _caches.get(id(engine))
-    if cache is None or cache.engine is not engine:
-        cache = IndexCache(engine)
-        _caches[id(engine)] = cache
+    """The index cache of an engine's database (one per engine, gone with the engine)."""
+    cache = _caches.get(engine)
+    if cache is None:
+        cache = IndexCache()
+        _caches[engine] = cache
     return cache
