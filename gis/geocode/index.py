@@ -176,6 +176,7 @@ class PlaceEntry:
     lat: float
     context: frozenset[str]
     words: frozenset[str]
+    street_words: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -420,6 +421,10 @@ class RegionIndex:
                     lat=p.lat,
                     context=ctx(p.jurisdiction_id, (), p_areas + p.areas),
                     words=frozenset(words),
+                    street_words=frozenset(
+                        digraph_key(w) for w in tokens(p.street or "") if len(w) >= 3
+                    )
+                    | frozenset(name_keys(p.street or "")[:1]),
                 )
             )
         self.by_kind: dict[str, list[int]] = defaultdict(list)
@@ -491,7 +496,11 @@ class RegionIndex:
                 for i in self.by_kind.get(kind, ()):
                     place = self.places[i]
                     if rest:
-                        hits = sum(1 for w in rest if w in place.context or w in place.words)
+                        hits = sum(
+                            1
+                            for w in rest
+                            if w in place.context or w in place.words or w in place.street_words
+                        )
                         sim = KIND_MATCH - 0.1 + 0.2 * hits / len(rest)
                     else:
                         sim = KIND_MATCH
