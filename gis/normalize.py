@@ -91,7 +91,12 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "str": ("strasse", "straat"),
     "strs": ("strasse",),
     "g": ("gasse",),
-    "pl": ("platz", "place", "plaza", "plein"),
+    "pl": ("platz", "place", "plaza", "plein", "plac"),
+    "ul": ("ulica",),
+    "os": ("osiedle",),
+    "nam": ("namesti",),
+    "u": ("utca",),
+    "gt": ("gate", "gata"),
     "st": ("street", "sankt", "saint"),
     "hl": ("heilige", "heiligen"),
     "bhf": ("bahnhof",),
@@ -145,7 +150,7 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "trav": ("travessa",),
     "lgo": ("largo",),
     "lg": ("largo",),
-    "al": ("alameda",),
+    "al": ("alameda", "aleja", "allee"),
     "pso": ("paseo",),
     "po": ("paseo",),
     "ctra": ("carretera",),
@@ -163,7 +168,7 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "cra": ("carrera",),
     "pza": ("piazza", "plaza"),
     "pta": ("praceta",),
-    "v": ("via",),
+    "v": ("via", "vej", "vagen"),
     "vle": ("viale",),
     "cso": ("corso",),
     "eng": ("engenheiro",),
@@ -180,7 +185,17 @@ SUFFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-def _word_readings(word: str) -> tuple[str, ...]:
+# Endings shortened with a dot (``Drottningg.``, ``Hauptw.``): only expanded when the dot says so.
+DOTTED_SUFFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("g", ("gatan", "gata", "gade", "gasse", "gracht")),
+    ("v", ("vagen", "vej", "veien", "vegen")),
+    ("w", ("weg",)),
+    ("pl", ("platz", "plein", "plass", "plads")),
+    ("str", ("strasse", "straat", "straede")),
+)
+
+
+def _word_readings(word: str, dotted: bool = False) -> tuple[str, ...]:
     long_forms = ABBREVIATIONS.get(word)
     if long_forms is not None:
         return long_forms
@@ -188,7 +203,20 @@ def _word_readings(word: str) -> tuple[str, ...]:
         if len(word) > len(ending) + 2 and word.endswith(ending):
             stem = word[: -len(ending)]
             return (*(stem + e for e in expansions), word)
+    if dotted:
+        for ending, expansions in DOTTED_SUFFIXES:
+            if len(word) > len(ending) + 2 and word.endswith(ending):
+                stem = word[: -len(ending)]
+                return (*(stem + e for e in expansions), word)
     return (word,)
+
+
+_DOT_WORD = re.compile(r"(\w+)\.(?=\s|$|[-,;])")
+
+
+def _dotted_words(text: str) -> set[str]:
+    """Folded words written with a closing dot (abbreviated)."""
+    return {fold(m.group(1)) for m in _DOT_WORD.finditer(text)}
 
 
 def name_variants(text: str) -> list[list[str]]:
@@ -200,7 +228,8 @@ def name_variants(text: str) -> list[list[str]]:
     words = tokens(text)
     if not words:
         return []
-    choices = [_word_readings(w) for w in words]
+    dotted = _dotted_words(text) if "." in text else set()
+    choices = [_word_readings(w, w in dotted) for w in words]
     out: list[list[str]] = []
     for combo in itertools.islice(itertools.product(*choices), MAX_VARIANTS):
         out.append(list(combo))

@@ -56,3 +56,25 @@ def test_housenumbers() -> None:
     assert housenumber_parts("12;14") == ["12", "14"]
     assert housenumber_base("12a") == 12
     assert housenumber_base("a") is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "data"),
+    [
+        ("Drottningg.", "Drottninggatan"),
+        ("Hauptw.", "Hauptweg"),
+        ("P.zza Garibaldi", "Piazza Garibaldi"),
+        ("V.le Monza", "Viale Monza"),
+        ("C/ Mayor", "Calle Mayor"),
+        ("Avda. de América", "Avenida de América"),
+        ("ul. Marszałkowska", "ulica Marszałkowska"),
+        ("Bd St-Michel", "Boulevard Saint-Michel"),
+    ],
+)
+def test_abbreviations_of_other_languages(typed: str, data: str) -> None:
+    assert set(name_keys(typed)) & set(name_keys(data)), (name_keys(typed), name_keys(data))
+
+
+def test_a_word_ending_like_an_abbreviation_is_left_alone_without_its_dot() -> None:
+    assert name_keys("Hamburg") == ["hamburg"]
+    assert name_keys("Weg") == ["weg"]
