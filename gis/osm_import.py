@@ -93,11 +93,26 @@ def check_region_name(region: str) -> str:
 
 
 def _multi(geom: BaseGeometry) -> MultiPolygon | None:
+    """The polygonal part of an area as a valid MultiPolygon (None when nothing is left)."""
+    if not geom.is_valid:
+        geom = shapely.make_valid(geom)
     if isinstance(geom, MultiPolygon):
         return geom
     if geom.geom_type == "Polygon":
         return MultiPolygon([geom])
-    return None
+    parts = [g for g in getattr(geom, "geoms", ()) if g.geom_type in ("Polygon", "MultiPolygon")]
+    polygons = [p for g in parts for p in getattr(g, "geoms", [g])]
+    return MultiPolygon(polygons) if polygons else None
+
+
+def _valid_admin(admin: Sequence[AdminArea]) -> list[AdminArea]:
+    """Administrative areas with usable polygons (repaired when they cross themselves)."""
+    out: list[AdminArea] = []
+    for area in admin:
+        geom = _multi(area.geom)
+        if geom is not None and not geom.is_empty:
+            out.append(AdminArea(area.osm_id, area.level, area.name, area.names, geom))
+    return out
 
 
 def choose_jurisdiction_level(admin: Sequence[AdminArea], points: Sequence[Point]) -> int | None:
@@ -143,12 +158,13 @@ def _shape_rows(parsed: ParsedExtract) -> _Rows:
     street_points = [s.line.interpolate(0.5, normalized=True) for s in parsed.streets]
     place_points = [Point(p.lon, p.lat) for p in parsed.places]
     sample = addr_points if len(addr_points) >= 20 else addr_points + street_points + place_points
-    level = choose_jurisdiction_level(parsed.admin, sample)
+    admin = _valid_admin(parsed.admin)
+    level = choose_jurisdiction_level(admin, sample)
     areas: list[AdminArea] = []
     if level is not None:
         seen: set[int] = set()
-        for a in parsed.admin:
-            if a.level == level and a.osm_id not in seen and _multi(a.geom) is not None:
+        for a in admin:
+            if a.level == level and a.osm_id not in seen:
                 seen.add(a.osm_id)
                 areas.append(a)
     area_geoms = [a.geom for a in areas]
