@@ -46,7 +46,13 @@ class ParsedQuery:
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """One answer: where, what it is, how sure (0..1) and why."""
+    """One answer: where, what it is, how sure (0..1) and why.
+
+    ``explanation`` says why in English; ``reason`` is the same as a code for translated
+    consoles: ``address``, ``address_fuzzy``, ``range_first``, ``range_last``,
+    ``without_suffix``, ``other_letter``, ``interpolated``, ``next_number``, ``street``,
+    ``number_not_found``, ``addresses_place``, ``intersection``, ``landmark``, ``coordinates``.
+    """
 
     lat: float
     lon: float
@@ -55,6 +61,7 @@ class Candidate:
     kind: MatchKind
     jurisdiction: str | None = None
     explanation: str = ""
+    reason: str = ""
     street: str | None = None
     housenumber: str | None = None
     postcode: str | None = None

@@ -139,22 +139,39 @@ class _Search:
     def numbered(
         self, group: NameGroup, hn: HouseNumber, sim: float, qctx: Sequence[str], rank: int
     ) -> bool:
-        tries: list[tuple[str, float, str]] = [(hn.key, scoring.NUMBER_EXACT, "")]
+        tries: list[tuple[str, float, str, str]] = [(hn.key, scoring.NUMBER_EXACT, "", "")]
         if hn.range_end is not None and hn.base is not None:
-            tries.append((str(hn.base), scoring.NUMBER_RANGE_PART, f"first number of {hn.text}"))
             tries.append(
-                (str(hn.range_end), scoring.NUMBER_RANGE_PART - 0.02, f"last number of {hn.text}")
+                (
+                    str(hn.base),
+                    scoring.NUMBER_RANGE_PART,
+                    f"first number of {hn.text}",
+                    "range_first",
+                )
+            )
+            tries.append(
+                (
+                    str(hn.range_end),
+                    scoring.NUMBER_RANGE_PART - 0.02,
+                    f"last number of {hn.text}",
+                    "range_last",
+                )
             )
         if hn.suffix and hn.base is not None:
             tries.append(
-                (str(hn.base), scoring.NUMBER_WITHOUT_SUFFIX, f"{hn.text} not found: {hn.base}")
+                (
+                    str(hn.base),
+                    scoring.NUMBER_WITHOUT_SUFFIX,
+                    f"{hn.text} not found: {hn.base}",
+                    "without_suffix",
+                )
             )
-        for number_key, fit, why in tries:
+        for number_key, fit, why, reason in tries:
             entries = group.by_number.get(number_key)
             if not entries:
                 continue
             for cluster in _clusters(entries):
-                self.add_address(_medoid(cluster), sim, fit, qctx, rank, why, cluster)
+                self.add_address(_medoid(cluster), sim, fit, qctx, rank, why, cluster, reason)
             return True
         if hn.base is not None:
             # the same number with another letter (7b asked, 7a known): the same building lot
@@ -163,7 +180,7 @@ class _Search:
                 e = _medoid(cluster)
                 why = f"{hn.text} not found: {e.housenumber}"
                 fit = scoring.NUMBER_WITHOUT_SUFFIX - 0.05
-                self.add_address(e, sim, fit, qctx, rank, why, cluster)
+                self.add_address(e, sim, fit, qctx, rank, why, cluster, "other_letter")
             return bool(same_base)
         return False
 
@@ -176,6 +193,7 @@ class _Search:
         rank: int,
         why: str,
         cluster: Sequence[AddressEntry] = (),
+        reason: str = "",
     ) -> None:
         context = e.context
         postcode, city = e.postcode, e.city
@@ -185,6 +203,7 @@ class _Search:
             city = city or other.city
         score = scoring.combine(sim, fit, self.context(qctx, context), rank, self.unused)
         explanation = why or ("address point" if sim >= 1.0 else f"address point, name ~{sim:.2f}")
+        reason = reason or ("address" if sim >= 1.0 else "address_fuzzy")
         self.out.append(
             Candidate(
                 lat=e.lat,
@@ -194,6 +213,7 @@ class _Search:
                 kind="address",
                 jurisdiction=e.jurisdiction,
                 explanation=explanation,
+                reason=reason,
                 street=e.street,
                 housenumber=e.housenumber,
                 postcode=postcode,
@@ -237,6 +257,7 @@ class _Search:
                     f"{lo.housenumber} and {hi.housenumber}"
                 )
                 fit = scoring.NUMBER_INTERPOLATED
+                reason = "interpolated"
             else:
                 near = [e for e in (lo, hi) if e is not None and e.base is not None]
                 near = [e for e in near if abs((e.base or 0) - n) <= NEIGHBOUR_NUMBERS]
@@ -246,6 +267,7 @@ class _Search:
                 lon, lat = best.lon, best.lat
                 why = f"number {hn.text} not in the data: next to number {best.housenumber}"
                 fit = scoring.NUMBER_NEIGHBOUR
+                reason = "next_number"
             found = True
             self.out.append(
                 Candidate(
@@ -256,6 +278,7 @@ class _Search:
                     kind="interpolated",
                     jurisdiction=jurisdiction,
                     explanation=why,
+                    reason=reason,
                     street=group.name,
                     housenumber=hn.text,
                     city=city,
@@ -316,6 +339,7 @@ class _Search:
                     kind="street",
                     jurisdiction=mid.jurisdiction,
                     explanation=why or "named place of addresses",
+                    reason="number_not_found" if why else "addresses_place",
                     street=group.name,
                 )
             )
@@ -332,6 +356,7 @@ class _Search:
                     kind="street",
                     jurisdiction=s.jurisdiction,
                     explanation=why or "street",
+                    reason="number_not_found" if why else "street",
                     street=s.name,
                 )
             )
@@ -383,6 +408,7 @@ class _Search:
                                 kind="intersection",
                                 jurisdiction=sa.jurisdiction,
                                 explanation=f"where {sa.name} meets {sb.name}",
+                                reason="intersection",
                                 street=sa.name,
                             )
                         )
@@ -425,6 +451,7 @@ class _Search:
                 kind="landmark",
                 jurisdiction=place.jurisdiction,
                 explanation=f"{place.kind}" + ("" if sim >= 1.0 else f", name ~{sim:.2f}"),
+                reason="landmark",
                 extra={"names": place.names} if place.names else {},
             )
         )

@@ -42,6 +42,7 @@ def geocode_in(index: RegionIndex, query: str, limit: int = 5) -> list[Candidate
                 kind="coordinates",
                 jurisdiction=index.jurisdiction_at(lon, lat),
                 explanation="coordinates read from the text",
+                reason="coordinates",
             )
         ]
     return search(index, parse_query(text), limit)

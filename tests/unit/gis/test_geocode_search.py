@@ -120,6 +120,7 @@ def test_missing_number_is_interpolated_between_neighbours(index: RegionIndex) -
     assert top.kind == "interpolated"
     assert top.lon == pytest.approx(9.012 + (9.020 - 9.012) * (8 - 4) / (12 - 4))
     assert "interpolated between 4 and 12" in top.explanation
+    assert top.reason == "interpolated"
 
 
 def test_interpolation_follows_a_bending_street(index: RegionIndex) -> None:
@@ -135,6 +136,7 @@ def test_far_number_falls_back_to_the_street_and_says_so(index: RegionIndex) -> 
     top = geocode_in(index, "Feldstrasse 99, Alpha")[0]
     assert top.kind == "street"
     assert "99 not found" in top.explanation
+    assert top.reason == "number_not_found"
 
 
 def test_suffix_and_range(index: RegionIndex) -> None:
@@ -142,9 +144,11 @@ def test_suffix_and_range(index: RegionIndex) -> None:
     top = geocode_in(index, "Bahnhofstrasse 7b")[0]
     assert top.kind == "address"
     assert "7b not found" in top.explanation
+    assert top.reason == "other_letter"
     top = geocode_in(index, "Feldstrasse 12-14, Alpha")[0]
     assert top.kind == "address"
     assert top.housenumber == "12"
+    assert top.reason == "range_first"
 
 
 @pytest.mark.parametrize(
