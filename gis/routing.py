@@ -101,12 +101,19 @@ cand AS (
            ST_DistanceSphere(p.g, ST_ClosestPoint(e.geom, p.g)) AS off_m
     FROM pts p
     CROSS JOIN LATERAL (
-        SELECT r.id, r.source, r.target, r.cost_s, r.reverse_cost_s, r.geom
-        FROM gis_road_edges r
-        WHERE r.region = :region AND (r.cost_s >= 0 OR r.reverse_cost_s >= 0)
-          AND (NOT (SELECT fresh FROM stamp)
-               OR NOT (r.source = ANY(:isolated) OR r.target = ANY(:isolated)))
-        ORDER BY r.geom <-> p.g
+        -- nearest first; equal distances (a point on a junction) resolved by id, so that the
+        -- same point always snaps the same way
+        SELECT n.* FROM (
+            SELECT r.id, r.source, r.target, r.cost_s, r.reverse_cost_s, r.geom,
+                   r.geom <-> p.g AS d
+            FROM gis_road_edges r
+            WHERE r.region = :region AND (r.cost_s >= 0 OR r.reverse_cost_s >= 0)
+              AND (NOT (SELECT fresh FROM stamp)
+                   OR NOT (r.source = ANY(:isolated) OR r.target = ANY(:isolated)))
+            ORDER BY r.geom <-> p.g
+            LIMIT :k + 2
+        ) n
+        ORDER BY n.d, n.id
         LIMIT :k
     ) e
 ),
