@@ -1,9 +1,10 @@
 """GIS over HTTP: forward geocoding and type-ahead for the consoles.
 
-``GET /api/v1/gis/geocode?q=&region=&limit=`` answers ranked candidates (address, interpolated
-address, street, intersection, landmark, coordinates) with a label, score, jurisdiction and a
-short explanation; ``GET /api/v1/gis/typeahead?q=&region=`` answers completions for what has
-been typed so far. An empty or overlong ``q`` is a 422 saying so; a region never imported is 404.
+``GET /api/v1/gis/geocode?q=&region=&limit=[&near_lat=&near_lon=]`` answers ranked candidates
+(address, interpolated address, street, intersection, landmark, coordinates) with a label, score,
+jurisdiction and a short explanation; ``near_*`` favours candidates close to a known point.
+``GET /api/v1/gis/typeahead?q=&region=`` answers completions for what has been typed so far.
+An empty or overlong ``q`` is a 422 saying so; a region never imported is 404.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from fastapi import APIRouter, Depends, Query
 from command.api.deps import ContainerDep, require_roles
 from command.auth.roles import Role
 from command.auth.service import Principal
+from command.errors import InvalidInput
 from gis.geocode.model import MAX_QUERY_CHARS
 from gis.geocode.service import MAX_LIMIT, geocode, typeahead
 
@@ -43,9 +45,14 @@ async def geocode_route(
     q: QueryText,
     region: Region,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 5,
+    near_lat: Annotated[float | None, Query(description="favour candidates near here")] = None,
+    near_lon: Annotated[float | None, Query(description="favour candidates near here")] = None,
 ) -> dict[str, Any]:
     """Ranked candidates for an address, intersection, landmark or coordinates."""
-    candidates = await geocode(container.engine, region, q, limit=limit)
+    if (near_lat is None) != (near_lon is None):
+        raise InvalidInput("give both near_lat and near_lon, or neither")
+    near = (near_lat, near_lon) if near_lat is not None and near_lon is not None else None
+    candidates = await geocode(container.engine, region, q, limit=limit, near=near)
     return {
         "query": q if len(q) <= MAX_QUERY_CHARS else q[:MAX_QUERY_CHARS],
         "region": region,

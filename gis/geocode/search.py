@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 import shapely
 from shapely.geometry import LineString, Point
@@ -461,7 +462,7 @@ class _Search:
     def best(self) -> float:
         return max((c.score for c in self.out), default=0.0)
 
-    def run(self, limit: int) -> list[Candidate]:
+    def run(self, limit: int, near: tuple[float, float] | None = None) -> list[Candidate]:
         numbered = any(r.housenumber is not None for r in self.query.readings[:1])
         for rank, reading in enumerate(self.query.readings):
             if rank > 0 and self.best() >= SURE_ENOUGH:
@@ -471,6 +472,8 @@ class _Search:
             self.intersection(*self.query.intersection)
         if not (numbered and self.best() >= SURE_ENOUGH):
             self.landmarks()
+        if near is not None:
+            self.out = _biased(self.out, near)
         return rank_candidates(self.out, limit)
 
 
@@ -545,9 +548,31 @@ def rank_candidates(candidates: Iterable[Candidate], limit: int) -> list[Candida
     return out
 
 
-def search(index: RegionIndex, query: ParsedQuery, limit: int = 5) -> list[Candidate]:
-    """Ranked candidates for a parsed query."""
-    return _Search(index, query).run(limit)
+NEAR_BONUS = 0.06
+"""Most a candidate gains for lying at the ``near`` point (the caller's cell, say)."""
+
+NEAR_SCALE_M = 2_000.0
+"""The bonus falls to a third at this distance from ``near``."""
+
+
+def _biased(candidates: list[Candidate], near: tuple[float, float]) -> list[Candidate]:
+    lat, lon = near
+    out = []
+    for c in candidates:
+        bonus = NEAR_BONUS * math.exp(-_metres(lon, lat, c.lon, c.lat) / NEAR_SCALE_M)
+        out.append(replace(c, score=min(1.0, c.score + bonus)))
+    return out
+
+
+def search(
+    index: RegionIndex,
+    query: ParsedQuery,
+    limit: int = 5,
+    near: tuple[float, float] | None = None,
+) -> list[Candidate]:
+    """Ranked candidates for a parsed query; ``near`` (lat, lon) favours what lies close to it
+    when the text alone cannot decide (twin addresses in two towns, a landmark name)."""
+    return _Search(index, query).run(limit, near)
 
 
 def suggest(index: RegionIndex, text: str, limit: int = 10) -> list[Suggestion]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gis.coords import check_lon_lat
 from gis.coordtext import parse_coordinates
 from gis.errors import InvalidQueryError
 from gis.geocode.index import RegionIndex
@@ -26,10 +27,24 @@ def _check_limit(limit: int) -> int:
     return limit
 
 
-def geocode_in(index: RegionIndex, query: str, limit: int = 5) -> list[Candidate]:
-    """Candidates for ``query`` in a loaded region index, best first (pure)."""
+def _check_near(near: tuple[float, float] | None) -> tuple[float, float] | None:
+    if near is None:
+        return None
+    lat, lon = near
+    check_lon_lat(lon, lat)
+    return float(lat), float(lon)
+
+
+def geocode_in(
+    index: RegionIndex, query: str, limit: int = 5, near: tuple[float, float] | None = None
+) -> list[Candidate]:
+    """Candidates for ``query`` in a loaded region index, best first (pure).
+
+    ``near`` is an optional (lat, lon) that breaks ties towards what lies close to it.
+    """
     text = check_query(query)
     _check_limit(limit)
+    near = _check_near(near)
     coords = parse_coordinates(text)
     if coords is not None:
         lat, lon = coords
@@ -45,7 +60,7 @@ def geocode_in(index: RegionIndex, query: str, limit: int = 5) -> list[Candidate
                 reason="coordinates",
             )
         ]
-    return search(index, parse_query(text), limit)
+    return search(index, parse_query(text), limit, near)
 
 
 def suggest_in(index: RegionIndex, text: str, limit: int = 10) -> list[Suggestion]:
@@ -55,16 +70,25 @@ def suggest_in(index: RegionIndex, text: str, limit: int = 10) -> list[Suggestio
     return suggest(index, checked, limit)
 
 
-async def geocode(engine: AsyncEngine, region: str, query: str, limit: int = 5) -> list[Candidate]:
+async def geocode(
+    engine: AsyncEngine,
+    region: str,
+    query: str,
+    limit: int = 5,
+    near: tuple[float, float] | None = None,
+) -> list[Candidate]:
     """Ranked candidates for an address, landmark, intersection or coordinates in ``region``.
 
-    Raises :class:`~gis.errors.InvalidQueryError` for an empty or overlong query and
+    ``near`` (lat, lon), when known (the caller's cell, the console's district), favours close
+    candidates among equals. Raises :class:`~gis.errors.InvalidQueryError` for an empty or
+    overlong query, :class:`~gis.errors.InvalidCoordinates` for a ``near`` out of range and
     :class:`~gis.errors.RegionNotFoundError` for a region never imported.
     """
     check_query(query)
     _check_limit(limit)
+    _check_near(near)
     index = await cache_for(engine).get(engine, region)
-    return geocode_in(index, query, limit)
+    return geocode_in(index, query, limit, near)
 
 
 async def typeahead(

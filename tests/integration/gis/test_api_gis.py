@@ -55,17 +55,34 @@ async def test_geocode_typeahead_roles_and_bad_input(
     assert top["jurisdiction"] == "Triesen"
     assert {"lat", "lon", "label", "score", "explanation"} <= set(top)
 
+    # "Landstrasse 6" exists in Schaan and in Triesenberg: the caller's position decides
+    for near_lat, near_lon, town in ((47.166, 9.509, "Schaan"), (47.117, 9.543, "Triesenberg")):
+        r = await http.get(
+            "/api/v1/gis/geocode",
+            params={
+                "q": "Landstrasse 6",
+                "region": REGION,
+                "near_lat": near_lat,
+                "near_lon": near_lon,
+            },
+            headers=headers,
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["candidates"][0]["jurisdiction"] == town
+
     r = await http.get(
         "/api/v1/gis/typeahead", params={"q": "Landstr", "region": REGION}, headers=headers
     )
     assert r.status_code == 200
     assert "Landstrasse" in [s["text"] for s in r.json()["suggestions"]]
 
-    bad: list[tuple[dict[str, str | int], int, str]] = [
+    bad: list[tuple[dict[str, str | int | float], int, str]] = [
         ({"q": "", "region": REGION}, 422, "empty"),
         ({"q": "x" * 10_000, "region": REGION}, 422, "characters"),
         ({"q": "Feldstrasse 1", "region": "atlantis"}, 404, "not been imported"),
         ({"q": "Feldstrasse 1", "region": REGION, "limit": 0}, 422, "limit"),
+        ({"q": "Feldstrasse 1", "region": REGION, "near_lat": 47.1}, 422, "near_lon"),
+        ({"q": "Feldstrasse 1", "region": REGION, "near_lat": 95, "near_lon": 9}, 422, "95"),
     ]
     for params, status, words in bad:
         r = await http.get("/api/v1/gis/geocode", params=params, headers=headers)

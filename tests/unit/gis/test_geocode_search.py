@@ -7,6 +7,7 @@ import pytest
 import shapely
 from shapely.geometry import LineString, MultiLineString, MultiPolygon, box
 
+from gis.errors import InvalidCoordinates
 from gis.geocode.index import AddressRow, JurisdictionRow, PlaceRow, RegionIndex, StreetRow
 from gis.geocode.service import geocode_in, suggest_in
 
@@ -205,3 +206,15 @@ def test_typeahead_prefix_and_numbers(index: RegionIndex) -> None:
     assert [s.text for s in suggest_in(index, "Feldstrasse 1")][:1] == ["Feldstrasse 12"]
     assert "Sankt-Anna-Platz" in [s.text for s in suggest_in(index, "anna")]
     assert "Rathaus Alpha" in [s.text for s in suggest_in(index, "Rath")]
+
+
+def test_near_point_decides_between_twins(index: RegionIndex) -> None:
+    assert geocode_in(index, "Feldstrasse 4", near=(47.05, 9.16))[0].lon == 9.160
+    assert geocode_in(index, "Feldstrasse 4", near=(47.05, 9.01))[0].lon == 9.012
+    # the text still wins over the point
+    assert geocode_in(index, "Feldstrasse 4, Alpha", near=(47.05, 9.16))[0].lon == 9.012
+
+
+def test_near_point_out_of_range_is_refused(index: RegionIndex) -> None:
+    with pytest.raises(InvalidCoordinates, match="latitude 95"):
+        geocode_in(index, "Feldstrasse 4", near=(95.0, 9.0))
