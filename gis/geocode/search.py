@@ -63,6 +63,8 @@ def _label(street: str, number: str | None, postcode: str | None, place: str | N
 
 
 class _Search:
+    """One query against one index: candidates are collected in ``out``, then ranked."""
+
     def __init__(self, index: RegionIndex, query: ParsedQuery) -> None:
         self.index = index
         self.query = query
@@ -88,14 +90,6 @@ class _Search:
 
     def context(self, qctx: Sequence[str], cand: frozenset[str]) -> float:
         return scoring.context_score(qctx, cand, self.index.known_context)
-
-    def best_street(self, group: NameGroup, qctx: Sequence[str]) -> StreetEntry | None:
-        if not group.streets:
-            return None
-        return max(
-            group.streets,
-            key=lambda s: (self.context(qctx, s.context), s.geom.length),
-        )
 
     # --- address strategies ------------------------------------------------------------------
 
