@@ -19,6 +19,7 @@ import asyncio
 import json
 import random
 import secrets
+import signal
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -270,6 +271,11 @@ def bench_cmd(args: argparse.Namespace, settings: Settings) -> int:
     if not pbf.is_file():
         raise InvalidInput(f"no OSM extract at {pbf}; pass --pbf")
     ensure_embedded_running(settings)
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # so the scratch database is dropped on the way out
+
+    signal.signal(signal.SIGTERM, stop)
     result = asyncio.run(
         run_benchmark(settings, args.region, pbf, args.units, args.runs, args.naive_runs, args.seed)
     )
