@@ -127,6 +127,25 @@ async def test_failed_import_leaves_the_region_and_reimport_replaces_it(
     assert await _counts(engine, "li") == before
     assert (await region_index(engine, "li")) is index
 
+    # a failure while writing (here the database refuses the map features, the last step)
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'disk full'; END $$"
+            )
+        )
+        await conn.execute(
+            text("CREATE TRIGGER refuse BEFORE INSERT ON gis_features EXECUTE FUNCTION refuse()")
+        )
+    with pytest.raises(ImportFailed, match=r"previous data is unchanged.*disk full"):
+        await import_osm(engine, EXTRACT, "li")
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP TRIGGER refuse ON gis_features"))
+        await conn.execute(text("DROP FUNCTION refuse()"))
+    assert await _counts(engine, "li") == before
+    assert (await region_index(engine, "li")) is index
+
     copy = tmp_path / "again.osm.pbf"
     shutil.copy(EXTRACT, copy)
     await import_osm(engine, copy, "li")
