@@ -484,6 +484,15 @@ async def _write(
     step("features", len(rows.features))
 
 
+def _database_reason(exc: BaseException) -> str:
+    """The database's own words for a failure, without the statement that failed."""
+    orig = getattr(exc, "orig", None) or exc
+    text_ = str(orig).split("\n[SQL:", 1)[0].strip()
+    if text_.startswith("<class "):
+        text_ = text_.split(">: ", 1)[-1]
+    return text_ or type(exc).__name__
+
+
 async def import_osm(
     engine: AsyncEngine,
     path: str | Path,
@@ -517,7 +526,8 @@ async def import_osm(
             await _write(conn, region, rows, file.name, progress)
     except (DBAPIError, SQLAlchemyError, OSError) as exc:
         raise ImportFailed(
-            f"writing region {region!r} failed, the previous data is unchanged: {exc}"
+            f"writing region {region!r} failed, the previous data is unchanged: "
+            f"{_database_reason(exc)}"
         ) from exc
     for listener in list(_listeners):
         listener.region_imported(region)
