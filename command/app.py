@@ -12,32 +12,29 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from command import bootstrap
-from command.api import auth, events, health
+from command.api import auth, events, gis, gis_map, health, incidents, telephony, units
 from command.bootstrap import Container
 from command.errors import CadError, status_for
 from command.settings import Settings
+from dispatch.errors import DispatchError
+from gis.errors import GisError
+from telephony.errors import TelephonyError
 
 log = logging.getLogger(__name__)
 
 # The root error of each package: their ``kind`` decides the HTTP status (command.errors).
-ERROR_ROOTS: tuple[type[Exception], ...] = (CadError,)
+ERROR_ROOTS: tuple[type[Exception], ...] = (CadError, GisError, DispatchError, TelephonyError)
 
-# --- incidents and dispatch (issue 5) ---
-from command.api import incidents as incidents_api  # noqa: E402
-from command.api import units as units_api  # noqa: E402
-from dispatch.errors import DispatchError  # noqa: E402
-from gis.errors import GisError  # noqa: E402
-
-ERROR_ROOTS += (DispatchError, GisError)
-INCIDENT_ROUTERS = (incidents_api.router, units_api.router)
-# --- end incidents and dispatch ---
-
-# --- telephony (issue 4) ---
-from command.api import telephony as telephony_api  # noqa: E402
-from telephony.errors import TelephonyError  # noqa: E402
-
-ERROR_ROOTS += (TelephonyError,)
-# --- end telephony ---
+ROUTERS = (
+    health.router,
+    auth.router,
+    events.router,
+    gis.router,
+    gis_map.router,
+    telephony.router,
+    incidents.router,
+    units.router,
+)
 
 
 def _describe(error: Mapping[str, Any]) -> str:
@@ -82,9 +79,6 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
             {"error": "InvalidInput", "message": "; ".join(problems), "problems": problems}, 422
         )
 
-    for module in (health, auth, events):
-        app.include_router(module.router)
-    for extra in INCIDENT_ROUTERS:  # incidents and dispatch (issue 5)
-        app.include_router(extra)
-    app.include_router(telephony_api.router)  # telephony (issue 4)
+    for router in ROUTERS:
+        app.include_router(router)
     return app

@@ -15,6 +15,7 @@ from command.auth.service import Policy
 from command.db import database_url, make_engine
 from command.eventhub import EventHub
 from command.settings import Settings
+from command.telephony_service import start_telephony
 
 log = logging.getLogger(__name__)
 
@@ -83,11 +84,7 @@ async def start(settings: Settings, url: str | None = None) -> Container:
 
     container.health_checks["database"] = database
     container.health_checks["events"] = event_stream
-    # --- telephony (issue 4): AMI bridge, screen pops, intake ---
-    from command.telephony_service import start_telephony
-
     await start_telephony(container)
-    # --- end telephony ---
     return container
 
 

@@ -12,29 +12,15 @@ import sys
 from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
 
-from command.cli import audit, db, serve, user
+from command.cli import audit, db, dispatch, gis, gis_routing, serve, telephony, user
 from command.errors import status_for
 from command.settings import Settings
 
 T = TypeVar("T")
 
 # Areas with their own subcommands; ``bench`` collects benchmarks from the areas below.
-AREAS = [db, serve, user, audit]
-BENCHES: list[Any] = []
-
-# --- telephony (issue 4): cad ami-sim, cad bench ami ---
-from command.cli import telephony as telephony_cli  # noqa: E402
-
-AREAS.append(telephony_cli)
-BENCHES.append(telephony_cli)
-# --- end telephony ---
-
-# --- incidents and dispatch (issue 5): cad dispatch seed|units, cad bench recommend ---
-from command.cli import dispatch as dispatch_cli  # noqa: E402
-
-AREAS.append(dispatch_cli)
-BENCHES.append(dispatch_cli)
-# --- end incidents and dispatch ---
+AREAS: list[Any] = [db, serve, user, audit, gis, telephony, dispatch]
+BENCHES: list[Any] = [gis, gis_routing, telephony, dispatch]
 
 
 class UsageError(Exception):
