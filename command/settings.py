@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     telephony_location_minutes: float = Field(default=60.0, gt=0, description="pushed location age")
     # --- end telephony ---
 
+    region: str = Field(default="liechtenstein", description="the region this centre covers")
     shared_dir: Path = Field(
         default=Path("../shared"), description="shared data: OSM extracts, AMI fixtures"
     )

@@ -1,7 +1,9 @@
-"""What several commands share: reaching the database, embedded or configured."""
+"""What several commands share: reaching the database, embedded or configured; progress."""
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -49,3 +51,24 @@ async def engine_for(settings: Settings) -> AsyncIterator[AsyncEngine]:
         raise Unavailable(f"cannot reach the database: {exc}") from exc
     finally:
         await engine.dispose()
+
+
+class Progress:
+    """Progress of a long step on stderr: one updating line on a terminal, lines otherwise."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        elapsed = time.monotonic() - self.started
+        amount = f"{done:,}" if total is None or total == done else f"{done:,}/{total:,}"
+        line = f"[{elapsed:6.1f}s] {stage}: {amount}"
+        if self.tty:
+            print(f"\r{line:<70}", end="", file=sys.stderr, flush=True)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        if self.tty:
+            print(file=sys.stderr)

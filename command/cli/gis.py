@@ -13,12 +13,11 @@ import argparse
 import asyncio
 import json
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from command.cli.common import engine_for
+from command.cli.common import Progress, engine_for
 from command.errors import InvalidInput
 from command.settings import Settings
 from gis import bench_geocode
@@ -61,27 +60,8 @@ def register_bench(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 # --- import -------------------------------------------------------------------------------
 
 
-class _Progress:
-    def __init__(self) -> None:
-        self.started = time.monotonic()
-        self.tty = sys.stderr.isatty()
-
-    def __call__(self, stage: str, done: int, total: int | None) -> None:
-        elapsed = time.monotonic() - self.started
-        amount = f"{done:,}" if total is None or total == done else f"{done:,}/{total:,}"
-        line = f"[{elapsed:6.1f}s] {stage}: {amount}"
-        if self.tty:
-            print(f"\r{line:<70}", end="", file=sys.stderr, flush=True)
-        else:
-            print(line, file=sys.stderr, flush=True)
-
-    def done(self) -> None:
-        if self.tty:
-            print(file=sys.stderr)
-
-
 def import_cmd(args: argparse.Namespace, settings: Settings) -> int:
-    progress = _Progress()
+    progress = Progress()
 
     async def run() -> Any:
         async with engine_for(settings) as engine:
