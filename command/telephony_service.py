@@ -17,7 +17,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -68,6 +68,43 @@ def config_from(settings: Settings) -> TelephonyConfig:
         history_days=settings.telephony_history_days,
         location_minutes=settings.telephony_location_minutes,
     )
+
+
+class HeldConnection:
+    """One long-lived connection used by one task at a time; reopened after an error."""
+
+    def __init__(self, engine: AsyncEngine, autocommit: bool = False) -> None:
+        self.engine = engine
+        self.autocommit = autocommit
+        self._conn: AsyncConnection | None = None
+        self._lock = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def use(self) -> AsyncIterator[AsyncConnection]:
+        async with self._lock:
+            if self._conn is None or self._conn.closed:
+                conn = await self.engine.connect()
+                if self.autocommit:
+                    conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                self._conn = conn
+            try:
+                yield self._conn
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await self._conn.close()
+                self._conn = None
+                raise
+
+    @property
+    def busy(self) -> bool:
+        return self._lock.locked()
+
+    async def close(self) -> None:
+        async with self._lock:
+            if self._conn is not None:
+                with contextlib.suppress(Exception):
+                    await self._conn.close()
+                self._conn = None
 
 
 class PopHub:
@@ -135,7 +172,11 @@ class TelephonyService:
         self._rr = 0
         self._logged_status = "degraded"
         self._pop_tasks: set[asyncio.Task[None]] = set()
-        self._pop_slots = asyncio.Semaphore(4)  # leave pool connections for the writer
+        # held connections: the writer's batches and the pops' lookups skip pool checkout
+        self._writer = HeldConnection(engine)
+        self._readers = [HeldConnection(engine, autocommit=True) for _ in range(4)]
+        self._next_reader = 0
+        self._context: dict[str, asyncio.Task[dict[str, Any]]] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -145,6 +186,11 @@ class TelephonyService:
 
     async def stop(self) -> None:
         await self.bridge.stop()
+        for task in list(self._pop_tasks) + list(self._context.values()):
+            task.cancel()
+        await self._writer.close()
+        for reader in self._readers:
+            await reader.close()
 
     @property
     def health(self) -> Health:
@@ -157,17 +203,26 @@ class TelephonyService:
 
     def notice(self, events: Sequence[DomainEvent]) -> None:
         """Screen pops leave at once, beside the writer: a call-taker sees what rings even
-        when the database is slow, and a pop never waits for a batch's commit."""
+        when the database is slow, and a pop never waits for a batch's commit. The caller's
+        history is looked up as soon as the call is queued, so an offer usually finds it
+        ready."""
+        loop = asyncio.get_running_loop()
         for event in events:
-            if isinstance(event, CallTransitioned) and event.call.seat and (
-                    event.to_state == "offered"
-                    or (event.to_state == "answered" and event.detail.get("grabbed"))):
-                task = asyncio.get_running_loop().create_task(self._pop(event.call))
+            if not isinstance(event, CallTransitioned):
+                continue
+            call = event.call
+            if event.to_state == "queued" and call.number and call.id not in self._context:
+                self._context[call.id] = loop.create_task(self._lookup(call.number, call.id))
+            elif call.seat and (event.to_state == "offered" or (
+                    event.to_state == "answered" and event.detail.get("grabbed"))):
+                task = loop.create_task(self._pop(call))
                 self._pop_tasks.add(task)
                 task.add_done_callback(self._pop_tasks.discard)
+            elif event.to_state == "ended":
+                self._context.pop(call.id, None)  # a lookup still running just finishes
 
     async def handle(self, events: Sequence[DomainEvent]) -> None:
-        async with self.engine.begin() as conn:
+        async with self._writer.use() as conn, conn.begin():
             new = await store.persist(conn, events)
             if new:
                 await event_log.append(conn, [to_new_event(e, "asterisk") for e in new])
@@ -197,25 +252,21 @@ class TelephonyService:
     async def build_pop(self, conn: AsyncConnection, call: CallView,
                         seat: str) -> dict[str, Any]:
         """The screen pop: one round trip for history and location (two for a report)."""
-        now = self.clock()
-        since = now - timedelta(days=self.config.history_days)
-        history: list[dict[str, Any]] = []
-        past_incidents: list[dict[str, Any]] = []
-        location: dict[str, Any] | None = None
-        report = None
+        context: dict[str, Any] = {"earlier_calls": [], "earlier_incidents": [],
+                                   "location": None}
         if call.number:
-            row = (await conn.execute(POP_SQL, {
-                "number": call.number, "since": since, "id": call.id,
-                "loc_since": now - timedelta(minutes=self.config.location_minutes),
-            })).one()
-            history = _decoded(row.calls) or []
-            past_incidents = _decoded(row.incidents) or []
-            location = _decoded(row.location)
+            context = await self._context_for(conn, call.number, call.id)
+        report = None
         if call.kind != "voice":
             rep = await store.report_of(conn, call.id)
             report = _json(rep) if rep else None
-            if report and report.get("lat") is not None and location is None:
-                location = {"lat": report["lat"], "lon": report["lon"], "source": call.kind}
+        return self.compose_pop(call, seat, context, report)
+
+    def compose_pop(self, call: CallView, seat: str, context: dict[str, Any],
+                    report: dict[str, Any] | None) -> dict[str, Any]:
+        location = context["location"]
+        if report and report.get("lat") is not None and location is None:
+            location = {"lat": report["lat"], "lon": report["lon"], "source": call.kind}
         draft = {
             "call_id": call.id, "source": call.kind,
             "caller_name": call.name or "", "caller_phone": call.number or "",
@@ -225,24 +276,75 @@ class TelephonyService:
         }
         return {"type": "screen_pop", "seat": seat, "call": call.as_json(),
                 "caller": {"number": call.number, "name": call.name},
-                "earlier_calls": history, "earlier_incidents": past_incidents,
+                "earlier_calls": context["earlier_calls"],
+                "earlier_incidents": context["earlier_incidents"],
                 "history_window_days": self.config.history_days,
                 "location": location, "report": report, "incident_draft": draft}
+
+    async def _history(self, conn: AsyncConnection, number: str,
+                       call_id: str) -> dict[str, Any]:
+        now = self.clock()
+        row = (await conn.execute(POP_SQL, {
+            "number": number, "since": now - timedelta(days=self.config.history_days),
+            "id": call_id,
+            "loc_since": now - timedelta(minutes=self.config.location_minutes),
+        })).one()
+        return {"earlier_calls": _decoded(row.calls) or [],
+                "earlier_incidents": _decoded(row.incidents) or [],
+                "location": _decoded(row.location)}
+
+    def _reader(self) -> HeldConnection:
+        """A free held connection for a lookup, else the next in turn."""
+        for reader in self._readers:
+            if not reader.busy:
+                return reader
+        self._next_reader = (self._next_reader + 1) % len(self._readers)
+        return self._readers[self._next_reader]
+
+    async def _lookup(self, number: str, call_id: str) -> dict[str, Any]:
+        async with self._reader().use() as conn:
+            return await self._history(conn, number, call_id)
+
+    async def _context_for(self, conn: AsyncConnection, number: str,
+                           call_id: str) -> dict[str, Any]:
+        """The history looked up when the call was queued, or a fresh lookup."""
+        pending = self._context.get(call_id)
+        if pending is not None:
+            try:
+                return await asyncio.shield(pending)
+            except Exception:
+                log.warning("history lookup for %s failed; looking again", call_id)
+        return await self._history(conn, number, call_id)
 
     async def _pop(self, call: CallView) -> None:
         seat = call.seat
         if seat is None or not self.pops.watched(seat):
             return
+        t_start = time.monotonic()
         try:
-            async with self._pop_slots, self.engine.connect() as conn:
-                pop = await self.build_pop(conn, call, seat)
+            pending = self._context.get(call.id)
+            if pending is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(pending)
+            t_slot = time.monotonic()
+            if call.kind == "voice" and pending is not None and pending.done() and (
+                    pending.exception() is None):
+                t_conn = t_slot
+                pop = self.compose_pop(call, seat, pending.result(), None)
+            else:
+                async with self._reader().use() as conn:
+                    t_conn = time.monotonic()
+                    pop = await self.build_pop(conn, call, seat)
         except Exception:
             log.exception("screen pop for call %s on %s could not be built", call.id, seat)
             return
         if self.bridge.offer_arrivals is not None:
             t = self.bridge.offer_arrivals.pop(call.id, None)
             if t is not None:
+                # benchmark tracing: where the time of a pop goes
                 pop["_arrived"] = t
+                pop["_trace"] = {"noticed": t_start, "history": t_slot, "conn": t_conn,
+                                 "built": time.monotonic()}
         self.pops.publish(seat, pop)
 
     async def current_pops(self, seat: str) -> list[dict[str, Any]]:

@@ -295,7 +295,7 @@ class Bridge:
                 self._outbox_wake.clear()
                 await self._outbox_wake.wait()
             batch: list[DomainEvent] = []
-            while self._outbox and len(batch) < 2000:
+            while self._outbox and len(batch) < 200:
                 batch.append(self._outbox.popleft())
             t0 = time.perf_counter()
             self._writing = True

@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import os
 import statistics
 import tempfile
 import time
@@ -157,6 +158,10 @@ class BenchResult:
     live_calls: int
     resync_seconds: float | None
     recovered_calls: int
+    pop_breakdown_ms: dict[str, tuple[float, float]]
+    writer_batches: int
+    writer_seconds: float
+    load_average: tuple[float, float, float]
 
     def lines(self) -> list[str]:
         return [
@@ -167,6 +172,10 @@ class BenchResult:
             f" max {_ms(self.pop_max_ms)} (AgentCalled read -> pop received on the websocket)",
             f"reconnect + full resync with {self.live_calls} live calls: "
             f"{_s(self.resync_seconds)}, {self.recovered_calls} calls tracked after",
+            "pop stages p50/p99 ms: " + ", ".join(
+                f"{k} {v[0]:.1f}/{v[1]:.1f}" for k, v in self.pop_breakdown_ms.items()),
+            f"writer: {self.writer_batches} transactions, {self.writer_seconds:.1f} s; "
+            "load average at the end: " + " ".join(f"{x:.2f}" for x in self.load_average),
         ]
 
 
@@ -254,6 +263,7 @@ async def run_bench(seconds: float, rate: float, seats: int, speed: float, live_
                 r.raise_for_status()
                 token = r.json()["token"]
             latencies: list[float] = []
+            segments: dict[str, list[float]] = {}
             sockets = []
             for n in range(seats):
                 seat = f"Local/{2000 + n}@agents"
@@ -269,11 +279,20 @@ async def run_bench(seconds: float, rate: float, seats: int, speed: float, live_
                     pop = json.loads(raw)
                     if pop.get("type") == "screen_pop" and "_arrived" in pop:
                         latencies.append((got - float(pop["_arrived"])) * 1000)
+                        tr = pop.get("_trace", {})
+                        t_prev = float(pop["_arrived"])
+                        for name in ("noticed", "history", "conn", "built"):
+                            if name in tr:
+                                segments.setdefault(name, []).append(
+                                    (float(tr[name]) - t_prev) * 1000)
+                                t_prev = float(tr[name])
+                        segments.setdefault("sent", []).append((got - t_prev) * 1000)
 
             listeners = [asyncio.create_task(listen(ws)) for ws in sockets]
             svc.bridge.offer_arrivals = {}
             stats = svc.bridge.stats
             applied0, overflows0, received0 = stats.applied, stats.overflows, stats.received
+            extra0 = dict(stats.extra)
             t0, cpu0 = time.monotonic(), time.process_time()
             await _request(parent, "flow", {"rate": rate, "seconds": seconds})
             sent = await _request(parent, "flow_done")
@@ -286,7 +305,8 @@ async def run_bench(seconds: float, rate: float, seats: int, speed: float, live_
             applied = stats.applied - applied0
             overflows = stats.overflows - overflows0
             svc.bridge.offer_arrivals = None
-            print({k: round(v, 2) for k, v in stats.extra.items()}, flush=True)
+            writer = {k: stats.extra.get(k, 0.0) - extra0.get(k, 0.0)
+                      for k in ("batches", "write_s")}
             await asyncio.sleep(2.0 / speed * 10)  # calls in progress finish
             # reconnect + resync with live calls
             await _request(parent, "calls", {"n": live_calls})
@@ -317,7 +337,11 @@ async def run_bench(seconds: float, rate: float, seats: int, speed: float, live_
             pop_p50_ms=statistics.median(latencies) if latencies else None,
             pop_p99_ms=percentile(latencies, 99),
             pop_max_ms=latencies[-1] if latencies else None,
-            live_calls=live_calls, resync_seconds=resync, recovered_calls=tracked)
+            live_calls=live_calls, resync_seconds=resync, recovered_calls=tracked,
+            pop_breakdown_ms={k: (round(statistics.median(v), 1), round(percentile(v, 99) or 0, 1))
+                              for k, v in segments.items()},
+            writer_batches=int(writer["batches"]), writer_seconds=writer["write_s"],
+            load_average=os.getloadavg())
     finally:
         await _request(parent, "stop")
         proc.join(5)
