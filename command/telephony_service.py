@@ -126,6 +126,11 @@ class PopHub:
             if not subs:
                 del self._subs[interface]
 
+    def broadcast(self, message: dict[str, Any]) -> None:
+        """To every console (telephony health changes)."""
+        for interface in list(self._subs):
+            self.publish(interface, message)
+
     def watched(self, interface: str) -> bool:
         return bool(self._subs.get(interface))
 
@@ -230,6 +235,7 @@ class TelephonyService:
             self.hub.poke()
 
     async def health_changed(self, health: Health) -> None:
+        self.pops.broadcast({"type": "telephony_health", **health.as_json()})
         # only flips go to the log (ok <-> degraded); the reason is in /health at any time
         if health.status == self._logged_status:
             return
