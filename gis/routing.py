@@ -1,25 +1,26 @@
 """Drive times and routes on a region's road graph (pgRouting over ``gis_road_edges``).
 
 Points off the graph (a unit's GPS fix, an incident's address) are joined to it through
-*virtual edges*: each point is snapped to its nearest road edges (the few within
-:data:`SNAP_TOLERANCE_M` of the nearest one, so a point beside an isolated service road still
-reaches the main network), and connected to both ends of each edge with the cost of driving the
-part of the edge between the snapped spot and that end (respecting one-way rules: a negative
-cost means that direction is closed), plus the straight distance from the point to the road at
-:data:`OFFROAD_SPEED_MPS`. A unit and the incident on the same edge also get the direct
-stretch between them.
+*virtual edges*. Each point is snapped to the nearest edge of the region's main road network:
+road pieces cut off from it (found once per import with ``pgr_strongComponents``) are never
+used. The destination is also joined to the next nearest edges within
+:data:`SNAP_TOLERANCE_M`, so an address between two streets is reached from either. A snapped
+point is connected to both ends of its edge with the cost of driving the part of the edge
+between the snapped spot and that end (one-way rules kept: a negative cost closes that
+direction), plus the straight distance from the point to the road at
+:data:`OFFROAD_SPEED_MPS`. A unit on the incident's own edge also gets the direct stretch.
 
 :func:`drive_times` answers "how long from each of these units to the incident" with one SQL
-statement and one shortest-path search: the graph is reversed (every edge's direction and costs
-swapped) and a single one-to-many Dijkstra runs from the incident to all units, so 200 units
-cost one search, not 200. The edge set handed to pgRouting is limited to the bounding box of
-all points, widened by :data:`BBOX_MARGIN_M`.
+statement and one shortest-path search: on the reversed graph (each edge's two costs swapped)
+a single one-to-many Dijkstra runs from the incident to all units, so 200 units cost one
+search, not 200. The edges handed to pgRouting are limited to the points' bounding box widened
+by :data:`BBOX_MARGIN_M` (no filter when that covers the whole region).
 
 :func:`route` gives one unit's route to the incident: duration, length and the geometry as a
-GeoJSON LineString, oriented in the direction of travel.
+GeoJSON LineString in the direction of travel.
 
-:func:`drive_times_naive` runs one forward search per unit, with the same snapping, for the
-benchmark's baseline.
+:func:`drive_times_naive` asks the same with one query and one search per unit: the
+benchmark's baseline (:func:`benchmark`, ``cad bench route``).
 """
 
 from __future__ import annotations
@@ -51,8 +52,12 @@ from gis.errors import InvalidInput, RegionNotFoundError
 OFFROAD_SPEED_MPS = 15.0 / 3.6
 """Speed assumed from a point to the road it is snapped to (walking a vehicle in: 15 km/h)."""
 
-SNAP_CANDIDATES = 3
-"""How many nearest edges are considered for each point."""
+SNAP_CANDIDATES = 1
+"""How many nearest edges a unit position (a GPS fix, on a road) is joined to."""
+
+DEST_SNAP_CANDIDATES = 4
+"""How many nearest edges the destination is joined to (those within :data:`SNAP_TOLERANCE_M`
+of the nearest): an address between two streets is reached from whichever is faster."""
 
 SNAP_TOLERANCE_M = 40.0
 """Edges no more than this much farther than the nearest one are joined too."""
@@ -111,10 +116,10 @@ cand AS (
               AND (NOT (SELECT fresh FROM stamp)
                    OR NOT (r.source = ANY(:isolated) OR r.target = ANY(:isolated)))
             ORDER BY r.geom <-> p.g
-            LIMIT :k + 2
+            LIMIT CASE WHEN p.i = 0 THEN :k_dest ELSE :k END + 2
         ) n
         ORDER BY n.d, n.id
-        LIMIT :k
+        LIMIT CASE WHEN p.i = 0 THEN :k_dest ELSE :k END
     ) e
 ),
 snap AS MATERIALIZED (
@@ -282,6 +287,7 @@ def _statement(sql: str) -> TextClause:
     return text(sql).bindparams(
         bindparam("base", type_=BigInteger),
         bindparam("k", type_=Integer),
+        bindparam("k_dest", type_=Integer),
         bindparam("stamp", type_=DateTime(timezone=True)),
         bindparam("isolated", type_=ARRAY(BigInteger)),
         *(bindparam(name, type_=Float) for name in ("tolerance", "max_snap", "slow", "margin")),
@@ -304,6 +310,7 @@ def _params(
         "dlon": dest[0],
         "dlat": dest[1],
         "k": SNAP_CANDIDATES,
+        "k_dest": DEST_SNAP_CANDIDATES,
         "tolerance": SNAP_TOLERANCE_M,
         "max_snap": MAX_SNAP_M,
         "slow": OFFROAD_SPEED_MPS,
