@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 from dataclasses import asdict
 from datetime import UTC, datetime
 
@@ -53,8 +54,12 @@ def bench_route_cmd(args: argparse.Namespace, settings: Settings) -> int:
                 seed=args.seed,
             )
 
+    load_before = os.getloadavg()[0]
     result = asyncio.run(run())
+    load_after = os.getloadavg()[0]
     figures = asdict(result)
+    figures["load_average"] = [round(load_before, 2), round(load_after, 2)]
+    figures["cpus"] = os.cpu_count()
     figures["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     figures["goal_p95_ms"] = GOAL_P95_MS
     figures["speedup_p50"] = result.naive.p50_ms / result.fast.p50_ms
@@ -73,6 +78,8 @@ def bench_route_cmd(args: argparse.Namespace, settings: Settings) -> int:
         f"answers agree to {result.max_disagreement_s:.2g} s; "
         f"unreachable units: {result.unreachable_share:.1%}\n"
         f"  goal p95 <= {GOAL_P95_MS:.0f} ms: "
-        f"{'met' if result.fast.p95_ms <= GOAL_P95_MS else 'NOT met'}"
+        f"{'met' if result.fast.p95_ms <= GOAL_P95_MS else 'NOT met'}\n"
+        f"  machine: {figures['cpus']} CPUs, load average {load_before:.1f} before, "
+        f"{load_after:.1f} after"
     )
     return 0
