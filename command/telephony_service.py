@@ -32,7 +32,7 @@ from telephony import store
 from telephony.bridge import AmiSettings, Bridge, Health, SpyMode
 from telephony.calls import CallKind, CallTransitioned, CallUpdated, CallView
 from telephony.errors import Conflict, InvalidRequest, NotFound
-from telephony.seats import SeatState
+from telephony.seats import SeatChanged, SeatState
 from telephony.stats import Figures
 from telephony.tracker import DomainEvent
 
@@ -181,6 +181,9 @@ class TelephonyService:
         self._writer = HeldConnection(engine)
         self._readers = [HeldConnection(engine, autocommit=True) for _ in range(4)]
         self._next_reader = 0
+        self._offering = asyncio.Lock()
+        self.pop_wait = 0.02  # seconds a pop may wait for the caller's history
+        self._report_seats: dict[str, str] = {}  # report call id -> seat it is offered to
         self._context: dict[str, asyncio.Task[dict[str, Any]]] = {}
 
     # ------------------------------------------------------------------ lifecycle
@@ -225,6 +228,11 @@ class TelephonyService:
                 task.add_done_callback(self._pop_tasks.discard)
             elif event.to_state == "ended":
                 self._context.pop(call.id, None)  # a lookup still running just finishes
+        if any(isinstance(e, SeatChanged) and e.seat.state == SeatState.AVAILABLE
+               for e in events):
+            task = loop.create_task(self._offer_waiting())
+            self._pop_tasks.add(task)
+            task.add_done_callback(self._pop_tasks.discard)
 
     async def handle(self, events: Sequence[DomainEvent]) -> None:
         async with self._writer.use() as conn, conn.begin():
@@ -285,7 +293,8 @@ class TelephonyService:
                 "earlier_calls": context["earlier_calls"],
                 "earlier_incidents": context["earlier_incidents"],
                 "history_window_days": self.config.history_days,
-                "location": location, "report": report, "incident_draft": draft}
+                "location": location, "report": report, "incident_draft": draft,
+                "history_pending": False}
 
     async def _history(self, conn: AsyncConnection, number: str,
                        call_id: str) -> dict[str, Any]:
@@ -323,35 +332,50 @@ class TelephonyService:
         return await self._history(conn, number, call_id)
 
     async def _pop(self, call: CallView) -> None:
+        """Send the pop; a voice call's pop waits at most ``pop_wait`` for the caller's
+        history: if the lookup is slower, the pop leaves without it (``history_pending``) and
+        a ``screen_pop_history`` message follows as soon as it is there."""
         seat = call.seat
         if seat is None or not self.pops.watched(seat):
             return
         t_start = time.monotonic()
+        trace = self.bridge.offer_arrivals
+        arrived = trace.pop(call.id, None) if trace is not None else None
         try:
-            pending = self._context.get(call.id)
-            if pending is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(pending)
-            t_slot = time.monotonic()
-            if call.kind == "voice" and pending is not None and pending.done() and (
-                    pending.exception() is None):
-                t_conn = t_slot
-                pop = self.compose_pop(call, seat, pending.result(), None)
-            else:
+            if call.kind != "voice":
                 async with self._reader().use() as conn:
-                    t_conn = time.monotonic()
                     pop = await self.build_pop(conn, call, seat)
+                self._publish(seat, pop, arrived, t_start)
+                return
+            pending = self._context.get(call.id)
+            if pending is None and call.number:
+                pending = asyncio.get_running_loop().create_task(
+                    self._lookup(call.number, call.id))
+                self._context[call.id] = pending
+            if pending is not None:
+                with contextlib.suppress(TimeoutError, Exception):
+                    await asyncio.wait_for(asyncio.shield(pending), self.pop_wait)
+            ready = pending is None or (pending.done() and not pending.cancelled()
+                                        and pending.exception() is None)
+            context = pending.result() if pending is not None and ready else EMPTY_CONTEXT
+            pop = self.compose_pop(call, seat, context, None)
+            pop["history_pending"] = not ready
+            self._publish(seat, pop, arrived, t_start)
+            if ready or pending is None:
+                return
+            context = await asyncio.shield(pending)
+            self._publish(seat, {"type": "screen_pop_history", "seat": seat,
+                                 "call_id": call.id, **context}, arrived, t_start)
         except Exception:
             log.exception("screen pop for call %s on %s could not be built", call.id, seat)
-            return
-        if self.bridge.offer_arrivals is not None:
-            t = self.bridge.offer_arrivals.pop(call.id, None)
-            if t is not None:
-                # benchmark tracing: where the time of a pop goes
-                pop["_arrived"] = t
-                pop["_trace"] = {"noticed": t_start, "history": t_slot, "conn": t_conn,
-                                 "built": time.monotonic()}
-        self.pops.publish(seat, pop)
+
+    def _publish(self, seat: str, message: dict[str, Any], arrived: float | None,
+                 t_start: float) -> None:
+        if arrived is not None:
+            # benchmark tracing: where the time of a pop goes
+            message["_arrived"] = arrived
+            message["_trace"] = {"noticed": t_start, "built": time.monotonic()}
+        self.pops.publish(seat, message)
 
     async def current_pops(self, seat: str) -> list[dict[str, Any]]:
         """Pops for what is ringing or connected on a seat now (a console that reconnects)."""
@@ -477,9 +501,10 @@ class TelephonyService:
         self.hub.poke()
         return loc_id
 
-    def _available_seat(self) -> str | None:
+    def _available_seat(self, exclude_busy_with_reports: bool = False) -> str | None:
+        busy = set(self._report_seats.values()) if exclude_busy_with_reports else set()
         free = sorted(s.interface for s in self.bridge.tracker.seats.values()
-                      if s.state == SeatState.AVAILABLE)
+                      if s.state == SeatState.AVAILABLE and s.interface not in busy)
         if not free:
             return None
         self._rr = (self._rr + 1) % len(free)
@@ -495,10 +520,24 @@ class TelephonyService:
         if not new:
             return {"call_id": call_id, "duplicate": True, "offered_to": None}
         self.hub.poke()
-        seat = self._available_seat()
+        seat = self._available_seat(exclude_busy_with_reports=True)
         if seat is not None:
             await self.move_report(call_id, "offered", seat, "system:intake")
         return {"call_id": call_id, "duplicate": False, "offered_to": seat}
+
+    async def _offer_waiting(self) -> None:
+        """Offer text/alarm reports that waited for a free seat, oldest first."""
+        async with self._offering:
+            try:
+                async with self.engine.connect() as conn:
+                    waiting = await store.waiting_reports(conn)
+                for call_id in waiting:
+                    seat = self._available_seat(exclude_busy_with_reports=True)
+                    if seat is None:
+                        return
+                    await self.move_report(call_id, "offered", seat, "system:intake")
+            except Exception:
+                log.exception("waiting reports could not be offered")
 
     async def move_report(self, call_id: str, to: str, seat: str | None, actor: str) -> None:
         async with self.engine.begin() as conn:
@@ -506,10 +545,16 @@ class TelephonyService:
             await event_log.append(conn, [to_new_event(e, actor) for e in new])
         self.hub.poke()
         for event in new:
+            if isinstance(event, CallTransitioned):
+                if event.to_state in ("offered", "answered") and event.call.seat:
+                    self._report_seats[call_id] = event.call.seat
+                else:
+                    self._report_seats.pop(call_id, None)
             if isinstance(event, CallTransitioned) and event.to_state == "offered":
                 await self._pop(event.call)
 
 
+EMPTY_CONTEXT: dict[str, Any] = {"earlier_calls": [], "earlier_incidents": [], "location": None}
 POP_SQL = sa.text("""
 SELECT
   (SELECT coalesce(json_agg(c), '[]'::json) FROM (

@@ -159,6 +159,9 @@ class BenchResult:
     resync_seconds: float | None
     recovered_calls: int
     pop_breakdown_ms: dict[str, tuple[float, float]]
+    history_pending: int
+    history_p50_ms: float | None
+    history_p99_ms: float | None
     writer_batches: int
     writer_seconds: float
     load_average: tuple[float, float, float]
@@ -172,6 +175,9 @@ class BenchResult:
             f" max {_ms(self.pop_max_ms)} (AgentCalled read -> pop received on the websocket)",
             f"reconnect + full resync with {self.live_calls} live calls: "
             f"{_s(self.resync_seconds)}, {self.recovered_calls} calls tracked after",
+            f"history in the pop: {self.pops - self.history_pending} of {self.pops}; "
+            f"complete pop (history included or followed) p50 {_ms(self.history_p50_ms)}, "
+            f"p99 {_ms(self.history_p99_ms)}",
             "pop stages p50/p99 ms: " + ", ".join(
                 f"{k} {v[0]:.1f}/{v[1]:.1f}" for k, v in self.pop_breakdown_ms.items()),
             f"writer: {self.writer_batches} transactions, {self.writer_seconds:.1f} s; "
@@ -264,6 +270,8 @@ async def run_bench(seconds: float, rate: float, seats: int, speed: float, live_
                 token = r.json()["token"]
             latencies: list[float] = []
             segments: dict[str, list[float]] = {}
+            complete: list[float] = []
+            pending_pops: list[float] = []
             sockets = []
             for n in range(seats):
                 seat = f"Local/{2000 + n}@agents"
@@ -277,16 +285,25 @@ async def run_bench(seconds: float, rate: float, seats: int, speed: float, live_
                 async for raw in ws:
                     got = time.monotonic()
                     pop = json.loads(raw)
-                    if pop.get("type") == "screen_pop" and "_arrived" in pop:
-                        latencies.append((got - float(pop["_arrived"])) * 1000)
+                    if "_arrived" not in pop:
+                        continue
+                    waited = (got - float(pop["_arrived"])) * 1000
+                    if pop.get("type") == "screen_pop":
+                        latencies.append(waited)
+                        if pop.get("history_pending"):
+                            pending_pops.append(waited)
+                        else:
+                            complete.append(waited)
                         tr = pop.get("_trace", {})
                         t_prev = float(pop["_arrived"])
-                        for name in ("noticed", "history", "conn", "built"):
+                        for name in ("noticed", "built"):
                             if name in tr:
                                 segments.setdefault(name, []).append(
                                     (float(tr[name]) - t_prev) * 1000)
                                 t_prev = float(tr[name])
                         segments.setdefault("sent", []).append((got - t_prev) * 1000)
+                    elif pop.get("type") == "screen_pop_history":
+                        complete.append(waited)
 
             listeners = [asyncio.create_task(listen(ws)) for ws in sockets]
             svc.bridge.offer_arrivals = {}
@@ -340,6 +357,9 @@ async def run_bench(seconds: float, rate: float, seats: int, speed: float, live_
             live_calls=live_calls, resync_seconds=resync, recovered_calls=tracked,
             pop_breakdown_ms={k: (round(statistics.median(v), 1), round(percentile(v, 99) or 0, 1))
                               for k, v in segments.items()},
+            history_pending=len(pending_pops),
+            history_p50_ms=statistics.median(complete) if complete else None,
+            history_p99_ms=percentile(complete, 99),
             writer_batches=int(writer["batches"]), writer_seconds=writer["write_s"],
             load_average=os.getloadavg())
     finally:

@@ -30,10 +30,19 @@ async def until(condition: Callable[[], bool], limit: float = 10.0) -> None:
 
 
 async def next_pop(ws: Any, limit: float = 5.0) -> dict[str, Any]:
+    """The next screen pop, with its history merged in when that followed separately."""
     while True:
         message = json.loads(await asyncio.wait_for(ws.recv(), limit))
-        if message["type"] == "screen_pop":
-            return dict(message)
+        if message["type"] != "screen_pop":
+            continue
+        pop = dict(message)
+        while pop["history_pending"]:
+            follow = json.loads(await asyncio.wait_for(ws.recv(), limit))
+            if follow["type"] == "screen_pop_history" and follow["call_id"] == pop["call"]["id"]:
+                pop.update({k: follow[k] for k in ("earlier_calls", "earlier_incidents",
+                                                   "location")})
+                pop["history_pending"] = False
+        return pop
 
 
 def seat_state(app: LiveApp, interface: str) -> str | None:
@@ -205,3 +214,41 @@ async def test_unreachable_asterisk_is_degraded_and_intake_still_works(
         assert detail["report"]["address"] == "Städtle 1"
         calls = await app.http.get("/api/v1/telephony/calls/alarm-999", headers=taker)
         assert calls.status_code == 404
+
+
+async def test_a_waiting_alarm_is_offered_when_a_seat_comes_back(
+    live: LiveApp, two_takers: Any
+) -> None:
+    alice, bob = two_takers
+    for who, seat in ((alice, SEAT1), (bob, SEAT2)):
+        r = await live.http.post("/api/v1/telephony/seats/pause", headers=who,
+                                 json={"interface": seat, "reason": "break"})
+        assert r.status_code == 202
+    await until(lambda: seat_state(live, SEAT1) == "paused" and seat_state(live, SEAT2) == "paused")
+    r = await live.http.post("/api/v1/telephony/intake/alarm", headers=alice, json={
+        "source": "sensor-12", "text": "CO level high", "lat": 47.2, "lon": 9.55})
+    assert r.status_code == 201
+    assert r.json()["offered_to"] is None
+    call_id = r.json()["call_id"]
+    token = alice["Authorization"].split()[1]
+    async with websockets.connect(
+            f"{live.ws_url}/api/v1/telephony/ws?seat={SEAT1}&token={token}") as ws:
+        assert json.loads(await ws.recv())["type"] == "hello"
+        r = await live.http.post("/api/v1/telephony/seats/resume", headers=alice,
+                                 json={"interface": SEAT1})
+        assert r.status_code == 202
+        pop = await next_pop(ws)
+        assert pop["call"]["id"] == call_id
+        assert pop["report"]["body"] == "CO level high"
+        assert pop["location"]["lat"] == 47.2
+    r = await live.http.post(f"/api/v1/telephony/reports/{call_id}/accept", headers=bob,
+                             json={"interface": SEAT2})
+    assert r.status_code == 409  # offered to alice's seat, not bob's
+    r = await live.http.post(f"/api/v1/telephony/reports/{call_id}/accept", headers=alice,
+                             json={"interface": SEAT1})
+    assert r.status_code == 202
+    r = await live.http.post(f"/api/v1/telephony/reports/{call_id}/complete", headers=alice)
+    assert r.status_code == 202
+    detail = (await live.http.get(f"/api/v1/telephony/calls/{call_id}", headers=alice)).json()
+    assert [t["to_state"] for t in detail["transitions"]] == [
+        "queued", "offered", "answered", "completed", "ended"]
