@@ -7,17 +7,17 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from tests.support.database import TestServer, started_server
+from tests.support.database import PgServer, started_server
 from tests.support.live import LiveApp, serve
 
 
 @pytest.fixture(scope="session")
-def pg_server() -> Iterator[TestServer]:
+def pg_server() -> Iterator[PgServer]:
     yield from started_server()
 
 
 @pytest.fixture
-async def database_url(pg_server: TestServer) -> AsyncIterator[str]:
+async def database_url(pg_server: PgServer) -> AsyncIterator[str]:
     """A fresh, migrated database for this test; dropped afterwards."""
     name = await pg_server.new_database()
     yield pg_server.url(name)

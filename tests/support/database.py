@@ -22,7 +22,7 @@ TEMPLATE = "cad_template"
 _counter = itertools.count(1)
 
 
-class TestServer:
+class PgServer:
     """The cluster for one test run."""
 
     def __init__(self) -> None:
@@ -72,8 +72,8 @@ class TestServer:
             await conn.close()
 
 
-def started_server() -> Iterator[TestServer]:
-    server = TestServer()
+def started_server() -> Iterator[PgServer]:
+    server = PgServer()
     server.start()
     try:
         asyncio.run(server.build_template())

@@ -23,7 +23,7 @@ from dispatch.demo import SeedSummary, seed_region
 from dispatch.units import UNIT_TYPES, Position, Unit, UnitStatus
 from gis.osm_import import import_osm
 from tests.support import builders
-from tests.support.database import TEMPLATE, TestServer
+from tests.support.database import TEMPLATE, PgServer
 
 REGION = "liechtenstein"
 PBF = Path(__file__).resolve().parents[3] / "shared" / "data" / "osm" / "liechtenstein.osm.pbf"
@@ -40,11 +40,11 @@ _ready: set[str] = set()
 _counter = itertools.count(1)
 
 
-async def _admin(server: TestServer) -> asyncpg.Connection:
+async def _admin(server: PgServer) -> asyncpg.Connection:
     return await asyncpg.connect(server.cluster.url("postgres", driver="postgresql"))
 
 
-async def _build_map_template(server: TestServer) -> None:
+async def _build_map_template(server: PgServer) -> None:
     async with _lock:
         key = server.cluster.root.as_posix()
         if key in _ready:
@@ -64,7 +64,7 @@ async def _build_map_template(server: TestServer) -> None:
 
 
 @asynccontextmanager
-async def map_database(server: TestServer) -> AsyncIterator[str]:
+async def map_database(server: PgServer) -> AsyncIterator[str]:
     """A fresh database holding the migrated schema and the Liechtenstein map; its URL."""
     await _build_map_template(server)
     name = f"test_map_{next(_counter)}"

@@ -20,7 +20,7 @@ from tests.support.live import LiveApp, serve
 
 
 @pytest.fixture
-async def map_url(pg_server: database.TestServer) -> AsyncIterator[str]:
+async def map_url(pg_server: database.PgServer) -> AsyncIterator[str]:
     async with b.map_database(pg_server) as url:
         yield url
 

@@ -13,7 +13,7 @@ from tests.support import dispatch_builders as b
 
 
 @pytest.fixture
-async def map_url(pg_server: database.TestServer) -> AsyncIterator[str]:
+async def map_url(pg_server: database.PgServer) -> AsyncIterator[str]:
     async with b.map_database(pg_server) as url:
         yield url
 

@@ -12,7 +12,7 @@ from tests.support import dispatch_builders as b
 
 
 @pytest.mark.slow
-async def test_small_benchmark_run(pg_server: database.TestServer, database_url: str) -> None:
+async def test_small_benchmark_run(pg_server: database.PgServer, database_url: str) -> None:
     settings = Settings(database_url=database_url)
     result = await run_benchmark(settings, b.REGION, b.PBF, 60, runs=4, naive_runs=2, seed=7)
     assert result.units == 60

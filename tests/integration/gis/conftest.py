@@ -14,14 +14,14 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from gis.osm_import import ImportSummary, import_osm
-from tests.support.database import TestServer
+from tests.support.database import PgServer
 
 REGION = "liechtenstein"
 EXTRACT = Path(__file__).resolve().parents[4] / "shared" / "data" / "osm" / "liechtenstein.osm.pbf"
 
 
 @pytest.fixture(scope="session")
-async def liechtenstein_import(pg_server: TestServer) -> AsyncIterator[tuple[str, ImportSummary]]:
+async def liechtenstein_import(pg_server: PgServer) -> AsyncIterator[tuple[str, ImportSummary]]:
     """URL of a database holding the imported Liechtenstein extract, and the import summary."""
     if not EXTRACT.exists():
         pytest.fail(f"the shared OSM extract is missing: {EXTRACT}")
