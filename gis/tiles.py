@@ -34,6 +34,13 @@ MAJOR_ROADS = ("motorway", "trunk", "primary", "motorway_link", "trunk_link", "p
 MEDIUM_ROADS = ("secondary", "secondary_link", "tertiary", "tertiary_link")
 MINOR_ROADS = ("unclassified", "residential", "living_street", "service", "road", "pedestrian")
 
+# Below zoom 14 lines and areas are simplified to half a display pixel before clipping, and
+# areas smaller than a pixel are left out: low-zoom tiles stay small and quick.
+_SIMPLIFIED_MVT_GEOM = (
+    "ST_AsMVTGeom(ST_Transform(CASE WHEN :z < 14 THEN ST_Simplify(f.geom, b.px / 2, true)"
+    f" ELSE f.geom END, 3857), b.merc, {EXTENT}, {BUFFER}, true)"
+)
+
 _TILE_SQL = text(
     f"""
     WITH bounds AS (
@@ -42,10 +49,12 @@ _TILE_SQL = text(
                    ST_Expand(ST_TileEnvelope(:z, :x, :y),
                              (ST_XMax(ST_TileEnvelope(:z, :x, :y))
                               - ST_XMin(ST_TileEnvelope(:z, :x, :y))) * {BUFFER} / {EXTENT}),
-                   4326) AS geo
+                   4326) AS geo,
+               -- one display pixel (256 per tile), in degrees of longitude
+               360.0 / (256 * 2 ^ :z) AS px
     ),
     roads AS (
-        SELECT ST_AsMVTGeom(ST_Transform(f.geom, 3857), b.merc, {EXTENT}, {BUFFER}, true) AS geom,
+        SELECT {_SIMPLIFIED_MVT_GEOM} AS geom,
                f.kind AS class, f.name, f.layer = 'rail' AS rail
         FROM gis_features f, bounds b
         WHERE f.layer IN ('road', 'rail') AND f.geom && b.geo
@@ -55,17 +64,20 @@ _TILE_SQL = text(
                OR :z >= 14)
     ),
     water AS (
-        SELECT ST_AsMVTGeom(ST_Transform(f.geom, 3857), b.merc, {EXTENT}, {BUFFER}, true) AS geom,
+        SELECT {_SIMPLIFIED_MVT_GEOM} AS geom,
                f.kind AS class, f.name
         FROM gis_features f, bounds b
         WHERE f.layer = 'water' AND f.geom && b.geo
           AND (:z >= 12 OR f.kind IN ('water', 'lake', 'reservoir', 'river', 'riverbank', 'canal'))
+          AND (:z >= 14 OR GeometryType(f.geom) NOT LIKE '%POLYGON'
+               OR ST_Area(f.geom) > b.px * b.px)
     ),
     landuse AS (
-        SELECT ST_AsMVTGeom(ST_Transform(f.geom, 3857), b.merc, {EXTENT}, {BUFFER}, true) AS geom,
+        SELECT {_SIMPLIFIED_MVT_GEOM} AS geom,
                f.kind AS class, f.name
         FROM gis_features f, bounds b
         WHERE f.layer = 'landuse' AND f.geom && b.geo AND :z >= 10
+          AND (:z >= 14 OR ST_Area(f.geom) > b.px * b.px)
     ),
     buildings AS (
         SELECT ST_AsMVTGeom(ST_Transform(f.geom, 3857), b.merc, {EXTENT}, {BUFFER}, true) AS geom,
