@@ -221,6 +221,9 @@ class IncidentService:
                     lat=new.lat,
                 )
             duplicates = await self._duplicates(conn, new.type_code, new.lon, new.lat, now)
+            cross = new.cross_streets.strip() or await incidents_store.cross_streets_at(
+                conn, str(where["region"]), new.lon, new.lat
+            )
             number = await incidents_store.next_number(conn, now.year)
             inc = await incidents_store.create(
                 conn,
@@ -235,7 +238,7 @@ class IncidentService:
                     "jurisdiction_id": where["id"],
                     "jurisdiction_name": where["name"],
                     "address": new.address.strip(),
-                    "cross_streets": new.cross_streets.strip(),
+                    "cross_streets": cross,
                     "caller_name": new.caller_name.strip(),
                     "caller_phone": new.caller_phone.strip(),
                     "summary": new.summary.strip(),

@@ -210,6 +210,46 @@ async def jurisdiction_at(
     return None if row is None else dict(row._mapping)
 
 
+_CROSS_STREETS_SQL = text(
+    """
+    WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g),
+    s AS (
+        SELECT st.name, st.norm, st.geom
+        FROM gis_streets st, pt
+        WHERE st.region = :region AND ST_DWithin(st.geom, pt.g, :deg)
+        ORDER BY st.geom <-> pt.g
+        LIMIT 1
+    ),
+    x AS (
+        SELECT o.name,
+               ST_Distance(ST_ClosestPoint(ST_Intersection(s.geom, o.geom), pt.g)::geography,
+                           pt.g::geography) AS d
+        FROM s, pt, gis_streets o
+        WHERE o.region = :region AND o.norm <> s.norm AND ST_Intersects(o.geom, s.geom)
+    )
+    SELECT s.name AS street, (
+        SELECT array_agg(name ORDER BY d) FROM (
+            SELECT name, min(d) AS d FROM x GROUP BY name ORDER BY min(d) LIMIT 2
+        ) two
+    ) AS crossing
+    FROM s
+    """
+)
+
+
+async def cross_streets_at(conn: AsyncConnection, region: str, lon: float, lat: float) -> str:
+    """The nearest street and its two nearest crossing streets, e.g. ``Städtle (A / B)``."""
+    row = (
+        await conn.execute(
+            _CROSS_STREETS_SQL, {"region": region, "lon": lon, "lat": lat, "deg": 0.002}
+        )
+    ).first()
+    if row is None:
+        return ""
+    crossing = [c for c in (row.crossing or []) if c]
+    return f"{row.street} ({' / '.join(crossing)})" if crossing else str(row.street)
+
+
 # ------------------------------------------------------------------------- calls
 
 

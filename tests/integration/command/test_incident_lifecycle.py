@@ -73,6 +73,11 @@ async def test_call_to_closed_incident(app: LiveApp, map_engine: AsyncEngine) ->
     assert inc["number"] == f"{datetime.now(UTC).year}-000001"
     assert inc["status"] == "new"
     assert inc["jurisdiction_name"] == "Vaduz"
+    # the nearest street and its two nearest crossings, from the map
+    street, _, crossing = inc["cross_streets"].partition(" (")
+    assert street
+    assert crossing.endswith(")")
+    assert len(crossing.split(" / ")) == 2
     assert inc["priority"] == 1  # the type's default
     assert inc["command_level"] == "district"
     assert inc["type_names"]["zh-CN"] == "建筑火灾"
