@@ -101,13 +101,13 @@ pts AS (
         WITH ORDINALITY AS u(lon, lat, ord)
 ),
 cand AS (
+    -- nearest first; equal distances (a point on a junction) resolved by id, so that the
+    -- same point always snaps the same way
     SELECT p.i, p.g, e.id AS edge, e.source, e.target, e.cost_s, e.reverse_cost_s, e.geom,
            ST_LineLocatePoint(e.geom, p.g) AS f,
            ST_DistanceSphere(p.g, ST_ClosestPoint(e.geom, p.g)) AS off_m
     FROM pts p
     CROSS JOIN LATERAL (
-        -- nearest first; equal distances (a point on a junction) resolved by id, so that the
-        -- same point always snaps the same way
         SELECT n.* FROM (
             SELECT r.id, r.source, r.target, r.cost_s, r.reverse_cost_s, r.geom,
                    r.geom <-> p.g AS d
@@ -116,11 +116,32 @@ cand AS (
               AND (NOT (SELECT fresh FROM stamp)
                    OR NOT (r.source = ANY(:isolated) OR r.target = ANY(:isolated)))
             ORDER BY r.geom <-> p.g
-            LIMIT CASE WHEN p.i = 0 THEN :k_dest ELSE :k END + 2
+            LIMIT :k_dest + 2
         ) n
         ORDER BY n.d, n.id
-        LIMIT CASE WHEN p.i = 0 THEN :k_dest ELSE :k END
+        LIMIT :k_dest
     ) e
+    WHERE p.i = 0
+    UNION ALL
+    SELECT p.i, p.g, e.id AS edge, e.source, e.target, e.cost_s, e.reverse_cost_s, e.geom,
+           ST_LineLocatePoint(e.geom, p.g) AS f,
+           ST_DistanceSphere(p.g, ST_ClosestPoint(e.geom, p.g)) AS off_m
+    FROM pts p
+    CROSS JOIN LATERAL (
+        SELECT n.* FROM (
+            SELECT r.id, r.source, r.target, r.cost_s, r.reverse_cost_s, r.geom,
+                   r.geom <-> p.g AS d
+            FROM gis_road_edges r
+            WHERE r.region = :region AND (r.cost_s >= 0 OR r.reverse_cost_s >= 0)
+              AND (NOT (SELECT fresh FROM stamp)
+                   OR NOT (r.source = ANY(:isolated) OR r.target = ANY(:isolated)))
+            ORDER BY r.geom <-> p.g
+            LIMIT :k + 2
+        ) n
+        ORDER BY n.d, n.id
+        LIMIT :k
+    ) e
+    WHERE p.i > 0
 ),
 snap AS MATERIALIZED (
     SELECT c.*
