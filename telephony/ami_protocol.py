@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 log = logging.getLogger(__name__)
 
 MAX_LINE = 64 * 1024
+MAX_MESSAGE = 1024 * 1024
 BANNER_PREFIX = "Asterisk Call Manager/"
 
 
@@ -28,9 +29,8 @@ class AmiMessage:
     _index: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        index = self._index
-        for key, value in self.pairs:
-            index.setdefault(key, value)
+        # the first occurrence of a key wins: fill in reverse order
+        self._index.update(reversed(self.pairs))
 
     @classmethod
     def of(cls, *pairs: tuple[str, str], **fields: str) -> AmiMessage:
@@ -103,68 +103,76 @@ def action(name: str, action_id: str, /, *extra: tuple[str, str], **fields: str)
 
 
 class Parser:
-    """Incremental parser: feed bytes, get complete messages. Never raises on bad input."""
+    """Incremental parser: feed bytes, get complete messages. Never raises on bad input.
+
+    Works a whole message at a time (split on the blank line, one decode per message) since
+    this is the hottest loop of the bridge.
+    """
 
     def __init__(self, expect_banner: bool = True) -> None:
         self._buffer = bytearray()
-        self._pairs: list[tuple[str, str]] = []
         self._expect_banner = expect_banner
-        self._discarding = False
         self.banner: str | None = None
         self.skipped_lines = 0
         self.messages = 0
 
     def feed(self, data: bytes) -> list[AmiMessage]:
-        self._buffer += data
-        out: list[AmiMessage] = []
         buf = self._buffer
-        start = 0
-        while True:
-            nl = buf.find(b"\n", start)
-            if nl < 0:
-                break
-            raw = bytes(buf[start:nl])
-            start = nl + 1
-            if self._discarding:
-                # the tail of an over-long line: drop it, resume at the next line
-                self._discarding = False
-                continue
-            self._line(raw, out)
-        del buf[:start]
-        if len(buf) > MAX_LINE:
-            self._skip(f"line longer than {MAX_LINE} bytes")
-            buf.clear()
-            self._discarding = True
-        return out
-
-    def _line(self, raw: bytes, out: list[AmiMessage]) -> None:
-        if raw.endswith(b"\r"):
-            raw = raw[:-1]
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            line = raw.decode("latin-1")
+        buf += data
         if self._expect_banner:
+            nl = buf.find(b"\n")
+            if nl < 0:
+                return []
+            line = _decode(bytes(buf[:nl])).rstrip("\r")
             self._expect_banner = False
             if line.startswith(BANNER_PREFIX) or ":" not in line:
                 self.banner = line
-                return
-        if not line:
-            if self._pairs:
-                out.append(AmiMessage(tuple(self._pairs)))
-                self.messages += 1
-                self._pairs = []
-            return
-        key, sep, value = line.partition(":")
-        key = key.strip()
-        if not sep or not key or " " in key:
-            self._skip(f"garbled line {line[:120]!r}")
-            return
-        self._pairs.append((key, value[1:] if value.startswith(" ") else value))
+                del buf[:nl + 1]
+        crlf, lf = buf.rfind(b"\n\r\n"), buf.rfind(b"\n\n")
+        end = max(crlf + 3 if crlf >= 0 else 0, lf + 2 if lf >= 0 else 0)
+        if end == 0:
+            if len(buf) > MAX_MESSAGE:
+                self._skip(f"{len(buf)} bytes without the end of a message")
+                buf.clear()
+            return []
+        complete = bytes(buf[:end])
+        del buf[:end]
+        if b"\r" in complete:
+            complete = complete.replace(b"\r\n", b"\n")
+        out: list[AmiMessage] = []
+        for block in complete.split(b"\n\n"):
+            if not block:
+                continue
+            msg = self._message(block)
+            if msg is not None:
+                out.append(msg)
+        self.messages += len(out)
+        return out
+
+    def _message(self, block: bytes) -> AmiMessage | None:
+        pairs: list[tuple[str, str]] = []
+        for line in _decode(block).split("\n"):
+            if not line:
+                continue
+            key, sep, value = line.partition(": ")
+            if not sep:
+                key, sep, value = line.partition(":")
+            if not sep or not key or " " in key or len(line) > MAX_LINE:
+                self._skip(f"garbled line {line[:120]!r}")
+                continue
+            pairs.append((key, value))
+        return AmiMessage(tuple(pairs)) if pairs else None
 
     def _skip(self, why: str) -> None:
         self.skipped_lines += 1
         log.warning("AMI: skipped %s", why)
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
 
 
 def parse_all(data: bytes, expect_banner: bool = True) -> Iterator[AmiMessage]:

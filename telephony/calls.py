@@ -12,7 +12,7 @@ Pure: no I/O. Every change returns a :class:`CallTransitioned` event for the ada
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -81,9 +81,13 @@ class CallView:
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for key, value in asdict(self).items():
+        for key in _VIEW_FIELDS:
+            value = getattr(self, key)
             out[key] = value.isoformat() if isinstance(value, datetime) else value
         return out
+
+
+_VIEW_FIELDS = tuple(f.name for f in fields(CallView))
 
 
 @dataclass(frozen=True)
