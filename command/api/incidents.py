@@ -11,6 +11,7 @@ import csv
 import io
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -19,9 +20,11 @@ from pydantic import BaseModel, Field
 from command.api.deps import ContainerDep, require_roles
 from command.auth.roles import Role
 from command.auth.service import Principal
+from command.bootstrap import Container
 from command.errors import InvalidInput
 from command.incidents import response_times
 from command.incidents import store as incidents_store
+from command.incidents.config import load_config
 from command.incidents.domain import CommandLevel, DuplicateHint, Incident, parse_status
 from command.incidents.service import IncidentConfig, IncidentService, NewIncident
 from dispatch.recommend import Recommendation
@@ -37,11 +40,21 @@ Dispatcher = Annotated[Principal, Depends(require_roles(R.DISPATCHER, R.SUPERVIS
 Commander = Annotated[Principal, Depends(require_roles(R.DISPATCHER, R.SUPERVISOR, R.LEADER))]
 Figures = Annotated[Principal, Depends(require_roles(R.LEADER, R.SUPERVISOR, R.ADMIN))]
 
-CONFIG = IncidentConfig()
+_configs: dict[Path | None, IncidentConfig] = {}
+
+
+def config_for(container: Container) -> IncidentConfig:
+    """The centre's incident settings: the JSON file named by the ``incidents_config`` setting
+    when there is one (read once), else the defaults."""
+    path = getattr(container.settings, "incidents_config", None)
+    key = Path(path) if path else None
+    if key not in _configs:
+        _configs[key] = load_config(key)
+    return _configs[key]
 
 
 def get_service(container: ContainerDep) -> IncidentService:
-    return IncidentService(container.engine, CONFIG, container.clock)
+    return IncidentService(container.engine, config_for(container), container.clock)
 
 
 Service = Annotated[IncidentService, Depends(get_service)]
@@ -138,13 +151,13 @@ class CancelIn(BaseModel):
 # ---------------------------------------------------------------------- JSON
 
 
-def incident_json(inc: Incident) -> dict[str, Any]:
+def incident_json(inc: Incident, config: IncidentConfig) -> dict[str, Any]:
     out = asdict(inc)
     out["type"] = out.pop("type_code")
     out["status"] = inc.status.value
     out["response_level"] = inc.response_level.name
     out["command_level"] = inc.command_level.label
-    name = CONFIG.taxonomy.types.get(inc.type_code)
+    name = config.taxonomy.types.get(inc.type_code)
     out["type_names"] = dict(name.names) if name else {}
     return out
 
@@ -221,7 +234,7 @@ async def create(body: IncidentIn, who: Creator, service: Service) -> dict[str, 
     if body.recommend:
         created, advice = await service.create_and_recommend(new, who.actor, body.requirements)
         return {
-            "incident": incident_json(created.incident),
+            "incident": incident_json(created.incident, service.config),
             "probable_duplicates": duplicates_json(created.duplicates),
             "recommendation": {
                 "source": advice.source,
@@ -230,7 +243,7 @@ async def create(body: IncidentIn, who: Creator, service: Service) -> dict[str, 
         }
     created = await service.create(new, who.actor)
     return {
-        "incident": incident_json(created.incident),
+        "incident": incident_json(created.incident, service.config),
         "probable_duplicates": duplicates_json(created.duplicates),
     }
 
@@ -238,20 +251,23 @@ async def create(body: IncidentIn, who: Creator, service: Service) -> dict[str, 
 @router.get("")
 async def list_open(_: Reader, service: Service, level: str | None = None) -> dict[str, Any]:
     chosen = None if level is None else CommandLevel.parse(level)
-    return {"incidents": [incident_json(i) for i in await service.list_open(chosen)]}
+    return {
+        "incidents": [incident_json(i, service.config) for i in await service.list_open(chosen)]
+    }
 
 
 @router.get("/types")
-async def types(_: Reader) -> dict[str, Any]:
+async def types(_: Reader, service: Service) -> dict[str, Any]:
+    config = service.config
     return {
         "types": [
             {
                 "code": t.code,
                 "names": dict(t.names),
                 "default_priority": t.default_priority,
-                "run_card": {c.value: n for c, n in CONFIG.run_cards.for_type(t.code).items()},
+                "run_card": {c.value: n for c, n in config.run_cards.for_type(t.code).items()},
             }
-            for t in CONFIG.taxonomy.types.values()
+            for t in config.taxonomy.types.values()
         ]
     }
 
@@ -281,7 +297,10 @@ async def figures(
             conn, start, end, type_prefix=type, jurisdiction=jurisdiction
         )
     groups = response_times.report(
-        times, group_by=group_by or ["category"], period=period, targets=CONFIG.targets
+        times,
+        group_by=group_by or ["category"],
+        period=period,
+        targets=config_for(container).targets,
     )
     return {
         "since": start,
@@ -345,16 +364,18 @@ async def figures_csv(
 
 
 @router.get("/by-number/{number}")
-async def by_number(number: str, _: Reader, container: ContainerDep) -> dict[str, Any]:
+async def by_number(
+    number: str, _: Reader, container: ContainerDep, service: Service
+) -> dict[str, Any]:
     async with container.engine.connect() as conn:
         inc = await incidents_store.get_by_number(conn, number)
-    return {"incident": incident_json(inc)}
+    return {"incident": incident_json(inc, service.config)}
 
 
 @router.get("/{incident_id}")
 async def detail(incident_id: int, _: Reader, service: Service) -> dict[str, Any]:
     found = await service.detail(incident_id)
-    return {**found, "incident": incident_json(found["incident"])}
+    return {**found, "incident": incident_json(found["incident"], service.config)}
 
 
 @router.post("/{incident_id}/calls")
@@ -364,7 +385,7 @@ async def link_call(
     inc = await service.link_call(
         incident_id, body.call_id, body.answered_at, body.caller_phone, who.actor
     )
-    return {"incident": incident_json(inc)}
+    return {"incident": incident_json(inc, service.config)}
 
 
 @router.post("/{incident_id}/narrative", status_code=201)
@@ -379,14 +400,18 @@ async def change_status(
     inc = await service.change_status(
         incident_id, parse_status(body.status), who.actor, body.reason, body.version
     )
-    return {"incident": incident_json(inc)}
+    return {"incident": incident_json(inc, service.config)}
 
 
 @router.post("/{incident_id}/reopen")
 async def reopen(
     incident_id: int, body: ReasonIn, who: Dispatcher, service: Service
 ) -> dict[str, Any]:
-    return {"incident": incident_json(await service.reopen(incident_id, body.reason, who.actor))}
+    return {
+        "incident": incident_json(
+            await service.reopen(incident_id, body.reason, who.actor), service.config
+        )
+    }
 
 
 @router.post("/{incident_id}/priority")
@@ -394,7 +419,7 @@ async def set_priority(
     incident_id: int, body: PriorityIn, who: Creator, service: Service
 ) -> dict[str, Any]:
     inc = await service.set_priority(incident_id, body.priority, who.actor, body.version)
-    return {"incident": incident_json(inc)}
+    return {"incident": incident_json(inc, service.config)}
 
 
 @router.post("/{incident_id}/response-level")
@@ -402,7 +427,7 @@ async def response_level(
     incident_id: int, body: LevelIn, who: Commander, service: Service
 ) -> dict[str, Any]:
     inc = await service.change_response_level(incident_id, body.level, body.reason, who.actor)
-    return {"incident": incident_json(inc)}
+    return {"incident": incident_json(inc, service.config)}
 
 
 @router.post("/{incident_id}/escalate")
@@ -410,7 +435,7 @@ async def escalate(
     incident_id: int, body: EscalateIn, who: Commander, service: Service
 ) -> dict[str, Any]:
     inc = await service.escalate(incident_id, body.to, body.reason, who.actor)
-    return {"incident": incident_json(inc)}
+    return {"incident": incident_json(inc, service.config)}
 
 
 @router.post("/{incident_id}/merge")
@@ -418,7 +443,9 @@ async def merge(
     incident_id: int, body: MergeIn, who: Dispatcher, service: Service
 ) -> dict[str, Any]:
     return {
-        "incident": incident_json(await service.merge(incident_id, body.absorbed_id, who.actor))
+        "incident": incident_json(
+            await service.merge(incident_id, body.absorbed_id, who.actor), service.config
+        )
     }
 
 
@@ -441,7 +468,7 @@ async def assign(
 ) -> dict[str, Any]:
     done = await service.assign(incident_id, body.unit_ids, who.actor, divert=body.divert)
     return {
-        "incident": incident_json(done.incident),
+        "incident": incident_json(done.incident, service.config),
         "assignments": [asdict(a) for a in done.assignments],
     }
 
@@ -468,6 +495,6 @@ async def reassign(
         incident_id, body.from_unit, body.to_unit, who.actor, divert=body.divert
     )
     return {
-        "incident": incident_json(done.incident),
+        "incident": incident_json(done.incident, service.config),
         "assignments": [asdict(a) for a in done.assignments],
     }
