@@ -150,8 +150,15 @@ class Parser:
         return out
 
     def _message(self, block: bytes) -> AmiMessage | None:
+        lines = _decode(block).split("\n")
+        if len(block) <= MAX_LINE:
+            # fast path: every line is "Key: value" with a key without spaces
+            parts = [line.partition(": ") for line in lines if line]
+            if all(sep and key and " " not in key for key, sep, _ in parts):
+                return AmiMessage(tuple((key, value) for key, _, value in parts)) \
+                    if parts else None
         pairs: list[tuple[str, str]] = []
-        for line in _decode(block).split("\n"):
+        for line in lines:
             if not line:
                 continue
             key, sep, value = line.partition(": ")
