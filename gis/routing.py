@@ -34,6 +34,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+import shapely
+from shapely import STRtree
 from sqlalchemy import (
     ARRAY,
     BigInteger,
@@ -202,39 +206,6 @@ box AS (
 )
 """
 
-# Reversed graph: every real edge's two costs swapped, virtual edges turned around; one search
-# from the destination (vertex :base) reaches every origin (vertex :base + i). The statements
-# are built from constant parts only; values travel as bound parameters.
-_DRIVE_TIMES_SQL = (
-    "WITH"  # noqa: S608
-    + _SNAP_CTES
-    + """,
-graph AS (
-    SELECT format(
-        'SELECT id, source, target, reverse_cost_s AS cost, cost_s AS reverse_cost '
-        'FROM gis_road_edges WHERE region = %L %s'
-        'UNION ALL SELECT id, source, target, cost, -1::float8 FROM unnest('
-        '%L::bigint[], %L::bigint[], %L::bigint[], %L::float8[]) AS v(id, source, target, cost)',
-        CAST(:region AS text),
-        box.filter,
-        (SELECT array_agg(id ORDER BY id)::text FROM virt),
-        (SELECT array_agg(tgt ORDER BY id)::text FROM virt),
-        (SELECT array_agg(src ORDER BY id)::text FROM virt),
-        (SELECT array_agg(cost ORDER BY id)::text FROM virt)
-    ) AS q
-    FROM box
-    WHERE EXISTS (SELECT 1 FROM virt WHERE i = 0) AND EXISTS (SELECT 1 FROM virt WHERE i > 0)
-)
-SELECT (d.end_vid - :base)::int AS i, d.agg_cost, (SELECT fresh FROM stamp) AS fresh
-FROM graph,
-     pgr_dijkstraCost(
-         graph.q, CAST(:base AS bigint),
-         ARRAY(SELECT DISTINCT :base + i FROM virt WHERE i > 0),
-         directed => true
-     ) d
-"""
-)
-
 _ROUTE_SQL = (
     "WITH"  # noqa: S608
     + _SNAP_CTES
@@ -351,7 +322,6 @@ def _check_origins(origins: Sequence[tuple[str, float, float]]) -> None:
         seen.add(ident)
 
 
-_DRIVE_TIMES = _statement(_DRIVE_TIMES_SQL)
 _ROUTE = _statement(_ROUTE_SQL)
 
 
@@ -422,6 +392,242 @@ async def _known_network(conn: AsyncConnection, region: str) -> _Network | None:
     return _networks.get(key)
 
 
+# --- drive times: snapping in memory, one search in the database ---------------------------
+
+_EARTH_RADIUS_M = 6371008.7714
+"""Mean earth radius, as PostGIS' ST_DistanceSphere uses for WGS84."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Roads:
+    """The region's main-network edges held in memory for snapping (one import's worth)."""
+
+    stamp: datetime
+    ids: npt.NDArray[np.int64]
+    source: npt.NDArray[np.int64]
+    target: npt.NDArray[np.int64]
+    cost: npt.NDArray[np.float64]
+    reverse: npt.NDArray[np.float64]
+    lines: npt.NDArray[Any]
+    tree: Any
+    bbox: tuple[float, float, float, float] | None
+
+
+_roads: dict[tuple[str, str], _Roads] = {}
+
+_ROADS_SQL = text(
+    """
+    SELECT e.id, e.source, e.target, e.cost_s, e.reverse_cost_s, ST_AsBinary(e.geom) AS wkb
+    FROM gis_road_edges e
+    WHERE e.region = :region AND (e.cost_s >= 0 OR e.reverse_cost_s >= 0)
+      AND NOT (e.source = ANY(:isolated) OR e.target = ANY(:isolated))
+    ORDER BY e.id
+    """
+).bindparams(bindparam("isolated", type_=ARRAY(BigInteger)))
+
+_REGION_STAMP_SQL = text(
+    "SELECT imported_at, ST_XMin(bbox) AS x0, ST_YMin(bbox) AS y0, ST_XMax(bbox) AS x1,"
+    " ST_YMax(bbox) AS y1 FROM gis_regions WHERE name = :region"
+)
+
+# One search on the reversed graph (each edge's two costs swapped, virtual edges turned
+# around) from the destination (vertex :base) to every origin (vertex :base + i). The edge
+# filter is built from numbers only; values travel as bound parameters.
+_DIJKSTRA = text(
+    """
+    WITH stamp AS (
+        SELECT coalesce(bool_or(imported_at = :stamp), false) AS fresh
+        FROM gis_regions WHERE name = :region
+    )
+    SELECT (d.end_vid - :base)::int AS i, d.agg_cost, stamp.fresh
+    FROM stamp,
+         pgr_dijkstraCost(
+             format(
+                 'SELECT id, source, target, reverse_cost_s AS cost, cost_s AS reverse_cost '
+                 'FROM gis_road_edges WHERE region = %L %s'
+                 'UNION ALL SELECT id, source, target, cost, -1::float8 FROM unnest('
+                 '%L::bigint[], %L::bigint[], %L::bigint[], %L::float8[]) '
+                 'AS v(id, source, target, cost)',
+                 CAST(:region AS text), CAST(:filter AS text),
+                 CAST(:vid AS bigint[])::text, CAST(:vsource AS bigint[])::text,
+                 CAST(:vtarget AS bigint[])::text, CAST(:vcost AS float8[])::text),
+             CAST(:base AS bigint), CAST(:targets AS bigint[]), directed => true
+         ) d
+    """
+).bindparams(
+    bindparam("stamp", type_=DateTime(timezone=True)),
+    bindparam("base", type_=BigInteger),
+    bindparam("vid", type_=ARRAY(BigInteger)),
+    bindparam("vsource", type_=ARRAY(BigInteger)),
+    bindparam("vtarget", type_=ARRAY(BigInteger)),
+    bindparam("vcost", type_=ARRAY(Float)),
+    bindparam("targets", type_=ARRAY(BigInteger)),
+)
+
+
+async def _load_roads(conn: AsyncConnection, region: str) -> _Roads:
+    """Read the region's main-network edges (and remember them for this import)."""
+    for _ in range(3):
+        network = await _known_network(conn, region)
+        if network is None:
+            raise RegionNotFoundError(f"region {region!r} has not been imported")
+        rows = (
+            await conn.execute(_ROADS_SQL, {"region": region, "isolated": list(network.isolated)})
+        ).all()
+        head = (await conn.execute(_REGION_STAMP_SQL, {"region": region})).first()
+        if head is None:
+            raise RegionNotFoundError(f"region {region!r} has not been imported")
+        if head.imported_at != network.stamp:
+            await _refresh_network(conn, region)  # re-imported meanwhile: start again
+            continue
+        lines = np.array(shapely.from_wkb([r.wkb for r in rows]), dtype=object)
+        roads = _Roads(
+            stamp=network.stamp,
+            ids=np.array([r.id for r in rows], dtype=np.int64),
+            source=np.array([r.source for r in rows], dtype=np.int64),
+            target=np.array([r.target for r in rows], dtype=np.int64),
+            cost=np.array([r.cost_s for r in rows], dtype=np.float64),
+            reverse=np.array([r.reverse_cost_s for r in rows], dtype=np.float64),
+            lines=lines,
+            tree=STRtree(lines),
+            bbox=None if head.x0 is None else (head.x0, head.y0, head.x1, head.y1),
+        )
+        _roads[_network_key(conn, region)] = roads
+        return roads
+    raise RegionNotFoundError(f"region {region!r} is being re-imported; try again")
+
+
+async def _known_roads(conn: AsyncConnection, region: str) -> _Roads:
+    known = _roads.get(_network_key(conn, region))
+    return known if known is not None else await _load_roads(conn, region)
+
+
+def _sphere_m(
+    lon1: npt.NDArray[np.float64],
+    lat1: npt.NDArray[np.float64],
+    lon2: npt.NDArray[np.float64],
+    lat2: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """Great-circle metres (haversine), element-wise."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp = p2 - p1
+    dl = np.radians(lon2 - lon1)
+    h = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    result: npt.NDArray[np.float64] = 2 * _EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(h, 1.0)))
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class _Snap:
+    point: int
+    """0 for the destination, 1.. for the origins."""
+    edge: int
+    """Index into the region's edge arrays."""
+    f: float
+    off_m: float
+
+
+def _nearest_edges(roads: _Roads, lon: float, lat: float, k: int) -> list[int]:
+    """The ``k`` nearest edges within reach of the nearest one (planar distance in degrees,
+    ties by edge id), found through the spatial index."""
+    point = shapely.points(lon, lat)
+    _, distance = roads.tree.query_nearest(point, return_distance=True)
+    if len(distance) == 0:
+        return []
+    # Everything the metric tolerance could still admit, with room to spare.
+    reach = float(distance[0]) + SNAP_TOLERANCE_M * 2 / (
+        111320.0 * max(math.cos(math.radians(lat)), 0.01)
+    )
+    found = roads.tree.query(point, predicate="dwithin", distance=reach)
+    distances = shapely.distance(roads.lines[found], point)
+    order = np.lexsort((roads.ids[found], distances))
+    return [int(found[n]) for n in order[:k]]
+
+
+def _snaps(
+    roads: _Roads, lons: Sequence[float], lats: Sequence[float], dest: tuple[float, float]
+) -> list[_Snap]:
+    """Where the destination (point 0) and the origins (1..) join the graph."""
+    if len(roads.ids) == 0:
+        return []
+    chosen: list[tuple[int, int]] = [
+        (0, e) for e in _nearest_edges(roads, dest[0], dest[1], DEST_SNAP_CANDIDATES)
+    ]
+    if lons:
+        points = shapely.points(np.asarray(lons), np.asarray(lats))
+        pairs = roads.tree.query_nearest(points, all_matches=True)
+        best: dict[int, int] = {}
+        for p, e in zip(pairs[0].tolist(), pairs[1].tolist(), strict=True):
+            if p not in best or roads.ids[e] < roads.ids[best[p]]:
+                best[p] = e
+        chosen.extend((p + 1, best[p]) for p in sorted(best))
+    which = np.array([c[0] for c in chosen])
+    edges = np.array([c[1] for c in chosen])
+    all_lons = np.concatenate(([dest[0]], np.asarray(lons, dtype=np.float64)))
+    all_lats = np.concatenate(([dest[1]], np.asarray(lats, dtype=np.float64)))
+    pts = shapely.points(all_lons[which], all_lats[which])
+    lines = roads.lines[edges]
+    fractions = shapely.line_locate_point(lines, pts, normalized=True)
+    spots = shapely.line_interpolate_point(lines, fractions, normalized=True)
+    off = _sphere_m(all_lons[which], all_lats[which], shapely.get_x(spots), shapely.get_y(spots))
+    nearest: dict[int, float] = {}
+    for p, d in zip(which.tolist(), off.tolist(), strict=True):
+        nearest[p] = min(d, nearest.get(p, math.inf))
+    return [
+        _Snap(point=p, edge=e, f=float(f), off_m=float(d))
+        for p, e, f, d in zip(which.tolist(), edges.tolist(), fractions, off.tolist(), strict=True)
+        if d <= nearest[p] + SNAP_TOLERANCE_M and d <= MAX_SNAP_M
+    ]
+
+
+def _virtual_edges(roads: _Roads, snaps: Sequence[_Snap]) -> list[tuple[int, int, float]]:
+    """``(source, target, seconds)`` joining the snapped points to the graph, in the direction
+    of travel (origins towards the destination)."""
+    base = VIRTUAL_BASE
+    slow = OFFROAD_SPEED_MPS
+    out: list[tuple[int, int, float]] = []
+    dest = [s for s in snaps if s.point == 0]
+    for s in snaps:
+        cost = float(roads.cost[s.edge])
+        reverse = float(roads.reverse[s.edge])
+        src, tgt = int(roads.source[s.edge]), int(roads.target[s.edge])
+        if s.point == 0:
+            if cost >= 0:
+                out.append((src, base, s.off_m / slow + s.f * cost))
+            if reverse >= 0:
+                out.append((tgt, base, s.off_m / slow + (1 - s.f) * reverse))
+            continue
+        if cost >= 0:
+            out.append((base + s.point, tgt, s.off_m / slow + (1 - s.f) * cost))
+        if reverse >= 0:
+            out.append((base + s.point, src, s.off_m / slow + s.f * reverse))
+        for d in dest:
+            if d.edge == s.edge:
+                along = cost if d.f >= s.f else reverse
+                if along >= 0:
+                    seconds = s.off_m / slow + d.off_m / slow + abs(d.f - s.f) * along
+                    out.append((base + s.point, base, seconds))
+    return out
+
+
+def _edge_filter(roads: _Roads, snaps: Sequence[_Snap]) -> str:
+    """``AND geom && <box>`` around the snapped edges, widened; empty when the widened box
+    covers the whole region anyway."""
+    bounds = shapely.bounds(roads.lines[[s.edge for s in snaps]])
+    x0, y0 = float(bounds[:, 0].min()), float(bounds[:, 1].min())
+    x1, y1 = float(bounds[:, 2].max()), float(bounds[:, 3].max())
+    diagonal = float(_sphere_m(np.array([x0]), np.array([y0]), np.array([x1]), np.array([y1]))[0])
+    margin = max(BBOX_MARGIN_M, diagonal)
+    dy = margin / 111320.0
+    dx = margin / (111320.0 * max(math.cos(math.radians((y0 + y1) / 2)), 0.01))
+    x0, y0, x1, y1 = x0 - dx, y0 - dy, x1 + dx, y1 + dy
+    if roads.bbox is not None:
+        bx0, by0, bx1, by1 = roads.bbox
+        if x0 <= bx0 and y0 <= by0 and x1 >= bx1 and y1 >= by1:
+            return ""
+    return f"AND geom && ST_MakeEnvelope({x0!r}, {y0!r}, {x1!r}, {y1!r}, 4326) "
+
+
 async def drive_times(
     conn: AsyncConnection,
     region: str,
@@ -430,24 +636,56 @@ async def drive_times(
 ) -> dict[str, float | None]:
     """Seconds to drive from each origin ``(id, lon, lat)`` to ``dest`` ``(lon, lat)``.
 
-    ``None`` for an origin that cannot reach the destination (no road near it, or a road not
-    connected to the destination's). One SQL statement, one graph search for all origins.
+    ``None`` for an origin that cannot reach the destination (more than :data:`MAX_SNAP_M`
+    from any road, or the destination itself off the roads). The points are snapped in memory
+    (the region's main-network edges, read once per import and process), then one SQL
+    statement runs one graph search for all origins.
+    Raises :class:`RegionNotFoundError` for a region that was never imported.
     """
     check_lon_lat(*dest)
     _check_origins(origins)
     if not origins:
         return {}
-    network = await _known_network(conn, region)
-    result = await conn.execute(
-        _DRIVE_TIMES, _params(region, [(o[1], o[2]) for o in origins], dest, network)
-    )
-    rows = result.all()
-    costs = {int(row.i): float(row.agg_cost) for row in rows}
-    if not rows or not rows[0].fresh:
-        # The region was re-imported since the network facts were taken: retake them.
-        await _check_region(conn, region)
+    for _ in range(2):
+        roads = await _known_roads(conn, region)
+        snaps = _snaps(roads, [o[1] for o in origins], [o[2] for o in origins], dest)
+        virtual = _virtual_edges(roads, snaps)
+        targets = sorted({src for src, _, _ in virtual if src > VIRTUAL_BASE})
+        if not any(tgt == VIRTUAL_BASE for _, tgt, _ in virtual) or not targets:
+            return {ident: None for ident, _, _ in origins}
+        ids = list(range(VIRTUAL_BASE + 1, VIRTUAL_BASE + 1 + len(virtual)))
+        rows = (
+            await conn.execute(
+                _DIJKSTRA,
+                {
+                    "region": region,
+                    "stamp": roads.stamp,
+                    "filter": _edge_filter(roads, snaps),
+                    "vid": ids,
+                    # turned around for the reversed graph
+                    "vsource": [tgt for _, tgt, _ in virtual],
+                    "vtarget": [src for src, _, _ in virtual],
+                    "vcost": [cost for _, _, cost in virtual],
+                    "base": VIRTUAL_BASE,
+                    "targets": targets,
+                },
+            )
+        ).all()
+        fresh = bool(rows[0].fresh) if rows else await _still_current(conn, region, roads)
+        if fresh:
+            costs = {int(row.i): float(row.agg_cost) for row in rows}
+            return {ident: costs.get(n) for n, (ident, _, _) in enumerate(origins, start=1)}
+        # The region was re-imported since its roads were read: read them again.
         await _refresh_network(conn, region)
-    return {ident: costs.get(n) for n, (ident, _, _) in enumerate(origins, start=1)}
+        await _load_roads(conn, region)
+    raise RegionNotFoundError(f"region {region!r} is being re-imported; try again")
+
+
+async def _still_current(conn: AsyncConnection, region: str, roads: _Roads) -> bool:
+    head = (await conn.execute(_REGION_STAMP_SQL, {"region": region})).first()
+    if head is None:
+        raise RegionNotFoundError(f"region {region!r} has not been imported")
+    return bool(head.imported_at == roads.stamp)
 
 
 async def drive_times_naive(
