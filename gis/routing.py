@@ -13,11 +13,15 @@ direction), plus the straight distance from the point to the road at
 :func:`drive_times` answers "how long from each of these units to the incident" with one SQL
 statement and one shortest-path search: on the reversed graph (each edge's two costs swapped)
 a single one-to-many Dijkstra runs from the incident to all units, so 200 units cost one
-search, not 200. The edges handed to pgRouting are limited to the points' bounding box widened
-by :data:`BBOX_MARGIN_M` (no filter when that covers the whole region).
+search, not 200. Its snapping runs in memory, on the region's main-network edges read once per
+import and process (an STRtree; the statement checks ``gis_regions.imported_at`` and a
+re-imported region is read again), which is quicker than 200 nearest-neighbour index scans.
+The edges handed to pgRouting are limited to the points' bounding box widened by
+:data:`BBOX_MARGIN_M` (no filter when that covers the whole region).
 
 :func:`route` gives one unit's route to the incident: duration, length and the geometry as a
-GeoJSON LineString in the direction of travel.
+GeoJSON LineString in the direction of travel; it snaps in SQL (the same rules), all in one
+statement.
 
 :func:`drive_times_naive` asks the same with one query and one search per unit: the
 benchmark's baseline (:func:`benchmark`, ``cad bench route``).
