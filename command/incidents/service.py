@@ -211,8 +211,19 @@ class IncidentService:
         if new.call_id is not None and not new.call_id.strip():
             raise InvalidInput("call_id cannot be empty")
         now = self.now()
+        summary = (
+            domain.narrative_entry(new.summary, actor, now).text if new.summary.strip() else ""
+        )
+        window = self.config.duplicate_window
         async with self.engine.begin() as conn:
-            where = await incidents_store.jurisdiction_at(conn, new.lon, new.lat)
+            place = await incidents_store.place_context(
+                conn,
+                new.lon,
+                new.lat,
+                window.distance_m,
+                now - timedelta(minutes=window.minutes),
+            )
+            where = place.jurisdiction
             if where is None:
                 raise InvalidInput(
                     f"the location {new.lon:.6f}, {new.lat:.6f} is outside every jurisdiction; "
@@ -220,37 +231,33 @@ class IncidentService:
                     lon=new.lon,
                     lat=new.lat,
                 )
-            duplicates = await self._duplicates(conn, new.type_code, new.lon, new.lat, now)
-            cross = new.cross_streets.strip() or await incidents_store.cross_streets_at(
-                conn, str(where["region"]), new.lon, new.lat
+            duplicates = domain.probable_duplicates(
+                new.type_code, new.lon, new.lat, now, place.near, self.config.taxonomy, window
             )
-            number = await incidents_store.next_number(conn, now.year)
-            inc = await incidents_store.create(
+            call_id = new.call_id.strip() if new.call_id else None
+            inc = await incidents_store.create_new(
                 conn,
                 {
-                    "number": number,
                     "type_code": itype.code,
                     "priority": priority,
                     "response_level": int(level),
-                    "status": IncidentStatus.NEW.value,
                     "command_level": self.config.default_command_level.label,
                     "region": where["region"],
                     "jurisdiction_id": where["id"],
                     "jurisdiction_name": where["name"],
                     "address": new.address.strip(),
-                    "cross_streets": cross,
+                    "cross_streets": new.cross_streets.strip() or place.cross_streets,
                     "caller_name": new.caller_name.strip(),
                     "caller_phone": new.caller_phone.strip(),
-                    "summary": new.summary.strip(),
-                    "created_by": actor,
-                    "created_at": now,
-                    "updated_at": now,
-                    "call_answered_at": new.call_answered_at if new.call_id else None,
+                    "summary": summary,
+                    "actor": actor,
+                    "at": now,
+                    "call_id": call_id,
+                    "call_answered_at": new.call_answered_at if call_id else None,
                 },
                 new.lon,
                 new.lat,
             )
-            await incidents_store.add_status(conn, inc.id, None, IncidentStatus.NEW, now, actor)
             evs = [
                 _incident_event(
                     "created",
@@ -268,21 +275,8 @@ class IncidentService:
                     probable_duplicates=[d.number for d in duplicates],
                 )
             ]
-            if new.summary.strip():
-                await incidents_store.add_narrative(
-                    conn, inc.id, domain.narrative_entry(new.summary, actor, now)
-                )
-            if new.call_id:
-                await incidents_store.link_call(
-                    conn,
-                    inc.id,
-                    new.call_id.strip(),
-                    new.call_answered_at,
-                    new.caller_phone.strip(),
-                    now,
-                    actor,
-                )
-                evs.append(_incident_event("call_linked", inc, actor, call_id=new.call_id))
+            if call_id:
+                evs.append(_incident_event("call_linked", inc, actor, call_id=call_id))
             await events.append(conn, evs)
         return Created(inc, duplicates)
 

@@ -7,11 +7,26 @@ incident first.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, func, insert, literal_column, select, text, update
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    Row,
+    Text,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -248,6 +263,153 @@ async def cross_streets_at(conn: AsyncConnection, region: str, lon: float, lat: 
         return ""
     crossing = [c for c in (row.crossing or []) if c]
     return f"{row.street} ({' / '.join(crossing)})" if crossing else str(row.street)
+
+
+_PLACE_SQL = text(
+    """
+    WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g),
+    j AS (
+        SELECT j.id, j.region, j.name
+        FROM gis_jurisdictions j, pt
+        WHERE ST_Covers(j.geom, pt.g)
+        ORDER BY j.admin_level DESC, j.id
+        LIMIT 1
+    ),
+    s AS (
+        SELECT st.name, st.norm, st.geom
+        FROM gis_streets st, pt, j
+        WHERE st.region = j.region AND ST_DWithin(st.geom, pt.g, :deg)
+        ORDER BY st.geom <-> pt.g
+        LIMIT 1
+    ),
+    x AS (
+        SELECT o.name,
+               min(ST_Distance(ST_ClosestPoint(ST_Intersection(s.geom, o.geom), pt.g)::geography,
+                               pt.g::geography)) AS d
+        FROM s, pt, j, gis_streets o
+        WHERE o.region = j.region AND o.norm <> s.norm AND ST_Intersects(o.geom, s.geom)
+        GROUP BY o.name
+        ORDER BY d
+        LIMIT 2
+    ),
+    near AS (
+        SELECT i.id, i.number, i.type_code, i.status, ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat,
+               i.created_at
+        FROM incidents i, pt
+        WHERE i.status NOT IN ('closed', 'cancelled') AND i.created_at >= :since
+          AND ST_DWithin(i.geom::geography, pt.g::geography, :distance)
+    )
+    SELECT (SELECT row_to_json(j) FROM j) AS jurisdiction,
+           (SELECT name FROM s) AS street,
+           (SELECT array_agg(name ORDER BY d) FROM x) AS crossing,
+           (SELECT json_agg(near) FROM near) AS near
+    """
+).bindparams(bindparam("since", type_=DateTime(timezone=True)))
+
+
+@dataclass(frozen=True)
+class Place:
+    """What a new incident needs to know about its point, read in one query."""
+
+    jurisdiction: dict[str, Any] | None
+    cross_streets: str
+    near: list[IncidentSummary]
+
+
+async def place_context(
+    conn: AsyncConnection, lon: float, lat: float, distance_m: float, since: datetime
+) -> Place:
+    """The jurisdiction covering the point, the nearest street and its two nearest crossings,
+    and the open incidents created since ``since`` within ``distance_m`` metres."""
+    row = (
+        await conn.execute(
+            _PLACE_SQL,
+            {"lon": lon, "lat": lat, "deg": 0.002, "since": since, "distance": distance_m},
+        )
+    ).one()
+    jurisdiction = _json(row.jurisdiction)
+    crossing = [c for c in (row.crossing or []) if c]
+    street = row.street or ""
+    cross = f"{street} ({' / '.join(crossing)})" if street and crossing else street
+    near = [
+        IncidentSummary(
+            int(n["id"]),
+            str(n["number"]),
+            str(n["type_code"]),
+            IncidentStatus(n["status"]),
+            float(n["lon"]),
+            float(n["lat"]),
+            datetime.fromisoformat(n["created_at"]),
+        )
+        for n in (_json(row.near) or [])
+    ]
+    return Place(jurisdiction, cross, near)
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+_CREATE_SQL = text(
+    """
+    WITH n AS (
+        INSERT INTO incident_numbers AS c (year, last) VALUES (:year, 1)
+        ON CONFLICT (year) DO UPDATE SET last = c.last + 1
+        RETURNING last
+    ),
+    ins AS (
+        INSERT INTO incidents (
+            number, type_code, priority, response_level, status, command_level, region,
+            jurisdiction_id, jurisdiction_name, geom, address, cross_streets, caller_name,
+            caller_phone, summary, created_by, created_at, updated_at, call_answered_at)
+        SELECT CAST(:year AS text) || '-' || CASE WHEN n.last < 1000000
+                    THEN lpad(n.last::text, 6, '0') ELSE n.last::text END,
+               :type_code, :priority, :response_level, 'new', :command_level, :region,
+               :jurisdiction_id, :jurisdiction_name, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326),
+               :address, :cross_streets, :caller_name, :caller_phone, :summary, :actor, :at, :at,
+               :call_answered_at
+        FROM n
+        RETURNING *
+    ),
+    history AS (
+        INSERT INTO incident_status_history (incident_id, from_status, to_status, at, actor)
+        SELECT id, NULL, 'new', :at, :actor FROM ins
+    ),
+    note AS (
+        INSERT INTO incident_narrative (incident_id, at, author, kind, text)
+        SELECT id, :at, :actor, 'note', :summary FROM ins WHERE :summary <> ''
+    ),
+    call AS (
+        INSERT INTO incident_calls (incident_id, call_id, answered_at, caller_phone, linked_at,
+                                    linked_by)
+        SELECT id, :call_id, :call_answered_at, :caller_phone, :at, :actor
+        FROM ins WHERE CAST(:call_id AS text) IS NOT NULL
+    )
+    SELECT ins.*, ST_X(ins.geom) AS lon, ST_Y(ins.geom) AS lat FROM ins
+    """
+).bindparams(
+    bindparam("at", type_=DateTime(timezone=True)),
+    bindparam("call_answered_at", type_=DateTime(timezone=True)),
+    bindparam("call_id", type_=Text),
+    bindparam("year", type_=Integer),
+)
+
+
+async def create_new(
+    conn: AsyncConnection,
+    values: Mapping[str, Any],
+    lon: float,
+    lat: float,
+) -> Incident:
+    """A new incident with its number, first status, summary note and first call, in one
+    statement. ``values``: type_code, priority, response_level, command_level, region,
+    jurisdiction_id, jurisdiction_name, address, cross_streets, caller_name, caller_phone,
+    summary, actor, at, call_id, call_answered_at."""
+    at: datetime = values["at"]
+    row = (
+        await conn.execute(_CREATE_SQL, {**values, "year": at.year, "lon": lon, "lat": lat})
+    ).one()
+    return _incident(row)
 
 
 # ------------------------------------------------------------------------- calls

@@ -6,6 +6,7 @@ from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from command.errors import Conflict, InvalidInput
@@ -91,3 +92,18 @@ async def test_a_plans_requirements_replace_the_run_card(
     await service.change_status(created.incident.id, IncidentStatus.CANCELLED, "user:d", "test")
     with pytest.raises(Conflict, match="is cancelled; reopen it"):
         await service.recommend(created.incident.id)
+
+
+async def test_incident_numbers_count_per_year_past_six_digits(
+    map_engine: AsyncEngine, service: IncidentService
+) -> None:
+    first = await service.create(NewIncident("medical", *b.VADUZ_CENTRE), "user:ct1")
+    year = first.incident.created_at.year
+    assert first.incident.number == f"{year}-000001"
+    async with map_engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE incident_numbers SET last = 999999 WHERE year = :y"), {"y": year}
+        )
+    big = await service.create(NewIncident("medical", *b.VADUZ_CENTRE), "user:ct1")
+    assert big.incident.number == f"{year}-1000000"
+    assert [d.number for d in big.duplicates] == [first.incident.number]
