@@ -183,6 +183,7 @@ class TelephonyService:
         self._next_reader = 0
         self._offering = asyncio.Lock()
         self.pop_wait = 0.02  # seconds a pop may wait for the caller's history
+        self.sent_latencies: list[tuple[str, float]] | None = None  # benchmarks only
         self._report_seats: dict[str, str] = {}  # report call id -> seat it is offered to
         self._context: dict[str, asyncio.Task[dict[str, Any]]] = {}
 
@@ -368,6 +369,15 @@ class TelephonyService:
                                  "call_id": call.id, **context}, arrived, t_start)
         except Exception:
             log.exception("screen pop for call %s on %s could not be built", call.id, seat)
+
+    def sent(self, message: dict[str, Any]) -> None:
+        """A pop left on a console websocket (benchmark tracing: AgentCalled -> sent)."""
+        if self.sent_latencies is not None and "_arrived" in message:
+            kind = "pop" if message.get("type") == "screen_pop" else "history"
+            if kind == "pop" and message.get("history_pending"):
+                kind = "pop_pending"
+            self.sent_latencies.append(
+                (kind, (time.monotonic() - float(message["_arrived"])) * 1000))
 
     def _publish(self, seat: str, message: dict[str, Any], arrived: float | None,
                  t_start: float) -> None:

@@ -351,7 +351,9 @@ async def screen_pops(ws: WebSocket) -> None:
                 if getter not in done:
                     getter.cancel()
                     break
-                await ws.send_text(json.dumps(getter.result(), default=str))
+                message = getter.result()
+                await ws.send_text(json.dumps(message, default=str))
+                svc.sent(message)
         finally:
             receiver.cancel()
             with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):

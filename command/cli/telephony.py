@@ -155,6 +155,9 @@ class BenchResult:
     pop_p50_ms: float | None
     pop_p99_ms: float | None
     pop_max_ms: float | None
+    sent_p50_ms: float | None
+    sent_p99_ms: float | None
+    sent_max_ms: float | None
     live_calls: int
     resync_seconds: float | None
     recovered_calls: int
@@ -171,8 +174,11 @@ class BenchResult:
             f"events: {self.events_applied} applied of {self.events_offered} sent in "
             f"{self.seconds:.1f} s -> {self.events_per_second:.0f} events/s "
             f"(process CPU {self.cpu_seconds:.1f} s, overflows {self.overflows})",
-            f"screen pops: {self.pops}, p50 {_ms(self.pop_p50_ms)}, p99 {_ms(self.pop_p99_ms)},"
-            f" max {_ms(self.pop_max_ms)} (AgentCalled read -> pop received on the websocket)",
+            f"screen pops: {self.pops}; AgentCalled read -> pop sent on the console websocket: "
+            f"p50 {_ms(self.sent_p50_ms)}, p99 {_ms(self.sent_p99_ms)}, "
+            f"max {_ms(self.sent_max_ms)}",
+            f"  ... -> pop received by the console process: p50 {_ms(self.pop_p50_ms)}, "
+            f"p99 {_ms(self.pop_p99_ms)}, max {_ms(self.pop_max_ms)}",
             f"reconnect + full resync with {self.live_calls} live calls: "
             f"{_s(self.resync_seconds)}, {self.recovered_calls} calls tracked after",
             f"history in the pop: {self.pops - self.history_pending} of {self.pops}; "
@@ -213,6 +219,65 @@ def bench_ami_cmd(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _console_process(conn: Connection, url: str, token: str, seats: list[str]) -> None:
+    """Console websockets, one per seat, in their own process: note when each message
+    arrives, hand the notes back on ``stop``."""
+    import websockets
+
+    async def main() -> None:
+        notes: list[tuple[float, dict[str, Any]]] = []
+        sockets = []
+        for seat in seats:
+            ws = await websockets.connect(f"{url}?seat={seat}&token={token}", max_queue=None)
+            await ws.recv()  # hello
+            sockets.append(ws)
+
+        async def listen(ws: Any) -> None:
+            async for raw in ws:
+                got = time.monotonic()
+                message = json.loads(raw)
+                if "_arrived" in message:
+                    notes.append((got, {k: message.get(k) for k in (
+                        "type", "_arrived", "_trace", "history_pending")}))
+
+        tasks = [asyncio.create_task(listen(ws)) for ws in sockets]
+        conn.send("ready")
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, conn.recv)
+        for task in tasks:
+            task.cancel()
+        for ws in sockets:
+            await ws.close()
+        conn.send(notes)
+
+    asyncio.run(main())
+
+
+def _pop_figures(notes: list[tuple[float, dict[str, Any]]]) -> tuple[
+        list[float], list[float], list[float], dict[str, list[float]]]:
+    latencies: list[float] = []
+    complete: list[float] = []
+    pending: list[float] = []
+    segments: dict[str, list[float]] = {}
+    for got, message in notes:
+        arrived = float(message["_arrived"])
+        waited = (got - arrived) * 1000
+        if message.get("type") == "screen_pop":
+            latencies.append(waited)
+            (pending if message.get("history_pending") else complete).append(waited)
+            trace = message.get("_trace") or {}
+            t_prev = arrived
+            for name in ("noticed", "built"):
+                if name in trace:
+                    segments.setdefault(name, []).append((float(trace[name]) - t_prev) * 1000)
+                    t_prev = float(trace[name])
+            segments.setdefault("sent", []).append((got - t_prev) * 1000)
+        elif message.get("type") == "screen_pop_history":
+            complete.append(waited)
+    latencies.sort()
+    return latencies, complete, pending, segments
+
+
 async def _request(conn: Connection, cmd: str, arg: Any = None) -> Any:
     loop = asyncio.get_running_loop()
     conn.send((cmd, arg))
@@ -223,7 +288,6 @@ async def run_bench(seconds: float, rate: float, seats: int, speed: float, live_
                     settings: Settings) -> BenchResult:
     import httpx
     import uvicorn
-    import websockets
     from sqlalchemy.ext.asyncio import create_async_engine
 
     from command import bootstrap
@@ -268,45 +332,16 @@ async def run_bench(seconds: float, rate: float, seats: int, speed: float, live_
                                     json={"username": "bench", "password": "bench password 1"})
                 r.raise_for_status()
                 token = r.json()["token"]
-            latencies: list[float] = []
-            segments: dict[str, list[float]] = {}
-            complete: list[float] = []
-            pending_pops: list[float] = []
-            sockets = []
-            for n in range(seats):
-                seat = f"Local/{2000 + n}@agents"
-                ws = await websockets.connect(
-                    f"ws://127.0.0.1:{port}/api/v1/telephony/ws?seat={seat}&token={token}",
-                    max_queue=None)
-                await ws.recv()  # hello
-                sockets.append(ws)
-
-            async def listen(ws: Any) -> None:
-                async for raw in ws:
-                    got = time.monotonic()
-                    pop = json.loads(raw)
-                    if "_arrived" not in pop:
-                        continue
-                    waited = (got - float(pop["_arrived"])) * 1000
-                    if pop.get("type") == "screen_pop":
-                        latencies.append(waited)
-                        if pop.get("history_pending"):
-                            pending_pops.append(waited)
-                        else:
-                            complete.append(waited)
-                        tr = pop.get("_trace", {})
-                        t_prev = float(pop["_arrived"])
-                        for name in ("noticed", "built"):
-                            if name in tr:
-                                segments.setdefault(name, []).append(
-                                    (float(tr[name]) - t_prev) * 1000)
-                                t_prev = float(tr[name])
-                        segments.setdefault("sent", []).append((got - t_prev) * 1000)
-                    elif pop.get("type") == "screen_pop_history":
-                        complete.append(waited)
-
-            listeners = [asyncio.create_task(listen(ws)) for ws in sockets]
+            # the consoles run in their own process, as they would on their own machines;
+            # CLOCK_MONOTONIC is the same for every process on the host
+            con_parent, con_child = ctx.Pipe()
+            consoles = ctx.Process(target=_console_process, args=(
+                con_child, f"ws://127.0.0.1:{port}/api/v1/telephony/ws", token,
+                [f"Local/{2000 + n}@agents" for n in range(seats)]), daemon=True)
+            consoles.start()
+            await asyncio.get_running_loop().run_in_executor(None, con_parent.recv)  # ready
             svc.bridge.offer_arrivals = {}
+            svc.sent_latencies = []
             stats = svc.bridge.stats
             applied0, overflows0, received0 = stats.applied, stats.overflows, stats.received
             extra0 = dict(stats.extra)
@@ -322,6 +357,7 @@ async def run_bench(seconds: float, rate: float, seats: int, speed: float, live_
             applied = stats.applied - applied0
             overflows = stats.overflows - overflows0
             svc.bridge.offer_arrivals = None
+            sent_notes, svc.sent_latencies = svc.sent_latencies or [], None
             writer = {k: stats.extra.get(k, 0.0) - extra0.get(k, 0.0)
                       for k in ("batches", "write_s")}
             await asyncio.sleep(2.0 / speed * 10)  # calls in progress finish
@@ -338,15 +374,14 @@ async def run_bench(seconds: float, rate: float, seats: int, speed: float, live_
             await until(lambda: svc.bridge.connected, 30, 0.001)
             resync = time.monotonic() - dropped_at
             tracked = len(svc.bridge.tracker.live_calls())
-            for task in listeners:
-                task.cancel()
-            for ws in sockets:
-                await ws.close()
+            received = await _request(con_parent, "stop")
+            consoles.join(5)
         finally:
             server.should_exit = True
             await serve
             await bootstrap.stop(container)
-        latencies.sort()
+        latencies, complete, pending_pops, segments = _pop_figures(received)
+        sent_ms = [ms for kind, ms in sent_notes if kind.startswith("pop")]
         return BenchResult(
             events_offered=sent["events"], events_applied=applied, seconds=elapsed,
             cpu_seconds=cpu, events_per_second=applied / elapsed if elapsed else 0.0,
@@ -354,6 +389,8 @@ async def run_bench(seconds: float, rate: float, seats: int, speed: float, live_
             pop_p50_ms=statistics.median(latencies) if latencies else None,
             pop_p99_ms=percentile(latencies, 99),
             pop_max_ms=latencies[-1] if latencies else None,
+            sent_p50_ms=statistics.median(sent_ms) if sent_ms else None,
+            sent_p99_ms=percentile(sent_ms, 99), sent_max_ms=max(sent_ms) if sent_ms else None,
             live_calls=live_calls, resync_seconds=resync, recovered_calls=tracked,
             pop_breakdown_ms={k: (round(statistics.median(v), 1), round(percentile(v, 99) or 0, 1))
                               for k, v in segments.items()},
