@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from command import bootstrap
 from command.api import auth, events, gis, gis_map, health, incidents, telephony, units
@@ -21,6 +23,8 @@ from gis.errors import GisError
 from telephony.errors import TelephonyError
 
 log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
 
 # The root error of each package: their ``kind`` decides the HTTP status (command.errors).
 ERROR_ROOTS: tuple[type[Exception], ...] = (CadError, GisError, DispatchError, TelephonyError)
@@ -81,4 +85,10 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
 
     for router in ROUTERS:
         app.include_router(router)
+    app.mount("/console", StaticFiles(directory=STATIC / "console", html=True), name="console")
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        return RedirectResponse("/console/")
+
     return app

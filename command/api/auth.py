@@ -71,8 +71,13 @@ async def logout(principal: AnyRole, container: ContainerDep) -> None:
 
 
 @router.get("/auth/me")
-async def me(principal: AnyRole) -> dict[str, Any]:
-    return {"kind": principal.kind, "name": principal.name, "roles": sorted(principal.roles)}
+async def me(principal: AnyRole, container: ContainerDep) -> dict[str, Any]:
+    return {
+        "kind": principal.kind,
+        "name": principal.name,
+        "roles": sorted(principal.roles),
+        "region": container.settings.region,
+    }
 
 
 @router.get("/users")

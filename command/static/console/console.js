@@ -1,0 +1,215 @@
+// Command-centre console: sign in, verify an address, follow incidents, units and live events.
+// Plain browser JavaScript: the page is served by the app itself and needs no network beyond it.
+"use strict";
+
+const STRINGS = {
+  "zh-CN": {
+    title: "指挥调度", signin: "登录", username: "用户名", password: "密码", logout: "退出",
+    address: "地址核实", addressHint: "地址、地标或坐标", incidents: "警情", units: "力量",
+    events: "实时事件", number: "编号", type: "类型", priority: "优先级", status: "状态",
+    location: "地点", live: "实时", reconnecting: "重新连接…", noMatch: "没有找到",
+    other: "English",
+  },
+  en: {
+    title: "Command and dispatch", signin: "Sign in", username: "Username", password: "Password",
+    logout: "Sign out", address: "Address check", addressHint: "address, landmark or coordinates",
+    incidents: "Incidents", units: "Units", events: "Live events", number: "Number", type: "Type",
+    priority: "Priority", status: "Status", location: "Location", live: "live",
+    reconnecting: "reconnecting…", noMatch: "nothing found", other: "中文",
+  },
+};
+
+const state = {
+  lang: localStorage.getItem("cad.lang") || "zh-CN",
+  token: sessionStorage.getItem("cad.token"),
+  lastSeq: Number(sessionStorage.getItem("cad.lastSeq") || 0),
+  region: null,
+  socket: null,
+};
+
+const $ = (sel) => document.querySelector(sel);
+const t = (key) => STRINGS[state.lang][key] || key;
+
+function translate() {
+  document.documentElement.lang = state.lang;
+  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of document.querySelectorAll("[data-i18n-placeholder]")) {
+    el.placeholder = t(el.dataset.i18nPlaceholder);
+  }
+  $("#lang").textContent = t("other");
+}
+
+async function api(path, options = {}) {
+  const headers = { "Content-Type": "application/json", ...(options.headers || {}) };
+  if (state.token) headers.Authorization = `Bearer ${state.token}`;
+  const response = await fetch(`/api/v1${path}`, { ...options, headers });
+  const body = response.headers.get("content-type")?.includes("json") ? await response.json() : null;
+  if (response.status === 401 && state.token) signOut();
+  if (!response.ok) throw new Error(body?.message || `HTTP ${response.status}`);
+  return body;
+}
+
+async function showHealth() {
+  try {
+    const health = await fetch("/api/v1/health").then((r) => r.json());
+    $("#health").replaceChildren(...Object.entries(health.parts).map(([name, part]) => {
+      const badge = document.createElement("span");
+      badge.className = part.status;
+      badge.textContent = name;
+      badge.title = part.detail || part.status;
+      return badge;
+    }));
+  } catch { /* the next poll tries again */ }
+}
+
+function signOut() {
+  state.token = null;
+  sessionStorage.removeItem("cad.token");
+  state.socket?.close();
+  $("#console-view").hidden = true;
+  $("#signin-view").hidden = false;
+  $("#logout").hidden = true;
+  $("#who").textContent = "";
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  try {
+    const session = await api("/auth/login", {
+      method: "POST",
+      body: JSON.stringify({ username: form.get("username"), password: form.get("password") }),
+    });
+    state.token = session.token;
+    sessionStorage.setItem("cad.token", session.token);
+    $("#signin-error").textContent = "";
+    await start();
+  } catch (error) {
+    $("#signin-error").textContent = error.message;
+  }
+}
+
+async function start() {
+  const me = await api("/auth/me");
+  state.region = me.region;
+  $("#who").textContent = `${me.name} (${me.roles.join(", ")})`;
+  $("#signin-view").hidden = true;
+  $("#console-view").hidden = false;
+  $("#logout").hidden = false;
+  connectEvents();
+  refreshIncidents();
+  refreshUnits();
+}
+
+// Live events: resume from the last sequence seen, so nothing is missed or shown twice.
+function connectEvents() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const url = `${scheme}://${location.host}/api/v1/events/ws?after=${state.lastSeq}&token=${encodeURIComponent(state.token)}`;
+  const socket = new WebSocket(url);
+  state.socket = socket;
+  socket.onopen = () => { $("#feed-state").textContent = t("live"); };
+  socket.onmessage = (message) => {
+    const event = JSON.parse(message.data);
+    if (event.seq <= state.lastSeq) return;
+    state.lastSeq = event.seq;
+    sessionStorage.setItem("cad.lastSeq", String(event.seq));
+    const item = document.createElement("li");
+    item.dataset.seq = event.seq;
+    item.textContent = `#${event.seq} ${event.at.slice(11, 19)} ${event.type} ${event.subject_type}:${event.subject_id}`;
+    $("#events").prepend(item);
+    while ($("#events").children.length > 200) $("#events").lastChild.remove();
+    if (event.subject_type === "incident") refreshIncidents();
+    if (event.subject_type === "unit") refreshUnits();
+  };
+  socket.onclose = (closed) => {
+    if (!state.token || closed.code === 4401 || closed.code === 4403) return;
+    $("#feed-state").textContent = t("reconnecting");
+    setTimeout(connectEvents, 1000);
+  };
+}
+
+async function refreshIncidents() {
+  try {
+    const { incidents } = await api("/incidents");
+    $("#incidents tbody").replaceChildren(...incidents.map((inc) => {
+      const row = document.createElement("tr");
+      const name = inc.type_names?.[state.lang] || inc.type;
+      for (const text of [inc.number, name, `P${inc.priority}`, inc.status, inc.address]) {
+        const cell = document.createElement("td");
+        cell.textContent = text;
+        row.append(cell);
+      }
+      return row;
+    }));
+  } catch { /* not every role reads incidents */ }
+}
+
+async function refreshUnits() {
+  try {
+    const board = await api("/units/board");
+    $("#unit-counts").replaceChildren(...Object.entries(board.counts).filter(([, n]) => n).map(([status, n]) => {
+      const item = document.createElement("li");
+      item.textContent = `${status}: ${n}`;
+      return item;
+    }));
+    $("#unit-alerts").replaceChildren(...board.alerts.map((alert) => {
+      const item = document.createElement("li");
+      item.textContent = `${alert.unit_id} ${alert.code} (${alert.elapsed_s} s)`;
+      return item;
+    }));
+  } catch { /* not every role reads the board */ }
+}
+
+let typing = null;
+function onType() {
+  clearTimeout(typing);
+  const q = $("#q").value.trim();
+  if (q.length < 2) return;
+  typing = setTimeout(async () => {
+    const params = new URLSearchParams({ q, region: state.region });
+    const { suggestions } = await api(`/gis/typeahead?${params}`);
+    $("#suggestions").replaceChildren(...suggestions.map((s) => {
+      const option = document.createElement("option");
+      option.value = s.text;
+      return option;
+    }));
+  }, 80);
+}
+
+async function geocode(event) {
+  if (event.key !== "Enter") return;
+  const params = new URLSearchParams({ q: $("#q").value, region: state.region });
+  try {
+    const { candidates } = await api(`/gis/geocode?${params}`);
+    if (!candidates.length) {
+      $("#candidates").replaceChildren(Object.assign(document.createElement("li"), { textContent: t("noMatch") }));
+      return;
+    }
+    $("#candidates").replaceChildren(...candidates.map((c) => {
+      const item = document.createElement("li");
+      const kind = Object.assign(document.createElement("span"), { className: "kind", textContent: c.kind });
+      item.append(kind, ` ${c.label} (${c.lat.toFixed(5)}, ${c.lon.toFixed(5)}) — ${c.explanation}`);
+      return item;
+    }));
+  } catch (error) {
+    $("#candidates").replaceChildren(Object.assign(document.createElement("li"), { textContent: error.message, className: "error" }));
+  }
+}
+
+$("#signin").addEventListener("submit", signIn);
+$("#logout").addEventListener("click", async () => {
+  try { await api("/auth/logout", { method: "POST" }); } finally { signOut(); }
+});
+$("#lang").addEventListener("click", () => {
+  state.lang = state.lang === "zh-CN" ? "en" : "zh-CN";
+  localStorage.setItem("cad.lang", state.lang);
+  translate();
+  refreshIncidents();
+});
+$("#q").addEventListener("input", onType);
+$("#q").addEventListener("keydown", geocode);
+
+translate();
+showHealth();
+setInterval(showHealth, 10000);
+if (state.token) start().catch(signOut);

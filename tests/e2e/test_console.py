@@ -1,0 +1,65 @@
+"""The console in a real headless Chromium: sign in, verify an address, see live events."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+
+import pytest
+from playwright.async_api import Browser, async_playwright, expect
+
+from command import events
+from command.events import NewEvent
+from tests.support import builders
+from tests.support import dispatch_builders as b
+from tests.support.database import PgServer
+from tests.support.live import LiveApp, serve
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def console_app(pg_server: PgServer) -> AsyncIterator[LiveApp]:
+    async with b.map_database(pg_server) as url, serve(url) as live:
+        yield live
+
+
+async def test_sign_in_verify_an_address_and_follow_events(
+    browser: Browser, console_app: LiveApp
+) -> None:
+    await builders.user(console_app.container.engine, "disp", "dispatcher")
+    page = await browser.new_page()
+    await page.goto(console_app.base_url)
+
+    await page.fill("input[name=username]", "disp")
+    await page.fill("input[name=password]", "wrong password")
+    await page.click("#signin button[type=submit]")
+    await expect(page.locator("#signin-error")).to_have_text("wrong username or password")
+
+    await page.fill("input[name=password]", builders.PASSWORD)
+    await page.click("#signin button[type=submit]")
+    await expect(page.locator("#console-view")).to_be_visible()
+    await expect(page.locator("#health .ok", has_text="database")).to_be_visible()
+    await expect(page.locator("#who")).to_contain_text("disp (dispatcher)")
+
+    await page.fill("#q", "Kunstmuseum Liechtenstein")
+    await page.press("#q", "Enter")
+    await expect(page.locator("#candidates li").first).to_contain_text("Kunstmuseum")
+
+    await expect(page.locator("#feed-state")).to_have_text("实时")
+    async with console_app.container.engine.begin() as conn:
+        (seq,) = await events.append(conn, [NewEvent("test.console", "test", "42")])
+    await expect(page.locator(f"#events li[data-seq='{seq}']")).to_contain_text("test.console")
+
+    await page.click("#lang")
+    await expect(page.locator("h1")).to_have_text("Command and dispatch")
+    await page.close()
