@@ -45,6 +45,7 @@ PHONE_NUMBER = re.compile(r"^\+?[0-9]{2,20}$")
 EXTENSION = re.compile(r"^[0-9A-Za-z*#+_.-]{1,40}$")
 INTERFACE = re.compile(r"^[A-Za-z]+/[^\s,;|]{1,80}$")
 SpyMode = Literal["listen", "whisper", "barge"]
+WRITE_ATTEMPTS = 5  # a batch the consumer cannot take is retried with backoff (0.2 s ... 1.6 s)
 SPY_OPTIONS: dict[str, str] = {"listen": "qE", "whisper": "qwE", "barge": "qBE"}
 
 
@@ -300,10 +301,20 @@ class Bridge:
             t0 = time.perf_counter()
             self._writing = True
             try:
-                await self.consumer.handle(batch)
-            except Exception:
-                self.stats.consumer_errors += 1
-                log.exception("telephony consumer failed on %d events", len(batch))
+                for attempt in range(WRITE_ATTEMPTS):
+                    try:
+                        await self.consumer.handle(batch)
+                        break
+                    except Exception:
+                        self.stats.consumer_errors += 1
+                        if attempt == WRITE_ATTEMPTS - 1:
+                            log.exception("telephony consumer failed on %d events; "
+                                          "dropped after %d attempts", len(batch),
+                                          WRITE_ATTEMPTS)
+                        else:
+                            log.warning("telephony consumer failed on %d events; retrying",
+                                        len(batch), exc_info=True)
+                            await asyncio.sleep(0.2 * 2 ** attempt)
             finally:
                 self._writing = False
             extra = self.stats.extra
