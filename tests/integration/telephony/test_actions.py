@@ -47,7 +47,8 @@ async def test_spy_grab_attended_transfer_and_call_back(live: LiveApp, sim: AmiS
 
         # a waiting call is grabbed by the paused seat
         sim.originate_caller("+4237778000", "Waiting", hold_for=600, talk=600)
-        await until(lambda: any(c.number == "+4237778000" for c in svc.bridge.tracker.calls.values()))
+        await until(lambda: any(c.number == "+4237778000"
+                                for c in svc.bridge.tracker.calls.values()))
         call = next(c for c in svc.bridge.tracker.calls.values() if c.number == "+4237778000")
         await until(lambda: call.state == "queued" and call.channel is not None)
         r = await live.http.post(f"/api/v1/telephony/calls/{call.id}/grab", headers=alice,
