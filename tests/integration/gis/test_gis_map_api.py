@@ -1,7 +1,7 @@
 """The map's HTTP endpoints on the imported Liechtenstein data: answers, roles, clear 4xx.
 
-The app is the real one (``command.app.create_app``) with the GIS map router included, served
-in-process over ASGI; users and tokens are real rows in the shared database.
+The app is the real one (``command.app.create_app``), served in-process over ASGI; users and
+tokens are real rows in the shared database.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ async def http(liechtenstein: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings(database_url=url)
     container = await bootstrap.start(settings)
     app = create_app(settings, container)
-    app.include_router(gis_map.router)
     app.state.container = container
     transport = httpx.ASGITransport(app=app)
     try:
