@@ -174,6 +174,20 @@ _LANDUSE_COLOURS = [
     "#e6e4d8",
 ]
 
+
+def _widened(width: list[Any], extra: float) -> list[Any]:
+    """A zoom interpolation with ``extra`` added at every stop.
+
+    ``zoom`` may only appear at the top of a style expression, so the casing cannot be written
+    as ``["+", width, extra]``.
+    """
+    head, stops = width[:3], width[3:]
+    out = list(head)
+    for z, value in zip(stops[::2], stops[1::2], strict=True):
+        out += [z, ["+", value, extra]]
+    return out
+
+
 _ROAD_WIDTH = [
     "interpolate",
     ["exponential", 1.5],
@@ -262,7 +276,7 @@ _STYLE: dict[str, Any] = {
             "source-layer": "roads",
             "filter": ["!", ["get", "rail"]],
             "layout": {"line-cap": "round", "line-join": "round"},
-            "paint": {"line-color": "#b8aea3", "line-width": ["+", _ROAD_WIDTH, 1.5]},
+            "paint": {"line-color": "#b8aea3", "line-width": _widened(_ROAD_WIDTH, 1.5)},
         },
         {
             "id": "roads",

@@ -185,3 +185,27 @@ def test_style_draws_our_layers_from_our_tiles_only() -> None:
     other = tiles.style("http://example.invalid/t/{z}/{x}/{y}.pbf")
     assert other["sources"]["cad"]["tiles"] == ["http://example.invalid/t/{z}/{x}/{y}.pbf"]
     assert tiles.style()["sources"]["cad"]["tiles"] == [tiles.TILE_URL]  # copies, not shared
+
+
+def _zoom_uses(value: object) -> int:
+    if value == ["zoom"]:
+        return 1
+    if isinstance(value, list):
+        return sum(_zoom_uses(v) for v in value)
+    return 0
+
+
+def test_style_zoom_expressions_are_top_level() -> None:
+    # MapLibre accepts ["zoom"] only as the input of a top-level "interpolate" or "step".
+    for layer in tiles.style()["layers"]:
+        for group in ("paint", "layout"):
+            for name, value in layer.get(group, {}).items():
+                uses = _zoom_uses(value)
+                if uses == 0:
+                    continue
+                where = f"{layer['id']}.{name}"
+                assert isinstance(value, list), where
+                assert value[0] in ("interpolate", "step"), where
+                zoom_input = value[2] if value[0] == "interpolate" else value[1]
+                assert zoom_input == ["zoom"], where
+                assert uses == 1, where
