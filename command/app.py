@@ -25,6 +25,7 @@ from telephony.errors import TelephonyError
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
+VENDOR = Path(__file__).parent.parent / "ops" / "web" / "node_modules"
 
 # The root error of each package: their ``kind`` decides the HTTP status (command.errors).
 ERROR_ROOTS: tuple[type[Exception], ...] = (CadError, GisError, DispatchError, TelephonyError)
@@ -86,6 +87,8 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/console", StaticFiles(directory=STATIC / "console", html=True), name="console")
+    if VENDOR.is_dir():  # browser libraries installed by ops/setup (npm), served from here
+        app.mount("/vendor", StaticFiles(directory=VENDOR), name="vendor")
 
     @app.get("/", include_in_schema=False)
     async def home() -> RedirectResponse:

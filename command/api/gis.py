@@ -4,6 +4,7 @@
 (address, interpolated address, street, intersection, landmark, coordinates) with a label, score,
 jurisdiction and a short explanation; ``near_*`` favours candidates close to a known point.
 ``GET /api/v1/gis/typeahead?q=&region=`` answers completions for what has been typed so far.
+``GET /api/v1/gis/regions/NAME`` gives a region's bounds, for opening a map on it.
 An empty or overlong ``q`` is a 422 saying so; a region never imported is 404.
 """
 
@@ -19,6 +20,7 @@ from command.auth.service import Principal
 from command.errors import InvalidInput
 from gis.geocode.model import MAX_QUERY_CHARS
 from gis.geocode.service import MAX_LIMIT, geocode, typeahead
+from gis.regions import region_info
 
 router = APIRouter(prefix="/api/v1/gis", tags=["gis"])
 
@@ -71,3 +73,16 @@ async def typeahead_route(
     """Completions (streets, addresses, landmarks) for the text typed so far."""
     suggestions = await typeahead(container.engine, region, q, limit=limit)
     return {"query": q, "region": region, "suggestions": [s.as_dict() for s in suggestions]}
+
+
+@router.get("/regions/{name}")
+async def region_route(_: Geocoder, container: ContainerDep, name: str) -> dict[str, Any]:
+    """An imported region: its bounds (for opening a map) and metric projection."""
+    async with container.engine.connect() as conn:
+        info = await region_info(conn, name)
+    return {
+        "name": info.name,
+        "bbox": list(info.bbox),
+        "srid_metric": info.srid_metric,
+        "imported_at": info.imported_at,
+    }

@@ -38,12 +38,19 @@ async def test_sign_in_verify_an_address_and_follow_events(
 ) -> None:
     await builders.user(console_app.container.engine, "disp", "dispatcher")
     page = await browser.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on(
+        "console",
+        lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None,
+    )
     await page.goto(console_app.base_url)
 
     await page.fill("input[name=username]", "disp")
     await page.fill("input[name=password]", "wrong password")
     await page.click("#signin button[type=submit]")
     await expect(page.locator("#signin-error")).to_have_text("wrong username or password")
+    problems.clear()  # the browser reports the refused sign-in (401) as a console error
 
     await page.fill("input[name=password]", builders.PASSWORD)
     await page.click("#signin button[type=submit]")
@@ -51,9 +58,13 @@ async def test_sign_in_verify_an_address_and_follow_events(
     await expect(page.locator("#health .ok", has_text="database")).to_be_visible()
     await expect(page.locator("#who")).to_contain_text("disp (dispatcher)")
 
+    # The offline basemap: style and vector tiles from the app, rendered without an error.
+    await expect(page.locator("#map[data-ready]")).to_be_attached(timeout=30_000)
+
     await page.fill("#q", "Kunstmuseum Liechtenstein")
     await page.press("#q", "Enter")
     await expect(page.locator("#candidates li").first).to_contain_text("Kunstmuseum")
+    await expect(page.locator(".maplibregl-marker")).not_to_have_count(0)
 
     await expect(page.locator("#feed-state")).to_have_text("实时")
     async with console_app.container.engine.begin() as conn:
@@ -63,3 +74,4 @@ async def test_sign_in_verify_an_address_and_follow_events(
     await page.click("#lang")
     await expect(page.locator("h1")).to_have_text("Command and dispatch")
     await page.close()
+    assert problems == []

@@ -97,6 +97,7 @@ async function start() {
   $("#console-view").hidden = false;
   $("#logout").hidden = false;
   connectEvents();
+  document.dispatchEvent(new CustomEvent("cad:signed-in", { detail: { region: state.region, token: state.token } }));
   refreshIncidents();
   refreshUnits();
 }
@@ -185,6 +186,7 @@ async function geocode(event) {
       $("#candidates").replaceChildren(Object.assign(document.createElement("li"), { textContent: t("noMatch") }));
       return;
     }
+    document.dispatchEvent(new CustomEvent("cad:candidates", { detail: candidates }));
     $("#candidates").replaceChildren(...candidates.map((c) => {
       const item = document.createElement("li");
       const kind = Object.assign(document.createElement("span"), { className: "kind", textContent: c.kind });

@@ -1,0 +1,44 @@
+"""Imported regions: what a console needs to open its map."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gis.errors import RegionNotFoundError
+from gis.tables import regions
+
+
+@dataclass(frozen=True)
+class RegionInfo:
+    name: str
+    srid_metric: int
+    bbox: tuple[float, float, float, float]  # west, south, east, north (WGS84)
+    imported_at: datetime
+
+
+async def region_info(conn: AsyncConnection, name: str) -> RegionInfo:
+    row = (
+        await conn.execute(
+            sa.select(
+                regions.c.name,
+                regions.c.srid_metric,
+                regions.c.imported_at,
+                sa.func.ST_XMin(regions.c.bbox).label("west"),
+                sa.func.ST_YMin(regions.c.bbox).label("south"),
+                sa.func.ST_XMax(regions.c.bbox).label("east"),
+                sa.func.ST_YMax(regions.c.bbox).label("north"),
+            ).where(regions.c.name == name)
+        )
+    ).first()
+    if row is None:
+        raise RegionNotFoundError(f"region {name!r} has not been imported")
+    return RegionInfo(
+        name=row.name,
+        srid_metric=row.srid_metric,
+        bbox=(row.west, row.south, row.east, row.north),
+        imported_at=row.imported_at,
+    )
