@@ -7,7 +7,9 @@ Intervals per incident (seconds):
 - ``creation``: call answered -> incident created (call-taking);
 - ``dispatch``: incident created -> first unit dispatched;
 - ``turnout``: first unit dispatched -> first unit en route (NFPA 1710);
-- ``travel``: first unit en route -> first unit on scene (NFPA 1710: first engine 240 s);
+- ``travel``: first unit en route -> first unit on scene;
+- ``engine_travel``: the first engine on scene, from its own en route to its arrival
+  (NFPA 1710: first engine travel 240 s);
 - ``total``: call answered (else created) -> first unit on scene.
 
 Percentiles use the nearest-rank method (the value at or below which that share of incidents
@@ -31,6 +33,7 @@ INTERVALS: tuple[str, ...] = (
     "dispatch",
     "turnout",
     "travel",
+    "engine_travel",
     "total",
 )
 #: Upper edges (seconds) of the distribution buckets; the last bucket is open-ended.
@@ -50,6 +53,8 @@ class IncidentTimes:
     first_dispatched_at: datetime | None = None
     first_en_route_at: datetime | None = None
     first_on_scene_at: datetime | None = None
+    first_engine_en_route_at: datetime | None = None
+    first_engine_on_scene_at: datetime | None = None
 
     @property
     def category(self) -> str:
@@ -72,6 +77,7 @@ def intervals(t: IncidentTimes) -> dict[str, float | None]:
         "dispatch": _seconds(t.created_at, t.first_dispatched_at),
         "turnout": _seconds(t.first_dispatched_at, t.first_en_route_at),
         "travel": _seconds(t.first_en_route_at, t.first_on_scene_at),
+        "engine_travel": _seconds(t.first_engine_en_route_at, t.first_engine_on_scene_at),
         "total": _seconds(start, t.first_on_scene_at),
     }
 
@@ -136,7 +142,7 @@ DEFAULT_TARGETS: tuple[Target, ...] = (
         0.90,
         frozenset({"fire", "hazmat", "rescue", "traffic_collision"}),
     ),
-    Target("NFPA 1710 first engine travel", "travel", 240.0, 0.90, frozenset({"fire"})),
+    Target("NFPA 1710 first engine travel", "engine_travel", 240.0, 0.90, frozenset({"fire"})),
     Target(
         "China 120 ambulance dispatched", "call_processing", 180.0, 0.95, frozenset({"medical"})
     ),

@@ -22,7 +22,6 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
-    literal_column,
     select,
     text,
     update,
@@ -563,34 +562,17 @@ async def times_between(
     type_prefix: str | None = None,
     jurisdiction: str | None = None,
 ) -> list[IncidentTimes]:
-    """Stored timestamps of incidents created in ``[since, until)`` (merged ones left out)."""
-    query = (
-        select(
-            incidents.c.id,
-            incidents.c.number,
-            incidents.c.type_code,
-            func.coalesce(incidents.c.jurisdiction_name, literal_column("''")).label("jur"),
-            incidents.c.created_at,
-            incidents.c.call_answered_at,
-            incidents.c.dispatched_at,
-            incidents.c.en_route_at,
-            incidents.c.on_scene_at,
-        )
-        .where(
-            incidents.c.created_at >= since,
-            incidents.c.created_at < until,
-            incidents.c.merged_into.is_(None),
-        )
-        .order_by(incidents.c.created_at, incidents.c.id)
+    """Stored timestamps of incidents created in ``[since, until)`` (merged ones left out),
+    with the en-route and arrival times of the first engine on scene."""
+    rows = await conn.execute(
+        _TIMES_SQL,
+        {
+            "since": since,
+            "until": until,
+            "type_prefix": type_prefix or None,
+            "jurisdiction": jurisdiction or None,
+        },
     )
-    if type_prefix:
-        query = query.where(
-            (incidents.c.type_code == type_prefix)
-            | incidents.c.type_code.startswith(type_prefix + ".")
-        )
-    if jurisdiction:
-        query = query.where(incidents.c.jurisdiction_name == jurisdiction)
-    rows = await conn.execute(query)
     return [
         IncidentTimes(
             r.id,
@@ -602,6 +584,34 @@ async def times_between(
             r.dispatched_at,
             r.en_route_at,
             r.on_scene_at,
+            r.engine_en_route_at,
+            r.engine_on_scene_at,
         )
         for r in rows
     ]
+
+
+_TIMES_SQL = text(
+    """
+    SELECT i.id, i.number, i.type_code, coalesce(i.jurisdiction_name, '') AS jur, i.created_at,
+           i.call_answered_at, i.dispatched_at, i.en_route_at, i.on_scene_at,
+           e.en_route_at AS engine_en_route_at, e.on_scene_at AS engine_on_scene_at
+    FROM incidents i
+    LEFT JOIN LATERAL (
+        SELECT a.en_route_at, a.on_scene_at
+        FROM dispatch_assignments a JOIN dispatch_units u ON u.id = a.unit_id
+        WHERE a.incident_id = i.id AND a.on_scene_at IS NOT NULL
+          AND 'engine' = ANY(u.capabilities)
+        ORDER BY a.on_scene_at, a.id
+        LIMIT 1
+    ) e ON true
+    WHERE i.created_at >= :since AND i.created_at < :until AND i.merged_into IS NULL
+      AND (CAST(:type_prefix AS text) IS NULL OR i.type_code = :type_prefix
+           OR left(i.type_code, length(:type_prefix) + 1) = :type_prefix || '.')
+      AND (CAST(:jurisdiction AS text) IS NULL OR i.jurisdiction_name = :jurisdiction)
+    ORDER BY i.created_at, i.id
+    """
+).bindparams(
+    bindparam("since", type_=DateTime(timezone=True)),
+    bindparam("until", type_=DateTime(timezone=True)),
+)

@@ -184,12 +184,13 @@ async def test_call_to_closed_incident(app: LiveApp, map_engine: AsyncEngine) ->
     assert r.status_code == 409
     assert "cannot go from on_scene to en_route" in r.json()["message"]
     for unit_id in chosen[1:]:
-        r = await http.post(
-            f"/api/v1/units/{unit_id}/status",
-            headers=people.dispatcher,
-            json={"status": "on_scene"},
-        )
-        assert r.status_code == 200, r.text
+        for status in ("en_route", "on_scene"):
+            r = await http.post(
+                f"/api/v1/units/{unit_id}/status",
+                headers=people.dispatcher,
+                json={"status": status},
+            )
+            assert r.status_code == 200, r.text
 
     # --- closing needs the units cleared first
     r = await http.post(
@@ -289,7 +290,14 @@ async def test_call_to_closed_incident(app: LiveApp, map_engine: AsyncEngine) ->
     assert intervals["travel"]["count"] == 1
     assert intervals["travel"]["p90_s"] >= 180
     targets = {t["name"]: t for t in group["targets"]}
-    assert targets["NFPA 1710 first engine travel"]["count"] == 1
+    for type_filter, groups in (("fire", 1), ("fire.structure", 1), ("fir", 0), ("medical", 0)):
+        r = await http.get(
+            "/api/v1/incidents/response-times", headers=people.leader, params={"type": type_filter}
+        )
+        assert len(r.json()["groups"]) == groups, type_filter
+    first_engine = targets["NFPA 1710 first engine travel"]
+    assert (first_engine["count"], first_engine["met"]) == (1, 1)
+    assert intervals["engine_travel"]["count"] == 1
     assert (
         await http.get("/api/v1/incidents/response-times", headers=people.dispatcher)
     ).status_code == 403

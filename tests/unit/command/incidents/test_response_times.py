@@ -32,6 +32,7 @@ def times(
     on_scene: float | None,
     where: str = "Vaduz",
     day: int = 0,
+    engine: tuple[float, float] | None = None,
 ) -> IncidentTimes:
     base = T0 + timedelta(days=day)
 
@@ -50,6 +51,8 @@ def times(
         at(dispatched),
         at(en_route),
         at(on_scene),
+        at(engine[0]) if engine else None,
+        at(engine[1]) if engine else None,
     )
 
 
@@ -61,6 +64,7 @@ def test_intervals_from_timestamps() -> None:
         "dispatch": 20,
         "turnout": 70,
         "travel": 270,
+        "engine_travel": None,
         "total": 400,
     }
     partial = intervals(times(2, "medical", None, 0, 30, None, None))
@@ -97,8 +101,10 @@ def test_report_per_category_with_targets() -> None:
     data = [
         # 10 medical calls: call processing 30..300 s (step 30); turnout 40 s each
         *(times(i, "medical", 0, 10, 30 * i, 30 * i + 40, 30 * i + 400) for i in range(1, 11)),
-        times(20, "fire.structure", 0, 20, 50, 130, 330),  # turnout 80 ok, travel 200 ok
-        times(21, "fire.structure", 0, 20, 70, 160, 460),  # call processing 70 > 64, turnout 90
+        # turnout 80 ok; an ambulance first on scene, the first engine 230 s after its turnout
+        times(20, "fire.structure", 0, 20, 50, 130, 330, engine=(140, 370)),
+        # call processing 70 > 64, turnout 90; first engine travel 300 s
+        times(21, "fire.structure", 0, 20, 70, 160, 460, engine=(160, 460)),
     ]
     reports = {r.key["category"]: r for r in report(data, group_by=("category",))}
     med = reports["medical"]
@@ -116,7 +122,10 @@ def test_report_per_category_with_targets() -> None:
     assert results["NFPA 1710 turnout (fire)"].passed is None
     fire = {t.target.name: t for t in reports["fire"].targets}
     assert fire["NFPA 1710 turnout (fire)"].met == 1
-    assert fire["NFPA 1710 first engine travel"].met == 1
+    engine = fire["NFPA 1710 first engine travel"]
+    assert (engine.count, engine.met) == (2, 1)
+    assert reports["fire"].intervals["engine_travel"].maximum == 300
+    assert reports["fire"].intervals["travel"].maximum == 300
     assert fire["NFPA 1221 alarm processing"].share_met == 0.5
 
 
