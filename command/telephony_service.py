@@ -280,6 +280,9 @@ class TelephonyService:
     def compose_pop(self, call: CallView, seat: str, context: dict[str, Any],
                     report: dict[str, Any] | None) -> dict[str, Any]:
         location = context["location"]
+        if location is None and call.location is not None:
+            lat, lon, accuracy = call.location
+            location = {"lat": lat, "lon": lon, "accuracy_m": accuracy, "source": "channel"}
         if report and report.get("lat") is not None and location is None:
             location = {"lat": report["lat"], "lon": report["lon"], "source": call.kind}
         draft = {

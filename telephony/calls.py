@@ -78,6 +78,7 @@ class CallView:
     complete_reason: str | None
     transfer_target: str | None
     recovered: bool
+    location: tuple[float, float, float | None] | None = None  # lat, lon, accuracy (m)
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -146,6 +147,7 @@ class Call:
     complete_reason: str | None = None
     transfer_target: str | None = None
     recovered: bool = False
+    location: tuple[float, float, float | None] | None = None
     hangup_at: datetime | None = None  # caller gone while answered; waits for AgentComplete
 
     @classmethod
@@ -165,6 +167,7 @@ class Call:
             hold_time=self.hold_time, talk_time=self.talk_time, ring_time=self.ring_time,
             hangup_cause=self.hangup_cause, complete_reason=self.complete_reason,
             transfer_target=self.transfer_target, recovered=self.recovered,
+            location=self.location,
         )
 
     @property

@@ -717,9 +717,12 @@ class AmiSimulator:
         self._broadcast(pairs)
 
     def originate_caller(self, number: str, name: str = "", hold_for: float = 8.0,
-                         talk: float = 4.0, queue: str | None = None) -> None:
+                         talk: float = 4.0, queue: str | None = None,
+                         variables: dict[str, str] | None = None) -> None:
         """An emergency call arrives (what ``Originate Local/112@incoming`` did in capture)."""
-        pairs = (("Channel", "Local/112@incoming"), ("Context", "caller"), ("Exten", "s"))
+        pairs = (("Channel", "Local/112@incoming"), ("Context", "caller"), ("Exten", "s"),
+                 ("Variable", f"HOLDFOR={hold_for:g}"),
+                 *(("Variable", f"{k}={v}") for k, v in (variables or {}).items()))
         self._spawn(self._caller(number, name or number, hold_for, talk,
                                  AmiMessage(pairs), queue))
 
@@ -730,6 +733,12 @@ class AmiSimulator:
         call = Call(num, name, hold_for, talk, one, two, qname)
         self.calls[two.uniqueid] = call
         try:
+            # the originate's channel variables are set on both halves (VarSet), as captured
+            for pair in msg.all("Variable"):
+                var, _, value = pair.partition("=")
+                for ch in (one, two):
+                    self.emit("VarSet", [*_snapshot(ch), ("Variable", var), ("Value", value)],
+                              privilege="dialplan,all")
             self._set_cid(one, num, name)
             self._set_cid(two, num, name)
             self.emit("DialBegin", [*_snapshot(one, "Dest"), ("DialString", "112@incoming")])

@@ -42,6 +42,7 @@ _MEASURES = ("hold_time", "talk_time", "ring_time")
 
 def _call_row(view: CallView, at: datetime) -> dict[str, Any]:
     row = dict(view.__dict__)
+    row.pop("location", None)  # kept in caller_locations
     row["updated_at"] = at
     return row
 
@@ -125,6 +126,18 @@ async def persist(conn: AsyncConnection, events: Sequence[DomainEvent]) -> list[
         await _upsert_calls(conn, list(latest.values()))
     if steps:
         await conn.execute(call_transitions.insert(), steps)
+    located: list[dict[str, Any]] = []
+    for e in out:
+        if not isinstance(e, CallTransitioned | CallUpdated):
+            continue
+        loc = e.call.location
+        fresh = (e.from_state is None if isinstance(e, CallTransitioned)
+                 else e.change == "location")
+        if loc is not None and e.call.number and fresh:
+            located.append({"number": e.call.number, "lat": loc[0], "lon": loc[1],
+                            "accuracy_m": loc[2], "source": "channel", "at": e.at})
+    if located:
+        await conn.execute(caller_locations.insert(), located)
     if seat_events:
         await _seats(conn, seat_events)
     return out

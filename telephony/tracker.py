@@ -11,6 +11,10 @@ here, all visible in the transcripts:
 - list responses after a (re)connect (``QueueStatus`` + ``CoreShowChannels``) are the truth:
   :meth:`Tracker.reconcile` turns the difference into ordinary transitions.
 
+A device-based caller location can come in a channel variable set by the dialplan before
+``Queue()``: ``CALLER_LOCATION=<lat>,<lon>[,<accuracy m>]`` (a ``VarSet`` event); it is kept
+by ``Linkedid`` until the call joins the queue.
+
 Events with missing or unusable fields are logged and skipped.
 """
 
@@ -28,6 +32,7 @@ from telephony.seats import Seat, SeatChanged, interface_of
 log = logging.getLogger(__name__)
 
 DomainEvent = CallTransitioned | CallUpdated | SeatChanged
+LOCATION_VARIABLE = "CALLER_LOCATION"
 Clock = Callable[[], datetime]
 
 
@@ -56,6 +61,7 @@ class Tracker:
         self._by_linkedid: dict[str, str] = {}
         self.skipped = 0
         self.handled = 0
+        self._locations: dict[str, tuple[float, float, float | None]] = {}
 
     # ------------------------------------------------------------------ helpers
 
@@ -98,6 +104,10 @@ class Tracker:
         self.calls[uid] = call
         if call.linkedid:
             self._by_linkedid[call.linkedid] = uid
+            loc = self._locations.pop(call.linkedid, None)
+            if loc is not None:
+                call.location = loc
+                event = CallTransitioned(call.view(), None, event.to_state, event.at, {})
         return call, event
 
     def _forget(self, call: Call) -> None:
@@ -273,6 +283,28 @@ class Tracker:
         started = msg.event == "MixMonitorStart"
         return [call.note(at, "recording_started" if started else "recording_stopped",
                           channel=msg.get("Channel"))]
+
+    def _varset(self, msg: AmiMessage, at: datetime) -> list[DomainEvent]:
+        if msg.get("Variable") != LOCATION_VARIABLE:
+            return []
+        parts = [p.strip() for p in msg.get("Value").split(",")]
+        try:
+            lat, lon = float(parts[0]), float(parts[1])
+            accuracy = float(parts[2]) if len(parts) > 2 and parts[2] else None
+        except (ValueError, IndexError):
+            return self._skip(msg, f"{LOCATION_VARIABLE}={msg.get('Value')!r} is not lat,lon")
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            return self._skip(msg, f"{LOCATION_VARIABLE} {lat},{lon} is out of range")
+        call = self.call_for(msg)
+        if call is None:
+            linked = msg.get("Linkedid") or msg.get("Uniqueid")
+            if linked:
+                if len(self._locations) > 10_000:
+                    self._locations.clear()
+                self._locations[linked] = (lat, lon, accuracy)
+            return []
+        call.location = (lat, lon, accuracy)
+        return [call.note(at, "location", lat=lat, lon=lon, accuracy_m=accuracy)]
 
     def _member_added(self, msg: AmiMessage, at: datetime) -> list[DomainEvent]:
         queue, interface = msg.get("Queue"), msg.get("Interface") or msg.get("Location")
@@ -488,4 +520,5 @@ _HANDLERS: dict[str, _Handler] = {
     "QueueMemberRemoved": Tracker._member_removed,
     "QueueMemberPause": Tracker._member_pause,
     "QueueMemberPaused": Tracker._member_pause,
+    "VarSet": Tracker._varset,
 }

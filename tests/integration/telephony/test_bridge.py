@@ -113,3 +113,22 @@ async def test_garbled_lines_and_unknown_events_are_skipped(
     assert client.skipped_lines >= 1
     assert svc.bridge.tracker.skipped >= 1
     assert svc.bridge.health.status == "ok"
+
+
+async def test_caller_location_from_a_channel_variable(live: LiveApp, sim: AmiSimulator) -> None:
+    svc = service(live)
+    sim.originate_caller("+4237776100", "Located", hold_for=600, talk=600,
+                         variables={"CALLER_LOCATION": "47.1412,9.5215,25"})
+    sim.originate_caller("+4237776101", "Nonsense", hold_for=600, talk=600,
+                         variables={"CALLER_LOCATION": "north,east"})
+    await until(lambda: sum(c.number in ("+4237776100", "+4237776101")
+                            for c in svc.bridge.tracker.calls.values()) == 2)
+    by_number = {c.number: c for c in svc.bridge.tracker.calls.values()}
+    assert by_number["+4237776100"].location == (47.1412, 9.5215, 25.0)
+    assert by_number["+4237776101"].location is None
+    assert svc.bridge.tracker.skipped >= 2  # the nonsense value, on both halves
+    await svc.bridge.flush()
+    async with live.container.engine.connect() as conn:
+        found = (await conn.execute(sa.text(
+            "SELECT number, lat, lon, accuracy_m, source FROM caller_locations"))).all()
+    assert [tuple(r) for r in found] == [("+4237776100", 47.1412, 9.5215, 25.0, "channel")]
