@@ -1,0 +1,1 @@
+"""Unit tests of the telephony domain and wire format (no I/O)."""
