@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 BANNER = "Asterisk Call Manager/13.0.0"
 MAX_SESSION_BUFFER = 4 * 1024 * 1024
+RING_TIMEOUT = 10.0  # queues.conf of the fixtures: timeout = 10
+CAUSES = {16: "Normal Clearing", 17: "User busy", 19: "User alerting, no answer"}
 STATE_DESC = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up"}
 CALLERID = re.compile(r'^\s*"?(?P<name>[^"<]*?)"?\s*<(?P<num>[^>]*)>\s*$')
 Pairs = list[tuple[str, str]]
@@ -57,6 +59,7 @@ class Member:
     calls_taken: int = 0
     last_call: int = 0
     penalty: int = 0
+    answers: bool = True  # False: the phone rings out (AgentRingNoAnswer)
 
 
 @dataclass
@@ -662,7 +665,7 @@ class AmiSimulator:
         if request:
             self.emit("SoftHangupRequest", [*_snapshot(ch), ("Cause", str(cause))])
         self.emit("Hangup", [*_snapshot(ch), ("Cause", str(cause)),
-                             ("Cause-txt", "Normal Clearing" if cause == 16 else "Unknown")])
+                             ("Cause-txt", CAUSES.get(cause, "Unknown"))])
         self._spies_of(ch)
 
     def _spies_of(self, ch: Channel) -> None:
@@ -850,6 +853,26 @@ class AmiSimulator:
         self.emit("DialBegin", [*_snapshot(call.two), *_snapshot(a1, "Dest"),
                                 ("DialString", member.interface.split("/", 1)[-1])])
         self._newexten(a2, ctx, exten, 1, "NoOp", f"Agent {exten} phone rings")
+        if not member.answers:
+            # queues.conf timeout=10, retry=1: the phone rings out, the next member is tried
+            await self._sleep(RING_TIMEOUT)
+            if call.done or call.redirected:
+                return
+            self.emit("DialEnd", [*_snapshot(call.two), *_snapshot(a1, "Dest"),
+                                  ("DialStatus", "NOANSWER")])
+            self.emit("AgentRingNoAnswer", [*_snapshot(call.two), *_snapshot(a1, "Dest"),
+                                            ("Queue", call.queue),
+                                            ("Interface", member.interface),
+                                            ("MemberName", member.name),
+                                            ("RingTime", str(int(RING_TIMEOUT)))],
+                      privilege="agent,all")
+            for ch in (a2, a1):
+                self._hangup_events(ch, cause=19)
+            call.member = call.agent_one = call.agent_two = None
+            await self._sleep(1.0)
+            if not call.done and not call.redirected:
+                self._distribute(call.queue)
+            return
         await self._sleep(1.0)
         if call.done or call.redirected:
             return
@@ -1119,6 +1142,12 @@ class AmiSimulator:
                 await asyncio.sleep(0)
             self._broadcast(pairs)
         return len(records)
+
+    def set_answering(self, interface: str, answers: bool) -> None:
+        """Whether a seat's phone is picked up when it rings (for ring-out scenarios)."""
+        for (_, iface), member in self.members.items():
+            if iface == interface:
+                member.answers = answers
 
     def add_member(self, interface: str, name: str, queue: str | None = None) -> None:
         """Sign a seat in from the server side (as the capture client did with QueueAdd)."""

@@ -132,3 +132,28 @@ async def test_caller_location_from_a_channel_variable(live: LiveApp, sim: AmiSi
         found = (await conn.execute(sa.text(
             "SELECT number, lat, lon, accuracy_m, source FROM caller_locations"))).all()
     assert [tuple(r) for r in found] == [("+4237776100", 47.1412, 9.5215, 25.0, "channel")]
+
+
+async def test_a_seat_that_does_not_answer_passes_the_call_on(
+    live: LiveApp, sim: AmiSimulator
+) -> None:
+    svc = service(live)
+    sim.speed = 20.0  # the 10 s ring timeout of queues.conf takes 0.5 s
+    sim.add_member("Local/1001@agents", "Seat 1001")
+    sim.add_member("Local/1002@agents", "Seat 1002")
+    sim.set_answering("Local/1001@agents", False)
+    sim.originate_caller("+4237776200", "Rings out", hold_for=600, talk=600)
+    await until(lambda: any(c.number == "+4237776200" and c.state == "answered"
+                            for c in svc.bridge.tracker.calls.values()))
+    call = next(c for c in svc.bridge.tracker.calls.values() if c.number == "+4237776200")
+    assert call.seat == "Local/1002@agents"
+    assert svc.bridge.tracker.seats["Local/1001@agents"].state == "available"
+    await svc.bridge.flush()
+    async with live.container.engine.connect() as conn:
+        steps = (await conn.execute(
+            sa.select(call_transitions.c.to_state, call_transitions.c.seat)
+            .where(call_transitions.c.call_id == call.id)
+            .order_by(call_transitions.c.id))).all()
+    assert [tuple(s) for s in steps] == [
+        ("queued", None), ("offered", "Local/1001@agents"), ("queued", "Local/1001@agents"),
+        ("offered", "Local/1002@agents"), ("answered", "Local/1002@agents")]
