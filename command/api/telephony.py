@@ -15,10 +15,11 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, Query, Request, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field
 
-from command.api.deps import ContainerDep, websocket_principal
+from command import audit
+from command.api.deps import ContainerDep, client_address, websocket_principal
 from command.api.deps import require_roles as roles
 from command.auth.roles import Role
 from command.auth.service import Principal
@@ -113,6 +114,15 @@ class Location(BaseModel):
     source: str = Field(default="device", min_length=1, max_length=60)
 
 
+async def _audit(container: Container, request: Request, who: Principal, action: str,
+                 object_type: str, object_id: str, **detail: Any) -> None:
+    """Call-centre actions on calls are audited (who listened in, hung up, transferred ...)."""
+    async with container.engine.begin() as conn:
+        await audit.record(conn, actor=who.actor, action=f"telephony.{action}",
+                           object_type=object_type, object_id=object_id,
+                           source=client_address(request), result="ok", detail=detail)
+
+
 async def _own_seat(svc: TelephonyService, who: Principal, interface: str) -> None:
     """A call-taker acts on their own seat; supervisors and admins on any."""
     if who.has_any(frozenset(SUPERVISORS)):
@@ -193,50 +203,68 @@ async def _seat_of_call(svc: TelephonyService, who: Principal, call_id: str) -> 
 
 
 @router.post("/calls/{call_id}/transfer", status_code=202)
-async def transfer(call_id: str, body: Transfer, who: Taker, svc: Service) -> dict[str, Any]:
+async def transfer(call_id: str, body: Transfer, who: Taker, svc: Service,
+                   container: ContainerDep, request: Request) -> dict[str, Any]:
     await _seat_of_call(svc, who, call_id)
     await svc.transfer(call_id, body.exten, body.context, body.attended, who.actor)
+    await _audit(container, request, who, "transfer", "call", call_id, exten=body.exten,
+                 context=body.context, attended=body.attended)
     return {"call_id": call_id, "to": body.exten, "attended": body.attended}
 
 
 @router.post("/calls/{call_id}/consult", status_code=202)
-async def consult(call_id: str, body: Helper, who: Taker, svc: Service) -> dict[str, Any]:
+async def consult(call_id: str, body: Helper, who: Taker, svc: Service,
+                  container: ContainerDep, request: Request) -> dict[str, Any]:
     await _seat_of_call(svc, who, call_id)
     await svc.consult(call_id, body.helper)
+    await _audit(container, request, who, "consult", "call", call_id, helper=body.helper)
     return {"call_id": call_id, "helper": body.helper, "mode": "consult"}
 
 
 @router.post("/calls/{call_id}/conference", status_code=202)
-async def conference(call_id: str, body: Helper, who: Taker, svc: Service) -> dict[str, Any]:
+async def conference(call_id: str, body: Helper, who: Taker, svc: Service,
+                     container: ContainerDep, request: Request) -> dict[str, Any]:
     await _seat_of_call(svc, who, call_id)
     await svc.conference(call_id, body.helper)
+    await _audit(container, request, who, "conference", "call", call_id,
+                 helper=body.helper)
     return {"call_id": call_id, "helper": body.helper, "mode": "conference"}
 
 
 @router.post("/calls/{call_id}/spy", status_code=202)
-async def spy(call_id: str, body: Spy, _: Supervisor, svc: Service) -> dict[str, Any]:
+async def spy(call_id: str, body: Spy, who: Supervisor, svc: Service,
+              container: ContainerDep, request: Request) -> dict[str, Any]:
     await svc.spy(call_id, body.supervisor, body.mode)
+    await _audit(container, request, who, "spy", "call", call_id, mode=body.mode,
+                 supervisor=body.supervisor)
     return {"call_id": call_id, "supervisor": body.supervisor, "mode": body.mode}
 
 
 @router.post("/calls/{call_id}/grab", status_code=202)
-async def grab(call_id: str, body: SeatRef, who: Taker, svc: Service) -> dict[str, Any]:
+async def grab(call_id: str, body: SeatRef, who: Taker, svc: Service,
+               container: ContainerDep, request: Request) -> dict[str, Any]:
     await _own_seat(svc, who, body.interface)
     await svc.grab(call_id, body.interface)
+    await _audit(container, request, who, "grab", "call", call_id, seat=body.interface)
     return {"call_id": call_id, "grabbed_by": body.interface}
 
 
 @router.post("/calls/{call_id}/hangup", status_code=202)
-async def hangup(call_id: str, who: Taker, svc: Service) -> dict[str, Any]:
+async def hangup(call_id: str, who: Taker, svc: Service, container: ContainerDep,
+                 request: Request) -> dict[str, Any]:
     await _seat_of_call(svc, who, call_id)
     await svc.hangup(call_id)
+    await _audit(container, request, who, "hangup", "call", call_id)
     return {"call_id": call_id, "hangup": True}
 
 
 @router.post("/callback", status_code=202)
-async def call_back(body: CallBack, who: Taker, svc: Service) -> dict[str, Any]:
+async def call_back(body: CallBack, who: Taker, svc: Service, container: ContainerDep,
+                    request: Request) -> dict[str, Any]:
     await _own_seat(svc, who, body.interface)
     action = await svc.call_back(body.interface, body.number)
+    await _audit(container, request, who, "call_back", "seat", body.interface,
+                 number=body.number)
     return {"interface": body.interface, "number": body.number, "action_id": action}
 
 

@@ -7,6 +7,9 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import sqlalchemy as sa
+
+from command.tables import audit_log
 from telephony.ami_client import AmiClient
 from telephony.ami_protocol import AmiMessage
 from telephony.simulator import AmiSimulator
@@ -83,6 +86,12 @@ async def test_spy_grab_attended_transfer_and_call_back(live: LiveApp, sim: AmiS
         originate = next(m for m in seen if m.event == "OriginateResponse"
                          and m.get("Channel") == spy["SpyerChannel"])
         assert originate["Response"] == "Success"
+        async with live.container.engine.connect() as conn:
+            audited = (await conn.execute(
+                sa.select(audit_log.c.actor, audit_log.c.object_id, audit_log.c.detail)
+                .where(audit_log.c.action == "telephony.spy"))).all()
+        assert [(a.actor, a.object_id, a.detail["mode"]) for a in audited] == [
+            ("user:sue", talk.id, "whisper")]
 
         r = await live.http.post(f"/api/v1/telephony/calls/{talk.id}/transfer", headers=alice,
                                  json={"exten": "1002", "context": "agents", "attended": True})
