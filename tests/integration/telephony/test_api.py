@@ -252,3 +252,21 @@ async def test_a_waiting_alarm_is_offered_when_a_seat_comes_back(
     detail = (await live.http.get(f"/api/v1/telephony/calls/{call_id}", headers=alice)).json()
     assert [t["to_state"] for t in detail["transitions"]] == [
         "queued", "offered", "answered", "completed", "ended"]
+
+
+async def test_demo_simulator_feeds_the_bridge(database_url: str) -> None:
+    from command.settings import Settings
+    from command.telephony_service import start_demo_simulator
+
+    settings, stop = await start_demo_simulator(
+        Settings(database_url=database_url), seats=["Local/1001@agents"], calls_per_minute=600)
+    try:
+        async with serve(database_url, ami_port=settings.ami_port,
+                         ami_secret=settings.ami_secret) as app:
+            svc = require(app.container)
+            await svc.bridge.wait_ready(10)
+            assert svc.health.status == "ok"
+            await until(lambda: len(svc.bridge.tracker.calls) > 0)
+            assert "Local/1001@agents" in svc.bridge.tracker.seats
+    finally:
+        await stop()
