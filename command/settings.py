@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     telephony_location_minutes: float = Field(default=60.0, gt=0, description="pushed location age")
     # --- end telephony ---
 
+    demo_calls_per_minute: float = Field(default=4.0, gt=0, le=600)
     region: str = Field(default="liechtenstein", description="the region this centre covers")
     shared_dir: Path = Field(
         default=Path("../shared"), description="shared data: OSM extracts, AMI fixtures"

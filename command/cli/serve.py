@@ -14,7 +14,10 @@ from command.db import cluster_for
 from command.demo import seed_demo
 from command.errors import Unavailable
 from command.settings import Settings
+from command.telephony_service import start_demo_simulator
 from ops import migrate
+
+DEMO_SEATS = ("Local/1001@agents", "Local/1002@agents")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -74,8 +77,19 @@ def demo_cmd(args: argparse.Namespace, settings: Settings) -> int:
         async with engine_for(settings) as engine:
             await migrate.upgrade(engine)
             await seed_demo(engine, settings)
+        # Asterisk stand-in: the AMI simulator with two answering seats and a steady flow of calls.
+        served, stop_simulator = await start_demo_simulator(
+            settings, seats=DEMO_SEATS, calls_per_minute=settings.demo_calls_per_minute
+        )
+        print(
+            f"simulated call centre: {settings.demo_calls_per_minute:g} calls a minute "
+            f"into queue {settings.ami_queues} (AMI on 127.0.0.1:{served.ami_port})"
+        )
         print(f"\nserving on http://{settings.host}:{settings.port}  (Ctrl-C stops)\n", flush=True)
-        await _serve(settings)
+        try:
+            await _serve(served)
+        finally:
+            await stop_simulator()
 
     try:
         asyncio.run(run())

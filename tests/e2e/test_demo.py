@@ -1,4 +1,4 @@
-"""`cad demo` from nothing: creates its database, serves, reports health, stops cleanly."""
+"""`cad demo` from nothing: database, region, fleet, simulated calls; serves; stops cleanly."""
 
 from __future__ import annotations
 
@@ -41,13 +41,27 @@ def test_demo_serves_health_and_stops(tmp_path: Path) -> None:
                 time.sleep(0.5)
         assert health is not None, "the demo never answered"
         assert health.status_code == 200
-        assert health.json()["parts"]["database"]["status"] == "ok"
+        parts = health.json()["parts"]
+        assert parts["database"]["status"] == "ok"
+        assert parts["telephony"]["status"] == "ok", parts["telephony"]
         login = httpx.post(
             f"http://127.0.0.1:{port}/api/v1/auth/login",
             json={"username": "dispatcher", "password": "demo-pass-112"},
             timeout=10,
         )
         assert login.status_code == 200
+        headers = {"Authorization": f"Bearer {login.json()['token']}"}
+        found = httpx.get(
+            f"http://127.0.0.1:{port}/api/v1/gis/geocode",
+            params={"q": "Kunstmuseum Liechtenstein", "region": "liechtenstein"},
+            headers=headers,
+            timeout=10,
+        )
+        assert found.json()["candidates"][0]["kind"] == "landmark"
+        board = httpx.get(
+            f"http://127.0.0.1:{port}/api/v1/units/board", headers=headers, timeout=10
+        )
+        assert board.json()["counts"]["available"] > 0
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=60)
