@@ -14,8 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from command.auth.service import Policy
 from command.db import database_url, make_engine
 from command.eventhub import EventHub
+from command.incidents import timers as incident_timers
+from command.incidents.config import load_config
 from command.settings import Settings
-from command.telephony_service import start_telephony
+from command.telephony_service import TelephonyService, start_telephony
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,7 @@ class Container:
     clock: Callable[[], datetime] = utcnow
     health_checks: dict[str, HealthCheck] = field(default_factory=dict)
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    telephony: object | None = None  # command.telephony_service.TelephonyService (issue 4)
+    telephony: TelephonyService | None = None
 
     async def health(self) -> dict[str, PartHealth]:
         async def run(check: HealthCheck) -> PartHealth:
@@ -85,6 +87,9 @@ async def start(settings: Settings, url: str | None = None) -> Container:
     container.health_checks["database"] = database
     container.health_checks["events"] = event_stream
     await start_telephony(container)
+    # Units too long in a status (not acknowledged, ...) become alert events.
+    limits = load_config(settings.incidents_config).status_limits
+    container.on_stop.append(incident_timers.start(engine, limits, lambda: container.clock()))
     return container
 
 

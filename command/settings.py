@@ -31,7 +31,7 @@ class Settings(BaseSettings):
 
     event_queue_size: int = Field(default=10_000, ge=10)
 
-    # --- telephony (issue 4): the Asterisk AMI link, screen pop windows ---
+    # The Asterisk AMI link and the screen pop windows.
     ami_enabled: bool = Field(default=True, description="connect to Asterisk AMI")
     ami_host: str = "127.0.0.1"
     ami_port: int = Field(default=5038, ge=1, le=65535)
@@ -43,7 +43,10 @@ class Settings(BaseSettings):
     ami_recording_dir: str = "/var/spool/asterisk/monitor"
     telephony_history_days: float = Field(default=30.0, gt=0, description="screen pop history")
     telephony_location_minutes: float = Field(default=60.0, gt=0, description="pushed location age")
-    # --- end telephony ---
+    incidents_config: Path | None = Field(
+        default=None,
+        description="JSON file: incident taxonomy, run cards, duplicate window, timers, targets",
+    )
 
     demo_calls_per_minute: float = Field(default=4.0, gt=0, le=600)
     region: str = Field(default="liechtenstein", description="the region this centre covers")

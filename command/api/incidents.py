@@ -46,7 +46,7 @@ _configs: dict[Path | None, IncidentConfig] = {}
 def config_for(container: Container) -> IncidentConfig:
     """The centre's incident settings: the JSON file named by the ``incidents_config`` setting
     when there is one (read once), else the defaults."""
-    path = getattr(container.settings, "incidents_config", None)
+    path = container.settings.incidents_config
     key = Path(path) if path else None
     if key not in _configs:
         _configs[key] = load_config(key)
