@@ -12,6 +12,8 @@ import sys
 from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
 
+from pydantic import ValidationError
+
 from command.cli import audit, db, dispatch, gis, gis_routing, serve, telephony, user
 from command.errors import status_for
 from command.settings import Settings
@@ -57,8 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         settings = Settings()
-    except ValueError as exc:
-        print(f"cad: bad setting: {exc}", file=sys.stderr)
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = "CAD_" + "_".join(str(p) for p in error["loc"]).upper()
+            print(f"cad: bad setting {name}: {error['msg']}", file=sys.stderr)
         return 2
     try:
         result = args.handler(args, settings)
