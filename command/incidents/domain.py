@@ -334,6 +334,14 @@ def check_status_change(number: str, frm: IncidentStatus, to: IncidentStatus) ->
         raise InvalidIncidentTransition(number, frm, to, "status only moves forward")
 
 
+def after_last_unit_left(current: IncidentStatus) -> IncidentStatus | None:
+    """When the last unit leaves an incident before anyone arrived (cancelled, diverted), the
+    incident waits for units again: back to ``new``. Otherwise nothing changes."""
+    if current in (IncidentStatus.DISPATCHED, IncidentStatus.EN_ROUTE):
+        return IncidentStatus.NEW
+    return None
+
+
 def advance_for_unit(current: IncidentStatus, unit_status: str) -> IncidentStatus | None:
     """The incident status a unit's new status implies, when it moves the incident forward."""
     implied = {

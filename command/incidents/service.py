@@ -828,6 +828,8 @@ class IncidentService:
                     actor,
                 )
             )
+            left = await incidents_store.get(conn, previous.incident_id, lock=True)
+            evs += await self._after_unit_left(conn, left, now, actor)
         await dispatch_store.record_status(conn, ev, actor)
         a = await dispatch_store.insert_assignment(conn, inc.id, saved.id, now, actor)
         evs.append(_unit_event(ev, actor, callsign=unit.callsign, incident_number=inc.number))
@@ -857,6 +859,18 @@ class IncidentService:
             return inc, []
         saved, ev = await self._set_status(conn, inc, target, now, actor)
         return saved, [ev]
+
+    async def _after_unit_left(
+        self, conn: AsyncConnection, inc: Incident, now: datetime, actor: str
+    ) -> list[NewEvent]:
+        """Back to ``new`` when no unit is left on an incident nobody has reached yet."""
+        target = domain.after_last_unit_left(inc.status)
+        if target is None or await dispatch_store.assignments_of(conn, inc.id, open_only=True):
+            return []
+        _, ev = await self._set_status(
+            conn, inc, target, now, actor, "no unit left on the way; send another"
+        )
+        return [ev]
 
     async def acknowledge(self, unit_id: str, actor: str) -> Assignment:
         """The unit's crew got the dispatch (stops the not-acknowledged timer)."""
@@ -926,6 +940,7 @@ class IncidentService:
                             actor,
                         )
                     )
+                    evs += await self._after_unit_left(conn, inc, now, actor)
             await events.append(conn, evs)
             return saved
 
@@ -981,6 +996,7 @@ class IncidentService:
                 actor,
                 reason or f"cancelled from {inc.number}",
             )
+            evs += await self._after_unit_left(conn, inc, now, actor)
             await events.append(conn, evs)
             return await dispatch_store.get_unit(conn, unit_id)
 

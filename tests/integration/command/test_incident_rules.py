@@ -216,6 +216,10 @@ async def test_divert_only_when_asked_then_reassign_and_cancel(
     one = (await http.get(f"/api/v1/incidents/{first['id']}", headers=people.leader)).json()
     assert [(a["unit_id"], a["end_reason"]) for a in one["assignments"]] == [("E1", "diverted")]
     assert any("diverted to incident" in n["text"] for n in one["narrative"])
+    # its only unit gone before arriving, the first incident waits for a unit again
+    assert one["incident"]["status"] == "new"
+    assert one["status_history"][-1]["reason"] == "no unit left on the way; send another"
+    assert one["incident"]["dispatched_at"] is not None  # the first dispatch stays on record
 
     # reassign E2 -> E3 on the second incident, in one step
     await b.add_unit(map_engine, "E3", "engine", b.BALZERS_CENTRE)

@@ -17,6 +17,7 @@ from command.incidents.domain import (
     ResponseLevel,
     Taxonomy,
     advance_for_unit,
+    after_last_unit_left,
     can_direct,
     change_response_level,
     check_reopen,
@@ -155,6 +156,13 @@ def test_unit_status_advances_incident() -> None:
     assert advance_for_unit(ST.ON_SCENE, "en_route") is None  # a second unit en route
     assert advance_for_unit(ST.UNDER_CONTROL, "on_scene") is None
     assert advance_for_unit(ST.NEW, "returning") is None
+
+
+def test_an_incident_left_without_units_waits_again() -> None:
+    assert after_last_unit_left(ST.DISPATCHED) is ST.NEW
+    assert after_last_unit_left(ST.EN_ROUTE) is ST.NEW
+    assert after_last_unit_left(ST.ON_SCENE) is None  # someone got there
+    assert after_last_unit_left(ST.NEW) is None
 
 
 def test_reopen() -> None:
