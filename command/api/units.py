@@ -89,6 +89,14 @@ async def one(unit_id: str, _: Reader, service: Service) -> dict[str, Any]:
     return unit_json(unit, numbers)
 
 
+@router.get("/{unit_id}/assignment")
+async def assignment(unit_id: str, who: Reporter, service: Service) -> dict[str, Any]:
+    """The unit's open assignment with its incident (``assignment`` null when it has none)."""
+    await service.unit_for_principal(unit_id, who.name, {r.value for r in who.roles})
+    found = await service.current_assignment(unit_id)
+    return found or {"assignment": None, "incident": None}
+
+
 @router.post("/{unit_id}/acknowledge")
 async def acknowledge(unit_id: str, who: Reporter, service: Service) -> dict[str, Any]:
     await service.unit_for_principal(unit_id, who.name, {r.value for r in who.roles})

@@ -1047,6 +1047,34 @@ class IncidentService:
                     f"not for {unit_id}"
                 )
 
+    async def current_assignment(self, unit_id: str) -> dict[str, Any] | None:
+        """What a unit's terminal shows: its open assignment and the incident it is for."""
+        async with self.engine.connect() as conn:
+            unit = await dispatch_store.get_unit(conn, unit_id)
+            a = await dispatch_store.open_assignment(conn, unit.id)
+            if a is None:
+                return None
+            inc = await incidents_store.get(conn, a.incident_id)
+            return {
+                "assignment": _assignment_json(a),
+                "unit_status": unit.status.value,
+                "incident": {
+                    "id": inc.id,
+                    "number": inc.number,
+                    "type": inc.type_code,
+                    "type_names": dict(self.config.taxonomy.types[inc.type_code].names)
+                    if inc.type_code in self.config.taxonomy.types
+                    else {},
+                    "priority": inc.priority,
+                    "status": inc.status.value,
+                    "lon": inc.lon,
+                    "lat": inc.lat,
+                    "address": inc.address,
+                    "cross_streets": inc.cross_streets,
+                    "summary": inc.summary,
+                },
+            }
+
     async def units(self) -> list[Unit]:
         async with self.engine.connect() as conn:
             return await dispatch_store.list_units(conn)

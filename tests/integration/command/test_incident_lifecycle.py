@@ -155,6 +155,15 @@ async def test_call_to_closed_incident(app: LiveApp, map_engine: AsyncEngine) ->
     first = chosen[0]
     first_terminal = await b.terminal(map_engine, first)
     other_terminal = await b.terminal(map_engine, chosen[1])
+    r = await http.get(f"/api/v1/units/{first}/assignment", headers=first_terminal)
+    assert r.status_code == 200, r.text
+    told = r.json()
+    assert told["incident"]["number"] == inc["number"]
+    assert told["incident"]["address"] == "Städtle 1, Vaduz"
+    assert told["assignment"]["acknowledged_at"] is None
+    assert (
+        await http.get(f"/api/v1/units/{first}/assignment", headers=other_terminal)
+    ).status_code == 403
     r = await http.post(f"/api/v1/units/{first}/acknowledge", headers=other_terminal)
     assert r.status_code == 403
     assert "its own unit" in r.json()["message"]
@@ -264,6 +273,9 @@ async def test_call_to_closed_incident(app: LiveApp, map_engine: AsyncEngine) ->
         "unit.status_changed",  # on scene
         "unit.status_changed",  # returning
     ]
+
+    r = await http.get(f"/api/v1/units/{first}/assignment", headers=first_terminal)
+    assert r.json() == {"assignment": None, "incident": None}
 
     # --- a closed incident is not assigned again; nothing changes
     before = (await http.get(f"/api/v1/units/{first}", headers=people.dispatcher)).json()
