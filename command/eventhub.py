@@ -67,6 +67,7 @@ class EventHub:
         self._last = 0
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
+        self._closing = False
         self.listening = False
 
     @property
@@ -80,10 +81,12 @@ class EventHub:
         self._task = asyncio.create_task(self._run(), name="event-hub")
 
     async def stop(self) -> None:
+        self._closing = True
+        self._wake.set()
         if self._task:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # Bounded: a cancellation lost in a race must not hang the shutdown.
+            await asyncio.wait({self._task}, timeout=5)
         if self._listener is not None and not self._listener.is_closed():
             try:
                 await asyncio.wait_for(self._listener.close(), 2.0)
@@ -105,11 +108,11 @@ class EventHub:
     async def _listen(self) -> None:
         dsn = self._engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         try:
-            self._listener = await asyncpg.connect(dsn)
+            self._listener = await asyncpg.connect(dsn, timeout=10)
             await self._listener.add_listener(events.CHANNEL, self._on_notify)
             self._listener.add_termination_listener(self._on_lost)
             self.listening = True
-        except (OSError, asyncpg.PostgresError) as exc:
+        except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
             log.warning("event listener not connected (%s); polling until it is", exc)
             self.listening = False
 
@@ -121,10 +124,15 @@ class EventHub:
         self._wake.set()
 
     async def _run(self) -> None:
-        while True:
+        while not self._closing:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+            # arrives as the event is set, and the hub would never stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                async with asyncio.timeout(self._poll_interval):
+                    await self._wake.wait()
             self._wake.clear()
+            if self._closing:
+                return
             try:
                 if not self.listening:
                     await self._listen()
