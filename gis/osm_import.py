@@ -34,6 +34,7 @@ from gis.errors import GisError, ImportFailed
 from gis.normalize import name_key
 from gis.osm_import_parse import AdminArea, ParsedExtract, ProgressFn, read_extract
 from gis.osm_import_roads import RoadGraph, build_graph
+from gis.tables import metadata
 
 REGION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 IMPORT_LOCK = 0x6769735F696D70  # advisory lock key held while a region is replaced
@@ -529,6 +530,14 @@ async def import_osm(
             f"writing region {region!r} failed, the previous data is unchanged: "
             f"{_database_reason(exc)}"
         ) from exc
+    # Fresh planner statistics: without them pgRouting's edge queries on a newly imported
+    # network run tens of times slower until autovacuum gets round to it.
+    if progress is not None:
+        progress("analysing", 0, None)
+    async with engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            await conn.execute(text(f"ANALYZE {table.name}"))
+        await conn.commit()
     for listener in list(_listeners):
         listener.region_imported(region)
     return ImportSummary(
