@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from tests.support import dispatch_builders
 from tests.support.database import PgServer, started_server
 from tests.support.live import LiveApp, serve
 
@@ -36,3 +37,18 @@ async def live(database_url: str) -> AsyncIterator[LiveApp]:
     """The whole app on a real port, wired to this test's database."""
     async with serve(database_url) as app:
         yield app
+
+
+@pytest.fixture
+async def map_url(pg_server: PgServer) -> AsyncIterator[str]:
+    """A fresh database with the Liechtenstein map imported (copied from a template)."""
+    async with dispatch_builders.map_database(pg_server) as url:
+        yield url
+
+
+@pytest.fixture
+async def map_engine(map_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(map_url, pool_size=5, max_overflow=20)
+    yield engine
+    await engine.dispose()
+

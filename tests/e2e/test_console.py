@@ -11,8 +11,6 @@ from playwright.async_api import Browser, async_playwright, expect
 from command import events
 from command.events import NewEvent
 from tests.support import builders
-from tests.support import dispatch_builders as b
-from tests.support.database import PgServer
 from tests.support.live import LiveApp, serve
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -28,8 +26,8 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @pytest.fixture
-async def console_app(pg_server: PgServer) -> AsyncIterator[LiveApp]:
-    async with b.map_database(pg_server) as url, serve(url) as live:
+async def console_app(map_url: str) -> AsyncIterator[LiveApp]:
+    async with serve(map_url) as live:
         yield live
 
 

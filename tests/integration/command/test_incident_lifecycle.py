@@ -7,35 +7,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.support import database
 from tests.support import dispatch_builders as b
-from tests.support.live import LiveApp, serve
-
-
-@pytest.fixture
-async def map_url(pg_server: database.PgServer) -> AsyncIterator[str]:
-    async with b.map_database(pg_server) as url:
-        yield url
-
-
-@pytest.fixture
-async def map_engine(map_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_async_engine(map_url, pool_size=5, max_overflow=10)
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
-async def app(map_url: str) -> AsyncIterator[LiveApp]:
-    async with serve(map_url) as live:
-        yield live
+from tests.support.live import LiveApp
 
 
 def _at(value: str | None) -> datetime:
