@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from command import bootstrap
+from command import audit, bootstrap
 from command.api import auth, events, gis, gis_map, health, incidents, telephony, units
+from command.api.deps import client_address
+from command.auth.service import Principal
 from command.bootstrap import Container
 from command.errors import CadError, status_for
 from command.settings import Settings
@@ -40,6 +42,28 @@ ROUTERS = (
     incidents.router,
     units.router,
 )
+
+
+READ_ONLY = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def _audit_change(request: Request, principal: Principal, status: int) -> None:
+    """Who changed what, from where, with what result: for every change a handler did not
+    audit itself (the event log has the change; this row has the request)."""
+    route = request.scope.get("route")
+    template = getattr(route, "path", request.url.path)
+    params = request.path_params
+    container: Container = request.app.state.container
+    async with container.engine.begin() as conn:
+        await audit.record(
+            conn,
+            actor=principal.actor,
+            action=f"{request.method} {template}",
+            object_type=template.removeprefix("/api/v1/").split("/")[0],
+            object_id=",".join(f"{k}={v}" for k, v in params.items()) or "-",
+            source=client_address(request),
+            result="ok" if status < 400 else f"failed: {status}",
+        )
 
 
 def _describe(error: Mapping[str, Any]) -> str:
@@ -83,6 +107,19 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         return JSONResponse(
             {"error": "InvalidInput", "message": "; ".join(problems), "problems": problems}, 422
         )
+
+    @app.middleware("http")
+    async def audit_changes(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        if request.method not in READ_ONLY and not getattr(request.state, "audited", False):
+            principal = getattr(request.state, "principal", None)
+            # Refusals before the role check are audited where they happen; malformed input
+            # (422) is refused before anything is done and writes nothing at all.
+            if principal is not None and response.status_code != 422:
+                await _audit_change(request, principal, response.status_code)
+        return response
 
     for router in ROUTERS:
         app.include_router(router)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from command import audit
-from command.api.deps import ContainerDep, client_address, require_roles
+from command.api.deps import ContainerDep, audit_source, client_address, require_roles
 from command.auth import service
 from command.auth.roles import Role
 from command.auth.service import Principal
@@ -115,7 +115,7 @@ async def add_user(
             action="user.add",
             object_type="user",
             object_id=body.username,
-            source=client_address(request),
+            source=audit_source(request),
             result="ok",
             detail={"roles": sorted(body.roles)},
         )
@@ -134,7 +134,7 @@ async def disable_user(
             action="user.disable",
             object_type="user",
             object_id=username,
-            source=client_address(request),
+            source=audit_source(request),
             result="ok",
         )
 
@@ -151,7 +151,7 @@ async def add_device(
             action="device.add",
             object_type="device",
             object_id=body.device,
-            source=client_address(request),
+            source=audit_source(request),
             result="ok",
         )
     return {"device": body.device, "token": token}

@@ -34,6 +34,15 @@ def client_address(request: Request | WebSocket) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def audit_source(request: Request | WebSocket) -> str:
+    """The caller's address for an audit row written by the handler itself.
+
+    Marks the request as audited, so the catch-all audit of changes does not write a second row.
+    """
+    request.state.audited = True
+    return client_address(request)
+
+
 def _bearer(header: str | None) -> str | None:
     if header and header.lower().startswith("bearer "):
         return header[7:].strip()
@@ -74,6 +83,7 @@ def require_roles(*roles: Role | str) -> Callable[..., Awaitable[Principal]]:
         if not principal.has_any(wanted):
             what = f"{request.method} {request.url.path}"
             raise await _refuse(container, principal, what, client_address(request), wanted)
+        request.state.principal = principal
         return principal
 
     return dependency

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from command import audit
-from command.api.deps import ContainerDep, client_address, require_roles
+from command.api.deps import ContainerDep, audit_source, require_roles
 from command.auth.roles import Role
 from command.auth.service import Principal
 from command.errors import InvalidInput, NotFound
@@ -102,7 +102,7 @@ async def create_zone_route(
             action="zone.create",
             object_type="gis_zone",
             object_id=str(zone.id),
-            source=client_address(request),
+            source=audit_source(request),
             result="ok",
             detail={"region": zone.region, "name": zone.name, "kind": zone.kind},
         )
@@ -144,7 +144,7 @@ async def delete_zone_route(
             action="zone.delete",
             object_type="gis_zone",
             object_id=str(zone_id),
-            source=client_address(request),
+            source=audit_source(request),
             result="ok",
             detail={"region": region},
         )

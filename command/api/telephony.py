@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Query, Request, WebSocket, WebSocketDisc
 from pydantic import BaseModel, Field
 
 from command import audit
-from command.api.deps import ContainerDep, client_address, websocket_principal
+from command.api.deps import ContainerDep, audit_source, websocket_principal
 from command.api.deps import require_roles as roles
 from command.auth.roles import Role
 from command.auth.service import Principal
@@ -114,13 +114,27 @@ class Location(BaseModel):
     source: str = Field(default="device", min_length=1, max_length=60)
 
 
-async def _audit(container: Container, request: Request, who: Principal, action: str,
-                 object_type: str, object_id: str, **detail: Any) -> None:
+async def _audit(
+    container: Container,
+    request: Request,
+    who: Principal,
+    action: str,
+    object_type: str,
+    object_id: str,
+    **detail: Any,
+) -> None:
     """Call-centre actions on calls are audited (who listened in, hung up, transferred ...)."""
     async with container.engine.begin() as conn:
-        await audit.record(conn, actor=who.actor, action=f"telephony.{action}",
-                           object_type=object_type, object_id=object_id,
-                           source=client_address(request), result="ok", detail=detail)
+        await audit.record(
+            conn,
+            actor=who.actor,
+            action=f"telephony.{action}",
+            object_type=object_type,
+            object_id=object_id,
+            source=audit_source(request),
+            result="ok",
+            detail=detail,
+        )
 
 
 async def _own_seat(svc: TelephonyService, who: Principal, interface: str) -> None:
@@ -138,9 +152,14 @@ async def _own_seat(svc: TelephonyService, who: Principal, interface: str) -> No
 @router.get("/health")
 async def health(_: Viewer, svc: Service) -> dict[str, Any]:
     stats = svc.bridge.stats
-    return {**svc.health.as_json(), "connected": svc.bridge.connected,
-            "live_calls": len(svc.bridge.tracker.live_calls()), "resyncs": stats.resyncs,
-            "overflows": stats.overflows, "skipped": svc.bridge.tracker.skipped}
+    return {
+        **svc.health.as_json(),
+        "connected": svc.bridge.connected,
+        "live_calls": len(svc.bridge.tracker.live_calls()),
+        "resyncs": stats.resyncs,
+        "overflows": stats.overflows,
+        "skipped": svc.bridge.tracker.skipped,
+    }
 
 
 @router.get("/seats")
@@ -155,8 +174,9 @@ async def sign_in(body: SignIn, who: Taker, svc: Service) -> dict[str, Any]:
         seat = svc.bridge.tracker.seats.get(body.interface)
         if seat is not None and seat.queues:
             raise Forbidden(f"{owner} is signed in on {body.interface}")
-    await svc.sign_in(who.name, body.interface, body.name or body.interface, body.queues,
-                      body.paused, body.reason)
+    await svc.sign_in(
+        who.name, body.interface, body.name or body.interface, body.queues, body.paused, body.reason
+    )
     return {"interface": body.interface, "username": who.name}
 
 
@@ -203,18 +223,34 @@ async def _seat_of_call(svc: TelephonyService, who: Principal, call_id: str) -> 
 
 
 @router.post("/calls/{call_id}/transfer", status_code=202)
-async def transfer(call_id: str, body: Transfer, who: Taker, svc: Service,
-                   container: ContainerDep, request: Request) -> dict[str, Any]:
+async def transfer(
+    call_id: str,
+    body: Transfer,
+    who: Taker,
+    svc: Service,
+    container: ContainerDep,
+    request: Request,
+) -> dict[str, Any]:
     await _seat_of_call(svc, who, call_id)
     await svc.transfer(call_id, body.exten, body.context, body.attended, who.actor)
-    await _audit(container, request, who, "transfer", "call", call_id, exten=body.exten,
-                 context=body.context, attended=body.attended)
+    await _audit(
+        container,
+        request,
+        who,
+        "transfer",
+        "call",
+        call_id,
+        exten=body.exten,
+        context=body.context,
+        attended=body.attended,
+    )
     return {"call_id": call_id, "to": body.exten, "attended": body.attended}
 
 
 @router.post("/calls/{call_id}/consult", status_code=202)
-async def consult(call_id: str, body: Helper, who: Taker, svc: Service,
-                  container: ContainerDep, request: Request) -> dict[str, Any]:
+async def consult(
+    call_id: str, body: Helper, who: Taker, svc: Service, container: ContainerDep, request: Request
+) -> dict[str, Any]:
     await _seat_of_call(svc, who, call_id)
     await svc.consult(call_id, body.helper)
     await _audit(container, request, who, "consult", "call", call_id, helper=body.helper)
@@ -222,27 +258,35 @@ async def consult(call_id: str, body: Helper, who: Taker, svc: Service,
 
 
 @router.post("/calls/{call_id}/conference", status_code=202)
-async def conference(call_id: str, body: Helper, who: Taker, svc: Service,
-                     container: ContainerDep, request: Request) -> dict[str, Any]:
+async def conference(
+    call_id: str, body: Helper, who: Taker, svc: Service, container: ContainerDep, request: Request
+) -> dict[str, Any]:
     await _seat_of_call(svc, who, call_id)
     await svc.conference(call_id, body.helper)
-    await _audit(container, request, who, "conference", "call", call_id,
-                 helper=body.helper)
+    await _audit(container, request, who, "conference", "call", call_id, helper=body.helper)
     return {"call_id": call_id, "helper": body.helper, "mode": "conference"}
 
 
 @router.post("/calls/{call_id}/spy", status_code=202)
-async def spy(call_id: str, body: Spy, who: Supervisor, svc: Service,
-              container: ContainerDep, request: Request) -> dict[str, Any]:
+async def spy(
+    call_id: str,
+    body: Spy,
+    who: Supervisor,
+    svc: Service,
+    container: ContainerDep,
+    request: Request,
+) -> dict[str, Any]:
     await svc.spy(call_id, body.supervisor, body.mode)
-    await _audit(container, request, who, "spy", "call", call_id, mode=body.mode,
-                 supervisor=body.supervisor)
+    await _audit(
+        container, request, who, "spy", "call", call_id, mode=body.mode, supervisor=body.supervisor
+    )
     return {"call_id": call_id, "supervisor": body.supervisor, "mode": body.mode}
 
 
 @router.post("/calls/{call_id}/grab", status_code=202)
-async def grab(call_id: str, body: SeatRef, who: Taker, svc: Service,
-               container: ContainerDep, request: Request) -> dict[str, Any]:
+async def grab(
+    call_id: str, body: SeatRef, who: Taker, svc: Service, container: ContainerDep, request: Request
+) -> dict[str, Any]:
     await _own_seat(svc, who, body.interface)
     await svc.grab(call_id, body.interface)
     await _audit(container, request, who, "grab", "call", call_id, seat=body.interface)
@@ -250,8 +294,9 @@ async def grab(call_id: str, body: SeatRef, who: Taker, svc: Service,
 
 
 @router.post("/calls/{call_id}/hangup", status_code=202)
-async def hangup(call_id: str, who: Taker, svc: Service, container: ContainerDep,
-                 request: Request) -> dict[str, Any]:
+async def hangup(
+    call_id: str, who: Taker, svc: Service, container: ContainerDep, request: Request
+) -> dict[str, Any]:
     await _seat_of_call(svc, who, call_id)
     await svc.hangup(call_id)
     await _audit(container, request, who, "hangup", "call", call_id)
@@ -259,12 +304,12 @@ async def hangup(call_id: str, who: Taker, svc: Service, container: ContainerDep
 
 
 @router.post("/callback", status_code=202)
-async def call_back(body: CallBack, who: Taker, svc: Service, container: ContainerDep,
-                    request: Request) -> dict[str, Any]:
+async def call_back(
+    body: CallBack, who: Taker, svc: Service, container: ContainerDep, request: Request
+) -> dict[str, Any]:
     await _own_seat(svc, who, body.interface)
     action = await svc.call_back(body.interface, body.number)
-    await _audit(container, request, who, "call_back", "seat", body.interface,
-                 number=body.number)
+    await _audit(container, request, who, "call_back", "seat", body.interface, number=body.number)
     return {"interface": body.interface, "number": body.number, "action_id": action}
 
 
@@ -297,9 +342,12 @@ async def statistics(
         if value.tzinfo is None:
             raise InvalidInput(f"'{name}' needs a time zone (e.g. 2026-11-21T08:00Z)")
     queues, seats = await svc.statistics(start, end)
-    return {"since": start.astimezone(UTC).isoformat(), "until": end.astimezone(UTC).isoformat(),
-            "queues": {k: v.as_json() for k, v in queues.items()},
-            "seats": {k: v.as_json() for k, v in seats.items()}}
+    return {
+        "since": start.astimezone(UTC).isoformat(),
+        "until": end.astimezone(UTC).isoformat(),
+        "queues": {k: v.as_json() for k, v in queues.items()},
+        "seats": {k: v.as_json() for k, v in seats.items()},
+    }
 
 
 # ------------------------------------------------------------------ intake
@@ -307,17 +355,38 @@ async def statistics(
 
 @router.post("/intake/sms", status_code=201)
 async def intake_sms(body: Sms, who: Intake, svc: Service) -> dict[str, Any]:
-    return await svc.intake(Report(
-        kind=CallKind.SMS, sender=body.sender, body=body.text, queue=_queue(svc),
-        external_id=body.external_id, source="sms", lat=body.lat, lon=body.lon), who.actor)
+    return await svc.intake(
+        Report(
+            kind=CallKind.SMS,
+            sender=body.sender,
+            body=body.text,
+            queue=_queue(svc),
+            external_id=body.external_id,
+            source="sms",
+            lat=body.lat,
+            lon=body.lon,
+        ),
+        who.actor,
+    )
 
 
 @router.post("/intake/alarm", status_code=201)
 async def intake_alarm(body: Alarm, who: Intake, svc: Service) -> dict[str, Any]:
-    return await svc.intake(Report(
-        kind=CallKind.ALARM, sender=body.sender or body.source, body=body.text,
-        queue=_queue(svc), external_id=body.external_id, source=body.source, lat=body.lat,
-        lon=body.lon, address=body.address, payload=body.payload), who.actor)
+    return await svc.intake(
+        Report(
+            kind=CallKind.ALARM,
+            sender=body.sender or body.source,
+            body=body.text,
+            queue=_queue(svc),
+            external_id=body.external_id,
+            source=body.source,
+            lat=body.lat,
+            lon=body.lon,
+            address=body.address,
+            payload=body.payload,
+        ),
+        who.actor,
+    )
 
 
 def _queue(svc: TelephonyService) -> str:
@@ -340,8 +409,7 @@ async def complete_report(call_id: str, who: Taker, svc: Service) -> dict[str, A
 
 @router.post("/locations", status_code=201)
 async def push_location(body: Location, who: Intake, svc: Service) -> dict[str, Any]:
-    loc_id = await svc.push_location(body.number, body.lat, body.lon, body.accuracy_m,
-                                     body.source)
+    loc_id = await svc.push_location(body.number, body.lat, body.lon, body.accuracy_m, body.source)
     return {"id": loc_id, "number": body.number}
 
 
@@ -366,16 +434,18 @@ async def screen_pops(ws: WebSocket) -> None:
             return
     queue = svc.pops.subscribe(seat)
     try:
-        await ws.send_text(json.dumps({"type": "hello", "seat": seat,
-                                       "health": svc.health.as_json()}))
+        await ws.send_text(
+            json.dumps({"type": "hello", "seat": seat, "health": svc.health.as_json()})
+        )
         for pop in await svc.current_pops(seat):
             await ws.send_text(json.dumps(pop, default=str))
         receiver = asyncio.create_task(_drain(ws))
         try:
             while not receiver.done():
                 getter = asyncio.create_task(queue.get())
-                done, _ = await asyncio.wait({getter, receiver},
-                                             return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(
+                    {getter, receiver}, return_when=asyncio.FIRST_COMPLETED
+                )
                 if getter not in done:
                     getter.cancel()
                     break

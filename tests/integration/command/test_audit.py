@@ -6,10 +6,13 @@ import os
 import subprocess
 import sys
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from command import audit
+from command.tables import audit_log
+from tests.support import builders
+from tests.support.live import LiveApp
 
 
 async def _rows(engine: AsyncEngine, n: int) -> None:
@@ -97,3 +100,45 @@ async def test_truncated_tail_is_caught_against_a_kept_head(
     )
     assert result.returncode == 1
     assert "expected head" in result.stdout
+
+
+async def test_changes_over_http_are_audited_with_their_result(app: LiveApp) -> None:
+    admin = await builders.signed_in(app.http, app.container.engine, "ops1", "admin")
+    body = {"username": "nina", "password": "longenough", "roles": ["dispatcher"]}
+    assert (await app.http.post("/api/v1/users", json=body, headers=admin)).status_code == 201
+    # Refused by a rule: audited with its result. Refused by role: audited as denied.
+    assert (await app.http.post("/api/v1/users", json=body, headers=admin)).status_code == 409
+    note = {"text": "caller says the door is locked"}
+    r = await app.http.post("/api/v1/incidents/1/narrative", json=note, headers=admin)
+    assert r.status_code == 403
+    # A change handled elsewhere (no audit of its own): the catch-all row names the object.
+    taker = await builders.signed_in(app.http, app.container.engine, "ct1", "call_taker")
+    r = await app.http.post("/api/v1/incidents/999999/narrative", json=note, headers=taker)
+    assert r.status_code == 404
+    # Malformed input writes nothing, not even an audit row.
+    r = await app.http.post("/api/v1/incidents/1/narrative", json={}, headers=taker)
+    assert r.status_code == 422
+    async with app.container.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(
+                    audit_log.c.actor,
+                    audit_log.c.action,
+                    audit_log.c.object_id,
+                    audit_log.c.result,
+                )
+                .where(audit_log.c.action != "login")
+                .order_by(audit_log.c.id)
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("user:ops1", "user.add", "nina", "ok"),
+        ("user:ops1", "POST /api/v1/users", "-", "failed: 409"),
+        ("user:ops1", "access", "POST /api/v1/incidents/1/narrative", "denied"),
+        (
+            "user:ct1",
+            "POST /api/v1/incidents/{incident_id}/narrative",
+            "incident_id=999999",
+            "failed: 404",
+        ),
+    ]
