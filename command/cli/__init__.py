@@ -6,11 +6,10 @@ Errors a person can cause are printed as one clear line on stderr with exit stat
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
-from collections.abc import Coroutine, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -18,21 +17,9 @@ from command.cli import audit, db, dispatch, gis, gis_routing, serve, telephony,
 from command.errors import status_for
 from command.settings import Settings
 
-T = TypeVar("T")
-
 # Areas with their own subcommands; ``bench`` collects benchmarks from the areas below.
 AREAS: list[Any] = [db, serve, user, audit, gis, telephony, dispatch]
 BENCHES: list[Any] = [gis, gis_routing, telephony, dispatch]
-
-
-class UsageError(Exception):
-    """A command-line argument a person got wrong."""
-
-    kind = "invalid"
-
-
-def run_async(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
-        if status_for(exc) is None and not isinstance(exc, UsageError):
+        if status_for(exc) is None:
             raise
         print(f"cad: {exc}", file=sys.stderr)
         return 2

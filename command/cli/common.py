@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -27,8 +28,6 @@ def ensure_embedded_running(settings: Settings) -> None:
         cluster.start()
     except ClusterError as exc:
         raise Unavailable(str(exc)) from exc
-    import asyncio
-
     asyncio.run(_create_database(cluster.url("postgres", driver="postgresql")))
 
 
