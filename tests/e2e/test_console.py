@@ -7,10 +7,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 from playwright.async_api import Browser, async_playwright, expect
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from command import events
 from command.events import NewEvent
 from tests.support import builders
+from tests.support import dispatch_builders as b
 from tests.support.live import LiveApp, serve
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -71,5 +74,46 @@ async def test_sign_in_verify_an_address_and_follow_events(
 
     await page.click("#lang")
     await expect(page.locator("h1")).to_have_text("Command and dispatch")
+    await page.close()
+    assert problems == []
+
+
+async def test_a_call_becomes_an_incident_with_units_assigned(
+    browser: Browser, console_app: LiveApp, map_engine: AsyncEngine
+) -> None:
+    await b.seeded(map_engine)
+    await builders.user(console_app.container.engine, "disp2", "dispatcher")
+    page = await browser.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    await page.goto(console_app.base_url)
+    await page.fill("input[name=username]", "disp2")
+    await page.fill("input[name=password]", builders.PASSWORD)
+    await page.click("#signin button[type=submit]")
+    await page.click("#lang")  # English
+
+    await page.fill("#q", "Kunstmuseum Liechtenstein")
+    await page.press("#q", "Enter")
+    await page.locator("#candidates li").first.get_by_role("button", name="use").click()
+    await expect(page.locator("#chosen-place")).to_contain_text("Kunstmuseum")
+    await page.select_option("#incident-form select[name=type]", "fire.structure")
+    await page.fill("#incident-form input[name=caller_phone]", "+423 777 10 01")
+    await page.fill("#incident-form textarea[name=summary]", "smoke from the museum roof")
+    await page.click("#incident-form button[type=submit]")
+
+    await expect(page.locator("#incident-result")).to_contain_text("created")
+    await expect(page.locator("#recommendation li").first).to_contain_text("min")
+    recommended = await page.locator("#recommendation li").evaluate_all(
+        "items => items.map(i => i.dataset.unit)"
+    )
+    await page.click("#assign")
+    await expect(page.locator("#assign-result")).to_contain_text("assigned")
+    await expect(page.locator("#incidents tbody tr").first).to_contain_text("dispatched")
+
+    async with map_engine.connect() as conn:
+        rows = await conn.execute(text("SELECT unit_id FROM dispatch_assignments ORDER BY unit_id"))
+        assigned = [r.unit_id for r in rows]
+    assert assigned == sorted(recommended)
+    assert len(assigned) >= 2  # a structure fire's run card needs more than one unit
     await page.close()
     assert problems == []

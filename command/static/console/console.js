@@ -8,7 +8,9 @@ const STRINGS = {
     address: "地址核实", addressHint: "地址、地标或坐标", incidents: "警情", units: "力量",
     events: "实时事件", number: "编号", type: "类型", priority: "优先级", status: "状态",
     location: "地点", live: "实时", reconnecting: "重新连接…", noMatch: "没有找到",
-    other: "English",
+    other: "English", newIncident: "新警情", pickAddress: "先核实地址", callerPhone: "报警电话",
+    summary: "警情描述", create: "创建", assign: "派遣推荐力量", use: "采用", created: "已创建",
+    duplicates: "可能重复", assigned: "已派遣", minutes: "分钟",
   },
   en: {
     title: "Command and dispatch", signin: "Sign in", username: "Username", password: "Password",
@@ -16,6 +18,9 @@ const STRINGS = {
     incidents: "Incidents", units: "Units", events: "Live events", number: "Number", type: "Type",
     priority: "Priority", status: "Status", location: "Location", live: "live",
     reconnecting: "reconnecting…", noMatch: "nothing found", other: "中文",
+    newIncident: "New incident", pickAddress: "verify an address first", callerPhone: "Caller phone",
+    summary: "What happened", create: "Create", assign: "Assign the recommended units", use: "use",
+    created: "created", duplicates: "probably the same as", assigned: "assigned", minutes: "min",
   },
 };
 
@@ -25,6 +30,10 @@ const state = {
   lastSeq: Number(sessionStorage.getItem("cad.lastSeq") || 0),
   region: null,
   socket: null,
+  place: null,
+  types: [],
+  incident: null,
+  recommended: [],
 };
 
 const $ = (sel) => document.querySelector(sel);
@@ -97,6 +106,7 @@ async function start() {
   $("#console-view").hidden = false;
   $("#logout").hidden = false;
   connectEvents();
+  loadTypes();
   document.dispatchEvent(new CustomEvent("cad:signed-in", { detail: { region: state.region, token: state.token } }));
   refreshIncidents();
   refreshUnits();
@@ -191,6 +201,9 @@ async function geocode(event) {
       const item = document.createElement("li");
       const kind = Object.assign(document.createElement("span"), { className: "kind", textContent: c.kind });
       item.append(kind, ` ${c.label} (${c.lat.toFixed(5)}, ${c.lon.toFixed(5)}) — ${c.explanation}`);
+      const use = Object.assign(document.createElement("button"), { type: "button", textContent: t("use") });
+      use.addEventListener("click", () => choosePlace(c));
+      item.append(use);
       return item;
     }));
   } catch (error) {
@@ -198,6 +211,79 @@ async function geocode(event) {
   }
 }
 
+// A call becomes an incident at the verified place, with the recommended units to send.
+async function loadTypes() {
+  try {
+    state.types = (await api("/incidents/types")).types;
+    renderTypes();
+  } catch { /* roles that cannot create incidents */ }
+}
+
+function renderTypes() {
+  const select = $("#incident-form select[name=type]");
+  const chosen = select.value;
+  select.replaceChildren(...state.types.map((type) => {
+    const option = document.createElement("option");
+    option.value = type.code;
+    option.textContent = `${type.names[state.lang] || type.code} (${type.code})`;
+    return option;
+  }));
+  if (chosen) select.value = chosen;
+}
+
+function choosePlace(candidate) {
+  state.place = candidate;
+  $("#chosen-place").textContent = `${candidate.label} (${candidate.lat.toFixed(5)}, ${candidate.lon.toFixed(5)})`;
+  $("#incident-form button[type=submit]").disabled = false;
+}
+
+async function createIncident(event) {
+  event.preventDefault();
+  if (!state.place) return;
+  const form = new FormData(event.target);
+  $("#recommendation").replaceChildren();
+  $("#assign").hidden = true;
+  $("#assign-result").textContent = "";
+  try {
+    const created = await api("/incidents", {
+      method: "POST",
+      body: JSON.stringify({
+        type: form.get("type"), lon: state.place.lon, lat: state.place.lat,
+        address: state.place.label, caller_phone: form.get("caller_phone"),
+        summary: form.get("summary"), recommend: true,
+      }),
+    });
+    state.incident = created.incident;
+    const dupes = created.probable_duplicates.map((d) => `${d.number} (${d.distance_m} m)`).join(", ");
+    $("#incident-result").textContent = `${created.incident.number} ${t("created")}` + (dupes ? ` — ${t("duplicates")} ${dupes}` : "");
+    state.recommended = created.recommendation.chosen.map((c) => c.unit_id);
+    $("#recommendation").replaceChildren(...created.recommendation.chosen.map((c) => {
+      const item = document.createElement("li");
+      item.dataset.unit = c.unit_id;
+      const minutes = (c.drive_time_s / 60).toFixed(1);
+      item.textContent = `${c.callsign} — ${minutes} ${t("minutes")} — ${c.reason}`;
+      return item;
+    }));
+    $("#assign").hidden = state.recommended.length === 0;
+  } catch (error) {
+    $("#incident-result").textContent = error.message;
+  }
+}
+
+async function assignRecommended() {
+  try {
+    const done = await api(`/incidents/${state.incident.id}/assignments`, {
+      method: "POST", body: JSON.stringify({ unit_ids: state.recommended }),
+    });
+    $("#assign-result").textContent = `${t("assigned")}: ${done.assignments.map((a) => a.unit_id).join(", ")}`;
+    $("#assign").hidden = true;
+  } catch (error) {
+    $("#assign-result").textContent = error.message;
+  }
+}
+
+$("#incident-form").addEventListener("submit", createIncident);
+$("#assign").addEventListener("click", assignRecommended);
 $("#signin").addEventListener("submit", signIn);
 $("#logout").addEventListener("click", async () => {
   try { await api("/auth/logout", { method: "POST" }); } finally { signOut(); }
@@ -206,6 +292,7 @@ $("#lang").addEventListener("click", () => {
   state.lang = state.lang === "zh-CN" ? "en" : "zh-CN";
   localStorage.setItem("cad.lang", state.lang);
   translate();
+  renderTypes();
   refreshIncidents();
 });
 $("#q").addEventListener("input", onType);
