@@ -45,6 +45,8 @@ users = Table(
     Column("failed_logins", Integer, nullable=False, server_default="0"),
     Column("locked_until", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # city | district | department; NULL is the centre's top level (city)
+    Column("command_level", Text),
 )
 
 tokens = Table(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
@@ -40,6 +40,9 @@ class UserIn(BaseModel):
     roles: list[Role] = Field(min_length=1)
     display_name: str | None = Field(default=None, max_length=100)
     language: str = Field(default="zh-CN", pattern="^(zh-CN|en)$")
+    command_level: Literal["city", "district", "department"] | None = Field(
+        default=None, description="where the user directs incidents; none is the top level"
+    )
 
 
 class DeviceIn(BaseModel):
@@ -91,6 +94,7 @@ async def list_users(_: Supervisor, container: ContainerDep) -> list[dict[str, A
                 users.c.disabled,
                 users.c.language,
                 users.c.locked_until,
+                users.c.command_level,
             ).order_by(users.c.username)
         )
         return [dict(r._mapping) for r in rows]
@@ -108,6 +112,7 @@ async def add_user(
             [r.value for r in body.roles],
             body.display_name,
             body.language,
+            body.command_level,
         )
         await audit.record(
             conn,
@@ -117,9 +122,9 @@ async def add_user(
             object_id=body.username,
             source=audit_source(request),
             result="ok",
-            detail={"roles": sorted(body.roles)},
+            detail={"roles": sorted(body.roles), "command_level": body.command_level},
         )
-    return {"id": user_id, "username": body.username}
+    return {"id": user_id, "username": body.username, "command_level": body.command_level}
 
 
 @router.post("/users/{username}/disable", status_code=204)

@@ -2,7 +2,9 @@
 merge, recommendation, assignment, and response-time figures (JSON and CSV).
 
 Roles: call-takers create incidents and link calls; dispatchers also assign units; leaders and
-supervisors read everything and escalate. Every refusal is a clear 4xx and changes nothing.
+supervisors read everything and escalate. Tiered command: directing an incident (status,
+priority, levels, merge, assignment) needs a command level at or above the one that owns it; the
+service checks it. Every refusal is a clear 4xx and changes nothing.
 """
 
 from __future__ import annotations
@@ -58,6 +60,11 @@ def get_service(container: ContainerDep) -> IncidentService:
 
 
 Service = Annotated[IncidentService, Depends(get_service)]
+
+
+def level_of(who: Principal) -> CommandLevel | None:
+    """The command level the caller directs at (None: the centre's top level)."""
+    return None if who.command_level is None else CommandLevel.parse(who.command_level)
 
 
 # ---------------------------------------------------------------------- bodies
@@ -398,7 +405,12 @@ async def change_status(
     incident_id: int, body: StatusIn, who: Dispatcher, service: Service
 ) -> dict[str, Any]:
     inc = await service.change_status(
-        incident_id, parse_status(body.status), who.actor, body.reason, body.version
+        incident_id,
+        parse_status(body.status),
+        who.actor,
+        body.reason,
+        body.version,
+        level=level_of(who),
     )
     return {"incident": incident_json(inc, service.config)}
 
@@ -409,7 +421,8 @@ async def reopen(
 ) -> dict[str, Any]:
     return {
         "incident": incident_json(
-            await service.reopen(incident_id, body.reason, who.actor), service.config
+            await service.reopen(incident_id, body.reason, who.actor, level=level_of(who)),
+            service.config,
         )
     }
 
@@ -418,7 +431,9 @@ async def reopen(
 async def set_priority(
     incident_id: int, body: PriorityIn, who: Creator, service: Service
 ) -> dict[str, Any]:
-    inc = await service.set_priority(incident_id, body.priority, who.actor, body.version)
+    inc = await service.set_priority(
+        incident_id, body.priority, who.actor, body.version, level=level_of(who)
+    )
     return {"incident": incident_json(inc, service.config)}
 
 
@@ -426,7 +441,9 @@ async def set_priority(
 async def response_level(
     incident_id: int, body: LevelIn, who: Commander, service: Service
 ) -> dict[str, Any]:
-    inc = await service.change_response_level(incident_id, body.level, body.reason, who.actor)
+    inc = await service.change_response_level(
+        incident_id, body.level, body.reason, who.actor, level=level_of(who)
+    )
     return {"incident": incident_json(inc, service.config)}
 
 
@@ -434,7 +451,7 @@ async def response_level(
 async def escalate(
     incident_id: int, body: EscalateIn, who: Commander, service: Service
 ) -> dict[str, Any]:
-    inc = await service.escalate(incident_id, body.to, body.reason, who.actor)
+    inc = await service.escalate(incident_id, body.to, body.reason, who.actor, level=level_of(who))
     return {"incident": incident_json(inc, service.config)}
 
 
@@ -444,7 +461,8 @@ async def merge(
 ) -> dict[str, Any]:
     return {
         "incident": incident_json(
-            await service.merge(incident_id, body.absorbed_id, who.actor), service.config
+            await service.merge(incident_id, body.absorbed_id, who.actor, level=level_of(who)),
+            service.config,
         )
     }
 
@@ -466,7 +484,9 @@ async def recommendation(
 async def assign(
     incident_id: int, body: AssignIn, who: Dispatcher, service: Service
 ) -> dict[str, Any]:
-    done = await service.assign(incident_id, body.unit_ids, who.actor, divert=body.divert)
+    done = await service.assign(
+        incident_id, body.unit_ids, who.actor, divert=body.divert, level=level_of(who)
+    )
     return {
         "incident": incident_json(done.incident, service.config),
         "assignments": [asdict(a) for a in done.assignments],
@@ -482,7 +502,7 @@ async def cancel_assignment(
     body: CancelIn | None = None,
 ) -> dict[str, Any]:
     unit = await service.cancel_assignment(
-        incident_id, unit_id, who.actor, body.reason if body else ""
+        incident_id, unit_id, who.actor, body.reason if body else "", level=level_of(who)
     )
     return {"unit_id": unit.id, "status": unit.status.value}
 
@@ -492,7 +512,12 @@ async def reassign(
     incident_id: int, body: ReassignIn, who: Dispatcher, service: Service
 ) -> dict[str, Any]:
     done = await service.reassign(
-        incident_id, body.from_unit, body.to_unit, who.actor, divert=body.divert
+        incident_id,
+        body.from_unit,
+        body.to_unit,
+        who.actor,
+        divert=body.divert,
+        level=level_of(who),
     )
     return {
         "incident": incident_json(done.incident, service.config),

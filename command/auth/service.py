@@ -20,6 +20,7 @@ from command.auth.passwords import (
 )
 from command.auth.roles import Role, parse_roles
 from command.errors import Conflict, InvalidInput, Locked, NotFound, Unauthorized
+from command.incidents.domain import CommandLevel
 from command.tables import tokens, users
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,8 @@ class Principal:
     roles: frozenset[Role]
     token_id: int
     user_id: int | None = None
+    #: city | district | department; None is the centre's top level (city)
+    command_level: str | None = None
 
     @property
     def actor(self) -> str:
@@ -66,7 +69,10 @@ async def create_user(
     roles: str | list[str],
     display_name: str | None = None,
     language: str = "zh-CN",
+    command_level: str | None = None,
 ) -> int:
+    """Add a user; ``command_level`` (city, district, department) is where they direct
+    incidents, None meaning the centre's top level."""
     username = username.strip()
     if not username or len(username) > 64 or not username.isprintable() or " " in username:
         raise InvalidInput("a username is 1 to 64 printable characters without spaces")
@@ -78,6 +84,7 @@ async def create_user(
         parsed = parse_roles(roles)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from exc
+    level = None if command_level is None else CommandLevel.parse(command_level).label
     try:
         async with conn.begin_nested():
             new_id = (
@@ -89,6 +96,7 @@ async def create_user(
                         password_hash=hash_password(password),
                         roles=sorted(r.value for r in parsed),
                         language=language,
+                        command_level=level,
                     )
                     .returning(users.c.id)
                 )
@@ -212,6 +220,7 @@ async def login(
                     roles=frozenset(Role(r) for r in row.roles),
                     token_id=token_id,
                     user_id=row.id,
+                    command_level=row.command_level,
                 ),
             )
             result = "ok"
@@ -247,6 +256,7 @@ async def authenticate(engine: AsyncEngine, policy: Policy, token: str, now: dat
                     tokens.c.user_id,
                     users.c.username,
                     users.c.disabled,
+                    users.c.command_level,
                 )
                 .select_from(tokens.outerjoin(users, users.c.id == tokens.c.user_id))
                 .where(tokens.c.token_hash == token_digest(token))
@@ -269,7 +279,12 @@ async def authenticate(engine: AsyncEngine, policy: Policy, token: str, now: dat
     if row.kind == "device":
         return Principal(kind="device", name=row.device, roles=roles, token_id=row.id)
     return Principal(
-        kind="user", name=row.username, roles=roles, token_id=row.id, user_id=row.user_id
+        kind="user",
+        name=row.username,
+        roles=roles,
+        token_id=row.id,
+        user_id=row.user_id,
+        command_level=row.command_level,
     )
 
 

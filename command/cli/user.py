@@ -26,6 +26,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add.add_argument("--roles", required=True, help="comma list: call_taker,dispatcher,...")
     add.add_argument("--name", help="display name")
     add.add_argument("--language", default="zh-CN", choices=["zh-CN", "en"])
+    add.add_argument(
+        "--level",
+        choices=["city", "district", "department"],
+        help="command level the user directs at (default: the top level, city)",
+    )
     add.set_defaults(handler=add_user)
     lst = actions.add_parser("list", help="list users")
     lst.set_defaults(handler=list_users)
@@ -54,7 +59,7 @@ def add_user(args: argparse.Namespace, settings: Settings) -> int:
     async def run() -> None:
         async with engine_for(settings) as engine, engine.begin() as conn:
             await service.create_user(
-                conn, args.username, password, args.roles, args.name, args.language
+                conn, args.username, password, args.roles, args.name, args.language, args.level
             )
             await audit.record(
                 conn,
@@ -64,7 +69,7 @@ def add_user(args: argparse.Namespace, settings: Settings) -> int:
                 object_id=args.username,
                 source=CLI_SOURCE,
                 result="ok",
-                detail={"roles": args.roles},
+                detail={"roles": args.roles, "command_level": args.level},
             )
 
     asyncio.run(run())
@@ -76,10 +81,13 @@ def list_users(_: argparse.Namespace, settings: Settings) -> int:
     async def run() -> None:
         async with engine_for(settings) as engine, engine.connect() as conn:
             rows = await conn.execute(select(users).order_by(users.c.username))
-            print(f"{'username':<20} {'roles':<40} {'language':<8} state")
+            print(f"{'username':<20} {'roles':<40} {'language':<8} {'level':<10} state")
             for r in rows:
                 state = "disabled" if r.disabled else "active"
-                print(f"{r.username:<20} {','.join(r.roles):<40} {r.language:<8} {state}")
+                level = r.command_level or "city"
+                print(
+                    f"{r.username:<20} {','.join(r.roles):<40} {r.language:<8} {level:<10} {state}"
+                )
 
     asyncio.run(run())
     return 0

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
 from typing import Any
 
-from command.errors import Conflict, InvalidInput
+from command.errors import Conflict, Forbidden, InvalidInput
 from gis.coords import distance_m
 
 # --------------------------------------------------------------------------- numbers
@@ -257,6 +257,29 @@ def hand_back(
 def can_direct(viewer: CommandLevel, owner: CommandLevel) -> bool:
     """A level directs the incidents it owns and every incident owned below it."""
     return viewer >= owner
+
+
+def may_direct(user_level: CommandLevel | None, incident_level: CommandLevel) -> bool:
+    """May someone acting at ``user_level`` direct an incident owned at ``incident_level``?
+
+    At or above the owning level (city >= district >= department); no level is the centre's
+    top level (city).
+    """
+    return can_direct(CommandLevel.CITY if user_level is None else user_level, incident_level)
+
+
+def check_direct(
+    number: str, user_level: CommandLevel | None, incident_level: CommandLevel
+) -> None:
+    """Raise ``Forbidden`` unless ``may_direct``: reading stays open, directing does not."""
+    if not may_direct(user_level, incident_level):
+        acting = CommandLevel.CITY if user_level is None else user_level
+        raise Forbidden(
+            f"incident {number} is directed at {incident_level.label} level; "
+            f"you act at {acting.label} level",
+            incident_level=incident_level.label,
+            user_level=acting.label,
+        )
 
 
 # --------------------------------------------------------------------------- status

@@ -4,6 +4,9 @@ The service combines the incident domain (``command.incidents``) with units and 
 (``dispatch``) and drive times (``gis.routing``). Every method opens one transaction, checks
 everything before writing, writes versioned rows (a concurrent change raises ``Conflict``), and
 appends its events last, so a refused request changes nothing and every change is in the log.
+
+Tiered command: directing actions (status, priority, levels, merge, assignment) take the acting
+person's command level and are refused below the incident's owning level; reading is open.
 """
 
 from __future__ import annotations
@@ -382,11 +385,13 @@ class IncidentService:
         actor: str,
         reason: str = "",
         version: int | None = None,
+        *,
+        level: CommandLevel | None = None,
     ) -> Incident:
         """Move an incident on by hand (under control, closed, cancelled, or a skipped step)."""
         now = self.now()
         async with self.engine.begin() as conn:
-            inc = await incidents_store.get(conn, incident_id, lock=True)
+            inc = await self._directed(conn, incident_id, level)
             self._check_version(inc, version)
             domain.check_status_change(inc.number, inc.status, to)
             evs: list[NewEvent] = []
@@ -419,10 +424,12 @@ class IncidentService:
             await events.append(conn, [*evs, ev])
             return inc
 
-    async def reopen(self, incident_id: int, reason: str, actor: str) -> Incident:
+    async def reopen(
+        self, incident_id: int, reason: str, actor: str, *, level: CommandLevel | None = None
+    ) -> Incident:
         now = self.now()
         async with self.engine.begin() as conn:
-            inc = await incidents_store.get(conn, incident_id, lock=True)
+            inc = await self._directed(conn, incident_id, level)
             if inc.merged_into is not None:
                 raise Conflict(f"incident {inc.number} was merged; reopen the surviving incident")
             why = domain.check_reopen(inc.number, inc.status, reason)
@@ -449,12 +456,18 @@ class IncidentService:
             return saved
 
     async def set_priority(
-        self, incident_id: int, priority: int, actor: str, version: int | None = None
+        self,
+        incident_id: int,
+        priority: int,
+        actor: str,
+        version: int | None = None,
+        *,
+        level: CommandLevel | None = None,
     ) -> Incident:
         domain.validate_priority(priority)
         now = self.now()
         async with self.engine.begin() as conn:
-            inc = await incidents_store.get(conn, incident_id, lock=True)
+            inc = await self._directed(conn, incident_id, level)
             self._check_version(inc, version)
             if not inc.open:
                 raise Conflict(f"incident {inc.number} is {inc.status}")
@@ -470,16 +483,22 @@ class IncidentService:
             return saved
 
     async def change_response_level(
-        self, incident_id: int, to: str | int, reason: str, actor: str
+        self,
+        incident_id: int,
+        to: str | int,
+        reason: str,
+        actor: str,
+        *,
+        level: CommandLevel | None = None,
     ) -> Incident:
-        level = ResponseLevel.parse(to)
+        response = ResponseLevel.parse(to)
         now = self.now()
         async with self.engine.begin() as conn:
-            inc = await incidents_store.get(conn, incident_id, lock=True)
+            inc = await self._directed(conn, incident_id, level)
             if not inc.open:
                 raise Conflict(f"incident {inc.number} is {inc.status}")
-            change = domain.change_response_level(inc.response_level, level, reason, now, actor)
-            saved = await incidents_store.save(conn, inc, {"response_level": level}, now)
+            change = domain.change_response_level(inc.response_level, response, reason, now, actor)
+            saved = await incidents_store.save(conn, inc, {"response_level": response}, now)
             await incidents_store.add_level_change(conn, inc.id, change)
             await events.append(
                 conn,
@@ -496,16 +515,24 @@ class IncidentService:
             )
             return saved
 
-    async def escalate(self, incident_id: int, to: str, reason: str, actor: str) -> Incident:
+    async def escalate(
+        self,
+        incident_id: int,
+        to: str,
+        reason: str,
+        actor: str,
+        *,
+        level: CommandLevel | None = None,
+    ) -> Incident:
         """Hand the incident to a higher command level (district -> city)."""
-        level = CommandLevel.parse(to)
+        target = CommandLevel.parse(to)
         now = self.now()
         async with self.engine.begin() as conn:
-            inc = await incidents_store.get(conn, incident_id, lock=True)
+            inc = await self._directed(conn, incident_id, level)
             if not inc.open:
                 raise Conflict(f"incident {inc.number} is {inc.status}")
-            change = domain.escalate(inc.command_level, level, reason, now, actor)
-            saved = await incidents_store.save(conn, inc, {"command_level": level}, now)
+            change = domain.escalate(inc.command_level, target, reason, now, actor)
+            saved = await incidents_store.save(conn, inc, {"command_level": target}, now)
             await incidents_store.add_level_change(conn, inc.id, change)
             await incidents_store.add_narrative(
                 conn,
@@ -532,12 +559,19 @@ class IncidentService:
             )
             return saved
 
-    async def merge(self, survivor_id: int, absorbed_id: int, actor: str) -> Incident:
+    async def merge(
+        self,
+        survivor_id: int,
+        absorbed_id: int,
+        actor: str,
+        *,
+        level: CommandLevel | None = None,
+    ) -> Incident:
         """Merge ``absorbed`` into ``survivor``: calls and units move; absorbed is cancelled."""
         now = self.now()
         async with self.engine.begin() as conn:
             first, second = sorted((survivor_id, absorbed_id))
-            locked = {i: await incidents_store.get(conn, i, lock=True) for i in (first, second)}
+            locked = {i: await self._directed(conn, i, level) for i in (first, second)}
             survivor, absorbed = locked[survivor_id], locked[absorbed_id]
             plan = domain.plan_merge(self._side(survivor), self._side(absorbed))
             moved_calls = await incidents_store.move_calls(conn, absorbed.id, survivor.id)
@@ -614,6 +648,19 @@ class IncidentService:
             await events.append(conn, evs)
             del absorbed_saved
             return survivor_saved
+
+    @staticmethod
+    async def _directed(
+        conn: AsyncConnection, incident_id: int, level: CommandLevel | None
+    ) -> Incident:
+        """The incident, locked, for someone directing it at ``level`` (None: the top level).
+
+        Every directing action loads its incident here, so tiered command is enforced in one
+        place and under the row lock: an escalation that commits first is seen.
+        """
+        inc = await incidents_store.get(conn, incident_id, lock=True)
+        domain.check_direct(inc.number, level, inc.command_level)
+        return inc
 
     @staticmethod
     def _side(inc: Incident) -> domain.MergeSide:
@@ -742,6 +789,7 @@ class IncidentService:
         actor: str,
         *,
         divert: bool = False,
+        level: CommandLevel | None = None,
     ) -> Assigned:
         """Send one or several units in one action: all of them, or none (a clear conflict)."""
         ids = [u.strip() for u in unit_ids]
@@ -751,7 +799,7 @@ class IncidentService:
             raise InvalidInput("a unit is named twice")
         now = self.now()
         async with self.engine.begin() as conn:
-            inc = await incidents_store.get(conn, incident_id, lock=True)
+            inc = await self._directed(conn, incident_id, level)
             self._check_assignable(inc)
             units = await dispatch_store.get_units(conn, ids)
             made: list[Assignment] = []
@@ -980,12 +1028,18 @@ class IncidentService:
         return a
 
     async def cancel_assignment(
-        self, incident_id: int, unit_id: str, actor: str, reason: str = ""
+        self,
+        incident_id: int,
+        unit_id: str,
+        actor: str,
+        reason: str = "",
+        *,
+        level: CommandLevel | None = None,
     ) -> Unit:
         """Call a unit off an incident; it becomes available."""
         now = self.now()
         async with self.engine.begin() as conn:
-            inc = await incidents_store.get(conn, incident_id, lock=True)
+            inc = await self._directed(conn, incident_id, level)
             a = await self._open_assignment_on(conn, inc, unit_id)
             evs = await self._release(
                 conn,
@@ -1001,14 +1055,21 @@ class IncidentService:
             return await dispatch_store.get_unit(conn, unit_id)
 
     async def reassign(
-        self, incident_id: int, from_unit: str, to_unit: str, actor: str, *, divert: bool = False
+        self,
+        incident_id: int,
+        from_unit: str,
+        to_unit: str,
+        actor: str,
+        *,
+        divert: bool = False,
+        level: CommandLevel | None = None,
     ) -> Assigned:
         """Replace one unit by another on an incident, in one transaction."""
         if from_unit == to_unit:
             raise InvalidInput("reassign to a different unit")
         now = self.now()
         async with self.engine.begin() as conn:
-            inc = await incidents_store.get(conn, incident_id, lock=True)
+            inc = await self._directed(conn, incident_id, level)
             self._check_assignable(inc)
             a = await self._open_assignment_on(conn, inc, from_unit)
             evs = await self._release(
