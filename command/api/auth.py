@@ -79,6 +79,7 @@ async def me(principal: AnyRole, container: ContainerDep) -> dict[str, Any]:
         "kind": principal.kind,
         "name": principal.name,
         "roles": sorted(principal.roles),
+        "command_level": principal.command_level,
         "region": container.settings.region,
     }
 

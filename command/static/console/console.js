@@ -101,7 +101,7 @@ async function signIn(event) {
 async function start() {
   const me = await api("/auth/me");
   state.region = me.region;
-  $("#who").textContent = `${me.name} (${me.roles.join(", ")})`;
+  $("#who").textContent = `${me.name} (${me.roles.join(", ")}${me.command_level ? ` · ${me.command_level}` : ""})`;
   $("#signin-view").hidden = true;
   $("#console-view").hidden = false;
   $("#logout").hidden = false;

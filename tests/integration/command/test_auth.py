@@ -28,6 +28,7 @@ async def test_sign_in_and_who_am_i(live: LiveApp) -> None:
         "kind": "user",
         "name": "anna",
         "roles": ["dispatcher"],
+        "command_level": None,
         "region": "liechtenstein",
     }
 
