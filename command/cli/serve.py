@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import re
 
 import uvicorn
 
@@ -37,7 +39,22 @@ def _settings_with(args: argparse.Namespace, settings: Settings) -> Settings:
     return settings.model_copy(update=changes)
 
 
+class _RedactTokens(logging.Filter):
+    """Websocket URLs carry ``?token=`` (browsers cannot set headers): keep it out of the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _TOKEN.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args
+            )
+        return True
+
+
+_TOKEN = re.compile(r"((?:^|[?&])token=)[^&\s]*")
+
+
 async def _serve(settings: Settings) -> None:
+    logging.getLogger("uvicorn.access").addFilter(_RedactTokens())
     container = await bootstrap.start(settings)
     try:
         app = create_app(settings, container)
