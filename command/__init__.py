@@ -1,0 +1,1 @@
+"""Incidents (the heart), the web API and websockets, the consoles, auth and audit, the `cad` command line, and the wiring."""

@@ -1,0 +1,1 @@
+"""Operations: the embedded PostgreSQL cluster, migrations, set-up scripts."""

@@ -1,0 +1,1 @@
+"""Migration revisions, written by hand; branches start at ``0001_foundation``."""
