@@ -1,1 +1,2 @@
-"""Map data: projections, OSM import, geocoding and reverse geocoding, jurisdictions and zones, drive-time routing, vector tiles."""
+"""Map data: projections, OSM import, geocoding and reverse geocoding, jurisdictions and zones,
+drive-time routing, vector tiles."""
