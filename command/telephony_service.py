@@ -612,7 +612,6 @@ def require(container: Container) -> TelephonyService:
     service = container.telephony
     if service is None:
         raise NotFound("telephony is not set up in this process")
-    assert isinstance(service, TelephonyService)
     return service
 
 

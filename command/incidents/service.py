@@ -469,8 +469,7 @@ class IncidentService:
         async with self.engine.begin() as conn:
             inc = await self._directed(conn, incident_id, level)
             self._check_version(inc, version)
-            if not inc.open:
-                raise Conflict(f"incident {inc.number} is {inc.status}")
+            _require_open(inc)
             saved = await incidents_store.save(conn, inc, {"priority": priority}, now)
             await events.append(
                 conn,
@@ -495,8 +494,7 @@ class IncidentService:
         now = self.now()
         async with self.engine.begin() as conn:
             inc = await self._directed(conn, incident_id, level)
-            if not inc.open:
-                raise Conflict(f"incident {inc.number} is {inc.status}")
+            _require_open(inc)
             change = domain.change_response_level(inc.response_level, response, reason, now, actor)
             saved = await incidents_store.save(conn, inc, {"response_level": response}, now)
             await incidents_store.add_level_change(conn, inc.id, change)
@@ -529,8 +527,7 @@ class IncidentService:
         now = self.now()
         async with self.engine.begin() as conn:
             inc = await self._directed(conn, incident_id, level)
-            if not inc.open:
-                raise Conflict(f"incident {inc.number} is {inc.status}")
+            _require_open(inc)
             change = domain.escalate(inc.command_level, target, reason, now, actor)
             saved = await incidents_store.save(conn, inc, {"command_level": target}, now)
             await incidents_store.add_level_change(conn, inc.id, change)
@@ -1153,3 +1150,8 @@ class IncidentService:
                 except NotFound:
                     continue
         return out
+
+
+def _require_open(inc: Incident) -> None:
+    if not inc.open:
+        raise Conflict(f"incident {inc.number} is {inc.status}")
