@@ -102,9 +102,10 @@ stamp AS (
     FROM gis_regions WHERE name = :region
 ),
 pts AS (
-    SELECT 0 AS i, ST_SetSRID(ST_MakePoint(:dlon, :dlat), 4326) AS g
+    -- k: how many nearby edges each point may snap to (more for the destination)
+    SELECT 0 AS i, ST_SetSRID(ST_MakePoint(:dlon, :dlat), 4326) AS g, :k_dest AS k
     UNION ALL
-    SELECT u.ord::int, ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326)
+    SELECT u.ord::int, ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326), :k
     FROM unnest(CAST(:lons AS float8[]), CAST(:lats AS float8[]))
         WITH ORDINALITY AS u(lon, lat, ord)
 ),
@@ -124,32 +125,11 @@ cand AS (
               AND (NOT (SELECT fresh FROM stamp)
                    OR NOT (r.source = ANY(:isolated) OR r.target = ANY(:isolated)))
             ORDER BY r.geom <-> p.g
-            LIMIT :k_dest + 2
+            LIMIT p.k + 2
         ) n
         ORDER BY n.d, n.id
-        LIMIT :k_dest
+        LIMIT p.k
     ) e
-    WHERE p.i = 0
-    UNION ALL
-    SELECT p.i, p.g, e.id AS edge, e.source, e.target, e.cost_s, e.reverse_cost_s, e.geom,
-           ST_LineLocatePoint(e.geom, p.g) AS f,
-           ST_DistanceSphere(p.g, ST_ClosestPoint(e.geom, p.g)) AS off_m
-    FROM pts p
-    CROSS JOIN LATERAL (
-        SELECT n.* FROM (
-            SELECT r.id, r.source, r.target, r.cost_s, r.reverse_cost_s, r.geom,
-                   r.geom <-> p.g AS d
-            FROM gis_road_edges r
-            WHERE r.region = :region AND (r.cost_s >= 0 OR r.reverse_cost_s >= 0)
-              AND (NOT (SELECT fresh FROM stamp)
-                   OR NOT (r.source = ANY(:isolated) OR r.target = ANY(:isolated)))
-            ORDER BY r.geom <-> p.g
-            LIMIT :k + 2
-        ) n
-        ORDER BY n.d, n.id
-        LIMIT :k
-    ) e
-    WHERE p.i > 0
 ),
 snap AS MATERIALIZED (
     SELECT c.*
