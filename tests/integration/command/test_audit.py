@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -12,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from command import audit
 from command.tables import audit_log
 from tests.support import builders
+from tests.support.cli import cad
 from tests.support.live import LiveApp
 
 
@@ -30,16 +29,8 @@ async def _rows(engine: AsyncEngine, n: int) -> None:
             )
 
 
-def _verify_cli(database_url: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CAD_DATABASE_URL": database_url}
-    return subprocess.run(
-        [sys.executable, "-m", "command", "audit", "verify"],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=60,
-    )
+def _verify_cli(database_url: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    return cad("audit", "verify", *extra, CAD_DATABASE_URL=database_url)
 
 
 async def _tamper(engine: AsyncEngine, statement: str) -> None:
@@ -89,15 +80,7 @@ async def test_truncated_tail_is_caught_against_a_kept_head(
     async with engine.connect() as conn:
         head = (await audit.verify(conn)).head
     await _tamper(engine, "DELETE FROM audit_log WHERE id = 3")
-    env = {**os.environ, "CAD_DATABASE_URL": database_url}
-    result = subprocess.run(
-        [sys.executable, "-m", "command", "audit", "verify", "--expect-head", head],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=60,
-    )
+    result = _verify_cli(database_url, "--expect-head", head)
     assert result.returncode == 1
     assert "expected head" in result.stdout
 
