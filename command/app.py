@@ -13,12 +13,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from command import audit, bootstrap
-from command.api import auth, events, gis, gis_map, health, incidents, telephony, units
+from command import bootstrap
+from command.api import auth, events, health, incidents, maps, telephony, units
 from command.api.deps import client_address
+from command.api.schemas.common import ErrorOut
 from command.auth.service import Principal
 from command.bootstrap import Container
-from command.errors import CadError, status_for
+from command.errors import CadError, error_body, status_for
+from command.origin import Origin
 from command.settings import Settings
 from dispatch.errors import DispatchError
 from gis.errors import GisError
@@ -36,8 +38,7 @@ ROUTERS = (
     health.router,
     auth.router,
     events.router,
-    gis.router,
-    gis_map.router,
+    maps.router,
     telephony.router,
     incidents.router,
     units.router,
@@ -54,21 +55,44 @@ async def _audit_change(request: Request, principal: Principal, status: int) -> 
     template = getattr(route, "path", request.url.path)
     params = request.path_params
     container: Container = request.app.state.container
-    async with container.engine.begin() as conn:
-        await audit.record(
-            conn,
-            actor=principal.actor,
-            action=f"{request.method} {template}",
-            object_type=template.removeprefix("/api/v1/").split("/")[0],
-            object_id=",".join(f"{k}={v}" for k, v in params.items()) or "-",
-            source=client_address(request),
-            result="ok" if status < 400 else f"failed: {status}",
-        )
+    await container.accounts.record_change(
+        Origin(principal.actor, client_address(request)),
+        action=f"{request.method} {template}",
+        object_type=template.removeprefix("/api/v1/").split("/")[0],
+        object_id=",".join(f"{k}={v}" for k, v in params.items()) or "-",
+        result="ok" if status < 400 else f"failed: {status}",
+    )
+
+
+def _field(error: Mapping[str, Any]) -> str:
+    return ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path"))
+
+
+def _problem(error: Mapping[str, Any]) -> dict[str, Any]:
+    """One invalid field: where, pydantic's stable type code, its context, and the text."""
+    ctx = {k: v if isinstance(v, int | float | str | bool) else str(v)
+           for k, v in (error.get("ctx") or {}).items()}
+    return {"field": _field(error), "code": str(error.get("type")), "params": ctx,
+            "message": str(error.get("msg"))}
 
 
 def _describe(error: Mapping[str, Any]) -> str:
-    loc = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path"))
+    loc = _field(error)
     return f"{loc}: {error.get('msg')}" if loc else str(error.get("msg"))
+
+
+# Every route may answer with an error body of this shape (command.errors).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": description}
+    for status, description in (
+        (401, "not signed in"),
+        (403, "not allowed (role, command level, own unit or seat)"),
+        (404, "no such thing"),
+        (409, "the state does not allow it, or someone changed it first"),
+        (422, "input that cannot be used; nothing changed"),
+        (503, "a part is down (database, Asterisk); nothing changed"),
+    )
+}
 
 
 def create_app(settings: Settings, container: Container | None = None) -> FastAPI:
@@ -92,20 +116,21 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     )
 
     async def known_error(_: Request, exc: Exception) -> JSONResponse:
-        body: dict[str, object] = {"error": type(exc).__name__, "message": str(exc)}
-        detail = getattr(exc, "detail", None)
-        if detail:
-            body["detail"] = detail
-        return JSONResponse(body, status_for(exc) or 500)
+        return JSONResponse(error_body(exc), status_for(exc) or 500)
 
     for base in ERROR_ROOTS:
         app.add_exception_handler(base, known_error)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [_describe(e) for e in exc.errors()]
+        errors = exc.errors()
         return JSONResponse(
-            {"error": "InvalidInput", "message": "; ".join(problems), "problems": problems}, 422
+            {
+                "code": "request.invalid",
+                "message": "; ".join(_describe(e) for e in errors),
+                "params": {"problems": [_problem(e) for e in errors]},
+            },
+            422,
         )
 
     @app.middleware("http")
@@ -113,7 +138,10 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         response = await call_next(request)
-        if request.method not in READ_ONLY and not getattr(request.state, "audited", False):
+        # A handler that audits its own change does so in the change's transaction: when the
+        # change fails, that row is rolled back with it and the failure is recorded here.
+        audited = getattr(request.state, "audited", False) and response.status_code < 400
+        if request.method not in READ_ONLY and not audited:
             principal = getattr(request.state, "principal", None)
             # Refusals before the role check are audited where they happen; malformed input
             # (422) is refused before anything is done and writes nothing at all.
@@ -122,7 +150,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         return response
 
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, responses=ERROR_RESPONSES)
     app.mount("/console", StaticFiles(directory=STATIC / "console", html=True), name="console")
     if VENDOR.is_dir():  # browser libraries installed by ops/setup (npm), served from here
         app.mount("/vendor", StaticFiles(directory=VENDOR), name="vendor")

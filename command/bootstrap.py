@@ -1,63 +1,68 @@
-"""The one place that wires the parts together: settings -> engine -> hub -> parts."""
+"""The one place that builds every part once: settings -> engine -> hub -> services -> links.
+
+``build`` makes the container (nothing runs yet: the command line uses it as it is); ``start``
+builds and starts what runs in the background (the event hub, the Asterisk link, the status
+timers); ``stop`` stops them in reverse order and closes the engine. Routers, websockets, the
+command line and the demo all receive their services from here, the same way.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
+import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from command.auth.accounts import Accounts
 from command.auth.service import Policy
+from command.calltaking.config import config_from
+from command.calltaking.service import TelephonyService
+from command.clock import Clock
 from command.db import database_url, make_engine
+from command.dispatching import timers as status_timers
+from command.dispatching.assignments import Assignments
+from command.dispatching.recommendation import Recommender
+from command.dispatching.unit_status import UnitStatusReports
+from command.errors import Unavailable
 from command.eventhub import EventHub
-from command.incidents import timers as incident_timers
-from command.incidents.config import load_config
+from command.health import HealthBoard, PartHealth
+from command.incidents.config import IncidentConfig, load_config
+from command.incidents.service import IncidentService
+from command.maps.service import Maps
 from command.settings import Settings
-from command.telephony_service import TelephonyService, start_telephony
+from gis import routing
+from gis.errors import GisError
+from gis.geocode.service import Geocoder
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class PartHealth:
-    status: str  # ok | degraded
-    detail: str = ""
-
-
-HealthCheck = Callable[[], Awaitable[PartHealth]]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass
 class Container:
-    """Everything a request handler may need, built once at start-up."""
+    """Every part of the running service, built once."""
 
     settings: Settings
     engine: AsyncEngine
+    clock: Clock
+    config: IncidentConfig
     hub: EventHub
-    policy: Policy
-    clock: Callable[[], datetime] = utcnow
-    health_checks: dict[str, HealthCheck] = field(default_factory=dict)
-    on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    telephony: TelephonyService | None = None
-
-    async def health(self) -> dict[str, PartHealth]:
-        async def run(check: HealthCheck) -> PartHealth:
-            try:
-                return await asyncio.wait_for(check(), 3.0)
-            except Exception as exc:
-                return PartHealth("degraded", f"{type(exc).__name__}: {exc}")
-
-        names = list(self.health_checks)
-        results = await asyncio.gather(*(run(self.health_checks[n]) for n in names))
-        return dict(zip(names, results, strict=True))
+    accounts: Accounts
+    incidents: IncidentService
+    assignments: Assignments
+    unit_status: UnitStatusReports
+    recommender: Recommender
+    geocoder: Geocoder
+    maps: Maps
+    telephony: TelephonyService
+    health: HealthBoard
+    running: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
 def policy_from(settings: Settings) -> Policy:
@@ -68,36 +73,112 @@ def policy_from(settings: Settings) -> Policy:
     )
 
 
-async def start(settings: Settings, url: str | None = None) -> Container:
-    engine = make_engine(url or database_url(settings), settings)
+def build(settings: Settings, engine: AsyncEngine) -> Container:
+    """Every part, wired; nothing started (no background task, no connection yet)."""
+    clock = Clock()
+    config = load_config(settings.incidents_config)
     hub = EventHub(engine, queue_size=settings.event_queue_size)
-    await hub.start()
-    container = Container(settings=settings, engine=engine, hub=hub, policy=policy_from(settings))
+    incidents = IncidentService(engine, config, clock)
+    geocoder = Geocoder(engine)
+    telephony = TelephonyService(engine, hub, config_from(settings), clock)
+    container = Container(
+        settings=settings,
+        engine=engine,
+        clock=clock,
+        config=config,
+        hub=hub,
+        accounts=Accounts(engine, policy_from(settings), clock),
+        incidents=incidents,
+        assignments=Assignments(engine, clock),
+        unit_status=UnitStatusReports(engine, config.status_limits, clock),
+        recommender=Recommender(engine, config, incidents, routing.drive_times),
+        geocoder=geocoder,
+        maps=Maps(engine, geocoder, routing.route),
+        telephony=telephony,
+        health=HealthBoard(),
+    )
+    container.health.checks["database"] = _database_check(engine)
+    container.health.checks["events"] = _event_stream_check(hub)
+    container.health.checks["telephony"] = telephony.health_check
+    return container
 
-    async def database() -> PartHealth:
+
+def _database_check(engine: AsyncEngine) -> Callable[[], Awaitable[PartHealth]]:
+    async def check() -> PartHealth:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
         return PartHealth("ok")
 
-    async def event_stream() -> PartHealth:
+    return check
+
+
+def _event_stream_check(hub: EventHub) -> Callable[[], Awaitable[PartHealth]]:
+    async def check() -> PartHealth:
         if hub.listening:
             return PartHealth("ok", f"at sequence {hub.last_seq}")
         return PartHealth("degraded", "not listening for notifications; polling the log")
 
-    container.health_checks["database"] = database
-    container.health_checks["events"] = event_stream
-    await start_telephony(container)
-    # Units too long in a status (not acknowledged, ...) become alert events.
-    limits = load_config(settings.incidents_config).status_limits
-    container.on_stop.append(incident_timers.start(engine, limits, lambda: container.clock()))
+    return check
+
+
+async def start(settings: Settings, url: str | None = None) -> Container:
+    """Build the container and start its background parts."""
+    engine = make_engine(url or database_url(settings), settings)
+    container = build(settings, engine)
+    try:
+        await container.hub.start()
+        container.running.append(container.hub.stop)
+        await container.telephony.start()
+        container.running.append(container.telephony.stop)
+        # Units too long in a status (not acknowledged, ...) become alert events.
+        container.running.append(
+            status_timers.start(engine, container.config.status_limits, container.clock)
+        )
+        container.running.append(_warm(container.geocoder, settings.region))
+    except BaseException:
+        await stop(container)
+        raise
     return container
 
 
-async def stop(container: Container) -> None:
-    for hook in reversed(container.on_stop):
+def _warm(geocoder: Geocoder, region: str) -> Callable[[], Awaitable[None]]:
+    """Load the centre's region index in the background, so the first call is fast."""
+
+    async def load() -> None:
         try:
-            await hook()
+            await geocoder.index(region)
+        except GisError as exc:  # not imported yet: loaded on first use after the import
+            log.info("geocoder not warmed for %s: %s", region, exc.message)
+        except Exception:
+            log.warning("geocoder not warmed for %s; it loads on first use", region, exc_info=True)
+
+    task = asyncio.create_task(load(), name="geocoder-warm")
+
+    async def halt() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return halt
+
+
+async def stop(container: Container) -> None:
+    for halt in reversed(container.running):
+        try:
+            await halt()
         except Exception:
             log.exception("error while stopping a part")
-    await container.hub.stop()
+    container.running.clear()
     await container.engine.dispose()
+
+
+@asynccontextmanager
+async def parts(settings: Settings) -> AsyncIterator[Container]:
+    """The container for one command of the command line: built, used, closed."""
+    engine = make_engine(database_url(settings), settings)
+    try:
+        yield build(settings, engine)
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise Unavailable(f"cannot reach the database: {exc}", code="database.unreachable") from exc
+    finally:
+        await engine.dispose()

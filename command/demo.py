@@ -16,7 +16,6 @@ from command.errors import Unavailable
 from command.settings import Settings
 from command.tables import users
 from dispatch.demo import describe, seed_region
-from gis.geocode.service import region_index
 from gis.osm_import import import_osm
 from gis.tables import regions
 
@@ -38,7 +37,6 @@ async def seed_demo(engine: AsyncEngine, settings: Settings) -> None:
         summary = await seed_region(conn, settings.region, datetime.now(UTC))
     if not summary.skipped:
         print(describe([summary]))
-    await region_index(engine, settings.region)  # warm the geocoder before the first call
 
 
 async def _users(engine: AsyncEngine) -> None:

@@ -1,8 +1,10 @@
 """The error hierarchy, and its one translation to HTTP answers.
 
-Packages below ``command`` may not import it; their errors carry a ``kind`` class attribute
-(``invalid``, ``not_found``, ``conflict``, ``forbidden``, ``unauthorized``, ``unavailable``)
-and are translated by the same table.
+Every error a person or a device can cause carries a stable ``code`` (``incident.not_open``)
+and its ``params`` beside the English message, so that a console can word it in any language;
+the codes are listed in ``docs/errors.md``. Packages below ``command`` may not import this
+module: their errors have the same shape (``kind``, ``code``, ``message``, ``params``) and are
+translated by the same table.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ HTTP_STATUS: dict[str, int] = {
     "not_found": 404,
     "conflict": 409,
     "locked": 423,
+    "too_many": 429,
     "unavailable": 503,
 }
 
@@ -24,39 +27,49 @@ class CadError(Exception):
     """Something a person or device caused, or a part that is down: said plainly."""
 
     kind: ClassVar[str] = "invalid"
+    code: str = "invalid"
 
-    def __init__(self, message: str, **detail: Any) -> None:
+    def __init__(self, message: str, *, code: str | None = None, **params: Any) -> None:
         super().__init__(message)
         self.message = message
-        self.detail = detail
+        if code is not None:
+            self.code = code
+        self.params = params
 
 
 class InvalidInput(CadError):
     kind = "invalid"
+    code = "invalid"
 
 
 class Unauthorized(CadError):
     kind = "unauthorized"
+    code = "auth.required"
 
 
 class Forbidden(CadError):
     kind = "forbidden"
+    code = "auth.forbidden"
 
 
 class NotFound(CadError):
     kind = "not_found"
+    code = "not_found"
 
 
 class Conflict(CadError):
     kind = "conflict"
+    code = "conflict"
 
 
 class Locked(CadError):
     kind = "locked"
+    code = "auth.locked"
 
 
 class Unavailable(CadError):
     kind = "unavailable"
+    code = "unavailable"
 
 
 def status_for(exc: BaseException) -> int | None:
@@ -65,3 +78,24 @@ def status_for(exc: BaseException) -> int | None:
     if isinstance(kind, str):
         return HTTP_STATUS.get(kind)
     return None
+
+
+def error_body(exc: BaseException) -> dict[str, Any]:
+    """The JSON body of an error answer: code, message and params (JSON-safe)."""
+    params = getattr(exc, "params", {}) or {}
+    return {
+        "code": str(getattr(exc, "code", "invalid")),
+        "message": str(getattr(exc, "message", exc)),
+        "params": {k: _plain(v) for k, v in params.items()},
+    }
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_plain(v) for v in value]
+        return sorted(items, key=str) if isinstance(value, set | frozenset) else items
+    return str(value)

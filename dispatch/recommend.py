@@ -132,20 +132,19 @@ def recommend(
                 )
             continue
         if not unit.capabilities & set(need):
-            if unit.capabilities & covered_by_assigned:
-                rejected.append(
-                    Rejection(
-                        unit.id,
-                        unit.callsign,
-                        "not_needed",
-                        "capability not needed: already covered by assigned units",
-                        time,
-                    )
+            by_assigned = bool(unit.capabilities & covered_by_assigned)
+            rejected.append(
+                Rejection(
+                    unit.id,
+                    unit.callsign,
+                    "not_needed",
+                    "capability not needed: already covered by assigned units"
+                    if by_assigned
+                    else "capability not needed",
+                    time,
+                    {"covered_by_assigned": by_assigned},
                 )
-            else:
-                rejected.append(
-                    Rejection(unit.id, unit.callsign, "not_needed", "capability not needed", time)
-                )
+            )
             continue
         if unit.origin is None:
             rejected.append(

@@ -1,8 +1,8 @@
 """Geocoding benchmark: top-1 accuracy (within 50 m of the true point) by query kind, and latency.
 
 Query files hold one JSON object per line: ``id``, ``kind``, ``query`` and the true ``lat``,
-``lon``. Latency is the wall time of :func:`gis.geocode.service.geocode` per query, with the
-region's index already loaded (its load time is reported apart).
+``lon``. Latency is the wall time of :meth:`gis.geocode.service.Geocoder.geocode` per query,
+with the region's index already loaded (its load time is reported apart).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gis.errors import InvalidInput
 from gis.geocode.model import Candidate
 from gis.geocode.query import check_query
-from gis.geocode.service import geocode, region_index
+from gis.geocode.service import Geocoder
 
 FOUND_WITHIN_M = 50.0
 
@@ -147,7 +147,8 @@ async def benchmark(
 ) -> GeocodeBenchmark:
     """Run every query once (after loading the index) and measure."""
     started = time.perf_counter()
-    await region_index(engine, region)
+    geocoder = Geocoder(engine)
+    await geocoder.index(region)
     load_ms = 1000 * (time.perf_counter() - started)
     found: Counter[str] = Counter()
     total: Counter[str] = Counter()
@@ -155,7 +156,7 @@ async def benchmark(
     misses: list[dict[str, Any]] = []
     for q in queries:
         t0 = time.perf_counter()
-        candidates: list[Candidate] = await geocode(engine, region, q.query, limit=5)
+        candidates: list[Candidate] = await geocoder.geocode(region, q.query, limit=5)
         timings.append(1000 * (time.perf_counter() - t0))
         total[q.kind] += 1
         top = candidates[0] if candidates else None

@@ -14,7 +14,6 @@ import asyncio
 import json
 import re
 import time
-import weakref
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -39,18 +38,14 @@ from gis.tables import metadata
 REGION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 IMPORT_LOCK = 0x6769735F696D70  # advisory lock key held while a region is replaced
 
-_listeners: weakref.WeakSet[RegionListener] = weakref.WeakSet()
-
-
 class RegionListener(Protocol):
-    """Something to tell, in this process, that a region was replaced (a cache)."""
+    """Something to tell, in this process, that a region was replaced (a cache).
+
+    Caches in other processes notice the new import stamp (``gis_regions.generation``) when
+    they next check it.
+    """
 
     def region_imported(self, region: str) -> None: ...
-
-
-def on_region_imported(listener: RegionListener) -> None:
-    """Tell ``listener`` after each import in this process (held weakly: no leak)."""
-    _listeners.add(listener)
 
 
 @dataclass(frozen=True)
@@ -499,10 +494,12 @@ async def import_osm(
     path: str | Path,
     region: str,
     progress: ProgressFn | None = None,
+    listeners: Sequence[RegionListener] = (),
 ) -> ImportSummary:
     """Replace ``region`` with the contents of an OSM extract, all or nothing.
 
-    ``progress(stage, done, total)`` is called on the way (from a worker thread while reading).
+    ``progress(stage, done, total)`` is called on the way (from a worker thread while reading);
+    ``listeners`` (this process's caches of the region) are told once the new data is in.
     Raises :class:`ImportFailed` (nothing changed) when the file or the data cannot be used.
     """
     started = time.perf_counter()
@@ -538,7 +535,7 @@ async def import_osm(
         for table in metadata.sorted_tables:
             await conn.execute(text(f"ANALYZE {table.name}"))
         await conn.commit()
-    for listener in list(_listeners):
+    for listener in listeners:
         listener.region_imported(region)
     return ImportSummary(
         region=region,

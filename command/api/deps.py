@@ -11,12 +11,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request, WebSocket
 
-from command import audit
-from command.auth import service
 from command.auth.roles import Role
 from command.auth.service import Principal
 from command.bootstrap import Container
 from command.errors import CadError, Forbidden, Unauthorized
+from command.origin import Origin
 
 WS_UNAUTHORIZED = 4401
 WS_FORBIDDEN = 4403
@@ -37,10 +36,17 @@ def client_address(request: Request | WebSocket) -> str:
 def audit_source(request: Request | WebSocket) -> str:
     """The caller's address for an audit row written by the handler itself.
 
-    Marks the request as audited, so the catch-all audit of changes does not write a second row.
+    Marks the request as audited, so the catch-all audit of changes does not write a second row
+    when the change succeeds.
     """
     request.state.audited = True
     return client_address(request)
+
+
+def origin_of(request: Request | WebSocket, principal: Principal) -> Origin:
+    """Who asks and from where, for a handler that audits its change itself (the request is
+    marked, so the catch-all audit of changes does not write a second row)."""
+    return Origin(principal.actor, audit_source(request))
 
 
 def _bearer(header: str | None) -> str | None:
@@ -52,20 +58,14 @@ def _bearer(header: str | None) -> str | None:
 async def _refuse(
     container: Container, principal: Principal, what: str, source: str, roles: frozenset[Role]
 ) -> Forbidden:
-    async with container.engine.begin() as conn:
-        await audit.record(
-            conn,
-            actor=principal.actor,
-            action="access",
-            object_type="route",
-            object_id=what,
-            source=source,
-            result="denied",
-            detail={"roles": sorted(principal.roles), "needs": sorted(roles)},
-        )
+    await container.accounts.refuse(principal, what, source, sorted(roles))
     return Forbidden(
         f"{what} needs one of the roles {', '.join(sorted(roles))}; "
-        f"{principal.name} has {', '.join(sorted(principal.roles)) or 'none'}"
+        f"{principal.name} has {', '.join(sorted(principal.roles)) or 'none'}",
+        code="auth.role_required",
+        what=what,
+        needs=sorted(roles),
+        has=sorted(principal.roles),
     )
 
 
@@ -76,10 +76,10 @@ def require_roles(*roles: Role | str) -> Callable[..., Awaitable[Principal]]:
     async def dependency(request: Request, container: ContainerDep) -> Principal:
         token = _bearer(request.headers.get("authorization"))
         if token is None:
-            raise Unauthorized("sign in first: send 'Authorization: Bearer <token>'")
-        principal = await service.authenticate(
-            container.engine, container.policy, token, container.clock()
-        )
+            raise Unauthorized(
+                "sign in first: send 'Authorization: Bearer <token>'", code="auth.required"
+            )
+        principal = await container.accounts.authenticate(token)
         if not principal.has_any(wanted):
             what = f"{request.method} {request.url.path}"
             raise await _refuse(container, principal, what, client_address(request), wanted)
@@ -100,10 +100,8 @@ async def websocket_principal(
     token = ws.query_params.get("token") or _bearer(ws.headers.get("authorization"))
     try:
         if not token:
-            raise Unauthorized("sign in first: pass ?token=<token>")
-        principal = await service.authenticate(
-            container.engine, container.policy, token, container.clock()
-        )
+            raise Unauthorized("sign in first: pass ?token=<token>", code="auth.required")
+        principal = await container.accounts.authenticate(token)
         if not principal.has_any(frozenset(roles)):
             raise await _refuse(
                 container,

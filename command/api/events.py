@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect
 
 from command import events
 from command.api.deps import ContainerDep, require_roles, websocket_principal
+from command.api.schemas.events import EventOut, EventPage
 from command.auth.roles import Role
 from command.auth.service import Principal
 from command.bootstrap import Container
@@ -34,10 +35,13 @@ async def read(
     container: ContainerDep,
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
-) -> dict[str, Any]:
+) -> EventPage:
     async with container.engine.connect() as conn:
         batch = await events.read_after(conn, after, limit)
-    return {"events": [e.to_json() for e in batch], "last_seq": batch[-1].seq if batch else after}
+    return EventPage(
+        events=[EventOut.model_validate(e.to_json()) for e in batch],
+        last_seq=batch[-1].seq if batch else after,
+    )
 
 
 @router.websocket("/ws")

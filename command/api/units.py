@@ -1,20 +1,27 @@
 """Units over HTTP: the dispatchers' status board with timer alerts, one unit, and the unit
-terminal's acknowledgment and status reports (a field terminal only for its own unit).
+terminal's assignment, acknowledgment and status reports (a field terminal only for its own
+unit).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
 
-from command.api.deps import require_roles
-from command.api.incidents import Service
+from command.api.deps import ContainerDep, require_roles
+from command.api.schemas.incidents import AssignmentOut
+from command.api.schemas.units import (
+    AcknowledgedOut,
+    BoardOut,
+    CurrentAssignmentOut,
+    StatusIn,
+    TerminalIncidentOut,
+    UnitOut,
+)
 from command.auth.roles import Role
 from command.auth.service import Principal
-from dispatch.timers import overdue
-from dispatch.units import Unit, UnitStatus, parse_status
+from dispatch.units import parse_status
 
 router = APIRouter(prefix="/api/v1/units", tags=["units"])
 
@@ -25,89 +32,62 @@ Reader = Annotated[
 Reporter = Annotated[Principal, Depends(require_roles(R.FIELD_UNIT, R.DISPATCHER, R.SUPERVISOR))]
 
 
-class StatusIn(BaseModel):
-    status: str
-    reason: str = Field(default="", max_length=2000)
-
-
-def unit_json(unit: Unit, numbers: dict[int, str] | None = None) -> dict[str, Any]:
-    return {
-        "id": unit.id,
-        "callsign": unit.callsign,
-        "unit_type": unit.unit_type,
-        "station_id": unit.station_id,
-        "capabilities": sorted(c.value for c in unit.capabilities),
-        "crew": unit.crew,
-        "status": unit.status.value,
-        "status_since": unit.status_since,
-        "incident_id": unit.incident_id,
-        "incident_number": (numbers or {}).get(unit.incident_id or -1),
-        "acknowledged_at": unit.acknowledged_at,
-        "position": None if unit.fix is None else {"lon": unit.fix.lon, "lat": unit.fix.lat},
-        "position_at": unit.fix_at,
-        "station_position": None
-        if unit.station_position is None
-        else {"lon": unit.station_position.lon, "lat": unit.station_position.lat},
-        "version": unit.version,
-    }
+async def _own(unit_id: str, who: Principal, c: ContainerDep) -> None:
+    await c.unit_status.check_reporter(unit_id, who.name, {r.value for r in who.roles})
 
 
 @router.get("/board")
-async def board(_: Reader, service: Service) -> dict[str, Any]:
+async def board(_: Reader, c: ContainerDep) -> BoardOut:
     """Every unit with its status and incident, the counts per status, and the timer alerts."""
-    units = await service.units()
-    numbers = await service.incident_numbers({u.incident_id for u in units if u.incident_id})
-    now = service.now()
-    alerts = overdue(units, now, service.config.status_limits)
-    counts = {s.value: 0 for s in UnitStatus}
-    for u in units:
-        counts[u.status.value] += 1
-    return {
-        "at": now,
-        "counts": counts,
-        "units": [unit_json(u, numbers) for u in units],
-        "alerts": [
-            {
-                "unit_id": a.unit_id,
-                "code": a.code,
-                "status": a.status.value,
-                "since": a.since,
-                "limit_s": a.limit_s,
-                "elapsed_s": round(a.elapsed_s, 1),
-                "incident_id": a.incident_id,
-                "incident_number": numbers.get(a.incident_id or -1),
-            }
-            for a in alerts
-        ],
-    }
+    return BoardOut.of(await c.unit_status.board())
 
 
 @router.get("/{unit_id}")
-async def one(unit_id: str, _: Reader, service: Service) -> dict[str, Any]:
-    unit = await service.unit(unit_id)
-    numbers = await service.incident_numbers({unit.incident_id} if unit.incident_id else set())
-    return unit_json(unit, numbers)
+async def one(unit_id: str, _: Reader, c: ContainerDep) -> UnitOut:
+    unit = await c.unit_status.unit(unit_id)
+    numbers = await c.incidents.numbers({unit.incident_id} if unit.incident_id else set())
+    return UnitOut.of(unit, numbers)
 
 
 @router.get("/{unit_id}/assignment")
-async def assignment(unit_id: str, who: Reporter, service: Service) -> dict[str, Any]:
+async def assignment(unit_id: str, who: Reporter, c: ContainerDep) -> CurrentAssignmentOut:
     """The unit's open assignment with its incident (``assignment`` null when it has none)."""
-    await service.unit_for_principal(unit_id, who.name, {r.value for r in who.roles})
-    found = await service.current_assignment(unit_id)
-    return found or {"assignment": None, "incident": None}
+    await _own(unit_id, who, c)
+    found = await c.assignments.current(unit_id)
+    if found is None:
+        return CurrentAssignmentOut(assignment=None, incident=None)
+    inc = found.incident
+    kind = c.config.taxonomy.types.get(inc.type_code)
+    return CurrentAssignmentOut(
+        assignment=AssignmentOut.of(found.assignment),
+        unit_status=found.unit_status.value,
+        incident=TerminalIncidentOut(
+            id=inc.id,
+            number=inc.number,
+            type=inc.type_code,
+            type_names=dict(kind.names) if kind else {},
+            priority=inc.priority,
+            status=inc.status.value,
+            lon=inc.lon,
+            lat=inc.lat,
+            address=inc.address,
+            cross_streets=inc.cross_streets,
+            summary=inc.summary,
+        ),
+    )
 
 
 @router.post("/{unit_id}/acknowledge")
-async def acknowledge(unit_id: str, who: Reporter, service: Service) -> dict[str, Any]:
-    await service.unit_for_principal(unit_id, who.name, {r.value for r in who.roles})
-    a = await service.acknowledge(unit_id, who.actor)
-    return {"unit_id": unit_id, "incident_id": a.incident_id, "acknowledged_at": a.acknowledged_at}
+async def acknowledge(unit_id: str, who: Reporter, c: ContainerDep) -> AcknowledgedOut:
+    await _own(unit_id, who, c)
+    a = await c.unit_status.acknowledge(unit_id, who.actor)
+    return AcknowledgedOut(
+        unit_id=unit_id, incident_id=a.incident_id, acknowledged_at=a.acknowledged_at
+    )
 
 
 @router.post("/{unit_id}/status")
-async def report_status(
-    unit_id: str, body: StatusIn, who: Reporter, service: Service
-) -> dict[str, Any]:
-    await service.unit_for_principal(unit_id, who.name, {r.value for r in who.roles})
-    unit = await service.report_status(unit_id, parse_status(body.status), who.actor, body.reason)
-    return unit_json(unit)
+async def report_status(unit_id: str, body: StatusIn, who: Reporter, c: ContainerDep) -> UnitOut:
+    await _own(unit_id, who, c)
+    unit = await c.unit_status.report(unit_id, parse_status(body.status), who.actor, body.reason)
+    return UnitOut.of(unit)

@@ -30,15 +30,18 @@ from typing import Any
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from command import bootstrap
 from command.cli.common import engine_for, ensure_embedded_running
+from command.clock import Clock
 from command.db import database_url
+from command.dispatching.recommendation import Recommender
 from command.errors import InvalidInput, Unavailable
+from command.incidents.config import IncidentConfig
 from command.incidents.response_times import percentile
 from command.incidents.service import IncidentService, NewIncident
 from command.settings import Settings
 from dispatch import store as dispatch_store
 from dispatch.demo import describe, seed_region, seed_synthetic_fleet
-from dispatch.timers import overdue
 from gis.osm_import import import_osm
 from gis.routing import drive_times, drive_times_naive
 from ops import migrate
@@ -100,12 +103,10 @@ def units_cmd(_: argparse.Namespace, settings: Settings) -> int:
     ensure_embedded_running(settings)
 
     async def run() -> None:
-        async with engine_for(settings) as engine:
-            service = IncidentService(engine)
-            units = await service.units()
-            alerts = {
-                a.unit_id: a for a in overdue(units, service.now(), service.config.status_limits)
-            }
+        async with bootstrap.parts(settings) as parts:
+            board = await parts.unit_status.board()
+        units = board.units
+        alerts = {a.unit_id: a for a in board.alerts}
         for u in units:
             alert = alerts.get(u.id)
             flag = f"  ! {alert.code} {alert.elapsed_s:.0f}s" if alert else ""
@@ -204,6 +205,11 @@ async def _scenarios(engine: AsyncEngine, region: str, n: int, seed: int) -> lis
     ]
 
 
+async def _count_units(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return len(await dispatch_store.list_units(conn))
+
+
 async def run_benchmark(
     settings: Settings, region: str, pbf: Path, units: int, runs: int, naive_runs: int, seed: int
 ) -> RecommendBenchmark:
@@ -213,8 +219,9 @@ async def run_benchmark(
         started = time.perf_counter()
         await _prepare(engine, pbf, region, units, seed)
         setup_s = time.perf_counter() - started
-        fast_service = IncidentService(engine, routing=drive_times)
-        naive_service = IncidentService(engine, routing=drive_times_naive)
+        incidents = IncidentService(engine, IncidentConfig(), Clock())
+        fast_service = Recommender(engine, incidents.config, incidents, drive_times)
+        naive_service = Recommender(engine, incidents.config, incidents, drive_times_naive)
         scenarios = await _scenarios(engine, region, runs + naive_runs + 3, seed)
         for warm in scenarios[:3]:  # loads pgRouting and fills caches; not counted
             await fast_service.create_and_recommend(warm, "bench")
@@ -236,8 +243,8 @@ async def run_benchmark(
             choices[n] = rec.unit_ids
             # the same work one step after the other, for the record
             t0 = time.perf_counter()
-            created = await fast_service.create(scenario, "bench")
-            await fast_service.recommend(created.incident.id)
+            created = await incidents.create(scenario, "bench")
+            await fast_service.for_incident(created.incident.id)
             sequential.append((time.perf_counter() - t0) * 1000.0)
         same = 0
         for n, scenario in enumerate(timed[:naive_runs]):
@@ -248,7 +255,7 @@ async def run_benchmark(
         routed_p50 = percentile(routed, 50) or 0.0
         return RecommendBenchmark(
             region=region,
-            units=len(await fast_service.units()),
+            units=await _count_units(engine),
             seed=seed,
             routed_per_incident_p50=routed_p50,
             fast=_timing(fast),

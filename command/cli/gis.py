@@ -17,13 +17,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from command import bootstrap
 from command.cli.common import Progress, engine_for
 from command.errors import InvalidInput
 from command.settings import Settings
 from gis import bench_geocode
 from gis.errors import GisError
 from gis.geocode.query import check_query
-from gis.geocode.service import MAX_LIMIT, geocode
+from gis.geocode.service import MAX_LIMIT
 from gis.osm_import import import_osm
 
 GOALS = {"overall": 95.0, "typo": 90.0}
@@ -116,9 +117,9 @@ def geocode_cmd(args: argparse.Namespace, settings: Settings) -> int:
 
         async def run_batch() -> list[str]:
             lines: list[str] = []
-            async with engine_for(settings) as engine:
+            async with bootstrap.parts(settings) as parts:
                 for item_id, query in items:
-                    found = await geocode(engine, args.region, query, limit=1)
+                    found = await parts.geocoder.geocode(args.region, query, limit=1)
                     top = found[0] if found else None
                     lines.append(
                         json.dumps(
@@ -143,8 +144,8 @@ def geocode_cmd(args: argparse.Namespace, settings: Settings) -> int:
     query = check_query(args.query)
 
     async def run_one() -> list[Any]:
-        async with engine_for(settings) as engine:
-            return await geocode(engine, args.region, query, limit=args.limit)
+        async with bootstrap.parts(settings) as parts:
+            return await parts.geocoder.geocode(args.region, query, limit=args.limit)
 
     candidates = asyncio.run(run_one())
     if args.json:

@@ -11,12 +11,12 @@ import uvicorn
 
 from command import bootstrap
 from command.app import create_app
+from command.calltaking.demo_switch import start_demo_simulator
 from command.cli.common import engine_for, ensure_embedded_running
 from command.db import cluster_for
 from command.demo import seed_demo
 from command.errors import Unavailable
 from command.settings import Settings
-from command.telephony_service import start_demo_simulator
 from ops import migrate
 
 DEMO_SEATS = ("Local/1001@agents", "Local/1002@agents")

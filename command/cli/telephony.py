@@ -293,7 +293,6 @@ async def run_bench(seconds: float, rate: float, seats: int, speed: float, live_
     from command import bootstrap
     from command.app import create_app
     from command.auth import service as auth
-    from command.telephony_service import require
     from ops import migrate
     from ops.pgcluster import Cluster, free_port
 
@@ -319,7 +318,7 @@ async def run_bench(seconds: float, rate: float, seats: int, speed: float, live_
             "ami_username": "cad", "ami_secret": "cadsecret", "ami_queues": "emergency",
             "ami_enabled": True})
         container = await bootstrap.start(cfg)
-        svc = require(container)
+        svc = container.telephony
         app = create_app(cfg, container)
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                                log_level="warning", lifespan="on"))

@@ -19,16 +19,30 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from command.errors import InvalidInput
 from command.incidents.domain import CommandLevel, DuplicateWindow, ResponseLevel, Taxonomy
-from command.incidents.response_times import targets_from_mapping
-from command.incidents.service import IncidentConfig
+from command.incidents.response_times import DEFAULT_TARGETS, Target, targets_from_mapping
 from dispatch.errors import DispatchError
 from dispatch.runcards import RunCards
 from dispatch.timers import StatusLimits
+
+
+@dataclass(frozen=True)
+class IncidentConfig:
+    """What a command centre configures about incidents and dispatch."""
+
+    taxonomy: Taxonomy = field(default_factory=Taxonomy.default)
+    run_cards: RunCards = field(default_factory=RunCards.default)
+    duplicate_window: DuplicateWindow = field(default_factory=DuplicateWindow)
+    default_command_level: CommandLevel = CommandLevel.DISTRICT
+    default_response_level: ResponseLevel = ResponseLevel.IV
+    status_limits: StatusLimits = field(default_factory=StatusLimits)
+    targets: tuple[Target, ...] = DEFAULT_TARGETS
+
 
 KEYS = frozenset(
     {

@@ -135,14 +135,30 @@ async def get(conn: AsyncConnection, incident_id: int, *, lock: bool = False) ->
         query = query.with_for_update(of=incidents)
     row = (await conn.execute(query)).first()
     if row is None:
-        raise NotFound(f"incident {incident_id} does not exist", incident_id=incident_id)
+        raise NotFound(
+            f"incident {incident_id} does not exist",
+            code="incident.not_found",
+            incident_id=incident_id,
+        )
     return _incident(row)
+
+
+async def numbers_of(conn: AsyncConnection, ids: set[int]) -> dict[int, str]:
+    """The numbers of the incidents with these ids (ids that do not exist are left out)."""
+    if not ids:
+        return {}
+    rows = await conn.execute(
+        select(incidents.c.id, incidents.c.number).where(incidents.c.id.in_(sorted(ids)))
+    )
+    return {r.id: r.number for r in rows}
 
 
 async def get_by_number(conn: AsyncConnection, number: str) -> Incident:
     row = (await conn.execute(_select().where(incidents.c.number == number))).first()
     if row is None:
-        raise NotFound(f"incident {number} does not exist", number=number)
+        raise NotFound(
+            f"incident {number} does not exist", code="incident.not_found", number=number
+        )
     return _incident(row)
 
 

@@ -1,7 +1,7 @@
 """Forward geocoding: address, landmark, intersection or coordinate text to ranked candidates.
 
-The functions to call are in :mod:`gis.geocode.service` (``geocode``, ``typeahead``,
-``region_index``); the reading of queries (:mod:`~gis.geocode.query`), the scoring
+What to call is :class:`gis.geocode.service.Geocoder` (``geocode``, ``typeahead``, ``index``);
+the reading of queries (:mod:`~gis.geocode.query`), the scoring
 (:mod:`~gis.geocode.scoring`) and the search (:mod:`~gis.geocode.search`,
 :mod:`~gis.geocode.index`) are pure; :mod:`~gis.geocode.store` loads a region from PostGIS.
 """
@@ -9,15 +9,13 @@ The functions to call are in :mod:`gis.geocode.service` (``geocode``, ``typeahea
 from __future__ import annotations
 
 from gis.geocode.model import Candidate, MatchKind, Suggestion
-from gis.geocode.service import geocode, geocode_in, region_index, suggest_in, typeahead
+from gis.geocode.service import Geocoder, geocode_in, suggest_in
 
 __all__ = [
     "Candidate",
+    "Geocoder",
     "MatchKind",
     "Suggestion",
-    "geocode",
     "geocode_in",
-    "region_index",
     "suggest_in",
-    "typeahead",
 ]

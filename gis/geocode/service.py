@@ -1,8 +1,9 @@
-"""Forward geocoding and type-ahead: the functions the application calls.
+"""Forward geocoding and type-ahead: what the application calls.
 
-``await geocode(engine, region, "Feldstrasse 34, Triesen")`` → ranked
+``await Geocoder(engine).geocode(region, "Feldstrasse 34, Triesen")`` → ranked
 :class:`~gis.geocode.model.Candidate` s. Coordinates typed as text are answered directly;
-everything else is searched in the region's in-memory index (:mod:`gis.geocode.store`).
+everything else is searched in the region's in-memory index (:mod:`gis.geocode.store`), which
+the geocoder loads once and reloads after the region is re-imported.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from gis.geocode.index import RegionIndex
 from gis.geocode.model import Candidate, Suggestion
 from gis.geocode.query import check_query, parse_query
 from gis.geocode.search import search, suggest
-from gis.geocode.store import cache_for
+from gis.geocode.store import IndexCache
 
 MAX_LIMIT = 50
 
@@ -70,37 +71,42 @@ def suggest_in(index: RegionIndex, text: str, limit: int = 10) -> list[Suggestio
     return suggest(index, checked, limit)
 
 
-async def geocode(
-    engine: AsyncEngine,
-    region: str,
-    query: str,
-    limit: int = 5,
-    near: tuple[float, float] | None = None,
-) -> list[Candidate]:
-    """Ranked candidates for an address, landmark, intersection or coordinates in ``region``.
+class Geocoder:
+    """Geocoding over one database; built once per process, it owns the region indexes."""
 
-    ``near`` (lat, lon), when known (the caller's cell, the console's district), favours close
-    candidates among equals. Raises :class:`~gis.errors.InvalidQueryError` for an empty or
-    overlong query, :class:`~gis.errors.InvalidCoordinates` for a ``near`` out of range and
-    :class:`~gis.errors.RegionNotFoundError` for a region never imported.
-    """
-    check_query(query)
-    _check_limit(limit)
-    _check_near(near)
-    index = await cache_for(engine).get(engine, region)
-    return geocode_in(index, query, limit, near)
+    def __init__(self, engine: AsyncEngine, cache: IndexCache | None = None) -> None:
+        self.engine = engine
+        self.cache = cache or IndexCache()
 
+    def region_imported(self, region: str) -> None:
+        """Forget ``region``'s index (it was re-imported in this process)."""
+        self.cache.region_imported(region)
 
-async def typeahead(
-    engine: AsyncEngine, region: str, text: str, limit: int = 10
-) -> list[Suggestion]:
-    """Completions for what has been typed so far (fast enough for every keystroke)."""
-    check_query(text)
-    _check_limit(limit)
-    index = await cache_for(engine).get(engine, region)
-    return suggest(index, text, limit)
+    async def index(self, region: str) -> RegionIndex:
+        """The loaded index of ``region`` (loaded now if missing or outdated)."""
+        return await self.cache.get(self.engine, region)
 
+    async def geocode(
+        self,
+        region: str,
+        query: str,
+        limit: int = 5,
+        near: tuple[float, float] | None = None,
+    ) -> list[Candidate]:
+        """Ranked candidates for an address, landmark, intersection or coordinates.
 
-async def region_index(engine: AsyncEngine, region: str) -> RegionIndex:
-    """The loaded (cached) index of ``region``."""
-    return await cache_for(engine).get(engine, region)
+        ``near`` (lat, lon), when known (the caller's cell, the console's district), favours
+        close candidates among equals. Raises :class:`~gis.errors.InvalidQueryError` for an
+        empty or overlong query, :class:`~gis.errors.InvalidCoordinates` for a ``near`` out of
+        range and :class:`~gis.errors.RegionNotFoundError` for a region never imported.
+        """
+        check_query(query)
+        _check_limit(limit)
+        _check_near(near)
+        return geocode_in(await self.index(region), query, limit, near)
+
+    async def typeahead(self, region: str, text: str, limit: int = 10) -> list[Suggestion]:
+        """Completions for what has been typed so far (fast enough for every keystroke)."""
+        check_query(text)
+        _check_limit(limit)
+        return suggest(await self.index(region), text, limit)

@@ -3,7 +3,7 @@
 The database is the source of truth: an index is built from the region's rows once, then reused
 while ``gis_regions.generation`` stays the same. The generation is re-read at most every
 ``recheck_seconds`` (another process may have re-imported); an import in this process evicts the
-index at once (:func:`gis.osm_import.on_region_imported`).
+index at once (the cache is one of the import's ``listeners``).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gis.errors import RegionNotFoundError
 from gis.geocode.index import AddressRow, JurisdictionRow, PlaceRow, RegionIndex, StreetRow
-from gis.osm_import import on_region_imported
 
 DEFAULT_RECHECK_SECONDS = 2.0
 
@@ -147,7 +145,6 @@ class IndexCache:
         self.recheck_seconds = recheck_seconds
         self._entries: dict[str, _Entry] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        on_region_imported(self)
 
     def region_imported(self, region: str) -> None:
         """Forget the index of ``region`` (it was re-imported)."""
@@ -178,15 +175,3 @@ class IndexCache:
                 index = await load_index(conn, region)
             self._entries[region] = _Entry(index, time.monotonic())
             return index
-
-
-_caches: weakref.WeakKeyDictionary[AsyncEngine, IndexCache] = weakref.WeakKeyDictionary()
-
-
-def cache_for(engine: AsyncEngine) -> IndexCache:
-    """The index cache of an engine's database (one per engine, gone with the engine)."""
-    cache = _caches.get(engine)
-    if cache is None:
-        cache = IndexCache()
-        _caches[engine] = cache
-    return cache

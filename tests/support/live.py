@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
 import uvicorn
@@ -24,12 +24,10 @@ class LiveApp:
     base_url: str
     ws_url: str
     http: httpx.AsyncClient
-    offset: timedelta = timedelta(0)
 
     def advance(self, delta: timedelta) -> None:
         """Move the app's clock forward (lockouts, idle sessions)."""
-        self.offset += delta
-        self.container.clock = lambda: datetime.now(UTC) + self.offset
+        self.container.clock.advance(delta)
 
 
 @asynccontextmanager

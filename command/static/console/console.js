@@ -261,7 +261,7 @@ async function createIncident(event) {
       const item = document.createElement("li");
       item.dataset.unit = c.unit_id;
       const minutes = (c.drive_time_s / 60).toFixed(1);
-      item.textContent = `${c.callsign} — ${minutes} ${t("minutes")} — ${c.reason}`;
+      item.textContent = `${c.callsign} — ${minutes} ${t("minutes")} — ${c.reason.text}`;
       return item;
     }));
     $("#assign").hidden = state.recommended.length === 0;

@@ -253,7 +253,7 @@ async def test_call_to_closed_incident(app: LiveApp, map_engine: AsyncEngine) ->
     ]
 
     r = await http.get(f"/api/v1/units/{first}/assignment", headers=first_terminal)
-    assert r.json() == {"assignment": None, "incident": None}
+    assert r.json() == {"assignment": None, "unit_status": None, "incident": None}
 
     # --- a closed incident is not assigned again; nothing changes
     before = (await http.get(f"/api/v1/units/{first}", headers=people.dispatcher)).json()

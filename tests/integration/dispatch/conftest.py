@@ -1,13 +1,14 @@
-"""Fixtures for dispatch tests: the incident service over a database with the map."""
+"""Fixtures for dispatch tests: the application's services over a database with the map."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from command.incidents.service import IncidentService
+from command.bootstrap import Container
+from tests.support.services import services
 
 
 @pytest.fixture
-def service(map_engine: AsyncEngine) -> IncidentService:
-    return IncidentService(map_engine)
+def parts(map_engine: AsyncEngine) -> Container:
+    return services(map_engine)

@@ -9,9 +9,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from command.bootstrap import Container
+from command.dispatching.recommendation import Recommender
 from command.errors import Conflict, InvalidInput
 from command.incidents.domain import IncidentStatus
-from command.incidents.service import IncidentService, NewIncident
+from command.incidents.service import NewIncident
 from dispatch import store as dispatch_store
 from dispatch.demo import seed_region, seed_synthetic_fleet
 from dispatch.errors import NotFound
@@ -50,14 +52,14 @@ async def test_seeding_needs_an_imported_region(map_engine: AsyncEngine) -> None
 
 
 async def test_recommendation_matches_the_naive_routing_and_prefers_nearby_units(
-    map_engine: AsyncEngine, service: IncidentService
+    map_engine: AsyncEngine, parts: Container
 ) -> None:
     await b.seeded(map_engine)
     async with map_engine.begin() as conn:
         await seed_synthetic_fleet(conn, b.REGION, 40, datetime.now(UTC))
     # one engine parked right at the incident: it must be the fastest engine
     await b.add_unit(map_engine, "HERE-E", "engine", (b.BALZERS_CENTRE[0], b.BALZERS_CENTRE[1]))
-    created, advice = await service.create_and_recommend(
+    created, advice = await parts.recommender.create_and_recommend(
         NewIncident("fire.structure", *b.BALZERS_CENTRE), "user:ct1"
     )
     rec = advice.recommendation
@@ -68,19 +70,21 @@ async def test_recommendation_matches_the_naive_routing_and_prefers_nearby_units
     assert engine_picks[0].ranks[Capability.ENGINE] == 1
     assert engine_picks[0].drive_time_s < 60
     # the same answer through the one-search-per-unit baseline
-    naive = IncidentService(map_engine, routing=drive_times_naive)
-    again = await naive.recommend(created.incident.id)
+    naive = Recommender(map_engine, parts.config, parts.incidents, drive_times_naive)
+    again = await naive.for_incident(created.incident.id)
     assert again.recommendation.unit_ids == rec.unit_ids
     for mine, theirs in zip(rec.chosen, again.recommendation.chosen, strict=True):
         assert mine.drive_time_s == pytest.approx(theirs.drive_time_s, abs=0.5)
 
 
 async def test_a_plans_requirements_replace_the_run_card(
-    map_engine: AsyncEngine, service: IncidentService
+    map_engine: AsyncEngine, parts: Container
 ) -> None:
     await b.seeded(map_engine)
-    created = await service.create(NewIncident("flood", *b.SCHAAN_CENTRE), "user:ct1")
-    found = await service.recommend(created.incident.id, {"water_rescue": 1, "engine": 3})
+    created = await parts.incidents.create(NewIncident("flood", *b.SCHAAN_CENTRE), "user:ct1")
+    found = await parts.recommender.for_incident(
+        created.incident.id, {"water_rescue": 1, "engine": 3}
+    )
     assert found.source == "requested"
     assert dict(found.recommendation.requirements) == {
         Capability.WATER_RESCUE: 1,
@@ -88,22 +92,24 @@ async def test_a_plans_requirements_replace_the_run_card(
     }
     assert sum(1 for c in found.recommendation.chosen if Capability.ENGINE in c.covers) == 3
     with pytest.raises(InvalidInput, match="whole number"):
-        await service.recommend(created.incident.id, {"engine": -2})
-    await service.change_status(created.incident.id, IncidentStatus.CANCELLED, "user:d", "test")
+        await parts.recommender.for_incident(created.incident.id, {"engine": -2})
+    await parts.incidents.change_status(
+        created.incident.id, IncidentStatus.CANCELLED, "user:d", "test"
+    )
     with pytest.raises(Conflict, match="is cancelled; reopen it"):
-        await service.recommend(created.incident.id)
+        await parts.recommender.for_incident(created.incident.id)
 
 
 async def test_incident_numbers_count_per_year_past_six_digits(
-    map_engine: AsyncEngine, service: IncidentService
+    map_engine: AsyncEngine, parts: Container
 ) -> None:
-    first = await service.create(NewIncident("medical", *b.VADUZ_CENTRE), "user:ct1")
+    first = await parts.incidents.create(NewIncident("medical", *b.VADUZ_CENTRE), "user:ct1")
     year = first.incident.created_at.year
     assert first.incident.number == f"{year}-000001"
     async with map_engine.begin() as conn:
         await conn.execute(
             text("UPDATE incident_numbers SET last = 999999 WHERE year = :y"), {"y": year}
         )
-    big = await service.create(NewIncident("medical", *b.VADUZ_CENTRE), "user:ct1")
+    big = await parts.incidents.create(NewIncident("medical", *b.VADUZ_CENTRE), "user:ct1")
     assert big.incident.number == f"{year}-1000000"
     assert [d.number for d in big.duplicates] == [first.incident.number]

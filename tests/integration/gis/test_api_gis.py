@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from command import bootstrap
-from command.api import gis as gis_api
+from command.api import maps as gis_api
 from command.app import create_app
 from command.bootstrap import Container
 from command.settings import Settings

@@ -17,7 +17,7 @@ from command.errors import InvalidInput
 from command.settings import Settings
 from gis import bench_geocode
 from gis.errors import InvalidQueryError, RegionNotFoundError
-from gis.geocode.service import geocode, typeahead
+from gis.geocode.service import Geocoder
 from gis.osm_import import ImportSummary
 from tests.integration.gis.conftest import REGION
 
@@ -36,29 +36,29 @@ async def test_accuracy_on_the_liechtenstein_query_set(liechtenstein: AsyncEngin
 
 
 async def test_fire_station_by_name_and_by_kind(liechtenstein: AsyncEngine) -> None:
-    top = (await geocode(liechtenstein, REGION, "Feuerwehr Balzers"))[0]
+    top = (await Geocoder(liechtenstein).geocode(REGION, "Feuerwehr Balzers"))[0]
     assert top.kind == "landmark"
     assert top.jurisdiction == "Balzers"
-    top = (await geocode(liechtenstein, REGION, "Feuerwehr Schellenberg"))[0]
+    top = (await Geocoder(liechtenstein).geocode(REGION, "Feuerwehr Schellenberg"))[0]
     assert top.kind == "landmark"
     assert top.jurisdiction == "Schellenberg"
 
 
 async def test_landmark_in_another_language(liechtenstein: AsyncEngine) -> None:
-    top = (await geocode(liechtenstein, REGION, "University of Liechtenstein"))[0]
+    top = (await Geocoder(liechtenstein).geocode(REGION, "University of Liechtenstein"))[0]
     assert top.kind == "landmark"
     assert top.label.startswith("Universität Liechtenstein")
 
 
 async def test_intersection_in_schaan(liechtenstein: AsyncEngine) -> None:
     for text in ("Landstrasse / Bahnhofstrasse, Schaan", "Bahnhofstrasse und Landstrasse Schaan"):
-        top = (await geocode(liechtenstein, REGION, text))[0]
+        top = (await Geocoder(liechtenstein).geocode(REGION, text))[0]
         assert top.kind == "intersection"
         assert top.jurisdiction == "Schaan"
 
 
 async def test_coordinates(liechtenstein: AsyncEngine) -> None:
-    top = (await geocode(liechtenstein, REGION, "47.14N 9.52E"))[0]
+    top = (await Geocoder(liechtenstein).geocode(REGION, "47.14N 9.52E"))[0]
     assert top.kind == "coordinates"
     assert math.isclose(top.lat, 47.14)
     assert top.jurisdiction == "Vaduz"
@@ -66,17 +66,17 @@ async def test_coordinates(liechtenstein: AsyncEngine) -> None:
 
 async def test_bad_queries_and_regions(liechtenstein: AsyncEngine) -> None:
     with pytest.raises(InvalidQueryError, match="empty"):
-        await geocode(liechtenstein, REGION, "   ")
+        await Geocoder(liechtenstein).geocode(REGION, "   ")
     with pytest.raises(InvalidQueryError, match="10000 characters"):
-        await geocode(liechtenstein, REGION, "a" * 10_000)
+        await Geocoder(liechtenstein).geocode(REGION, "a" * 10_000)
     with pytest.raises(RegionNotFoundError, match="has not been imported"):
-        await geocode(liechtenstein, "atlantis", "Feldstrasse 1")
+        await Geocoder(liechtenstein).geocode("atlantis", "Feldstrasse 1")
 
 
 async def test_typeahead(liechtenstein: AsyncEngine) -> None:
-    texts = [s.text for s in await typeahead(liechtenstein, REGION, "Landstr")]
+    texts = [s.text for s in await Geocoder(liechtenstein).typeahead(REGION, "Landstr")]
     assert "Landstrasse" in texts
-    numbers = await typeahead(liechtenstein, REGION, "Feldstrasse 3")
+    numbers = await Geocoder(liechtenstein).typeahead(REGION, "Feldstrasse 3")
     addresses = [s for s in numbers if s.kind == "address"]
     assert addresses
     assert numbers[: len(addresses)] == addresses  # numbers first, then the street

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from command import bootstrap
-from command.api import gis_map
+from command.api import maps
 from command.app import create_app
 from command.settings import Settings
 from tests.support.builders import signed_in
@@ -207,7 +207,7 @@ async def test_tiles_and_style_over_http(
     auth = await headers(http, liechtenstein, "dispatcher")
     tile = await http.get("/api/v1/gis/tiles/15/17250/11506.pbf", headers=auth)
     assert tile.status_code == 200
-    assert tile.headers["content-type"] == gis_map.TILE_MEDIA_TYPE
+    assert tile.headers["content-type"] == maps.TILE_MEDIA_TYPE
     assert len(tile.content) > 1000
     empty = await http.get("/api/v1/gis/tiles/10/0/0.pbf", headers=auth)
     assert empty.status_code == 200

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gis.errors import ImportFailed
-from gis.geocode.service import geocode, region_index
+from gis.geocode.service import Geocoder
 from gis.osm_import import ImportSummary, import_osm
 from tests.integration.gis.conftest import EXTRACT
 
@@ -110,7 +110,8 @@ async def test_failed_import_leaves_the_region_and_reimport_replaces_it(
     first = await import_osm(engine, EXTRACT, "li")
     before = await _counts(engine, "li")
     assert before["gis_addresses"] == first.addresses
-    index = await region_index(engine, "li")
+    geocoder = Geocoder(engine)
+    index = await geocoder.index("li")
 
     truncated = tmp_path / "truncated.osm.pbf"
     truncated.write_bytes(EXTRACT.read_bytes()[: EXTRACT.stat().st_size // 2])
@@ -125,7 +126,7 @@ async def test_failed_import_leaves_the_region_and_reimport_replaces_it(
     with pytest.raises(ImportFailed, match="region name"):
         await import_osm(engine, EXTRACT, "bad name; drop table")
     assert await _counts(engine, "li") == before
-    assert (await region_index(engine, "li")) is index
+    assert (await geocoder.index("li")) is index
 
     # a failure while writing (here the database refuses the map features, the last step)
     async with engine.begin() as conn:
@@ -144,19 +145,19 @@ async def test_failed_import_leaves_the_region_and_reimport_replaces_it(
         await conn.execute(text("DROP TRIGGER refuse ON gis_features"))
         await conn.execute(text("DROP FUNCTION refuse()"))
     assert await _counts(engine, "li") == before
-    assert (await region_index(engine, "li")) is index
+    assert (await geocoder.index("li")) is index
 
     copy = tmp_path / "again.osm.pbf"
     shutil.copy(EXTRACT, copy)
-    await import_osm(engine, copy, "li")
+    await import_osm(engine, copy, "li", listeners=[geocoder])
     after = await _counts(engine, "li")
     assert after["generation"] == before["generation"] + 1
     assert {k: v for k, v in after.items() if k != "generation"} == {
         k: v for k, v in before.items() if k != "generation"
     }
     # the re-import evicted the cached index: the next search uses the new rows
-    fresh = await region_index(engine, "li")
+    fresh = await geocoder.index("li")
     assert fresh is not index
     assert fresh.generation == after["generation"]
-    found = await geocode(engine, "li", "Feldstrasse 34, Triesen")
+    found = await geocoder.geocode("li", "Feldstrasse 34, Triesen")
     assert found[0].kind == "address"

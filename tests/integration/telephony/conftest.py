@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from command.telephony_service import TelephonyService, require
+from command.calltaking.service import TelephonyService
 from telephony.simulator import AmiSimulator
 from tests.support.live import LiveApp, serve
 
@@ -26,9 +26,9 @@ async def sim() -> AsyncIterator[AmiSimulator]:
 async def live(database_url: str, sim: AmiSimulator) -> AsyncIterator[LiveApp]:
     async with serve(database_url, ami_port=sim.port, ami_secret="cadsecret",
                      shared_dir=FIXTURES.parents[1]) as app:
-        await require(app.container).bridge.wait_ready(10)
+        await app.container.telephony.bridge.wait_ready(10)
         yield app
 
 
 def service(app: LiveApp) -> TelephonyService:
-    return require(app.container)
+    return app.container.telephony

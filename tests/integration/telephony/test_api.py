@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 import websockets
 
-from command.telephony_service import require
 from ops.pgcluster import free_port
 from telephony.simulator import AmiSimulator
 from tests.integration.telephony.conftest import service
@@ -188,7 +187,7 @@ async def test_unreachable_asterisk_is_degraded_and_intake_still_works(
 ) -> None:
     closed_port = free_port()
     async with serve(database_url, ami_port=closed_port, ami_secret="x") as app:
-        svc = require(app.container)
+        svc = app.container.telephony
         await until(lambda: svc.health.status == "degraded"
                     and "cannot reach Asterisk" in (svc.health.reason or ""))
         health = (await app.http.get("/api/v1/health")).json()
@@ -255,15 +254,15 @@ async def test_a_waiting_alarm_is_offered_when_a_seat_comes_back(
 
 
 async def test_demo_simulator_feeds_the_bridge(database_url: str) -> None:
+    from command.calltaking.demo_switch import start_demo_simulator
     from command.settings import Settings
-    from command.telephony_service import start_demo_simulator
 
     settings, stop = await start_demo_simulator(
         Settings(database_url=database_url), seats=["Local/1001@agents"], calls_per_minute=600)
     try:
         async with serve(database_url, ami_port=settings.ami_port,
                          ami_secret=settings.ami_secret) as app:
-            svc = require(app.container)
+            svc = app.container.telephony
             await svc.bridge.wait_ready(10)
             assert svc.health.status == "ok"
             await until(lambda: len(svc.bridge.tracker.calls) > 0)

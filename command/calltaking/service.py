@@ -1,10 +1,11 @@
-"""Telephony glue: the bridge's consumer, the screen-pop hub, and the call-centre operations.
+"""Call-taking over the Asterisk bridge: its consumer, the screen pops, and the call-centre
+actions.
 
 What the bridge learns is persisted (``telephony.store``) and appended to the event log in one
 transaction, then the hub is poked. When a call or report is offered to a seat (or grabbed by
-one), a screen pop is built (caller, earlier calls and incidents from the number within
-``history_days``, a known location, an incident draft) and handed to the consoles that watch
-that seat: the ``/api/v1/telephony/ws`` websocket of the call-taker signed in on it.
+one), a screen pop (``screen_pop``) is handed to the consoles that watch that seat: the
+``/api/v1/telephony/ws`` websocket of the call-taker signed in on it. Actions on calls (listen-in,
+transfer, hang-up ...) are audited with who asked and from where.
 
 Health changes of the AMI link are recorded as ``telephony.health`` events, so consoles are
 told; text and alarm intake never needs Asterisk.
@@ -14,136 +15,43 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from command import audit
 from command import events as event_log
+from command.auth.roles import Role
+from command.auth.service import Principal
+from command.calltaking.config import TelephonyConfig
+from command.calltaking.held_connection import HeldConnection
+from command.calltaking.screen_pop import (
+    EMPTY_CONTEXT,
+    POP_SQL,
+    PopHub,
+    decoded,
+    plain_row,
+)
+from command.errors import Forbidden
 from command.eventhub import EventHub
 from command.events import NewEvent
+from command.health import PartHealth
+from command.origin import Origin
 from telephony import store
-from telephony.bridge import AmiSettings, Bridge, Health, SpyMode
+from telephony.bridge import Bridge, Health, SpyMode
 from telephony.calls import CallKind, CallTransitioned, CallUpdated, CallView
-from telephony.errors import Conflict, InvalidRequest, NotFound
+from telephony.errors import Conflict, InvalidRequest
 from telephony.seats import SeatChanged, SeatState
 from telephony.stats import Figures
 from telephony.tracker import DomainEvent
 
-if TYPE_CHECKING:
-    from command.bootstrap import Container, PartHealth
-    from command.settings import Settings
-
 log = logging.getLogger(__name__)
 
-POP_QUEUE = 200
-
-
-@dataclass(frozen=True)
-class TelephonyConfig:
-    ami: AmiSettings
-    enabled: bool = True
-    history_days: float = 30.0
-    location_minutes: float = 60.0
-
-
-def config_from(settings: Settings) -> TelephonyConfig:
-    """Plain values from the one Settings object."""
-    queues = tuple(q.strip() for q in settings.ami_queues.split(",") if q.strip())
-    return TelephonyConfig(
-        ami=AmiSettings(
-            host=settings.ami_host, port=settings.ami_port, username=settings.ami_username,
-            secret=settings.ami_secret, queues=queues,
-            transfer_context=settings.ami_transfer_context,
-            outgoing_context=settings.ami_outgoing_context,
-            recording_dir=settings.ami_recording_dir,
-        ),
-        enabled=settings.ami_enabled,
-        history_days=settings.telephony_history_days,
-        location_minutes=settings.telephony_location_minutes,
-    )
-
-
-class HeldConnection:
-    """One long-lived connection used by one task at a time; reopened after an error."""
-
-    def __init__(self, engine: AsyncEngine, autocommit: bool = False) -> None:
-        self.engine = engine
-        self.autocommit = autocommit
-        self._conn: AsyncConnection | None = None
-        self._lock = asyncio.Lock()
-
-    @contextlib.asynccontextmanager
-    async def use(self) -> AsyncIterator[AsyncConnection]:
-        async with self._lock:
-            if self._conn is None or self._conn.closed:
-                conn = await self.engine.connect()
-                if self.autocommit:
-                    conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                self._conn = conn
-            try:
-                yield self._conn
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    await self._conn.close()
-                self._conn = None
-                raise
-
-    @property
-    def busy(self) -> bool:
-        return self._lock.locked()
-
-    async def close(self) -> None:
-        async with self._lock:
-            if self._conn is not None:
-                with contextlib.suppress(Exception):
-                    await self._conn.close()
-                self._conn = None
-
-
-class PopHub:
-    """Screen pops per seat interface, to every console watching that seat."""
-
-    def __init__(self) -> None:
-        self._subs: dict[str, set[asyncio.Queue[dict[str, Any]]]] = {}
-        self.sent = 0
-
-    def subscribe(self, interface: str) -> asyncio.Queue[dict[str, Any]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(POP_QUEUE)
-        self._subs.setdefault(interface, set()).add(queue)
-        return queue
-
-    def unsubscribe(self, interface: str, queue: asyncio.Queue[dict[str, Any]]) -> None:
-        subs = self._subs.get(interface)
-        if subs is not None:
-            subs.discard(queue)
-            if not subs:
-                del self._subs[interface]
-
-    def broadcast(self, message: dict[str, Any]) -> None:
-        """To every console (telephony health changes)."""
-        for interface in list(self._subs):
-            self.publish(interface, message)
-
-    def watched(self, interface: str) -> bool:
-        return bool(self._subs.get(interface))
-
-    def publish(self, interface: str, message: dict[str, Any]) -> int:
-        delivered = 0
-        for queue in tuple(self._subs.get(interface, ())):
-            if queue.full():
-                with contextlib.suppress(asyncio.QueueEmpty):
-                    queue.get_nowait()  # a stuck console loses its oldest pop, not the newest
-            queue.put_nowait(message)
-            delivered += 1
-        self.sent += delivered
-        return delivered
+SUPERVISORS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
 
 def to_new_event(event: DomainEvent, actor: str | None = None) -> NewEvent:
@@ -156,11 +64,6 @@ def to_new_event(event: DomainEvent, actor: str | None = None) -> NewEvent:
                         {"call": event.call.as_json(), "detail": dict(event.detail)}, actor)
     return NewEvent(event.type, "seat", event.seat.interface,
                     {"seat": event.seat.as_json(), "detail": dict(event.detail)}, actor)
-
-
-@dataclass
-class _Timing:
-    pops: list[float] = field(default_factory=list)
 
 
 class TelephonyService:
@@ -255,8 +158,6 @@ class TelephonyService:
         self.hub.poke()
 
     async def health_check(self) -> PartHealth:
-        from command.bootstrap import PartHealth
-
         h = self.health
         return PartHealth(h.status, h.reason or f"AMI {self.config.ami.host}:"
                           f"{self.config.ami.port}, {len(self.bridge.tracker.live_calls())} "
@@ -274,7 +175,7 @@ class TelephonyService:
         report = None
         if call.kind != "voice":
             rep = await store.report_of(conn, call.id)
-            report = _json(rep) if rep else None
+            report = plain_row(rep) if rep else None
         return self.compose_pop(call, seat, context, report)
 
     def compose_pop(self, call: CallView, seat: str, context: dict[str, Any],
@@ -308,9 +209,9 @@ class TelephonyService:
             "id": call_id,
             "loc_since": now - timedelta(minutes=self.config.location_minutes),
         })).one()
-        return {"earlier_calls": _decoded(row.calls) or [],
-                "earlier_incidents": _decoded(row.incidents) or [],
-                "location": _decoded(row.location)}
+        return {"earlier_calls": decoded(row.calls) or [],
+                "earlier_incidents": decoded(row.incidents) or [],
+                "location": decoded(row.location)}
 
     def _reader(self) -> HeldConnection:
         """A free held connection for a lookup, else the next in turn."""
@@ -438,37 +339,124 @@ class TelephonyService:
 
     async def call_detail(self, call_id: str) -> dict[str, Any]:
         async with self.engine.connect() as conn:
-            row = _json(await store.get_call(conn, call_id))
-            row["transitions"] = [_json(t) for t in await store.transitions_of(conn, call_id)]
-            row["recordings"] = [_json(r) for r in await store.recordings_of(conn, [call_id])]
+            row = plain_row(await store.get_call(conn, call_id))
+            row["transitions"] = [plain_row(t) for t in await store.transitions_of(conn, call_id)]
+            row["recordings"] = [plain_row(r) for r in await store.recordings_of(conn, [call_id])]
             report = await store.report_of(conn, call_id)
-            row["report"] = _json(report) if report else None
+            row["report"] = plain_row(report) if report else None
         return row
 
     def live_calls(self) -> list[dict[str, Any]]:
         return [c.view().as_json() for c in self.bridge.tracker.live_calls()]
 
+    # ------------------------------------------------------------------ who may act where
+
+    async def check_seat(self, who: Principal, interface: str) -> None:
+        """A call-taker acts on their own seat; supervisors and admins on any."""
+        if who.has_any(SUPERVISORS):
+            return
+        owner = await self.seat_owner(interface)
+        if owner != who.name:
+            raise Forbidden(
+                f"{interface} is not the seat {who.name} is signed in on",
+                code="seat.not_own",
+                seat=interface,
+                user=who.name,
+            )
+
+    async def check_call(self, who: Principal, call_id: str) -> None:
+        """A call-taker acts on calls on their own seat; supervisors on any."""
+        call = self.bridge.call(call_id)
+        if call.seat:
+            await self.check_seat(who, call.seat)
+        elif not who.has_any(SUPERVISORS):
+            raise Forbidden(
+                f"call {call_id} is not on a seat of {who.name}",
+                code="call.not_own",
+                call_id=call_id,
+                user=who.name,
+            )
+
+    async def check_sign_in(self, who: Principal, interface: str) -> None:
+        """Nobody signs in on a seat someone else is working on (supervisors may)."""
+        owner = await self.seat_owner(interface)
+        if owner and owner != who.name and not who.has_any(SUPERVISORS):
+            seat = self.bridge.tracker.seats.get(interface)
+            if seat is not None and seat.queues:
+                raise Forbidden(
+                    f"{owner} is signed in on {interface}",
+                    code="seat.taken",
+                    seat=interface,
+                    owner=owner,
+                )
+
+    # ------------------------------------------------------------------ call-centre actions
+
+    async def _audit(self, origin: Origin, action: str, object_type: str, object_id: str,
+                     **detail: Any) -> None:
+        """Who listened in, hung up, transferred ... from where."""
+        async with self.engine.begin() as conn:
+            await audit.record(
+                conn, actor=origin.actor, action=f"telephony.{action}",
+                object_type=object_type, object_id=object_id, source=origin.source,
+                result="ok", detail=detail)
+
+    async def pause(self, interface: str, reason: str) -> None:
+        await self.bridge.pause(interface, reason)
+
+    async def resume(self, interface: str) -> None:
+        await self.bridge.resume(interface)
+
+    async def sign_out(self, interface: str) -> None:
+        await self.bridge.sign_out(interface)
+
     async def transfer(self, call_id: str, exten: str, context: str | None,
-                       attended: bool, actor: str) -> None:
+                       attended: bool, origin: Origin) -> None:
         await self.bridge.transfer(call_id, exten, context, attended)
+        await self._audit(origin, "transfer", "call", call_id, exten=exten, context=context,
+                          attended=attended)
 
-    async def consult(self, call_id: str, helper: str) -> None:
+    async def consult(self, call_id: str, helper: str, origin: Origin) -> None:
         await self.bridge.consult(call_id, helper)
+        await self._audit(origin, "consult", "call", call_id, helper=helper)
 
-    async def conference(self, call_id: str, helper: str) -> None:
+    async def conference(self, call_id: str, helper: str, origin: Origin) -> None:
         await self.bridge.conference(call_id, helper)
+        await self._audit(origin, "conference", "call", call_id, helper=helper)
 
-    async def spy(self, call_id: str, supervisor: str, mode: SpyMode) -> None:
+    async def spy(self, call_id: str, supervisor: str, mode: SpyMode, origin: Origin) -> None:
         await self.bridge.spy(call_id, supervisor, mode)
+        await self._audit(origin, "spy", "call", call_id, mode=mode, supervisor=supervisor)
 
-    async def grab(self, call_id: str, interface: str) -> None:
+    async def grab(self, call_id: str, interface: str, origin: Origin) -> None:
         await self.bridge.grab(call_id, interface)
+        await self._audit(origin, "grab", "call", call_id, seat=interface)
 
-    async def hangup(self, call_id: str) -> None:
+    async def hangup(self, call_id: str, origin: Origin) -> None:
         await self.bridge.hangup(call_id)
+        await self._audit(origin, "hangup", "call", call_id)
 
-    async def call_back(self, interface: str, number: str) -> str:
-        return await self.bridge.call_back(interface, number)
+    async def call_back(self, interface: str, number: str, origin: Origin) -> str:
+        action = await self.bridge.call_back(interface, number)
+        await self._audit(origin, "call_back", "seat", interface, number=number)
+        return action
+
+    def link_status(self) -> dict[str, Any]:
+        """The AMI link: health, connection, live calls, resyncs and overflows so far."""
+        stats = self.bridge.stats
+        return {
+            **self.health.as_json(),
+            "connected": self.bridge.connected,
+            "live_calls": len(self.bridge.tracker.live_calls()),
+            "resyncs": stats.resyncs,
+            "overflows": stats.overflows,
+            "skipped": self.bridge.tracker.skipped,
+        }
+
+    @property
+    def intake_queue(self) -> str:
+        """The queue text and alarm reports enter."""
+        return self.config.ami.queues[0] if self.config.ami.queues else "emergency"
 
     async def start_recording(self, call_id: str, actor: str) -> dict[str, Any]:
         call = self.bridge.call(call_id)
@@ -565,79 +553,3 @@ class TelephonyService:
                     self._report_seats.pop(call_id, None)
             if isinstance(event, CallTransitioned) and event.to_state == "offered":
                 await self._pop(event.call)
-
-
-EMPTY_CONTEXT: dict[str, Any] = {"earlier_calls": [], "earlier_incidents": [], "location": None}
-POP_SQL = sa.text("""
-SELECT
-  (SELECT coalesce(json_agg(c), '[]'::json) FROM (
-     SELECT id, kind, state, queued_at, answered_at, seat, complete_reason FROM calls
-     WHERE number = :number AND queued_at >= :since AND id <> :id
-     ORDER BY queued_at DESC LIMIT 20) c) AS calls,
-  (SELECT coalesce(json_agg(i), '[]'::json) FROM (
-     SELECT id, number, type_code, status, address, created_at FROM incidents
-     WHERE caller_phone = :number AND created_at >= :since
-     ORDER BY created_at DESC LIMIT 10) i) AS incidents,
-  (SELECT row_to_json(l) FROM (
-     SELECT lat, lon, accuracy_m, source, at FROM caller_locations
-     WHERE number = :number AND at >= :loc_since ORDER BY at DESC LIMIT 1) l) AS location
-""")
-
-
-def _decoded(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
-
-
-def _json(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
-
-
-def pop_latency_ms(pop: dict[str, Any]) -> float | None:
-    t = pop.get("_arrived")
-    return None if t is None else (time.monotonic() - float(t)) * 1000
-
-
-async def start_telephony(container: Container) -> TelephonyService:
-    """Build and start the service, register its health check and its stop hook."""
-    service = TelephonyService(container.engine, container.hub, config_from(container.settings),
-                               lambda: container.clock())
-    container.telephony = service
-    container.health_checks["telephony"] = service.health_check
-    container.on_stop.append(service.stop)
-    await service.start()
-    return service
-
-
-def require(container: Container) -> TelephonyService:
-    service = container.telephony
-    if service is None:
-        raise NotFound("telephony is not set up in this process")
-    return service
-
-
-async def start_demo_simulator(
-    settings: Settings, seats: Sequence[str] = (), calls_per_minute: float = 4.0,
-) -> tuple[Settings, Callable[[], Awaitable[None]]]:
-    """For ``cad demo``: an AMI simulator on a free port with a steady flow of calls.
-
-    Returns the settings pointing the bridge at it, and a stop function. Seats listed are
-    signed in from the switch side; otherwise call-takers sign in from their consoles.
-    """
-    from telephony.simulator import AmiSimulator
-
-    queues = [q.strip() for q in settings.ami_queues.split(",") if q.strip()] or ["emergency"]
-    secret = settings.ami_secret or "cadsecret"
-    sim = AmiSimulator(settings.ami_host, 0, settings.ami_username, secret, queues)
-    port = await sim.start()
-    for n, interface in enumerate(seats):
-        sim.add_member(interface, f"Seat {n + 1}", queues[0])
-    flow = asyncio.get_running_loop().create_task(
-        sim.flow(calls_per_minute / 60.0, talk=30.0, hold_for=90.0))
-
-    async def stop() -> None:
-        flow.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await flow
-        await sim.stop()
-
-    return settings.model_copy(update={"ami_port": port, "ami_secret": secret}), stop

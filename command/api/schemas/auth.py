@@ -1,0 +1,75 @@
+"""Account bodies: signing in, who am I, users, device tokens, the audit chain's check."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from command.api.schemas.common import Model
+from command.auth.roles import Role
+
+
+class LoginIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class LoginOut(Model):
+    token: str
+    username: str
+    roles: list[str]
+    idle_minutes: float
+
+
+class MeOut(Model):
+    kind: str = Field(description="user or device")
+    name: str
+    roles: list[str]
+    command_level: str | None
+    region: str
+
+
+class UserIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=8, max_length=200)
+    roles: list[Role] = Field(min_length=1)
+    display_name: str | None = Field(default=None, max_length=100)
+    language: str = Field(default="zh-CN", pattern="^(zh-CN|en)$")
+    command_level: Literal["city", "district", "department"] | None = Field(
+        default=None, description="where the user directs incidents; none is the top level"
+    )
+
+
+class UserOut(Model):
+    username: str
+    display_name: str
+    roles: list[str]
+    disabled: bool
+    language: str
+    locked_until: datetime | None
+    command_level: str | None
+
+
+class UserCreatedOut(Model):
+    id: int
+    username: str
+    command_level: str | None
+
+
+class DeviceIn(BaseModel):
+    device: str = Field(min_length=1, max_length=64)
+    roles: list[Role] = Field(default=[Role.FIELD_UNIT], min_length=1)
+
+
+class DeviceOut(Model):
+    device: str
+    token: str = Field(description="shown once; only its digest is kept")
+
+
+class AuditCheckOut(Model):
+    ok: bool
+    rows: int
+    head: str
+    problems: list[str]

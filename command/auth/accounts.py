@@ -1,0 +1,156 @@
+"""The account use cases: sign in and out, who is behind a token, users and device tokens,
+and the audit chain's check; every change audited in its own transaction.
+
+The rules (lockout, idle expiry, password and name checks) are in ``command.auth.service``;
+this is what the routes and the command line call, built once by the bootstrap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from command import audit
+from command.auth import service
+from command.auth.service import Policy, Principal, Session
+from command.origin import Origin
+from command.tables import users
+
+
+@dataclass(frozen=True)
+class UserRow:
+    username: str
+    display_name: str
+    roles: list[str]
+    disabled: bool
+    language: str
+    locked_until: datetime | None
+    command_level: str | None
+
+
+class Accounts:
+    """Users, sessions and device tokens over one database."""
+
+    def __init__(self, engine: AsyncEngine, policy: Policy, clock: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self.policy = policy
+        self.clock = clock
+
+    async def login(self, username: str, password: str, source: str) -> Session:
+        return await service.login(
+            self.engine, self.policy, username, password, source, self.clock()
+        )
+
+    async def authenticate(self, token: str) -> Principal:
+        return await service.authenticate(self.engine, self.policy, token, self.clock())
+
+    async def logout(self, principal: Principal) -> None:
+        await service.logout(self.engine, principal)
+
+    async def refuse(
+        self, principal: Principal, what: str, source: str, needs: Sequence[str]
+    ) -> None:
+        """Record a refusal by role (who tried what, with which roles, needing which)."""
+        async with self.engine.begin() as conn:
+            await audit.record(
+                conn,
+                actor=principal.actor,
+                action="access",
+                object_type="route",
+                object_id=what,
+                source=source,
+                result="denied",
+                detail={"roles": sorted(principal.roles), "needs": sorted(needs)},
+            )
+
+    async def record_change(
+        self, origin: Origin, action: str, object_type: str, object_id: str, result: str
+    ) -> None:
+        """The audit row of a change made over the API that its handler did not audit."""
+        async with self.engine.begin() as conn:
+            await audit.record(
+                conn,
+                actor=origin.actor,
+                action=action,
+                object_type=object_type,
+                object_id=object_id,
+                source=origin.source,
+                result=result,
+            )
+
+    async def users(self) -> list[UserRow]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(
+                    users.c.username,
+                    users.c.display_name,
+                    users.c.roles,
+                    users.c.disabled,
+                    users.c.language,
+                    users.c.locked_until,
+                    users.c.command_level,
+                ).order_by(users.c.username)
+            )
+            return [UserRow(**r._mapping) for r in rows]
+
+    async def add_user(
+        self,
+        username: str,
+        password: str,
+        roles: list[str],
+        display_name: str | None,
+        language: str,
+        command_level: str | None,
+        origin: Origin,
+    ) -> int:
+        async with self.engine.begin() as conn:
+            user_id = await service.create_user(
+                conn, username, password, roles, display_name, language, command_level
+            )
+            await audit.record(
+                conn,
+                actor=origin.actor,
+                action="user.add",
+                object_type="user",
+                object_id=username,
+                source=origin.source,
+                result="ok",
+                detail={"roles": sorted(roles), "command_level": command_level},
+            )
+        return user_id
+
+    async def set_disabled(self, username: str, disabled: bool, origin: Origin) -> None:
+        async with self.engine.begin() as conn:
+            await service.set_disabled(conn, username, disabled)
+            await audit.record(
+                conn,
+                actor=origin.actor,
+                action="user.disable" if disabled else "user.enable",
+                object_type="user",
+                object_id=username,
+                source=origin.source,
+                result="ok",
+            )
+
+    async def add_device(self, device: str, roles: list[str], origin: Origin) -> str:
+        """A device token, returned once (only its digest is stored)."""
+        async with self.engine.begin() as conn:
+            token = await service.create_device_token(conn, device, roles)
+            await audit.record(
+                conn,
+                actor=origin.actor,
+                action="device.add",
+                object_type="device",
+                object_id=device,
+                source=origin.source,
+                result="ok",
+            )
+        return token
+
+    async def verify_audit(self) -> audit.Verification:
+        async with self.engine.connect() as conn:
+            return await audit.verify(conn)

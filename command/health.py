@@ -1,0 +1,36 @@
+"""Health of the running parts (database, event stream, telephony link): ok or degraded."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class PartHealth:
+    status: str  # ok | degraded
+    detail: str = ""
+
+
+HealthCheck = Callable[[], Awaitable[PartHealth]]
+
+
+@dataclass
+class HealthBoard:
+    """Every part's check, run together with a time limit each."""
+
+    checks: dict[str, HealthCheck] = field(default_factory=dict)
+    limit_s: float = 3.0
+
+    async def report(self) -> dict[str, PartHealth]:
+        async def run(check: HealthCheck) -> PartHealth:
+            try:
+                async with asyncio.timeout(self.limit_s):
+                    return await check()
+            except Exception as exc:
+                return PartHealth("degraded", f"{type(exc).__name__}: {exc}")
+
+        names = list(self.checks)
+        results = await asyncio.gather(*(run(self.checks[n]) for n in names))
+        return dict(zip(names, results, strict=True))

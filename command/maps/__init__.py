@@ -1,0 +1,1 @@
+"""Maps: what the consoles ask of ``gis`` (addresses, places, zones, routes, basemap tiles)."""
