@@ -252,3 +252,19 @@ def _seconds(start: datetime, end: datetime) -> float:
 
 def copy(call: Call) -> Call:
     return replace(call)
+
+
+@dataclass(frozen=True)
+class Report:
+    """A text message or an automatic alarm, taken in as a queued item of its kind."""
+
+    kind: CallKind
+    sender: str
+    body: str
+    queue: str
+    external_id: str | None = None
+    source: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    address: str | None = None
+    payload: dict[str, Any] | None = None

@@ -9,7 +9,6 @@ not facts and are dropped here, so consoles do not see a call answered twice.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,7 +16,15 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from telephony.calls import Call, CallKind, CallState, CallTransitioned, CallUpdated, CallView
+from telephony.calls import (
+    Call,
+    CallKind,
+    CallState,
+    CallTransitioned,
+    CallUpdated,
+    CallView,
+    Report,
+)
 from telephony.errors import Conflict, InvalidRequest, NotFound
 from telephony.seats import SeatChanged
 from telephony.stats import CallFact, Figures, PauseFact, by_queue, by_seat
@@ -290,20 +297,6 @@ async def location_of(conn: AsyncConnection, number: str,
 
 
 # ------------------------------------------------------------------ text and alarm intake
-
-
-@dataclass(frozen=True)
-class Report:
-    kind: CallKind
-    sender: str
-    body: str
-    queue: str
-    external_id: str | None = None
-    source: str | None = None
-    lat: float | None = None
-    lon: float | None = None
-    address: str | None = None
-    payload: dict[str, Any] | None = None
 
 
 async def intake(conn: AsyncConnection, report: Report, at: datetime,

@@ -58,8 +58,7 @@ from command.auth.roles import Role
 from command.auth.service import Principal
 from command.bootstrap import Container
 from command.errors import Forbidden, InvalidInput
-from telephony.calls import CallKind
-from telephony.store import Report
+from telephony.calls import CallKind, Report
 
 router = APIRouter(prefix="/api/v1/telephony", tags=["telephony"])
 

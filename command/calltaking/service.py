@@ -43,7 +43,7 @@ from command.health import PartHealth
 from command.origin import Origin
 from telephony import store
 from telephony.bridge import Bridge, Health, SpyMode
-from telephony.calls import CallKind, CallTransitioned, CallUpdated, CallView
+from telephony.calls import CallKind, CallTransitioned, CallUpdated, CallView, Report
 from telephony.errors import Conflict, InvalidRequest
 from telephony.seats import SeatChanged, SeatState
 from telephony.stats import Figures
@@ -511,7 +511,7 @@ class TelephonyService:
         self._rr = (self._rr + 1) % len(free)
         return free[self._rr]
 
-    async def intake(self, report: store.Report, actor: str) -> dict[str, Any]:
+    async def intake(self, report: Report, actor: str) -> dict[str, Any]:
         """Store the report, queue it, and offer it to an available seat if there is one."""
         now = self.clock()
         async with self.engine.begin() as conn:
