@@ -80,7 +80,9 @@ def test_every_route_documents_the_error_body(spec: dict[str, Any]) -> None:
 
 def test_the_check_catches_an_untyped_answer() -> None:
     """An operation answering a bare object is reported (the check above cannot pass blindly)."""
-    spec: dict[str, Any] = {"components": {"schemas": {"Thing": {"properties": {"a": {}}}, "Blob": {}}}}
+    spec: dict[str, Any] = {
+        "components": {"schemas": {"Thing": {"properties": {"a": {}}}, "Blob": {}}}
+    }
     assert _is_described({"$ref": "#/components/schemas/Thing"}, spec)
     assert not _is_described({"$ref": "#/components/schemas/Blob"}, spec)
     assert not _is_described({"type": "object", "additionalProperties": True}, spec)
