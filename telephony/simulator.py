@@ -172,6 +172,7 @@ class AmiSimulator:
         self.calls: dict[str, Call] = {}
         self.speed = speed
         self.sessions: set[Session] = set()
+        self.connected = asyncio.Event()  # set once a client has connected
         self.events_sent = 0
         self._server: asyncio.Server | None = None
         self._epoch = int(time.time())
@@ -217,6 +218,7 @@ class AmiSimulator:
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         session = Session(writer)
         self.sessions.add(session)
+        self.connected.set()
         current = asyncio.current_task()
         if current is not None:
             self._clients.add(current)

@@ -1,0 +1,346 @@
+"""``cad bench ami``: the Asterisk bridge under load.
+
+The AMI simulator runs in a separate process and, in this process (one core: one event loop),
+the real bridge, the call-taking service writing to a throwaway PostgreSQL cluster, the web app
+and one console websocket per seat; it reports the AMI events per second the bridge applied, the
+p99 time from ``AgentCalled`` read off the socket to the screen pop received on the console
+websocket, and reconnect plus full resync time with live calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from command.bench.stats import percentile
+from command.settings import Settings
+from telephony.simulator import AmiSimulator
+
+
+def _p99(values: Sequence[float]) -> float | None:
+    return percentile(values, 0.99) if values else None
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    bench = sub.add_parser("ami", help="AMI bridge: events/s, screen-pop p99, resync time")
+    bench.add_argument("--seconds", type=float, default=20.0, help="measured load phase")
+    bench.add_argument("--calls-per-second", type=float, default=80.0)
+    bench.add_argument("--seats", type=int, default=60)
+    bench.add_argument("--speed", type=float, default=10.0, help="simulated time acceleration")
+    bench.add_argument("--live-calls", type=int, default=100, help="calls up during the resync")
+    bench.add_argument("--json", action="store_true", help="print the figures as JSON")
+    bench.set_defaults(handler=bench_ami_cmd)
+
+
+# ------------------------------------------------------------------ simulator process
+
+
+def _sim_process(conn: Connection, seats: int, speed: float) -> None:
+    """The simulator in its own process, driven over a pipe."""
+
+    async def main() -> None:
+        sim = AmiSimulator(speed=speed, seed=7)
+        port = await sim.start()
+        for n in range(seats):
+            sim.add_member(f"Local/{2000 + n}@agents", f"Seat {2000 + n}")
+        conn.send(port)
+        loop = asyncio.get_running_loop()
+        flow: asyncio.Task[int] | None = None
+        while True:
+            cmd, arg = await loop.run_in_executor(None, conn.recv)
+            if cmd == "flow":
+                sim.events_sent = 0
+                flow = asyncio.create_task(sim.flow(arg["rate"], arg["seconds"],
+                                                    abandon_ratio=0.1, talk=4.0))
+                conn.send("started")
+            elif cmd == "flow_done":
+                started = await flow if flow is not None else 0
+                conn.send({"calls": started, "events": sim.events_sent})
+            elif cmd == "calls":
+                for n in range(arg["n"]):
+                    sim.originate_caller(f"+4237790{n:03d}", f"Caller {n}", hold_for=3600,
+                                         talk=3600)
+                conn.send("ok")
+            elif cmd == "live":
+                conn.send(sum(1 for c in sim.calls.values() if not c.done))
+            elif cmd == "drop":
+                await sim.drop_clients()
+                conn.send(time.monotonic())
+            elif cmd == "stop":
+                await sim.stop()
+                conn.send("stopped")
+                return
+
+    asyncio.run(main())
+
+
+@dataclass
+class BenchResult:
+    events_offered: int
+    events_applied: int
+    seconds: float
+    cpu_seconds: float
+    events_per_second: float
+    overflows: int
+    pops: int
+    pop_p50_ms: float | None
+    pop_p99_ms: float | None
+    pop_max_ms: float | None
+    sent_p50_ms: float | None
+    sent_p99_ms: float | None
+    sent_max_ms: float | None
+    live_calls: int
+    resync_seconds: float | None
+    recovered_calls: int
+    pop_breakdown_ms: dict[str, tuple[float, float]]
+    history_pending: int
+    history_p50_ms: float | None
+    history_p99_ms: float | None
+    writer_batches: int
+    writer_seconds: float
+    load_average: tuple[float, float, float]
+
+    def lines(self) -> list[str]:
+        return [
+            f"events: {self.events_applied} applied of {self.events_offered} sent in "
+            f"{self.seconds:.1f} s -> {self.events_per_second:.0f} events/s "
+            f"(process CPU {self.cpu_seconds:.1f} s, overflows {self.overflows})",
+            f"screen pops: {self.pops}; AgentCalled read -> pop sent on the console websocket: "
+            f"p50 {_ms(self.sent_p50_ms)}, p99 {_ms(self.sent_p99_ms)}, "
+            f"max {_ms(self.sent_max_ms)}",
+            f"  ... -> pop received by the console process: p50 {_ms(self.pop_p50_ms)}, "
+            f"p99 {_ms(self.pop_p99_ms)}, max {_ms(self.pop_max_ms)}",
+            f"reconnect + full resync with {self.live_calls} live calls: "
+            f"{_s(self.resync_seconds)}, {self.recovered_calls} calls tracked after",
+            f"history in the pop: {self.pops - self.history_pending} of {self.pops}; "
+            f"complete pop (history included or followed) p50 {_ms(self.history_p50_ms)}, "
+            f"p99 {_ms(self.history_p99_ms)}",
+            "pop stages p50/p99 ms: " + ", ".join(
+                f"{k} {v[0]:.1f}/{v[1]:.1f}" for k, v in self.pop_breakdown_ms.items()),
+            f"writer: {self.writer_batches} transactions, {self.writer_seconds:.1f} s; "
+            "load average at the end: " + " ".join(f"{x:.2f}" for x in self.load_average),
+        ]
+
+
+async def until(condition: Callable[[], bool], limit: float, step: float) -> bool:
+    """Poll ``condition`` every ``step`` seconds for at most ``limit`` seconds."""
+    for _ in range(max(int(limit / step), 1)):
+        if condition():
+            return True
+        await asyncio.sleep(step)
+    return condition()
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f} ms"
+
+
+def _s(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f} s"
+
+
+def bench_ami_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    result = asyncio.run(run_bench(args.seconds, args.calls_per_second, args.seats, args.speed,
+                                   args.live_calls, settings))
+    if args.json:
+        print(json.dumps(result.__dict__, indent=2))
+    else:
+        for line in result.lines():
+            print(line)
+    return 0
+
+
+def _console_process(conn: Connection, url: str, token: str, seats: list[str]) -> None:
+    """Console websockets, one per seat, in their own process: note when each message
+    arrives, hand the notes back on ``stop``."""
+    import websockets
+
+    async def main() -> None:
+        notes: list[tuple[float, dict[str, Any]]] = []
+        sockets = []
+        for seat in seats:
+            ws = await websockets.connect(f"{url}?seat={seat}&token={token}", max_queue=None)
+            await ws.recv()  # hello
+            sockets.append(ws)
+
+        async def listen(ws: Any) -> None:
+            async for raw in ws:
+                got = time.monotonic()
+                message = json.loads(raw)
+                if "_arrived" in message:
+                    notes.append((got, {k: message.get(k) for k in (
+                        "type", "_arrived", "_trace", "history_pending")}))
+
+        tasks = [asyncio.create_task(listen(ws)) for ws in sockets]
+        conn.send("ready")
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, conn.recv)
+        for task in tasks:
+            task.cancel()
+        for ws in sockets:
+            await ws.close()
+        conn.send(notes)
+
+    asyncio.run(main())
+
+
+def _pop_figures(notes: list[tuple[float, dict[str, Any]]]) -> tuple[
+        list[float], list[float], list[float], dict[str, list[float]]]:
+    latencies: list[float] = []
+    complete: list[float] = []
+    pending: list[float] = []
+    segments: dict[str, list[float]] = {}
+    for got, message in notes:
+        arrived = float(message["_arrived"])
+        waited = (got - arrived) * 1000
+        if message.get("type") == "screen_pop":
+            latencies.append(waited)
+            (pending if message.get("history_pending") else complete).append(waited)
+            trace = message.get("_trace") or {}
+            t_prev = arrived
+            for name in ("noticed", "built"):
+                if name in trace:
+                    segments.setdefault(name, []).append((float(trace[name]) - t_prev) * 1000)
+                    t_prev = float(trace[name])
+            segments.setdefault("sent", []).append((got - t_prev) * 1000)
+        elif message.get("type") == "screen_pop_history":
+            complete.append(waited)
+    latencies.sort()
+    return latencies, complete, pending, segments
+
+
+async def _request(conn: Connection, cmd: str, arg: Any = None) -> Any:
+    loop = asyncio.get_running_loop()
+    conn.send((cmd, arg))
+    return await loop.run_in_executor(None, conn.recv)
+
+
+async def run_bench(seconds: float, rate: float, seats: int, speed: float, live_calls: int,
+                    settings: Settings) -> BenchResult:
+    import httpx
+    import uvicorn
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from command import bootstrap
+    from command.app import create_app
+    from command.auth import service as auth
+    from ops import migrate
+    from ops.pgcluster import Cluster, free_port
+
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_sim_process, args=(child, seats + live_calls, speed), daemon=True)
+    proc.start()
+    tmp = Path(tempfile.mkdtemp(prefix="cad-bench-ami-"))
+    cluster = Cluster(root=tmp / "pg", port=free_port())
+    await asyncio.to_thread(cluster.init)
+    await asyncio.to_thread(cluster.start)
+    try:
+        sim_port = await asyncio.get_running_loop().run_in_executor(None, parent.recv)
+        url = cluster.url("postgres")
+        engine = create_async_engine(url)
+        await migrate.upgrade(engine)
+        async with engine.begin() as conn:
+            await auth.create_user(conn, "bench", "bench password 1", "supervisor")
+        await engine.dispose()
+        port = free_port()
+        cfg = settings.model_copy(update={
+            "database_url": url, "port": port, "ami_port": sim_port, "ami_host": "127.0.0.1",
+            "ami_username": "cad", "ami_secret": "cadsecret", "ami_queues": "emergency",
+            "ami_enabled": True})
+        container = await bootstrap.start(cfg)
+        svc = container.telephony
+        app = create_app(cfg, container)
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                               log_level="warning", lifespan="on"))
+        serve = asyncio.create_task(server.serve())
+        try:
+            await until(lambda: bool(server.started), 30, 0.02)
+            await svc.bridge.wait_ready(10)
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+                r = await http.post("/api/v1/auth/login",
+                                    json={"username": "bench", "password": "bench password 1"})
+                r.raise_for_status()
+                token = r.json()["token"]
+            # the consoles run in their own process, as they would on their own machines;
+            # CLOCK_MONOTONIC is the same for every process on the host
+            con_parent, con_child = ctx.Pipe()
+            consoles = ctx.Process(target=_console_process, args=(
+                con_child, f"ws://127.0.0.1:{port}/api/v1/telephony/ws", token,
+                [f"Local/{2000 + n}@agents" for n in range(seats)]), daemon=True)
+            consoles.start()
+            await asyncio.get_running_loop().run_in_executor(None, con_parent.recv)  # ready
+            svc.bridge.offer_arrivals = {}
+            svc.sent_latencies = []
+            stats = svc.bridge.stats
+            applied0, overflows0, received0 = stats.applied, stats.overflows, stats.received
+            extra0 = dict(stats.extra)
+            t0, cpu0 = time.monotonic(), time.process_time()
+            await _request(parent, "flow", {"rate": rate, "seconds": seconds})
+            sent = await _request(parent, "flow_done")
+            # let the bridge finish what was sent
+            await until(lambda: stats.received - received0 >= sent["events"] * 0.999, 30, 0.02)
+            await until(lambda: svc.bridge.backlog == 0, 30, 0.005)
+            await svc.bridge.flush(30)
+            elapsed = time.monotonic() - t0
+            cpu = time.process_time() - cpu0
+            applied = stats.applied - applied0
+            overflows = stats.overflows - overflows0
+            svc.bridge.offer_arrivals = None
+            sent_notes, svc.sent_latencies = svc.sent_latencies or [], None
+            writer = {k: stats.extra.get(k, 0.0) - extra0.get(k, 0.0)
+                      for k in ("batches", "write_s")}
+            await asyncio.sleep(2.0 / speed * 10)  # calls in progress finish
+            # reconnect + resync with live calls
+            await _request(parent, "calls", {"n": live_calls})
+            for _ in range(400):
+                if await _request(parent, "live") >= live_calls and len(
+                        svc.bridge.tracker.live_calls()) >= live_calls:
+                    break
+                await asyncio.sleep(0.05)
+            resync = None
+            dropped_at = await _request(parent, "drop")
+            await until(lambda: not svc.bridge.connected, 10, 0.001)
+            await until(lambda: svc.bridge.connected, 30, 0.001)
+            resync = time.monotonic() - dropped_at
+            tracked = len(svc.bridge.tracker.live_calls())
+            received = await _request(con_parent, "stop")
+            consoles.join(5)
+        finally:
+            server.should_exit = True
+            await serve
+            await bootstrap.stop(container)
+        latencies, complete, pending_pops, segments = _pop_figures(received)
+        sent_ms = [ms for kind, ms in sent_notes if kind.startswith("pop")]
+        return BenchResult(
+            events_offered=sent["events"], events_applied=applied, seconds=elapsed,
+            cpu_seconds=cpu, events_per_second=applied / elapsed if elapsed else 0.0,
+            overflows=overflows, pops=len(latencies),
+            pop_p50_ms=statistics.median(latencies) if latencies else None,
+            pop_p99_ms=_p99(latencies),
+            pop_max_ms=latencies[-1] if latencies else None,
+            sent_p50_ms=statistics.median(sent_ms) if sent_ms else None,
+            sent_p99_ms=_p99(sent_ms), sent_max_ms=max(sent_ms) if sent_ms else None,
+            live_calls=live_calls, resync_seconds=resync, recovered_calls=tracked,
+            pop_breakdown_ms={k: (round(statistics.median(v), 1), round(_p99(v) or 0, 1))
+                              for k, v in segments.items()},
+            history_pending=len(pending_pops),
+            history_p50_ms=statistics.median(complete) if complete else None,
+            history_p99_ms=_p99(complete),
+            writer_batches=int(writer["batches"]), writer_seconds=writer["write_s"],
+            load_average=os.getloadavg())
+    finally:
+        await _request(parent, "stop")
+        proc.join(5)
+        await asyncio.to_thread(cluster.destroy)
