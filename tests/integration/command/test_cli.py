@@ -1,4 +1,4 @@
-"""The `cad` command line: a new user's first commands (database, users), and
+"""The `cad` command line: a new user's first commands (database, users, unit terminals), and
 the clear one-line errors people get for bad input."""
 
 from __future__ import annotations
@@ -8,10 +8,12 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from command.tables import audit_log, users
+from command.tables import audit_log, tokens, users
 from ops import migrate
+from tests.support import dispatch_builders
 from tests.support.cli import cad, embedded_cluster
 from tests.support.database import PgServer
+from tests.support.live import LiveApp
 
 VERSIONS = Path(migrate.MIGRATIONS) / "versions"
 
@@ -122,3 +124,44 @@ async def test_db_status_lists_every_pending_revision_of_every_branch(pg_server:
     finally:
         await pg_server.drop_database(name)
 
+
+async def _device_tokens(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        query = select(func.count()).select_from(tokens).where(tokens.c.kind == "device")
+        return int(await conn.scalar(query) or 0)
+
+
+async def test_commands_naming_a_unit_refuse_an_unknown_one(
+    engine: AsyncEngine, database_url: str, live: LiveApp
+) -> None:
+    unit = await dispatch_builders.add_unit(engine, "E1", "engine")
+    db = {"CAD_DATABASE_URL": database_url}
+    password = {"CAD_NEW_PASSWORD": "long enough"}
+    for refused in (
+        cad("device", "add", "unit-E1", **db),
+        cad("device", "add", "E9", "--roles", "field_unit,leader", **db),
+        cad("user", "add", "unit-E1", "--roles", "field_unit", **password, **db),
+    ):
+        assert refused.returncode == 2, refused
+        assert refused.stdout == ""
+        assert refused.stderr.startswith("cad: there is no unit ")
+        assert len(refused.stderr.splitlines()) == 1
+    assert await _device_tokens(engine) == 0
+    assert await dispatch_builders.count(engine, "users") == 0
+    assert await dispatch_builders.count(engine, "audit_log") == 0
+
+    # A unit named by its id or its callsign: the token is its terminal's.
+    for name in (unit.id, unit.callsign):
+        added = cad("device", "add", name, **db)
+        assert added.returncode == 0, added.stderr
+        bearer = {"Authorization": f"Bearer {added.stdout.strip()}"}
+        assert (await live.http.get("/api/v1/units/E1/assignment", headers=bearer)).is_success
+    user = cad("user", "add", "E1", "--roles", "field_unit", **password, **db)
+    assert user.returncode == 0, user.stderr
+    login = await live.http.post(
+        "/api/v1/auth/login", json={"username": "E1", "password": "long enough"}
+    )
+    bearer = {"Authorization": f"Bearer {login.json()['token']}"}
+    assert (await live.http.get("/api/v1/units/E1/assignment", headers=bearer)).is_success
+    # A device in another role names no unit.
+    assert cad("device", "add", "wall-screen", "--roles", "leader", **db).returncode == 0
