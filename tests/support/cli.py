@@ -14,11 +14,18 @@ from ops.pgcluster import Cluster, free_port
 
 
 def cad(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return cad_in(None, *args, **env)
+
+
+def cad_in(cwd: Path | None, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`cad` run in the working directory ``cwd`` (where a .env would be read)."""
     return subprocess.run(
         [sys.executable, "-m", "command", *args],
         capture_output=True,
         text=True,
         env={**os.environ, **env},
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
         check=False,
         timeout=120,
     )
