@@ -1,5 +1,5 @@
 # The two commands a new user needs: `make demo` and `make test`.
-.PHONY: setup demo test serve clean
+.PHONY: setup demo test serve clean lock lock-upgrade
 
 setup:
 	@ops/setup
@@ -12,6 +12,14 @@ test: setup
 
 serve: setup
 	.venv/bin/cad serve
+
+# requirements.lock: the exact Python packages setup installs. `lock` keeps the pins it can
+# (run it after changing the dependencies in pyproject.toml); `lock-upgrade` takes the newest.
+lock:
+	@ops/lock
+
+lock-upgrade:
+	@ops/lock --upgrade
 
 clean:
 	-.venv/bin/cad db stop

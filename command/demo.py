@@ -1,6 +1,8 @@
-"""The demo: users for each role (printed), the demo region's map and its fleet.
+"""The demo: the demo region's map and its fleet, and an account for each role (printed).
 
-Idempotent: a second run finds everything in place and only prints the accounts.
+The field-unit account is the terminal of one demo unit: a user named after the unit, which
+may report for that unit only. Idempotent: a second run finds everything in place and only
+prints the accounts.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from command.auth import service
-from command.cli.common import Progress
+from command.auth.roles import Role
 from command.errors import Unavailable
 from command.settings import Settings
 from command.tables import users
+from dispatch import store as dispatch_store
 from dispatch.demo import describe, seed_region
 from gis.osm_import import import_osm
 from gis.tables import regions
@@ -28,26 +31,36 @@ DEMO_USERS = (
     ("admin", "admin", "管理员 Admin"),
 )
 DEMO_PASSWORD = "demo-pass-112"  # noqa: S105 (printed for the demo)
+#: The kind of unit whose terminal gets the field-unit account (the first of them by id).
+FIELD_UNIT_TYPE = "engine"
 
 
 async def seed_demo(engine: AsyncEngine, settings: Settings) -> None:
-    await _users(engine)
     await _region(engine, settings)
     async with engine.begin() as conn:
         summary = await seed_region(conn, settings.region, datetime.now(UTC))
     if not summary.skipped:
         print(describe([summary]))
+    await _users(engine, settings.region)
 
 
-async def _users(engine: AsyncEngine) -> None:
+async def _users(engine: AsyncEngine, region: str) -> None:
     async with engine.begin() as conn:
+        fleet = await dispatch_store.list_units(conn, region=region)
+        unit = next((u for u in fleet if u.unit_type == FIELD_UNIT_TYPE), fleet[0])
+        accounts = [
+            *DEMO_USERS,
+            (unit.id, Role.FIELD_UNIT.value, f"{unit.callsign} 终端 terminal"),
+        ]
         existing = set((await conn.execute(select(users.c.username))).scalars())
-        for username, role, name in DEMO_USERS:
+        for username, role, name in accounts:
             if username not in existing:
                 await service.create_user(conn, username, DEMO_PASSWORD, role, name)
-    print(f"demo users (password for all: {DEMO_PASSWORD}):")
-    for username, role, _ in DEMO_USERS:
-        print(f"  {username:<12} {role}")
+    print(f"demo accounts, one per role (password for all: {DEMO_PASSWORD}):")
+    order = list(Role)
+    for username, role, _ in sorted(accounts, key=lambda a: order.index(Role(a[1]))):
+        note = f"  the terminal of unit {unit.id} ({unit.callsign})" if username == unit.id else ""
+        print(f"  {username:<12} {role:<12}{note}".rstrip())
 
 
 async def _region(engine: AsyncEngine, settings: Settings) -> None:
@@ -61,6 +74,9 @@ async def _region(engine: AsyncEngine, settings: Settings) -> None:
             f"the demo region's map {extract} is missing: set CAD_SHARED_DIR to the folder "
             "holding data/osm/, or import a region with `cad gis import-osm`"
         )
+    # Imported here: command.cli imports this module (for `cad demo`).
+    from command.cli.common import Progress
+
     print(f"importing the demo region {settings.region} from {extract}")
     progress = Progress()
     summary = await import_osm(engine, extract, settings.region, progress=progress)

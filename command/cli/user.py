@@ -1,4 +1,8 @@
-"""``cad user add|list|disable|enable`` and ``cad device add``."""
+"""``cad user add|list|disable|enable`` and ``cad device add``.
+
+A ``field_unit`` account (a user or a device) acts for the unit it is named after, by the unit's
+id or callsign: naming a unit that does not exist is refused and changes nothing.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,9 @@ from sqlalchemy import select
 
 from command import audit
 from command.auth import service
+from command.auth.roles import Role, parse_roles
 from command.cli.common import engine_for
+from command.cli.dispatch import require_unit
 from command.settings import Settings
 from command.tables import users
 
@@ -22,7 +28,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     user = sub.add_parser("user", help="people who sign in")
     actions = user.add_subparsers(dest="user_action", required=True, metavar="ACTION")
     add = actions.add_parser("add", help="add a user (password from CAD_NEW_PASSWORD or a prompt)")
-    add.add_argument("username")
+    add.add_argument("username", help="for a field_unit: the unit's id, e.g. FS1-E1")
     add.add_argument("--roles", required=True, help="comma list: call_taker,dispatcher,...")
     add.add_argument("--name", help="display name")
     add.add_argument("--language", default="zh-CN", choices=["zh-CN", "en"])
@@ -42,13 +48,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     device = sub.add_parser("device", help="unit terminals and other devices")
     dev_actions = device.add_subparsers(dest="device_action", required=True, metavar="ACTION")
     dev_add = dev_actions.add_parser("add", help="issue a device token (printed once)")
-    dev_add.add_argument("device")
+    dev_add.add_argument("device", help="for a field_unit: the unit's id, e.g. FS1-E1")
     dev_add.add_argument("--roles", default="field_unit")
     dev_add.set_defaults(handler=add_device)
 
 
 def _actor() -> str:
     return f"os:{os.environ.get('USER', 'unknown')}"
+
+
+def _for_a_unit(roles: str) -> bool:
+    """Called after the roles were accepted, so they parse."""
+    return Role.FIELD_UNIT in parse_roles(roles)
 
 
 def add_user(args: argparse.Namespace, settings: Settings) -> int:
@@ -61,6 +72,8 @@ def add_user(args: argparse.Namespace, settings: Settings) -> int:
             await service.create_user(
                 conn, args.username, password, args.roles, args.name, args.language, args.level
             )
+            if _for_a_unit(args.roles):
+                await require_unit(conn, args.username)
             await audit.record(
                 conn,
                 actor=_actor(),
@@ -116,6 +129,8 @@ def add_device(args: argparse.Namespace, settings: Settings) -> int:
     async def run() -> str:
         async with engine_for(settings) as engine, engine.begin() as conn:
             token = await service.create_device_token(conn, args.device, args.roles)
+            if _for_a_unit(args.roles):
+                await require_unit(conn, args.device.strip())
             await audit.record(
                 conn,
                 actor=_actor(),

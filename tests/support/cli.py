@@ -1,18 +1,43 @@
-"""Running the real `cad` command line in a subprocess."""
+"""Running the real `cad` command line in a subprocess, on a test database or a throwaway
+embedded cluster."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ops.pgcluster import Cluster, free_port
 
 
 def cad(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return cad_in(None, *args, **env)
+
+
+def cad_in(cwd: Path | None, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`cad` run in the working directory ``cwd`` (where a .env would be read)."""
     return subprocess.run(
         [sys.executable, "-m", "command", *args],
         capture_output=True,
         text=True,
         env={**os.environ, **env},
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
         check=False,
         timeout=120,
     )
+
+
+@contextmanager
+def embedded_cluster(var_dir: Path) -> Iterator[dict[str, str]]:
+    """Settings for `cad` with its own embedded cluster in ``var_dir`` on a free port (an empty
+    CAD_DATABASE_URL overrides one from the environment or a .env file); the cluster is stopped
+    and removed afterwards."""
+    port = free_port()
+    try:
+        yield {"CAD_VAR_DIR": str(var_dir), "CAD_EMBEDDED_PORT": str(port), "CAD_DATABASE_URL": ""}
+    finally:
+        Cluster(root=(var_dir / "pg").resolve(), port=port).destroy()

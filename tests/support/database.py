@@ -64,6 +64,16 @@ class PgServer:
             await conn.close()
         return name
 
+    async def new_empty_database(self) -> str:
+        """A database without any schema, as a new server's."""
+        name = f"test_empty_{next(_counter)}"
+        conn = await self._admin()
+        try:
+            await conn.execute(f"CREATE DATABASE {name}")
+        finally:
+            await conn.close()
+        return name
+
     async def drop_database(self, name: str) -> None:
         conn = await self._admin()
         try:

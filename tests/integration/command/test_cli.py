@@ -1,12 +1,21 @@
-"""The `cad` command line: users, and the clear one-line errors people get for bad input."""
+"""The `cad` command line: a new user's first commands (database, users, unit terminals), and
+the clear one-line errors people get for bad input."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from pathlib import Path
 
-from command.tables import audit_log, users
-from tests.support.cli import cad
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from command.tables import audit_log, tokens, users
+from ops import migrate
+from tests.support import dispatch_builders
+from tests.support.cli import cad, embedded_cluster
+from tests.support.database import PgServer
+from tests.support.live import LiveApp
+
+VERSIONS = Path(migrate.MIGRATIONS) / "versions"
 
 
 async def test_user_add_list_disable(engine: AsyncEngine, database_url: str) -> None:
@@ -56,3 +65,103 @@ async def test_bad_input_is_one_clear_line_and_changes_nothing(
     async with engine.connect() as conn:
         assert await conn.scalar(select(func.count()).select_from(users)) == 0
         assert await conn.scalar(select(func.count()).select_from(audit_log)) == 0
+
+
+def test_db_init_leaves_a_database_ready_to_use(tmp_path: Path) -> None:
+    with embedded_cluster(tmp_path / "var") as env:
+        before = cad("db", "status", **env)
+        assert before.returncode == 1
+        assert "no embedded cluster yet" in before.stdout
+        init = cad("db", "init", **env)
+        assert init.returncode == 0, init.stderr
+        assert init.stdout.splitlines()[-1].startswith("schema: current (applied 0001_foundation")
+        # the next command a new user types
+        password = {"CAD_NEW_PASSWORD": "long enough"}
+        added = cad("user", "add", "li.wei", "--roles", "dispatcher", **password, **env)
+        assert added.returncode == 0, added.stderr
+        status = cad("db", "status", **env)
+        assert (status.returncode, status.stderr) == (0, "")
+        root = (tmp_path / "var" / "pg").resolve()
+        port = env["CAD_EMBEDDED_PORT"]
+        assert status.stdout.splitlines() == [
+            f"database: the embedded cluster in {root}, running on 127.0.0.1:{port}",
+            "schema: current",
+        ]
+        again = cad("db", "init", **env)
+        assert (again.returncode, again.stdout.splitlines()[-1]) == (0, "schema: current")
+        assert cad("db", "stop", **env).returncode == 0
+        stopped = cad("db", "status", **env)
+        assert stopped.returncode == 1
+        assert "is stopped" in stopped.stdout
+
+
+async def test_db_status_lists_every_pending_revision_of_every_branch(pg_server: PgServer) -> None:
+    name = await pg_server.new_empty_database()
+    url = pg_server.url(name)
+    try:
+        engine = create_async_engine(url)
+        try:  # one branch of three brought up to date, the others not started
+            await migrate.upgrade(engine, "0004_gis_routing")
+        finally:
+            await engine.dispose()
+        applied = {"0001_foundation", "0002_gis", "0004_gis_routing"}
+        every = sorted(p.stem for p in VERSIONS.glob("0*.py"))
+        status = cad("db", "status", CAD_DATABASE_URL=url)
+        assert (status.returncode, status.stderr) == (1, "")
+        lines = status.stdout.splitlines()
+        assert "***" in lines[0]
+        assert pg_server.cluster.password() not in status.stdout
+        pending = [r for r in every if r not in applied]
+        assert lines[1:] == [
+            f"schema: behind, {len(pending)} pending (run `cad db migrate`):",
+            *(f"  {r}" for r in pending),
+        ]
+        migrated = cad("db", "migrate", CAD_DATABASE_URL=url)
+        assert (migrated.returncode, migrated.stderr) == (0, "")
+        assert migrated.stdout == f"schema: current (applied {', '.join(pending)})\n"
+        current = cad("db", "status", CAD_DATABASE_URL=url)
+        assert (current.returncode, current.stdout.splitlines()[1]) == (0, "schema: current")
+    finally:
+        await pg_server.drop_database(name)
+
+
+async def _device_tokens(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        query = select(func.count()).select_from(tokens).where(tokens.c.kind == "device")
+        return int(await conn.scalar(query) or 0)
+
+
+async def test_commands_naming_a_unit_refuse_an_unknown_one(
+    engine: AsyncEngine, database_url: str, live: LiveApp
+) -> None:
+    unit = await dispatch_builders.add_unit(engine, "E1", "engine")
+    db = {"CAD_DATABASE_URL": database_url}
+    password = {"CAD_NEW_PASSWORD": "long enough"}
+    for refused in (
+        cad("device", "add", "unit-E1", **db),
+        cad("device", "add", "E9", "--roles", "field_unit,leader", **db),
+        cad("user", "add", "unit-E1", "--roles", "field_unit", **password, **db),
+    ):
+        assert refused.returncode == 2, refused
+        assert refused.stdout == ""
+        assert refused.stderr.startswith("cad: there is no unit ")
+        assert len(refused.stderr.splitlines()) == 1
+    assert await _device_tokens(engine) == 0
+    assert await dispatch_builders.count(engine, "users") == 0
+    assert await dispatch_builders.count(engine, "audit_log") == 0
+
+    # A unit named by its id or its callsign: the token is its terminal's.
+    for name in (unit.id, unit.callsign):
+        added = cad("device", "add", name, **db)
+        assert added.returncode == 0, added.stderr
+        bearer = {"Authorization": f"Bearer {added.stdout.strip()}"}
+        assert (await live.http.get("/api/v1/units/E1/assignment", headers=bearer)).is_success
+    user = cad("user", "add", "E1", "--roles", "field_unit", **password, **db)
+    assert user.returncode == 0, user.stderr
+    login = await live.http.post(
+        "/api/v1/auth/login", json={"username": "E1", "password": "long enough"}
+    )
+    bearer = {"Authorization": f"Bearer {login.json()['token']}"}
+    assert (await live.http.get("/api/v1/units/E1/assignment", headers=bearer)).is_success
+    # A device in another role names no unit.
+    assert cad("device", "add", "wall-screen", "--roles", "leader", **db).returncode == 0
