@@ -1,8 +1,8 @@
 """Tables owned by ``telephony``: calls and their transitions, seats, sessions and pauses,
 recording references, text/alarm reports, and pushed caller locations.
 
-The schema is made by the Alembic revision ``0003_telephony``; these definitions say the same,
-checked by ``tests/integration/ops/test_schema_matches_tables``.
+The schema is made by the Alembic revisions ``0003_telephony`` and ``0007_call_indexes``; these
+definitions say the same, checked by ``tests/integration/ops/test_schema_matches_tables``.
 """
 
 from __future__ import annotations
@@ -74,6 +74,13 @@ calls = Table(
     CheckConstraint(_in("state", CallState), name="calls_state"),
     Index("calls_number_queued", "number", "queued_at"),
     Index("calls_seat_queued", "seat", "queued_at"),
+    Index("calls_queued", "queued_at"),
+    # Text and alarm reports waiting for a free seat: few rows, looked for at every free seat.
+    Index(
+        "calls_reports_waiting",
+        "queued_at",
+        postgresql_where=text("state = 'queued' AND kind <> 'voice'"),
+    ),
 )
 
 call_transitions = Table(
