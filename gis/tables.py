@@ -3,9 +3,10 @@ jurisdictions, the routable road graph, the basemap features, custom zones and t
 first-due areas.
 
 Every row belongs to a region (``gis_regions.name``); re-importing a region replaces all its rows
-in one transaction. The schema is made by the Alembic revisions ``0002_gis`` and
-``0004_gis_routing``; these definitions say the same (every index under the migration's name,
-gist on each geometry), checked by ``tests/integration/ops/test_schema_matches_tables``.
+in one transaction. The schema is made by the Alembic revisions ``0002_gis``,
+``0004_gis_routing`` and ``0008_gis_redundant_indexes``; these definitions say the same (every
+index under the migration's name, gist on each geometry), checked by
+``tests/integration/ops/test_schema_matches_tables``.
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ addresses = sa.Table(
     sa.Column("osm_id", sa.BigInteger),
     _geom("POINT"),
     _gist("gis_addresses"),
-    _by_region("gis_addresses"),
+    # Also the index by region.
     sa.Index("gis_addresses_street_number", "region", "street_norm", "housenumber"),
     sa.Index("gis_addresses_street_id", "street_id"),
 )
@@ -190,8 +191,7 @@ features = sa.Table(
     sa.Column("name", sa.Text),
     _geom("GEOMETRY"),
     _gist("gis_features"),
-    _by_region("gis_features"),
-    sa.Index("gis_features_layer", "region", "layer"),
+    sa.Index("gis_features_layer", "region", "layer"),  # also the index by region
 )
 
 zones = sa.Table(
