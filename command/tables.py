@@ -1,4 +1,9 @@
-"""Tables owned by ``command``: the event log, users and tokens, the audit log."""
+"""Tables owned by ``command``: the event log, users and tokens, the audit log.
+
+The schema is made by the Alembic revisions from ``0001_foundation`` on; these definitions say
+the same, checked by ``tests/integration/ops/test_schema_matches_tables``.
+The append-only triggers on ``events`` and ``audit_log`` live only in the migrations.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,12 @@ from sqlalchemy import (
     ARRAY,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     DateTime,
     ForeignKey,
     Identity,
+    Index,
     Integer,
     MetaData,
     Table,
@@ -30,6 +37,7 @@ events = Table(
     Column("subject_id", Text, nullable=False),
     Column("actor", Text),
     Column("data", JSONB, nullable=False),
+    Index("events_subject", "subject_type", "subject_id", "seq"),
 )
 
 users = Table(
@@ -45,8 +53,11 @@ users = Table(
     Column("failed_logins", Integer, nullable=False, server_default="0"),
     Column("locked_until", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    # city | district | department; NULL is the centre's top level (city)
+    # NULL is the centre's top level (city)
     Column("command_level", Text),
+    CheckConstraint(
+        "command_level IN ('department', 'district', 'city')", name="users_command_level"
+    ),
 )
 
 tokens = Table(
@@ -54,13 +65,14 @@ tokens = Table(
     metadata,
     Column("id", BigInteger, Identity(), primary_key=True),
     Column("token_hash", Text, nullable=False, unique=True),
-    Column("kind", Text, nullable=False),  # session | device
+    Column("kind", Text, nullable=False),
     Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE")),
     Column("device", Text),
     Column("roles", ARRAY(Text), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("last_seen_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("revoked_at", DateTime(timezone=True)),
+    CheckConstraint("kind IN ('session', 'device')", name="tokens_kind"),
 )
 
 audit_log = Table(

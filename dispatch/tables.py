@@ -2,9 +2,14 @@
 
 Units are versioned rows: every update says ``WHERE id = :id AND version = :v`` and bumps the
 version, so of two dispatchers changing the same unit at once exactly one wins. A unit has at most
-one open assignment (a partial unique index backs this up). ``incident_id`` columns refer to
-``incidents.id`` (owned by ``command``) without a foreign key in this package's metadata.
-The schema is created by the Alembic revision ``0005_incidents_dispatch``.
+one open assignment (a partial unique index backs this up).
+
+``dispatch_units.incident_id`` and ``dispatch_assignments.incident_id`` have foreign keys to
+``incidents.id`` in the database; ``incidents`` belongs to ``command``, outside this package's
+metadata, so they are not declared here: the schema test checks them from its own list of
+cross-package references. The schema is created by the Alembic revision
+``0005_incidents_dispatch``; these definitions say the same, checked by
+``tests/integration/ops/test_schema_matches_tables``.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+from dispatch.units import UnitStatus
 
 metadata = sa.MetaData()
 
@@ -51,6 +58,12 @@ units = sa.Table(
     sa.Column("fix_at", sa.DateTime(timezone=True)),
     sa.Column("version", sa.Integer, nullable=False, server_default="1"),
     _now(),
+    sa.CheckConstraint("crew >= 0", name="dispatch_units_crew"),
+    sa.CheckConstraint(
+        f"status IN ({', '.join(repr(str(s)) for s in UnitStatus)})",
+        name="dispatch_units_status",
+    ),
+    sa.Index("dispatch_units_station", "station_id"),
 )
 
 unit_status_history = sa.Table(
@@ -64,6 +77,7 @@ unit_status_history = sa.Table(
     sa.Column("incident_id", sa.BigInteger),
     sa.Column("actor", sa.Text),
     sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    sa.Index("dispatch_unit_status_history_unit", "unit_id", "id"),
 )
 
 assignments = sa.Table(
@@ -81,4 +95,12 @@ assignments = sa.Table(
     sa.Column("at_hospital_at", sa.DateTime(timezone=True)),
     sa.Column("ended_at", sa.DateTime(timezone=True)),
     sa.Column("end_reason", sa.Text),
+    sa.Index("dispatch_assignments_incident", "incident_id"),
+    # A unit works on one incident at a time.
+    sa.Index(
+        "dispatch_assignments_one_open",
+        "unit_id",
+        unique=True,
+        postgresql_where=sa.text("ended_at IS NULL"),
+    ),
 )

@@ -24,13 +24,26 @@ import shapely
 from shapely.geometry import MultiPoint, MultiPolygon, Polygon, mapping, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
-from sqlalchemy import BigInteger, Float, bindparam, text
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Float,
+    LargeBinary,
+    bindparam,
+    delete,
+    func,
+    insert,
+    not_,
+    select,
+    text,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gis.coords import check_lon_lat
 from gis.errors import InvalidGeometry, InvalidInput, NotFound, RegionNotFoundError
 from gis.routing import OFFROAD_SPEED_MPS, VIRTUAL_BASE, isolated_vertices
+from gis.tables import first_due, regions, zones
 
 MAX_VERTICES = 20_000
 MAX_NAME_LENGTH = 200
@@ -168,9 +181,7 @@ def _check_name_kind(name: str, kind: str) -> tuple[str, str]:
 
 
 async def _region_exists(conn: AsyncConnection, region: str) -> None:
-    found = await conn.scalar(
-        text("SELECT 1 FROM gis_regions WHERE name = :region"), {"region": region}
-    )
+    found = await conn.scalar(select(regions.c.name).where(regions.c.name == region))
     if found is None:
         raise RegionNotFoundError(f"region {region!r} has not been imported")
 
@@ -185,7 +196,22 @@ def _zone(row: Any) -> Zone:
     )
 
 
-_ZONE_COLUMNS = "id, region, name, kind, ST_AsGeoJSON(geom, 7) AS geojson"
+_ZONE_COLUMNS = (
+    zones.c.id,
+    zones.c.region,
+    zones.c.name,
+    zones.c.kind,
+    func.ST_AsGeoJSON(zones.c.geom, 7).label("geojson"),
+)
+
+
+def _point(lon: float, lat: float) -> ColumnElement[Any]:
+    return func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
+
+
+def _multipolygon(wkb: Any) -> ColumnElement[Any]:
+    """A (multi)polygon from WKB (bytes or a bound parameter), always as a MultiPolygon."""
+    return func.ST_Multi(func.ST_GeomFromWKB(wkb, 4326))
 
 
 async def create_zone(
@@ -200,11 +226,13 @@ async def create_zone(
     geom = parse_zone_geometry(geojson)
     await _region_exists(conn, region)
     outside = await conn.scalar(
-        text(
-            "SELECT NOT ST_Intersects(ST_Expand(bbox, 0.5), ST_GeomFromText(:wkt, 4326))"
-            " FROM gis_regions WHERE name = :region AND bbox IS NOT NULL"
-        ),
-        {"region": region, "wkt": geom.wkt},
+        select(
+            not_(
+                func.ST_Intersects(
+                    func.ST_Expand(regions.c.bbox, 0.5), func.ST_GeomFromText(geom.wkt, 4326)
+                )
+            )
+        ).where(regions.c.name == region, regions.c.bbox.is_not(None))
     )
     if outside:
         raise InvalidGeometry(f"the zone lies far outside region {region!r}")
@@ -212,17 +240,14 @@ async def create_zone(
         async with conn.begin_nested():
             row = (
                 await conn.execute(
-                    text(
-                        "INSERT INTO gis_zones (region, name, kind, geom)"  # noqa: S608
-                        " VALUES (:region, :name, :kind, ST_Multi(ST_GeomFromWKB(:wkb, 4326)))"
-                        f" RETURNING {_ZONE_COLUMNS}"
-                    ),
-                    {
-                        "region": region,
-                        "name": clean_name,
-                        "kind": clean_kind,
-                        "wkb": shapely.to_wkb(geom),
-                    },
+                    insert(zones)
+                    .values(
+                        region=region,
+                        name=clean_name,
+                        kind=clean_kind,
+                        geom=_multipolygon(shapely.to_wkb(geom)),
+                    )
+                    .returning(*_ZONE_COLUMNS)
                 )
             ).one()
     except IntegrityError as exc:
@@ -237,8 +262,7 @@ async def create_zone(
 async def list_zones(conn: AsyncConnection, region: str) -> list[Zone]:
     """All zones of a region, by name."""
     rows = await conn.execute(
-        text(f"SELECT {_ZONE_COLUMNS} FROM gis_zones WHERE region = :region ORDER BY name"),  # noqa: S608
-        {"region": region},
+        select(*_ZONE_COLUMNS).where(zones.c.region == region).order_by(zones.c.name)
     )
     return [_zone(r) for r in rows]
 
@@ -247,13 +271,9 @@ async def zones_at(conn: AsyncConnection, region: str, lon: float, lat: float) -
     """The zones covering a point (boundary included), smallest first."""
     check_lon_lat(lon, lat)
     rows = await conn.execute(
-        text(
-            f"SELECT {_ZONE_COLUMNS} FROM gis_zones"  # noqa: S608
-            " WHERE region = :region"
-            " AND ST_Covers(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))"
-            " ORDER BY ST_Area(geom), name"
-        ),
-        {"region": region, "lon": lon, "lat": lat},
+        select(*_ZONE_COLUMNS)
+        .where(zones.c.region == region, func.ST_Covers(zones.c.geom, _point(lon, lat)))
+        .order_by(func.ST_Area(zones.c.geom), zones.c.name)
     )
     return [_zone(r) for r in rows]
 
@@ -261,8 +281,9 @@ async def zones_at(conn: AsyncConnection, region: str, lon: float, lat: float) -
 async def delete_zone(conn: AsyncConnection, region: str, zone_id: int) -> None:
     """Remove a zone; :class:`NotFound` when there is none with that id in the region."""
     deleted = await conn.scalar(
-        text("DELETE FROM gis_zones WHERE region = :region AND id = :id RETURNING id"),
-        {"region": region, "id": zone_id},
+        delete(zones)
+        .where(zones.c.region == region, zones.c.id == zone_id)
+        .returning(zones.c.id)
     )
     if deleted is None:
         raise NotFound(f"region {region!r} has no zone {zone_id}")
@@ -437,22 +458,21 @@ async def store_first_due(
     """Replace the region's stored first-due areas with ``areas`` (stations without one are
     left out)."""
     await _region_exists(conn, region)
-    await conn.execute(text("DELETE FROM gis_first_due WHERE region = :region"), {"region": region})
-    for station, geometry in areas.items():
-        if geometry is None:
-            continue
-        geom = shape(geometry)
+    await conn.execute(delete(first_due).where(first_due.c.region == region))
+    rows = [
+        {"station": station, "wkb": shapely.to_wkb(shape(geometry))}
+        for station, geometry in areas.items()
+        if geometry is not None
+    ]
+    if rows:
         await conn.execute(
-            text(
-                "INSERT INTO gis_first_due (region, station, max_seconds, geom)"
-                " VALUES (:region, :station, :max_seconds, ST_Multi(ST_GeomFromWKB(:wkb, 4326)))"
+            insert(first_due).values(
+                region=region,
+                station=bindparam("station"),
+                max_seconds=max_seconds,
+                geom=_multipolygon(bindparam("wkb", type_=LargeBinary)),
             ),
-            {
-                "region": region,
-                "station": station,
-                "max_seconds": max_seconds,
-                "wkb": shapely.to_wkb(geom),
-            },
+            rows,
         )
 
 
@@ -462,12 +482,10 @@ async def first_due_station_at(
     """The station whose stored first-due area covers the point, if any."""
     check_lon_lat(lon, lat)
     found = await conn.scalar(
-        text(
-            "SELECT station FROM gis_first_due WHERE region = :region"
-            " AND ST_Covers(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))"
-            " ORDER BY station LIMIT 1"
-        ),
-        {"region": region, "lon": lon, "lat": lat},
+        select(first_due.c.station)
+        .where(first_due.c.region == region, func.ST_Covers(first_due.c.geom, _point(lon, lat)))
+        .order_by(first_due.c.station)
+        .limit(1)
     )
     return None if found is None else str(found)
 

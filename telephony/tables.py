@@ -1,12 +1,19 @@
 """Tables owned by ``telephony``: calls and their transitions, seats, sessions and pauses,
-recording references, text/alarm reports, and pushed caller locations."""
+recording references, text/alarm reports, and pushed caller locations.
+
+The schema is made by the Alembic revisions ``0003_telephony`` and ``0007_call_indexes``; these
+definitions say the same, checked by ``tests/integration/ops/test_schema_matches_tables``.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from sqlalchemy import (
     ARRAY,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     DateTime,
     Float,
@@ -17,10 +24,17 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from telephony.calls import CallKind, CallState
+
 metadata = MetaData()
+
+
+def _in(column: str, values: Iterable[str]) -> str:
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
 
 
 def _at(name: str, nullable: bool = True) -> Column[object]:
@@ -56,8 +70,17 @@ calls = Table(
     Column("transfer_target", Text),
     Column("recovered", Boolean, nullable=False, server_default="false"),
     _at("updated_at", nullable=False),
+    CheckConstraint(_in("kind", CallKind), name="calls_kind"),
+    CheckConstraint(_in("state", CallState), name="calls_state"),
     Index("calls_number_queued", "number", "queued_at"),
     Index("calls_seat_queued", "seat", "queued_at"),
+    Index("calls_queued", "queued_at"),
+    # Text and alarm reports waiting for a free seat: few rows, looked for at every free seat.
+    Index(
+        "calls_reports_waiting",
+        "queued_at",
+        postgresql_where=text("state = 'queued' AND kind <> 'voice'"),
+    ),
 )
 
 call_transitions = Table(
@@ -140,6 +163,15 @@ reports = Table(
     Column("payload", JSONB, nullable=False),
     _at("received_at", nullable=False),
     Column("received_by", Text, nullable=False),
+    CheckConstraint("kind IN ('sms', 'alarm')", name="reports_kind"),
+    # A gateway retrying the same report finds the first one.
+    Index(
+        "reports_external",
+        "kind",
+        "external_id",
+        unique=True,
+        postgresql_where=text("external_id IS NOT NULL"),
+    ),
 )
 
 caller_locations = Table(
@@ -152,5 +184,8 @@ caller_locations = Table(
     Column("accuracy_m", Float),
     Column("source", Text, nullable=False),
     _at("at", nullable=False),
+    CheckConstraint(
+        "lat BETWEEN -90 AND 90 AND lon BETWEEN -180 AND 180", name="caller_locations_range"
+    ),
     Index("caller_locations_number", "number", "at"),
 )

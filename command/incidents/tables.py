@@ -2,17 +2,27 @@
 escalations, and the per-year number counter.
 
 Incidents are versioned rows (``WHERE id = :id AND version = :v``). The narrative is
-append-only, enforced by a trigger. ``jurisdiction_id`` refers to ``gis_jurisdictions`` without
-a foreign key: the GIS schema is a separate migration branch and is replaced on re-import.
-The schema is created by the Alembic revision ``0005_incidents_dispatch``.
+append-only, enforced by a trigger (in the migration only). ``jurisdiction_id`` refers to
+``gis_jurisdictions`` without a foreign key: the GIS schema is a separate migration branch and is
+replaced on re-import; ``incident_calls.call_id`` likewise has none to ``calls``. The schema is
+created by the Alembic revision ``0005_incidents_dispatch``; these definitions say the same,
+checked by ``tests/integration/ops/test_schema_matches_tables``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
 
+from command.incidents.domain import IncidentStatus
+
 metadata = sa.MetaData()
+
+
+def _in(column: str, values: Iterable[str]) -> str:
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
 
 
 def _at(name: str, nullable: bool = True) -> sa.Column[object]:
@@ -57,6 +67,20 @@ incidents = sa.Table(
     _at("cancelled_at"),
     _at("updated_at", nullable=False),
     sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sa.CheckConstraint("priority BETWEEN 1 AND 4", name="incidents_priority"),
+    sa.CheckConstraint("response_level BETWEEN 1 AND 4", name="incidents_response_level"),
+    sa.CheckConstraint(_in("status", IncidentStatus), name="incidents_status"),
+    sa.CheckConstraint(
+        _in("command_level", ("department", "district", "city")), name="incidents_level"
+    ),
+    sa.Index("incidents_geom", "geom", postgresql_using="gist"),
+    # The open board: only incidents not yet closed or cancelled.
+    sa.Index(
+        "incidents_open",
+        "created_at",
+        postgresql_where=sa.text("status NOT IN ('closed', 'cancelled')"),
+    ),
+    sa.Index("incidents_created", "created_at"),
 )
 
 incident_calls = sa.Table(
@@ -68,6 +92,7 @@ incident_calls = sa.Table(
     sa.Column("caller_phone", sa.Text, nullable=False, server_default=""),
     _at("linked_at", nullable=False),
     sa.Column("linked_by", sa.Text, nullable=False),
+    sa.Index("incident_calls_call", "call_id"),
 )
 
 narrative = sa.Table(
@@ -79,6 +104,8 @@ narrative = sa.Table(
     sa.Column("author", sa.Text, nullable=False),
     sa.Column("kind", sa.Text, nullable=False),
     sa.Column("text", sa.Text, nullable=False),
+    sa.CheckConstraint("kind IN ('note', 'system')", name="incident_narrative_kind"),
+    sa.Index("incident_narrative_incident", "incident_id", "id"),
 )
 
 status_history = sa.Table(
@@ -91,6 +118,7 @@ status_history = sa.Table(
     _at("at", nullable=False),
     sa.Column("actor", sa.Text),
     sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    sa.Index("incident_status_history_incident", "incident_id", "id"),
 )
 
 escalations = sa.Table(
@@ -98,10 +126,14 @@ escalations = sa.Table(
     metadata,
     sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
     sa.Column("incident_id", sa.BigInteger, sa.ForeignKey("incidents.id"), nullable=False),
-    sa.Column("kind", sa.Text, nullable=False),  # command_level | response_level
+    sa.Column("kind", sa.Text, nullable=False),
     sa.Column("from_value", sa.Text, nullable=False),
     sa.Column("to_value", sa.Text, nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
     _at("at", nullable=False),
     sa.Column("actor", sa.Text, nullable=False),
+    sa.CheckConstraint(
+        "kind IN ('command_level', 'response_level')", name="incident_escalations_kind"
+    ),
+    sa.Index("incident_escalations_incident", "incident_id"),
 )

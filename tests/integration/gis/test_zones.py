@@ -177,3 +177,22 @@ async def test_first_due_bad_input(conn: AsyncConnection) -> None:
         await zones.first_due_areas(conn, REGION, [("x", 9.5, 95.0)])
     with pytest.raises(RegionNotFoundError):
         await zones.first_due_areas(conn, "atlantis", STATIONS)
+
+
+async def test_storing_first_due_areas_replaces_the_region_s_previous_ones(
+    conn: AsyncConnection,
+) -> None:
+    square = polygon(VADUZ_SQUARE)
+    await zones.store_first_due(conn, REGION, {"vaduz": square, "schaan": square}, 900.0)
+    await zones.store_first_due(conn, REGION, {"vaduz": square, "balzers": None}, 600.0)
+    rows = (
+        await conn.execute(
+            text(
+                "SELECT region, station, max_seconds, GeometryType(geom) AS kind"
+                " FROM gis_first_due ORDER BY station"
+            )
+        )
+    ).all()
+    assert [tuple(r) for r in rows] == [(REGION, "vaduz", 600.0, "MULTIPOLYGON")]
+    assert await zones.first_due_station_at(conn, REGION, 9.522, 47.139) == "vaduz"
+    assert await zones.first_due_station_at(conn, REGION, 9.60, 47.20) is None
