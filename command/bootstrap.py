@@ -18,6 +18,7 @@ from datetime import timedelta
 
 import asyncpg
 from sqlalchemy import text
+from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from command.auth.accounts import Accounts
@@ -42,6 +43,8 @@ from gis.errors import GisError
 from gis.geocode.service import Geocoder
 
 log = logging.getLogger(__name__)
+
+UNDEFINED_TABLE = "42P01"  # PostgreSQL's code for a table that does not exist
 
 
 @dataclass
@@ -178,7 +181,14 @@ async def parts(settings: Settings) -> AsyncIterator[Container]:
     engine = make_engine(database_url(settings), settings)
     try:
         yield build(settings, engine)
-    except (OSError, asyncpg.PostgresError) as exc:
+    except ProgrammingError as exc:
+        if getattr(exc.orig, "sqlstate", None) == UNDEFINED_TABLE:
+            raise Unavailable(
+                "the database has no schema yet: run `cad db migrate` (or `cad db init`)",
+                code="database.not_migrated",
+            ) from exc
+        raise
+    except (OSError, asyncpg.PostgresError, OperationalError, InterfaceError) as exc:
         raise Unavailable(f"cannot reach the database: {exc}", code="database.unreachable") from exc
     finally:
         await engine.dispose()

@@ -12,7 +12,7 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, func, insert, select, update
+from sqlalchemy import Row, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -151,6 +151,14 @@ async def get_unit(conn: AsyncConnection, unit_id: str) -> Unit:
     if row is None:
         raise NotFound(f"unit {unit_id!r} does not exist", unit_id=unit_id)
     return _unit(row)
+
+
+async def unit_named(conn: AsyncConnection, name: str) -> str | None:
+    """The id of the unit ``name`` names, by id or callsign (None: no such unit)."""
+    found = await conn.scalar(
+        select(units.c.id).where(or_(units.c.id == name, units.c.callsign == name))
+    )
+    return None if found is None else str(found)
 
 
 async def get_units(conn: AsyncConnection, unit_ids: Sequence[str]) -> list[Unit]:

@@ -12,13 +12,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from command import audit
 from command.auth import service
+from command.auth.roles import Role, parse_roles
 from command.auth.service import Policy, Principal, Session
+from command.errors import InvalidInput, NotFound
 from command.origin import Origin
 from command.tables import users
+from dispatch import store as dispatch_store
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,21 @@ class UserRow:
     language: str
     locked_until: datetime | None
     command_level: str | None
+
+
+async def _check_unit_account(conn: AsyncConnection, name: str, roles: list[str]) -> None:
+    """A field-unit account acts for the unit it is named after: that unit must exist."""
+    try:
+        for_unit = Role.FIELD_UNIT in parse_roles(roles)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), code="auth.role_unknown") from exc
+    if for_unit and await dispatch_store.unit_named(conn, name.strip()) is None:
+        raise NotFound(
+            f"there is no unit {name.strip()}: a field-unit account is named after its unit "
+            "(id or callsign); `cad dispatch units` lists them",
+            code="unit.unknown",
+            unit=name.strip(),
+        )
 
 
 class Accounts:
@@ -111,6 +129,7 @@ class Accounts:
             user_id = await service.create_user(
                 conn, username, password, roles, display_name, language, command_level
             )
+            await _check_unit_account(conn, username, roles)
             await audit.record(
                 conn,
                 actor=origin.actor,
@@ -140,6 +159,7 @@ class Accounts:
         """A device token, returned once (only its digest is stored)."""
         async with self.engine.begin() as conn:
             token = await service.create_device_token(conn, device, roles)
+            await _check_unit_account(conn, device, roles)
             await audit.record(
                 conn,
                 actor=origin.actor,

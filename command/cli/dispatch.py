@@ -2,7 +2,7 @@
 
 ``cad dispatch seed --region R`` gives an imported region its demo fleet (stations from the
 map's fire stations, police stations and hospitals). ``cad dispatch units`` prints the status
-board. ``require_unit`` is the check every command that names a unit makes first.
+board.
 
 ``cad bench recommend`` measures incident creation plus recommendation end to end through the
 incident service (jurisdiction lookup, duplicate check, numbering, event log, unit listing,
@@ -27,22 +27,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import make_url, or_, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from command import bootstrap
 from command.cli.common import engine_for, ensure_embedded_running
 from command.clock import Clock
 from command.db import database_url
 from command.dispatching.recommendation import Recommender
-from command.errors import InvalidInput, NotFound, Unavailable
+from command.errors import InvalidInput, Unavailable
 from command.incidents.config import IncidentConfig
 from command.incidents.response_times import percentile
 from command.incidents.service import IncidentService, NewIncident
 from command.settings import Settings
 from dispatch import store as dispatch_store
 from dispatch.demo import describe, seed_region, seed_synthetic_fleet
-from dispatch.tables import units as units_table
 from gis.osm_import import import_osm
 from gis.routing import drive_times, drive_times_naive
 from ops import migrate
@@ -87,21 +86,6 @@ def register_bench(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     bench.add_argument("--seed", type=int, default=1710, help="random scenario seed")
     bench.add_argument("--json", action="store_true", help="print the figures as JSON")
     bench.set_defaults(handler=bench_cmd)
-
-
-async def require_unit(conn: AsyncConnection, name: str) -> str:
-    """The id of the unit ``name`` names (by id or callsign); a clear error when none does."""
-    found = await conn.scalar(
-        select(units_table.c.id).where(
-            or_(units_table.c.id == name, units_table.c.callsign == name)
-        )
-    )
-    if found is None:
-        raise NotFound(
-            f"there is no unit {name}: `cad dispatch units` lists the units "
-            "(`cad dispatch seed --region R` gives a region its demo fleet)"
-        )
-    return str(found)
 
 
 def seed_cmd(args: argparse.Namespace, settings: Settings) -> int:

@@ -11,15 +11,11 @@ import asyncio
 import getpass
 import os
 
-from sqlalchemy import select
-
-from command import audit
-from command.auth import service
-from command.auth.roles import Role, parse_roles
-from command.cli.common import engine_for
-from command.cli.dispatch import require_unit
+from command import bootstrap
+from command.auth.roles import parse_roles
+from command.errors import InvalidInput
+from command.origin import Origin
 from command.settings import Settings
-from command.tables import users
 
 CLI_SOURCE = "cli"
 
@@ -53,36 +49,27 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     dev_add.set_defaults(handler=add_device)
 
 
-def _actor() -> str:
-    return f"os:{os.environ.get('USER', 'unknown')}"
+def _origin() -> Origin:
+    return Origin(f"os:{os.environ.get('USER', 'unknown')}", CLI_SOURCE)
 
 
-def _for_a_unit(roles: str) -> bool:
-    """Called after the roles were accepted, so they parse."""
-    return Role.FIELD_UNIT in parse_roles(roles)
+def _roles(text: str) -> list[str]:
+    try:
+        return sorted(r.value for r in parse_roles(text))
+    except ValueError as exc:
+        raise InvalidInput(str(exc), code="auth.role_unknown") from exc
 
 
 def add_user(args: argparse.Namespace, settings: Settings) -> int:
+    roles = _roles(args.roles)
     password = os.environ.get("CAD_NEW_PASSWORD") or getpass.getpass(
         f"password for {args.username}: "
     )
 
     async def run() -> None:
-        async with engine_for(settings) as engine, engine.begin() as conn:
-            await service.create_user(
-                conn, args.username, password, args.roles, args.name, args.language, args.level
-            )
-            if _for_a_unit(args.roles):
-                await require_unit(conn, args.username)
-            await audit.record(
-                conn,
-                actor=_actor(),
-                action="user.add",
-                object_type="user",
-                object_id=args.username,
-                source=CLI_SOURCE,
-                result="ok",
-                detail={"roles": args.roles, "command_level": args.level},
+        async with bootstrap.parts(settings) as parts:
+            await parts.accounts.add_user(
+                args.username, password, roles, args.name, args.language, args.level, _origin()
             )
 
     asyncio.run(run())
@@ -92,15 +79,13 @@ def add_user(args: argparse.Namespace, settings: Settings) -> int:
 
 def list_users(_: argparse.Namespace, settings: Settings) -> int:
     async def run() -> None:
-        async with engine_for(settings) as engine, engine.connect() as conn:
-            rows = await conn.execute(select(users).order_by(users.c.username))
-            print(f"{'username':<20} {'roles':<40} {'language':<8} {'level':<10} state")
-            for r in rows:
-                state = "disabled" if r.disabled else "active"
-                level = r.command_level or "city"
-                print(
-                    f"{r.username:<20} {','.join(r.roles):<40} {r.language:<8} {level:<10} {state}"
-                )
+        async with bootstrap.parts(settings) as parts:
+            found = await parts.accounts.users()
+        print(f"{'username':<20} {'roles':<40} {'language':<8} {'level':<10} state")
+        for u in found:
+            state = "disabled" if u.disabled else "active"
+            level = u.command_level or "city"
+            print(f"{u.username:<20} {','.join(u.roles):<40} {u.language:<8} {level:<10} {state}")
 
     asyncio.run(run())
     return 0
@@ -108,17 +93,8 @@ def list_users(_: argparse.Namespace, settings: Settings) -> int:
 
 def set_disabled(args: argparse.Namespace, settings: Settings) -> int:
     async def run() -> None:
-        async with engine_for(settings) as engine, engine.begin() as conn:
-            await service.set_disabled(conn, args.username, args.disabled)
-            await audit.record(
-                conn,
-                actor=_actor(),
-                action="user.disable" if args.disabled else "user.enable",
-                object_type="user",
-                object_id=args.username,
-                source=CLI_SOURCE,
-                result="ok",
-            )
+        async with bootstrap.parts(settings) as parts:
+            await parts.accounts.set_disabled(args.username, args.disabled, _origin())
 
     asyncio.run(run())
     print(f"{'disabled' if args.disabled else 'enabled'} {args.username}")
@@ -126,21 +102,11 @@ def set_disabled(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def add_device(args: argparse.Namespace, settings: Settings) -> int:
+    roles = _roles(args.roles)
+
     async def run() -> str:
-        async with engine_for(settings) as engine, engine.begin() as conn:
-            token = await service.create_device_token(conn, args.device, args.roles)
-            if _for_a_unit(args.roles):
-                await require_unit(conn, args.device.strip())
-            await audit.record(
-                conn,
-                actor=_actor(),
-                action="device.add",
-                object_type="device",
-                object_id=args.device,
-                source=CLI_SOURCE,
-                result="ok",
-            )
-            return token
+        async with bootstrap.parts(settings) as parts:
+            return await parts.accounts.add_device(args.device, roles, _origin())
 
     print(asyncio.run(run()))
     return 0

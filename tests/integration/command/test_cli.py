@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from command.tables import audit_log, tokens, users
 from ops import migrate
-from tests.support import dispatch_builders
+from tests.support import builders, dispatch_builders
 from tests.support.cli import cad, embedded_cluster
 from tests.support.database import PgServer
 from tests.support.live import LiveApp
@@ -125,6 +125,18 @@ async def test_db_status_lists_every_pending_revision_of_every_branch(pg_server:
         await pg_server.drop_database(name)
 
 
+async def test_a_database_without_its_schema_is_one_clear_line(pg_server: PgServer) -> None:
+    name = await pg_server.new_empty_database()
+    try:
+        listed = cad("user", "list", CAD_DATABASE_URL=pg_server.url(name))
+        assert (listed.returncode, listed.stdout) == (2, "")
+        assert listed.stderr == (
+            "cad: the database has no schema yet: run `cad db migrate` (or `cad db init`)\n"
+        )
+    finally:
+        await pg_server.drop_database(name)
+
+
 async def _device_tokens(engine: AsyncEngine) -> int:
     async with engine.connect() as conn:
         query = select(func.count()).select_from(tokens).where(tokens.c.kind == "device")
@@ -165,3 +177,22 @@ async def test_commands_naming_a_unit_refuse_an_unknown_one(
     assert (await live.http.get("/api/v1/units/E1/assignment", headers=bearer)).is_success
     # A device in another role names no unit.
     assert cad("device", "add", "wall-screen", "--roles", "leader", **db).returncode == 0
+
+
+async def test_the_api_refuses_a_device_token_for_an_unknown_unit(
+    engine: AsyncEngine, live: LiveApp
+) -> None:
+    admin = await builders.signed_in(live.http, engine, "ops1", "admin")
+    refused = await live.http.post(
+        "/api/v1/devices", json={"device": "unit-E1", "roles": ["field_unit"]}, headers=admin
+    )
+    assert refused.status_code == 404
+    assert refused.json()["code"] == "unit.unknown"
+    assert refused.json()["params"] == {"unit": "unit-E1"}
+    assert await _device_tokens(engine) == 0
+    await dispatch_builders.add_unit(engine, "E1", "engine")
+    added = await live.http.post(
+        "/api/v1/devices", json={"device": "E1", "roles": ["field_unit"]}, headers=admin
+    )
+    assert added.status_code == 201
+    assert await _device_tokens(engine) == 1
