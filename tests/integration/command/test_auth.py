@@ -9,7 +9,7 @@ import websockets
 from sqlalchemy import func, select
 
 from command.tables import audit_log, users
-from tests.support import builders
+from tests.support import builders, dispatch_builders
 from tests.support.live import LiveApp
 
 
@@ -136,6 +136,7 @@ async def test_admin_adds_user_and_device(live: LiveApp) -> None:
     )
     assert r.status_code == 201
     assert (await _login(live, "gina", "longenough"))[0] == 200
+    await dispatch_builders.add_unit(live.container.engine, "unit-A1", "engine")
     r = await live.http.post("/api/v1/devices", json={"device": "unit-A1"}, headers=headers)
     assert r.status_code == 201
     device_headers = {"Authorization": f"Bearer {r.json()['token']}"}
