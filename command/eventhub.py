@@ -1,9 +1,12 @@
-"""Fan-out of committed events to subscribers in this process, in sequence order.
+"""Fan-out of committed events to subscribers in this process, in sequence order; and the
+numbering of committed events (see ``command.events``), which every process's hub takes turns at.
 
-Every process LISTENs on the event channel; a notification (or a periodic poll, should one be
-lost while the listener reconnects) makes the hub read the log from where it last was and hand
-each new event to every subscriber. A subscriber that cannot keep up is told so and re-reads from
-the log: nothing is dropped, nothing is applied twice.
+The hub numbers what has committed and reads the log from where it last was when this
+process's code appended events (the connection's return to the pool tells it, after the
+commit), when another process's hub has numbered a batch (its notification), and every
+``sequence_interval`` (writers in processes without a hub, or a notification lost while the
+listener reconnects). It hands each new event to every subscriber. A subscriber that cannot keep
+up is told so and re-reads from the log: nothing is dropped, nothing is applied twice.
 """
 
 from __future__ import annotations
@@ -11,15 +14,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 
 import asyncpg
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import event as sa_event
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from command import events
 from command.events import Event
 
 log = logging.getLogger(__name__)
+
+_BUSY_RETRY = 0.005  # seconds: another process is numbering; look again right after it
 
 
 class Lagged(Exception):
@@ -54,19 +62,26 @@ class Subscription:
 
 
 class EventHub:
-    """Reads committed events in order and hands them to subscribers."""
+    """Numbers committed events, reads them in order and hands them to subscribers."""
 
     def __init__(
-        self, engine: AsyncEngine, queue_size: int = 10_000, poll_interval: float = 2.0
+        self,
+        engine: AsyncEngine,
+        queue_size: int = 10_000,
+        poll_interval: float = 2.0,
+        sequence_interval: float = 0.05,
     ) -> None:
         self._engine = engine
         self._queue_size = queue_size
         self._poll_interval = poll_interval
+        self._sequence_interval = sequence_interval
         self._subscribers: set[Subscription] = set()
         self._wake = asyncio.Event()
         self._last = 0
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._next_listen = 0.0
         self._closing = False
         self.listening = False
 
@@ -75,14 +90,18 @@ class EventHub:
         return self._last
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         async with self._engine.connect() as conn:
-            self._last = await events.last_seq(conn)
+            self._last = (await events.position(conn)).top
+        sa_event.listen(self._engine.sync_engine, "checkin", self._on_checkin)
         await self._listen()
         self._task = asyncio.create_task(self._run(), name="event-hub")
 
     async def stop(self) -> None:
         self._closing = True
         self._wake.set()
+        if sa_event.contains(self._engine.sync_engine, "checkin", self._on_checkin):
+            sa_event.remove(self._engine.sync_engine, "checkin", self._on_checkin)
         if self._task:
             self._task.cancel()
             # Bounded: a cancellation lost in a race must not hang the shutdown.
@@ -102,10 +121,11 @@ class EventHub:
         self._subscribers.discard(sub)
 
     def poke(self) -> None:
-        """Read the log now (used after local commits; notifications do the same)."""
+        """Number and read the log now (after local commits; notifications do the same)."""
         self._wake.set()
 
     async def _listen(self) -> None:
+        self._next_listen = time.monotonic() + self._poll_interval
         dsn = self._engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         try:
             self._listener = await asyncpg.connect(dsn, timeout=10)
@@ -123,28 +143,48 @@ class EventHub:
         self.listening = False
         self._wake.set()
 
+    def _on_checkin(self, _dbapi_conn: object, record: ConnectionPoolEntry) -> None:
+        # Called once the connection is back in the pool, so after its commit (or rollback).
+        if not record.info.pop(events.WRITTEN, False) or self._loop is None:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is closing
+            self._loop.call_soon_threadsafe(self._wake.set)
+
     async def _run(self) -> None:
+        retry_soon = False
         while not self._closing:
+            interval = _BUSY_RETRY if retry_soon else self._sequence_interval
             # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
             # arrives as the event is set, and the hub would never stop.
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._poll_interval):
+                async with asyncio.timeout(interval):
                     await self._wake.wait()
             self._wake.clear()
             if self._closing:
                 return
             try:
-                if not self.listening:
+                if not self.listening and time.monotonic() >= self._next_listen:
                     await self._listen()
-                await self._dispatch_new()
+                retry_soon = not await self._catch_up()
             except Exception:
                 log.exception("event hub could not read the log; retrying")
                 await asyncio.sleep(self._poll_interval)
 
-    async def _dispatch_new(self) -> None:
+    async def _catch_up(self) -> bool:
+        """Number what waits and hand on what is new; False if another process was numbering
+        (it notifies when done, and what committed after its look is ours to number)."""
+        async with self._engine.connect() as conn:
+            where = await events.position(conn)
+            await conn.rollback()
+            numbered = not where.waiting or await events.sequence(conn, wait=False)
+            if where.top > self._last or where.waiting:
+                await self._dispatch_new(conn)
+        return numbered
+
+    async def _dispatch_new(self, conn: AsyncConnection) -> None:
         while True:
-            async with self._engine.connect() as conn:
-                batch = await events.read_after(conn, self._last, limit=1000)
+            batch = await events.read_sequenced(conn, self._last, limit=1000)
+            await conn.rollback()
             for event in batch:
                 for sub in tuple(self._subscribers):
                     sub.offer(event)

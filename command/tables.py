@@ -23,7 +23,9 @@ metadata = MetaData()
 events = Table(
     "events",
     metadata,
-    Column("seq", BigInteger, Identity(always=True), primary_key=True),
+    # The order of writing; the global sequence (``seq``) is assigned after commit.
+    Column("id", BigInteger, Identity(always=True, cache=1), primary_key=True),
+    Column("seq", BigInteger),
     Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("type", Text, nullable=False),
     Column("subject_type", Text, nullable=False),

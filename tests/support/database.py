@@ -13,7 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
-from sqlalchemy.ext.asyncio import create_async_engine
+from alembic import command as alembic_command
+from alembic.config import Config
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from ops import migrate
 from ops.pgcluster import Cluster, free_port
@@ -64,12 +68,48 @@ class PgServer:
             await conn.close()
         return name
 
+    async def database_at(self, revision: str) -> str:
+        """A new database migrated only up to ``revision``: one as an older release left it."""
+        name = f"test_{next(_counter)}"
+        conn = await self._admin()
+        try:
+            await conn.execute(f"CREATE DATABASE {name}")
+        finally:
+            await conn.close()
+        engine = create_async_engine(self.url(name))
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(_upgrade_to, revision)
+        finally:
+            await engine.dispose()
+        return name
+
     async def drop_database(self, name: str) -> None:
         conn = await self._admin()
         try:
             await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         finally:
             await conn.close()
+
+
+def _upgrade_to(connection: Connection, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(migrate.MIGRATIONS))
+    config.attributes["connection"] = connection
+    alembic_command.upgrade(config, revision)
+
+
+async def until_waiting_for_a_lock(engine: AsyncEngine, pid: int, limit: float = 10.0) -> None:
+    """Return once the backend ``pid`` is blocked on a lock (a row lock, say)."""
+    deadline = asyncio.get_running_loop().time() + limit
+    query = text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid")
+    while True:
+        async with engine.connect() as conn:
+            if await conn.scalar(query, {"pid": pid}) == "Lock":
+                return
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"backend {pid} never waited for a lock")
+        await asyncio.sleep(0.01)
 
 
 def started_server() -> Iterator[PgServer]:
