@@ -68,7 +68,9 @@ tokens = Table(
 audit_log = Table(
     "audit_log",
     metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    # The order of writing; the place in the chain (``seq``, ``prev_hash``, ``hash``) is
+    # sealed after commit.
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("actor", Text, nullable=False),
     Column("action", Text, nullable=False),
@@ -77,6 +79,8 @@ audit_log = Table(
     Column("source", Text, nullable=False),
     Column("result", Text, nullable=False),
     Column("detail", JSONB, nullable=False),
-    Column("prev_hash", Text, nullable=False),
-    Column("hash", Text, nullable=False),
+    Column("content_hash", Text),
+    Column("seq", BigInteger),
+    Column("prev_hash", Text),
+    Column("hash", Text),
 )
