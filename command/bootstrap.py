@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from command import audit
 from command.auth.service import Policy
 from command.db import database_url, make_engine
 from command.eventhub import EventHub
@@ -86,6 +87,10 @@ async def start(settings: Settings, url: str | None = None) -> Container:
 
     container.health_checks["database"] = database
     container.health_checks["events"] = event_stream
+    # Audit rows are written without a lock and chained into the log after commit.
+    sealer = audit.Sealer(engine)
+    await sealer.start()
+    container.on_stop.append(sealer.stop)
     await start_telephony(container)
     # Units too long in a status (not acknowledged, ...) become alert events.
     limits = load_config(settings.incidents_config).status_limits

@@ -315,6 +315,12 @@ async def test_a_bad_unsealed_limit_is_refused(engine: AsyncEngine, database_url
     assert (await _verified(engine)).unsealed == 1  # nothing was sealed or changed
 
 
+async def test_a_running_server_seals_its_audit_rows(live: LiveApp) -> None:
+    await builders.signed_in(live.http, live.container.engine, "ops2", "admin")
+    await _until(live.container.engine, lambda r: r.rows >= 1 and r.unsealed == 0)
+    assert (await _verified(live.container.engine)).ok
+
+
 def _legacy_digest(row: dict[str, Any]) -> str:
     # The chain hash as the first release computed it, under its writers' lock.
     body = [
