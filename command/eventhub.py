@@ -27,8 +27,6 @@ from command.events import Event
 
 log = logging.getLogger(__name__)
 
-_BUSY_RETRY = 0.005  # seconds: another process is numbering; look again right after it
-
 
 class Lagged(Exception):
     """The subscriber's queue overflowed; it must re-read from the log."""
@@ -81,6 +79,7 @@ class EventHub:
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._conn: AsyncConnection | None = None
         self._next_listen = 0.0
         self._closing = False
         self.listening = False
@@ -92,7 +91,7 @@ class EventHub:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         async with self._engine.connect() as conn:
-            self._last = (await events.position(conn)).top
+            self._last = await events.last_seq(conn)
         sa_event.listen(self._engine.sync_engine, "checkin", self._on_checkin)
         await self._listen()
         self._task = asyncio.create_task(self._run(), name="event-hub")
@@ -106,6 +105,7 @@ class EventHub:
             self._task.cancel()
             # Bounded: a cancellation lost in a race must not hang the shutdown.
             await asyncio.wait({self._task}, timeout=5)
+        await self._drop_connection()
         if self._listener is not None and not self._listener.is_closed():
             try:
                 await asyncio.wait_for(self._listener.close(), 2.0)
@@ -151,13 +151,11 @@ class EventHub:
             self._loop.call_soon_threadsafe(self._wake.set)
 
     async def _run(self) -> None:
-        retry_soon = False
         while not self._closing:
-            interval = _BUSY_RETRY if retry_soon else self._sequence_interval
             # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
             # arrives as the event is set, and the hub would never stop.
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(interval):
+                async with asyncio.timeout(self._sequence_interval):
                     await self._wake.wait()
             self._wake.clear()
             if self._closing:
@@ -165,32 +163,51 @@ class EventHub:
             try:
                 if not self.listening and time.monotonic() >= self._next_listen:
                     await self._listen()
-                retry_soon = not await self._catch_up()
+                await self._catch_up()
             except Exception:
-                log.exception("event hub could not read the log; retrying")
+                log.exception("event hub could not number or read the log; retrying")
+                await self._drop_connection()
                 await asyncio.sleep(self._poll_interval)
 
-    async def _catch_up(self) -> bool:
-        """Number what waits and hand on what is new; False if another process was numbering
-        (it notifies when done, and what committed after its look is ours to number)."""
-        async with self._engine.connect() as conn:
-            where = await events.position(conn)
-            await conn.rollback()
-            numbered = not where.waiting or await events.sequence(conn, wait=False)
-            if where.top > self._last or where.waiting:
-                await self._dispatch_new(conn)
-        return numbered
+    async def _catch_up(self) -> None:
+        """Number what has committed and hand on everything new, in order."""
+        conn = await self._connection()
+        while True:
+            numbered = await events.number(conn, wait=False)
+            if numbered and numbered[0].seq == self._last + 1:
+                self._offer(numbered)  # just numbered here: no need to read them back
+            else:
+                # Numbered elsewhere (or the turn was taken): read what is new.
+                await self._read_new(conn)
+            if len(numbered) < events.BATCH:
+                return
 
-    async def _dispatch_new(self, conn: AsyncConnection) -> None:
+    async def _read_new(self, conn: AsyncConnection) -> None:
         while True:
             batch = await events.read_sequenced(conn, self._last, limit=1000)
-            await conn.rollback()
-            for event in batch:
-                for sub in tuple(self._subscribers):
-                    sub.offer(event)
-                self._last = event.seq
+            self._offer(batch)
             if len(batch) < 1000:
                 return
+
+    def _offer(self, batch: list[Event]) -> None:
+        for event in batch:
+            for sub in tuple(self._subscribers):
+                sub.offer(event)
+            self._last = event.seq
+
+    async def _connection(self) -> AsyncConnection:
+        # Held, in autocommit mode: a batch of numbering is one round trip, with no wait for
+        # the pool when writers hold all of it.
+        if self._conn is None:
+            conn = await self._engine.connect()
+            self._conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        return self._conn
+
+    async def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
 
     async def stream(self, after: int) -> AsyncIterator[Event]:
         """Every committed event after ``after``, exactly once and in order, then live ones."""

@@ -7,11 +7,12 @@ PostgreSQL commits transactions that notified one at a time, under one database-
 which would make every writer queue behind every other again. Append last, just before commit,
 after every row the change writes; the argument below needs it.
 
-Numbering. ``sequence`` gives the committed rows that have no number yet the next numbers, in
-``id`` order, a batch per transaction, one batch at a time across all processes (a
-transaction-scoped advisory lock per batch: a process that finds another one numbering reads
-what that one assigns; no process holds a lasting leadership). Each batch notifies every
-process's hub. Consoles read and resume by ``seq`` only.
+Numbering. ``number`` gives the committed rows that have no number yet the next numbers, in
+``id`` order, a batch per call, one batch at a time across all processes: the database function
+``cad_number_events`` takes a transaction-scoped advisory lock (a process that finds the turn
+taken numbers nothing and reads what the other one assigns; no process holds a lasting
+leadership), numbers, and notifies every process's hub, in one statement. Consoles read and
+resume by ``seq`` only.
 
 Commit order. Let T1 and T2 change the same row, T1 committing first. T2 can write that row only
 once T1 has ended (it waits on T1's row lock, or comes after it), and it appends after that
@@ -42,7 +43,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import Row, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from command.tables import events
@@ -50,38 +51,8 @@ from command.tables import events
 CHANNEL = "cad_events"  # payload: the highest sequence number a batch assigned
 WRITTEN = "cad_events_written"  # connection info key: events were appended on this connection
 BATCH = 1000
-_LOCK_KEY = 0x0CADE7E5  # the numbering turn, one batch at a time across processes
-# A sequencer stuck inside its transaction must not hold the turn for ever.
-_IDLE_TIMEOUT = "10s"
 
-_TURN = text(
-    "SELECT set_config('idle_in_transaction_session_timeout', :idle, true), "
-    "pg_try_advisory_xact_lock(:key) AS ok"
-)
-_WAIT_TURN = text(
-    "SELECT set_config('idle_in_transaction_session_timeout', :idle, true), "
-    "pg_advisory_xact_lock(:key)"
-)
-_NUMBER = text(
-    """
-    WITH top AS (SELECT coalesce(max(seq), 0) AS s FROM events),
-    pending AS (
-        SELECT id, row_number() OVER (ORDER BY id) AS n
-        FROM (SELECT id FROM events WHERE seq IS NULL ORDER BY id LIMIT :batch) AS p
-    ),
-    assigned AS (
-        UPDATE events e SET seq = top.s + pending.n
-        FROM top, pending WHERE e.id = pending.id
-        RETURNING e.seq
-    ),
-    summary AS (SELECT count(*) AS n, max(seq) AS last FROM assigned)
-    SELECT n, CASE WHEN n > 0 THEN pg_notify(:channel, last::text) END FROM summary
-    """
-)
-_POSITION = text(
-    "SELECT (SELECT coalesce(max(seq), 0) FROM events) AS top, "
-    "EXISTS (SELECT FROM events WHERE seq IS NULL) AS waiting"
-)
+_NUMBER = text("SELECT * FROM cad_number_events(:batch, :wait)").columns(*events.columns)
 
 
 @dataclass(frozen=True)
@@ -119,14 +90,6 @@ class Event:
         }
 
 
-@dataclass(frozen=True)
-class Position:
-    """How far numbering has come: the highest number, and whether committed events wait."""
-
-    top: int
-    waiting: bool
-
-
 async def append(conn: AsyncConnection, new: Sequence[NewEvent]) -> list[int]:
     """Write events in the caller's transaction; returns their ids, in the order written.
 
@@ -152,35 +115,24 @@ async def append(conn: AsyncConnection, new: Sequence[NewEvent]) -> list[int]:
     return sorted(result.scalars().all())
 
 
-async def sequence_batch(conn: AsyncConnection, *, wait: bool) -> int | None:
-    """Number up to ``BATCH`` committed events in the caller's transaction (commit it next).
+async def number(conn: AsyncConnection, *, wait: bool) -> list[Event]:
+    """Number up to ``BATCH`` committed events; returns them in order.
 
-    Returns how many, or None when another sequencer has the turn and ``wait`` is false.
+    One statement: on a connection in autocommit mode, one transaction and one round trip.
+    Without ``wait`` it numbers nothing when another process has the turn.
     """
-    if wait:
-        await conn.execute(_WAIT_TURN, {"idle": _IDLE_TIMEOUT, "key": _LOCK_KEY})
-    elif not (await conn.execute(_TURN, {"idle": _IDLE_TIMEOUT, "key": _LOCK_KEY})).one().ok:
-        return None
-    numbered = (await conn.execute(_NUMBER, {"batch": BATCH, "channel": CHANNEL})).one()
-    return int(numbered.n)
+    rows = await conn.execute(_NUMBER, {"batch": BATCH, "wait": wait})
+    return sorted((_event(r) for r in rows), key=lambda e: e.seq)
 
 
-async def sequence(conn: AsyncConnection, *, wait: bool = True) -> bool:
-    """Number every event committed so far, one transaction per batch on ``conn``, which must
-    not be in a transaction. False when another sequencer had the turn (only without ``wait``).
-    """
+async def sequence(conn: AsyncConnection) -> None:
+    """Number every event committed so far, on ``conn``, which must not be in a transaction;
+    waits for a sequencer that has the turn."""
     while True:
         async with conn.begin():
-            n = await sequence_batch(conn, wait=wait)
-        if n is None:
-            return False
-        if n < BATCH:
-            return True
-
-
-async def position(conn: AsyncConnection) -> Position:
-    row = (await conn.execute(_POSITION)).one()
-    return Position(top=int(row.top), waiting=bool(row.waiting))
+            numbered = await number(conn, wait=True)
+        if len(numbered) < BATCH:
+            return
 
 
 async def read_after(conn: AsyncConnection, after: int, limit: int = 500) -> list[Event]:
@@ -200,16 +152,21 @@ async def read_sequenced(conn: AsyncConnection, after: int, limit: int = 500) ->
     rows = await conn.execute(
         select(events).where(events.c.seq > after).order_by(events.c.seq).limit(limit)
     )
-    return [
-        Event(
-            seq=r.seq,
-            at=r.at,
-            type=r.type,
-            subject_type=r.subject_type,
-            subject_id=r.subject_id,
-            actor=r.actor,
-            data=r.data,
-        )
-        for r in rows
-    ]
+    return [_event(r) for r in rows]
 
+
+async def last_seq(conn: AsyncConnection) -> int:
+    value = (await conn.execute(text("SELECT coalesce(max(seq), 0) FROM events"))).scalar_one()
+    return int(value)
+
+
+def _event(r: Row[Any]) -> Event:
+    return Event(
+        seq=r.seq,
+        at=r.at,
+        type=r.type,
+        subject_type=r.subject_type,
+        subject_id=r.subject_id,
+        actor=r.actor,
+        data=r.data,
+    )

@@ -22,6 +22,42 @@ branch_labels = None
 depends_on = None
 
 
+# One batch of numbering in one statement (one round trip in autocommit mode): the turn, then
+# the highest number so far and the committed events without one, each read by its own
+# statement, so with a snapshot taken after the previous batch committed. Read committed only:
+# a snapshot kept for the whole transaction would number from a stale highest number.
+# 212723685 (0x0CADE7E5): the advisory lock of the numbering turn, one batch at a time.
+NUMBER_EVENTS = """
+CREATE FUNCTION cad_number_events(batch integer, wait boolean) RETURNS SETOF events
+LANGUAGE plpgsql AS $$
+DECLARE
+    top bigint;
+    numbered bigint;
+BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'events are numbered under read committed only';
+    END IF;
+    IF wait THEN
+        PERFORM pg_advisory_xact_lock(212723685);
+    ELSIF NOT pg_try_advisory_xact_lock(212723685) THEN
+        RETURN;
+    END IF;
+    SELECT coalesce(max(seq), 0) INTO top FROM events;
+    RETURN QUERY
+        WITH pending AS (
+            SELECT p.id, row_number() OVER (ORDER BY p.id) AS n
+            FROM (SELECT e.id FROM events e WHERE e.seq IS NULL ORDER BY e.id LIMIT batch) AS p
+        )
+        UPDATE events e SET seq = top + pending.n FROM pending WHERE e.id = pending.id
+        RETURNING e.*;
+    GET DIAGNOSTICS numbered = ROW_COUNT;
+    IF numbered > 0 THEN
+        PERFORM pg_notify('cad_events', (top + numbered)::text);
+    END IF;
+END $$;
+"""
+
+
 def upgrade() -> None:
     op.execute(
         """
@@ -65,6 +101,7 @@ def upgrade() -> None:
     op.execute("UPDATE events SET seq = id")
     op.execute("CREATE UNIQUE INDEX events_seq ON events (seq) WHERE seq IS NOT NULL")
     op.execute("CREATE INDEX events_unsequenced ON events (id) WHERE seq IS NULL")
+    op.execute(NUMBER_EVENTS)
     op.execute(
         "CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events "
         "FOR EACH ROW EXECUTE FUNCTION cad_assign_once('seq')"
@@ -76,6 +113,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DROP FUNCTION cad_number_events(integer, boolean)")
     op.execute("DROP TRIGGER events_sequenced_after_commit ON events")
     op.execute("DROP TRIGGER events_append_only ON events")
     # Events committed but not yet sequenced take the next numbers, in the order of writing.
