@@ -13,13 +13,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from command.bench import events as events_bench
 from command.cli import audit, db, dispatch, gis, gis_routing, serve, telephony, user
 from command.errors import status_for
 from command.settings import Settings
 
 # Areas with their own subcommands; ``bench`` collects benchmarks from the areas below.
 AREAS: list[Any] = [db, serve, user, audit, gis, telephony, dispatch]
-BENCHES: list[Any] = [gis, gis_routing, telephony, dispatch]
+BENCHES: list[Any] = [gis, gis_routing, telephony, dispatch, events_bench]
 
 
 def build_parser() -> argparse.ArgumentParser:
