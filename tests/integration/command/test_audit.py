@@ -187,10 +187,13 @@ async def test_concurrent_writers_hold_their_rows_open_together_and_all_are_chai
 
 
 async def test_rows_are_sealed_while_writers_go_on_and_a_slow_one_joins_when_it_commits(
-    engine: AsyncEngine,
+    engine: AsyncEngine, database_url: str
 ) -> None:
-    sealer = audit.Sealer(engine, interval=0.01)
-    await sealer.start()
+    # Two processes' sealers take turns on the same log.
+    other = create_async_engine(database_url)
+    sealers = [audit.Sealer(engine, interval=0.01), audit.Sealer(other, interval=0.01)]
+    for sealer in sealers:
+        await sealer.start()
     opened, release = asyncio.Event(), asyncio.Event()
 
     async def slow() -> None:
@@ -224,7 +227,9 @@ async def test_rows_are_sealed_while_writers_go_on_and_a_slow_one_joins_when_it_
     finally:
         release.set()
         await asyncio.gather(held, return_exceptions=True)
-        await sealer.stop()
+        for sealer in sealers:
+            await sealer.stop()
+        await other.dispose()
 
 
 async def _until(
