@@ -13,6 +13,9 @@ own subject row and appends one event. For both designs:
   without a hub of its own, whose commits the hubs find by looking every
   ``sequence_interval``.
 
+The load phases run ``--rounds`` times, the two designs taking turns, and the throughput ratio
+is the median of the rounds': the machine is shared and its load wanders.
+
 The baseline's log is a table shaped as in the first release (``seq`` from an identity, given
 under the lock), read as its hub read it: LISTEN, then everything above the last ``seq``.
 """
@@ -36,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.schema import CreateTable
 
 from command import events
-from command.bench.stats import Timing, load_average
+from command.bench.stats import Timing, load_average, percentile
 from command.cli.common import ensure_embedded_running
 from command.cli.dispatch import _drop, _scratch
 from command.db import database_url, make_engine
@@ -281,6 +284,7 @@ class EventsBenchmark:
     writers: int
     seconds: float
     hold: float
+    rounds: int
     load_before: float
     load_after: float
     plain: list[LoadRun]
@@ -323,7 +327,7 @@ async def _design(
 
 
 async def run_benchmark(
-    settings: Settings, writers: int, seconds: float, hold: float, quiet: int
+    settings: Settings, writers: int, seconds: float, hold: float, quiet: int, rounds: int = 1
 ) -> EventsBenchmark:
     url, name = await _scratch(database_url(settings))
     try:
@@ -341,14 +345,13 @@ async def run_benchmark(
             append = events.append if design == OURS else locked_append
             return lambda e, a: _load(e, append, a, design, writers, seconds, with_hold)
 
-        plain = [
-            await _design(settings, url, writers, load(LOCKED, None), ours=False),
-            await _design(settings, url, writers, load(OURS, None), ours=True),
-        ]
-        slow = [
-            await _design(settings, url, writers, load(OURS, hold), ours=True),
-            await _design(settings, url, writers, load(LOCKED, hold), ours=False),
-        ]
+        plain: list[LoadRun] = []
+        slow: list[LoadRun] = []
+        for _ in range(rounds):  # the two designs take turns, so both see the machine's load
+            plain.append(await _design(settings, url, writers, load(LOCKED, None), ours=False))
+            plain.append(await _design(settings, url, writers, load(OURS, None), ours=True))
+            slow.append(await _design(settings, url, writers, load(OURS, hold), ours=True))
+            slow.append(await _design(settings, url, writers, load(LOCKED, hold), ours=False))
         timings: dict[str, Timing] = {
             LOCKED: await _design(
                 settings, url, 1, lambda e, a: _quiet(e, locked_append, a, quiet), ours=False
@@ -372,6 +375,7 @@ async def run_benchmark(
             writers=writers,
             seconds=seconds,
             hold=hold,
+            rounds=rounds,
             load_before=load_before,
             load_after=load_average(),
             plain=plain,
@@ -392,6 +396,7 @@ def register_bench(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "--hold", type=float, default=2.0, help="seconds the slow transaction stays open"
     )
     bench.add_argument("--quiet", type=int, default=200, help="events timed on a quiet log")
+    bench.add_argument("--rounds", type=int, default=3, help="turns of both designs (1..20)")
     bench.add_argument("--json", action="store_true", help="print the figures as JSON")
     bench.set_defaults(handler=bench_cmd)
 
@@ -408,6 +413,8 @@ def _check(args: argparse.Namespace) -> None:
         )
     if not 1 <= args.quiet <= 10_000:
         raise InvalidInput(f"--quiet {args.quiet} is outside 1..10000")
+    if not 1 <= args.rounds <= 20:
+        raise InvalidInput(f"--rounds {args.rounds} is outside 1..20")
 
 
 def _line(run: LoadRun) -> str:
@@ -425,6 +432,21 @@ def _line(run: LoadRun) -> str:
     )
 
 
+def ratios(runs: Sequence[LoadRun]) -> list[float]:
+    """Per round: this design's throughput over the baseline's."""
+    ours = [r.per_second for r in runs if r.design == OURS]
+    locked = [r.per_second for r in runs if r.design == LOCKED]
+    return [o / b for o, b in zip(ours, locked, strict=True)]
+
+
+def _summary(title: str, runs: Sequence[LoadRun]) -> str:
+    each = ratios(runs)
+    return (
+        f"{title}: {percentile(each, 0.5):.2f}x the baseline's throughput (median of "
+        f"{', '.join(f'{r:.2f}x' for r in each)})\n" + "\n".join(_line(r) for r in runs)
+    )
+
+
 def bench_cmd(args: argparse.Namespace, settings: Settings) -> int:
     _check(args)
     ensure_embedded_running(settings)
@@ -433,21 +455,23 @@ def bench_cmd(args: argparse.Namespace, settings: Settings) -> int:
         raise KeyboardInterrupt  # so the scratch database is dropped on the way out
 
     signal.signal(signal.SIGTERM, stop)
-    result = asyncio.run(run_benchmark(settings, args.writers, args.seconds, args.hold, args.quiet))
+    result = asyncio.run(
+        run_benchmark(settings, args.writers, args.seconds, args.hold, args.quiet, args.rounds)
+    )
     figures: dict[str, Any] = asdict(result)
     figures["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    figures["ratio_plain"] = ratios(result.plain)
+    figures["ratio_slow"] = ratios(result.slow)
     if args.json:
         print(json.dumps(figures, indent=2))
         return 0
-    ratio = result.plain[1].per_second / result.plain[0].per_second
-    slow_ratio = result.slow[0].per_second / result.slow[1].per_second
     print(
-        f"event log, {result.writers} writers, {result.seconds:g} s per phase "
-        f"(load average {result.load_before:.1f} -> {result.load_after:.1f})\n"
-        f"writers alone: {ratio:.2f}x the baseline's throughput\n"
-        + "\n".join(_line(r) for r in result.plain)
-        + f"\nwith one transaction open for {result.hold:g} s: {slow_ratio:.2f}x\n"
-        + "\n".join(_line(r) for r in result.slow)
+        f"event log, {result.writers} writers, {result.seconds:g} s per phase, "
+        f"{result.rounds} rounds (load average {result.load_before:.1f} -> "
+        f"{result.load_after:.1f})\n"
+        + _summary("writers alone", result.plain)
+        + "\n"
+        + _summary(f"with one transaction open for {result.hold:g} s", result.slow)
         + "\nquiet log, one event at a time, commit -> subscriber\n"
         + "\n".join(f"  {design:<36} {t.line()}" for design, t in result.quiet.items())
     )

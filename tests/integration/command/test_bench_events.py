@@ -47,6 +47,7 @@ async def test_bad_parameters_are_refused(pg_server: database.PgServer, database
         (["--seconds", "0.5"], "--seconds 0.5 is outside 1..600"),
         (["--seconds", "5", "--hold", "4.5"], "--hold 4.5 must be above 0 and at most 80%"),
         (["--quiet", "0"], "--quiet 0 is outside 1..10000"),
+        (["--rounds", "0"], "--rounds 0 is outside 1..20"),
     ):
         result = cad("bench", "events", *args, CAD_DATABASE_URL=database_url)
         assert result.returncode == 2, result.stderr
