@@ -4,9 +4,14 @@ numbering of committed events (see ``command.events``), which every process's hu
 The hub numbers what has committed and reads the log from where it last was when this
 process's code appended events (the connection's return to the pool tells it, after the
 commit), when another process's hub has numbered a batch (its notification), and every
-``sequence_interval`` (writers in processes without a hub, or a notification lost while the
-listener reconnects). It hands each new event to every subscriber. A subscriber that cannot keep
-up is told so and re-reads from the log: nothing is dropped, nothing is applied twice.
+``sequence_interval`` (writers in processes without a hub, a notification lost while the
+listener reconnects, or a batch that found the turn taken by a process that then numbered
+nothing). It hands each new event to every subscriber. A subscriber that cannot keep up is told
+so and re-reads from the log: nothing is dropped, nothing is applied twice. ``poll_interval``
+paces reconnecting the listener and retrying after an error.
+
+The hub numbers and reads on one held connection in autocommit mode: a batch is one round
+trip, and it never waits for the pool while writers hold all of it.
 """
 
 from __future__ import annotations
@@ -196,8 +201,6 @@ class EventHub:
             self._last = event.seq
 
     async def _connection(self) -> AsyncConnection:
-        # Held, in autocommit mode: a batch of numbering is one round trip, with no wait for
-        # the pool when writers hold all of it.
         if self._conn is None:
             conn = await self._engine.connect()
             self._conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
