@@ -235,10 +235,12 @@ async def _pages(
     conn: AsyncConnection, column: Column[int], sealed: bool, batch: int
 ) -> AsyncIterator[list[dict[str, Any]]]:
     """Sealed rows by ``seq``, or unsealed ones by ``id``, a page at a time."""
-    after = 0
+    after: int | None = None  # no lower bound: a number moved below 1 is found too
     which = audit_log.c.seq.is_not(None) if sealed else audit_log.c.seq.is_(None)
     while True:
-        query = select(audit_log).where(which, column > after).order_by(column).limit(batch)
+        query = select(audit_log).where(which).order_by(column).limit(batch)
+        if after is not None:
+            query = query.where(column > after)
         rows = [dict(r) for r in (await conn.execute(query)).mappings()]
         if not rows:
             return
@@ -269,7 +271,7 @@ async def verify(
                 report.breaks.append(f"row {row['seq']} does not link to the row before it")
             if chain_digest(row) != row["hash"] or _changed(row):
                 report.breaks.append(f"row {row['seq']} was changed after it was written")
-            expected = row["seq"] + 1
+            expected = max(expected, row["seq"] + 1)
             prev_hash = row["hash"]
             report.rows += 1
     report.head = prev_hash

@@ -269,6 +269,14 @@ async def test_reordering_is_caught(engine: AsyncEngine) -> None:
     assert "row 4 does not link to the row before it" in report.problems
 
 
+async def test_a_row_moved_out_of_the_numbering_is_caught(engine: AsyncEngine) -> None:
+    await _rows(engine, 3)
+    await _tamper(engine, "UPDATE audit_log SET seq = 0 WHERE seq = 2")
+    report = await _verified(engine)
+    assert "row 0 is out of order" in report.problems
+    assert "rows 2..2 are missing (deleted)" in report.problems
+
+
 async def test_rows_left_unsealed_too_long_are_reported(
     engine: AsyncEngine, database_url: str
 ) -> None:
