@@ -17,7 +17,8 @@ The load phases run ``--rounds`` times, the two designs taking turns, and the th
 is the median of the rounds': the machine is shared and its load wanders.
 
 The baseline's log is a table shaped as in the first release (``seq`` from an identity, given
-under the lock), read as its hub read it: LISTEN, then everything above the last ``seq``.
+under the lock), read as its hub read it: LISTEN, then everything above the last ``seq``,
+handed to a subscriber through the same kind of queue.
 """
 
 from __future__ import annotations
@@ -33,7 +34,18 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import asyncpg
-from sqlalchemy import BigInteger, Column, DateTime, Identity, MetaData, Table, Text, func, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    MetaData,
+    Table,
+    Text,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.schema import CreateTable
@@ -44,8 +56,8 @@ from command.cli.common import ensure_embedded_running
 from command.cli.dispatch import _drop, _scratch
 from command.db import database_url, make_engine
 from command.errors import InvalidInput
-from command.eventhub import EventHub
-from command.events import NewEvent
+from command.eventhub import EventHub, Subscription
+from command.events import Event, NewEvent
 from command.settings import Settings
 from ops import migrate
 
@@ -158,17 +170,33 @@ async def _hub_console(hub: EventHub, after: int, arrivals: Arrivals) -> None:
         arrivals.arrive(int(event.data["k"]))
 
 
+async def _read_locked(conn: AsyncConnection, after: int) -> list[Event]:
+    query = (
+        select(_locked_events)
+        .where(_locked_events.c.seq > after)
+        .order_by(_locked_events.c.seq)
+        .limit(1000)
+    )
+    return [
+        Event(r.seq, r.at, r.type, r.subject_type, r.subject_id, r.actor, r.data)
+        for r in await conn.execute(query)
+    ]
+
+
 async def _locked_console(engine: AsyncEngine, arrivals: Arrivals, ready: asyncio.Event) -> None:
-    """The first release's hub, as far as delivery goes: LISTEN, then read above the last (on a
-    held connection, as ours does)."""
+    """The first release's hub: on a notification, read every event above the last into
+    ``Event`` objects and hand them to a subscriber's queue (on a held connection, as ours)."""
     dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     listener = await asyncpg.connect(dsn)
     wake = asyncio.Event()
     await listener.add_listener(_LOCKED_CHANNEL, lambda *_: wake.set())
-    read = text(
-        "SELECT seq, (data->>'k')::bigint AS k FROM bench_locked_events "
-        "WHERE seq > :after ORDER BY seq LIMIT 1000"
-    )
+    sub = Subscription(1_000_000)
+
+    async def consume() -> None:
+        while True:
+            arrivals.arrive(int((await sub.get()).data["k"]))
+
+    consumer = asyncio.create_task(consume())
     try:
         async with engine.connect() as held:
             conn = await held.execution_options(isolation_level="AUTOCOMMIT")
@@ -179,13 +207,15 @@ async def _locked_console(engine: AsyncEngine, arrivals: Arrivals, ready: asynci
                 await wake.wait()
                 wake.clear()
                 while True:
-                    rows = (await conn.execute(read, {"after": last})).all()
-                    for row in rows:
-                        arrivals.arrive(row.k)
-                        last = row.seq
-                    if len(rows) < 1000:
+                    batch = await _read_locked(conn, last)
+                    for event in batch:
+                        sub.offer(event)
+                        last = event.seq
+                    if len(batch) < 1000:
                         break
     finally:
+        consumer.cancel()
+        await asyncio.gather(consumer, return_exceptions=True)
         await listener.close()
 
 
