@@ -6,15 +6,18 @@ from sqlalchemy import (
     ARRAY,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     DateTime,
     ForeignKey,
     Identity,
+    Index,
     Integer,
     MetaData,
     Table,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -32,6 +35,9 @@ events = Table(
     Column("subject_id", Text, nullable=False),
     Column("actor", Text),
     Column("data", JSONB, nullable=False),
+    Index("events_subject", "subject_type", "subject_id", "id"),
+    Index("events_seq", "seq", unique=True, postgresql_where=text("seq IS NOT NULL")),
+    Index("events_unsequenced", "id", postgresql_where=text("seq IS NULL")),
 )
 
 users = Table(
@@ -83,4 +89,10 @@ audit_log = Table(
     Column("seq", BigInteger),
     Column("prev_hash", Text),
     Column("hash", Text),
+    Index("audit_log_seq", "seq", unique=True, postgresql_where=text("seq IS NOT NULL")),
+    Index("audit_log_unsealed", "id", postgresql_where=text("seq IS NULL")),
+    CheckConstraint(
+        "(seq IS NULL) = (prev_hash IS NULL) AND (seq IS NULL) = (hash IS NULL)",
+        name="audit_log_sealed_whole",
+    ),
 )
