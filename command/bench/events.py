@@ -416,7 +416,7 @@ async def run_benchmark(
         await _drop(url, name)
 
 
-def register_bench(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bench = sub.add_parser(
         "events", help="event log: writers with and without a slow transaction, delivery"
     )

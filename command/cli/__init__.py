@@ -20,7 +20,8 @@ from command.settings import Settings
 
 # Areas with their own subcommands; ``bench`` collects benchmarks from the areas below.
 AREAS: list[Any] = [db, serve, user, audit, gis, telephony, dispatch]
-BENCHES: list[Any] = [gis, gis_routing, telephony, dispatch, events_bench]
+BENCHES: list[Any] = [gis, gis_routing, telephony, dispatch]
+BENCH_MODULES: list[Any] = [events_bench]  # modules of command.bench, with ``register``
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench_sub = bench.add_subparsers(dest="bench", required=True, metavar="BENCHMARK")
     for area in BENCHES:
         area.register_bench(bench_sub)
+    for module in BENCH_MODULES:
+        module.register(bench_sub)
     return parser
 
 
