@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from command import audit
 from command.auth.accounts import Accounts
 from command.auth.service import Policy
 from command.calltaking.config import config_from
@@ -131,6 +132,10 @@ async def start(settings: Settings, url: str | None = None) -> Container:
     try:
         await container.hub.start()
         container.running.append(container.hub.stop)
+        # Audit rows are written without a lock and chained into the log after commit.
+        sealer = audit.Sealer(engine)
+        await sealer.start()
+        container.running.append(sealer.stop)
         await container.telephony.start()
         container.running.append(container.telephony.stop)
         # Units too long in a status (not acknowledged, ...) become alert events.

@@ -1,9 +1,17 @@
-"""Fan-out of committed events to subscribers in this process, in sequence order.
+"""Fan-out of committed events to subscribers in this process, in sequence order; and the
+numbering of committed events (see ``command.events``), which every process's hub takes turns at.
 
-Every process LISTENs on the event channel; a notification (or a periodic poll, should one be
-lost while the listener reconnects) makes the hub read the log from where it last was and hand
-each new event to every subscriber. A subscriber that cannot keep up is told so and re-reads from
-the log: nothing is dropped, nothing is applied twice.
+The hub numbers what has committed and reads the log from where it last was when this
+process's code appended events (the connection's return to the pool tells it, after the
+commit), when another process's hub has numbered a batch (its notification), and every
+``sequence_interval`` (writers in processes without a hub, a notification lost while the
+listener reconnects, or a batch that found the turn taken by a process that then numbered
+nothing). It hands each new event to every subscriber. A subscriber that cannot keep up is told
+so and re-reads from the log: nothing is dropped, nothing is applied twice. ``poll_interval``
+paces reconnecting the listener and retrying after an error.
+
+The hub numbers and reads on one held connection in autocommit mode: a batch is one round
+trip, and it never waits for the pool while writers hold all of it.
 """
 
 from __future__ import annotations
@@ -11,10 +19,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 
 import asyncpg
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import event as sa_event
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from command import events
 from command.events import Event
@@ -54,19 +65,27 @@ class Subscription:
 
 
 class EventHub:
-    """Reads committed events in order and hands them to subscribers."""
+    """Numbers committed events, reads them in order and hands them to subscribers."""
 
     def __init__(
-        self, engine: AsyncEngine, queue_size: int = 10_000, poll_interval: float = 2.0
+        self,
+        engine: AsyncEngine,
+        queue_size: int = 10_000,
+        poll_interval: float = 2.0,
+        sequence_interval: float = 0.05,
     ) -> None:
         self._engine = engine
         self._queue_size = queue_size
         self._poll_interval = poll_interval
+        self._sequence_interval = sequence_interval
         self._subscribers: set[Subscription] = set()
         self._wake = asyncio.Event()
         self._last = 0
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._conn: AsyncConnection | None = None
+        self._next_listen = 0.0
         self._closing = False
         self.listening = False
 
@@ -75,18 +94,23 @@ class EventHub:
         return self._last
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         async with self._engine.connect() as conn:
             self._last = await events.last_seq(conn)
+        sa_event.listen(self._engine.sync_engine, "checkin", self._on_checkin)
         await self._listen()
         self._task = asyncio.create_task(self._run(), name="event-hub")
 
     async def stop(self) -> None:
         self._closing = True
         self._wake.set()
+        if sa_event.contains(self._engine.sync_engine, "checkin", self._on_checkin):
+            sa_event.remove(self._engine.sync_engine, "checkin", self._on_checkin)
         if self._task:
             self._task.cancel()
             # Bounded: a cancellation lost in a race must not hang the shutdown.
             await asyncio.wait({self._task}, timeout=5)
+        await self._drop_connection()
         if self._listener is not None and not self._listener.is_closed():
             try:
                 await asyncio.wait_for(self._listener.close(), 2.0)
@@ -102,10 +126,11 @@ class EventHub:
         self._subscribers.discard(sub)
 
     def poke(self) -> None:
-        """Read the log now (used after local commits; notifications do the same)."""
+        """Number and read the log now (after local commits; notifications do the same)."""
         self._wake.set()
 
     async def _listen(self) -> None:
+        self._next_listen = time.monotonic() + self._poll_interval
         dsn = self._engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         try:
             self._listener = await asyncpg.connect(dsn, timeout=10)
@@ -123,34 +148,69 @@ class EventHub:
         self.listening = False
         self._wake.set()
 
+    def _on_checkin(self, _dbapi_conn: object, record: ConnectionPoolEntry) -> None:
+        # Called once the connection is back in the pool, so after its commit (or rollback).
+        if not record.info.pop(events.WRITTEN, False) or self._loop is None:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is closing
+            self._loop.call_soon_threadsafe(self._wake.set)
+
     async def _run(self) -> None:
         while not self._closing:
             # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
             # arrives as the event is set, and the hub would never stop.
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._poll_interval):
+                async with asyncio.timeout(self._sequence_interval):
                     await self._wake.wait()
             self._wake.clear()
             if self._closing:
                 return
             try:
-                if not self.listening:
+                if not self.listening and time.monotonic() >= self._next_listen:
                     await self._listen()
-                await self._dispatch_new()
+                await self._catch_up()
             except Exception:
-                log.exception("event hub could not read the log; retrying")
+                log.exception("event hub could not number or read the log; retrying")
+                await self._drop_connection()
                 await asyncio.sleep(self._poll_interval)
 
-    async def _dispatch_new(self) -> None:
+    async def _catch_up(self) -> None:
+        """Number what has committed and hand on everything new, in order."""
+        conn = await self._connection()
         while True:
-            async with self._engine.connect() as conn:
-                batch = await events.read_after(conn, self._last, limit=1000)
-            for event in batch:
-                for sub in tuple(self._subscribers):
-                    sub.offer(event)
-                self._last = event.seq
+            numbered = await events.number(conn, wait=False)
+            if numbered and numbered[0].seq == self._last + 1:
+                self._offer(numbered)  # just numbered here: no need to read them back
+            else:
+                # Numbered elsewhere (or the turn was taken): read what is new.
+                await self._read_new(conn)
+            if len(numbered) < events.BATCH:
+                return
+
+    async def _read_new(self, conn: AsyncConnection) -> None:
+        while True:
+            batch = await events.read_sequenced(conn, self._last, limit=1000)
+            self._offer(batch)
             if len(batch) < 1000:
                 return
+
+    def _offer(self, batch: list[Event]) -> None:
+        for event in batch:
+            for sub in tuple(self._subscribers):
+                sub.offer(event)
+            self._last = event.seq
+
+    async def _connection(self) -> AsyncConnection:
+        if self._conn is None:
+            conn = await self._engine.connect()
+            self._conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        return self._conn
+
+    async def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
 
     async def stream(self, after: int) -> AsyncIterator[Event]:
         """Every committed event after ``after``, exactly once and in order, then live ones."""

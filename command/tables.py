@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -30,14 +31,18 @@ metadata = MetaData()
 events = Table(
     "events",
     metadata,
-    Column("seq", BigInteger, Identity(always=True), primary_key=True),
+    # The order of writing; the global sequence (``seq``) is assigned after commit.
+    Column("id", BigInteger, Identity(always=True, cache=1), primary_key=True),
+    Column("seq", BigInteger),
     Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("type", Text, nullable=False),
     Column("subject_type", Text, nullable=False),
     Column("subject_id", Text, nullable=False),
     Column("actor", Text),
     Column("data", JSONB, nullable=False),
-    Index("events_subject", "subject_type", "subject_id", "seq"),
+    Index("events_subject", "subject_type", "subject_id", "id"),
+    Index("events_seq", "seq", unique=True, postgresql_where=text("seq IS NOT NULL")),
+    Index("events_unsequenced", "id", postgresql_where=text("seq IS NULL")),
 )
 
 users = Table(
@@ -78,7 +83,9 @@ tokens = Table(
 audit_log = Table(
     "audit_log",
     metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    # The order of writing; the place in the chain (``seq``, ``prev_hash``, ``hash``) is
+    # sealed after commit.
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("actor", Text, nullable=False),
     Column("action", Text, nullable=False),
@@ -87,6 +94,14 @@ audit_log = Table(
     Column("source", Text, nullable=False),
     Column("result", Text, nullable=False),
     Column("detail", JSONB, nullable=False),
-    Column("prev_hash", Text, nullable=False),
-    Column("hash", Text, nullable=False),
+    Column("content_hash", Text),
+    Column("seq", BigInteger),
+    Column("prev_hash", Text),
+    Column("hash", Text),
+    Index("audit_log_seq", "seq", unique=True, postgresql_where=text("seq IS NOT NULL")),
+    Index("audit_log_unsealed", "id", postgresql_where=text("seq IS NULL")),
+    CheckConstraint(
+        "(seq IS NULL) = (prev_hash IS NULL) AND (seq IS NULL) = (hash IS NULL)",
+        name="audit_log_sealed_whole",
+    ),
 )

@@ -26,6 +26,14 @@ async def database_url(pg_server: PgServer) -> AsyncIterator[str]:
 
 
 @pytest.fixture
+async def foundation_url(pg_server: PgServer) -> AsyncIterator[str]:
+    """A database migrated only to the first revision, as the first release left it."""
+    name = await pg_server.database_at("0001_foundation")
+    yield pg_server.url(name)
+    await pg_server.drop_database(name)
+
+
+@pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     eng = create_async_engine(database_url, pool_size=5, max_overflow=30)
     yield eng

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from command.bench import ami as bench_ami
+from command.bench import events as bench_events
 from command.cli import audit, db, dispatch, gis, gis_routing, serve, telephony, user
 from command.errors import status_for
 from command.settings import Settings
@@ -22,7 +23,7 @@ from command.settings import Settings
 # an area, or a module of command.bench with ``register``).
 AREAS: list[Any] = [db, serve, user, audit, gis, telephony, dispatch]
 BENCHES: list[Any] = [gis, gis_routing, dispatch]
-BENCH_MODULES: list[Any] = [bench_ami]
+BENCH_MODULES: list[Any] = [bench_ami, bench_events]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,6 +20,14 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
 
+async def _delivered_seq(engine: AsyncEngine, event_id: int) -> int:
+    """The sequence number consoles see for an event: assigned after its commit."""
+    async with engine.connect() as conn:
+        await events.sequence(conn)
+        seq = await conn.scalar(text("SELECT seq FROM events WHERE id = :i"), {"i": event_id})
+    return int(seq)
+
+
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
     async with async_playwright() as p:
@@ -69,7 +77,8 @@ async def test_sign_in_verify_an_address_and_follow_events(
 
     await expect(page.locator("#feed-state")).to_have_text("实时")
     async with console_app.container.engine.begin() as conn:
-        (seq,) = await events.append(conn, [NewEvent("test.console", "test", "42")])
+        (written,) = await events.append(conn, [NewEvent("test.console", "test", "42")])
+    seq = await _delivered_seq(console_app.container.engine, written)
     await expect(page.locator(f"#events li[data-seq='{seq}']")).to_contain_text("test.console")
 
     await page.click("#lang")

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from ops import migrate
 from ops.pgcluster import Cluster, free_port
@@ -74,12 +75,35 @@ class PgServer:
             await conn.close()
         return name
 
+    async def database_at(self, revision: str) -> str:
+        """A new database migrated only up to ``revision``: one as an older release left it."""
+        name = await self.new_empty_database()
+        engine = create_async_engine(self.url(name))
+        try:
+            await migrate.upgrade(engine, revision)
+        finally:
+            await engine.dispose()
+        return name
+
     async def drop_database(self, name: str) -> None:
         conn = await self._admin()
         try:
             await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         finally:
             await conn.close()
+
+
+async def until_waiting_for_a_lock(engine: AsyncEngine, pid: int, limit: float = 10.0) -> None:
+    """Return once the backend ``pid`` is blocked on a lock (a row lock, say)."""
+    deadline = asyncio.get_running_loop().time() + limit
+    query = text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid")
+    while True:
+        async with engine.connect() as conn:
+            if await conn.scalar(query, {"pid": pid}) == "Lock":
+                return
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"backend {pid} never waited for a lock")
+        await asyncio.sleep(0.01)
 
 
 def started_server() -> Iterator[PgServer]:

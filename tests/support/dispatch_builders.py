@@ -127,7 +127,7 @@ async def event_types(engine: AsyncEngine, subject_type: str, subject_id: str) -
     async with engine.connect() as conn:
         rows = await conn.execute(
             text(
-                "SELECT type FROM events WHERE subject_type = :t AND subject_id = :i ORDER BY seq"
+                "SELECT type FROM events WHERE subject_type = :t AND subject_id = :i ORDER BY id"
             ),
             {"t": subject_type, "i": subject_id},
         )

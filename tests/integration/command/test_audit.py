@@ -1,14 +1,23 @@
-"""The audit chain, and `cad audit verify` catching an edited and a deleted row."""
+"""The audit chain: rows written without a lock, sealed after commit, and `cad audit verify`
+catching an edited, a deleted and a reordered row, and rows left unsealed too long."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import json
 import subprocess
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import pytest
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from command import audit
 from command.tables import audit_log
+from ops import migrate
 from tests.support import builders
 from tests.support.cli import cad
 from tests.support.live import LiveApp
@@ -27,17 +36,21 @@ async def _rows(engine: AsyncEngine, n: int) -> None:
                 result="ok",
                 detail={"field": "priority", "to": 2, "note": "升级 escalated"},
             )
+    # What the sealer of a running server does within a second of the commits.
+    async with engine.connect() as conn:
+        await audit.seal(conn)
 
 
 def _verify_cli(database_url: str, *extra: str) -> subprocess.CompletedProcess[str]:
     return cad("audit", "verify", *extra, CAD_DATABASE_URL=database_url)
 
 
-async def _tamper(engine: AsyncEngine, statement: str) -> None:
+async def _tamper(engine: AsyncEngine, *statements: str) -> None:
     # What someone with database access could do: bypass the append-only trigger.
     async with engine.begin() as conn:
         await conn.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_append_only"))
-        await conn.execute(text(statement))
+        for statement in statements:
+            await conn.execute(text(statement))
         await conn.execute(text("ALTER TABLE audit_log ENABLE TRIGGER audit_append_only"))
 
 
@@ -125,3 +138,260 @@ async def test_changes_over_http_are_audited_with_their_result(app: LiveApp) -> 
             "failed: 404",
         ),
     ]
+
+
+async def _record(conn: AsyncConnection, object_id: str) -> int:
+    return await audit.record(
+        conn,
+        actor="user:ben",
+        action="incident.note",
+        object_type="incident",
+        object_id=object_id,
+        source="10.0.0.8",
+        result="ok",
+    )
+
+
+async def _verified(engine: AsyncEngine, **options: Any) -> audit.Verification:
+    async with engine.connect() as conn:
+        return await audit.verify(conn, **options)
+
+
+async def test_concurrent_writers_hold_their_rows_open_together_and_all_are_chained(
+    engine: AsyncEngine,
+) -> None:
+    # All twenty transactions have written their row before any commits: with one writers'
+    # lock the second would wait for the first, which waits for all, and none would finish.
+    writers = 20
+    everyone_wrote = asyncio.Barrier(writers)
+
+    async def writer(n: int) -> int:
+        async with engine.begin() as conn:
+            row_id = await _record(conn, f"2026-{n:06d}")
+            await asyncio.wait_for(everyone_wrote.wait(), 10)
+        return row_id
+
+    ids = await asyncio.wait_for(asyncio.gather(*(writer(n) for n in range(writers))), 20)
+    before = await _verified(engine)
+    assert (before.rows, before.unsealed, before.ok) == (0, writers, True)
+    async with engine.connect() as conn:
+        assert await audit.seal(conn)
+    report = await _verified(engine)
+    assert (report.rows, report.unsealed, report.ok) == (writers, 0, True), report.problems
+    async with engine.connect() as conn:
+        chained = (
+            await conn.execute(select(audit_log.c.id, audit_log.c.seq).order_by(audit_log.c.seq))
+        ).all()
+    assert sorted(r.id for r in chained) == sorted(ids)
+    assert [r.seq for r in chained] == list(range(1, writers + 1))
+
+
+async def test_rows_are_sealed_while_writers_go_on_and_a_slow_one_joins_when_it_commits(
+    engine: AsyncEngine, database_url: str
+) -> None:
+    # Two processes' sealers take turns on the same log.
+    other = create_async_engine(database_url)
+    sealers = [audit.Sealer(engine, interval=0.01), audit.Sealer(other, interval=0.01)]
+    for sealer in sealers:
+        await sealer.start()
+    opened, release = asyncio.Event(), asyncio.Event()
+
+    async def slow() -> None:
+        async with engine.begin() as conn:
+            await _record(conn, "slow")
+            opened.set()
+            await asyncio.wait_for(release.wait(), 30)
+
+    held = asyncio.create_task(slow())
+    try:
+        await asyncio.wait_for(opened.wait(), 10)
+
+        async def writer(w: int) -> None:
+            for i in range(10):
+                async with engine.begin() as conn:
+                    await _record(conn, f"{w}-{i}")
+
+        await asyncio.wait_for(asyncio.gather(*(writer(w) for w in range(8))), 20)
+        assert not held.done()
+        await _until(engine, lambda r: r.rows == 80)
+        release.set()
+        await held
+        await _until(engine, lambda r: r.rows == 81)
+        report = await _verified(engine)
+        assert (report.unsealed, report.ok) == (0, True), report.problems
+        async with engine.connect() as conn:
+            last = await conn.scalar(
+                select(audit_log.c.object_id).order_by(audit_log.c.seq.desc()).limit(1)
+            )
+        assert last == "slow"  # written first, committed last, sealed last
+    finally:
+        release.set()
+        await asyncio.gather(held, return_exceptions=True)
+        for sealer in sealers:
+            await sealer.stop()
+        await other.dispose()
+
+
+async def _until(
+    engine: AsyncEngine, condition: Callable[[audit.Verification], bool], limit: float = 10
+) -> None:
+    deadline = asyncio.get_running_loop().time() + limit
+    while not condition(await _verified(engine)):
+        assert asyncio.get_running_loop().time() < deadline, "the sealer did not get there"
+        await asyncio.sleep(0.02)
+
+
+async def test_gaps_in_ids_from_rolled_back_writes_are_not_deletions(engine: AsyncEngine) -> None:
+    await _rows(engine, 2)
+    with pytest.raises(RuntimeError):
+        async with engine.begin() as conn:
+            await _record(conn, "rolled back")
+            raise RuntimeError("the change failed")
+    await _rows(engine, 2)
+    report = await _verified(engine)
+    assert (report.rows, report.ok) == (4, True), report.problems
+    async with engine.connect() as conn:
+        ids = (await conn.execute(select(audit_log.c.id).order_by(audit_log.c.seq))).scalars()
+        assert list(ids) == [1, 2, 4, 5]
+
+
+async def test_reordering_is_caught(engine: AsyncEngine) -> None:
+    await _rows(engine, 4)
+    await _tamper(
+        engine,
+        "UPDATE audit_log SET seq = -2 WHERE seq = 2",
+        "UPDATE audit_log SET seq = 2 WHERE seq = 3",
+        "UPDATE audit_log SET seq = 3 WHERE seq = -2",
+    )
+    report = await _verified(engine)
+    assert "row 2 does not link to the row before it" in report.problems
+    assert "row 3 does not link to the row before it" in report.problems
+    assert "row 4 does not link to the row before it" in report.problems
+
+
+async def test_a_row_moved_out_of_the_numbering_is_caught(engine: AsyncEngine) -> None:
+    await _rows(engine, 3)
+    await _tamper(engine, "UPDATE audit_log SET seq = 0 WHERE seq = 2")
+    report = await _verified(engine)
+    assert "row 0 is out of order" in report.problems
+    assert "rows 2..2 are missing (deleted)" in report.problems
+
+
+async def test_rows_left_unsealed_too_long_are_reported(
+    engine: AsyncEngine, database_url: str
+) -> None:
+    async with engine.begin() as conn:
+        waiting = [await _record(conn, "a"), await _record(conn, "b")]
+    fresh = _verify_cli(database_url)
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr
+    assert "0 rows, 2 waiting for their seal" in fresh.stdout
+    report = await _verified(engine, now=datetime.now(UTC) + timedelta(minutes=2))
+    assert report.late == waiting
+    assert not report.ok
+    late = _verify_cli(database_url, "--max-unsealed", "0")
+    assert late.returncode == 1
+    assert f"LATE: 2 rows have waited more than 0 s for their seal (ids {waiting[0]}, " in (
+        late.stdout
+    )
+    assert "TAMPERED" not in late.stdout
+
+
+async def test_an_unsealed_row_edited_before_its_seal_is_caught_before_and_after(
+    engine: AsyncEngine,
+) -> None:
+    async with engine.begin() as conn:
+        row_id = await _record(conn, "2026-000001")
+    await _tamper(engine, f"UPDATE audit_log SET result = 'denied' WHERE id = {row_id}")
+    before = await _verified(engine)
+    assert before.problems == [f"unsealed row with id {row_id} was changed after it was written"]
+    async with engine.connect() as conn:
+        await audit.seal(conn)
+    assert (await _verified(engine)).problems == ["row 1 was changed after it was written"]
+
+
+async def test_cad_audit_seal_chains_what_waits(engine: AsyncEngine, database_url: str) -> None:
+    async with engine.begin() as conn:
+        await _record(conn, "a")
+    sealed = cad("audit", "seal", CAD_DATABASE_URL=database_url)
+    assert sealed.returncode == 0, sealed.stderr
+    assert "1 rows sealed" in sealed.stdout
+    assert (await _verified(engine)).rows == 1
+
+
+async def test_a_bad_unsealed_limit_is_refused(engine: AsyncEngine, database_url: str) -> None:
+    async with engine.begin() as conn:
+        await _record(conn, "a")
+    for bad, message in (("-5", "outside 0..31536000"), ("soon", "is not a number of seconds")):
+        result = _verify_cli(database_url, "--max-unsealed", bad)
+        assert result.returncode == 2
+        assert message in result.stderr
+    assert (await _verified(engine)).unsealed == 1  # nothing was sealed or changed
+
+
+async def test_a_running_server_seals_its_audit_rows(live: LiveApp) -> None:
+    await builders.signed_in(live.http, live.container.engine, "ops2", "admin")
+    await _until(live.container.engine, lambda r: r.rows >= 1 and r.unsealed == 0)
+    assert (await _verified(live.container.engine)).ok
+
+
+def _legacy_digest(row: dict[str, Any]) -> str:
+    # The chain hash as the first release computed it, under its writers' lock.
+    body = [
+        row["id"],
+        row["at"].isoformat(),
+        row["actor"],
+        row["action"],
+        row["object_type"],
+        row["object_id"],
+        row["source"],
+        row["result"],
+        row["detail"],
+        row["prev_hash"],
+    ]
+    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def test_a_chain_from_before_the_upgrade_still_verifies_and_goes_on(
+    foundation_url: str,
+) -> None:
+    engine = create_async_engine(foundation_url)
+    try:
+        prev = audit.GENESIS
+        async with engine.begin() as conn:
+            for i in range(1, 4):
+                row: dict[str, Any] = {
+                    "id": i,
+                    "at": datetime(2026, 11, 1, 8, i, tzinfo=UTC),
+                    "actor": "user:anna",
+                    "action": "login",
+                    "object_type": "user",
+                    "object_id": "anna",
+                    "source": "10.0.0.7",
+                    "result": "ok",
+                    "detail": {"n": i, "note": "登录"},
+                    "prev_hash": prev,
+                }
+                row["hash"] = prev = _legacy_digest(row)
+                await conn.execute(
+                    text(
+                        "INSERT INTO audit_log (id, at, actor, action, object_type, object_id, "
+                        "source, result, detail, prev_hash, hash) VALUES (:id, :at, :actor, "
+                        ":action, :object_type, :object_id, :source, :result, "
+                        "CAST(:detail AS jsonb), :prev_hash, :hash)"
+                    ),
+                    {**row, "detail": json.dumps(row["detail"])},
+                )
+        await migrate.upgrade(engine)
+        old = await _verified(engine)
+        assert (old.rows, old.head, old.ok) == (3, prev, True), old.problems
+        await _rows(engine, 2)
+        report = await _verified(engine)
+        assert (report.rows, report.ok) == (5, True), report.problems
+        async with engine.connect() as conn:
+            ids = (await conn.execute(select(audit_log.c.id).order_by(audit_log.c.seq))).scalars()
+            assert list(ids) == [1, 2, 3, 4, 5]
+        await _tamper(engine, "UPDATE audit_log SET result = 'denied' WHERE id = 2")
+        assert (await _verified(engine)).problems == ["row 2 was changed after it was written"]
+    finally:
+        await engine.dispose()

@@ -89,9 +89,10 @@ def test_db_init_leaves_a_database_ready_to_use(tmp_path: Path) -> None:
         ]
         again = cad("db", "init", **env)
         assert (again.returncode, again.stdout.splitlines()[-1]) == (0, "schema: current")
-        assert cad("db", "stop", **env).returncode == 0
+        halted = cad("db", "stop", **env)
+        assert halted.returncode == 0, halted.stderr
         stopped = cad("db", "status", **env)
-        assert stopped.returncode == 1
+        assert stopped.returncode == 1, (halted.stdout, stopped.stdout, stopped.stderr)
         assert "is stopped" in stopped.stdout
 
 

@@ -10,12 +10,14 @@ import pytest
 import websockets
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from command import events
 from command.eventhub import EventHub
-from command.events import NewEvent
+from command.events import Event, NewEvent
+from ops import migrate
 from tests.support import builders
+from tests.support.database import until_waiting_for_a_lock
 from tests.support.live import serve
 
 WRITERS = 20
@@ -169,4 +171,196 @@ async def test_hub_recovers_when_its_listener_connection_is_killed(database_url:
         assert hub.listening
     finally:
         await hub.stop()
+        await engine.dispose()
+
+
+async def _one(engine: AsyncEngine, subject: str, **data: Any) -> None:
+    async with engine.begin() as conn:
+        await events.append(conn, [NewEvent("test.quick", "t", subject, data)])
+
+
+async def _console(hub: EventHub, after: int, into: asyncio.Queue[Event]) -> None:
+    async for event in hub.stream(after):
+        await into.put(event)
+
+
+async def _next(seen: asyncio.Queue[Event], n: int) -> list[Event]:
+    return [await asyncio.wait_for(seen.get(), 10) for _ in range(n)]
+
+
+async def test_a_slow_transaction_delays_no_writer_and_its_event_comes_after_theirs(
+    engine: AsyncEngine,
+) -> None:
+    hub = EventHub(engine, poll_interval=30)
+    await hub.start()
+    seen: asyncio.Queue[Event] = asyncio.Queue()
+    console = asyncio.create_task(_console(hub, 0, seen))
+    opened, release = asyncio.Event(), asyncio.Event()
+
+    async def slow() -> None:
+        async with engine.begin() as conn:
+            await events.append(conn, [NewEvent("test.slow", "t", "slow")])
+            opened.set()
+            await asyncio.wait_for(release.wait(), 30)
+
+    held = asyncio.create_task(slow())
+    try:
+        await asyncio.wait_for(opened.wait(), 10)
+        # Twenty unrelated writers commit while the slow one holds its append open.
+        await asyncio.wait_for(asyncio.gather(*(_one(engine, str(i)) for i in range(20))), 10)
+        assert not held.done()
+        # Consoles get their events at once, numbered 1..20, and nothing of the open one.
+        quick = await _next(seen, 20)
+        assert [e.seq for e in quick] == list(range(1, 21))
+        assert {e.subject_id for e in quick} == {str(i) for i in range(20)}
+        async with engine.connect() as conn:
+            assert await events.read_after(conn, 20) == []
+        release.set()
+        await asyncio.wait_for(held, 10)
+        # Committed last, it comes last, and a console that resumes from 20 gets it.
+        [late] = await _next(seen, 1)
+        assert (late.seq, late.type) == (21, "test.slow")
+        async with engine.connect() as conn:
+            assert [e.type for e in await events.read_after(conn, 20)] == ["test.slow"]
+            written_first = await conn.scalar(text("SELECT type FROM events ORDER BY id LIMIT 1"))
+        # It was written first: in the order of writing, a console that had resumed from 20
+        # would have lost it.
+        assert written_first == "test.slow"
+    finally:
+        release.set()
+        console.cancel()
+        await asyncio.gather(held, console, return_exceptions=True)
+        await hub.stop()
+
+
+async def test_two_writers_of_one_row_are_delivered_in_commit_order_not_xid_order(
+    engine: AsyncEngine,
+) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE race (id int PRIMARY KEY, holder text)"))
+        await conn.execute(text("INSERT INTO race VALUES (1, 'nobody')"))
+    xid_taken, row_held = asyncio.Event(), asyncio.Event()
+    xids: dict[str, int] = {}
+    early_pid: list[int] = []
+    xid = text("SELECT pg_current_xact_id()::text::bigint")
+
+    async def write_row(conn: AsyncConnection, who: str) -> None:
+        await conn.execute(text("UPDATE race SET holder = :who WHERE id = 1"), {"who": who})
+        await events.append(conn, [NewEvent("test.race", "race", "1", {"by": who})])
+
+    async def early() -> None:
+        # Takes its transaction id first, then waits for the row the other one holds.
+        async with engine.begin() as conn:
+            xids["early"] = int(await conn.scalar(xid))
+            early_pid.append(int(await conn.scalar(text("SELECT pg_backend_pid()"))))
+            xid_taken.set()
+            await asyncio.wait_for(row_held.wait(), 10)
+            await write_row(conn, "early")
+
+    async def late() -> None:
+        await asyncio.wait_for(xid_taken.wait(), 10)
+        async with engine.begin() as conn:
+            xids["late"] = int(await conn.scalar(xid))
+            await write_row(conn, "late")
+            row_held.set()
+            # Commit only once the early transaction really waits for this row.
+            await until_waiting_for_a_lock(engine, early_pid[0])
+
+    await asyncio.wait_for(asyncio.gather(early(), late()), 20)
+    assert xids["early"] < xids["late"]
+    async with engine.connect() as conn:
+        logged = await events.read_after(conn, 0)
+        holder = await conn.scalar(text("SELECT holder FROM race WHERE id = 1"))
+    assert holder == "early"  # it changed the row second
+    assert [e.data["by"] for e in logged] == ["late", "early"]
+    assert logged[0].seq < logged[1].seq
+
+
+async def test_two_hubs_deliver_the_identical_sequence(database_url: str) -> None:
+    # Three processes: two with a hub, one (a command-line tool, say) without.
+    engines = [create_async_engine(database_url, pool_size=4, max_overflow=8) for _ in range(3)]
+    hubs = [EventHub(e, poll_interval=30) for e in engines[:2]]
+    queues: list[asyncio.Queue[Event]] = [asyncio.Queue() for _ in hubs]
+    consoles: list[asyncio.Task[None]] = []
+    try:
+        for hub, queue in zip(hubs, queues, strict=True):
+            await hub.start()
+            consoles.append(asyncio.create_task(_console(hub, 0, queue)))
+
+        async def writer(engine: AsyncEngine, name: str) -> None:
+            for i in range(40):
+                await _one(engine, name, i=i)
+
+        await asyncio.gather(
+            *(writer(engines[w % 3], f"w{w}") for w in range(6)),
+        )
+        total = 6 * 40
+        delivered = [await asyncio.wait_for(_next(q, total), 20) for q in queues]
+        as_seen = [[(e.seq, e.subject_id, e.data["i"]) for e in d] for d in delivered]
+        assert as_seen[0] == as_seen[1]
+        assert [seq for seq, _, _ in as_seen[0]] == list(range(1, total + 1))
+        for w in range(6):
+            assert [i for _, s, i in as_seen[0] if s == f"w{w}"] == list(range(40))
+    finally:
+        for console in consoles:
+            console.cancel()
+        await asyncio.gather(*consoles, return_exceptions=True)
+        for hub in hubs:
+            await hub.stop()
+        for e in engines:
+            await e.dispose()
+
+
+async def test_the_one_change_the_log_allows_is_numbering_an_event_once(
+    engine: AsyncEngine,
+) -> None:
+    for i in range(2):
+        await _one(engine, str(i))
+    async with engine.connect() as conn:
+        assert [e.seq for e in await events.read_after(conn, 0)] == [1, 2]
+    await _one(engine, "2")  # committed, not numbered yet
+    refused = {
+        "UPDATE events SET seq = seq + 10 WHERE seq IS NOT NULL": "append-only",
+        "UPDATE events SET seq = NULL WHERE seq = 1": "append-only",
+        "UPDATE events SET seq = 3, type = 'x' WHERE seq IS NULL": "append-only",
+        "UPDATE events SET type = 'x' WHERE seq IS NULL": "append-only",
+        "INSERT INTO events (seq, type, subject_type, subject_id, data) "
+        "VALUES (9, 't', 't', '9', '{}')": "seq assigned after commit",
+    }
+    for statement, message in refused.items():
+        with pytest.raises(DBAPIError, match=message):
+            async with engine.begin() as conn:
+                await conn.execute(text(statement))
+    async with engine.connect() as conn:
+        assert [(e.seq, e.subject_id) for e in await events.read_after(conn, 0)] == [
+            (1, "0"),
+            (2, "1"),
+            (3, "2"),
+        ]
+
+
+async def test_an_existing_log_keeps_its_numbers_through_the_upgrade(foundation_url: str) -> None:
+    engine = create_async_engine(foundation_url)
+    try:
+        async with engine.begin() as conn:
+            # As the first release wrote them: seq from the identity, under its lock.
+            for i in range(3):
+                await conn.execute(
+                    text(
+                        "INSERT INTO events (type, subject_type, subject_id, data) "
+                        "VALUES ('test.old', 't', :i, '{}')"
+                    ),
+                    {"i": str(i)},
+                )
+        await migrate.upgrade(engine)
+        await _one(engine, "new")
+        async with engine.connect() as conn:
+            logged = await events.read_after(conn, 0)
+        assert [(e.seq, e.type, e.subject_id) for e in logged] == [
+            (1, "test.old", "0"),
+            (2, "test.old", "1"),
+            (3, "test.old", "2"),
+            (4, "test.quick", "new"),
+        ]
+    finally:
         await engine.dispose()
