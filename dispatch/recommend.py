@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from dispatch.errors import InvalidInput
 from dispatch.units import DISPATCHABLE, Capability, Unit, UnitStatus
@@ -37,13 +37,19 @@ class Choice:
     reason: str
 
 
+#: Why a unit was not recommended: stable, for consoles to word (docs/errors.md).
+RejectionCode = Literal[
+    "busy", "out_of_service", "no_position", "unreachable", "slower", "not_needed"
+]
+
+
 @dataclass(frozen=True)
 class Rejection:
     """A unit not recommended, with a reason code a console can translate and an English text."""
 
     unit_id: str
     callsign: str
-    code: str  # busy | out_of_service | no_position | unreachable | slower | not_needed | ...
+    code: RejectionCode
     reason: str
     drive_time_s: float | None = None
     detail: Mapping[str, Any] = field(default_factory=dict)
