@@ -179,6 +179,8 @@ async def parts(settings: Settings) -> AsyncIterator[Container]:
     try:
         yield build(settings, engine)
     except (OSError, asyncpg.PostgresError) as exc:
-        raise Unavailable(f"cannot reach the database: {exc}", code="database.unreachable") from exc
+        raise Unavailable(
+            f"cannot reach the database: {exc}", code="database.unreachable", reason=str(exc)
+        ) from exc
     finally:
         await engine.dispose()
