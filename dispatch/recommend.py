@@ -77,9 +77,18 @@ def validate_requirements(requirements: Mapping[Capability, int]) -> dict[Capabi
     out: dict[Capability, int] = {}
     for cap, count in requirements.items():
         if not isinstance(cap, Capability):
-            raise InvalidInput(f"unknown capability {cap!r}")
+            raise InvalidInput(
+                f"unknown capability {cap!r}",
+                code="recommendation.capability_unknown",
+                capability=repr(cap),
+            )
         if count < 0:
-            raise InvalidInput(f"the count of {cap} cannot be negative ({count})")
+            raise InvalidInput(
+                f"the count of {cap} cannot be negative ({count})",
+                code="recommendation.count_negative",
+                capability=cap.value,
+                count=count,
+            )
         if count > 0:
             out[cap] = count
     return out
