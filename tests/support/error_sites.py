@@ -138,22 +138,39 @@ class Site:
         return frozenset(own | set(_constructor_params(self.cls)))
 
 
-def _constructor_params(cls: type[BaseException]) -> list[str]:
-    """Parameters a class's own ``__init__`` passes up (``InvalidTransition``'s unit and
-    statuses); none for the roots' ``(message, *, code, **params)``."""
+def _own_init(cls: type[BaseException]) -> ast.Call | None:
+    """The ``super().__init__(...)`` call of a class's own ``__init__`` (``InvalidTransition``
+    builds its message); None for the roots' ``(message, *, code, **params)``."""
     init = next(vars(c)["__init__"] for c in cls.__mro__ if "__init__" in vars(c))
     if list(inspect.signature(init).parameters) == ["self", "message", "code", "params"]:
-        return []
+        return None
     tree = ast.parse(textwrap.dedent(inspect.getsource(init)))
-    return [
-        k.arg
+    return next(
+        node
         for node in ast.walk(tree)
         if isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
         and node.func.attr == "__init__"
-        for k in node.keywords
-        if k.arg is not None and k.arg != "code"
+    )
+
+
+def _constructor_params(cls: type[BaseException]) -> list[str]:
+    """Parameters a class's own ``__init__`` passes up (``InvalidTransition``'s unit and
+    statuses)."""
+    call = _own_init(cls)
+    return [] if call is None else [
+        k.arg for k in call.keywords if k.arg is not None and k.arg != "code"
     ]
+
+
+def computes_its_code(cls: type[BaseException]) -> bool:
+    """Its ``__init__`` makes up the code (``f"position.{field}_invalid"``) rather than passing
+    on the caller's ``code``: no list could name them all."""
+    call = _own_init(cls)
+    given = None if call is None else next(
+        (k.value for k in call.keywords if k.arg == "code"), None
+    )
+    return given is not None and not (isinstance(given, ast.Name) and given.id == "code")
 
 
 def namespace(path: Path, tree: ast.Module) -> dict[str, Any]:
@@ -244,7 +261,12 @@ def unworded(sites: Iterable[Site], generic: frozenset[str]) -> list[str]:
     for site in sites:
         name = site.cls.__name__
         given = site.code_keyword
-        if given is None:
+        if computes_its_code(site.cls):
+            problems.append(
+                f"{site.where}: {name} makes up its code in __init__; take code= from the "
+                "raise site instead"
+            )
+        elif given is None:
             if site.code in generic:
                 problems.append(
                     f"{site.where}: {name}(...) has no code= and {name}'s own code "

@@ -5,7 +5,9 @@ reason code the server gives is listed there too."""
 from __future__ import annotations
 
 import ast
+import importlib
 from collections import defaultdict
+from pathlib import Path
 from typing import get_args
 
 import pytest
@@ -122,6 +124,27 @@ def test_the_checker_reports_generic_codes(
     problems = error_sites.unworded(_snippet_sites(snippet, classes), generic)
     assert bool(problems) is reported, problems
     assert all(p.startswith("snippet.py:") for p in problems)
+
+
+def test_the_checker_reports_a_code_made_up_in_init(
+    classes: Classes, generic: frozenset[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "made_up_codes.py").write_text(
+        "from command.errors import InvalidInput\n"
+        "class Rejected(InvalidInput):\n"
+        '    code = "position.rejected"\n'
+        "    def __init__(self, field: str, message: str) -> None:\n"
+        '        super().__init__(message, code=f"position.{field}_invalid", field=field)\n',
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    rejected = importlib.import_module("made_up_codes").Rejected
+    snippet = 'from made_up_codes import Rejected\nraise Rejected("lat", "lat must be a number")\n'
+    problems = error_sites.unworded(_snippet_sites(snippet, classes | {rejected}), generic)
+    assert problems == [
+        "snippet.py:2: Rejected makes up its code in __init__; take code= from the raise site "
+        "instead"
+    ]
 
 
 def test_the_checker_names_file_and_line(classes: Classes, generic: frozenset[str]) -> None:
