@@ -194,6 +194,8 @@ async def parts(settings: Settings) -> AsyncIterator[Container]:
             ) from exc
         raise
     except (OSError, asyncpg.PostgresError, OperationalError, InterfaceError) as exc:
-        raise Unavailable(f"cannot reach the database: {exc}", code="database.unreachable") from exc
+        raise Unavailable(
+            f"cannot reach the database: {exc}", code="database.unreachable", reason=str(exc)
+        ) from exc
     finally:
         await engine.dispose()

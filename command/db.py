@@ -20,7 +20,7 @@ def database_url(settings: Settings) -> str:
     try:
         return cluster_for(settings).url()
     except ClusterError as exc:
-        raise Unavailable(str(exc)) from exc
+        raise Unavailable(str(exc), code="database.cluster_failed", reason=str(exc)) from exc
 
 
 def make_engine(url: str, settings: Settings) -> AsyncEngine:

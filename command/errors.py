@@ -44,7 +44,7 @@ class InvalidInput(CadError):
 
 class Unauthorized(CadError):
     kind = "unauthorized"
-    code = "auth.required"
+    code = "auth.unauthorized"
 
 
 class Forbidden(CadError):

@@ -60,7 +60,11 @@ def stamp(assignment: Assignment, status: UnitStatus, at: datetime) -> Assignmen
     if not assignment.open:
         raise Conflict(
             f"the assignment of unit {assignment.unit_id} to incident "
-            f"{assignment.incident_id} has ended ({assignment.end_reason})"
+            f"{assignment.incident_id} has ended ({assignment.end_reason})",
+            code="assignment.ended",
+            unit_id=assignment.unit_id,
+            incident_id=assignment.incident_id,
+            end_reason=assignment.end_reason,
         )
     attr = STAMPS.get(status)
     if attr is None or getattr(assignment, attr) is not None:
@@ -76,6 +80,10 @@ def end(assignment: Assignment, reason: EndReason, at: datetime) -> Assignment:
     if not assignment.open:
         raise Conflict(
             f"the assignment of unit {assignment.unit_id} to incident "
-            f"{assignment.incident_id} has already ended ({assignment.end_reason})"
+            f"{assignment.incident_id} has already ended ({assignment.end_reason})",
+            code="assignment.already_ended",
+            unit_id=assignment.unit_id,
+            incident_id=assignment.incident_id,
+            end_reason=assignment.end_reason,
         )
     return replace(assignment, ended_at=at, end_reason=reason)

@@ -98,7 +98,9 @@ async def seed_region(conn: AsyncConnection, region: str, now: datetime) -> Seed
     if not any(p.kind == "amenity=fire_station" for p in places):
         raise NotFound(
             f"region {region!r} has no fire stations on its map (amenity=fire_station); "
-            "import the region first"
+            "import the region first",
+            code="seed.no_fire_stations",
+            region=region,
         )
     has_hospital = any(p.kind == "amenity=hospital" for p in places)
     counters: dict[str, int] = {}
@@ -165,7 +167,11 @@ async def seed_synthetic_fleet(
     the nearest seeded station. Returns their ids. Used by the recommendation benchmark."""
     stations = await store.list_stations(conn, region)
     if not stations:
-        raise NotFound(f"region {region!r} has no stations; seed the region first")
+        raise NotFound(
+            f"region {region!r} has no stations; seed the region first",
+            code="seed.no_stations",
+            region=region,
+        )
     rows = await conn.execute(
         text(
             "SELECT ST_X(geom) AS lon, ST_Y(geom) AS lat FROM gis_addresses WHERE region = :r "
@@ -175,7 +181,9 @@ async def seed_synthetic_fleet(
     )
     points = [(r.lon, r.lat) for r in rows]
     if not points:
-        raise NotFound(f"region {region!r} has no address points")
+        raise NotFound(
+            f"region {region!r} has no address points", code="seed.no_addresses", region=region
+        )
     rng = random.Random(seed)  # noqa: S311 - a reproducible demo fleet, not a secret
     types = [t for t, _ in SYNTHETIC_MIX]
     weights = [w for _, w in SYNTHETIC_MIX]

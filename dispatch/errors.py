@@ -42,14 +42,31 @@ class Conflict(DispatchError):
 
 
 class InvalidTransition(Conflict):
-    """A unit status change that the status machine does not allow."""
+    """A unit status change that the status machine does not allow; ``code`` says which rule
+    refused it."""
 
     code = "unit.transition_refused"
 
-    def __init__(self, unit_id: str, from_status: str, to_status: str, why: str = "") -> None:
+    def __init__(
+        self,
+        unit_id: str,
+        from_status: str,
+        to_status: str,
+        why: str = "",
+        *,
+        code: str | None = None,
+        **params: Any,
+    ) -> None:
         message = f"unit {unit_id} cannot go from {from_status} to {to_status}"
         if why:
             message += f": {why}"
-        super().__init__(message, unit_id=unit_id, from_status=from_status, to_status=to_status)
+        super().__init__(
+            message,
+            code=code,
+            unit_id=unit_id,
+            from_status=str(from_status),
+            to_status=str(to_status),
+            **params,
+        )
         self.from_status = from_status
         self.to_status = to_status

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from dispatch.errors import InvalidInput
 from dispatch.units import DISPATCHABLE, Capability, Unit, UnitStatus
@@ -37,13 +37,19 @@ class Choice:
     reason: str
 
 
+#: Why a unit was not recommended: stable, for consoles to word (docs/errors.md).
+RejectionCode = Literal[
+    "busy", "out_of_service", "no_position", "unreachable", "slower", "not_needed"
+]
+
+
 @dataclass(frozen=True)
 class Rejection:
     """A unit not recommended, with a reason code a console can translate and an English text."""
 
     unit_id: str
     callsign: str
-    code: str  # busy | out_of_service | no_position | unreachable | slower | not_needed | ...
+    code: RejectionCode
     reason: str
     drive_time_s: float | None = None
     detail: Mapping[str, Any] = field(default_factory=dict)
@@ -71,9 +77,18 @@ def validate_requirements(requirements: Mapping[Capability, int]) -> dict[Capabi
     out: dict[Capability, int] = {}
     for cap, count in requirements.items():
         if not isinstance(cap, Capability):
-            raise InvalidInput(f"unknown capability {cap!r}")
+            raise InvalidInput(
+                f"unknown capability {cap!r}",
+                code="recommendation.capability_unknown",
+                capability=repr(cap),
+            )
         if count < 0:
-            raise InvalidInput(f"the count of {cap} cannot be negative ({count})")
+            raise InvalidInput(
+                f"the count of {cap} cannot be negative ({count})",
+                code="recommendation.count_negative",
+                capability=cap.value,
+                count=count,
+            )
         if count > 0:
             out[cap] = count
     return out

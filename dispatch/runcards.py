@@ -49,7 +49,9 @@ class RunCards:
         cards: dict[str, dict[Capability, int]] = {}
         for code, reqs in raw.items():
             if not code:
-                raise InvalidInput("a run card needs an incident type code")
+                raise InvalidInput(
+                    "a run card needs an incident type code", code="run_card.type_missing"
+                )
             cards[code] = validate_requirements(
                 {parse_capability(cap): int(count) for cap, count in reqs.items()}
             )

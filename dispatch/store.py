@@ -76,7 +76,12 @@ async def insert_unit(conn: AsyncConnection, unit: Unit) -> None:
             )
         )
     except IntegrityError as exc:
-        raise Conflict(f"a unit with id {unit.id} or callsign {unit.callsign} exists") from exc
+        raise Conflict(
+            f"a unit with id {unit.id} or callsign {unit.callsign} exists",
+            code="unit.exists",
+            unit_id=unit.id,
+            callsign=unit.callsign,
+        ) from exc
 
 
 _UNIT_COLUMNS = (
@@ -149,7 +154,7 @@ def _units_query() -> Any:
 async def get_unit(conn: AsyncConnection, unit_id: str) -> Unit:
     row = (await conn.execute(_units_query().where(units.c.id == unit_id))).first()
     if row is None:
-        raise NotFound(f"unit {unit_id!r} does not exist", unit_id=unit_id)
+        raise NotFound(f"unit {unit_id!r} does not exist", code="unit.unknown", unit_id=unit_id)
     return _unit(row)
 
 
@@ -167,7 +172,9 @@ async def get_units(conn: AsyncConnection, unit_ids: Sequence[str]) -> list[Unit
     found = {u.id: u for u in map(_unit, rows)}
     missing = [u for u in unit_ids if u not in found]
     if missing:
-        raise NotFound(f"no such unit: {', '.join(missing)}", unit_ids=missing)
+        raise NotFound(
+            f"no such unit: {', '.join(missing)}", code="unit.unknown_many", unit_ids=missing
+        )
     return [found[u] for u in unit_ids]
 
 
@@ -207,11 +214,13 @@ async def save_unit(conn: AsyncConnection, old: Unit, new: Unit) -> Unit:
     if result.rowcount != 1:
         current = await conn.scalar(select(units.c.status).where(units.c.id == old.id))
         if current is None:
-            raise NotFound(f"unit {old.id!r} does not exist", unit_id=old.id)
+            raise NotFound(f"unit {old.id!r} does not exist", code="unit.unknown", unit_id=old.id)
         raise Conflict(
             f"unit {old.callsign} was changed by someone else meanwhile (it is now {current}); "
             "reload and try again",
+            code="unit.changed_meanwhile",
             unit_id=old.id,
+            callsign=old.callsign,
             status=current,
         )
     return _replace_version(new, old.version + 1)
@@ -234,7 +243,7 @@ async def set_fix(conn: AsyncConnection, unit_id: str, position: Position, at: d
         result.rowcount == 0
         and await conn.scalar(select(units.c.id).where(units.c.id == unit_id)) is None
     ):
-        raise NotFound(f"unit {unit_id!r} does not exist", unit_id=unit_id)
+        raise NotFound(f"unit {unit_id!r} does not exist", code="unit.unknown", unit_id=unit_id)
 
 
 async def record_status(conn: AsyncConnection, event: UnitStatusChanged, actor: str) -> None:
@@ -292,7 +301,11 @@ async def insert_assignment(
                 )
             ).one()
     except IntegrityError as exc:
-        raise Conflict(f"unit {unit_id} already has an open assignment", unit_id=unit_id) from exc
+        raise Conflict(
+            f"unit {unit_id} already has an open assignment",
+            code="unit.assignment_open",
+            unit_id=unit_id,
+        ) from exc
     return _assignment(row)
 
 

@@ -46,10 +46,18 @@ class StatusLimits:
         for code, limit in self.seconds.items():
             if code not in known:
                 raise InvalidInput(
-                    f"unknown status timer {code!r}; known: {', '.join(sorted(known))}"
+                    f"unknown status timer {code!r}; known: {', '.join(sorted(known))}",
+                    code="status_timer.unknown",
+                    timer=code,
+                    known=sorted(known),
                 )
             if limit <= 0:
-                raise InvalidInput(f"status timer {code} must be positive, not {limit}")
+                raise InvalidInput(
+                    f"status timer {code} must be positive, not {limit}",
+                    code="status_timer.not_positive",
+                    timer=code,
+                    limit=limit,
+                )
 
 
 @dataclass(frozen=True)

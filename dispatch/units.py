@@ -40,9 +40,12 @@ def parse_capability(value: str) -> Capability:
     try:
         return Capability(value)
     except ValueError:
-        known = ", ".join(c.value for c in Capability)
+        known = [c.value for c in Capability]
         raise InvalidInput(
-            f"unknown capability {value!r}; known: {known}", capability=value
+            f"unknown capability {value!r}; known: {', '.join(known)}",
+            code="capability.unknown",
+            capability=value,
+            known=known,
         ) from None
 
 
@@ -96,7 +99,10 @@ def unit_type(code: str, types: Mapping[str, UnitType] = UNIT_TYPES) -> UnitType
         return types[code]
     except KeyError:
         raise InvalidInput(
-            f"unknown unit type {code!r}; known: {', '.join(sorted(types))}", unit_type=code
+            f"unknown unit type {code!r}; known: {', '.join(sorted(types))}",
+            code="unit_type.unknown",
+            unit_type=code,
+            known=sorted(types),
         ) from None
 
 
@@ -146,8 +152,13 @@ def parse_status(value: str) -> UnitStatus:
     try:
         return UnitStatus(value)
     except ValueError:
-        known = ", ".join(s.value for s in UnitStatus)
-        raise InvalidInput(f"unknown unit status {value!r}; known: {known}") from None
+        known = [s.value for s in UnitStatus]
+        raise InvalidInput(
+            f"unknown unit status {value!r}; known: {', '.join(known)}",
+            code="unit.status_unknown",
+            value=value,
+            known=known,
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -159,9 +170,13 @@ class Position:
 
     def __post_init__(self) -> None:
         if not -180.0 <= self.lon <= 180.0:
-            raise InvalidInput(f"longitude {self.lon} is outside -180..180")
+            raise InvalidInput(
+                f"longitude {self.lon} is outside -180..180", code="point.lon_range", lon=self.lon
+            )
         if not -90.0 <= self.lat <= 90.0:
-            raise InvalidInput(f"latitude {self.lat} is outside -90..90")
+            raise InvalidInput(
+                f"latitude {self.lat} is outside -90..90", code="point.lat_range", lat=self.lat
+            )
 
 
 @dataclass(frozen=True)
@@ -196,7 +211,12 @@ class Unit:
 
     def __post_init__(self) -> None:
         if self.crew < 0:
-            raise InvalidInput(f"crew of unit {self.id} cannot be negative ({self.crew})")
+            raise InvalidInput(
+                f"crew of unit {self.id} cannot be negative ({self.crew})",
+                code="unit.crew_negative",
+                unit_id=self.id,
+                crew=self.crew,
+            )
 
     @property
     def origin(self) -> tuple[str, Position] | None:
@@ -232,15 +252,28 @@ def check_transition(unit: Unit, to: UnitStatus, *, divert: bool = False) -> Non
                 f"it is busy ({frm}"
                 + (f" at incident {unit.incident_id}" if unit.incident_id is not None else "")
                 + "); divert it explicitly to send it elsewhere",
+                code="unit.busy_divert",
+                incident_id=unit.incident_id,
             )
         return
     if frm == to:
-        raise InvalidTransition(unit.id, frm, to, f"it is already {frm}")
+        raise InvalidTransition(
+            unit.id, frm, to, f"it is already {frm}", code="unit.status_already"
+        )
     if to not in TRANSITIONS[frm]:
-        allowed = ", ".join(sorted(TRANSITIONS[frm])) or "nothing"
-        raise InvalidTransition(unit.id, frm, to, f"from {frm} it can go to {allowed}")
+        allowed = sorted(s.value for s in TRANSITIONS[frm])
+        raise InvalidTransition(
+            unit.id,
+            frm,
+            to,
+            f"from {frm} it can go to {', '.join(allowed) or 'nothing'}",
+            code="unit.transition_not_allowed",
+            allowed=allowed,
+        )
     if to is UnitStatus.TRANSPORTING and not unit.capabilities & TRANSPORT_CAPABILITIES:
-        raise InvalidTransition(unit.id, frm, to, "it is not an ambulance")
+        raise InvalidTransition(
+            unit.id, frm, to, "it is not an ambulance", code="unit.not_transport"
+        )
 
 
 def transition(
@@ -260,7 +293,11 @@ def transition(
     check_transition(unit, to, divert=divert)
     if to is UnitStatus.DISPATCHED:
         if incident_id is None:
-            raise InvalidInput(f"dispatching unit {unit.id} needs an incident")
+            raise InvalidInput(
+                f"dispatching unit {unit.id} needs an incident",
+                code="unit.dispatch_needs_incident",
+                unit_id=unit.id,
+            )
         new_incident: int | None = incident_id
         ack: datetime | None = None
     elif to in ASSIGNED:
@@ -291,7 +328,11 @@ def acknowledge(unit: Unit, at: datetime) -> Unit:
     """The unit after its crew acknowledged the dispatch (only while ``dispatched``)."""
     if unit.status is not UnitStatus.DISPATCHED:
         raise InvalidTransition(
-            unit.id, unit.status, "acknowledged", "only a dispatched unit can acknowledge"
+            unit.id,
+            unit.status,
+            "acknowledged",
+            "only a dispatched unit can acknowledge",
+            code="unit.acknowledge_not_dispatched",
         )
     if unit.acknowledged_at is not None:
         return unit

@@ -112,7 +112,9 @@ def read_queries(path: str | Path) -> list[BenchQuery]:
     """The queries of a JSONL file; a bad line is a clear error naming it."""
     file = Path(path)
     if not file.is_file():
-        raise InvalidInput(f"query file {file} does not exist")
+        raise InvalidInput(
+            f"query file {file} does not exist", code="bench.queries_missing", file=str(file)
+        )
     out: list[BenchQuery] = []
     with file.open(encoding="utf-8") as fh:
         for n, line in enumerate(fh, start=1):
@@ -128,10 +130,18 @@ def read_queries(path: str | Path) -> list[BenchQuery]:
                     lon=float(obj["lon"]),
                 )
             except (ValueError, KeyError, TypeError) as exc:
-                raise InvalidInput(f"{file.name} line {n}: not a benchmark query ({exc})") from exc
+                raise InvalidInput(
+                    f"{file.name} line {n}: not a benchmark query ({exc})",
+                    code="bench.query_invalid",
+                    file=file.name,
+                    line=n,
+                    reason=str(exc),
+                ) from exc
             out.append(q)
     if not out:
-        raise InvalidInput(f"{file.name} holds no queries")
+        raise InvalidInput(
+            f"{file.name} holds no queries", code="bench.queries_empty", file=file.name
+        )
     return out
 
 

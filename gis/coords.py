@@ -40,11 +40,20 @@ _GEOD = Geod(ellps="WGS84")
 def check_lon_lat(lon: float, lat: float) -> None:
     """Raise :class:`InvalidCoordinates` unless ``lon`` and ``lat`` are finite and in range."""
     if not (math.isfinite(lon) and math.isfinite(lat)):
-        raise InvalidCoordinates(f"coordinates must be numbers, got lon={lon!r} lat={lat!r}")
+        raise InvalidCoordinates(
+            f"coordinates must be numbers, got lon={lon!r} lat={lat!r}",
+            code="point.not_numbers",
+            lon=repr(lon),
+            lat=repr(lat),
+        )
     if not -90.0 <= lat <= 90.0:
-        raise InvalidCoordinates(f"latitude {lat:g} is outside -90..90")
+        raise InvalidCoordinates(
+            f"latitude {lat:g} is outside -90..90", code="point.lat_range", lat=lat
+        )
     if not -180.0 <= lon <= 180.0:
-        raise InvalidCoordinates(f"longitude {lon:g} is outside -180..180")
+        raise InvalidCoordinates(
+            f"longitude {lon:g} is outside -180..180", code="point.lon_range", lon=lon
+        )
 
 
 # --- pyproj: datums and projections -------------------------------------------------------
@@ -139,7 +148,12 @@ def destination(lon: float, lat: float, bearing: float, metres: float) -> tuple[
     """The point ``metres`` away from ``(lon, lat)`` along ``bearing`` (degrees from north)."""
     check_lon_lat(lon, lat)
     if not math.isfinite(metres) or not math.isfinite(bearing):
-        raise InvalidCoordinates("distance and bearing must be numbers")
+        raise InvalidCoordinates(
+            "distance and bearing must be numbers",
+            code="point.distance_bearing_invalid",
+            metres=repr(metres),
+            bearing=repr(bearing),
+        )
     dlon, dlat, _ = _GEOD.fwd(lon, lat, bearing, metres)
     return float(dlon), float(dlat)
 

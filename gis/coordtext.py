@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from gis.coords import check_lon_lat
 from gis.errors import InvalidCoordinates
 
 MAX_TEXT_LENGTH = 200
@@ -112,16 +113,29 @@ def _read_component(match: re.Match[str], i: int) -> _Component | None:
     if min_raw is not None:
         minutes = float(min_raw)
         if minutes >= 60.0:
-            raise InvalidCoordinates(f"minutes {min_raw} must be below 60")
+            raise InvalidCoordinates(
+                f"minutes {min_raw} must be below 60",
+                code="point.minutes_range",
+                minutes=min_raw,
+                limit=60,
+            )
         value += minutes / 60.0
     if sec_raw is not None:
         seconds = float(sec_raw)
         if seconds >= 60.0:
-            raise InvalidCoordinates(f"seconds {sec_raw} must be below 60")
+            raise InvalidCoordinates(
+                f"seconds {sec_raw} must be below 60",
+                code="point.seconds_range",
+                seconds=sec_raw,
+                limit=60,
+            )
         value += seconds / 3600.0
     if hemisphere and sign == "-":
         raise InvalidCoordinates(
-            f"'-{deg_raw}' with hemisphere {hemisphere}: give either a sign or a hemisphere"
+            f"'-{deg_raw}' with hemisphere {hemisphere}: give either a sign or a hemisphere",
+            code="point.sign_and_hemisphere",
+            degrees=deg_raw,
+            hemisphere=hemisphere,
         )
     if sign == "-" or hemisphere in ("S", "W"):
         value = -value
@@ -134,18 +148,25 @@ def _read_component(match: re.Match[str], i: int) -> _Component | None:
 
 
 def _check(lat: float, lon: float) -> tuple[float, float]:
-    if not -90.0 <= lat <= 90.0:
-        raise InvalidCoordinates(f"latitude {lat:g} is outside -90..90")
-    if not -180.0 <= lon <= 180.0:
-        raise InvalidCoordinates(f"longitude {lon:g} is outside -180..180")
+    check_lon_lat(lon, lat)
     return lat, lon
+
+
+_PLURAL = {"lat": "latitudes", "lon": "longitudes"}
+
+
+def _axis_twice(axis: str) -> InvalidCoordinates:
+    return InvalidCoordinates(
+        f"two {_PLURAL[axis]} given; need one latitude and one longitude",
+        code="point.axis_twice",
+        axis=axis,
+    )
 
 
 def _assign(first: _Component, second: _Component) -> tuple[float, float]:
     axes = (first.axis, second.axis)
     if axes[0] is not None and axes[0] == axes[1]:
-        name = "latitudes" if axes[0] == "lat" else "longitudes"
-        raise InvalidCoordinates(f"two {name} given; need one latitude and one longitude")
+        raise _axis_twice(axes[0])
     if axes[0] == "lon" or axes[1] == "lat":
         return _check(second.value, first.value)
     return _check(first.value, second.value)
@@ -158,8 +179,7 @@ def _labelled(text: str) -> tuple[float, float] | None:
     first_is_lat = match["label1"].startswith("LAT")
     second_is_lat = match["label2"].startswith("LAT")
     if first_is_lat == second_is_lat:
-        name = "latitudes" if first_is_lat else "longitudes"
-        raise InvalidCoordinates(f"two {name} given; need one latitude and one longitude")
+        raise _axis_twice("lat" if first_is_lat else "lon")
     v1, v2 = float(match["v1"]), float(match["v2"])
     return _check(v1, v2) if first_is_lat else _check(v2, v1)
 

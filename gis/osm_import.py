@@ -83,7 +83,11 @@ def check_region_name(region: str) -> str:
     """The region name, or :class:`ImportFailed` when it is not a short plain identifier."""
     if not isinstance(region, str) or not REGION_NAME.match(region):
         raise ImportFailed(
-            f"region name {region!r} is not valid: use 1-63 letters, digits, '.', '_' or '-'"
+            f"region name {region!r} is not valid: use 1-63 letters, digits, '.', '_' or '-'",
+            code="import.region_name_invalid",
+            region=str(region),
+            min=1,
+            max=63,
         )
     return region
 
@@ -240,7 +244,9 @@ def _shape_rows(parsed: ParsedExtract) -> _Rows:
     features = [(f.layer, f.kind, f.name, f.wkb) for f in parsed.features]
     graph = build_graph(parsed.roads)
     if parsed.bounds is None:
-        raise ImportFailed("the OSM file has no located nodes: nothing to import")
+        raise ImportFailed(
+            "the OSM file has no located nodes: nothing to import", code="import.no_located_nodes"
+        )
     minlon, minlat, maxlon, maxlat = parsed.bounds
     srid = metric_crs_for((minlon + maxlon) / 2, (minlat + maxlat) / 2)
     return _Rows(
@@ -511,11 +517,19 @@ async def import_osm(
     except GisError:
         raise
     except (ValueError, shapely.errors.ShapelyError) as exc:
-        raise ImportFailed(f"cannot use the data in {file.name}: {exc}") from exc
+        raise ImportFailed(
+            f"cannot use the data in {file.name}: {exc}",
+            code="import.data_unusable",
+            file=file.name,
+            reason=str(exc),
+        ) from exc
     if not rows.streets and not rows.addresses and not rows.places:
         raise ImportFailed(
             f"{file.name} holds no named streets, addresses or places: refusing to replace "
-            f"region {region!r} with an empty map"
+            f"region {region!r} with an empty map",
+            code="import.nothing_named",
+            file=file.name,
+            region=region,
         )
     if progress is not None:
         progress("writing", 0, None)
@@ -525,7 +539,10 @@ async def import_osm(
     except (DBAPIError, SQLAlchemyError, OSError) as exc:
         raise ImportFailed(
             f"writing region {region!r} failed, the previous data is unchanged: "
-            f"{_database_reason(exc)}"
+            f"{_database_reason(exc)}",
+            code="import.write_failed",
+            region=region,
+            reason=_database_reason(exc),
         ) from exc
     # Fresh planner statistics: without them pgRouting's edge queries on a newly imported
     # network run tens of times slower until autovacuum gets round to it.

@@ -395,9 +395,13 @@ def _area_layer(tags: dict[str, str]) -> tuple[str, str] | None:
 def read_extract(path: Path, progress: ProgressFn | None = None) -> ParsedExtract:
     """Read every object of interest from an .osm.pbf (or .osm/.osm.bz2) file."""
     if not path.exists():
-        raise ImportFailed(f"OSM file {path} does not exist")
+        raise ImportFailed(
+            f"OSM file {path} does not exist", code="import.file_missing", file=str(path)
+        )
     if not path.is_file():
-        raise ImportFailed(f"OSM file {path} is not a regular file")
+        raise ImportFailed(
+            f"OSM file {path} is not a regular file", code="import.not_a_file", file=str(path)
+        )
     reader = _Reader(progress)
     try:
         processor = (
@@ -417,11 +421,18 @@ def read_extract(path: Path, progress: ProgressFn | None = None) -> ParsedExtrac
                 reader.area(obj)
     except RuntimeError as exc:
         raise ImportFailed(
-            f"cannot read OSM file {path.name}: {exc} (is the file complete and an OSM extract?)"
+            f"cannot read OSM file {path.name}: {exc} (is the file complete and an OSM extract?)",
+            code="import.file_unreadable",
+            file=path.name,
+            reason=str(exc),
         ) from exc
     out = reader.out
     if out.nodes_seen + out.ways_seen == 0:
-        raise ImportFailed(f"OSM file {path.name} contains no tagged objects: nothing to import")
+        raise ImportFailed(
+            f"OSM file {path.name} contains no tagged objects: nothing to import",
+            code="import.no_tagged_objects",
+            file=path.name,
+        )
     if math.isfinite(reader.minlon):
         out.bounds = (reader.minlon, reader.minlat, reader.maxlon, reader.maxlat)
     if progress is not None:

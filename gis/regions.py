@@ -35,7 +35,7 @@ async def region_info(conn: AsyncConnection, name: str) -> RegionInfo:
         )
     ).first()
     if row is None:
-        raise RegionNotFoundError(f"region {name!r} has not been imported")
+        raise RegionNotFoundError(f"region {name!r} has not been imported", region=name)
     return RegionInfo(
         name=row.name,
         srid_metric=row.srid_metric,

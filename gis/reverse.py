@@ -294,7 +294,7 @@ async def _region_exists(conn: AsyncConnection, region: str) -> None:
         text("SELECT 1 FROM gis_regions WHERE name = :region"), {"region": region}
     )
     if found is None:
-        raise RegionNotFoundError(f"region {region!r} has not been imported")
+        raise RegionNotFoundError(f"region {region!r} has not been imported", region=region)
 
 
 async def jurisdiction_at(

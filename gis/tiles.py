@@ -129,12 +129,32 @@ _TILE_SQL = text(
 def check_tile(z: int, x: int, y: int) -> None:
     """Raise :class:`InvalidInput` unless ``z/x/y`` names a tile."""
     if not MIN_ZOOM <= z <= MAX_ZOOM:
-        raise InvalidInput(f"zoom {z} is outside {MIN_ZOOM}..{MAX_ZOOM}")
+        raise InvalidInput(
+            f"zoom {z} is outside {MIN_ZOOM}..{MAX_ZOOM}",
+            code="tile.zoom_range",
+            zoom=z,
+            min=MIN_ZOOM,
+            max=MAX_ZOOM,
+        )
     limit = 2**z
     if not 0 <= x < limit:
-        raise InvalidInput(f"tile x {x} is outside 0..{limit - 1} at zoom {z}")
+        raise InvalidInput(
+            f"tile x {x} is outside 0..{limit - 1} at zoom {z}",
+            code="tile.x_range",
+            x=x,
+            min=0,
+            max=limit - 1,
+            zoom=z,
+        )
     if not 0 <= y < limit:
-        raise InvalidInput(f"tile y {y} is outside 0..{limit - 1} at zoom {z}")
+        raise InvalidInput(
+            f"tile y {y} is outside 0..{limit - 1} at zoom {z}",
+            code="tile.y_range",
+            y=y,
+            min=0,
+            max=limit - 1,
+            zoom=z,
+        )
 
 
 async def tile(conn: AsyncConnection, z: int, x: int, y: int) -> bytes:

@@ -71,7 +71,8 @@ class AmiClient(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
-        error = SwitchUnavailable("the connection to Asterisk was closed")
+        error = SwitchUnavailable(
+            "the connection to Asterisk was closed", code="asterisk.connection_closed")
         for pending in self._pending.values():
             if not pending.future.done():
                 pending.future.set_exception(error)
@@ -127,11 +128,15 @@ class AmiClient(asyncio.Protocol):
             await asyncio.wait_for(client._banner, wait)
         except (OSError, TimeoutError) as exc:
             client.close()
-            raise SwitchUnavailable(f"cannot reach Asterisk at {host}:{port}: {exc}") from exc
+            raise SwitchUnavailable(
+                f"cannot reach Asterisk at {host}:{port}: {exc}", code="asterisk.unreachable",
+                host=host, port=port, reason=str(exc)) from exc
         answer = await client.send("Login", wait=wait, Username=username, Secret=secret)
         if answer.get("Response") != "Success":
             client.close()
-            raise ActionFailed(f"Asterisk refused the login: {answer.get('Message')}")
+            raise ActionFailed(
+                f"Asterisk refused the login: {answer.get('Message')}",
+                code="asterisk.login_refused", reason=answer.get("Message"))
         return client
 
     @property
@@ -141,7 +146,7 @@ class AmiClient(asyncio.Protocol):
     def _write(self, name: str, is_list: bool, fields: dict[str, str],
                extra: list[tuple[str, str]]) -> asyncio.Future[ListResult]:
         if not self.connected or self._transport is None:
-            raise SwitchUnavailable("not connected to Asterisk")
+            raise SwitchUnavailable("not connected to Asterisk", code="asterisk.not_connected")
         aid = f"{self._prefix}{next(self._ids)}"
         pairs = [("Action", name), ("ActionID", aid), *fields.items(), *extra]
         data = encode(pairs)  # raises ValueError on injected line breaks
@@ -155,7 +160,9 @@ class AmiClient(asyncio.Protocol):
         try:
             return await asyncio.wait_for(future, limit)
         except TimeoutError as exc:
-            raise SwitchUnavailable(f"Asterisk did not answer {name} in {limit:g} s") from exc
+            raise SwitchUnavailable(
+                f"Asterisk did not answer {name} in {limit:g} s", code="asterisk.timeout",
+                action=name, seconds=limit) from exc
 
     async def send(self, name: str, *extra: tuple[str, str], wait: float = 5.0,
                    **fields: str) -> AmiMessage:
@@ -167,7 +174,10 @@ class AmiClient(asyncio.Protocol):
         """A list action: the response, then items until the ``EventList: Complete`` event."""
         result = await self._await(name, self._write(name, True, fields, []), wait)
         if result.response.get("Response") == "Error":
-            raise ActionFailed(f"Asterisk refused {name}: {result.response.get('Message')}")
+            raise ActionFailed(
+                f"Asterisk refused {name}: {result.response.get('Message')}",
+                code="asterisk.action_refused", action=name,
+                reason=result.response.get("Message"))
         return result
 
     async def call(self, name: str, *extra: tuple[str, str], wait: float = 5.0,
@@ -175,7 +185,10 @@ class AmiClient(asyncio.Protocol):
         """Like ``send`` but raises ActionFailed when Asterisk answers with an error."""
         answer = await self.send(name, *extra, wait=wait, **fields)
         if answer.get("Response") != "Success":
-            raise ActionFailed(f"Asterisk refused {name}: {answer.get('Message') or 'error'}")
+            raise ActionFailed(
+                f"Asterisk refused {name}: {answer.get('Message') or 'error'}",
+                code="asterisk.action_refused", action=name,
+                reason=answer.get("Message") or "error")
         return answer
 
     @property

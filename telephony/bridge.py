@@ -333,7 +333,7 @@ class Bridge:
         """Ask Asterisk what is live and reconcile; older buffered events go first."""
         client = self._client
         if client is None:
-            raise SwitchUnavailable("not connected to Asterisk")
+            raise SwitchUnavailable("not connected to Asterisk", code="asterisk.not_connected")
         t0 = time.perf_counter()
         self._overflow = False
         snap = Snapshot()
@@ -366,7 +366,8 @@ class Bridge:
         client = self._client
         if client is None or not client.connected:
             raise SwitchUnavailable(
-                f"Asterisk is not connected ({self._health.reason or 'reconnecting'})")
+                f"Asterisk is not connected ({self._health.reason or 'reconnecting'})",
+                code="asterisk.disconnected", reason=self._health.reason or "reconnecting")
         return client
 
     async def _do(self, name: str, *extra: tuple[str, str], **fields: str) -> AmiMessage:
@@ -374,18 +375,18 @@ class Bridge:
         try:
             return await client.call(name, *extra, wait=self.settings.action_timeout, **fields)
         except ValueError as exc:
-            raise InvalidRequest(str(exc)) from exc
+            raise InvalidRequest(str(exc), code="asterisk.field_invalid", reason=str(exc)) from exc
 
     def call(self, call_id: str) -> Call:
         call = self.tracker.calls.get(call_id)
         if call is None:
-            raise NotFound(f"no live call {call_id}", call=call_id)
+            raise NotFound(f"no live call {call_id}", code="call.not_live", call=call_id)
         return call
 
     def seat(self, interface: str) -> Seat:
         seat = self.tracker.seats.get(interface)
         if seat is None:
-            raise NotFound(f"no seat {interface}", seat=interface)
+            raise NotFound(f"no seat {interface}", code="seat.unknown", seat=interface)
         return seat
 
     @staticmethod
@@ -393,7 +394,7 @@ class Bridge:
         if not INTERFACE.match(interface):
             raise InvalidRequest(
                 f"seat interface {interface!r} is not a channel like Local/1001@agents or "
-                "PJSIP/1001")
+                "PJSIP/1001", code="seat.interface_invalid", interface=interface)
         return interface
 
     def extension_of(self, interface: str) -> tuple[str, str]:
@@ -426,7 +427,8 @@ class Bridge:
     async def pause(self, interface: str, reason: str) -> None:
         self.check_interface(interface)
         if not reason.strip():
-            raise InvalidRequest("a pause needs a reason (break, paperwork ...)")
+            raise InvalidRequest(
+                "a pause needs a reason (break, paperwork ...)", code="seat.pause_reason_missing")
         self.seat(interface)
         await self._do("QueuePause", Interface=interface, Paused="true", Reason=reason)
 
@@ -439,14 +441,16 @@ class Bridge:
         call = self.call(call_id)
         if call.state != CallState.ANSWERED or not call.agent_channel:
             raise Conflict(f"call {call_id} is {call.state}, not answered by a seat",
-                           call=call_id, state=str(call.state))
+                           code="call.not_answered", call=call_id, state=str(call.state))
         return call
 
     async def transfer(self, call_id: str, exten: str, context: str | None = None,
                        attended: bool = False) -> list[DomainEvent]:
         """Blind (Redirect of the caller) or attended (Atxfer from the seat's channel)."""
         if not EXTENSION.match(exten):
-            raise InvalidRequest(f"{exten!r} is not a dialable extension")
+            raise InvalidRequest(
+                f"{exten!r} is not a dialable extension", code="call.extension_invalid",
+                extension=exten)
         ctx = context or self.settings.transfer_context
         call = self._answered(call_id) if attended else self.call(call_id)
         if attended:
@@ -454,7 +458,8 @@ class Bridge:
             await self._do("Atxfer", Channel=call.agent_channel, Exten=exten, Context=ctx)
             return []
         if not call.channel:
-            raise Conflict(f"call {call_id} has no channel to redirect")
+            raise Conflict(f"call {call_id} has no channel to redirect",
+                           code="call.no_channel_to_redirect", call=call_id)
         await self._do("Redirect", Channel=call.channel, Exten=exten, Context=ctx,
                        Priority="1")
         events = self.tracker.transferred(call_id, f"{exten}@{ctx}", "blind")
@@ -476,7 +481,9 @@ class Bridge:
         """Listen-in, whisper (to the seat only) or barge (to both), by ChanSpy on the seat."""
         self.check_interface(supervisor)
         if mode not in SPY_OPTIONS:
-            raise InvalidRequest(f"spy mode must be listen, whisper or barge, not {mode!r}")
+            raise InvalidRequest(
+                f"spy mode must be listen, whisper or barge, not {mode!r}",
+                code="call.spy_mode_unknown", mode=mode, known=list(SPY_OPTIONS))
         call = self._answered(call_id)
         assert call.agent_channel is not None
         target = call.agent_channel.rsplit(";", 1)[0]
@@ -489,7 +496,9 @@ class Bridge:
         self.check_interface(interface)
         call = self.call(call_id)
         if call.state not in (CallState.QUEUED, CallState.OFFERED) or not call.channel:
-            raise Conflict(f"call {call_id} is {call.state}; only a waiting call can be grabbed")
+            raise Conflict(
+                f"call {call_id} is {call.state}; only a waiting call can be grabbed",
+                code="call.not_waiting", call=call_id, state=str(call.state))
         exten, ctx = self.extension_of(interface)
         await self._do("Redirect", Channel=call.channel, Exten=exten, Context=ctx, Priority="1")
         events = self.tracker.grabbed(call_id, interface)
@@ -499,14 +508,16 @@ class Bridge:
     async def hangup(self, call_id: str) -> None:
         call = self.call(call_id)
         if not call.channel:
-            raise Conflict(f"call {call_id} has no channel")
+            raise Conflict(f"call {call_id} has no channel", code="call.no_channel", call=call_id)
         await self._do("Hangup", Channel=call.channel, Cause="16")
 
     async def call_back(self, interface: str, number: str, caller_id: str | None = None) -> str:
         """Ring the seat, then dial the number (``Originate`` with ``Async``)."""
         self.check_interface(interface)
         if not PHONE_NUMBER.match(number):
-            raise InvalidRequest(f"{number!r} is not a phone number (digits, optional +)")
+            raise InvalidRequest(
+                f"{number!r} is not a phone number (digits, optional +)",
+                code="call.number_invalid", number=number)
         answer = await self._do(
             "Originate", Channel=interface, Context=self.settings.outgoing_context,
             Exten=number, Priority="1", Async="true",
@@ -517,7 +528,8 @@ class Bridge:
         """MixMonitor on the caller channel; returns the file reference."""
         call = self.call(call_id)
         if not call.live or not call.channel:
-            raise Conflict(f"call {call_id} is {call.state}; nothing to record")
+            raise Conflict(f"call {call_id} is {call.state}; nothing to record",
+                           code="call.not_recordable", call=call_id, state=str(call.state))
         stamp = self.clock().strftime("%Y%m%dT%H%M%S")
         safe = re.sub(r"[^0-9A-Za-z.]", "_", call_id)
         path = f"{self.settings.recording_dir.rstrip('/')}/{safe}-{stamp}.wav"
@@ -527,5 +539,5 @@ class Bridge:
     async def stop_recording(self, call_id: str) -> None:
         call = self.call(call_id)
         if not call.channel:
-            raise Conflict(f"call {call_id} has no channel")
+            raise Conflict(f"call {call_id} has no channel", code="call.no_channel", call=call_id)
         await self._do("StopMixMonitor", Channel=call.channel)

@@ -180,7 +180,8 @@ class Call:
     def _move(self, to: CallState, at: datetime, **detail: Any) -> CallTransitioned:
         if not self.can(to):
             raise Conflict(f"call {self.id} is {self.state}; it cannot become {to}",
-                           call=self.id, state=str(self.state), wanted=str(to))
+                           code="call.transition_refused", call=self.id,
+                           state=str(self.state), wanted=str(to))
         before = self.state
         self.state = to
         return CallTransitioned(self.view(), str(before), str(to), at, detail)

@@ -223,7 +223,7 @@ async def seat_rows(conn: AsyncConnection) -> list[dict[str, Any]]:
 async def get_call(conn: AsyncConnection, call_id: str) -> dict[str, Any]:
     row = (await conn.execute(sa.select(calls).where(calls.c.id == call_id))).first()
     if row is None:
-        raise NotFound(f"no call {call_id}", call=call_id)
+        raise NotFound(f"no call {call_id}", code="call.unknown", call=call_id)
     return dict(row._mapping)
 
 
@@ -273,9 +273,10 @@ async def recordings_of(conn: AsyncConnection, call_ids: Sequence[str]) -> list[
 
 def check_position(lat: float, lon: float) -> None:
     if not -90 <= lat <= 90:
-        raise InvalidRequest(f"latitude {lat} is outside -90..90")
+        raise InvalidRequest(f"latitude {lat} is outside -90..90", code="point.lat_range", lat=lat)
     if not -180 <= lon <= 180:
-        raise InvalidRequest(f"longitude {lon} is outside -180..180")
+        raise InvalidRequest(
+            f"longitude {lon} is outside -180..180", code="point.lon_range", lon=lon)
 
 
 async def push_location(conn: AsyncConnection, number: str, lat: float, lon: float,
@@ -304,9 +305,11 @@ async def intake(conn: AsyncConnection, report: Report, at: datetime,
     """Take an SMS or alarm in as a queued item (a call of that kind). Idempotent on
     ``external_id``: a retry returns the same item and no new events."""
     if report.kind not in (CallKind.SMS, CallKind.ALARM):
-        raise InvalidRequest(f"report kind must be sms or alarm, not {report.kind}")
+        raise InvalidRequest(
+            f"report kind must be sms or alarm, not {report.kind}", code="report.kind_unknown",
+            kind=str(report.kind), known=[str(CallKind.SMS), str(CallKind.ALARM)])
     if (report.lat is None) != (report.lon is None):
-        raise InvalidRequest("give both lat and lon, or neither")
+        raise InvalidRequest("give both lat and lon, or neither", code="report.position_half")
     if report.lat is not None and report.lon is not None:
         check_position(report.lat, report.lon)
     if report.external_id:
@@ -342,7 +345,7 @@ async def _load(conn: AsyncConnection, call_id: str, lock: bool = True) -> Call:
     q = sa.select(calls).where(calls.c.id == call_id)
     row = (await conn.execute(q.with_for_update() if lock else q)).first()
     if row is None:
-        raise NotFound(f"no call {call_id}", call=call_id)
+        raise NotFound(f"no call {call_id}", code="call.unknown", call=call_id)
     m = dict(row._mapping)
     fields = {k: m[k] for k in Call.__dataclass_fields__ if k in m and k not in (
         "kind", "state")}
@@ -354,24 +357,28 @@ async def move_report(conn: AsyncConnection, call_id: str, to: str, seat: str | 
     """Offer, answer (accept) or complete a text/alarm item; voice calls move by Asterisk."""
     call = await _load(conn, call_id)
     if call.kind == CallKind.VOICE:
-        raise Conflict(f"{call_id} is a voice call; it moves with Asterisk, not by hand")
+        raise Conflict(f"{call_id} is a voice call; it moves with Asterisk, not by hand",
+                       code="report.is_voice", call=call_id)
     event: CallTransitioned
     if to == "offered":
         if seat is None:
-            raise InvalidRequest("offering needs a seat")
+            raise InvalidRequest("offering needs a seat", code="report.offer_needs_seat")
         event = call.offer(seat, at)
     elif to == "answered":
         if seat is None:
-            raise InvalidRequest("accepting needs a seat")
+            raise InvalidRequest("accepting needs a seat", code="report.accept_needs_seat")
         if call.state == CallState.OFFERED and call.seat not in (None, seat):
-            raise Conflict(f"{call_id} is offered to {call.seat}, not {seat}")
+            raise Conflict(f"{call_id} is offered to {call.seat}, not {seat}",
+                           code="report.offered_elsewhere", call=call_id, offered_to=call.seat,
+                           seat=seat)
         event = call.answer(seat, at)
     elif to == "completed":
         event = call.complete(at, "seat")
     elif to == "ended":
         event = call.end(at)
     else:
-        raise InvalidRequest(f"cannot move a report to {to!r}")
+        raise InvalidRequest(f"cannot move a report to {to!r}", code="report.move_unknown",
+                             to=to, known=["offered", "answered", "completed", "ended"])
     await persist(conn, [event])
     return [event]
 

@@ -64,6 +64,7 @@ async def _refuse(
         f"{principal.name} has {', '.join(sorted(principal.roles)) or 'none'}",
         code="auth.role_required",
         what=what,
+        user=principal.name,
         needs=sorted(roles),
         has=sorted(principal.roles),
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from command.errors import InvalidInput
+
 
 class Role(StrEnum):
     CALL_TAKER = "call_taker"
@@ -21,11 +23,17 @@ def parse_roles(values: str | list[str] | tuple[str, ...]) -> frozenset[Role]:
     """Roles from a comma list or a sequence; an unknown name is a clear error."""
     items = values.split(",") if isinstance(values, str) else list(values)
     names = [v.strip() for v in items if v.strip()]
+    known = [r.value for r in Role]
     if not names:
-        raise ValueError("at least one role is needed: " + ", ".join(r.value for r in Role))
-    unknown = [n for n in names if n not in {r.value for r in Role}]
+        raise InvalidInput(
+            "at least one role is needed: " + ", ".join(known), code="role.missing", known=known
+        )
+    unknown = [n for n in names if n not in known]
     if unknown:
-        raise ValueError(
-            f"unknown role {', '.join(unknown)}; roles are: " + ", ".join(r.value for r in Role)
+        raise InvalidInput(
+            f"unknown role {', '.join(unknown)}; roles are: " + ", ".join(known),
+            code="role.unknown",
+            unknown=unknown,
+            known=known,
         )
     return frozenset(Role(n) for n in names)

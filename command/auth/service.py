@@ -75,15 +75,23 @@ async def create_user(
     incidents, None meaning the centre's top level."""
     username = username.strip()
     if not username or len(username) > 64 or not username.isprintable() or " " in username:
-        raise InvalidInput("a username is 1 to 64 printable characters without spaces")
+        raise InvalidInput(
+            "a username is 1 to 64 printable characters without spaces",
+            code="user.name_invalid",
+            min=1,
+            max=64,
+        )
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+        raise InvalidInput(
+            f"a password needs at least {MIN_PASSWORD_LENGTH} characters",
+            code="user.password_short",
+            min=MIN_PASSWORD_LENGTH,
+        )
     if language not in ("zh-CN", "en"):
-        raise InvalidInput("language must be zh-CN or en")
-    try:
-        parsed = parse_roles(roles)
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from exc
+        raise InvalidInput(
+            "language must be zh-CN or en", code="user.language_unknown", known=["zh-CN", "en"]
+        )
+    parsed = parse_roles(roles)
     level = None if command_level is None else CommandLevel.parse(command_level).label
     try:
         async with conn.begin_nested():
@@ -102,7 +110,9 @@ async def create_user(
                 )
             ).scalar_one()
     except IntegrityError as exc:
-        raise Conflict(f"user {username} already exists") from exc
+        raise Conflict(
+            f"user {username} already exists", code="user.exists", username=username
+        ) from exc
     return int(new_id)
 
 
@@ -115,7 +125,7 @@ async def set_disabled(conn: AsyncConnection, username: str, disabled: bool) -> 
     )
     user_id = result.scalar_one_or_none()
     if user_id is None:
-        raise NotFound(f"no user named {username}")
+        raise NotFound(f"no user named {username}", code="user.unknown", username=username)
     if disabled:
         await conn.execute(
             update(tokens)
@@ -130,11 +140,10 @@ async def create_device_token(
     """A long-lived token for a unit's terminal or another device (no idle expiry)."""
     device = device.strip()
     if not device or len(device) > 64:
-        raise InvalidInput("a device name is 1 to 64 characters")
-    try:
-        parsed = parse_roles(roles)
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from exc
+        raise InvalidInput(
+            "a device name is 1 to 64 characters", code="device.name_invalid", min=1, max=64
+        )
+    parsed = parse_roles(roles)
     token = new_token()
     await conn.execute(
         tokens.insert().values(
@@ -162,15 +171,16 @@ async def login(
         ).first()
         if row is None:
             verify_password(None, password)
-            failure = Unauthorized("wrong username or password")
+            failure = Unauthorized("wrong username or password", code="auth.credentials_wrong")
             result = "failed: unknown user"
         elif row.disabled:
-            failure = Unauthorized("this account is disabled")
+            failure = Unauthorized("this account is disabled", code="auth.account_disabled")
             result = "failed: disabled"
         elif row.locked_until is not None and row.locked_until > now:
             failure = Locked(
                 "this account is locked after repeated failed logins; try again at "
                 f"{row.locked_until:%H:%M:%S} UTC or ask a supervisor",
+                code="auth.account_locked",
                 locked_until=row.locked_until.isoformat(),
             )
             result = "failed: locked"
@@ -185,6 +195,7 @@ async def login(
                 )
                 failure = Locked(
                     f"wrong password; the account is now locked until {until:%H:%M:%S} UTC",
+                    code="auth.account_locked_now",
                     locked_until=until.isoformat(),
                 )
                 result = "failed: locked now"
@@ -192,7 +203,7 @@ async def login(
                 await conn.execute(
                     update(users).where(users.c.id == row.id).values(failed_logins=failures)
                 )
-                failure = Unauthorized("wrong username or password")
+                failure = Unauthorized("wrong username or password", code="auth.credentials_wrong")
                 result = "failed: wrong password"
         else:
             token = new_token()
@@ -242,7 +253,7 @@ async def login(
 async def authenticate(engine: AsyncEngine, policy: Policy, token: str, now: datetime) -> Principal:
     """The principal behind a bearer token, or Unauthorized (unknown, revoked, idle too long)."""
     if not token or len(token) > 200:
-        raise Unauthorized("a valid token is needed: sign in first")
+        raise Unauthorized("a valid token is needed: sign in first", code="auth.token_needed")
     async with engine.begin() as conn:
         row = (
             await conn.execute(
@@ -263,7 +274,7 @@ async def authenticate(engine: AsyncEngine, policy: Policy, token: str, now: dat
             )
         ).first()
         if row is None or row.revoked_at is not None or row.disabled:
-            raise Unauthorized("this token is not valid: sign in again")
+            raise Unauthorized("this token is not valid: sign in again", code="auth.token_invalid")
         if row.kind == "session" and now - row.last_seen_at > policy.idle:
             await conn.execute(update(tokens).where(tokens.c.id == row.id).values(revoked_at=now))
             expired = True
@@ -274,7 +285,9 @@ async def authenticate(engine: AsyncEngine, policy: Policy, token: str, now: dat
                     update(tokens).where(tokens.c.id == row.id).values(last_seen_at=now)
                 )
     if expired:
-        raise Unauthorized("the session expired after inactivity: sign in again")
+        raise Unauthorized(
+            "the session expired after inactivity: sign in again", code="auth.session_expired"
+        )
     roles = frozenset(Role(r) for r in row.roles)
     if row.kind == "device":
         return Principal(kind="device", name=row.device, roles=roles, token_id=row.id)

@@ -461,7 +461,12 @@ class TelephonyService:
     async def start_recording(self, call_id: str, actor: str) -> dict[str, Any]:
         call = self.bridge.call(call_id)
         if call.kind != CallKind.VOICE:
-            raise Conflict(f"{call_id} is a {call.kind}; only voice calls are recorded")
+            raise Conflict(
+                f"{call_id} is a {call.kind}; only voice calls are recorded",
+                code="call.not_voice",
+                call_id=call_id,
+                kind=str(call.kind),
+            )
         file = await self.bridge.start_recording(call_id)
         now = self.clock()
         async with self.engine.begin() as conn:
@@ -484,7 +489,12 @@ class TelephonyService:
     async def statistics(self, since: datetime,
                          until: datetime) -> tuple[dict[str, Figures], dict[str, Figures]]:
         if until <= since:
-            raise InvalidRequest("'until' must be after 'since'")
+            raise InvalidRequest(
+                "'until' must be after 'since'",
+                code="stats.window_empty",
+                since=since.isoformat(),
+                until=until.isoformat(),
+            )
         async with self.engine.connect() as conn:
             return await store.statistics(conn, since, until)
 

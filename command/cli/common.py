@@ -27,7 +27,7 @@ def ensure_embedded_running(settings: Settings) -> None:
             print(f"created the embedded database cluster in {cluster.root}")
         cluster.start()
     except ClusterError as exc:
-        raise Unavailable(str(exc)) from exc
+        raise Unavailable(str(exc), code="database.cluster_failed", reason=str(exc)) from exc
     asyncio.run(_create_database(cluster.url("postgres", driver="postgresql")))
 
 
@@ -47,7 +47,9 @@ async def engine_for(settings: Settings) -> AsyncIterator[AsyncEngine]:
     try:
         yield engine
     except (OSError, asyncpg.PostgresError) as exc:
-        raise Unavailable(f"cannot reach the database: {exc}") from exc
+        raise Unavailable(
+            f"cannot reach the database: {exc}", code="database.unreachable", reason=str(exc)
+        ) from exc
     finally:
         await engine.dispose()
 

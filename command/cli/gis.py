@@ -87,7 +87,9 @@ def import_cmd(args: argparse.Namespace, settings: Settings) -> int:
 
 def _read_batch(path: Path) -> list[tuple[Any, str]]:
     if not path.is_file():
-        raise InvalidInput(f"batch file {path} does not exist")
+        raise InvalidInput(
+            f"batch file {path} does not exist", code="geocode.batch_missing", file=str(path)
+        )
     items: list[tuple[Any, str]] = []
     with path.open(encoding="utf-8") as fh:
         for n, line in enumerate(fh, start=1):
@@ -96,23 +98,49 @@ def _read_batch(path: Path) -> list[tuple[Any, str]]:
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise InvalidInput(f"{path.name} line {n}: not JSON ({exc.msg})") from exc
+                raise InvalidInput(
+                    f"{path.name} line {n}: not JSON ({exc.msg})",
+                    code="geocode.batch_not_json",
+                    file=path.name,
+                    line=n,
+                    reason=exc.msg,
+                ) from exc
             if not isinstance(obj, dict) or "id" not in obj or "query" not in obj:
-                raise InvalidInput(f"{path.name} line {n}: needs an object with 'id' and 'query'")
+                raise InvalidInput(
+                    f"{path.name} line {n}: needs an object with 'id' and 'query'",
+                    code="geocode.batch_line_invalid",
+                    file=path.name,
+                    line=n,
+                )
             try:
                 query = check_query(obj["query"])
             except GisError as exc:
-                raise InvalidInput(f"{path.name} line {n}: {exc}") from exc
+                raise InvalidInput(
+                    f"{path.name} line {n}: {exc}",
+                    code="geocode.batch_query_invalid",
+                    file=path.name,
+                    line=n,
+                    reason=str(exc),
+                    reason_code=exc.code,
+                    reason_params=exc.params,
+                ) from exc
             items.append((obj["id"], query))
     return items
 
 
 def geocode_cmd(args: argparse.Namespace, settings: Settings) -> int:
     if not 1 <= args.limit <= MAX_LIMIT:
-        raise InvalidInput(f"--limit must be from 1 to {MAX_LIMIT}")
+        raise InvalidInput(
+            f"--limit must be from 1 to {MAX_LIMIT}",
+            code="geocode.limit_range",
+            min=1,
+            max=MAX_LIMIT,
+        )
     if args.batch is not None:
         if args.query is not None:
-            raise InvalidInput("give either a QUERY or --batch FILE, not both")
+            raise InvalidInput(
+                "give either a QUERY or --batch FILE, not both", code="geocode.query_and_batch"
+            )
         items = _read_batch(args.batch)
 
         async def run_batch() -> list[str]:
@@ -140,7 +168,9 @@ def geocode_cmd(args: argparse.Namespace, settings: Settings) -> int:
         sys.stdout.write("".join(line + "\n" for line in out))
         return 0
     if args.query is None:
-        raise InvalidInput("give a QUERY to geocode (or --batch FILE)")
+        raise InvalidInput(
+            "give a QUERY to geocode (or --batch FILE)", code="geocode.query_missing"
+        )
     query = check_query(args.query)
 
     async def run_one() -> list[Any]:

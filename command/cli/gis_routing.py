@@ -41,7 +41,12 @@ def register_bench(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 def bench_route_cmd(args: argparse.Namespace, settings: Settings) -> int:
     for name in ("units", "runs", "naive_runs"):
         if getattr(args, name) < 1:
-            raise InvalidInput(f"--{name.replace('_', '-')} must be at least 1")
+            raise InvalidInput(
+                f"--{name.replace('_', '-')} must be at least 1",
+                code="cli.option_below_min",
+                option=f"--{name.replace('_', '-')}",
+                min=1,
+            )
 
     async def run() -> routing.RoutingBenchmark:
         async with engine_for(settings) as engine:

@@ -76,7 +76,9 @@ def serve_cmd(args: argparse.Namespace, settings: Settings) -> int:
             pending = await migrate.pending(engine)
         if pending:
             raise Unavailable(
-                f"the database schema is behind ({', '.join(pending)}): run `cad db migrate`"
+                f"the database schema is behind ({', '.join(pending)}): run `cad db migrate`",
+                code="database.schema_behind",
+                pending=pending,
             )
         await _serve(settings)
 

@@ -68,6 +68,7 @@ def check_not_merged(inc: Incident, what: str) -> None:
             code="incident.merged",
             number=inc.number,
             merged_into=inc.merged_into,
+            what=what,
         )
 
 

@@ -62,7 +62,10 @@ def config_from_mapping(raw: Mapping[str, Any]) -> IncidentConfig:
     if unknown:
         raise InvalidInput(
             f"unknown incident setting {', '.join(sorted(unknown))}; "
-            f"known: {', '.join(sorted(KEYS))}"
+            f"known: {', '.join(sorted(KEYS))}",
+            code="settings.unknown_key",
+            unknown=sorted(unknown),
+            known=sorted(KEYS),
         )
     base = IncidentConfig()
     try:
@@ -76,7 +79,7 @@ def config_from_mapping(raw: Mapping[str, Any]) -> IncidentConfig:
             else base.status_limits
         )
     except DispatchError as exc:
-        raise InvalidInput(exc.message) from exc
+        raise InvalidInput(exc.message, code=exc.code, **exc.params) from exc
     window = (
         DuplicateWindow(**raw["duplicate_window"])
         if "duplicate_window" in raw
@@ -84,7 +87,11 @@ def config_from_mapping(raw: Mapping[str, Any]) -> IncidentConfig:
     )
     for code in run_cards.cards:
         if code not in taxonomy.types:
-            raise InvalidInput(f"run card for {code}, which is not an incident type")
+            raise InvalidInput(
+                f"run card for {code}, which is not an incident type",
+                code="settings.run_card_type_unknown",
+                type=code,
+            )
     return IncidentConfig(
         taxonomy=taxonomy,
         run_cards=run_cards,
@@ -103,9 +110,22 @@ def load_config(path: Path | None) -> IncidentConfig:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise InvalidInput(f"cannot read the incident settings {path}: {exc.strerror}") from exc
+        raise InvalidInput(
+            f"cannot read the incident settings {path}: {exc.strerror}",
+            code="settings.unreadable",
+            file=str(path),
+            reason=exc.strerror,
+        ) from exc
     except json.JSONDecodeError as exc:
-        raise InvalidInput(f"{path} is not valid JSON: line {exc.lineno}: {exc.msg}") from exc
+        raise InvalidInput(
+            f"{path} is not valid JSON: line {exc.lineno}: {exc.msg}",
+            code="settings.not_json",
+            file=str(path),
+            line=exc.lineno,
+            reason=exc.msg,
+        ) from exc
     if not isinstance(raw, dict):
-        raise InvalidInput(f"{path} must hold a JSON object")
+        raise InvalidInput(
+            f"{path} must hold a JSON object", code="settings.not_object", file=str(path)
+        )
     return config_from_mapping(raw)

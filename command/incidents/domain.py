@@ -31,16 +31,31 @@ _NUMBER = re.compile(r"^(\d{4})-(\d{6,})$")
 def format_number(year: int, sequence: int) -> str:
     """``2026-000123``: the year and the incident's sequence within that year."""
     if not 1900 <= year <= 9999:
-        raise InvalidInput(f"year {year} is outside 1900..9999")
+        raise InvalidInput(
+            f"year {year} is outside 1900..9999",
+            code="incident.number_year_range",
+            year=year,
+            min=1900,
+            max=9999,
+        )
     if sequence < 1:
-        raise InvalidInput(f"incident sequence must start at 1, not {sequence}")
+        raise InvalidInput(
+            f"incident sequence must start at 1, not {sequence}",
+            code="incident.number_sequence_range",
+            sequence=sequence,
+            min=1,
+        )
     return f"{year}-{sequence:06d}"
 
 
 def parse_number(text: str) -> tuple[int, int]:
     match = _NUMBER.match(text.strip())
     if match is None:
-        raise InvalidInput(f"{text!r} is not an incident number like 2026-000123")
+        raise InvalidInput(
+            f"{text!r} is not an incident number like 2026-000123",
+            code="incident.number_invalid",
+            text=text,
+        )
     return int(match.group(1)), int(match.group(2))
 
 
@@ -103,10 +118,18 @@ class Taxonomy:
         types: dict[str, IncidentType] = {}
         for code, entry in raw.items():
             if not re.fullmatch(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)*", code):
-                raise InvalidInput(f"incident type code {code!r} must be dotted lowercase words")
+                raise InvalidInput(
+                    f"incident type code {code!r} must be dotted lowercase words",
+                    code="incident_type.code_invalid",
+                    type=code,
+                )
             names = {k: str(v) for k, v in entry.items() if k in ("zh-CN", "en")}
             if "zh-CN" not in names or "en" not in names:
-                raise InvalidInput(f"incident type {code} needs a zh-CN and an en name")
+                raise InvalidInput(
+                    f"incident type {code} needs a zh-CN and an en name",
+                    code="incident_type.names_missing",
+                    type=code,
+                )
             types[code] = IncidentType(
                 code,
                 names,
@@ -116,7 +139,12 @@ class Taxonomy:
         for code in types:
             parent = code.rpartition(".")[0]
             if parent and parent not in types:
-                raise InvalidInput(f"incident type {code} has no parent type {parent}")
+                raise InvalidInput(
+                    f"incident type {code} has no parent type {parent}",
+                    code="incident_type.parent_unknown",
+                    type=code,
+                    parent=parent,
+                )
         return cls(types)
 
     @classmethod
@@ -134,7 +162,9 @@ class Taxonomy:
         except KeyError:
             raise InvalidInput(
                 f"unknown incident type {code!r}; known types: {', '.join(sorted(self.types))}",
+                code="incident_type.unknown",
                 type=code,
+                known=sorted(self.types),
             ) from None
 
     def compatible(self, a: str, b: str) -> bool:
@@ -150,7 +180,13 @@ class Taxonomy:
 
 def validate_priority(priority: int) -> int:
     if isinstance(priority, bool) or not isinstance(priority, int) or not 1 <= priority <= 4:
-        raise InvalidInput(f"priority {priority} is outside 1..4 (1 is the highest)")
+        raise InvalidInput(
+            f"priority {priority} is outside 1..4 (1 is the highest)",
+            code="incident.priority_range",
+            priority=priority,
+            min=1,
+            max=4,
+        )
     return priority
 
 
@@ -172,7 +208,12 @@ class ResponseLevel(IntEnum):
             roman = {"Ⅰ": "I", "Ⅱ": "II", "Ⅲ": "III", "Ⅳ": "IV"}.get(key, key)
             if roman in cls.__members__:
                 return cls[roman]
-        raise InvalidInput(f"response level {value!r} is not one of I, II, III, IV")
+        raise InvalidInput(
+            f"response level {value!r} is not one of I, II, III, IV",
+            code="incident.response_level_unknown",
+            value=value,
+            known=list(cls.__members__),
+        )
 
 
 @dataclass(frozen=True)
@@ -187,12 +228,20 @@ class LevelChange:
     actor: str
 
 
+MAX_REASON = 2000
+
+
 def _reason(reason: str) -> str:
     text = reason.strip()
     if not text:
-        raise InvalidInput("a reason is required")
-    if len(text) > 2000:
-        raise InvalidInput("the reason is longer than 2000 characters")
+        raise InvalidInput("a reason is required", code="incident.reason_missing")
+    if len(text) > MAX_REASON:
+        raise InvalidInput(
+            f"the reason is longer than {MAX_REASON} characters",
+            code="incident.reason_too_long",
+            max=MAX_REASON,
+            length=len(text),
+        )
     return text
 
 
@@ -201,7 +250,11 @@ def change_response_level(
 ) -> LevelChange:
     """Raise (towards I) or lower (towards IV) the response level."""
     if to == current:
-        raise Conflict(f"the response level is already {current.name}")
+        raise Conflict(
+            f"the response level is already {current.name}",
+            code="incident.response_level_same",
+            level=current.name,
+        )
     return LevelChange("response_level", current.name, to.name, _reason(reason), at, actor)
 
 
@@ -218,7 +271,10 @@ class CommandLevel(IntEnum):
             return cls[value.strip().upper()]
         except KeyError:
             raise InvalidInput(
-                f"command level {value!r} is not one of department, district, city"
+                f"command level {value!r} is not one of department, district, city",
+                code="incident.command_level_unknown",
+                value=value,
+                known=[level.label for level in cls],
             ) from None
 
     @property
@@ -240,7 +296,10 @@ def escalate(
     if to <= current:
         raise Conflict(
             f"cannot escalate from {current.label} to {to.label}: escalation goes upwards "
-            "(department < district < city)"
+            "(department < district < city)",
+            code="incident.escalation_not_upwards",
+            from_level=current.label,
+            to_level=to.label,
         )
     return LevelChange("command_level", current.label, to.label, _reason(reason), at, actor)
 
@@ -250,7 +309,12 @@ def hand_back(
 ) -> LevelChange:
     """Return the incident to a lower command level."""
     if to >= current:
-        raise Conflict(f"cannot hand back from {current.label} to {to.label}: that is not lower")
+        raise Conflict(
+            f"cannot hand back from {current.label} to {to.label}: that is not lower",
+            code="incident.hand_back_not_lower",
+            from_level=current.label,
+            to_level=to.label,
+        )
     return LevelChange("command_level", current.label, to.label, _reason(reason), at, actor)
 
 
@@ -277,6 +341,8 @@ def check_direct(
         raise Forbidden(
             f"incident {number} is directed at {incident_level.label} level; "
             f"you act at {acting.label} level",
+            code="incident.directed_above_you",
+            number=number,
             incident_level=incident_level.label,
             user_level=acting.label,
         )
@@ -324,37 +390,63 @@ def parse_status(value: str) -> IncidentStatus:
     try:
         return IncidentStatus(value)
     except ValueError:
-        known = ", ".join(s.value for s in IncidentStatus)
-        raise InvalidInput(f"unknown incident status {value!r}; known: {known}") from None
+        known = [s.value for s in IncidentStatus]
+        raise InvalidInput(
+            f"unknown incident status {value!r}; known: {', '.join(known)}",
+            code="incident.status_unknown",
+            value=value,
+            known=known,
+        ) from None
 
 
 class InvalidIncidentTransition(Conflict):
-    """A status change the incident status machine does not allow (HTTP 409)."""
+    """A status change the incident status machine does not allow (HTTP 409); ``code`` says
+    which rule refused it."""
 
-    def __init__(self, number: str, frm: IncidentStatus, to: IncidentStatus, why: str) -> None:
+    code = "incident.transition_refused"
+
+    def __init__(
+        self,
+        number: str,
+        frm: IncidentStatus,
+        to: IncidentStatus,
+        why: str,
+        *,
+        code: str | None = None,
+        **params: Any,
+    ) -> None:
         super().__init__(
             f"incident {number} cannot go from {frm} to {to}: {why}",
+            code=code,
+            number=number,
             from_status=str(frm),
             to_status=str(to),
+            **params,
         )
 
 
 def check_status_change(number: str, frm: IncidentStatus, to: IncidentStatus) -> None:
     """Raise ``InvalidIncidentTransition`` unless ``frm -> to`` is allowed (reopen is separate)."""
     if frm == to:
-        raise InvalidIncidentTransition(number, frm, to, f"it is already {frm}")
+        raise InvalidIncidentTransition(
+            number, frm, to, f"it is already {frm}", code="incident.status_already"
+        )
     if frm in TERMINAL:
         raise InvalidIncidentTransition(
-            number, frm, to, f"it is {frm}; reopen it with a reason first"
+            number, frm, to, f"it is {frm}; reopen it with a reason first",
+            code="incident.status_final",
         )
     if to is IncidentStatus.CANCELLED:
         return
     if to is IncidentStatus.CLOSED and frm not in CLOSABLE_FROM:
         raise InvalidIncidentTransition(
-            number, frm, to, "units are on their way; cancel or wait for them on scene first"
+            number, frm, to, "units are on their way; cancel or wait for them on scene first",
+            code="incident.close_units_on_way",
         )
     if _CHAIN.index(to) < _CHAIN.index(frm):
-        raise InvalidIncidentTransition(number, frm, to, "status only moves forward")
+        raise InvalidIncidentTransition(
+            number, frm, to, "status only moves forward", code="incident.status_backwards"
+        )
 
 
 def after_last_unit_left(current: IncidentStatus) -> IncidentStatus | None:
@@ -382,7 +474,8 @@ def advance_for_unit(current: IncidentStatus, unit_status: str) -> IncidentStatu
 def check_reopen(number: str, current: IncidentStatus, reason: str) -> str:
     if current not in TERMINAL:
         raise InvalidIncidentTransition(
-            number, current, IncidentStatus.NEW, "only a closed or cancelled incident reopens"
+            number, current, IncidentStatus.NEW, "only a closed or cancelled incident reopens",
+            code="incident.reopen_not_final",
         )
     return _reason(reason)
 
@@ -391,6 +484,7 @@ def check_reopen(number: str, current: IncidentStatus, reason: str) -> str:
 
 
 MAX_NARRATIVE = 8000
+NARRATIVE_KINDS = ("note", "system")
 
 
 @dataclass(frozen=True)
@@ -406,11 +500,21 @@ class NarrativeEntry:
 def narrative_entry(text: str, author: str, at: datetime, kind: str = "note") -> NarrativeEntry:
     body = text.strip()
     if not body:
-        raise InvalidInput("a narrative entry cannot be empty")
+        raise InvalidInput("a narrative entry cannot be empty", code="narrative.empty")
     if len(body) > MAX_NARRATIVE:
-        raise InvalidInput(f"a narrative entry is limited to {MAX_NARRATIVE} characters")
-    if kind not in ("note", "system"):
-        raise InvalidInput(f"narrative kind {kind!r} is not note or system")
+        raise InvalidInput(
+            f"a narrative entry is limited to {MAX_NARRATIVE} characters",
+            code="narrative.too_long",
+            max=MAX_NARRATIVE,
+            length=len(body),
+        )
+    if kind not in NARRATIVE_KINDS:
+        raise InvalidInput(
+            f"narrative kind {kind!r} is not note or system",
+            code="narrative.kind_unknown",
+            kind=kind,
+            known=list(NARRATIVE_KINDS),
+        )
     return NarrativeEntry(at, author, body, kind)
 
 
@@ -426,7 +530,12 @@ class DuplicateWindow:
 
     def __post_init__(self) -> None:
         if self.distance_m <= 0 or self.minutes <= 0:
-            raise InvalidInput("the duplicate window needs a positive distance and time")
+            raise InvalidInput(
+                "the duplicate window needs a positive distance and time",
+                code="settings.duplicate_window_invalid",
+                distance_m=self.distance_m,
+                minutes=self.minutes,
+            )
 
 
 @dataclass(frozen=True)
@@ -510,10 +619,19 @@ class MergeSide:
 def plan_merge(survivor: MergeSide, absorbed: MergeSide) -> MergePlan:
     """Check a merge and say what the survivor becomes (the more serious of both)."""
     if survivor.id == absorbed.id:
-        raise InvalidInput(f"incident {survivor.number} cannot be merged into itself")
+        raise InvalidInput(
+            f"incident {survivor.number} cannot be merged into itself",
+            code="incident.merge_into_itself",
+            number=survivor.number,
+        )
     for side in (survivor, absorbed):
         if side.status in TERMINAL:
-            raise Conflict(f"incident {side.number} is {side.status} and cannot be merged")
+            raise Conflict(
+                f"incident {side.number} is {side.status} and cannot be merged",
+                code="incident.merge_final",
+                number=side.number,
+                status=side.status.value,
+            )
     return MergePlan(
         survivor.id,
         absorbed.id,

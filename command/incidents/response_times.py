@@ -85,7 +85,13 @@ def intervals(t: IncidentTimes) -> dict[str, float | None]:
 def percentile(values: Sequence[float], p: float) -> float | None:
     """Nearest-rank percentile (``p`` in 0..100); ``None`` for no values."""
     if not 0 < p <= 100:
-        raise InvalidInput(f"percentile {p} is outside 0..100")
+        raise InvalidInput(
+            f"percentile {p} is outside 0..100",
+            code="figures.percentile_range",
+            percentile=p,
+            min=0,
+            max=100,
+        )
     if not values:
         return None
     ordered = sorted(values)
@@ -99,7 +105,11 @@ def distribution(
     """Counts per bucket, labelled ``"<=60"`` and a last ``">900"``."""
     edges = list(buckets)
     if edges != sorted(edges) or len(set(edges)) != len(edges):
-        raise InvalidInput("bucket edges must be strictly increasing")
+        raise InvalidInput(
+            "bucket edges must be strictly increasing",
+            code="figures.buckets_unordered",
+            edges=edges,
+        )
     counts = [0] * (len(edges) + 1)
     for v in values:
         for i, edge in enumerate(edges):
@@ -124,9 +134,20 @@ class Target:
 
     def __post_init__(self) -> None:
         if self.interval not in INTERVALS:
-            raise InvalidInput(f"unknown interval {self.interval!r}; known: {', '.join(INTERVALS)}")
+            raise InvalidInput(
+                f"unknown interval {self.interval!r}; known: {', '.join(INTERVALS)}",
+                code="target.interval_unknown",
+                interval=self.interval,
+                known=list(INTERVALS),
+            )
         if self.limit_s <= 0 or not 0 < self.share <= 1:
-            raise InvalidInput(f"target {self.name}: limit must be > 0 and share in (0, 1]")
+            raise InvalidInput(
+                f"target {self.name}: limit must be > 0 and share in (0, 1]",
+                code="target.limit_share_range",
+                target=self.name,
+                limit_s=self.limit_s,
+                share=self.share,
+            )
 
     def applies_to(self, category: str) -> bool:
         return not self.categories or category in self.categories
@@ -194,7 +215,12 @@ def period_of(at: datetime, period: str) -> str:
         return str(at.year)
     if period == "all":
         return "all"
-    raise InvalidInput(f"period {period!r} is not one of day, week, month, year, all")
+    raise InvalidInput(
+        f"period {period!r} is not one of day, week, month, year, all",
+        code="figures.period_unknown",
+        period=period,
+        known=["day", "week", "month", "year", "all"],
+    )
 
 
 GROUPINGS: dict[str, Callable[[IncidentTimes], str]] = {
@@ -215,7 +241,12 @@ def report(
     """Per group (any of type, category, jurisdiction, plus the period): stats and targets."""
     for g in group_by:
         if g not in GROUPINGS:
-            raise InvalidInput(f"cannot group by {g!r}; use {', '.join(GROUPINGS)}")
+            raise InvalidInput(
+                f"cannot group by {g!r}; use {', '.join(GROUPINGS)}",
+                code="figures.grouping_unknown",
+                group_by=g,
+                known=list(GROUPINGS),
+            )
     groups: dict[tuple[str, ...], list[IncidentTimes]] = defaultdict(list)
     for t in times:
         key = (period_of(t.created_at, period), *(GROUPINGS[g](t) for g in group_by))
@@ -311,5 +342,9 @@ def targets_from_mapping(raw: Sequence[Mapping[str, object]]) -> tuple[Target, .
                 )
             )
         except KeyError as exc:
-            raise InvalidInput(f"a response-time target needs {exc.args[0]!r}") from None
+            raise InvalidInput(
+                f"a response-time target needs {exc.args[0]!r}",
+                code="target.field_missing",
+                field=exc.args[0],
+            ) from None
     return tuple(out)

@@ -316,13 +316,13 @@ class IncidentService:
                 work.conn, inc.id, open_only=True
             )
             if to is IncidentStatus.CLOSED and open_assignments:
-                names = ", ".join(a.unit_id for a in open_assignments)
+                units = [a.unit_id for a in open_assignments]
                 raise Conflict(
-                    f"incident {inc.number} still has units assigned ({names}); "
+                    f"incident {inc.number} still has units assigned ({', '.join(units)}); "
                     "clear or cancel them before closing",
                     code="incident.units_still_assigned",
                     number=inc.number,
-                    units=[a.unit_id for a in open_assignments],
+                    units=units,
                 )
             if to is IncidentStatus.CANCELLED:
                 for a in open_assignments:
@@ -346,7 +346,7 @@ class IncidentService:
             if inc.merged_into is not None:
                 raise Conflict(
                     f"incident {inc.number} was merged; reopen the surviving incident",
-                    code="incident.merged",
+                    code="incident.reopen_merged",
                     number=inc.number,
                     merged_into=inc.merged_into,
                 )

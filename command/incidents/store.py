@@ -157,7 +157,7 @@ async def get_by_number(conn: AsyncConnection, number: str) -> Incident:
     row = (await conn.execute(_select().where(incidents.c.number == number))).first()
     if row is None:
         raise NotFound(
-            f"incident {number} does not exist", code="incident.not_found", number=number
+            f"incident {number} does not exist", code="incident.number_not_found", number=number
         )
     return _incident(row)
 
@@ -179,6 +179,8 @@ async def save(
     if result.rowcount != 1:
         raise Conflict(
             f"incident {old.number} was changed by someone else meanwhile; reload and try again",
+            code="incident.changed_meanwhile",
+            number=old.number,
             incident_id=old.id,
         )
     return await get(conn, old.id)

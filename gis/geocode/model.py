@@ -7,6 +7,24 @@ from typing import Any, Literal
 
 MatchKind = Literal["address", "interpolated", "street", "intersection", "landmark", "coordinates"]
 
+#: Why a candidate was found, as a stable code for consoles to word (docs/errors.md).
+ReasonCode = Literal[
+    "address",
+    "address_fuzzy",
+    "range_first",
+    "range_last",
+    "without_suffix",
+    "other_letter",
+    "interpolated",
+    "next_number",
+    "street",
+    "number_not_found",
+    "addresses_place",
+    "intersection",
+    "landmark",
+    "coordinates",
+]
+
 MAX_QUERY_CHARS = 300
 """Longer text is no address: it is refused with a clear message."""
 
@@ -49,9 +67,7 @@ class Candidate:
     """One answer: where, what it is, how sure (0..1) and why.
 
     ``explanation`` says why in English; ``reason`` is the same as a code for translated
-    consoles: ``address``, ``address_fuzzy``, ``range_first``, ``range_last``,
-    ``without_suffix``, ``other_letter``, ``interpolated``, ``next_number``, ``street``,
-    ``number_not_found``, ``addresses_place``, ``intersection``, ``landmark``, ``coordinates``.
+    consoles (``ReasonCode``).
     """
 
     lat: float
@@ -59,9 +75,9 @@ class Candidate:
     label: str
     score: float
     kind: MatchKind
+    reason: ReasonCode
     jurisdiction: str | None = None
     explanation: str = ""
-    reason: str = ""
     street: str | None = None
     housenumber: str | None = None
     postcode: str | None = None

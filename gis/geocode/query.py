@@ -42,13 +42,19 @@ _INTERSECTION_PREFIX = re.compile(
 def check_query(text: object) -> str:
     """The query trimmed, or :class:`InvalidQueryError` saying what is wrong with it."""
     if not isinstance(text, str):
-        raise InvalidQueryError("the query must be text")
+        raise InvalidQueryError("the query must be text", code="geocode.query_not_text")
     stripped = " ".join(text.split())
     if not stripped:
-        raise InvalidQueryError("the query is empty: type an address, a place or coordinates")
+        raise InvalidQueryError(
+            "the query is empty: type an address, a place or coordinates",
+            code="geocode.query_empty",
+        )
     if len(stripped) > MAX_QUERY_CHARS:
         raise InvalidQueryError(
-            f"the query is {len(stripped)} characters long; an address fits in {MAX_QUERY_CHARS}"
+            f"the query is {len(stripped)} characters long; an address fits in {MAX_QUERY_CHARS}",
+            code="geocode.query_too_long",
+            length=len(stripped),
+            max=MAX_QUERY_CHARS,
         )
     return stripped
 

@@ -19,7 +19,14 @@ from shapely.ops import nearest_points
 
 from gis.geocode import scoring
 from gis.geocode.index import AddressEntry, NameGroup, PlaceEntry, RegionIndex, StreetEntry
-from gis.geocode.model import Candidate, HouseNumber, ParsedQuery, Reading, Suggestion
+from gis.geocode.model import (
+    Candidate,
+    HouseNumber,
+    ParsedQuery,
+    Reading,
+    ReasonCode,
+    Suggestion,
+)
 from gis.normalize import digraph_key, key, name_keys, tokens
 
 MAX_INTERPOLATION_GAP_M = 800.0
@@ -134,7 +141,9 @@ class _Search:
     def numbered(
         self, group: NameGroup, hn: HouseNumber, sim: float, qctx: Sequence[str], rank: int
     ) -> bool:
-        tries: list[tuple[str, float, str, str]] = [(hn.key, scoring.NUMBER_EXACT, "", "")]
+        tries: list[tuple[str, float, str, ReasonCode | None]] = [
+            (hn.key, scoring.NUMBER_EXACT, "", None)
+        ]
         if hn.range_end is not None and hn.base is not None:
             tries.append(
                 (
@@ -188,7 +197,7 @@ class _Search:
         rank: int,
         why: str,
         cluster: Sequence[AddressEntry] = (),
-        reason: str = "",
+        reason: ReasonCode | None = None,
     ) -> None:
         context = e.context
         postcode, city = e.postcode, e.city
@@ -252,7 +261,7 @@ class _Search:
                     f"{lo.housenumber} and {hi.housenumber}"
                 )
                 fit = scoring.NUMBER_INTERPOLATED
-                reason = "interpolated"
+                reason: ReasonCode = "interpolated"
             else:
                 near = [e for e in (lo, hi) if e is not None and e.base is not None]
                 near = [e for e in near if abs((e.base or 0) - n) <= NEIGHBOUR_NUMBERS]

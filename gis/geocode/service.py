@@ -24,7 +24,12 @@ MAX_LIMIT = 50
 
 def _check_limit(limit: int) -> int:
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
-        raise InvalidQueryError(f"limit must be a whole number from 1 to {MAX_LIMIT}")
+        raise InvalidQueryError(
+            f"limit must be a whole number from 1 to {MAX_LIMIT}",
+            code="geocode.limit_range",
+            min=1,
+            max=MAX_LIMIT,
+        )
     return limit
 
 

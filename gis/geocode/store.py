@@ -70,7 +70,9 @@ async def region_generation(conn: AsyncConnection, region: str) -> int:
     if row is None:
         raise RegionNotFoundError(
             f"region {region!r} has not been imported: run `cad gis import-osm FILE --region "
-            f"{region}` first"
+            f"{region}` first",
+            code="gis.region_unknown_run_import",
+            region=region,
         )
     return int(row[0])
 

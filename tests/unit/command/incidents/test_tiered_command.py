@@ -42,5 +42,10 @@ def test_refusal_says_who_directs_and_where_you_act() -> None:
     assert refused.value.message == (
         "incident 2026-000012 is directed at city level; you act at district level"
     )
-    assert refused.value.params == {"incident_level": "city", "user_level": "district"}
+    assert refused.value.code == "incident.directed_above_you"
+    assert refused.value.params == {
+        "number": "2026-000012",
+        "incident_level": "city",
+        "user_level": "district",
+    }
     check_direct("2026-000012", DISTRICT, DEPARTMENT)
