@@ -72,7 +72,9 @@ async def _region(engine: AsyncEngine, settings: Settings) -> None:
     if not extract.exists():
         raise Unavailable(
             f"the demo region's map {extract} is missing: set CAD_SHARED_DIR to the folder "
-            "holding data/osm/, or import a region with `cad gis import-osm`"
+            "holding data/osm/, or import a region with `cad gis import-osm`",
+            code="demo.map_missing",
+            file=str(extract),
         )
     # Imported here: command.cli imports this module (for `cad demo`).
     from command.cli.common import Progress

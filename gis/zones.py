@@ -89,11 +89,18 @@ def _geometry_part(data: Mapping[str, Any]) -> Mapping[str, Any]:
 def _check_positions(rings: Any, where: str) -> int:
     """Count positions and check each is a [lon, lat] pair in range."""
     if not isinstance(rings, list):
-        raise InvalidGeometry(f"{where}: coordinates must be a list")
+        raise InvalidGeometry(
+            f"{where}: coordinates must be a list", code="zone.coordinates_not_list", where=where
+        )
     count = 0
     for ring_no, ring in enumerate(rings, start=1):
         if not isinstance(ring, list):
-            raise InvalidGeometry(f"{where}, ring {ring_no}: must be a list of positions")
+            raise InvalidGeometry(
+                f"{where}, ring {ring_no}: must be a list of positions",
+                code="zone.ring_not_list",
+                where=where,
+                ring=ring_no,
+            )
         for position in ring:
             if (
                 not isinstance(position, list | tuple)
@@ -101,19 +108,32 @@ def _check_positions(rings: Any, where: str) -> int:
                 or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in position)
             ):
                 raise InvalidGeometry(
-                    f"{where}, ring {ring_no}: position {position!r} is not [longitude, latitude]"
+                    f"{where}, ring {ring_no}: position {position!r} is not [longitude, latitude]",
+                    code="zone.position_invalid",
+                    where=where,
+                    ring=ring_no,
+                    position=repr(position),
                 )
             check_lon_lat(float(position[0]), float(position[1]))
             count += 1
         if len(ring) < 4:
             raise InvalidGeometry(
                 f"{where}, ring {ring_no}: a ring needs at least 4 positions "
-                f"(3 corners and the first repeated), got {len(ring)}"
+                f"(3 corners and the first repeated), got {len(ring)}",
+                code="zone.ring_too_short",
+                where=where,
+                ring=ring_no,
+                positions=len(ring),
             )
         if list(ring[0][:2]) != list(ring[-1][:2]):
             raise InvalidGeometry(
                 f"{where}, ring {ring_no}: the ring is not closed "
-                f"(first position {list(ring[0][:2])} differs from last {list(ring[-1][:2])})"
+                f"(first position {list(ring[0][:2])} differs from last {list(ring[-1][:2])})",
+                code="zone.ring_not_closed",
+                where=where,
+                ring=ring_no,
+                first=list(ring[0][:2]),
+                last=list(ring[-1][:2]),
             )
     return count
 
@@ -128,7 +148,9 @@ def parse_zone_geometry(data: Mapping[str, Any] | str) -> MultiPolygon:
         try:
             data = json.loads(data)
         except json.JSONDecodeError as exc:
-            raise InvalidGeometry(f"the zone is not valid JSON: {exc.msg}") from exc
+            raise InvalidGeometry(
+                f"the zone is not valid JSON: {exc.msg}", code="zone.json_invalid", reason=exc.msg
+            ) from exc
     if not isinstance(data, Mapping):
         raise InvalidGeometry("the zone must be a GeoJSON object")
     geometry = _geometry_part(data)
@@ -143,36 +165,60 @@ def parse_zone_geometry(data: Mapping[str, Any] | str) -> MultiPolygon:
             _check_positions(poly, f"polygon {n}") for n, poly in enumerate(coordinates, start=1)
         )
     else:
-        raise InvalidGeometry(f"a zone must be a Polygon or MultiPolygon, not {kind!r}")
+        raise InvalidGeometry(
+            f"a zone must be a Polygon or MultiPolygon, not {kind!r}",
+            code="zone.type_invalid",
+            type=str(kind),
+        )
     if count > MAX_VERTICES:
-        raise InvalidGeometry(f"the zone has {count} positions; at most {MAX_VERTICES}")
+        raise InvalidGeometry(
+            f"the zone has {count} positions; at most {MAX_VERTICES}",
+            code="zone.too_many_positions",
+            positions=count,
+            max=MAX_VERTICES,
+        )
     try:
         geom = shape(geometry)
     except (ValueError, TypeError, shapely.errors.ShapelyError) as exc:
-        raise InvalidGeometry(f"the zone geometry cannot be read: {exc}") from exc
+        raise InvalidGeometry(
+            f"the zone geometry cannot be read: {exc}", code="zone.unreadable", reason=str(exc)
+        ) from exc
     if not geom.is_valid:
         reason = re.sub(
             r"\[([-\d.eE]+) ([-\d.eE]+)\]$", r" at or near point \1 \2", explain_validity(geom)
         )
-        raise InvalidGeometry(f"the polygon is not valid: {reason}")
+        raise InvalidGeometry(
+            f"the polygon is not valid: {reason}", code="zone.polygon_invalid", reason=reason
+        )
     if geom.is_empty or geom.area == 0:
         raise InvalidGeometry("the polygon has no area")
     if isinstance(geom, Polygon):
         return MultiPolygon([geom])
     if isinstance(geom, MultiPolygon):
         return geom
-    raise InvalidGeometry(f"a zone must be a Polygon or MultiPolygon, not {geom.geom_type}")
+    raise InvalidGeometry(
+        f"a zone must be a Polygon or MultiPolygon, not {geom.geom_type}",
+        code="zone.type_invalid",
+        type=geom.geom_type,
+    )
 
 
 def _check_name_kind(name: str, kind: str) -> tuple[str, str]:
     clean = name.strip()
     if not clean:
-        raise InvalidInput("a zone needs a name")
+        raise InvalidInput("a zone needs a name", code="zone.name_empty")
     if len(clean) > MAX_NAME_LENGTH:
-        raise InvalidInput(f"the zone name has {len(clean)} characters; at most {MAX_NAME_LENGTH}")
+        raise InvalidInput(
+            f"the zone name has {len(clean)} characters; at most {MAX_NAME_LENGTH}",
+            code="zone.name_too_long",
+            length=len(clean),
+            max=MAX_NAME_LENGTH,
+        )
     if not KIND.match(kind):
         raise InvalidInput(
-            f"zone kind {kind!r} must be lower-case letters, digits and _ (e.g. industrial_park)"
+            f"zone kind {kind!r} must be lower-case letters, digits and _ (e.g. industrial_park)",
+            code="zone.kind_invalid",
+            kind=kind,
         )
     return clean, kind
 
@@ -183,7 +229,7 @@ def _check_name_kind(name: str, kind: str) -> tuple[str, str]:
 async def _region_exists(conn: AsyncConnection, region: str) -> None:
     found = await conn.scalar(select(regions.c.name).where(regions.c.name == region))
     if found is None:
-        raise RegionNotFoundError(f"region {region!r} has not been imported")
+        raise RegionNotFoundError(f"region {region!r} has not been imported", region=region)
 
 
 def _zone(row: Any) -> Zone:
@@ -235,7 +281,11 @@ async def create_zone(
         ).where(regions.c.name == region, regions.c.bbox.is_not(None))
     )
     if outside:
-        raise InvalidGeometry(f"the zone lies far outside region {region!r}")
+        raise InvalidGeometry(
+            f"the zone lies far outside region {region!r}",
+            code="zone.outside_region",
+            region=region,
+        )
     try:
         async with conn.begin_nested():
             row = (
@@ -253,9 +303,16 @@ async def create_zone(
     except IntegrityError as exc:
         if "gis_zones_region_name" in str(exc.orig):
             raise InvalidInput(
-                f"region {region!r} already has a zone named {clean_name!r}"
+                f"region {region!r} already has a zone named {clean_name!r}",
+                code="zone.name_taken",
+                region=region,
+                name=clean_name,
             ) from exc
-        raise InvalidGeometry(f"the zone was refused by the database: {exc.orig}") from exc
+        raise InvalidGeometry(
+            f"the zone was refused by the database: {exc.orig}",
+            code="zone.refused",
+            reason=str(exc.orig),
+        ) from exc
     return _zone(row)
 
 
@@ -281,12 +338,15 @@ async def zones_at(conn: AsyncConnection, region: str, lon: float, lat: float) -
 async def delete_zone(conn: AsyncConnection, region: str, zone_id: int) -> None:
     """Remove a zone; :class:`NotFound` when there is none with that id in the region."""
     deleted = await conn.scalar(
-        delete(zones)
-        .where(zones.c.region == region, zones.c.id == zone_id)
-        .returning(zones.c.id)
+        delete(zones).where(zones.c.region == region, zones.c.id == zone_id).returning(zones.c.id)
     )
     if deleted is None:
-        raise NotFound(f"region {region!r} has no zone {zone_id}")
+        raise NotFound(
+            f"region {region!r} has no zone {zone_id}",
+            code="zone.not_found",
+            region=region,
+            zone_id=zone_id,
+        )
 
 
 # --- first-due areas -----------------------------------------------------------------------
@@ -382,14 +442,24 @@ async def first_due_areas(
     ``max_seconds`` from every station fall to the station of the nearest place reached.
     """
     if not stations:
-        raise InvalidInput("first-due areas need at least one station")
+        raise InvalidInput(
+            "first-due areas need at least one station", code="first_due.no_stations"
+        )
     if not (math.isfinite(max_seconds) and max_seconds > 0):
-        raise InvalidInput(f"max_seconds must be a positive number, got {max_seconds!r}")
+        raise InvalidInput(
+            f"max_seconds must be a positive number, got {max_seconds!r}",
+            code="first_due.max_seconds_invalid",
+            max_seconds=str(max_seconds),
+        )
     seen: set[str] = set()
     for ident, lon, lat in stations:
         check_lon_lat(lon, lat)
         if ident in seen:
-            raise InvalidInput(f"station {ident!r} is given twice")
+            raise InvalidInput(
+                f"station {ident!r} is given twice",
+                code="first_due.station_twice",
+                station=ident,
+            )
         seen.add(ident)
     await _region_exists(conn, region)
     isolated = await isolated_vertices(conn, region)

@@ -18,7 +18,7 @@ from command import audit
 from command.auth import service
 from command.auth.roles import Role, parse_roles
 from command.auth.service import Policy, Principal, Session
-from command.errors import InvalidInput, NotFound
+from command.errors import NotFound
 from command.origin import Origin
 from command.tables import users
 from dispatch import store as dispatch_store
@@ -37,16 +37,14 @@ class UserRow:
 
 async def _check_unit_account(conn: AsyncConnection, name: str, roles: list[str]) -> None:
     """A field-unit account acts for the unit it is named after: that unit must exist."""
-    try:
-        for_unit = Role.FIELD_UNIT in parse_roles(roles)
-    except ValueError as exc:
-        raise InvalidInput(str(exc), code="auth.role_unknown") from exc
-    if for_unit and await dispatch_store.unit_named(conn, name.strip()) is None:
+    if Role.FIELD_UNIT not in parse_roles(roles):
+        return
+    if await dispatch_store.unit_named(conn, name.strip()) is None:
         raise NotFound(
             f"there is no unit {name.strip()}: a field-unit account is named after its unit "
             "(id or callsign); `cad dispatch units` lists them",
             code="unit.unknown",
-            unit=name.strip(),
+            unit_id=name.strip(),
         )
 
 

@@ -433,18 +433,50 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _check(args: argparse.Namespace) -> None:
     if not 1 <= args.writers <= 100:
-        raise InvalidInput(f"--writers {args.writers} is outside 1..100")
+        raise InvalidInput(
+            f"--writers {args.writers} is outside 1..100",
+            code="cli.option_range",
+            option="--writers",
+            value=args.writers,
+            min=1,
+            max=100,
+        )
     if not 1 <= args.seconds <= 600:
-        raise InvalidInput(f"--seconds {args.seconds:g} is outside 1..600")
+        raise InvalidInput(
+            f"--seconds {args.seconds:g} is outside 1..600",
+            code="cli.option_range",
+            option="--seconds",
+            value=args.seconds,
+            min=1,
+            max=600,
+        )
     if not 0 < args.hold <= args.seconds * 0.8:
         raise InvalidInput(
             f"--hold {args.hold:g} must be above 0 and at most 80% of --seconds "
-            f"({args.seconds * 0.8:g})"
+            f"({args.seconds * 0.8:g})",
+            code="bench.hold_range",
+            hold=args.hold,
+            seconds=args.seconds,
+            limit=args.seconds * 0.8,
         )
     if not 1 <= args.quiet <= 10_000:
-        raise InvalidInput(f"--quiet {args.quiet} is outside 1..10000")
+        raise InvalidInput(
+            f"--quiet {args.quiet} is outside 1..10000",
+            code="cli.option_range",
+            option="--quiet",
+            value=args.quiet,
+            min=1,
+            max=10_000,
+        )
     if not 1 <= args.rounds <= 20:
-        raise InvalidInput(f"--rounds {args.rounds} is outside 1..20")
+        raise InvalidInput(
+            f"--rounds {args.rounds} is outside 1..20",
+            code="cli.option_range",
+            option="--rounds",
+            value=args.rounds,
+            min=1,
+            max=20,
+        )
 
 
 def _line(run: LoadRun) -> str:

@@ -34,7 +34,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _embedded_only(settings: Settings, what: str) -> None:
     if not settings.embedded:
-        raise InvalidInput(f"`cad db {what}` manages the embedded cluster; CAD_DATABASE_URL is set")
+        raise InvalidInput(
+            f"`cad db {what}` manages the embedded cluster; CAD_DATABASE_URL is set",
+            code="database.not_embedded",
+            what=what,
+        )
 
 
 def _pending(settings: Settings) -> list[str]:
@@ -80,7 +84,10 @@ def init(_: argparse.Namespace, settings: Settings) -> int:
 def start(_: argparse.Namespace, settings: Settings) -> int:
     _embedded_only(settings, "start")
     if not cluster_for(settings).initialised():
-        raise InvalidInput("there is no embedded cluster yet: `cad db init` creates it")
+        raise InvalidInput(
+            "there is no embedded cluster yet: `cad db init` creates it",
+            code="database.no_cluster",
+        )
     ensure_embedded_running(settings)
     print(f"database running on 127.0.0.1:{settings.embedded_port}")
     pending = _pending(settings)

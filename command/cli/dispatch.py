@@ -155,7 +155,11 @@ async def _scratch(url: str) -> tuple[str, str]:
         async with admin.connect() as conn:
             await conn.execute(text(f"CREATE DATABASE {name}"))
     except Exception as exc:
-        raise Unavailable(f"cannot create a scratch database for the benchmark: {exc}") from exc
+        raise Unavailable(
+            f"cannot create a scratch database for the benchmark: {exc}",
+            code="bench.scratch_failed",
+            reason=str(exc),
+        ) from exc
     finally:
         await admin.dispose()
     return base.set(database=name).render_as_string(hide_password=False), name
@@ -273,10 +277,15 @@ async def run_benchmark(
 def bench_cmd(args: argparse.Namespace, settings: Settings) -> int:
     for key in ("units", "runs", "naive_runs"):
         if getattr(args, key) < 1:
-            raise InvalidInput(f"--{key.replace('_', '-')} must be at least 1")
+            option = f"--{key.replace('_', '-')}"
+            raise InvalidInput(
+                f"{option} must be at least 1", code="cli.option_below_min", option=option, min=1
+            )
     pbf: Path = args.pbf or settings.shared_dir / "data" / "osm" / f"{args.region}.osm.pbf"
     if not pbf.is_file():
-        raise InvalidInput(f"no OSM extract at {pbf}; pass --pbf")
+        raise InvalidInput(
+            f"no OSM extract at {pbf}; pass --pbf", code="bench.extract_missing", file=str(pbf)
+        )
     ensure_embedded_running(settings)
 
     def stop(signum: int, frame: object) -> None:

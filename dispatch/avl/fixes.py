@@ -32,8 +32,8 @@ class FixRejected(InvalidInput):
 
     code = "position.rejected"
 
-    def __init__(self, field: str, message: str, **params: object) -> None:
-        super().__init__(message, code=f"position.{field}_invalid", field=field, **params)
+    def __init__(self, message: str, *, code: str, field: str, **params: object) -> None:
+        super().__init__(message, code=code, field=field, **params)
         self.field = field
 
 
@@ -85,11 +85,17 @@ class Fix:
 
 def _number(field: str, value: float, low: float, high: float) -> float:
     if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
-        raise FixRejected(field, f"{field} must be a number, not {value!r}", value=str(value))
+        raise FixRejected(
+            f"{field} must be a number, not {value!r}",
+            code="position.not_a_number",
+            field=field,
+            value=str(value),
+        )
     if not low <= value <= high:
         raise FixRejected(
-            field,
             f"{field} {value:g} is outside {low:g}..{high:g}",
+            code="position.out_of_range",
+            field=field,
             value=value,
             low=low,
             high=high,
@@ -116,25 +122,38 @@ def check(
     lon = _number("lon", reported.lon, -180.0, 180.0)
     at = reported.device_time
     if at.tzinfo is None:
-        raise FixRejected("time", "the device time needs a time zone (or epoch seconds)")
+        raise FixRejected(
+            "the device time needs a time zone (or epoch seconds)",
+            code="position.time_zone_missing",
+            field="time",
+        )
     ahead = (at - received_at).total_seconds()
     if ahead > policy.max_future_s:
         raise FixRejected(
-            "time",
             f"the device time {at.isoformat()} is {ahead:.0f} s ahead of the server's clock "
             f"(at most {policy.max_future_s:.0f} s allowed): check the device's clock",
+            code="position.time_in_future",
+            field="time",
+            time=at.isoformat(),
             ahead_s=round(ahead),
             max_future_s=policy.max_future_s,
         )
     if unit_since is not None and at < unit_since - timedelta(seconds=1):
         raise FixRejected(
-            "time",
             f"the device time {at.isoformat()} is before the unit existed "
             f"({unit_since.isoformat()})",
+            code="position.before_unit",
+            field="time",
+            time=at.isoformat(),
             since=unit_since.isoformat(),
         )
     if seq is not None and (isinstance(seq, bool) or not 0 <= seq < 2**63):
-        raise FixRejected("seq", f"seq must be a whole number from 0, not {seq!r}")
+        raise FixRejected(
+            f"seq must be a whole number from 0, not {seq!r}",
+            code="position.seq_invalid",
+            field="seq",
+            seq=str(seq),
+        )
     if reported.datum is Datum.GCJ02:
         lon, lat = gcj02_to_wgs84(lon, lat)
     elif reported.datum is Datum.CGCS2000:

@@ -189,7 +189,7 @@ async def test_the_api_refuses_a_device_token_for_an_unknown_unit(
     )
     assert refused.status_code == 404
     assert refused.json()["code"] == "unit.unknown"
-    assert refused.json()["params"] == {"unit": "unit-E1"}
+    assert refused.json()["params"] == {"unit_id": "unit-E1"}
     assert await _device_tokens(engine) == 0
     await dispatch_builders.add_unit(engine, "E1", "engine")
     added = await live.http.post(

@@ -44,7 +44,13 @@ def test_impossible_input_is_refused_naming_the_field(
     with pytest.raises(FixRejected) as refused:
         check(reported, "E1", NOW, "terminal")
     assert refused.value.field == field
-    assert refused.value.code == f"position.{field}_invalid"
+    assert refused.value.code in {
+        "position.not_a_number",
+        "position.out_of_range",
+        "position.time_in_future",
+        "position.time_zone_missing",
+    }
+    assert refused.value.params["field"] == field
     assert refused.value.kind == "invalid"
 
 
