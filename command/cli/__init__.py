@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from command.bench import ami as bench_ami
 from command.bench import events as bench_events
+from command.bench import geocode as bench_geocode
 from command.cli import audit, db, dispatch, gis, gis_routing, serve, telephony, user
 from command.errors import status_for
 from command.settings import Settings
@@ -22,8 +23,8 @@ from command.settings import Settings
 # Areas with their own subcommands; ``bench`` collects the benchmarks (``register_bench`` of
 # an area, or a module of command.bench with ``register``).
 AREAS: list[Any] = [db, serve, user, audit, gis, telephony, dispatch]
-BENCHES: list[Any] = [gis, gis_routing, dispatch]
-BENCH_MODULES: list[Any] = [bench_ami, bench_events]
+BENCHES: list[Any] = [gis_routing, dispatch]
+BENCH_MODULES: list[Any] = [bench_ami, bench_events, bench_geocode]
 
 
 def build_parser() -> argparse.ArgumentParser:

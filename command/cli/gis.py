@@ -1,4 +1,4 @@
-"""``cad gis import-osm``, ``cad gis geocode`` and ``cad bench geocode``.
+"""``cad gis import-osm`` and ``cad gis geocode``.
 
 ``cad gis import-osm FILE --region NAME`` replaces a region from an OSM extract (progress on
 stderr). ``cad gis geocode "QUERY" --region R [--json]`` prints the best candidates;
@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,6 @@ from command import bootstrap
 from command.cli.common import Progress, engine_for
 from command.errors import InvalidInput
 from command.settings import Settings
-from gis import bench_geocode
 from gis.errors import GisError
 from gis.geocode.query import check_query
 from gis.geocode.service import MAX_LIMIT
@@ -46,16 +44,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     geo.add_argument("--limit", type=int, default=5, help=f"candidates (1..{MAX_LIMIT})")
     geo.add_argument("--batch", type=Path, help="JSONL file of {id, query}; one line out each")
     geo.set_defaults(handler=geocode_cmd)
-
-
-def register_bench(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    bench = sub.add_parser(
-        "geocode", help="geocoding accuracy by query kind and latency, vs Nominatim's figures"
-    )
-    bench.add_argument("--region", required=True, help="an imported region")
-    bench.add_argument("--queries", required=True, type=Path, help="JSONL query set")
-    bench.add_argument("--json", action="store_true", help="print the figures as JSON")
-    bench.set_defaults(handler=bench_geocode_cmd)
 
 
 # --- import -------------------------------------------------------------------------------
@@ -193,49 +181,4 @@ def geocode_cmd(args: argparse.Namespace, settings: Settings) -> int:
     for c in candidates:
         print(f"{c.score:5.3f}  {c.kind:<12} {c.label}  ({c.lat:.6f}, {c.lon:.6f})")
         print(f"       {c.explanation}")
-    return 0
-
-
-# --- bench --------------------------------------------------------------------------------
-
-
-def bench_geocode_cmd(args: argparse.Namespace, settings: Settings) -> int:
-    queries = bench_geocode.read_queries(args.queries)
-
-    async def run() -> bench_geocode.GeocodeBenchmark:
-        async with engine_for(settings) as engine:
-            return await bench_geocode.benchmark(engine, args.region, queries)
-
-    result = asyncio.run(run())
-    figures = result.as_dict()
-    figures["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    figures["queries_file"] = str(args.queries)
-    reference = bench_geocode.NOMINATIM.get(args.region) or next(
-        (v for k, v in bench_geocode.NOMINATIM.items() if args.queries.name.startswith(k)), None
-    )
-    figures["nominatim"] = reference
-    if args.json:
-        print(json.dumps(figures, ensure_ascii=False, indent=2))
-        return 0
-    print(f"geocoding benchmark, region {result.region}, {result.queries} queries")
-    print(f"{'kind':<12} {'queries':>7} {'found':>6} {'top-1':>7} {'Nominatim':>10}")
-    rows = [("overall", result.queries, result.found, result.accuracy)]
-    rows += [(k, v.queries, v.found, v.accuracy) for k, v in sorted(result.by_kind.items())]
-    for kind, n, found, acc in rows:
-        ref = reference.get(kind) if reference else None
-        ref_text = f"{ref:.1f}%" if ref is not None else "-"
-        print(f"{kind:<12} {n:>7} {found:>6} {acc:>6.1f}% {ref_text:>10}")
-    for name in ("p50_ms", "p95_ms"):
-        ref = reference.get(name) if reference else None
-        ref_text = f"{ref:.1f} ms" if ref is not None else "-"
-        value = float(figures[name])
-        print(f"latency {name[:3]:<4} {value:8.2f} ms   Nominatim {ref_text}")
-    print(f"index load  {result.index_load_ms:8.1f} ms (once per region and import)")
-    for goal, target in GOALS.items():
-        value = (
-            result.accuracy
-            if goal == "overall"
-            else figures["by_kind"].get(goal, {}).get("accuracy", 0.0)
-        )
-        print(f"goal {goal} >= {target:.0f}%: {'met' if value >= target else 'NOT met'}")
     return 0

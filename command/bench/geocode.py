@@ -1,48 +1,47 @@
-"""Geocoding benchmark: top-1 accuracy (within 50 m of the true point) by query kind, and latency.
+"""``cad bench geocode``: top-1 accuracy (the first candidate within 50 m of the true point) by
+query kind, and latency per query, of our geocoder against the baseline in the same run.
 
-Query files hold one JSON object per line: ``id``, ``kind``, ``query`` and the true ``lat``,
-``lon``. Latency is the wall time of :meth:`gis.geocode.service.Geocoder.geocode` per query,
-with the region's index already loaded (its load time is reported apart).
+The baseline is what a team without our geocoder would build on the same PostGIS database: a
+trigram search (``command.bench.geocode_trigram``). Query files hold one JSON object per line:
+``id``, ``kind``, ``query`` and the true ``lat``, ``lon``. Our latency is the wall time of
+:meth:`gis.geocode.service.Geocoder.geocode` with the region's index loaded (its load time is
+reported apart); the baseline's is the wall time of its SQL statement.
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import json
 import math
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from gis.errors import InvalidInput
-from gis.geocode.model import Candidate
+from command import bootstrap
+from command.bench.geocode_trigram import TrigramGeocoder
+from command.bench.stats import Timing, load_average
+from command.errors import InvalidInput
+from command.settings import Settings
 from gis.geocode.query import check_query
-from gis.geocode.service import Geocoder
 
 FOUND_WITHIN_M = 50.0
 
-NOMINATIM: dict[str, dict[str, float]] = {
-    "liechtenstein": {
-        "overall": 76.3,
-        "clean": 95.0,
-        "typo": 2.5,
-        "abbrev": 94.0,
-        "p50_ms": 8.0,
-        "p95_ms": 17.4,
-    },
-    "munich": {
-        "overall": 79.3,
-        "clean": 98.3,
-        "typo": 3.3,
-        "abbrev": 98.7,
-        "p50_ms": 12.5,
-        "p95_ms": 22.0,
-    },
-}
-"""Nominatim 5.3 on the shared query sets (from the GIS issue), for comparison."""
+
+class _Answer(Protocol):
+    @property
+    def lat(self) -> float: ...
+    @property
+    def lon(self) -> float: ...
+    @property
+    def label(self) -> str: ...
+
+
+Search = Callable[[str], Awaitable[Sequence[_Answer]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +65,9 @@ class KindFigures:
 
 @dataclass
 class GeocodeBenchmark:
+    """One method's figures on a query set."""
+
+    method: str
     region: str
     queries: int
     found: int
@@ -83,6 +85,7 @@ class GeocodeBenchmark:
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "method": self.method,
             "region": self.region,
             "queries": self.queries,
             "found": self.found,
@@ -145,28 +148,22 @@ def read_queries(path: str | Path) -> list[BenchQuery]:
     return out
 
 
-def _percentile(sorted_values: list[float], q: float) -> float:
-    if not sorted_values:
-        return 0.0
-    i = min(len(sorted_values) - 1, max(0, math.ceil(q * len(sorted_values)) - 1))
-    return sorted_values[i]
-
-
-async def benchmark(
-    engine: AsyncEngine, region: str, queries: list[BenchQuery], max_misses: int = 25
+async def measure(
+    method: str,
+    region: str,
+    search: Search,
+    queries: Sequence[BenchQuery],
+    load_ms: float = 0.0,
+    max_misses: int = 25,
 ) -> GeocodeBenchmark:
-    """Run every query once (after loading the index) and measure."""
-    started = time.perf_counter()
-    geocoder = Geocoder(engine)
-    await geocoder.index(region)
-    load_ms = 1000 * (time.perf_counter() - started)
+    """Run every query once through ``search`` and measure."""
     found: Counter[str] = Counter()
     total: Counter[str] = Counter()
     timings: list[float] = []
     misses: list[dict[str, Any]] = []
     for q in queries:
         t0 = time.perf_counter()
-        candidates: list[Candidate] = await geocoder.geocode(region, q.query, limit=5)
+        candidates = await search(q.query)
         timings.append(1000 * (time.perf_counter() - t0))
         total[q.kind] += 1
         top = candidates[0] if candidates else None
@@ -183,16 +180,79 @@ async def benchmark(
                     "distance_m": None if top is None else round(distance, 1),
                 }
             )
-    ordered = sorted(timings)
+    timing = Timing.of(timings)
     return GeocodeBenchmark(
+        method=method,
         region=region,
         queries=len(queries),
         found=sum(found.values()),
         by_kind={k: KindFigures(total[k], found[k]) for k in total},
-        p50_ms=_percentile(ordered, 0.50),
-        p95_ms=_percentile(ordered, 0.95),
-        mean_ms=sum(ordered) / len(ordered),
-        max_ms=ordered[-1],
+        p50_ms=timing.p50_ms,
+        p95_ms=timing.p95_ms,
+        mean_ms=sum(timings) / len(timings),
+        max_ms=timing.max_ms,
         index_load_ms=load_ms,
         misses=misses,
     )
+
+
+async def run(
+    settings: Settings, region: str, queries: Sequence[BenchQuery]
+) -> tuple[GeocodeBenchmark, GeocodeBenchmark]:
+    """Ours, then the trigram baseline, on the same database and queries."""
+    async with bootstrap.parts(settings) as parts:
+        started = time.perf_counter()
+        await parts.geocoder.index(region)
+        load_ms = 1000 * (time.perf_counter() - started)
+
+        async def ours(query: str) -> Sequence[_Answer]:
+            return await parts.geocoder.geocode(region, query, limit=5)
+
+        trigram = TrigramGeocoder(parts.engine)
+
+        async def baseline(query: str) -> Sequence[_Answer]:
+            return await trigram.geocode(region, query)
+
+        await baseline(queries[0].query)  # the session's first statement loads pg_trgm
+        mine = await measure("ours", region, ours, queries, load_ms)
+        theirs = await measure("trigram", region, baseline, queries)
+    return mine, theirs
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    bench = sub.add_parser(
+        "geocode", help="geocoding accuracy by query kind and latency, vs a trigram search"
+    )
+    bench.add_argument("--region", required=True, help="an imported region")
+    bench.add_argument("--queries", required=True, type=Path, help="JSONL query set")
+    bench.add_argument("--json", action="store_true", help="print the figures as JSON")
+    bench.set_defaults(handler=bench_cmd)
+
+
+def bench_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    queries = read_queries(args.queries)
+    load = load_average()
+    mine, theirs = asyncio.run(run(settings, args.region, queries))
+    figures = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "queries_file": str(args.queries),
+        "load_average": round(load, 2),
+        "ours": mine.as_dict(),
+        "trigram": theirs.as_dict(),
+    }
+    if args.json:
+        print(json.dumps(figures, ensure_ascii=False, indent=2))
+        return 0
+    print(f"geocoding, region {mine.region}, {mine.queries} queries (load average {load:.2f})")
+    print(f"{'kind':<12} {'queries':>7} {'ours':>7} {'trigram':>8}")
+    rows = [("overall", mine.queries, mine.accuracy, theirs.accuracy)]
+    rows += [
+        (k, v.queries, v.accuracy, theirs.by_kind[k].accuracy)
+        for k, v in sorted(mine.by_kind.items())
+    ]
+    for kind, n, ours, base in rows:
+        print(f"{kind:<12} {n:>7} {ours:>6.1f}% {base:>7.1f}%")
+    for name in ("p50_ms", "p95_ms"):
+        print(f"{name:<12} {'':>7} {getattr(mine, name):>5.2f}ms {getattr(theirs, name):>6.2f}ms")
+    print(f"index load {mine.index_load_ms:.0f} ms")
+    return 0
