@@ -52,7 +52,7 @@ from dispatch.units import (
     parse_capability,
     transition,
 )
-from gis.routing import drive_times
+from gis.routing import RoadGraphs
 
 DriveTimes = Callable[
     [AsyncConnection, str, Sequence[tuple[str, float, float]], tuple[float, float]],
@@ -165,12 +165,13 @@ class IncidentService:
         engine: AsyncEngine,
         config: IncidentConfig | None = None,
         clock: Callable[[], datetime] | None = None,
-        routing: DriveTimes = drive_times,
+        routing: DriveTimes | None = None,
     ) -> None:
         self.engine = engine
         self.config = config or IncidentConfig()
         self._clock = clock
-        self._routing = routing
+        # Without one handed in, a graph cache of its own (read on first use).
+        self._routing = routing if routing is not None else RoadGraphs().drive_times
 
     def now(self) -> datetime:
         if self._clock is not None:
