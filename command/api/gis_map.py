@@ -163,7 +163,7 @@ async def route_route(
     start = _point(origin, "from")
     end = _point(dest, "to")
     async with container.engine.connect() as conn:
-        found = await routing.route(conn, region, start, end)
+        found = await routing.RoadGraphs().route(conn, region, start, end)
     if found is None:
         raise NotFound(f"no road route from {origin} to {dest} in region {region!r}")
     return {
