@@ -13,13 +13,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from command.cli import audit, db, dispatch, gis, gis_routing, serve, telephony, user
+from command.bench import recommend, route
+from command.cli import audit, db, dispatch, gis, serve, telephony, user
 from command.errors import status_for
 from command.settings import Settings
 
-# Areas with their own subcommands; ``bench`` collects benchmarks from the areas below.
+# Areas with their own subcommands; ``bench`` collects benchmarks from the areas below
+# (``register_bench``) and from ``command.bench`` (``register``).
 AREAS: list[Any] = [db, serve, user, audit, gis, telephony, dispatch]
-BENCHES: list[Any] = [gis, gis_routing, telephony, dispatch]
+BENCHES: list[Any] = [gis, telephony]
+BENCH_MODULES: list[Any] = [route, recommend]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench_sub = bench.add_subparsers(dest="bench", required=True, metavar="BENCHMARK")
     for area in BENCHES:
         area.register_bench(bench_sub)
+    for module in BENCH_MODULES:
+        module.register(bench_sub)
     return parser
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from command.cli.dispatch import run_benchmark
+from command.bench.recommend import run_benchmark
 from command.settings import Settings
 from tests.support import database
 from tests.support import dispatch_builders as b
@@ -14,13 +14,14 @@ from tests.support import dispatch_builders as b
 @pytest.mark.slow
 async def test_small_benchmark_run(pg_server: database.PgServer, database_url: str) -> None:
     settings = Settings(database_url=database_url)
-    result = await run_benchmark(settings, b.REGION, b.PBF, 60, runs=4, naive_runs=2, seed=7)
+    result = await run_benchmark(settings, b.REGION, b.PBF, 60, runs=4, baseline_runs=2, seed=7)
     assert result.units == 60
-    assert result.fast.runs == 4
-    assert result.naive.runs == 2
+    assert result.ours.runs == 4
+    assert result.sequential.runs == 4
+    assert result.baseline.runs == 2
     assert result.compared == 2
-    assert result.same_choices == 2  # one search or one per unit: the same units
-    assert 0 < result.fast.p50_ms <= result.fast.p95_ms <= result.fast.max_ms
+    assert result.same_choices == 2  # in memory or pgRouting: the same units
+    assert 0 < result.ours.p50_ms <= result.ours.p95_ms <= result.ours.max_ms
     assert result.routed_per_incident_p50 > 0
     admin = await asyncpg.connect(pg_server.cluster.url("postgres", driver="postgresql"))
     try:
