@@ -6,12 +6,13 @@ one Dijkstra search from the destination gives every vertex's drive time *to* it
 pieces cut off from the main network (everything outside the largest strongly connected
 component) are found once, here, and left out of the snapping index (:mod:`gis.roadsnap`).
 
-The destination is a super-source: one extra vertex whose few out-arcs (the virtual edges of
-the destination's snapped edges, at most ``2 * DEST_SNAP_CANDIDATES``) live in reserved slots
-at the end of the CSR arrays and are overwritten for each search, so the large arrays are
-never copied. An origin's drive time is then the best of its own virtual edges plus the
-distance of the vertex they reach; an origin on the destination's own edge also has the
-direct stretch.
+The search runs on the graph's core (:mod:`gis.roadcore`: dead-end branches and chains
+between junctions taken out, a third of the vertices left on a city's roads). The destination
+is a super-source: one extra core vertex whose few out-arcs (the destination's ways into the
+core) live in reserved slots at the end of the CSR arrays and are overwritten for each
+search, so the large arrays are never copied. An origin's drive time is then the best of its
+own virtual edges plus the distance of the vertex they reach; an origin on the destination's
+own edge also has the direct stretch.
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 from shapely import STRtree
 
+from gis.roadcore import Core, build_core, min_csr
 from gis.roadsnap import (
     DEST_SNAP_CANDIDATES,
     VIRTUAL_BASE,
@@ -36,8 +37,9 @@ from gis.roadsnap import (
     virtual_edges,
 )
 
-SCRATCH_SLOTS = 2 * DEST_SNAP_CANDIDATES
-"""Out-arcs of the destination: each snapped edge joins it at both ends at most."""
+SCRATCH_SLOTS = 3 * 2 * DEST_SNAP_CANDIDATES
+"""Out-arcs of the destination: each snapped edge joins it at both ends at most, and each of
+those in a piece off the core enters the core at its piece's two attachments at most."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +57,9 @@ class RoadGraph:
     region: str
     stamp: RegionStamp
     vertex_ids: npt.NDArray[np.int64]
-    """Sorted road vertex ids; graph vertex ``k`` is ``vertex_ids[k]``, and vertex
-    ``len(vertex_ids)`` is the destination of the current search."""
-    reversed: Any
-    """CSR matrix of the reversed graph, ``n + 1`` square; its last row is the scratch row."""
+    """Sorted road vertex ids; graph vertex ``k`` is ``vertex_ids[k]``."""
+    core: Core
+    """The reversed graph and its core, where searches run."""
     isolated: npt.NDArray[np.int64]
     """Vertex ids off the main network (never snapped to)."""
     snap: SnapIndex
@@ -69,11 +70,12 @@ class RoadGraph:
     @property
     def nbytes(self) -> int:
         """Bytes held in arrays (the geometries of the snapping index come on top)."""
+        full = self.core.full
         arrays = [
             self.vertex_ids,
-            self.reversed.data,
-            self.reversed.indices,
-            self.reversed.indptr,
+            full.data,
+            full.indices,
+            full.indptr,
             self.isolated,
             self.snap.ids,
             self.snap.source,
@@ -82,7 +84,7 @@ class RoadGraph:
             self.snap.reverse,
             self.snap.lines,
         ]
-        return sum(int(a.nbytes) for a in arrays)
+        return sum(int(a.nbytes) for a in arrays) + self.core.nbytes
 
     def drive_times(
         self, origins: Sequence[tuple[float, float]], dest: tuple[float, float]
@@ -106,31 +108,33 @@ class RoadGraph:
                 cost.append(seconds)
         if not into or not unit:
             return [None] * len(origins)
-        distances = self._search(into)
         vias = np.asarray(via, dtype=np.int64)
         onroad = vias >= 0
         ahead = np.zeros(len(vias))
-        ahead[onroad] = distances[np.searchsorted(self.vertex_ids, vias[onroad])]
+        ahead[onroad] = self._search(into, np.searchsorted(self.vertex_ids, vias[onroad]))
         best = np.full(len(origins) + 1, np.inf)
         np.minimum.at(best, np.asarray(unit), np.asarray(cost) + ahead)
         return [float(v) if np.isfinite(v) else None for v in best[1:].tolist()]
 
-    def _search(self, into: dict[int, float]) -> npt.NDArray[np.float64]:
-        """Distances of every graph vertex to the destination, joined at ``into``
-        (vertex id -> seconds from that vertex to the destination)."""
-        n = len(self.vertex_ids)
-        targets = np.searchsorted(self.vertex_ids, np.fromiter(into, dtype=np.int64))
-        costs = np.fromiter(into.values(), dtype=np.float64)
-        start = self.reversed.indptr[n]
+    def _search(
+        self, into: dict[int, float], wanted: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.float64]:
+        """Distances to the destination of the graph vertices ``wanted``; the destination is
+        joined at ``into`` (vertex id -> seconds from that vertex to the destination)."""
+        joins = np.searchsorted(self.vertex_ids, np.fromiter(into, dtype=np.int64))
+        entries, inside = self.core.entries(
+            {int(v): c for v, c in zip(joins.tolist(), into.values(), strict=True)}
+        )
+        graph = self.core.graph
+        dest = self.core.size
+        start = graph.indptr[dest]
         with self._lock:  # the scratch row is shared by every search on this graph
-            self.reversed.indices[start : start + SCRATCH_SLOTS] = n
-            self.reversed.data[start : start + SCRATCH_SLOTS] = 0.0
-            self.reversed.indices[start : start + len(targets)] = targets
-            self.reversed.data[start : start + len(targets)] = costs
-            distances: npt.NDArray[np.float64] = dijkstra(
-                self.reversed, directed=True, indices=n
-            )
-        return distances
+            graph.indices[start : start + SCRATCH_SLOTS] = dest
+            graph.data[start : start + SCRATCH_SLOTS] = 0.0
+            graph.indices[start : start + len(entries)] = list(entries)
+            graph.data[start : start + len(entries)] = list(entries.values())
+            distances: npt.NDArray[np.float64] = dijkstra(graph, directed=True, indices=dest)
+        return self.core.distances(wanted, distances, inside)
 
 
 def build_graph(
@@ -155,31 +159,18 @@ def build_graph(
     rows = np.concatenate((t[fwd], s[bwd]))
     cols = np.concatenate((s[fwd], t[bwd]))
     weights = np.concatenate((cost[fwd], reverse[bwd]))
-    keep = rows != cols
-    rows, cols, weights = rows[keep], cols[keep], weights[keep]
-    # Parallel edges: the cheapest one in each direction is all a search needs.
-    order = np.lexsort((weights, cols, rows))
-    rows, cols, weights = rows[order], cols[order], weights[order]
-    first = np.ones(len(rows), dtype=bool)
-    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-    rows, cols, weights = rows[first], cols[first], weights[first]
-    counts = np.bincount(rows, minlength=n + 1)
-    counts[n] = SCRATCH_SLOTS
-    indptr = np.concatenate(([0], np.cumsum(counts)))
-    indices = np.concatenate((cols, np.full(SCRATCH_SLOTS, n))).astype(np.int32)
-    data = np.concatenate((weights, np.zeros(SCRATCH_SLOTS)))
-    graph = csr_matrix((data, indices, indptr.astype(np.int32)), shape=(n + 1, n + 1))
+    full = min_csr(rows, cols, weights, n)
     # The same components as the forward graph's (reversing every arc keeps them).
-    _, labels = connected_components(graph, directed=True, connection="strong")
-    sizes = np.bincount(labels[:n]) if n else np.zeros(1, dtype=np.int64)
-    off_main = labels[:n] != int(np.argmax(sizes))
+    _, labels = connected_components(full, directed=True, connection="strong")
+    sizes = np.bincount(labels) if n else np.zeros(1, dtype=np.int64)
+    off_main = labels != int(np.argmax(sizes))
     usable = (fwd | bwd) & ~off_main[s] & ~off_main[t]
     snap_lines = lines[usable]
     return RoadGraph(
         region=region,
         stamp=stamp,
         vertex_ids=vertex_ids,
-        reversed=graph,
+        core=build_core(full, SCRATCH_SLOTS),
         isolated=vertex_ids[off_main],
         snap=SnapIndex(
             ids=ids[usable],
@@ -188,7 +179,8 @@ def build_graph(
             cost=cost[usable],
             reverse=reverse[usable],
             lines=snap_lines,
-            tree=STRtree(snap_lines),
+            # small nodes: fewer candidate lines to measure per nearest-edge query
+            tree=STRtree(snap_lines, node_capacity=4),
         ),
         edges=len(ids),
     )
