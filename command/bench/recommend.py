@@ -4,7 +4,7 @@ Measures ``IncidentService.create_and_recommend`` (what ``POST /api/v1/incidents
 ``"recommend": true`` runs: jurisdiction lookup, duplicate check, numbering, event log, unit
 listing, drive times, cover) with ``--units`` units on the region's road network, with drive
 times from the in-memory road graph (:class:`gis.routing.RoadGraphs`) and, on the same
-incidents, from the pgRouting baseline (:class:`command.bench.route.PgRoutingBaseline`: one
+incidents, from the pgRouting baseline (:class:`command.bench.baseline.PgRoutingBaseline`: one
 statement per incident, snapping in SQL). It works in a scratch database on the same server
 (migrated, the map imported from ``--pbf``, the demo fleet plus a synthetic fleet at random
 address points), dropped afterwards, so the real log stays clean.
@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from command.bench.route import PgRoutingBaseline
+from command.bench.baseline import PgRoutingBaseline
 from command.bench.scratch import analyse, drop_on_sigterm, scratch_engine
 from command.bench.stats import Timing, load_average, percentile
 from command.cli.common import ensure_embedded_running

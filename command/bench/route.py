@@ -7,10 +7,11 @@ region, and a city-sized network is generated from its roads (:mod:`command.benc
 
 - **in memory**: :meth:`gis.routing.RoadGraphs.drive_times` (snapping on an STRtree, one
   Dijkstra search on the region's graph held in memory, read once per import);
-- **pgRouting**: :class:`PgRoutingBaseline`, what a team would build with pgRouting alone:
-  ONE statement per incident, snapping in SQL (nearest edge by ``<->`` on the geometry
-  index), the partial edges at both ends as virtual edges, and one ``pgr_dijkstraCost`` from
-  the incident to every unit on the reversed graph (:func:`gis.routing_sql.drive_times`).
+- **pgRouting**: :class:`command.bench.baseline.PgRoutingBaseline`, what a team would
+  build with pgRouting alone: ONE statement per incident, snapping in SQL (nearest edge by
+  ``<->`` on the geometry index), the partial edges at both ends as virtual edges, and one
+  ``pgr_dijkstraCost`` from the incident to every unit on the reversed graph
+  (:func:`gis.routing_sql.drive_times`).
 
 The two alternate on the same incidents (the baseline on the first ``--baseline-runs``), and
 their answers are compared. Reading the graph (seconds, and the memory it takes) is reported
@@ -27,7 +28,6 @@ import os
 import random
 import re
 import time
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +35,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from command.bench.baseline import Origins, PgRoutingBaseline
 from command.bench.city import City, build_city
 from command.bench.scenarios import random_road_points
 from command.bench.scratch import analyse, drop_on_sigterm, scratch_engine
@@ -42,10 +43,8 @@ from command.bench.stats import Timing, load_average
 from command.cli.common import ensure_embedded_running
 from command.errors import InvalidInput
 from command.settings import Settings
-from gis import routing_sql
 from gis.osm_import import import_osm
 from gis.routing import MAX_ORIGINS, RoadGraphs
-from gis.routing_sql import MainNetwork
 
 GOAL_P95_MS = 50.0
 """On the city, 1 incident x 200 units."""
@@ -54,29 +53,6 @@ GOAL_SPEEDUP = 5.0
 CITY = "city"
 TILES = re.compile(r"^([1-9][0-9]?)x([1-9][0-9]?)$")
 
-Origins = Sequence[tuple[str, float, float]]
-
-
-class PgRoutingBaseline:
-    """Drive times with pgRouting alone: one statement per incident.
-
-    The region's main network (``pgr_strongComponents``) is worked out once per region and
-    kept, as a team would keep it per import, so the statement does not pay for it.
-    """
-
-    def __init__(self) -> None:
-        self._networks: dict[str, MainNetwork] = {}
-
-    async def prepare(self, conn: AsyncConnection, region: str) -> None:
-        self._networks[region] = await routing_sql.main_network(conn, region)
-
-    async def __call__(
-        self, conn: AsyncConnection, region: str, origins: Origins, dest: tuple[float, float]
-    ) -> dict[str, float | None]:
-        if region not in self._networks:
-            await self.prepare(conn, region)
-        return await routing_sql.drive_times(conn, region, origins, dest, self._networks[region])
-
 
 @dataclass(frozen=True, slots=True)
 class GraphLoad:
@@ -84,6 +60,8 @@ class GraphLoad:
 
     edges: int
     vertices: int
+    core_vertices: int
+    """Vertices the search visits (:mod:`gis.roadcore`)."""
     seconds: float
     array_mb: float
     """Held in numpy arrays (the graph, the snapping arrays)."""
@@ -142,6 +120,7 @@ async def _load(roads: RoadGraphs, conn: AsyncConnection, region: str) -> GraphL
     return GraphLoad(
         edges=graph.edges,
         vertices=len(graph.vertex_ids),
+        core_vertices=graph.core.size,
         seconds=seconds,
         array_mb=graph.nbytes / 2**20,
         resident_mb=resident_mb() - before,
@@ -275,7 +254,8 @@ def _report(result: RouteBenchmark) -> str:
     lines = []
     for r in result.regions:
         lines += [
-            f"{r.region}: {r.load.edges:,} edges, {r.load.vertices:,} vertices; graph read in "
+            f"{r.region}: {r.load.edges:,} edges, {r.load.vertices:,} vertices "
+            f"({r.load.core_vertices:,} in the core); graph read in "
             f"{r.load.seconds:.2f} s, {r.load.array_mb:.1f} MB in arrays, "
             f"{r.load.resident_mb:.0f} MB resident",
             f"  in memory  {r.ours.line()}",

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from command.bench.route import PgRoutingBaseline
+from command.bench.baseline import PgRoutingBaseline
 from command.errors import Conflict, InvalidInput
 from command.incidents.domain import IncidentStatus
 from command.incidents.service import IncidentService, NewIncident
