@@ -75,7 +75,9 @@ async def load_graph(conn: AsyncConnection, region: str) -> RoadGraph:
         raise _not_imported(region)
     stamp = RegionStamp(generation=int(rows[0].generation), imported_at=rows[0].imported_at)
     edges = [r for r in rows if r.id is not None]
-    return build_graph(
+    # Seconds of work on a city: in a worker thread, so the event loop keeps serving.
+    return await asyncio.to_thread(
+        build_graph,
         region,
         stamp,
         ids=np.fromiter((r.id for r in edges), dtype=np.int64, count=len(edges)),
@@ -97,6 +99,10 @@ class RoadGraphs:
         self._graphs: dict[str, RoadGraph] = {}
         self._loading: dict[str, asyncio.Lock] = {}
 
+    def held(self) -> list[str]:
+        """The regions whose graph is in memory."""
+        return sorted(self._graphs)
+
     async def graph(self, conn: AsyncConnection, region: str) -> RoadGraph:
         """The graph of the region's current import, read now if it is missing or outdated.
 
@@ -115,7 +121,8 @@ class RoadGraphs:
             return graph
 
     async def warm(self, engine: AsyncEngine) -> None:
-        """Read every imported region's graph now (so the first incident does not wait)."""
+        """Read every imported region's graph now, so that the first incident of each does
+        not wait for it (the bootstrap starts this in the background)."""
         async with engine.connect() as conn:
             names = (await conn.execute(text("SELECT name FROM gis_regions"))).scalars().all()
             for name in names:

@@ -92,6 +92,9 @@ async def test_drive_times_equal_pgrouting_on_liechtenstein(map_engine: AsyncEng
 async def test_a_reimported_region_is_read_again(map_engine: AsyncEngine) -> None:
     roads = RoadGraphs()
     units = [("vaduz", *b.VADUZ_CENTRE), ("stachus", *STACHUS)]
+    assert roads.held() == []
+    await roads.warm(map_engine)
+    assert roads.held() == [b.REGION]
     async with map_engine.connect() as conn:
         before = await roads.graph(conn, b.REGION)
         first = await roads.drive_times(conn, b.REGION, units, b.SCHAAN_CENTRE)
