@@ -18,6 +18,7 @@ from command.incidents import timers as incident_timers
 from command.incidents.config import load_config
 from command.settings import Settings
 from command.telephony_service import TelephonyService, start_telephony
+from gis.routing import RoadGraphs
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ class Container:
     health_checks: dict[str, HealthCheck] = field(default_factory=dict)
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     telephony: TelephonyService | None = None
+    roads: RoadGraphs = field(default_factory=RoadGraphs)
+    """Drive times and routes: each region's road graph, read once per import."""
 
     async def health(self) -> dict[str, PartHealth]:
         async def run(check: HealthCheck) -> PartHealth:
@@ -68,11 +71,18 @@ def policy_from(settings: Settings) -> Policy:
     )
 
 
+def _report_warming(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("road graphs not read ahead: %s", task.exception())
+
+
 async def start(settings: Settings, url: str | None = None) -> Container:
     engine = make_engine(url or database_url(settings), settings)
     hub = EventHub(engine, queue_size=settings.event_queue_size)
     await hub.start()
-    container = Container(settings=settings, engine=engine, hub=hub, policy=policy_from(settings))
+    container = Container(
+        settings=settings, engine=engine, hub=hub, policy=policy_from(settings), roads=RoadGraphs()
+    )
 
     async def database() -> PartHealth:
         async with engine.connect() as conn:
@@ -87,6 +97,15 @@ async def start(settings: Settings, url: str | None = None) -> Container:
     container.health_checks["database"] = database
     container.health_checks["events"] = event_stream
     await start_telephony(container)
+    # Road graphs read in the background, so the first incident of a region need not wait.
+    warming = asyncio.create_task(container.roads.warm(engine))
+    warming.add_done_callback(_report_warming)
+
+    async def stop_warming() -> None:
+        warming.cancel()
+        await asyncio.gather(warming, return_exceptions=True)
+
+    container.on_stop.append(stop_warming)
     # Units too long in a status (not acknowledged, ...) become alert events.
     limits = load_config(settings.incidents_config).status_limits
     container.on_stop.append(incident_timers.start(engine, limits, lambda: container.clock()))

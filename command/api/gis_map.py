@@ -26,7 +26,7 @@ from command.auth.roles import Role
 from command.auth.service import Principal
 from command.errors import InvalidInput, NotFound
 from gis import reverse as gis_reverse
-from gis import routing, tiles, zones
+from gis import tiles, zones
 from gis.coordtext import parse_coordinates
 
 router = APIRouter(prefix="/api/v1/gis", tags=["gis"])
@@ -163,7 +163,7 @@ async def route_route(
     start = _point(origin, "from")
     end = _point(dest, "to")
     async with container.engine.connect() as conn:
-        found = await routing.RoadGraphs().route(conn, region, start, end)
+        found = await container.roads.route(conn, region, start, end)
     if found is None:
         raise NotFound(f"no road route from {origin} to {dest} in region {region!r}")
     return {

@@ -56,7 +56,9 @@ def config_for(container: Container) -> IncidentConfig:
 
 
 def get_service(container: ContainerDep) -> IncidentService:
-    return IncidentService(container.engine, config_for(container), container.clock)
+    return IncidentService(
+        container.engine, config_for(container), container.clock, container.roads.drive_times
+    )
 
 
 Service = Annotated[IncidentService, Depends(get_service)]
