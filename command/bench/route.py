@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import ctypes
 import gc
 import json
 import os
@@ -66,7 +68,8 @@ class GraphLoad:
     array_mb: float
     """Held in numpy arrays (the graph, the snapping arrays)."""
     resident_mb: float
-    """Growth of the process's resident memory: arrays, geometries and spatial index."""
+    """Growth of the process's resident memory that stays: arrays, geometries, spatial
+    index."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,19 +107,21 @@ class RouteBenchmark:
 
 
 def resident_mb() -> float:
-    """This process's resident memory (Linux ``/proc``)."""
+    """This process's resident memory (Linux ``/proc``), once the garbage is collected and
+    freed memory handed back (glibc keeps it otherwise, and the rows read are garbage)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
     with open("/proc/self/statm") as f:
         pages = int(f.read().split()[1])
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 async def _load(roads: RoadGraphs, conn: AsyncConnection, region: str) -> GraphLoad:
-    gc.collect()
     before = resident_mb()
     started = time.perf_counter()
     graph = await roads.graph(conn, region)
     seconds = time.perf_counter() - started
-    gc.collect()
     return GraphLoad(
         edges=graph.edges,
         vertices=len(graph.vertex_ids),
