@@ -6,13 +6,16 @@ extent of the base's road vertices, and the copies are stitched at every shared 
 (drawn with ``seed``) are joined to the nearest main-network vertex near the opposite side of
 the neighbouring copy, at :data:`CONNECTOR_SPEED_MPS`. Every copy's main network is strongly
 connected and every connector runs both ways, so the whole is one connected network. It is
-written as a region of its own (roads only: no addresses or places), in whatever database the
-caller hands in; the benchmarks use a scratch database.
+written as a region of its own, in whatever database the caller hands in (the benchmarks use a
+scratch database), with the base's jurisdictions, streets and address points copied with every
+tile, so incidents can be placed anywhere in it; its places (fire stations and the like) only
+with the first tile, so a demo fleet seeded on it stays the size of the base's.
 """
 
 from __future__ import annotations
 
 import random
+import re
 import time
 from dataclasses import dataclass
 
@@ -24,7 +27,10 @@ from command.errors import InvalidInput
 from gis import routing_sql
 from gis.roadsnap import sphere_m
 
+CITY = "city"
+"""The generated region's name in the benchmarks."""
 CONNECTOR_SPEED_MPS = 50.0 / 3.6
+TILES = re.compile(r"^([1-9][0-9]?)x([1-9][0-9]?)$")
 BAND = 0.1
 """Vertices within this share of the extent from a side may carry a connector."""
 
@@ -80,6 +86,49 @@ _COPY_EDGES = text(
            ST_Translate(e.geom, t.i * CAST(:w AS float8), t.j * CAST(:h AS float8))
     FROM gis_road_edges e, ({_TILES}) t WHERE e.region = :base
     """  # noqa: S608 - a constant, no input
+)
+
+_COPY_MAP = [
+    text(sql + f" FROM {table} x, ({_TILES}) t WHERE x.region = :base")
+    for table, sql in (
+        (
+            "gis_jurisdictions",
+            "INSERT INTO gis_jurisdictions (id, region, name, admin_level, names, osm_id, geom)"
+            " SELECT x.id + t.k * :jstride, :city, x.name, x.admin_level, x.names, x.osm_id,"
+            " ST_Translate(x.geom, t.i * CAST(:w AS float8), t.j * CAST(:h AS float8))",
+        ),
+        (
+            "gis_streets",
+            "INSERT INTO gis_streets (id, region, name, names, norm, jurisdiction_id, highway,"
+            " geom) SELECT x.id + t.k * :sstride, :city, x.name, x.names, x.norm,"
+            " x.jurisdiction_id + t.k * :jstride, x.highway,"
+            " ST_Translate(x.geom, t.i * CAST(:w AS float8), t.j * CAST(:h AS float8))",
+        ),
+        (
+            "gis_addresses",
+            "INSERT INTO gis_addresses (id, region, street, street_norm, place, housenumber,"
+            " postcode, city, jurisdiction_id, street_id, osm_type, osm_id, geom)"
+            " SELECT x.id + t.k * :astride, :city, x.street, x.street_norm, x.place,"
+            " x.housenumber, x.postcode, x.city, x.jurisdiction_id + t.k * :jstride,"
+            " x.street_id + t.k * :sstride, x.osm_type, x.osm_id,"
+            " ST_Translate(x.geom, t.i * CAST(:w AS float8), t.j * CAST(:h AS float8))",
+        ),
+    )
+]
+
+_COPY_PLACES = text(
+    "INSERT INTO gis_places (id, region, name, names, norm, kind, jurisdiction_id, street,"
+    " housenumber, osm_type, osm_id, geom)"
+    " SELECT x.id + :pstride, :city, x.name, x.names, x.norm, x.kind,"
+    " x.jurisdiction_id + :jstride, x.street, x.housenumber, x.osm_type, x.osm_id, x.geom"
+    " FROM gis_places x WHERE x.region = :base"
+)
+
+_STRIDES = text(
+    "SELECT (SELECT coalesce(max(id), 0) + 1 FROM gis_jurisdictions) AS j,"
+    " (SELECT coalesce(max(id), 0) + 1 FROM gis_streets) AS s,"
+    " (SELECT coalesce(max(id), 0) + 1 FROM gis_addresses) AS a,"
+    " (SELECT coalesce(max(id), 0) + 1 FROM gis_places) AS p"
 )
 
 _CONNECT = text(
@@ -192,6 +241,15 @@ async def build_city(
     )
     await conn.execute(_COPY_VERTICES, params)
     await conn.execute(_COPY_EDGES, params)
+    strides = (await conn.execute(_STRIDES)).one()
+    params |= {"jstride": strides.j, "sstride": strides.s, "astride": strides.a}
+    for statement in _COPY_MAP:
+        await conn.execute(statement, params)
+    # the first tile, k = 1
+    await conn.execute(
+        _COPY_PLACES,
+        {"base": base, "city": city, "pstride": strides.p, "jstride": strides.j},
+    )
     await conn.execute(
         _CONNECT, {"city": city, "src": src, "dst": dst, "m": metres,
                    "speed": CONNECTOR_SPEED_MPS}
@@ -221,3 +279,13 @@ async def build_city(
         connectors=len(src),
         seconds=time.perf_counter() - started,
     )
+
+
+def parse_tiles(value: str) -> tuple[int, int]:
+    found = TILES.match(value.strip())
+    if not found:
+        raise InvalidInput(f"--tiles must be COLSxROWS such as 6x6, got {value!r}")
+    cols, rows = int(found[1]), int(found[2])
+    if cols * rows < 2:
+        raise InvalidInput("--tiles must make at least two tiles")
+    return cols, rows

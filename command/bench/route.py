@@ -28,7 +28,6 @@ import gc
 import json
 import os
 import random
-import re
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -38,7 +37,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from command.bench.baseline import Origins, PgRoutingBaseline
-from command.bench.city import City, build_city
+from command.bench.city import CITY, City, build_city, parse_tiles
 from command.bench.scenarios import random_road_points
 from command.bench.scratch import analyse, drop_on_sigterm, scratch_engine
 from command.bench.stats import Timing, load_average
@@ -52,8 +51,6 @@ GOAL_P95_MS = 50.0
 """On the city, 1 incident x 200 units."""
 GOAL_SPEEDUP = 5.0
 """On the city, against the pgRouting baseline (p50 and p95)."""
-CITY = "city"
-TILES = re.compile(r"^([1-9][0-9]?)x([1-9][0-9]?)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,16 +217,6 @@ async def run_benchmark(
         load_before=load_before,
         load_after=load_average(),
     )
-
-
-def parse_tiles(value: str) -> tuple[int, int]:
-    found = TILES.match(value.strip())
-    if not found:
-        raise InvalidInput(f"--tiles must be COLSxROWS such as 6x6, got {value!r}")
-    cols, rows = int(found[1]), int(found[2])
-    if cols * rows < 2:
-        raise InvalidInput("--tiles must make at least two tiles")
-    return cols, rows
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -17,8 +17,9 @@ async def test_small_benchmark_run(pg_server: database.PgServer, database_url: s
     result = await run_benchmark(settings, b.REGION, b.PBF, 60, runs=4, baseline_runs=2, seed=7)
     assert result.units == 60
     assert result.ours.runs == 4
-    assert result.sequential.runs == 4
+    assert result.ours_recommend.runs == 4
     assert result.baseline.runs == 2
+    assert result.baseline_recommend.runs == 2
     assert result.compared == 2
     assert result.same_choices == 2  # in memory or pgRouting: the same units
     assert 0 < result.ours.p50_ms <= result.ours.p95_ms <= result.ours.max_ms
@@ -29,3 +30,14 @@ async def test_small_benchmark_run(pg_server: database.PgServer, database_url: s
     finally:
         await admin.close()
     assert left == []
+
+
+@pytest.mark.slow
+async def test_small_benchmark_run_in_a_city(database_url: str) -> None:
+    settings = Settings(database_url=database_url)
+    result = await run_benchmark(
+        settings, b.REGION, b.PBF, 80, runs=3, baseline_runs=3, seed=7, tiles=(2, 1)
+    )
+    assert result.region == "city"
+    assert result.units == 80
+    assert result.same_choices == 3

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from command.bench.city import build_city
-from command.bench.route import CITY, run_benchmark
+from command.bench.city import CITY, build_city
+from command.bench.route import run_benchmark
 from command.cli import main
 from command.settings import Settings
 from gis import coords, routing_sql
@@ -46,6 +46,17 @@ async def test_the_city_is_one_network_of_tiled_copies(map_engine: AsyncEngine) 
         # stitched: the cut-off pieces are just those of every copy, the rest is one network
         assert len(network.isolated) == 6 * len(base.isolated)
         assert len(graph.snap.ids) == 6 * len(single.snap.ids) + city.connectors
+        # the map goes with every copy, its places (the stations) with the first only
+        for table, copies in (("gis_jurisdictions", 6), ("gis_addresses", 6), ("gis_places", 1)):
+            counts = (
+                await conn.execute(
+                    text(f"SELECT region, count(*) FROM {table} GROUP BY region ORDER BY region")
+                )
+            ).all()
+            assert [(r[0], r[1]) for r in counts] == [
+                (b.REGION, counts[0][1]),
+                ("tiled", copies * counts[0][1]),
+            ], table
         # from a place in the first copy to the same place in the farthest copy
         ext = (await conn.execute(text(EXTENT), {"r": b.REGION})).one()
         there = (origin[0] + 2 * (ext.x1 - ext.x0), origin[1] + (ext.y1 - ext.y0))
