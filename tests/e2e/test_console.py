@@ -90,6 +90,7 @@ async def test_a_call_becomes_an_incident_with_units_assigned(
     await page.fill("input[name=username]", "disp2")
     await page.fill("input[name=password]", builders.PASSWORD)
     await page.click("#signin button[type=submit]")
+    await expect(page.locator("#who")).to_contain_text("disp2")  # signed in: token and region set
     await page.click("#lang")  # English
 
     await page.fill("#q", "Kunstmuseum Liechtenstein")
