@@ -6,6 +6,7 @@ import asyncpg
 import pytest
 
 from command.bench.recommend import run_benchmark
+from command.cli import main
 from command.settings import Settings
 from tests.support import database
 from tests.support import dispatch_builders as b
@@ -41,3 +42,17 @@ async def test_small_benchmark_run_in_a_city(database_url: str) -> None:
     assert result.region == "city"
     assert result.units == 80
     assert result.same_choices == 3
+
+
+def test_bad_arguments_are_refused(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CAD_DATABASE_URL", database_url)
+    for args, message in (
+        (["--tiles", "7"], "--tiles must be COLSxROWS"),
+        (["--units", "0"], "--units must be at least 1"),
+        (["--baseline-runs", "-3"], "--baseline-runs must be at least 1"),
+        (["--pbf", "/nowhere.pbf"], "no OSM extract at /nowhere.pbf"),
+    ):
+        assert main(["bench", "recommend", *args]) == 2, args
+        assert message in capsys.readouterr().err
