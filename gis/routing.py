@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import shapely
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -32,14 +34,18 @@ MAX_ORIGINS = 5000
 
 _STAMP_SQL = text("SELECT generation, imported_at FROM gis_regions WHERE name = :region")
 
-# One statement, so the edges and the stamp come from the same snapshot.
+# One statement, so the edges and the stamp come from the same snapshot; the edges as arrays
+# (decoded by the driver in one go), aligned because one scan feeds every aggregate.
 _EDGES_SQL = text(
     """
-    SELECT r.generation, r.imported_at, e.id, e.source, e.target, e.cost_s, e.reverse_cost_s,
-           ST_AsBinary(e.geom) AS wkb
-    FROM gis_regions r LEFT JOIN gis_road_edges e ON e.region = r.name
+    SELECT r.generation, r.imported_at, e.*
+    FROM gis_regions r LEFT JOIN LATERAL (
+        SELECT array_agg(id) AS ids, array_agg(source) AS sources, array_agg(target) AS targets,
+               array_agg(cost_s) AS costs, array_agg(reverse_cost_s) AS reverses,
+               array_agg(ST_AsBinary(geom)) AS wkbs
+        FROM gis_road_edges WHERE region = r.name
+    ) e ON true
     WHERE r.name = :region
-    ORDER BY e.id
     """
 )
 
@@ -70,23 +76,30 @@ async def region_stamp(conn: AsyncConnection, region: str) -> RegionStamp:
 
 async def load_graph(conn: AsyncConnection, region: str) -> RoadGraph:
     """Read the region's edges and build its graph."""
-    rows = (await conn.execute(_EDGES_SQL, {"region": region})).all()
-    if not rows:
+    row = (await conn.execute(_EDGES_SQL, {"region": region})).first()
+    if row is None:
         raise _not_imported(region)
-    stamp = RegionStamp(generation=int(rows[0].generation), imported_at=rows[0].imported_at)
-    edges = [r for r in rows if r.id is not None]
+    stamp = RegionStamp(generation=int(row.generation), imported_at=row.imported_at)
+    def build() -> RoadGraph:
+        ids = np.asarray(row.ids or [], dtype=np.int64)
+        order = np.argsort(ids, kind="stable")
+
+        def column(values: list[Any] | None, dtype: type) -> npt.NDArray[Any]:
+            return np.asarray(values or [], dtype=dtype)[order]
+
+        return build_graph(
+            region,
+            stamp,
+            ids=ids[order],
+            source=column(row.sources, np.int64),
+            target=column(row.targets, np.int64),
+            cost=column(row.costs, np.float64),
+            reverse=column(row.reverses, np.float64),
+            lines=column(list(shapely.from_wkb(row.wkbs or [])), object),
+        )
+
     # Seconds of work on a city: in a worker thread, so the event loop keeps serving.
-    return await asyncio.to_thread(
-        build_graph,
-        region,
-        stamp,
-        ids=np.fromiter((r.id for r in edges), dtype=np.int64, count=len(edges)),
-        source=np.fromiter((r.source for r in edges), dtype=np.int64, count=len(edges)),
-        target=np.fromiter((r.target for r in edges), dtype=np.int64, count=len(edges)),
-        cost=np.fromiter((r.cost_s for r in edges), dtype=np.float64, count=len(edges)),
-        reverse=np.fromiter((r.reverse_cost_s for r in edges), dtype=np.float64, count=len(edges)),
-        lines=np.asarray(shapely.from_wkb([r.wkb for r in edges]), dtype=object),
-    )
+    return await asyncio.to_thread(build)
 
 
 class RoadGraphs:
