@@ -39,9 +39,9 @@ from command.incidents.config import IncidentConfig, load_config
 from command.incidents.service import IncidentService
 from command.maps.service import Maps
 from command.settings import Settings
-from gis import routing
 from gis.errors import GisError
 from gis.geocode.service import Geocoder
+from gis.routing import RoadGraphs
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,8 @@ class Container:
     unit_status: UnitStatusReports
     recommender: Recommender
     geocoder: Geocoder
+    #: drive times and routes: each region's road graph, read once per import
+    roads: RoadGraphs
     maps: Maps
     telephony: TelephonyService
     health: HealthBoard
@@ -84,6 +86,7 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
     hub = EventHub(engine, queue_size=settings.event_queue_size)
     incidents = IncidentService(engine, config, clock)
     geocoder = Geocoder(engine)
+    roads = RoadGraphs()
     telephony = TelephonyService(engine, hub, config_from(settings), clock)
     container = Container(
         settings=settings,
@@ -95,9 +98,10 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
         incidents=incidents,
         assignments=Assignments(engine, clock),
         unit_status=UnitStatusReports(engine, config.status_limits, clock),
-        recommender=Recommender(engine, config, incidents, routing.drive_times),
+        recommender=Recommender(engine, config, incidents, roads.drive_times),
         geocoder=geocoder,
-        maps=Maps(engine, geocoder, routing.route),
+        roads=roads,
+        maps=Maps(engine, geocoder, roads.route),
         telephony=telephony,
         health=HealthBoard(),
     )
@@ -142,25 +146,29 @@ async def start(settings: Settings, url: str | None = None) -> Container:
         container.running.append(
             status_timers.start(engine, container.config.status_limits, container.clock)
         )
-        container.running.append(_warm(container.geocoder, settings.region))
+        container.running.append(
+            _read_ahead("the geocoder", lambda: container.geocoder.index(settings.region))
+        )
+        container.running.append(_read_ahead("road graphs", lambda: container.roads.warm(engine)))
     except BaseException:
         await stop(container)
         raise
     return container
 
 
-def _warm(geocoder: Geocoder, region: str) -> Callable[[], Awaitable[None]]:
-    """Load the centre's region index in the background, so the first call is fast."""
+def _read_ahead(what: str, load: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+    """Load ``what`` in the background so that the first call does not wait for it; a failure
+    is logged (it loads on first use instead). Returns the function that stops it."""
 
-    async def load() -> None:
+    async def run() -> None:
         try:
-            await geocoder.index(region)
-        except GisError as exc:  # not imported yet: loaded on first use after the import
-            log.info("geocoder not warmed for %s: %s", region, exc.message)
+            await load()
+        except GisError as exc:  # a region not imported yet: loaded on first use after it is
+            log.info("%s not read ahead: %s", what, exc.message)
         except Exception:
-            log.warning("geocoder not warmed for %s; it loads on first use", region, exc_info=True)
+            log.warning("%s not read ahead; it loads on first use", what, exc_info=True)
 
-    task = asyncio.create_task(load(), name="geocoder-warm")
+    task = asyncio.create_task(run(), name=f"read-ahead: {what}")
 
     async def halt() -> None:
         task.cancel()

@@ -42,7 +42,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gis.coords import check_lon_lat
 from gis.errors import InvalidGeometry, InvalidInput, NotFound, RegionNotFoundError
-from gis.routing import OFFROAD_SPEED_MPS, VIRTUAL_BASE, isolated_vertices
+from gis.roadsnap import OFFROAD_SPEED_MPS, VIRTUAL_BASE
+from gis.routing_sql import isolated_vertices
 from gis.tables import first_due, regions, zones
 
 MAX_VERTICES = 20_000

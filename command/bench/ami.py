@@ -61,16 +61,18 @@ def _sim_process(conn: Connection, seats: int, speed: float) -> None:
             cmd, arg = await loop.run_in_executor(None, conn.recv)
             if cmd == "flow":
                 sim.events_sent = 0
-                flow = asyncio.create_task(sim.flow(arg["rate"], arg["seconds"],
-                                                    abandon_ratio=0.1, talk=4.0))
+                flow = asyncio.create_task(
+                    sim.flow(arg["rate"], arg["seconds"], abandon_ratio=0.1, talk=4.0)
+                )
                 conn.send("started")
             elif cmd == "flow_done":
                 started = await flow if flow is not None else 0
                 conn.send({"calls": started, "events": sim.events_sent})
             elif cmd == "calls":
                 for n in range(arg["n"]):
-                    sim.originate_caller(f"+4237790{n:03d}", f"Caller {n}", hold_for=3600,
-                                         talk=3600)
+                    sim.originate_caller(
+                        f"+4237790{n:03d}", f"Caller {n}", hold_for=3600, talk=3600
+                    )
                 conn.send("ok")
             elif cmd == "live":
                 conn.send(sum(1 for c in sim.calls.values() if not c.done))
@@ -126,8 +128,8 @@ class BenchResult:
             f"history in the pop: {self.pops - self.history_pending} of {self.pops}; "
             f"complete pop (history included or followed) p50 {_ms(self.history_p50_ms)}, "
             f"p99 {_ms(self.history_p99_ms)}",
-            "pop stages p50/p99 ms: " + ", ".join(
-                f"{k} {v[0]:.1f}/{v[1]:.1f}" for k, v in self.pop_breakdown_ms.items()),
+            "pop stages p50/p99 ms: "
+            + ", ".join(f"{k} {v[0]:.1f}/{v[1]:.1f}" for k, v in self.pop_breakdown_ms.items()),
             f"writer: {self.writer_batches} transactions, {self.writer_seconds:.1f} s; "
             "load average at the end: " + " ".join(f"{x:.2f}" for x in self.load_average),
         ]
@@ -151,8 +153,11 @@ def _s(value: float | None) -> str:
 
 
 def bench_ami_cmd(args: argparse.Namespace, settings: Settings) -> int:
-    result = asyncio.run(run_bench(args.seconds, args.calls_per_second, args.seats, args.speed,
-                                   args.live_calls, settings))
+    result = asyncio.run(
+        run_bench(
+            args.seconds, args.calls_per_second, args.seats, args.speed, args.live_calls, settings
+        )
+    )
     if args.json:
         print(json.dumps(result.__dict__, indent=2))
     else:
@@ -179,8 +184,15 @@ def _console_process(conn: Connection, url: str, token: str, seats: list[str]) -
                 got = time.monotonic()
                 message = json.loads(raw)
                 if "_arrived" in message:
-                    notes.append((got, {k: message.get(k) for k in (
-                        "type", "_arrived", "_trace", "history_pending")}))
+                    notes.append(
+                        (
+                            got,
+                            {
+                                k: message.get(k)
+                                for k in ("type", "_arrived", "_trace", "history_pending")
+                            },
+                        )
+                    )
 
         tasks = [asyncio.create_task(listen(ws)) for ws in sockets]
         conn.send("ready")
@@ -195,8 +207,9 @@ def _console_process(conn: Connection, url: str, token: str, seats: list[str]) -
     asyncio.run(main())
 
 
-def _pop_figures(notes: list[tuple[float, dict[str, Any]]]) -> tuple[
-        list[float], list[float], list[float], dict[str, list[float]]]:
+def _pop_figures(
+    notes: list[tuple[float, dict[str, Any]]],
+) -> tuple[list[float], list[float], list[float], dict[str, list[float]]]:
     latencies: list[float] = []
     complete: list[float] = []
     pending: list[float] = []
@@ -226,8 +239,9 @@ async def _request(conn: Connection, cmd: str, arg: Any = None) -> Any:
     return await loop.run_in_executor(None, conn.recv)
 
 
-async def run_bench(seconds: float, rate: float, seats: int, speed: float, live_calls: int,
-                    settings: Settings) -> BenchResult:
+async def run_bench(
+    seconds: float, rate: float, seats: int, speed: float, live_calls: int, settings: Settings
+) -> BenchResult:
     import httpx
     import uvicorn
     from sqlalchemy.ext.asyncio import create_async_engine
@@ -255,30 +269,47 @@ async def run_bench(seconds: float, rate: float, seats: int, speed: float, live_
             await auth.create_user(conn, "bench", "bench password 1", "supervisor")
         await engine.dispose()
         port = free_port()
-        cfg = settings.model_copy(update={
-            "database_url": url, "port": port, "ami_port": sim_port, "ami_host": "127.0.0.1",
-            "ami_username": "cad", "ami_secret": "cadsecret", "ami_queues": "emergency",
-            "ami_enabled": True})
+        cfg = settings.model_copy(
+            update={
+                "database_url": url,
+                "port": port,
+                "ami_port": sim_port,
+                "ami_host": "127.0.0.1",
+                "ami_username": "cad",
+                "ami_secret": "cadsecret",
+                "ami_queues": "emergency",
+                "ami_enabled": True,
+            }
+        )
         container = await bootstrap.start(cfg)
         svc = container.telephony
         app = create_app(cfg, container)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                               log_level="warning", lifespan="on"))
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        )
         serve = asyncio.create_task(server.serve())
         try:
             await until(lambda: bool(server.started), 30, 0.02)
             await svc.bridge.wait_ready(10)
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-                r = await http.post("/api/v1/auth/login",
-                                    json={"username": "bench", "password": "bench password 1"})
+                r = await http.post(
+                    "/api/v1/auth/login", json={"username": "bench", "password": "bench password 1"}
+                )
                 r.raise_for_status()
                 token = r.json()["token"]
             # the consoles run in their own process, as they would on their own machines;
             # CLOCK_MONOTONIC is the same for every process on the host
             con_parent, con_child = ctx.Pipe()
-            consoles = ctx.Process(target=_console_process, args=(
-                con_child, f"ws://127.0.0.1:{port}/api/v1/telephony/ws", token,
-                [f"Local/{2000 + n}@agents" for n in range(seats)]), daemon=True)
+            consoles = ctx.Process(
+                target=_console_process,
+                args=(
+                    con_child,
+                    f"ws://127.0.0.1:{port}/api/v1/telephony/ws",
+                    token,
+                    [f"Local/{2000 + n}@agents" for n in range(seats)],
+                ),
+                daemon=True,
+            )
             consoles.start()
             await asyncio.get_running_loop().run_in_executor(None, con_parent.recv)  # ready
             svc.bridge.offer_arrivals = {}
@@ -299,14 +330,17 @@ async def run_bench(seconds: float, rate: float, seats: int, speed: float, live_
             overflows = stats.overflows - overflows0
             svc.bridge.offer_arrivals = None
             sent_notes, svc.sent_latencies = svc.sent_latencies or [], None
-            writer = {k: stats.extra.get(k, 0.0) - extra0.get(k, 0.0)
-                      for k in ("batches", "write_s")}
+            writer = {
+                k: stats.extra.get(k, 0.0) - extra0.get(k, 0.0) for k in ("batches", "write_s")
+            }
             await asyncio.sleep(2.0 / speed * 10)  # calls in progress finish
             # reconnect + resync with live calls
             await _request(parent, "calls", {"n": live_calls})
             for _ in range(400):
-                if await _request(parent, "live") >= live_calls and len(
-                        svc.bridge.tracker.live_calls()) >= live_calls:
+                if (
+                    await _request(parent, "live") >= live_calls
+                    and len(svc.bridge.tracker.live_calls()) >= live_calls
+                ):
                     break
                 await asyncio.sleep(0.05)
             resync = None
@@ -324,22 +358,33 @@ async def run_bench(seconds: float, rate: float, seats: int, speed: float, live_
         latencies, complete, pending_pops, segments = _pop_figures(received)
         sent_ms = [ms for kind, ms in sent_notes if kind.startswith("pop")]
         return BenchResult(
-            events_offered=sent["events"], events_applied=applied, seconds=elapsed,
-            cpu_seconds=cpu, events_per_second=applied / elapsed if elapsed else 0.0,
-            overflows=overflows, pops=len(latencies),
+            events_offered=sent["events"],
+            events_applied=applied,
+            seconds=elapsed,
+            cpu_seconds=cpu,
+            events_per_second=applied / elapsed if elapsed else 0.0,
+            overflows=overflows,
+            pops=len(latencies),
             pop_p50_ms=statistics.median(latencies) if latencies else None,
             pop_p99_ms=_p99(latencies),
             pop_max_ms=latencies[-1] if latencies else None,
             sent_p50_ms=statistics.median(sent_ms) if sent_ms else None,
-            sent_p99_ms=_p99(sent_ms), sent_max_ms=max(sent_ms) if sent_ms else None,
-            live_calls=live_calls, resync_seconds=resync, recovered_calls=tracked,
-            pop_breakdown_ms={k: (round(statistics.median(v), 1), round(_p99(v) or 0, 1))
-                              for k, v in segments.items()},
+            sent_p99_ms=_p99(sent_ms),
+            sent_max_ms=max(sent_ms) if sent_ms else None,
+            live_calls=live_calls,
+            resync_seconds=resync,
+            recovered_calls=tracked,
+            pop_breakdown_ms={
+                k: (round(statistics.median(v), 1), round(_p99(v) or 0, 1))
+                for k, v in segments.items()
+            },
             history_pending=len(pending_pops),
             history_p50_ms=statistics.median(complete) if complete else None,
             history_p99_ms=_p99(complete),
-            writer_batches=int(writer["batches"]), writer_seconds=writer["write_s"],
-            load_average=os.getloadavg())
+            writer_batches=int(writer["batches"]),
+            writer_seconds=writer["write_s"],
+            load_average=os.getloadavg(),
+        )
     finally:
         await _request(parent, "stop")
         proc.join(5)

@@ -51,15 +51,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.schema import CreateTable
 
 from command import events
+from command.bench.scratch import scratch_engine
 from command.bench.stats import Timing, load_average, percentile
 from command.cli.common import ensure_embedded_running
-from command.cli.dispatch import _drop, _scratch
-from command.db import database_url, make_engine
+from command.db import make_engine
 from command.errors import InvalidInput
 from command.eventhub import EventHub, Subscription
 from command.events import Event, NewEvent
 from command.settings import Settings
-from ops import migrate
 
 Append = Callable[[AsyncConnection, Sequence[NewEvent]], Awaitable[list[int]]]
 T = TypeVar("T")
@@ -160,9 +159,7 @@ class Arrivals:
 
     def latency(self, keys: Sequence[int] | None = None) -> Timing:
         chosen = self.committed if keys is None else keys
-        return Timing.of(
-            [max(0.0, (self.arrived[k] - self.committed[k]) * 1000.0) for k in chosen]
-        )
+        return Timing.of([max(0.0, (self.arrived[k] - self.committed[k]) * 1000.0) for k in chosen])
 
 
 async def _hub_console(hub: EventHub, after: int, arrivals: Arrivals) -> None:
@@ -359,14 +356,9 @@ async def _design(
 async def run_benchmark(
     settings: Settings, writers: int, seconds: float, hold: float, quiet: int, rounds: int = 1
 ) -> EventsBenchmark:
-    url, name = await _scratch(database_url(settings))
-    try:
-        engine = make_engine(url, settings)
-        try:
-            await migrate.upgrade(engine)
-            await _create_tables(engine, writers)
-        finally:
-            await engine.dispose()
+    async with scratch_engine(settings) as scratch:
+        await _create_tables(scratch, writers)
+        url = scratch.url.render_as_string(hide_password=False)
         load_before = load_average()
 
         def load(
@@ -412,8 +404,6 @@ async def run_benchmark(
             slow=slow,
             quiet=timings,
         )
-    finally:
-        await _drop(url, name)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -481,8 +471,7 @@ def _check(args: argparse.Namespace) -> None:
 
 def _line(run: LoadRun) -> str:
     held = (
-        f"; {run.during_hold} commits while it was open, its own commit "
-        f"{run.hold_commit_s:.2f} s"
+        f"; {run.during_hold} commits while it was open, its own commit {run.hold_commit_s:.2f} s"
         if run.during_hold is not None and run.hold_commit_s is not None
         else ""
     )

@@ -16,15 +16,16 @@ from pydantic import ValidationError
 from command.bench import ami as bench_ami
 from command.bench import events as bench_events
 from command.bench import geocode as bench_geocode
-from command.cli import audit, db, dispatch, gis, gis_routing, serve, telephony, user
+from command.bench import recommend as bench_recommend
+from command.bench import route as bench_route
+from command.cli import audit, db, dispatch, gis, serve, telephony, user
 from command.errors import status_for
 from command.settings import Settings
 
-# Areas with their own subcommands; ``bench`` collects the benchmarks (``register_bench`` of
-# an area, or a module of command.bench with ``register``).
+# Areas with their own subcommands; ``bench`` collects the benchmarks of command.bench, one
+# module per area, each with ``register``.
 AREAS: list[Any] = [db, serve, user, audit, gis, telephony, dispatch]
-BENCHES: list[Any] = [gis_routing, dispatch]
-BENCH_MODULES: list[Any] = [bench_ami, bench_events, bench_geocode]
+BENCH_MODULES: list[Any] = [bench_ami, bench_events, bench_geocode, bench_recommend, bench_route]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,8 +38,6 @@ def build_parser() -> argparse.ArgumentParser:
         area.register(sub)
     bench = sub.add_parser("bench", help="measure against a baseline in the same run")
     bench_sub = bench.add_subparsers(dest="bench", required=True, metavar="BENCHMARK")
-    for area in BENCHES:
-        area.register_bench(bench_sub)
     for module in BENCH_MODULES:
         module.register(bench_sub)
     return parser

@@ -22,7 +22,7 @@ from gis.geocode.model import Candidate, Suggestion
 from gis.geocode.service import Geocoder
 from gis.regions import RegionInfo, region_info
 from gis.reverse import Jurisdiction, ReverseResult
-from gis.routing import Route
+from gis.routing_sql import Route
 
 RouteFn = Callable[
     [AsyncConnection, str, tuple[float, float], tuple[float, float]], Awaitable[Route | None]

@@ -50,10 +50,12 @@ function translate() {
 
 async function api(path, options = {}) {
   const headers = { "Content-Type": "application/json", ...(options.headers || {}) };
-  if (state.token) headers.Authorization = `Bearer ${state.token}`;
+  const token = state.token;
+  if (token) headers.Authorization = `Bearer ${token}`;
   const response = await fetch(`/api/v1${path}`, { ...options, headers });
   const body = response.headers.get("content-type")?.includes("json") ? await response.json() : null;
-  if (response.status === 401 && state.token) signOut();
+  // Only a refusal of the current token signs out (not a request sent before signing in).
+  if (response.status === 401 && token && token === state.token) signOut();
   if (!response.ok) throw new Error(body?.message || `HTTP ${response.status}`);
   return body;
 }

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from command.bench.baseline import PgRoutingBaseline
 from command.bootstrap import Container
 from command.dispatching.recommendation import Recommender
 from command.errors import Conflict, InvalidInput
@@ -18,7 +19,6 @@ from dispatch import store as dispatch_store
 from dispatch.demo import seed_region, seed_synthetic_fleet
 from dispatch.errors import NotFound
 from dispatch.units import Capability, UnitStatus
-from gis.routing import drive_times_naive
 from tests.support import dispatch_builders as b
 
 
@@ -51,7 +51,7 @@ async def test_seeding_needs_an_imported_region(map_engine: AsyncEngine) -> None
             await seed_synthetic_fleet(conn, "atlantis", 10, datetime.now(UTC))
 
 
-async def test_recommendation_matches_the_naive_routing_and_prefers_nearby_units(
+async def test_recommendation_matches_pgrouting_and_prefers_nearby_units(
     map_engine: AsyncEngine, parts: Container
 ) -> None:
     await b.seeded(map_engine)
@@ -69,9 +69,9 @@ async def test_recommendation_matches_the_naive_routing_and_prefers_nearby_units
     assert engine_picks[0].unit_id == "HERE-E"
     assert engine_picks[0].ranks[Capability.ENGINE] == 1
     assert engine_picks[0].drive_time_s < 60
-    # the same answer through the one-search-per-unit baseline
-    naive = Recommender(map_engine, parts.config, parts.incidents, drive_times_naive)
-    again = await naive.for_incident(created.incident.id)
+    # the same answer with pgRouting alone
+    baseline = Recommender(map_engine, parts.config, parts.incidents, PgRoutingBaseline())
+    again = await baseline.for_incident(created.incident.id)
     assert again.recommendation.unit_ids == rec.unit_ids
     for mine, theirs in zip(rec.chosen, again.recommendation.chosen, strict=True):
         assert mine.drive_time_s == pytest.approx(theirs.drive_time_s, abs=0.5)

@@ -1,19 +1,19 @@
 """Drive times and routes: exact answers on a small hand-built grid, then the real Liechtenstein
-network (agreement with the one-search-per-unit baseline, physical bounds, route geometry).
+network (physical bounds, route geometry, units on cut-off road pieces).
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-import random
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gis import coords, routing
+from gis import coords, roadsnap
 from gis.errors import InvalidCoordinates, InvalidInput, RegionNotFoundError
+from gis.routing import RoadGraphs
 
 REGION = "liechtenstein"
 STEP = 0.01  # grid spacing in degrees
@@ -71,6 +71,7 @@ def at(r: float, c: float) -> tuple[float, float]:
 
 
 async def test_grid_drive_times_follow_one_way_rules(engine: AsyncEngine) -> None:
+    roads = RoadGraphs()
     async with engine.begin() as conn:
         await build_grid(conn)
         dest = at(2, 1)  # top middle
@@ -80,51 +81,48 @@ async def test_grid_drive_times_follow_one_way_rules(engine: AsyncEngine) -> Non
             ("mid-edge", *at(0, 0.5)),  # half an edge (30), then up the one-way: 150
             ("far-off", 9.9, 47.0),  # 30 km from any road
         ]
-        times = await routing.drive_times(conn, "grid", units, dest)
+        times = await roads.drive_times(conn, "grid", units, dest)
         assert times["corner"] == pytest.approx(180.0)
         assert times["beside"] == pytest.approx(60.0)
         assert times["mid-edge"] == pytest.approx(150.0)
         assert times["far-off"] is None
         # Against the one-way: from the top middle down to the bottom row goes round: 30+60+60+60.
-        back = await routing.drive_times(conn, "grid", [("down", *dest)], at(0, 0.5))
+        back = await roads.drive_times(conn, "grid", [("down", *dest)], at(0, 0.5))
         assert back["down"] == pytest.approx(210.0)
-        naive = await routing.drive_times_naive(conn, "grid", units, dest)
-        assert naive == pytest.approx(times) if None not in times.values() else True
-        assert naive["far-off"] is None
-        assert {k: v for k, v in naive.items() if v is not None} == pytest.approx(
-            {k: v for k, v in times.items() if v is not None}
-        )
 
 
 async def test_grid_offroad_distance_costs_slow_time(engine: AsyncEngine) -> None:
+    roads = RoadGraphs()
     async with engine.begin() as conn:
         await build_grid(conn)
-        on_road = await routing.drive_times(conn, "grid", [("u", *at(0, 0.5))], at(2, 1))
+        on_road = await roads.drive_times(conn, "grid", [("u", *at(0, 0.5))], at(2, 1))
         # 100 m south of the same spot, off the grid
         off = coords.destination(*at(0, 0.5), 180.0, 100.0)
-        off_road = await routing.drive_times(conn, "grid", [("u", *off)], at(2, 1))
-        extra = 100.0 / routing.OFFROAD_SPEED_MPS
+        off_road = await roads.drive_times(conn, "grid", [("u", *off)], at(2, 1))
+        extra = 100.0 / roadsnap.OFFROAD_SPEED_MPS
         assert off_road["u"] == pytest.approx(on_road["u"] + extra, abs=0.5)  # type: ignore[operator]
 
 
 async def test_grid_unit_on_the_incident_edge(engine: AsyncEngine) -> None:
+    roads = RoadGraphs()
     async with engine.begin() as conn:
         await build_grid(conn)
         # Both on the bottom edge (0,0)-(0,1): a quarter of 60 s apart.
-        times = await routing.drive_times(conn, "grid", [("u", *at(0, 0.25))], at(0, 0.5))
+        times = await roads.drive_times(conn, "grid", [("u", *at(0, 0.25))], at(0, 0.5))
         assert times["u"] == pytest.approx(15.0)
         # On the one-way middle column, downhill is closed: go round.
-        up = await routing.drive_times(conn, "grid", [("u", *at(0.25, 1))], at(0.75, 1))
-        down = await routing.drive_times(conn, "grid", [("u", *at(0.75, 1))], at(0.25, 1))
+        up = await roads.drive_times(conn, "grid", [("u", *at(0.25, 1))], at(0.75, 1))
+        down = await roads.drive_times(conn, "grid", [("u", *at(0.75, 1))], at(0.25, 1))
         assert up["u"] == pytest.approx(30.0)
         assert down["u"] is not None
         assert down["u"] > 150.0
 
 
 async def test_grid_route_geometry_follows_the_streets(engine: AsyncEngine) -> None:
+    roads = RoadGraphs()
     async with engine.begin() as conn:
         await build_grid(conn)
-        found = await routing.route(conn, "grid", at(0, 0.5), at(2, 1))
+        found = await roads.route(conn, "grid", at(0, 0.5), at(2, 1))
         assert found is not None
         assert found.seconds == pytest.approx(150.0)
         assert found.geometry["type"] == "LineString"
@@ -136,28 +134,29 @@ async def test_grid_route_geometry_follows_the_streets(engine: AsyncEngine) -> N
         expected_m = coords.line_length_m([at(0, 0.5), at(0, 1), at(2, 1)])
         assert found.metres == pytest.approx(expected_m, rel=1e-3)
         # The other way round must avoid the one-way column.
-        back = await routing.route(conn, "grid", at(2, 1), at(0, 0.5))
+        back = await roads.route(conn, "grid", at(2, 1), at(0, 0.5))
         assert back is not None
         assert back.seconds == pytest.approx(210.0)
         assert [round(x, 6) for x in back.geometry["coordinates"][1]] == [
             round(v, 6) for v in at(2, 0)
         ]
-        assert await routing.route(conn, "grid", (9.9, 47.0), at(2, 1)) is None
+        assert await roads.route(conn, "grid", (9.9, 47.0), at(2, 1)) is None
 
 
 async def test_bad_input_is_refused(engine: AsyncEngine) -> None:
+    roads = RoadGraphs()
     async with engine.connect() as conn:
         with pytest.raises(InvalidCoordinates, match="latitude 95"):
-            await routing.drive_times(conn, "grid", [("u", 9.5, 95.0)], (9.5, 47.0))
+            await roads.drive_times(conn, "grid", [("u", 9.5, 95.0)], (9.5, 47.0))
         with pytest.raises(InvalidCoordinates, match="latitude 95"):
-            await routing.route(conn, "grid", (9.5, 47.0), (9.5, 95.0))
+            await roads.route(conn, "grid", (9.5, 47.0), (9.5, 95.0))
         with pytest.raises(InvalidInput, match="given twice"):
-            await routing.drive_times(conn, "grid", [("u", 9.5, 47.0), ("u", 9.6, 47.0)], (9.5, 47))
+            await roads.drive_times(conn, "grid", [("u", 9.5, 47.0), ("u", 9.6, 47.0)], (9.5, 47))
         with pytest.raises(RegionNotFoundError, match="nowhere"):
-            await routing.drive_times(conn, "nowhere", [("u", 9.5, 47.0)], (9.5, 47.0))
+            await roads.drive_times(conn, "nowhere", [("u", 9.5, 47.0)], (9.5, 47.0))
         with pytest.raises(RegionNotFoundError, match="nowhere"):
-            await routing.route(conn, "nowhere", (9.5, 47.0), (9.51, 47.0))
-        assert await routing.drive_times(conn, "grid", [], (9.5, 47.0)) == {}
+            await roads.route(conn, "nowhere", (9.5, 47.0), (9.51, 47.0))
+        assert await roads.drive_times(conn, "grid", [], (9.5, 47.0)) == {}
 
 
 # --- Liechtenstein -------------------------------------------------------------------------
@@ -183,32 +182,11 @@ SELECT ST_X(p) AS lon, ST_Y(p) AS lat FROM (
 """
 
 
-async def test_liechtenstein_fast_equals_naive_and_respects_physics(
-    liechtenstein: AsyncEngine,
-) -> None:
-    rng = random.Random(7)
-    async with liechtenstein.connect() as conn:
-        points = await routing.random_network_points(conn, REGION, 41, rng)
-        dest = points[0]
-        units = [(f"u{n}", lon, lat) for n, (lon, lat) in enumerate(points[1:])]
-        fast = await routing.drive_times(conn, REGION, units, dest)
-        naive = await routing.drive_times_naive(conn, REGION, units, dest)
-    assert set(fast) == {u[0] for u in units}
-    assert all(v is not None for v in fast.values()), fast
-    for ident, lon, lat in units:
-        seconds = fast[ident]
-        assert seconds is not None
-        assert seconds == pytest.approx(naive[ident])
-        straight = coords.distance_m(lon, lat, *dest)
-        assert seconds >= straight / MAX_SPEED_MPS
-    # Somewhere in a country 25 km long, nobody is more than an hour away.
-    assert max(v for v in fast.values() if v is not None) < 3600
-
-
 async def test_liechtenstein_route_matches_drive_time(liechtenstein: AsyncEngine) -> None:
+    roads = RoadGraphs()
     async with liechtenstein.connect() as conn:
-        found = await routing.route(conn, REGION, SCHAAN_CENTRE, VADUZ_TOWN_HALL)
-        times = await routing.drive_times(conn, REGION, [("u", *SCHAAN_CENTRE)], VADUZ_TOWN_HALL)
+        found = await roads.route(conn, REGION, SCHAAN_CENTRE, VADUZ_TOWN_HALL)
+        times = await roads.drive_times(conn, REGION, [("u", *SCHAAN_CENTRE)], VADUZ_TOWN_HALL)
     assert found is not None
     assert found.seconds == pytest.approx(times["u"])
     straight = coords.distance_m(*SCHAAN_CENTRE, *VADUZ_TOWN_HALL)
@@ -227,28 +205,11 @@ async def test_liechtenstein_route_matches_drive_time(liechtenstein: AsyncEngine
 async def test_liechtenstein_units_on_cut_off_road_pieces_still_get_times(
     liechtenstein: AsyncEngine,
 ) -> None:
+    roads = RoadGraphs()
     async with liechtenstein.connect() as conn:
         # Midpoints of edges outside the main network (fragments at the borders, private bits).
         rows = (await conn.execute(text(ISOLATED_EDGE_MIDPOINTS))).all()
         assert rows, "the extract has road fragments off the main network"
         units = [(f"u{n}", r.lon, r.lat) for n, r in enumerate(rows)]
-        times = await routing.drive_times(conn, REGION, units, VADUZ_TOWN_HALL)
+        times = await roads.drive_times(conn, REGION, units, VADUZ_TOWN_HALL)
     assert all(v is not None and math.isfinite(v) for v in times.values()), times
-
-
-async def test_benchmark_reports_both_methods(liechtenstein: AsyncEngine) -> None:
-    result = await routing.benchmark(liechtenstein, REGION, units=20, runs=3, naive_runs=1)
-    assert result.fast.runs == 3
-    assert result.naive.runs == 1
-    assert result.max_disagreement_s < 1e-6
-    assert result.fast.p50_ms <= result.fast.p95_ms <= result.fast.max_ms
-    # Twenty searches take longer than one.
-    assert result.naive.p50_ms > result.fast.p50_ms
-
-
-def test_percentile() -> None:
-    assert routing.percentile([3.0, 1.0, 2.0], 0.5) == 2.0
-    assert routing.percentile([1.0, 2.0, 3.0, 4.0], 0.5) == 2.5
-    assert routing.percentile(list(map(float, range(101))), 0.95) == 95.0
-    with pytest.raises(ValueError, match="no values"):
-        routing.percentile([], 0.5)

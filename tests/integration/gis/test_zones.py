@@ -13,7 +13,7 @@ from shapely.geometry import shape
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gis import routing, zones
+from gis import routing_sql, zones
 from gis.errors import (
     InvalidCoordinates,
     InvalidGeometry,
@@ -21,6 +21,7 @@ from gis.errors import (
     NotFound,
     RegionNotFoundError,
 )
+from gis.routing import RoadGraphs
 
 REGION = "liechtenstein"
 # Around Vaduz centre; a smaller square inside it.
@@ -152,13 +153,14 @@ async def test_first_due_matches_the_fastest_station_by_drive_time(conn: AsyncCo
                 "SELECT ST_X(geom) AS lon, ST_Y(geom) AS lat FROM gis_road_vertices"
                 " WHERE region = :r AND NOT (id = ANY(:iso)) ORDER BY id"
             ),
-            {"r": REGION, "iso": list(await routing.isolated_vertices(conn, REGION))},
+            {"r": REGION, "iso": list(await routing_sql.isolated_vertices(conn, REGION))},
         )
     ).all()
     sample = points[:: max(1, len(points) // 40)]
+    roads = RoadGraphs()
     agree = 0
     for point in sample:
-        times = await routing.drive_times(conn, REGION, STATIONS, (point.lon, point.lat))
+        times = await roads.drive_times(conn, REGION, STATIONS, (point.lon, point.lat))
         reachable = {k: v for k, v in times.items() if v is not None}
         fastest = min(reachable, key=lambda k: reachable[k])
         owner = await zones.first_due_station_at(conn, REGION, point.lon, point.lat)
