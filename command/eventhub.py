@@ -212,6 +212,12 @@ class EventHub:
             with contextlib.suppress(Exception):
                 await conn.close()
 
+    async def page(self, after: int, limit: int = 500) -> list[Event]:
+        """Committed events after ``after``, at most ``limit``, in sequence order (the log read
+        once, for a console that polls or resumes by HTTP)."""
+        async with self._engine.connect() as conn:
+            return await events.read_after(conn, after, limit)
+
     async def stream(self, after: int) -> AsyncIterator[Event]:
         """Every committed event after ``after``, exactly once and in order, then live ones."""
         sub = self.subscribe()

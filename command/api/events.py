@@ -13,7 +13,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect
 
-from command import events
 from command.api.deps import ContainerDep, require_roles, websocket_principal
 from command.api.schemas.events import EventOut, EventPage
 from command.auth.roles import Role
@@ -36,8 +35,7 @@ async def read(
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> EventPage:
-    async with container.engine.connect() as conn:
-        batch = await events.read_after(conn, after, limit)
+    batch = await container.hub.page(after, limit)
     return EventPage(
         events=[EventOut.model_validate(e.to_json()) for e in batch],
         last_seq=batch[-1].seq if batch else after,
