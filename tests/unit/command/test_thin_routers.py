@@ -26,4 +26,5 @@ def test_no_router_reaches_for_the_engine() -> None:
 
 
 def test_the_check_sees_a_connection() -> None:
-    assert _engine_uses("async def f(c):\n    async with c.engine.connect() as conn:\n        pass\n")
+    source = "async def f(c):\n    async with c.engine.connect() as conn:\n        pass\n"
+    assert _engine_uses(source) == [2, 2]
