@@ -35,6 +35,7 @@ from command.dispatching.unit_status import UnitStatusReports
 from command.errors import Unavailable
 from command.eventhub import EventHub
 from command.health import HealthBoard, PartHealth
+from command.idempotency import IdempotencyKeys
 from command.incidents.config import IncidentConfig, load_config
 from command.incidents.service import IncidentService
 from command.maps.service import Maps
@@ -68,6 +69,7 @@ class Container:
     maps: Maps
     telephony: TelephonyService
     health: HealthBoard
+    idempotency: IdempotencyKeys
     running: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
@@ -104,6 +106,7 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
         maps=Maps(engine, geocoder, roads.route),
         telephony=telephony,
         health=HealthBoard(),
+        idempotency=IdempotencyKeys(engine, clock),
     )
     container.health.checks["database"] = _database_check(engine)
     container.health.checks["events"] = _event_stream_check(hub)
