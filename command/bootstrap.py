@@ -39,6 +39,10 @@ from command.incidents.config import IncidentConfig, load_config
 from command.incidents.service import IncidentService
 from command.maps.service import Maps
 from command.settings import Settings
+from command.tracking.fences import FenceBook, FencePolicy
+from command.tracking.minimal import LatestPositionWriter, LocalRelay
+from command.tracking.service import Tracking, TrackingPolicy
+from dispatch.avl.fixes import FixPolicy
 from gis.errors import GisError
 from gis.geocode.service import Geocoder
 from gis.routing import RoadGraphs
@@ -68,6 +72,9 @@ class Container:
     maps: Maps
     telephony: TelephonyService
     health: HealthBoard
+    #: positions in, geofences; and the relay that carries accepted positions to listeners
+    tracking: Tracking
+    relay: LocalRelay
     running: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
@@ -88,6 +95,8 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
     geocoder = Geocoder(engine)
     roads = RoadGraphs()
     telephony = TelephonyService(engine, hub, config_from(settings), clock)
+    unit_status = UnitStatusReports(engine, config.status_limits, clock)
+    relay = LocalRelay()
     container = Container(
         settings=settings,
         engine=engine,
@@ -97,18 +106,70 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
         accounts=Accounts(engine, policy_from(settings), clock),
         incidents=incidents,
         assignments=Assignments(engine, clock),
-        unit_status=UnitStatusReports(engine, config.status_limits, clock),
+        unit_status=unit_status,
         recommender=Recommender(engine, config, incidents, roads.drive_times),
         geocoder=geocoder,
         roads=roads,
         maps=Maps(engine, geocoder, roads.route),
         telephony=telephony,
         health=HealthBoard(),
+        tracking=_tracking(settings, engine, clock, unit_status, relay),
+        relay=relay,
     )
     container.health.checks["database"] = _database_check(engine)
     container.health.checks["events"] = _event_stream_check(hub)
     container.health.checks["telephony"] = telephony.health_check
     return container
+
+
+def _tracking(
+    settings: Settings,
+    engine: AsyncEngine,
+    clock: Clock,
+    unit_status: UnitStatusReports,
+    relay: LocalRelay,
+) -> Tracking:
+    fences = FenceBook(
+        engine,
+        FencePolicy(
+            arrival_radius_m=settings.arrival_radius_m,
+            hazard_kinds=tuple(
+                k.strip() for k in settings.hazard_zone_kinds.split(",") if k.strip()
+            ),
+        ),
+    )
+    policy = TrackingPolicy(
+        fixes=FixPolicy(max_future_s=settings.position_max_future_s),
+        tolerance_s=settings.position_tolerance_s,
+        arrival_sets_on_scene=settings.arrival_sets_on_scene,
+    )
+    return Tracking(
+        engine, clock, LatestPositionWriter(engine), relay, fences, unit_status, policy
+    )
+
+
+def _every(what: str, seconds: float, run: Callable[[], Awaitable[None]]) -> Callable[
+    [], Awaitable[None]
+]:
+    """Run ``run`` every ``seconds`` in the background (a failure is logged, the next round
+    runs); returns the function that stops it."""
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await run()
+            except Exception:
+                log.exception("%s failed; trying again in %s s", what, seconds)
+
+    task = asyncio.create_task(loop(), name=what)
+
+    async def halt() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return halt
 
 
 def _database_check(engine: AsyncEngine) -> Callable[[], Awaitable[PartHealth]]:
@@ -146,6 +207,8 @@ async def start(settings: Settings, url: str | None = None) -> Container:
         container.running.append(
             status_timers.start(engine, container.config.status_limits, container.clock)
         )
+        # Positions that waited for late ones are settled and fenced, fences re-read.
+        container.running.append(_every("tracking tick", 1.0, container.tracking.tick))
         container.running.append(
             _read_ahead("the geocoder", lambda: container.geocoder.index(settings.region))
         )
