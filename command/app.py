@@ -14,7 +14,17 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from command import bootstrap
-from command.api import auth, events, health, incidents, maps, telephony, terminals, units
+from command.api import (
+    auth,
+    events,
+    health,
+    incidents,
+    maps,
+    telephony,
+    terminals,
+    trackers,
+    units,
+)
 from command.api.deps import client_address
 from command.api.schemas.common import ErrorOut
 from command.auth.service import Principal
@@ -42,6 +52,7 @@ ROUTERS = (
     telephony.router,
     incidents.router,
     terminals.router,
+    trackers.router,
     units.router,
 )
 
@@ -160,4 +171,19 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     async def home() -> RedirectResponse:
         return RedirectResponse("/console/")
 
+    return app
+
+
+def create_tracker_app(container: Container) -> FastAPI:
+    """The tracker port's app (``CAD_OSMAND_PORT``): OsmAnd reports at ``/``, as trackers and
+    phone apps expect, over the running service's container."""
+    app = FastAPI(title="CAD: tracker port", openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.container = container
+
+    async def known_error(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(error_body(exc), status_for(exc) or 500)
+
+    for base in ERROR_ROOTS:
+        app.add_exception_handler(base, known_error)
+    app.include_router(trackers.port_router, responses=ERROR_RESPONSES)
     return app

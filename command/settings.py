@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     position_max_future_s: float = Field(
         default=120.0, gt=0, le=3600, description="device times further ahead are refused"
     )
+    osmand_port: int | None = Field(
+        default=None, ge=1, le=65535, description="also take OsmAnd reports at / on this port"
+    )
     terminal_rate_per_s: float = Field(
         default=20.0, gt=0, le=10_000, description="messages a second one terminal may send"
     )

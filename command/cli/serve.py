@@ -10,7 +10,7 @@ import re
 import uvicorn
 
 from command import bootstrap
-from command.app import create_app
+from command.app import create_app, create_tracker_app
 from command.calltaking.demo_switch import start_demo_simulator
 from command.cli.common import engine_for, ensure_embedded_running
 from command.db import cluster_for
@@ -61,9 +61,31 @@ async def _serve(settings: Settings) -> None:
         config = uvicorn.Config(
             app, host=settings.host, port=settings.port, log_level="info", lifespan="on"
         )
-        await uvicorn.Server(config).serve()
+        servers = [uvicorn.Server(config)]
+        if settings.osmand_port is not None:
+            # Trackers and phone apps post to the root of their own port.
+            trackers = uvicorn.Config(
+                create_tracker_app(container),
+                host=settings.host,
+                port=settings.osmand_port,
+                log_level="info",
+                lifespan="off",
+            )
+            servers.append(uvicorn.Server(trackers))
+        await _run_together(servers)
     finally:
         await bootstrap.stop(container)
+
+
+async def _run_together(servers: list[uvicorn.Server]) -> None:
+    """Serve until the first server stops (Ctrl-C stops the first), then stop the others."""
+    tasks = [asyncio.create_task(s.serve()) for s in servers]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for server in servers:
+            server.should_exit = True
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def serve_cmd(args: argparse.Namespace, settings: Settings) -> int:
