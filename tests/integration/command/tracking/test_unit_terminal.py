@@ -332,3 +332,28 @@ async def test_an_assignment_reaches_the_open_terminal_within_a_second_with_its_
         assert (ended["incident_id"], ended["reason"]) == (iid, "cancelled")
     assert (await b.event_types(map_engine, "unit", unit_id)).count("unit.acknowledged") == 1
 
+
+
+async def test_messages_both_ways_for_a_terminal_named_by_callsign(
+    live: LiveApp, engine: AsyncEngine
+) -> None:
+    unit = await b.add_unit(engine, "E1", "engine")
+    token = await builders.device(engine, unit.callsign)
+    dispatcher = await builders.signed_in(live.http, engine, "disp1", "dispatcher")
+    async with connected(live.ws_url, token) as terminal:
+        assert terminal.hello["unit_id"] == "E1"
+        r = await live.http.post(
+            "/api/v1/units/E1/messages", headers=dispatcher, json={"text": "stand by at FS1"}
+        )
+        assert r.status_code == 200, r.text
+        told = await terminal.push("message")
+        assert (told["text"], told["from"]) == ("stand by at FS1", "user:disp1")
+        said = await terminal.send(frame("message", text="fuel low, refilling"))
+        assert (said["type"], said["for"]) == ("ack", "message")
+    r = await live.http.post(
+        "/api/v1/units/NOPE/messages", headers=dispatcher, json={"text": "hello"}
+    )
+    assert r.status_code == 404
+    page = (await live.http.get("/api/v1/events", headers=dispatcher)).json()["events"]
+    [received] = [e for e in page if e["type"] == "unit.message_received"]
+    assert (received["subject_id"], received["data"]["text"]) == ("E1", "fuel low, refilling")
