@@ -234,7 +234,7 @@ class Terminals:
     async def _positions(self, session: Session, msg: PositionsMsg) -> Frame:
         kind = "positions" if msg.batch else "position"
         async with self.engine.begin() as conn:
-            claimed = await keys.claim(conn, session.device, msg.key, kind, {})
+            claimed = await keys.claim(conn, session.device, msg.key, kind, {}, asynchronous=True)
         if not claimed:
             return await self._replayed(session, msg.key, kind)
         try:
