@@ -16,7 +16,17 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import exc as sa_exc
 
 from command import bootstrap
-from command.api import auth, events, health, incidents, maps, telephony, units
+from command.api import (
+    auth,
+    events,
+    health,
+    incidents,
+    maps,
+    telephony,
+    terminals,
+    trackers,
+    units,
+)
 from command.api.deps import bearer_token, client_address
 from command.api.integer_bounds import integers_within_64_bits
 from command.api.request_guard import Limits, RequestGuard
@@ -47,6 +57,8 @@ ROUTERS = (
     maps.router,
     telephony.router,
     incidents.router,
+    terminals.router,
+    trackers.router,
     units.router,
 )
 
@@ -264,4 +276,19 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     async def home() -> RedirectResponse:
         return RedirectResponse("/console/")
 
+    return app
+
+
+def create_tracker_app(container: Container) -> FastAPI:
+    """The tracker port's app (``CAD_OSMAND_PORT``): OsmAnd reports at ``/``, as trackers and
+    phone apps expect, over the running service's container."""
+    app = FastAPI(title="CAD: tracker port", openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.container = container
+
+    async def known_error(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(error_body(exc), status_for(exc) or 500)
+
+    for base in ERROR_ROOTS:
+        app.add_exception_handler(base, known_error)
+    app.include_router(trackers.port_router, responses=ERROR_RESPONSES)
     return app

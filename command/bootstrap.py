@@ -40,6 +40,12 @@ from command.incidents.config import IncidentConfig, load_config
 from command.incidents.service import IncidentService
 from command.maps.service import Maps
 from command.settings import Settings
+from command.tracking.fences import FenceBook, FencePolicy
+from command.tracking.minimal import LatestPositionWriter, LocalRelay
+from command.tracking.service import Tracking, TrackingPolicy
+from command.tracking.terminals import TerminalPolicy, Terminals
+from command.tracking.trackers import Trackers
+from dispatch.avl.fixes import FixPolicy
 from gis.errors import GisError
 from gis.geocode.service import Geocoder
 from gis.routing import RoadGraphs
@@ -70,6 +76,13 @@ class Container:
     telephony: TelephonyService
     health: HealthBoard
     idempotency: IdempotencyKeys
+    #: positions in, geofences; and the relay that carries accepted positions to listeners
+    tracking: Tracking
+    relay: LocalRelay
+    #: the unit terminals connected to this process
+    terminals: Terminals
+    #: OsmAnd trackers and the bindings of their device ids to units
+    trackers: Trackers
     running: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
@@ -90,6 +103,10 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
     geocoder = Geocoder(engine)
     roads = RoadGraphs()
     telephony = TelephonyService(engine, hub, config_from(settings), clock)
+    unit_status = UnitStatusReports(engine, config.status_limits, clock)
+    relay = LocalRelay()
+    tracking = _tracking(settings, engine, clock, unit_status, relay)
+    assignments = Assignments(engine, clock)
     container = Container(
         settings=settings,
         engine=engine,
@@ -98,8 +115,8 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
         hub=hub,
         accounts=Accounts(engine, policy_from(settings), clock),
         incidents=incidents,
-        assignments=Assignments(engine, clock),
-        unit_status=UnitStatusReports(engine, config.status_limits, clock),
+        assignments=assignments,
+        unit_status=unit_status,
         recommender=Recommender(engine, config, incidents, roads.drive_times),
         geocoder=geocoder,
         roads=roads,
@@ -107,11 +124,88 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
         telephony=telephony,
         health=HealthBoard(),
         idempotency=IdempotencyKeys(engine, clock),
+        tracking=tracking,
+        relay=relay,
+        terminals=Terminals(
+            engine,
+            clock,
+            hub,
+            tracking,
+            unit_status,
+            assignments,
+            roads,
+            config,
+            settings.region,
+            TerminalPolicy(
+                rate_per_s=settings.terminal_rate_per_s,
+                burst=settings.terminal_burst,
+                key_days=settings.terminal_key_days,
+            ),
+        ),
+        trackers=Trackers(engine, clock, tracking, unit_status),
     )
     container.health.checks["database"] = _database_check(engine)
     container.health.checks["events"] = _event_stream_check(hub)
     container.health.checks["telephony"] = telephony.health_check
+    container.health.checks["trackers"] = container.trackers.health_check
     return container
+
+
+def _tracking(
+    settings: Settings,
+    engine: AsyncEngine,
+    clock: Clock,
+    unit_status: UnitStatusReports,
+    relay: LocalRelay,
+) -> Tracking:
+    fences = FenceBook(
+        engine,
+        FencePolicy(
+            arrival_radius_m=settings.arrival_radius_m,
+            hazard_kinds=tuple(
+                k.strip() for k in settings.hazard_zone_kinds.split(",") if k.strip()
+            ),
+        ),
+    )
+    policy = TrackingPolicy(
+        fixes=FixPolicy(max_future_s=settings.position_max_future_s),
+        tolerance_s=settings.position_tolerance_s,
+        arrival_sets_on_scene=settings.arrival_sets_on_scene,
+    )
+    return Tracking(
+        engine, clock, LatestPositionWriter(engine), relay, fences, unit_status, policy
+    )
+
+
+def _every(what: str, seconds: float, run: Callable[[], Awaitable[None]]) -> Callable[
+    [], Awaitable[None]
+]:
+    """Run ``run`` every ``seconds`` in the background (a failure is logged, the next round
+    runs); returns the function that stops it."""
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await run()
+            except Exception:
+                log.exception("%s failed; trying again in %s s", what, seconds)
+
+    task = asyncio.create_task(loop(), name=what)
+
+    async def halt() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return halt
+
+
+def _pruned(container: Container) -> Callable[[], Awaitable[None]]:
+    async def prune() -> None:
+        await container.terminals.prune()
+
+    return prune
 
 
 def _database_check(engine: AsyncEngine) -> Callable[[], Awaitable[PartHealth]]:
@@ -149,6 +243,12 @@ async def start(settings: Settings, url: str | None = None) -> Container:
         container.running.append(
             status_timers.start(engine, container.config.status_limits, container.clock)
         )
+        # Positions that waited for late ones are settled and fenced, fences re-read.
+        container.running.append(_every("tracking tick", 1.0, container.tracking.tick))
+        # What concerns a unit reaches its terminals: one hub subscription for all of them.
+        await container.terminals.start()
+        container.running.append(container.terminals.stop)
+        container.running.append(_every("terminal key pruning", 3600.0, _pruned(container)))
         container.running.append(
             _read_ahead("the geocoder", lambda: container.geocoder.index(settings.region))
         )

@@ -58,7 +58,46 @@ class Settings(BaseSettings):
         description="JSON file: incident taxonomy, run cards, duplicate window, timers, targets",
     )
 
+    # Live unit tracking: positions from terminals and trackers, geofences.
+    arrival_radius_m: float = Field(
+        default=80.0, gt=0, le=5000, description="a unit this close to its incident has arrived"
+    )
+    arrival_sets_on_scene: bool = Field(
+        default=False, description="arrival by geofence reports on scene (else only suggests)"
+    )
+    hazard_zone_kinds: str = Field(
+        default="hazard,chemical_site,flood,fire",
+        description="comma-separated zone kinds whose entry is an event for dispatchers",
+    )
+    position_tolerance_s: float = Field(
+        default=30.0, ge=0, le=600, description="how long late positions are waited for"
+    )
+    position_max_future_s: float = Field(
+        default=120.0, gt=0, le=3600, description="device times further ahead are refused"
+    )
+    osmand_port: int | None = Field(
+        default=None, ge=1, le=65535, description="also take OsmAnd reports at / on this port"
+    )
+    terminal_rate_per_s: float = Field(
+        default=20.0, gt=0, le=10_000, description="messages a second one terminal may send"
+    )
+    terminal_burst: float = Field(
+        default=60.0, ge=1, le=100_000, description="messages a terminal may send at once"
+    )
+    terminal_key_days: float = Field(
+        default=7.0, gt=0, description="how long terminal idempotency keys are kept"
+    )
+
     demo_calls_per_minute: float = Field(default=4.0, gt=0, le=600)
+    demo_vehicles: int = Field(
+        default=8, ge=0, le=5000, description="simulated vehicles the demo drives (0: none)"
+    )
+    demo_position_s: float = Field(
+        default=3.0, gt=0, le=60, description="how often a simulated vehicle reports"
+    )
+    demo_on_scene_s: float = Field(
+        default=90.0, ge=0, description="how long a simulated vehicle stays on scene"
+    )
     region: str = Field(default="liechtenstein", description="the region this centre covers")
     shared_dir: Path = Field(
         default=Path("../shared"), description="shared data: OSM extracts, AMI fixtures"
