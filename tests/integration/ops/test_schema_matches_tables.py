@@ -35,6 +35,7 @@ SOURCE_PACKAGES = ("command", "gis", "telephony", "dispatch", "plans", "video")
 CROSS_PACKAGE_REFERENCES: tuple[Reference, ...] = (
     Reference("dispatch_units", ("incident_id",), "incidents", ("id",)),
     Reference("dispatch_assignments", ("incident_id",), "incidents", ("id",)),
+    Reference("incident_tracks", ("incident_id",), "incidents", ("id",), "CASCADE"),
 )
 
 

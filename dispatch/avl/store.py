@@ -1,0 +1,218 @@
+"""Breadcrumbs in the database: writing batches, keeping the daily partitions, retention, and
+reading tracks back for playback.
+
+Every statement on the partitions takes one advisory lock, so that several ``cad serve``
+processes running their maintenance at once make each partition once and copy each incident's
+track once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from dispatch.avl import partitions
+from dispatch.avl.fixes import Fix
+from dispatch.avl.partitions import DEFAULT, PARENT, Partition
+
+log = logging.getLogger(__name__)
+
+#: pg_advisory_xact_lock key of the partition maintenance ("positio" in ASCII)
+MAINTENANCE_LOCK = 0x706F736974696F
+
+COLUMNS = (
+    "unit_id, device_time, received_at, geom, accuracy_m, speed_mps, heading_deg, altitude_m, "
+    "battery_pct, source, jump, seq"
+)
+
+
+def insert_sql(table: str = PARENT) -> str:
+    """A multi-row insert of one batch from arrays (one round trip, one plan); a fix stored
+    already (a terminal's replayed buffer) is stored once."""
+    return (
+        f"INSERT INTO {table} ({COLUMNS}) "  # noqa: S608 - names from code; values bound
+        "SELECT u, t, r, ST_SetSRID(ST_MakePoint(x, y), 4326), a, s, h, z, b, src, j, q "
+        "FROM unnest(CAST(:u AS text[]), CAST(:t AS timestamptz[]), CAST(:r AS timestamptz[]), "
+        "CAST(:x AS float8[]), CAST(:y AS float8[]), CAST(:a AS real[]), CAST(:s AS real[]), "
+        "CAST(:h AS real[]), CAST(:z AS real[]), CAST(:b AS real[]), CAST(:src AS text[]), "
+        "CAST(:j AS boolean[]), CAST(:q AS bigint[])) "
+        "AS f(u, t, r, x, y, a, s, h, z, b, src, j, q) "
+        "ON CONFLICT DO NOTHING"
+    )
+
+
+# The newest fix by device time of each unit in the batch becomes its latest position, unless
+# the unit has a newer one already: a late batch never moves the marker backwards.
+_LATEST = text(
+    "UPDATE dispatch_units d SET fix = ST_SetSRID(ST_MakePoint(n.x, n.y), 4326), fix_at = n.t "
+    "FROM (SELECT DISTINCT ON (u) u, t, x, y FROM unnest(CAST(:u AS text[]), "
+    "CAST(:t AS timestamptz[]), CAST(:x AS float8[]), CAST(:y AS float8[])) AS f(u, t, x, y) "
+    "ORDER BY u, t DESC) n "
+    "WHERE d.id = n.u AND (d.fix_at IS NULL OR d.fix_at < n.t)"
+)
+
+
+def batch_params(fixes: Sequence[Fix]) -> dict[str, list[object]]:
+    return {
+        "u": [f.unit_id for f in fixes],
+        "t": [f.device_time for f in fixes],
+        "r": [f.received_at for f in fixes],
+        "x": [f.lon for f in fixes],
+        "y": [f.lat for f in fixes],
+        "a": [f.accuracy_m for f in fixes],
+        "s": [f.speed_mps for f in fixes],
+        "h": [f.heading_deg for f in fixes],
+        "z": [f.altitude_m for f in fixes],
+        "b": [f.battery_pct for f in fixes],
+        "src": [f.source for f in fixes],
+        "j": [f.jump for f in fixes],
+        "q": [f.seq for f in fixes],
+    }
+
+
+async def write_batch(
+    conn: AsyncConnection, fixes: Sequence[Fix], table: str = PARENT, latest: bool = True
+) -> None:
+    """Store one batch in the caller's transaction, with asynchronous commit (a crash may lose
+    the last moments of positions, never a status change: those commit on their own)."""
+    await conn.execute(text("SET LOCAL synchronous_commit = off"))
+    await conn.execute(text(insert_sql(table)), batch_params(fixes))
+    moved = [f for f in fixes if not f.jump]
+    if latest and moved:
+        await conn.execute(
+            _LATEST,
+            {
+                "u": [f.unit_id for f in moved],
+                "t": [f.device_time for f in moved],
+                "x": [f.lon for f in moved],
+                "y": [f.lat for f in moved],
+            },
+        )
+
+
+# --- partitions -------------------------------------------------------------------------------
+
+_PARTITIONS = text(
+    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+    "WHERE i.inhparent = CAST(:parent AS regclass)"
+)
+_IN_DEFAULT = text(
+    f"SELECT EXISTS (SELECT FROM {DEFAULT} WHERE device_time >= :lo AND device_time < :hi)"  # noqa: S608
+)
+
+
+async def existing(conn: AsyncConnection, parent: str = PARENT) -> list[Partition]:
+    names = (await conn.execute(_PARTITIONS, {"parent": parent})).scalars()
+    return sorted(p for p in (partitions.parse(n) for n in names) if p is not None)
+
+
+async def _lock(conn: AsyncConnection) -> None:
+    await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MAINTENANCE_LOCK})
+
+
+async def create(conn: AsyncConnection, partition: Partition) -> int:
+    """Make one day's partition; rows of that day waiting in the default partition move into
+    it. Returns how many moved."""
+    lower, upper = partition.lower.isoformat(), partition.upper.isoformat()
+    bounds = f"FOR VALUES FROM ('{lower}') TO ('{upper}')"
+    lo_hi = {"lo": partition.lower, "hi": partition.upper}
+    await conn.execute(text(f"LOCK TABLE {DEFAULT} IN SHARE ROW EXCLUSIVE MODE"))
+    if not await conn.scalar(_IN_DEFAULT, lo_hi):
+        await conn.execute(text(f"CREATE TABLE {partition.name} PARTITION OF {PARENT} {bounds}"))
+        return 0
+    await conn.execute(
+        text(
+            f"CREATE TABLE {partition.name} "
+            f"(LIKE {PARENT} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+        )
+    )
+    result = await conn.execute(
+        text(
+            f"WITH moved AS (DELETE FROM {DEFAULT} "  # noqa: S608 - names from code
+            "WHERE device_time >= :lo AND device_time < :hi "
+            f"RETURNING *) INSERT INTO {partition.name} SELECT * FROM moved"
+        ),
+        lo_hi,
+    )
+    await conn.execute(text(f"ALTER TABLE {PARENT} ATTACH PARTITION {partition.name} {bounds}"))
+    return int(result.rowcount)
+
+
+async def make_ahead(engine: AsyncEngine, now: datetime, ahead_days: int) -> list[Partition]:
+    """Make the partitions from yesterday to ``ahead_days`` ahead that do not exist yet."""
+    made: list[Partition] = []
+    async with engine.begin() as conn:
+        await _lock(conn)
+        for partition in partitions.missing(await existing(conn), now, ahead_days):
+            moved = await create(conn, partition)
+            log.info("made partition %s (%d rows moved from the default)", partition.name, moved)
+            made.append(partition)
+    return made
+
+
+# --- retention --------------------------------------------------------------------------------
+
+_KEEP_COLUMNS = "p.unit_id, " + ", ".join(f"p.{c}" for c in COLUMNS.split(", ")[1:])
+
+
+def _keep_sql(source: str, bounded: bool = True) -> str:
+    """Copy the rows of ``source`` older than ``:before`` (and from ``:after``, if bounded)
+    that fall within an assignment of their unit (from assigned to ended, or still open) into
+    ``incident_tracks``."""
+    after = "AND p.device_time >= :after AND (a.ended_at IS NULL OR a.ended_at >= :after) "
+    return (
+        f"INSERT INTO incident_tracks (incident_id, {COLUMNS}) "  # noqa: S608 - names from code
+        f"SELECT a.incident_id, {_KEEP_COLUMNS} FROM dispatch_assignments a "
+        f"JOIN {source} p ON p.unit_id = a.unit_id AND p.device_time >= a.assigned_at "
+        "AND (a.ended_at IS NULL OR p.device_time <= a.ended_at) "
+        "WHERE p.device_time < :before AND a.assigned_at < :before "
+        f"{after if bounded else ''}"
+        "ON CONFLICT DO NOTHING"
+    )
+
+
+@dataclass(frozen=True)
+class Retained:
+    """What one retention run did."""
+
+    dropped: list[str]
+    kept_for_incidents: int
+    deleted_from_default: int
+
+
+async def apply_retention(engine: AsyncEngine, before: datetime) -> Retained:
+    """Drop every daily partition older than ``before`` and delete such rows from the default
+    partition, after copying the rows of units on incidents into ``incident_tracks``. Each
+    partition goes in its own transaction, so a failure leaves the others done."""
+    dropped: list[str] = []
+    kept = 0
+    async with engine.connect() as conn:
+        old = partitions.expired(await existing(conn), before)
+    for partition in old:
+        async with engine.begin() as conn:
+            await _lock(conn)
+            await conn.execute(text("SET LOCAL lock_timeout = '10s'"))
+            copied = await conn.execute(
+                text(_keep_sql(partition.name)),
+                {"before": partition.upper, "after": partition.lower},
+            )
+            kept += int(copied.rowcount)
+            await conn.execute(text(f"DROP TABLE IF EXISTS {partition.name}"))
+        dropped.append(partition.name)
+        log.info("retention dropped %s (%d rows kept)", partition.name, copied.rowcount)
+    async with engine.begin() as conn:
+        await _lock(conn)
+        copied = await conn.execute(
+            text(_keep_sql(DEFAULT, bounded=False)), {"before": before}
+        )
+        kept += int(copied.rowcount)
+        deleted = await conn.execute(
+            text(f"DELETE FROM {DEFAULT} WHERE device_time < :before"),  # noqa: S608
+            {"before": before},
+        )
+    return Retained(dropped, kept, int(deleted.rowcount))
