@@ -39,6 +39,8 @@ from command.incidents.config import IncidentConfig, load_config
 from command.incidents.service import IncidentService
 from command.maps.service import Maps
 from command.settings import Settings
+from command.tracking.maintenance import PositionMaintenance
+from command.tracking.writer import BatchedPositionWriter, WriterPolicy
 from gis.errors import GisError
 from gis.geocode.service import Geocoder
 from gis.routing import RoadGraphs
@@ -68,6 +70,9 @@ class Container:
     maps: Maps
     telephony: TelephonyService
     health: HealthBoard
+    #: breadcrumbs: stored in batches, partitions kept and retention applied
+    positions: BatchedPositionWriter
+    position_upkeep: PositionMaintenance
     running: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
@@ -76,6 +81,14 @@ def policy_from(settings: Settings) -> Policy:
         idle=timedelta(minutes=settings.session_idle_minutes),
         lockout_failures=settings.lockout_failures,
         lockout=timedelta(minutes=settings.lockout_minutes),
+    )
+
+
+def writer_policy_from(settings: Settings) -> WriterPolicy:
+    return WriterPolicy(
+        batch_size=settings.position_batch_size,
+        interval_s=settings.position_flush_ms / 1000,
+        queue_limit=settings.position_queue_limit,
     )
 
 
@@ -104,10 +117,19 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
         maps=Maps(engine, geocoder, roads.route),
         telephony=telephony,
         health=HealthBoard(),
+        positions=BatchedPositionWriter(engine, writer_policy_from(settings)),
+        position_upkeep=PositionMaintenance(
+            engine,
+            clock,
+            ahead_days=settings.position_partitions_ahead_days,
+            retention_days=settings.position_retention_days,
+            every_s=settings.position_maintenance_minutes * 60,
+        ),
     )
     container.health.checks["database"] = _database_check(engine)
     container.health.checks["events"] = _event_stream_check(hub)
     container.health.checks["telephony"] = telephony.health_check
+    container.health.checks["positions"] = container.positions.health
     return container
 
 
@@ -140,6 +162,11 @@ async def start(settings: Settings, url: str | None = None) -> Container:
         sealer = audit.Sealer(engine)
         await sealer.start()
         container.running.append(sealer.stop)
+        # Today's partition before the first fix; then on a timer.
+        await container.position_upkeep.start()
+        container.running.append(container.position_upkeep.stop)
+        await container.positions.start()
+        container.running.append(container.positions.stop)
         await container.telephony.start()
         container.running.append(container.telephony.stop)
         # Units too long in a status (not acknowledged, ...) become alert events.

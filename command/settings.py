@@ -48,6 +48,21 @@ class Settings(BaseSettings):
         description="JSON file: incident taxonomy, run cards, duplicate window, timers, targets",
     )
 
+    # Breadcrumbs: batched writes, daily partitions, retention.
+    position_batch_size: int = Field(default=1_000, ge=1, le=50_000)
+    position_flush_ms: float = Field(default=250.0, gt=0, le=60_000)
+    position_queue_limit: int = Field(
+        default=200_000, ge=1, description="positions waiting to be stored; beyond, refused"
+    )
+    position_retention_days: float = Field(
+        default=90.0, gt=0, description="positions older are dropped (not those on incidents)"
+    )
+    position_partitions_ahead_days: int = Field(default=3, ge=1, le=60)
+    position_maintenance_minutes: float = Field(default=60.0, gt=0)
+    track_max_window_hours: float = Field(
+        default=7 * 24.0, gt=0, description="the longest time window one playback may read"
+    )
+
     demo_calls_per_minute: float = Field(default=4.0, gt=0, le=600)
     region: str = Field(default="liechtenstein", description="the region this centre covers")
     shared_dir: Path = Field(
