@@ -40,6 +40,7 @@ from command.incidents.service import IncidentService
 from command.maps.service import Maps
 from command.settings import Settings
 from command.tracking.maintenance import PositionMaintenance
+from command.tracking.playback import Playback
 from command.tracking.writer import BatchedPositionWriter, WriterPolicy
 from gis.errors import GisError
 from gis.geocode.service import Geocoder
@@ -73,6 +74,7 @@ class Container:
     #: breadcrumbs: stored in batches, partitions kept and retention applied
     positions: BatchedPositionWriter
     position_upkeep: PositionMaintenance
+    playback: Playback
     running: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
@@ -124,6 +126,9 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
             ahead_days=settings.position_partitions_ahead_days,
             retention_days=settings.position_retention_days,
             every_s=settings.position_maintenance_minutes * 60,
+        ),
+        playback=Playback(
+            engine, incidents, clock, settings.region, settings.track_max_window_hours
         ),
     )
     container.health.checks["database"] = _database_check(engine)

@@ -146,4 +146,6 @@ incident_tracks = sa.Table(
     sa.Column("incident_id", sa.BigInteger, nullable=False),
     *_breadcrumb_columns(),
     sa.PrimaryKeyConstraint("incident_id", "unit_id", "device_time", name="incident_tracks_pkey"),
+    # a unit's playback reads here too, once retention dropped the day
+    sa.Index("incident_tracks_unit", "unit_id", "device_time"),
 )

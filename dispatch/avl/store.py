@@ -12,6 +12,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from dispatch.avl import partitions
 from dispatch.avl.fixes import Fix
 from dispatch.avl.partitions import DEFAULT, PARENT, Partition
+from dispatch.avl.tracks import TrackPoint
 
 log = logging.getLogger(__name__)
 
@@ -216,3 +218,84 @@ async def apply_retention(engine: AsyncEngine, before: datetime) -> Retained:
             {"before": before},
         )
     return Retained(dropped, kept, int(deleted.rowcount))
+
+
+# --- playback ---------------------------------------------------------------------------------
+
+_POINT = (
+    "device_time, ST_X(geom) AS lon, ST_Y(geom) AS lat, speed_mps, heading_deg, accuracy_m, "
+    "jump, source"
+)
+_IN_WINDOW = "unit_id = :u AND device_time >= :since AND device_time < :until"
+
+
+def window_sql(table: str = PARENT) -> str:
+    """One unit's fixes in a window, oldest first: a range scan of the (unit, device time)
+    index of the one or two daily partitions the window covers."""
+    return f"SELECT {_POINT} FROM {table} WHERE {_IN_WINDOW} ORDER BY device_time"  # noqa: S608
+
+
+# Retention may have moved older fixes to incident_tracks: read both; a fix in both once.
+_UNIT_TRACK = text(
+    f"SELECT DISTINCT ON (device_time) * FROM (SELECT {_POINT} FROM {PARENT} "  # noqa: S608
+    f"WHERE {_IN_WINDOW} UNION ALL SELECT {_POINT} FROM incident_tracks WHERE {_IN_WINDOW}) t "
+    "ORDER BY device_time"
+)
+
+_INCIDENT_TRACKS = text(
+    "SELECT DISTINCT ON (unit_id, device_time) * FROM ("  # noqa: S608 - names from code
+    "SELECT p.unit_id, p.device_time, ST_X(p.geom) AS lon, ST_Y(p.geom) AS lat, p.speed_mps, "
+    "p.heading_deg, p.accuracy_m, p.jump, p.source FROM dispatch_assignments a "
+    f"JOIN {PARENT} p ON p.unit_id = a.unit_id AND p.device_time >= a.assigned_at "
+    "AND p.device_time <= coalesce(a.ended_at, :now) WHERE a.incident_id = :i "
+    f"UNION ALL SELECT unit_id, {_POINT} FROM incident_tracks WHERE incident_id = :i) t "
+    "ORDER BY unit_id, device_time"
+)
+_ASSIGNED = text(
+    "SELECT unit_id, assigned_at, ended_at FROM dispatch_assignments WHERE incident_id = :i "
+    "ORDER BY assigned_at, unit_id"
+)
+
+
+@dataclass(frozen=True)
+class Worked:
+    """One unit's time on an incident (``until`` None: still assigned)."""
+
+    unit_id: str
+    since: datetime
+    until: datetime | None
+
+
+def _point(row: Any) -> TrackPoint:
+    return TrackPoint(
+        lon=float(row.lon),
+        lat=float(row.lat),
+        at=row.device_time,
+        speed_mps=row.speed_mps,
+        jump=bool(row.jump),
+        heading_deg=row.heading_deg,
+        accuracy_m=row.accuracy_m,
+        source=row.source,
+    )
+
+
+async def unit_track(
+    conn: AsyncConnection, unit_id: str, since: datetime, until: datetime
+) -> list[TrackPoint]:
+    rows = await conn.execute(_UNIT_TRACK, {"u": unit_id, "since": since, "until": until})
+    return [_point(r) for r in rows]
+
+
+async def incident_units(conn: AsyncConnection, incident_id: int) -> list[Worked]:
+    rows = await conn.execute(_ASSIGNED, {"i": incident_id})
+    return [Worked(r.unit_id, r.assigned_at, r.ended_at) for r in rows]
+
+
+async def incident_tracks(
+    conn: AsyncConnection, incident_id: int, now: datetime
+) -> dict[str, list[TrackPoint]]:
+    """Each unit's fixes while it was assigned to the incident (to ``now`` if still)."""
+    out: dict[str, list[TrackPoint]] = {}
+    for r in await conn.execute(_INCIDENT_TRACKS, {"i": incident_id, "now": now}):
+        out.setdefault(r.unit_id, []).append(_point(r))
+    return out

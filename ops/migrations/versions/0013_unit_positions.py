@@ -44,6 +44,7 @@ def upgrade() -> None:
         "        REFERENCES incidents (id) ON DELETE CASCADE\n"
         ")"
     )
+    op.execute("CREATE INDEX incident_tracks_unit ON incident_tracks (unit_id, device_time)")
 
 
 def downgrade() -> None:
