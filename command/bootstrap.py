@@ -126,6 +126,7 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
             ahead_days=settings.position_partitions_ahead_days,
             retention_days=settings.position_retention_days,
             every_s=settings.position_maintenance_minutes * 60,
+            compact_after_hours=settings.position_compact_after_hours,
         ),
         playback=Playback(
             engine, incidents, clock, settings.region, settings.track_max_window_hours

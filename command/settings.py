@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     )
     position_partitions_ahead_days: int = Field(default=3, ge=1, le=60)
     position_maintenance_minutes: float = Field(default=60.0, gt=0)
+    position_compact_after_hours: float = Field(
+        default=6.0, ge=0, description="a day over this long is rewritten in (unit, time) order"
+    )
     track_max_window_hours: float = Field(
         default=7 * 24.0, gt=0, description="the longest time window one playback may read"
     )

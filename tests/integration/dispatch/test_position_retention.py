@@ -53,6 +53,12 @@ async def test_old_days_are_dropped_and_incident_tracks_kept(engine: AsyncEngine
     ]  # every day before 25 November, 10:00
     assert [p.name for p in done.made] == ["unit_positions_p20261202", "unit_positions_p20261203"]
     assert done.retained.deleted_from_default == 2
+    # the days that are over (six hours ago) are rewritten in unit order
+    assert [p.name for p in done.compacted] == [
+        "unit_positions_p20261129",
+        "unit_positions_p20261130",
+        "unit_positions_p20261201",
+    ]
     left = await _count(engine, "SELECT count(*) FROM unit_positions")
     assert left == 2 * 7  # 30 November, 00:00 to 01:00, both units
     async with engine.connect() as conn:
@@ -75,6 +81,7 @@ async def test_old_days_are_dropped_and_incident_tracks_kept(engine: AsyncEngine
     again = await upkeep.run_once()
     assert again.retained.dropped == []
     assert again.made == []
+    assert again.compacted == []
     assert await _count(engine, "SELECT count(*) FROM incident_tracks") == 13
 
 
