@@ -81,6 +81,8 @@ class Result:
     key_ours_s: float
     key_baseline_s: float
     compact_s: float
+    #: the longest that position writes waited for one day's swap
+    compact_pause_s: float
     size_ours_mb: float
     size_baseline_mb: float
     partitions: int
@@ -268,6 +270,7 @@ async def run_benchmark(
         started = time.perf_counter()
         compacted = await store.compact(engine, today)
         compact_s = time.perf_counter() - started
+        pause_s = max((c.pause_s for c in compacted), default=0.0)
         say(f"  {len(compacted)} days compacted in {compact_s:.0f} s; analysing")
         async with engine.begin() as conn:
             await conn.execute(text(_NO_TIMEOUT))
@@ -315,6 +318,7 @@ async def run_benchmark(
         key_ours_s=key_ours_s,
         key_baseline_s=key_baseline_s,
         compact_s=compact_s,
+        compact_pause_s=pause_s,
         size_ours_mb=size_ours,
         size_baseline_mb=size_flat,
         partitions=partitions,
@@ -364,7 +368,8 @@ def report(result: Result) -> str:
         f"  generated in {result.generate_s:.0f} s into {result.partitions} daily partitions "
         f"(+ key {result.key_ours_s:.0f} s), copied to the baseline in {result.copy_s:.0f} s "
         f"(+ key {result.key_baseline_s:.0f} s); closed days compacted in "
-        f"{result.compact_s:.0f} s; sizes {result.size_ours_mb:,.0f} MB and "
+        f"{result.compact_s:.0f} s (writes waited at most {result.compact_pause_s:.2f} s); "
+        f"sizes {result.size_ours_mb:,.0f} MB and "
         f"{result.size_baseline_mb:,.0f} MB",
         f"one unit's 24-hour playback ({result.rows_per_window:,.0f} rows a window):",
     ]

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dispatch.avl import partitions, store
 from dispatch.avl.partitions import Partition
-from dispatch.avl.store import Retained
+from dispatch.avl.store import Compacted, Retained
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class Upkeep:
 
     made: list[Partition]
     retained: Retained
-    compacted: list[Partition]
+    compacted: list[Compacted]
 
 
 class PositionMaintenance:

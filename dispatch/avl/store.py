@@ -9,7 +9,8 @@ track once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -242,20 +243,41 @@ async def swap_sorted(engine: AsyncEngine, partition: Partition, lock_timeout_ms
     return late
 
 
+@dataclass(frozen=True)
+class Compacted:
+    """One day rewritten: its rows, the fixes that came while it was copied, and how long
+    position writes waited for the swap."""
+
+    partition: Partition
+    rows: int
+    late: int
+    pause_s: float
+
+
 async def compact(
     engine: AsyncEngine, before: datetime, lock_timeout_ms: int = 2_000
-) -> list[Partition]:
+) -> list[Compacted]:
     """Rewrite every day that ended before ``before`` and is not compacted yet in (unit,
     device time) order: one unit's day then lies on a few pages instead of one page per fix
     (the fleet's fixes arrive interleaved), which makes its playback several times faster."""
     async with engine.connect() as conn:
         done = await compacted(conn)
         days = [p for p in await existing(conn) if p.upper <= before and p.name not in done]
+    out: list[Compacted] = []
     for partition in days:
         rows = await copy_sorted(engine, partition)
+        started = time.perf_counter()
         late = await swap_sorted(engine, partition, lock_timeout_ms)
-        log.info("compacted %s (%d rows, %d came meanwhile)", partition.name, rows, late)
-    return days
+        pause = time.perf_counter() - started
+        log.info(
+            "compacted %s (%d rows, %d came meanwhile; writes waited %.2f s)",
+            partition.name,
+            rows,
+            late,
+            pause,
+        )
+        out.append(Compacted(partition, rows, late, pause))
+    return out
 
 
 # --- retention --------------------------------------------------------------------------------
@@ -367,24 +389,19 @@ class Worked:
     until: datetime | None
 
 
-def _point(row: Any) -> TrackPoint:
-    return TrackPoint(
-        lon=float(row.lon),
-        lat=float(row.lat),
-        at=row.device_time,
-        speed_mps=row.speed_mps,
-        jump=bool(row.jump),
-        heading_deg=row.heading_deg,
-        accuracy_m=row.accuracy_m,
-        source=row.source,
-    )
+def _points(rows: Iterable[Sequence[Any]]) -> list[TrackPoint]:
+    """Rows of ``_POINT`` as track points (by position: a day of a unit is thousands of rows)."""
+    return [
+        TrackPoint(lon, lat, at, speed, bool(jump), heading, accuracy, source)
+        for at, lon, lat, speed, heading, accuracy, jump, source in rows
+    ]
 
 
 async def unit_track(
     conn: AsyncConnection, unit_id: str, since: datetime, until: datetime
 ) -> list[TrackPoint]:
     rows = await conn.execute(_UNIT_TRACK, {"u": unit_id, "since": since, "until": until})
-    return [_point(r) for r in rows]
+    return _points(rows)
 
 
 async def incident_units(conn: AsyncConnection, incident_id: int) -> list[Worked]:
@@ -396,7 +413,7 @@ async def incident_tracks(
     conn: AsyncConnection, incident_id: int, now: datetime
 ) -> dict[str, list[TrackPoint]]:
     """Each unit's fixes while it was assigned to the incident (to ``now`` if still)."""
-    out: dict[str, list[TrackPoint]] = {}
-    for r in await conn.execute(_INCIDENT_TRACKS, {"i": incident_id, "now": now}):
-        out.setdefault(r.unit_id, []).append(_point(r))
-    return out
+    rows: dict[str, list[tuple[Any, ...]]] = {}
+    for unit_id, *point in await conn.execute(_INCIDENT_TRACKS, {"i": incident_id, "now": now}):
+        rows.setdefault(unit_id, []).append(tuple(point))
+    return {unit_id: _points(found) for unit_id, found in rows.items()}

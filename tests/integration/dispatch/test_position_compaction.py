@@ -67,12 +67,13 @@ async def test_a_day_is_rewritten_in_unit_order_and_keeps_late_fixes(engine: Asy
     assert len(await _rows_in_place(engine)) == 103
     # done once: only the other day is left to compact
     again = await store.compact(engine, DAY.upper + timedelta(days=5))
-    assert [p.name for p in again] == ["unit_positions_p20261121"]
+    assert [c.partition.name for c in again] == ["unit_positions_p20261121"]
 
 
 async def test_compact_takes_only_days_that_are_over(engine: AsyncEngine) -> None:
     await store.make_ahead(engine, DAY.lower + timedelta(days=1), ahead_days=0)
     await tb.write(engine, [tb.fix("E1", DAY.lower + MINUTE)])
     assert await store.compact(engine, DAY.upper - MINUTE) == []
-    assert await store.compact(engine, DAY.upper) == [DAY]
+    [done] = await store.compact(engine, DAY.upper)
+    assert (done.partition, done.rows, done.late) == (DAY, 1, 0)
     assert len(await _rows_in_place(engine)) == 1

@@ -54,7 +54,7 @@ async def test_old_days_are_dropped_and_incident_tracks_kept(engine: AsyncEngine
     assert [p.name for p in done.made] == ["unit_positions_p20261202", "unit_positions_p20261203"]
     assert done.retained.deleted_from_default == 2
     # the days that are over (six hours ago) are rewritten in unit order
-    assert [p.name for p in done.compacted] == [
+    assert [c.partition.name for c in done.compacted] == [
         "unit_positions_p20261129",
         "unit_positions_p20261130",
         "unit_positions_p20261201",
