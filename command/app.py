@@ -8,17 +8,22 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+import asyncpg
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import exc as sa_exc
 
 from command import bootstrap
 from command.api import auth, events, health, incidents, maps, telephony, units
 from command.api.deps import client_address
+from command.api.integer_bounds import integers_within_64_bits
+from command.api.request_guard import Limits, RequestGuard
 from command.api.schemas.common import ErrorOut
 from command.auth.service import Principal
 from command.bootstrap import Container
+from command.database_errors import translate
 from command.errors import CadError, error_body, status_for
 from command.origin import Origin
 from command.settings import Settings
@@ -70,15 +75,32 @@ def _field(error: Mapping[str, Any]) -> str:
 
 def _problem(error: Mapping[str, Any]) -> dict[str, Any]:
     """One invalid field: where, pydantic's stable type code, its context, and the text."""
-    ctx = {k: v if isinstance(v, int | float | str | bool) else str(v)
-           for k, v in (error.get("ctx") or {}).items()}
-    return {"field": _field(error), "code": str(error.get("type")), "params": ctx,
-            "message": str(error.get("msg"))}
+    ctx = {
+        k: v if isinstance(v, int | float | str | bool) else str(v)
+        for k, v in (error.get("ctx") or {}).items()
+    }
+    return {
+        "field": _field(error),
+        "code": str(error.get("type")),
+        "params": ctx,
+        "message": str(error.get("msg")),
+    }
 
 
 def _describe(error: Mapping[str, Any]) -> str:
     loc = _field(error)
     return f"{loc}: {error.get('msg')}" if loc else str(error.get("msg"))
+
+
+# The driver's failures that may mean a database that is down or a value it refused.
+DATABASE_FAILURES: tuple[type[Exception], ...] = (
+    sa_exc.DBAPIError,
+    sa_exc.TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    OSError,
+    TimeoutError,
+)
 
 
 # Every route may answer with an error body of this shape (command.errors).
@@ -89,6 +111,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (403, "not allowed (role, command level, own unit or seat)"),
         (404, "no such thing"),
         (409, "the state does not allow it, or someone changed it first"),
+        (408, "the request body did not arrive in time; nothing changed"),
+        (413, "the request body is larger than the route takes; nothing changed"),
         (422, "input that cannot be used; nothing changed"),
         (503, "a part is down (database, Asterisk); nothing changed"),
     )
@@ -113,6 +137,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         version="0.1.0",
         lifespan=lifespan,
         openapi_url="/openapi.json",
+        dependencies=[Depends(integers_within_64_bits)],
     )
 
     async def known_error(_: Request, exc: Exception) -> JSONResponse:
@@ -120,6 +145,18 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
 
     for base in ERROR_ROOTS:
         app.add_exception_handler(base, known_error)
+
+    async def database_failure(_: Request, exc: Exception) -> JSONResponse:
+        known = translate(exc)
+        if known is None:
+            raise exc
+        log.warning("answered %s: %s", known.code, exc)
+        retry = known.params.get("retry_after_s")
+        headers = {"Retry-After": str(retry)} if retry is not None else None
+        return JSONResponse(error_body(known), status_for(known) or 500, headers=headers)
+
+    for failure in DATABASE_FAILURES:
+        app.add_exception_handler(failure, database_failure)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -148,6 +185,16 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
             if principal is not None and response.status_code != 422:
                 await _audit_change(request, principal, response.status_code)
         return response
+
+    # Outermost: nothing reads a body or a value before the edge has checked it.
+    app.add_middleware(
+        RequestGuard,
+        limits=Limits(
+            default_bytes=settings.max_body_bytes,
+            per_prefix=(("/api/v1/auth/", settings.max_login_body_bytes),),
+            body_timeout_s=settings.body_timeout_s,
+        ),
+    )
 
     for router in ROUTERS:
         app.include_router(router, responses=ERROR_RESPONSES)

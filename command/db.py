@@ -29,7 +29,12 @@ def make_engine(url: str, settings: Settings) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_pre_ping=True,
+        pool_timeout=settings.db_connect_timeout_s,
         connect_args={
+            "timeout": settings.db_connect_timeout_s,
+            # The server's statement_timeout cannot fire on a frozen server: the client's
+            # deadline, a little later, turns a hung database into an answer.
+            "command_timeout": settings.db_statement_timeout_ms / 1000 + 2,
             "server_settings": {
                 "statement_timeout": str(settings.db_statement_timeout_ms),
                 "application_name": "cad",

@@ -13,6 +13,9 @@ from typing import Any, ClassVar
 
 HTTP_STATUS: dict[str, int] = {
     "invalid": 422,
+    "bad_request": 400,
+    "too_slow": 408,
+    "too_large": 413,
     "unauthorized": 401,
     "forbidden": 403,
     "not_found": 404,
@@ -40,6 +43,23 @@ class CadError(Exception):
 class InvalidInput(CadError):
     kind = "invalid"
     code = "invalid"
+
+
+class BadRequest(CadError):
+    """A request that is not HTTP as it should be (a length that is not a number)."""
+
+    kind = "bad_request"
+    code = "bad_request"
+
+
+class TooSlow(CadError):
+    kind = "too_slow"
+    code = "too_slow"
+
+
+class TooLarge(CadError):
+    kind = "too_large"
+    code = "too_large"
 
 
 class Unauthorized(CadError):

@@ -21,6 +21,16 @@ class Settings(BaseSettings):
     embedded_port: int = Field(default=54329, ge=1024, le=65535)
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_statement_timeout_ms: int = Field(default=10_000, ge=100)
+    db_connect_timeout_s: float = Field(
+        default=5.0, gt=0, description="a new connection, and a free one from the pool"
+    )
+
+    # What one request may carry: bodies per route (a small one for sign-in), the time a body
+    # has to arrive, and the size of one websocket message.
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    max_login_body_bytes: int = Field(default=16_384, ge=1024)
+    body_timeout_s: float = Field(default=10.0, gt=0)
+    max_ws_message_bytes: int = Field(default=1_048_576, ge=1024)
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

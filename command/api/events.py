@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect
 
 from command.api.deps import ContainerDep, require_roles, websocket_principal
+from command.api.request_guard import INT64_MAX
 from command.api.schemas.events import EventOut, EventPage
 from command.auth.roles import Role
 from command.auth.service import Principal
@@ -49,7 +50,7 @@ async def stream(ws: WebSocket) -> None:
     if principal is None:
         return
     raw_after = ws.query_params.get("after", "0")
-    if not raw_after.isdigit():
+    if not raw_after.isdigit() or int(raw_after) > INT64_MAX:
         await ws.close(code=4400, reason="after must be a sequence number (0 or more)")
         return
 

@@ -59,7 +59,12 @@ async def _serve(settings: Settings) -> None:
     try:
         app = create_app(settings, container)
         config = uvicorn.Config(
-            app, host=settings.host, port=settings.port, log_level="info", lifespan="on"
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            lifespan="on",
+            ws_max_size=settings.max_ws_message_bytes,
         )
         await uvicorn.Server(config).serve()
     finally:

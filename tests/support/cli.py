@@ -4,8 +4,10 @@ embedded cluster."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,12 +34,18 @@ def cad_in(cwd: Path | None, *args: str, **env: str) -> subprocess.CompletedProc
 
 
 @contextmanager
-def embedded_cluster(var_dir: Path) -> Iterator[dict[str, str]]:
-    """Settings for `cad` with its own embedded cluster in ``var_dir`` on a free port (an empty
+def embedded_cluster() -> Iterator[dict[str, str]]:
+    """Settings for `cad` with its own embedded cluster on a free port (an empty
     CAD_DATABASE_URL overrides one from the environment or a .env file); the cluster is stopped
-    and removed afterwards."""
+    and removed afterwards.
+
+    The cluster lives in a directory of its own under the system's temporary folder, not under
+    pytest's: pytest makes its base folder private (0700) at the start of every session, which
+    would lock the server user out of a cluster that a concurrent session is running."""
+    var_dir = Path(tempfile.mkdtemp(prefix="cad-var-"))
     port = free_port()
     try:
         yield {"CAD_VAR_DIR": str(var_dir), "CAD_EMBEDDED_PORT": str(port), "CAD_DATABASE_URL": ""}
     finally:
-        Cluster(root=(var_dir / "pg").resolve(), port=port).destroy()
+        Cluster(root=var_dir / "pg", port=port).destroy()
+        shutil.rmtree(var_dir, ignore_errors=True)

@@ -56,7 +56,7 @@ class CallBack(BaseModel):
 class Sms(BaseModel):
     sender: Number
     text: str = Field(min_length=1, max_length=2000)
-    external_id: str | None = Field(default=None, max_length=120)
+    external_id: str | None = Field(default=None, min_length=1, max_length=120)
     lat: float | None = None
     lon: float | None = None
 
@@ -65,7 +65,7 @@ class Alarm(BaseModel):
     source: str = Field(min_length=1, max_length=120, examples=["fire-panel-17"])
     text: str = Field(min_length=1, max_length=2000)
     sender: str = Field(default="", max_length=32)
-    external_id: str | None = Field(default=None, max_length=120)
+    external_id: str | None = Field(default=None, min_length=1, max_length=120)
     lat: float | None = None
     lon: float | None = None
     address: str | None = Field(default=None, max_length=300)

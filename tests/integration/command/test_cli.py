@@ -67,8 +67,8 @@ async def test_bad_input_is_one_clear_line_and_changes_nothing(
         assert await conn.scalar(select(func.count()).select_from(audit_log)) == 0
 
 
-def test_db_init_leaves_a_database_ready_to_use(tmp_path: Path) -> None:
-    with embedded_cluster(tmp_path / "var") as env:
+def test_db_init_leaves_a_database_ready_to_use() -> None:
+    with embedded_cluster() as env:
         before = cad("db", "status", **env)
         assert before.returncode == 1
         assert "no embedded cluster yet" in before.stdout
@@ -81,7 +81,7 @@ def test_db_init_leaves_a_database_ready_to_use(tmp_path: Path) -> None:
         assert added.returncode == 0, added.stderr
         status = cad("db", "status", **env)
         assert (status.returncode, status.stderr) == (0, "")
-        root = (tmp_path / "var" / "pg").resolve()
+        root = (Path(env["CAD_VAR_DIR"]) / "pg").resolve()
         port = env["CAD_EMBEDDED_PORT"]
         assert status.stdout.splitlines() == [
             f"database: the embedded cluster in {root}, running on 127.0.0.1:{port}",

@@ -88,7 +88,7 @@ def test_readme_examples_run(tmp_path: Path) -> None:
     (work / "queries.jsonl").write_text(
         "".join(json.dumps(q, ensure_ascii=False) + "\n" for q in QUERIES)
     )
-    with embedded_cluster(work / "var") as env:
+    with embedded_cluster() as env:
         ran = 0
         for example in examples(README.read_text()):
             if example.kind() not in RUN:
