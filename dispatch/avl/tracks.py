@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shapely import LineString
@@ -35,6 +35,9 @@ class TrackPoint:
     source: str = ""
 
 
+#: the times a playback may ask for (no fix is older than GPS; arithmetic stays in range)
+EARLIEST = datetime(1980, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 #: the most a simplification may move a track (beyond, a map shows no track at all)
 MAX_TOLERANCE_M = 1_000.0
 
@@ -123,12 +126,23 @@ def window(
     naming what is wrong: a time without a zone, an end before the start, a window longer than
     ``max_hours``."""
     for field, value in (("since", since), ("until", until)):
-        if value is not None and value.tzinfo is None:
+        if value is None:
+            continue
+        if value.tzinfo is None:
             raise InvalidInput(
                 f"{field} needs a time zone (for example {value.isoformat()}Z)",
                 code="track.time_zone_missing",
                 field=field,
                 time=value.isoformat(),
+            )
+        if not EARLIEST <= value <= LATEST:
+            raise InvalidInput(
+                f"{field} {value.isoformat()} is outside the times a playback can ask for",
+                code="track.time_out_of_range",
+                field=field,
+                time=value.isoformat(),
+                earliest=EARLIEST.isoformat(),
+                latest=LATEST.isoformat(),
             )
     end = until or now
     start = since or end - timedelta(hours=min(default_hours, max_hours))

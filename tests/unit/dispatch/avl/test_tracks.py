@@ -87,6 +87,8 @@ def test_bad_windows_are_refused_naming_the_rule() -> None:
         ((T0 - timedelta(hours=169), T0), "track.window_too_long"),
         ((T0.replace(tzinfo=None), None), "track.time_zone_missing"),
         ((None, T0.replace(tzinfo=None)), "track.time_zone_missing"),
+        ((None, datetime(1, 1, 1, tzinfo=UTC)), "track.time_out_of_range"),
+        ((datetime(9999, 12, 31, tzinfo=UTC), None), "track.time_out_of_range"),
     ]
     for (since, until), code in cases:
         with pytest.raises(InvalidInput) as refused:
