@@ -41,11 +41,14 @@ from command.incidents.service import IncidentService
 from command.maps.service import Maps
 from command.settings import Settings
 from command.tracking.fences import FenceBook, FencePolicy
-from command.tracking.minimal import LatestPositionWriter, LocalRelay
+from command.tracking.minimal import LocalRelay
 from command.tracking.service import Tracking, TrackingPolicy
 from command.tracking.terminals import TerminalPolicy, Terminals
 from command.tracking.trackers import Trackers
 from dispatch.avl.fixes import FixPolicy
+from command.tracking.maintenance import PositionMaintenance
+from command.tracking.playback import Playback
+from command.tracking.writer import BatchedPositionWriter, WriterPolicy
 from gis.errors import GisError
 from gis.geocode.service import Geocoder
 from gis.routing import RoadGraphs
@@ -83,6 +86,10 @@ class Container:
     terminals: Terminals
     #: OsmAnd trackers and the bindings of their device ids to units
     trackers: Trackers
+    #: breadcrumbs: stored in batches, partitions kept and retention applied
+    positions: BatchedPositionWriter
+    position_upkeep: PositionMaintenance
+    playback: Playback
     running: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
@@ -91,6 +98,14 @@ def policy_from(settings: Settings) -> Policy:
         idle=timedelta(minutes=settings.session_idle_minutes),
         lockout_failures=settings.lockout_failures,
         lockout=timedelta(minutes=settings.lockout_minutes),
+    )
+
+
+def writer_policy_from(settings: Settings) -> WriterPolicy:
+    return WriterPolicy(
+        batch_size=settings.position_batch_size,
+        interval_s=settings.position_flush_ms / 1000,
+        queue_limit=settings.position_queue_limit,
     )
 
 
@@ -105,7 +120,8 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
     telephony = TelephonyService(engine, hub, config_from(settings), clock)
     unit_status = UnitStatusReports(engine, config.status_limits, clock)
     relay = LocalRelay()
-    tracking = _tracking(settings, engine, clock, unit_status, relay)
+    positions = BatchedPositionWriter(engine, writer_policy_from(settings))
+    tracking = _tracking(settings, engine, clock, unit_status, positions, relay)
     assignments = Assignments(engine, clock)
     container = Container(
         settings=settings,
@@ -143,11 +159,24 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
             ),
         ),
         trackers=Trackers(engine, clock, tracking, unit_status),
+        positions=positions,
+        position_upkeep=PositionMaintenance(
+            engine,
+            clock,
+            ahead_days=settings.position_partitions_ahead_days,
+            retention_days=settings.position_retention_days,
+            every_s=settings.position_maintenance_minutes * 60,
+            compact_after_hours=settings.position_compact_after_hours,
+        ),
+        playback=Playback(
+            engine, incidents, clock, settings.region, settings.track_max_window_hours
+        ),
     )
     container.health.checks["database"] = _database_check(engine)
     container.health.checks["events"] = _event_stream_check(hub)
     container.health.checks["telephony"] = telephony.health_check
     container.health.checks["trackers"] = container.trackers.health_check
+    container.health.checks["positions"] = container.positions.health
     return container
 
 
@@ -156,6 +185,7 @@ def _tracking(
     engine: AsyncEngine,
     clock: Clock,
     unit_status: UnitStatusReports,
+    writer: BatchedPositionWriter,
     relay: LocalRelay,
 ) -> Tracking:
     fences = FenceBook(
@@ -172,9 +202,7 @@ def _tracking(
         tolerance_s=settings.position_tolerance_s,
         arrival_sets_on_scene=settings.arrival_sets_on_scene,
     )
-    return Tracking(
-        engine, clock, LatestPositionWriter(engine), relay, fences, unit_status, policy
-    )
+    return Tracking(engine, clock, writer, relay, fences, unit_status, policy)
 
 
 def _every(what: str, seconds: float, run: Callable[[], Awaitable[None]]) -> Callable[
@@ -237,6 +265,11 @@ async def start(settings: Settings, url: str | None = None) -> Container:
         sealer = audit.Sealer(engine)
         await sealer.start()
         container.running.append(sealer.stop)
+        # Today's partition before the first fix; then on a timer.
+        await container.position_upkeep.start()
+        container.running.append(container.position_upkeep.stop)
+        await container.positions.start()
+        container.running.append(container.positions.stop)
         await container.telephony.start()
         container.running.append(container.telephony.stop)
         # Units too long in a status (not acknowledged, ...) become alert events.

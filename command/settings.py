@@ -87,6 +87,23 @@ class Settings(BaseSettings):
     terminal_key_days: float = Field(
         default=7.0, gt=0, description="how long terminal idempotency keys are kept"
     )
+    # Breadcrumbs: batched writes, daily partitions, retention.
+    position_batch_size: int = Field(default=1_000, ge=1, le=50_000)
+    position_flush_ms: float = Field(default=250.0, gt=0, le=60_000)
+    position_queue_limit: int = Field(
+        default=200_000, ge=1, description="positions waiting to be stored; beyond, refused"
+    )
+    position_retention_days: float = Field(
+        default=90.0, gt=0, description="positions older are dropped (not those on incidents)"
+    )
+    position_partitions_ahead_days: int = Field(default=3, ge=1, le=60)
+    position_maintenance_minutes: float = Field(default=60.0, gt=0)
+    position_compact_after_hours: float = Field(
+        default=6.0, ge=0, description="a day over this long is rewritten in (unit, time) order"
+    )
+    track_max_window_hours: float = Field(
+        default=7 * 24.0, gt=0, description="the longest time window one playback may read"
+    )
 
     demo_calls_per_minute: float = Field(default=4.0, gt=0, le=600)
     demo_vehicles: int = Field(

@@ -104,3 +104,48 @@ assignments = sa.Table(
         postgresql_where=sa.text("ended_at IS NULL"),
     ),
 )
+
+
+def _breadcrumb_columns() -> list[sa.Column[object]]:
+    """The columns of a stored fix (``dispatch.avl.fixes.Fix``), shared by both tables."""
+    return [
+        sa.Column("unit_id", sa.Text, nullable=False),
+        sa.Column("device_time", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("geom", Geometry("POINT", srid=4326, spatial_index=False), nullable=False),
+        sa.Column("accuracy_m", sa.REAL),
+        sa.Column("speed_mps", sa.REAL),
+        sa.Column("heading_deg", sa.REAL),
+        sa.Column("altitude_m", sa.REAL),
+        sa.Column("battery_pct", sa.REAL),
+        sa.Column("source", sa.Text, nullable=False),
+        sa.Column("jump", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("seq", sa.BigInteger),
+    ]
+
+
+# Breadcrumbs: every accepted fix, partitioned by device time, one partition per day
+# (``dispatch.avl.partitions``). The primary key (unit, device time) is the index one unit's
+# time-window read walks, and it stores a replayed fix once. No spatial index: playback reads
+# by unit and time, and a GiST index on every point would cost each insert. No foreign key to
+# the unit either: fixes come only for bound devices, and the lookup would cost each insert.
+positions = sa.Table(
+    "unit_positions",
+    metadata,
+    *_breadcrumb_columns(),
+    sa.PrimaryKeyConstraint("unit_id", "device_time", name="unit_positions_pkey"),
+    postgresql_partition_by="RANGE (device_time)",
+)
+
+# The breadcrumbs of units while they worked an incident, copied out of a day's partition
+# before retention drops it, and kept for as long as the incident's record (a foreign key to
+# ``incidents.id`` with ON DELETE CASCADE, listed as a cross-package reference).
+incident_tracks = sa.Table(
+    "incident_tracks",
+    metadata,
+    sa.Column("incident_id", sa.BigInteger, nullable=False),
+    *_breadcrumb_columns(),
+    sa.PrimaryKeyConstraint("incident_id", "unit_id", "device_time", name="incident_tracks_pkey"),
+    # a unit's playback reads here too, once retention dropped the day
+    sa.Index("incident_tracks_unit", "unit_id", "device_time"),
+)

@@ -50,6 +50,7 @@ from command.api.schemas.incidents import (
     StatusIn,
     UnitReleasedOut,
 )
+from command.api.schemas.tracks import IncidentTracksOut
 from command.auth.roles import Role
 from command.auth.service import Principal
 from command.dispatching.assignments import Assigned
@@ -190,6 +191,14 @@ async def by_number(number: str, _: Reader, c: ContainerDep) -> IncidentEnvelope
 @router.get("/{incident_id}")
 async def detail(incident_id: int, _: Reader, c: ContainerDep) -> IncidentDetailOut:
     return IncidentDetailOut.of(await c.incidents.detail(incident_id), c.config)
+
+
+@router.get("/{incident_id}/tracks")
+async def tracks(
+    incident_id: int, _: Reader, c: ContainerDep, simplify: float = 10.0
+) -> IncidentTracksOut:
+    """Where each unit assigned to the incident was while it was assigned (playback)."""
+    return IncidentTracksOut.of(await c.playback.incident(incident_id, simplify))
 
 
 # ---------------------------------------------------------------------- calls, narrative

@@ -5,12 +5,14 @@ unit).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
 from command.api.deps import ContainerDep, require_roles
 from command.api.schemas.incidents import AssignmentOut
+from command.api.schemas.tracks import UnitTrackOut
 from command.api.schemas.units import (
     AcknowledgedOut,
     BoardOut,
@@ -50,6 +52,20 @@ async def one(unit_id: str, _: Reader, c: ContainerDep) -> UnitOut:
     unit = await c.unit_status.unit(unit_id)
     numbers = await c.incidents.numbers({unit.incident_id} if unit.incident_id else set())
     return UnitOut.of(unit, numbers)
+
+
+@router.get("/{unit_id}/track")
+async def track(
+    unit_id: str,
+    _: Reader,
+    c: ContainerDep,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    simplify: float = 10.0,
+) -> UnitTrackOut:
+    """Where the unit was from ``since`` to ``until`` (ISO 8601 with a zone; by default the
+    last 24 hours): every fix, the line, and the line simplified within ``simplify`` metres."""
+    return UnitTrackOut.of(await c.playback.unit(unit_id, since, until, simplify))
 
 
 @router.get("/{unit_id}/assignment")

@@ -30,6 +30,12 @@ _EXTENSION_TABLES = sa.text(
     " WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_extension'::regclass"
     " AND d.deptype = 'e' AND c.relkind IN ('r', 'p')"
 )
+# Partitions (daily breadcrumbs) are made at run time by the maintenance, as rows of their
+# declared parent; only the parent is a package's table.
+_PARTITIONS = sa.text(
+    "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE c.relispartition AND n.nspname = current_schema()"
+)
 _INDEX_DEF = sa.text(
     "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i"
     " JOIN pg_class c ON c.oid = i.indexrelid"
@@ -116,7 +122,10 @@ def table_set_differences(conn: Connection, packages: Mapping[str, sa.MetaData])
     package declares, one that two declare, one no migration makes. Tables of extensions
     (``spatial_ref_sys``) and of Alembic are not the packages' to declare."""
     extension_tables = set(conn.execute(_EXTENSION_TABLES).scalars())
-    in_database = set(sa.inspect(conn).get_table_names()) - extension_tables - ALEMBIC_TABLES
+    partitions = set(conn.execute(_PARTITIONS).scalars())
+    in_database = (
+        set(sa.inspect(conn).get_table_names()) - extension_tables - ALEMBIC_TABLES - partitions
+    )
     owners: dict[str, list[str]] = {}
     for package, metadata in packages.items():
         for name in metadata.tables:

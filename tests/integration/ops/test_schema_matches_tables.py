@@ -38,6 +38,7 @@ CROSS_PACKAGE_REFERENCES: tuple[Reference, ...] = (
     Reference("dispatch_units", ("incident_id",), "incidents", ("id",)),
     Reference("dispatch_assignments", ("incident_id",), "incidents", ("id",)),
     Reference("tracking_device_bindings", ("unit_id",), "dispatch_units", ("id",)),
+    Reference("incident_tracks", ("incident_id",), "incidents", ("id",), "CASCADE"),
 )
 
 

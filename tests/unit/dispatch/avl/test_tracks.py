@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from dispatch.avl.tracks import TrackPoint, feature, simplify
+import pytest
+
+from dispatch.avl.tracks import TrackPoint, feature, simplify, tolerance, window
+from dispatch.errors import InvalidInput
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 M_LON = 1 / (111_320.0 * 0.6807)
@@ -50,3 +53,53 @@ def test_feature_is_geojson_with_times() -> None:
     assert f["geometry"]["type"] == "LineString"
     assert len(f["geometry"]["coordinates"]) == 2
     assert f["properties"]["times"][1] == (T0 + timedelta(seconds=5)).isoformat()
+
+
+def test_the_regions_projection_gives_the_same_shape() -> None:
+    track = [_p(n, 10 * n) for n in range(50)] + [_p(50 + n, 490, 10 * n) for n in range(1, 50)]
+    assert simplify(track, 5.0, epsg=32632) == simplify(track, 5.0)  # UTM 32N: Liechtenstein
+
+
+def test_a_place_visited_many_times_is_kept_once_per_visit() -> None:
+    track = [_p(n, 10 * n) for n in range(20)]
+    track += [_p(20 + n, 190 + (n % 2)) for n in range(30)]  # jitters on the spot: no stop_s
+    kept = simplify(track, tolerance_m=5.0, stop_s=3600)
+    assert len(kept) <= 4, kept
+
+
+def test_zero_tolerance_keeps_every_fix_but_jumps() -> None:
+    track = [_p(0, 0), _p(1, 10), _p(2, 5000, jump=True), _p(3, 20), _p(4, 30)]
+    assert simplify(track, 0) == [track[0], track[1], track[3], track[4]]
+
+
+def test_the_window_defaults_to_the_last_day() -> None:
+    w = window(None, None, T0, max_hours=168)
+    assert (w.since, w.until) == (T0 - timedelta(hours=24), T0)
+    assert window(None, None, T0, max_hours=6).since == T0 - timedelta(hours=6)
+    until = T0 - timedelta(hours=1)
+    assert window(None, until, T0, max_hours=168).since == until - timedelta(hours=24)
+
+
+def test_bad_windows_are_refused_naming_the_rule() -> None:
+    cases = [
+        ((T0, T0), "track.window_reversed"),
+        ((T0, T0 - timedelta(seconds=1)), "track.window_reversed"),
+        ((T0 - timedelta(hours=169), T0), "track.window_too_long"),
+        ((T0.replace(tzinfo=None), None), "track.time_zone_missing"),
+        ((None, T0.replace(tzinfo=None)), "track.time_zone_missing"),
+        ((None, datetime(1, 1, 1, tzinfo=UTC)), "track.time_out_of_range"),
+        ((datetime(9999, 12, 31, tzinfo=UTC), None), "track.time_out_of_range"),
+    ]
+    for (since, until), code in cases:
+        with pytest.raises(InvalidInput) as refused:
+            window(since, until, T0, max_hours=168)
+        assert refused.value.code == code
+
+
+def test_the_tolerance_is_bounded() -> None:
+    assert tolerance(0) == 0
+    assert tolerance(1000) == 1000
+    for bad in (-0.1, 1000.1, float("nan")):
+        with pytest.raises(InvalidInput) as refused:
+            tolerance(bad)
+        assert refused.value.code == "track.tolerance_out_of_range"
