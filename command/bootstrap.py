@@ -39,6 +39,9 @@ from command.incidents.config import IncidentConfig, load_config
 from command.incidents.service import IncidentService
 from command.maps.service import Maps
 from command.settings import Settings
+from command.tracking.fanout import Fanout
+from command.tracking.messages import encode_position
+from command.tracking.relay_pg import PgRelay
 from gis.errors import GisError
 from gis.geocode.service import Geocoder
 from gis.routing import RoadGraphs
@@ -68,6 +71,10 @@ class Container:
     maps: Maps
     telephony: TelephonyService
     health: HealthBoard
+    #: every unit's latest position and this process's tracking consoles
+    fanout: Fanout
+    #: accepted positions to the consoles of every process (``Tracking``'s ``PositionRelay``)
+    relay: PgRelay
     running: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
@@ -88,6 +95,8 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
     geocoder = Geocoder(engine)
     roads = RoadGraphs()
     telephony = TelephonyService(engine, hub, config_from(settings), clock)
+    fanout = Fanout(settings.tracking_rate_hz, encode_position)
+    dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     container = Container(
         settings=settings,
         engine=engine,
@@ -104,10 +113,13 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
         maps=Maps(engine, geocoder, roads.route),
         telephony=telephony,
         health=HealthBoard(),
+        fanout=fanout,
+        relay=PgRelay(dsn, fanout),
     )
     container.health.checks["database"] = _database_check(engine)
     container.health.checks["events"] = _event_stream_check(hub)
     container.health.checks["telephony"] = telephony.health_check
+    container.health.checks["tracking"] = _relay_check(container.relay)
     return container
 
 
@@ -129,6 +141,15 @@ def _event_stream_check(hub: EventHub) -> Callable[[], Awaitable[PartHealth]]:
     return check
 
 
+def _relay_check(relay: PgRelay) -> Callable[[], Awaitable[PartHealth]]:
+    async def check() -> PartHealth:
+        if relay.listening:
+            return PartHealth("ok", f"{relay.fanout.consoles} console(s) watching positions")
+        return PartHealth("degraded", "positions from other processes are not arriving")
+
+    return check
+
+
 async def start(settings: Settings, url: str | None = None) -> Container:
     """Build the container and start its background parts."""
     engine = make_engine(url or database_url(settings), settings)
@@ -136,6 +157,8 @@ async def start(settings: Settings, url: str | None = None) -> Container:
     try:
         await container.hub.start()
         container.running.append(container.hub.stop)
+        await container.relay.start()
+        container.running.append(container.relay.stop)
         # Audit rows are written without a lock and chained into the log after commit.
         sealer = audit.Sealer(engine)
         await sealer.start()

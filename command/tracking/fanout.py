@@ -150,6 +150,9 @@ class Fanout:
     def consoles(self) -> int:
         return len(self._feeds)
 
+    def feeds(self) -> tuple[ConsoleFeed, ...]:
+        return tuple(self._feeds)
+
     def latest(self, unit_id: str) -> Fix | None:
         marker = self._latest.get(unit_id)
         return None if marker is None else marker.fix
