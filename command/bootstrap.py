@@ -40,8 +40,13 @@ from command.incidents.service import IncidentService
 from command.maps.service import Maps
 from command.settings import Settings
 from command.tracking.fanout import Fanout
+from command.tracking.fences import FenceBook, FencePolicy
 from command.tracking.messages import encode_position
+from command.tracking.minimal import LatestPositionWriter
+from command.tracking.ports import PositionRelay
 from command.tracking.relay_pg import PgRelay
+from command.tracking.service import Tracking, TrackingPolicy
+from dispatch.avl.fixes import FixPolicy
 from gis.errors import GisError
 from gis.geocode.service import Geocoder
 from gis.routing import RoadGraphs
@@ -71,6 +76,8 @@ class Container:
     maps: Maps
     telephony: TelephonyService
     health: HealthBoard
+    #: positions in, geofences; and the relay that carries accepted positions to consoles
+    tracking: Tracking
     #: every unit's latest position and this process's tracking consoles
     fanout: Fanout
     #: accepted positions to the consoles of every process (``Tracking``'s ``PositionRelay``)
@@ -95,8 +102,10 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
     geocoder = Geocoder(engine)
     roads = RoadGraphs()
     telephony = TelephonyService(engine, hub, config_from(settings), clock)
+    unit_status = UnitStatusReports(engine, config.status_limits, clock)
     fanout = Fanout(settings.tracking_rate_hz, encode_position)
     dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    relay = PgRelay(dsn, fanout)
     container = Container(
         settings=settings,
         engine=engine,
@@ -106,21 +115,72 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
         accounts=Accounts(engine, policy_from(settings), clock),
         incidents=incidents,
         assignments=Assignments(engine, clock),
-        unit_status=UnitStatusReports(engine, config.status_limits, clock),
+        unit_status=unit_status,
         recommender=Recommender(engine, config, incidents, roads.drive_times),
         geocoder=geocoder,
         roads=roads,
         maps=Maps(engine, geocoder, roads.route),
         telephony=telephony,
         health=HealthBoard(),
+        tracking=_tracking(settings, engine, clock, unit_status, relay),
         fanout=fanout,
-        relay=PgRelay(dsn, fanout),
+        relay=relay,
     )
     container.health.checks["database"] = _database_check(engine)
     container.health.checks["events"] = _event_stream_check(hub)
     container.health.checks["telephony"] = telephony.health_check
     container.health.checks["tracking"] = _relay_check(container.relay)
     return container
+
+
+def _tracking(
+    settings: Settings,
+    engine: AsyncEngine,
+    clock: Clock,
+    unit_status: UnitStatusReports,
+    relay: PositionRelay,
+) -> Tracking:
+    fences = FenceBook(
+        engine,
+        FencePolicy(
+            arrival_radius_m=settings.arrival_radius_m,
+            hazard_kinds=tuple(
+                k.strip() for k in settings.hazard_zone_kinds.split(",") if k.strip()
+            ),
+        ),
+    )
+    policy = TrackingPolicy(
+        fixes=FixPolicy(max_future_s=settings.position_max_future_s),
+        tolerance_s=settings.position_tolerance_s,
+        arrival_sets_on_scene=settings.arrival_sets_on_scene,
+    )
+    return Tracking(
+        engine, clock, LatestPositionWriter(engine), relay, fences, unit_status, policy
+    )
+
+
+def _every(what: str, seconds: float, run: Callable[[], Awaitable[None]]) -> Callable[
+    [], Awaitable[None]
+]:
+    """Run ``run`` every ``seconds`` in the background (a failure is logged, the next round
+    runs); returns the function that stops it."""
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await run()
+            except Exception:
+                log.exception("%s failed; trying again in %s s", what, seconds)
+
+    task = asyncio.create_task(loop(), name=what)
+
+    async def halt() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return halt
 
 
 def _database_check(engine: AsyncEngine) -> Callable[[], Awaitable[PartHealth]]:
@@ -169,6 +229,8 @@ async def start(settings: Settings, url: str | None = None) -> Container:
         container.running.append(
             status_timers.start(engine, container.config.status_limits, container.clock)
         )
+        # Positions that waited for late ones are settled and fenced, fences re-read.
+        container.running.append(_every("tracking tick", 1.0, container.tracking.tick))
         container.running.append(
             _read_ahead("the geocoder", lambda: container.geocoder.index(settings.region))
         )

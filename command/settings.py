@@ -51,6 +51,24 @@ class Settings(BaseSettings):
         description="JSON file: incident taxonomy, run cards, duplicate window, timers, targets",
     )
 
+    # Live unit tracking: positions from terminals and trackers, geofences.
+    arrival_radius_m: float = Field(
+        default=80.0, gt=0, le=5000, description="a unit this close to its incident has arrived"
+    )
+    arrival_sets_on_scene: bool = Field(
+        default=False, description="arrival by geofence reports on scene (else only suggests)"
+    )
+    hazard_zone_kinds: str = Field(
+        default="hazard,chemical_site,flood,fire",
+        description="comma-separated zone kinds whose entry is an event for dispatchers",
+    )
+    position_tolerance_s: float = Field(
+        default=30.0, ge=0, le=600, description="how long late positions are waited for"
+    )
+    position_max_future_s: float = Field(
+        default=120.0, gt=0, le=3600, description="device times further ahead are refused"
+    )
+
     demo_calls_per_minute: float = Field(default=4.0, gt=0, le=600)
     region: str = Field(default="liechtenstein", description="the region this centre covers")
     shared_dir: Path = Field(

@@ -12,7 +12,7 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, func, insert, or_, select, update
+from sqlalchemy import Row, and_, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -244,6 +244,33 @@ async def set_fix(conn: AsyncConnection, unit_id: str, position: Position, at: d
         and await conn.scalar(select(units.c.id).where(units.c.id == unit_id)) is None
     ):
         raise NotFound(f"unit {unit_id!r} does not exist", code="unit.unknown", unit_id=unit_id)
+
+
+async def set_fixes(
+    conn: AsyncConnection, latest: Sequence[tuple[str, float, float, datetime]]
+) -> int:
+    """Many units' last GPS fixes ``(unit_id, lon, lat, at)`` in one statement: each unit's
+    newest by ``at``, kept only where it is newer than the stored one. Unknown units are
+    skipped. Returns how many units moved."""
+    if not latest:
+        return 0
+    result = await conn.execute(
+        text(
+            "UPDATE dispatch_units u SET fix = ST_SetSRID(ST_MakePoint(v.lon, v.lat), 4326), "
+            "fix_at = v.at FROM (SELECT DISTINCT ON (unit_id) unit_id, lon, lat, at "
+            "FROM unnest(CAST(:ids AS text[]), CAST(:lons AS float8[]), "
+            "CAST(:lats AS float8[]), CAST(:ats AS timestamptz[])) AS t(unit_id, lon, lat, at) "
+            "ORDER BY unit_id, at DESC) v "
+            "WHERE u.id = v.unit_id AND (u.fix_at IS NULL OR u.fix_at < v.at)"
+        ),
+        {
+            "ids": [r[0] for r in latest],
+            "lons": [r[1] for r in latest],
+            "lats": [r[2] for r in latest],
+            "ats": [r[3] for r in latest],
+        },
+    )
+    return int(result.rowcount or 0)
 
 
 async def record_status(conn: AsyncConnection, event: UnitStatusChanged, actor: str) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import command.incidents.tables
 import command.tables
+import command.tracking.tables
 import dispatch.tables
 import gis.tables
 import telephony.tables
@@ -23,6 +24,7 @@ from tests.support.schema import Reference, copy_of, differences, table_set_diff
 PACKAGES: dict[str, sa.MetaData] = {
     "command": command.tables.metadata,
     "command.incidents": command.incidents.tables.metadata,
+    "command.tracking": command.tracking.tables.metadata,
     "dispatch": dispatch.tables.metadata,
     "gis": gis.tables.metadata,
     "telephony": telephony.tables.metadata,
@@ -35,6 +37,7 @@ SOURCE_PACKAGES = ("command", "gis", "telephony", "dispatch", "plans", "video")
 CROSS_PACKAGE_REFERENCES: tuple[Reference, ...] = (
     Reference("dispatch_units", ("incident_id",), "incidents", ("id",)),
     Reference("dispatch_assignments", ("incident_id",), "incidents", ("id",)),
+    Reference("tracking_device_bindings", ("unit_id",), "dispatch_units", ("id",)),
 )
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from command.tracking.relay_pg import CHANNEL
+from dispatch.avl.fixes import Reported
+from tests.support.dispatch_builders import add_unit
 from tests.support.live import serve
 from tests.support.tracking import console, console_token, fix, frame, subscribe
 
@@ -39,7 +42,11 @@ async def test_a_unit_reported_on_one_server_is_seen_on_the_other(
         async with console(a, token) as on_a, console(b, token) as on_b:
             await subscribe(on_a)
             await subscribe(on_b)
-            await a.container.relay.publish([fix("E1", 9.52, 47.13, 1)])
+            # Reported on A as a terminal's position is: checked, stored, relayed.
+            await add_unit(engine, "E1", "engine")
+            reported = Reported(47.13, 9.52, datetime.now(UTC), speed_mps=12.5)
+            taken = await a.container.tracking.report("E1", [(reported, None)], "terminal")
+            assert taken.accepted == 1
             [(unit, position)] = (await _positions(on_b, 1)).items()
             assert (unit, position["lon"], position["lat"]) == ("E1", 9.52, 47.13)
             assert position["speed"] == 12.5
