@@ -14,7 +14,17 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from command import bootstrap
-from command.api import auth, events, health, incidents, maps, telephony, tracking, units
+from command.api import (
+    auth,
+    events,
+    health,
+    incidents,
+    maps,
+    telephony,
+    terminals,
+    tracking,
+    units,
+)
 from command.api.deps import client_address
 from command.api.schemas.common import ErrorOut
 from command.auth.service import Principal
@@ -41,6 +51,7 @@ ROUTERS = (
     maps.router,
     telephony.router,
     incidents.router,
+    terminals.router,
     units.router,
     tracking.router,
 )

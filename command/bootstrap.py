@@ -46,6 +46,7 @@ from command.tracking.minimal import LatestPositionWriter
 from command.tracking.ports import PositionRelay
 from command.tracking.relay_pg import PgRelay
 from command.tracking.service import Tracking, TrackingPolicy
+from command.tracking.terminals import TerminalPolicy, Terminals
 from dispatch.avl.fixes import FixPolicy
 from gis.errors import GisError
 from gis.geocode.service import Geocoder
@@ -82,6 +83,8 @@ class Container:
     fanout: Fanout
     #: accepted positions to the consoles of every process (``Tracking``'s ``PositionRelay``)
     relay: PgRelay
+    #: the unit terminals connected to this process
+    terminals: Terminals
     running: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
@@ -106,6 +109,8 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
     fanout = Fanout(settings.tracking_rate_hz, encode_position)
     dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     relay = PgRelay(dsn, fanout)
+    tracking = _tracking(settings, engine, clock, unit_status, relay)
+    assignments = Assignments(engine, clock)
     container = Container(
         settings=settings,
         engine=engine,
@@ -114,7 +119,7 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
         hub=hub,
         accounts=Accounts(engine, policy_from(settings), clock),
         incidents=incidents,
-        assignments=Assignments(engine, clock),
+        assignments=assignments,
         unit_status=unit_status,
         recommender=Recommender(engine, config, incidents, roads.drive_times),
         geocoder=geocoder,
@@ -122,9 +127,25 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
         maps=Maps(engine, geocoder, roads.route),
         telephony=telephony,
         health=HealthBoard(),
-        tracking=_tracking(settings, engine, clock, unit_status, relay),
+        tracking=tracking,
         fanout=fanout,
         relay=relay,
+        terminals=Terminals(
+            engine,
+            clock,
+            hub,
+            tracking,
+            unit_status,
+            assignments,
+            roads,
+            config,
+            settings.region,
+            TerminalPolicy(
+                rate_per_s=settings.terminal_rate_per_s,
+                burst=settings.terminal_burst,
+                key_days=settings.terminal_key_days,
+            ),
+        ),
     )
     container.health.checks["database"] = _database_check(engine)
     container.health.checks["events"] = _event_stream_check(hub)
@@ -183,6 +204,13 @@ def _every(what: str, seconds: float, run: Callable[[], Awaitable[None]]) -> Cal
     return halt
 
 
+def _pruned(container: Container) -> Callable[[], Awaitable[None]]:
+    async def prune() -> None:
+        await container.terminals.prune()
+
+    return prune
+
+
 def _database_check(engine: AsyncEngine) -> Callable[[], Awaitable[PartHealth]]:
     async def check() -> PartHealth:
         async with engine.connect() as conn:
@@ -231,6 +259,10 @@ async def start(settings: Settings, url: str | None = None) -> Container:
         )
         # Positions that waited for late ones are settled and fenced, fences re-read.
         container.running.append(_every("tracking tick", 1.0, container.tracking.tick))
+        # What concerns a unit reaches its terminals: one hub subscription for all of them.
+        await container.terminals.start()
+        container.running.append(container.terminals.stop)
+        container.running.append(_every("terminal key pruning", 3600.0, _pruned(container)))
         container.running.append(
             _read_ahead("the geocoder", lambda: container.geocoder.index(settings.region))
         )

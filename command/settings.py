@@ -68,6 +68,15 @@ class Settings(BaseSettings):
     position_max_future_s: float = Field(
         default=120.0, gt=0, le=3600, description="device times further ahead are refused"
     )
+    terminal_rate_per_s: float = Field(
+        default=20.0, gt=0, le=10_000, description="messages a second one terminal may send"
+    )
+    terminal_burst: float = Field(
+        default=60.0, ge=1, le=100_000, description="messages a terminal may send at once"
+    )
+    terminal_key_days: float = Field(
+        default=7.0, gt=0, description="how long terminal idempotency keys are kept"
+    )
 
     demo_calls_per_minute: float = Field(default=4.0, gt=0, le=600)
     region: str = Field(default="liechtenstein", description="the region this centre covers")

@@ -8,11 +8,11 @@ applied in a unit of work with the assignment's time stamps and the incident's n
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from command.dispatching import changes
 from command.errors import Conflict, Forbidden, InvalidInput
@@ -24,6 +24,9 @@ from dispatch import store as dispatch_store
 from dispatch.assignments import Assignment, EndReason, end, stamp
 from dispatch.timers import StatusAlert, StatusLimits, overdue
 from dispatch.units import ASSIGNED, Unit, UnitStatus, acknowledge, transition
+
+#: Something written in the same transaction as a change (a terminal message's idempotency key).
+Also = Callable[[AsyncConnection], Awaitable[None]]
 
 #: Roles that report for any unit; a field terminal reports for its own unit only.
 FOR_ANY_UNIT = frozenset({"dispatcher", "supervisor", "admin"})
@@ -65,8 +68,12 @@ class UnitStatusReports:
                 unit_id=unit_id,
             )
 
-    async def acknowledge(self, unit_id: str, actor: str) -> Assignment:
-        """The unit's crew got the dispatch (stops the not-acknowledged timer)."""
+    async def acknowledge(
+        self, unit_id: str, actor: str, also: Also | None = None, assignment_id: int | None = None
+    ) -> Assignment:
+        """The unit's crew got the dispatch (stops the not-acknowledged timer); with
+        ``assignment_id``, only that assignment (an acknowledgment of an older one is refused).
+        ``also`` runs in the same transaction."""
         async with self.work.begin(actor) as work:
             unit = await dispatch_store.get_unit(work.conn, unit_id)
             acked = acknowledge(unit, work.now)
@@ -78,6 +85,18 @@ class UnitStatusReports:
                     unit_id=unit.id,
                     callsign=unit.callsign,
                 )
+            if assignment_id is not None and a.id != assignment_id:
+                raise Conflict(
+                    f"assignment {assignment_id} is not the open assignment of unit "
+                    f"{unit.callsign} (that is {a.id})",
+                    code="unit.assignment_not_open",
+                    unit_id=unit.id,
+                    callsign=unit.callsign,
+                    assignment_id=assignment_id,
+                    open_id=a.id,
+                )
+            if also is not None:
+                await also(work.conn)
             if acked == unit:
                 return a
             await dispatch_store.save_unit(work.conn, unit, acked)
@@ -94,8 +113,16 @@ class UnitStatusReports:
             )
             return a
 
-    async def report(self, unit_id: str, to: UnitStatus, actor: str, reason: str = "") -> Unit:
-        """A unit's new status: its assignment is stamped or ended, its incident follows."""
+    async def report(
+        self,
+        unit_id: str,
+        to: UnitStatus,
+        actor: str,
+        reason: str = "",
+        also: Also | None = None,
+    ) -> Unit:
+        """A unit's new status: its assignment is stamped or ended, its incident follows;
+        ``also`` runs in the same transaction."""
         if to is UnitStatus.DISPATCHED:
             raise InvalidInput(
                 "units are dispatched by assigning them to an incident",
@@ -111,6 +138,8 @@ class UnitStatusReports:
             saved = await dispatch_store.save_unit(work.conn, unit, moved)
             await dispatch_store.record_status(work.conn, ev, actor)
             work.emit(changes.unit_event(ev, actor, callsign=unit.callsign))
+            if also is not None:
+                await also(work.conn)
             if a is None or inc is None:
                 return saved
             if to in ASSIGNED:

@@ -25,7 +25,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import asyncpg
@@ -40,6 +40,8 @@ CHANNEL = "cad_positions"
 PAYLOAD_LIMIT = 7_900
 
 _E7 = 10_000_000
+
+Listener = Callable[[Sequence[Fix]], None]
 
 
 def _ms(at: datetime) -> int:
@@ -139,8 +141,25 @@ class PgRelay:
         self.sent_fixes = 0
         self.sent_notifications = 0
         self.received_fixes = 0
+        self._listeners: list[Listener] = []
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Also call ``listener`` with every batch this process publishes (as it is, before
+        the fan-out's latest-wins rule); returns the unsubscribe function."""
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
 
     async def publish(self, fixes: Sequence[Fix]) -> None:
+        for listener in tuple(self._listeners):
+            try:
+                listener(fixes)
+            except Exception:
+                log.exception("a position listener failed; the others still get the batch")
         for fix in self.fanout.publish(fixes):
             self._outbox[fix.unit_id] = fix  # newer by device time: Fanout.publish says so
         if self._outbox:
