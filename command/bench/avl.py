@@ -231,7 +231,7 @@ def _port_ready(port: int) -> Callable[[], Awaitable[bool]]:
 
 
 @dataclass(frozen=True)
-class _Plan:
+class Plan:
     units: int
     interval: float
     consoles: int
@@ -245,7 +245,7 @@ class _Plan:
 async def _steady(
     server: str,
     fleet: Fleet,
-    plan: _Plan,
+    plan: Plan,
     stalled: int,
     server_proc: psutil.Process,
     database: psutil.Process | None,
@@ -292,7 +292,7 @@ async def _steady(
 
 
 async def _ingest(
-    fleet: Fleet, plan: _Plan, server_proc: psutil.Process, database: psutil.Process | None
+    fleet: Fleet, plan: Plan, server_proc: psutil.Process, database: psutil.Process | None
 ) -> Phase:
     tally = Tally()
     fleet.tally = tally
@@ -328,7 +328,7 @@ async def _ingest(
     )
 
 
-async def run_benchmark(settings: Settings, plan: _Plan, rate_hz: float) -> Result:
+async def run_benchmark(settings: Settings, plan: Plan, rate_hz: float) -> Result:
     phases: list[Phase] = []
     logs = Path(tempfile.mkdtemp(prefix="cad-bench-avl-"))
     async with scratch_engine(settings) as engine:
@@ -448,7 +448,7 @@ def bench_cmd(args: argparse.Namespace, settings: Settings) -> int:
     _range("--sample", args.sample, 1, 1_000)
     ensure_embedded_running(settings)
     drop_on_sigterm()
-    plan = _Plan(
+    plan = Plan(
         units=args.units,
         interval=args.interval,
         consoles=args.consoles,
