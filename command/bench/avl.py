@@ -77,6 +77,8 @@ class Phase:
     database_cpu_pct: float | None
     loadgen_cpu_pct: float
     refusals: dict[str, int]
+    #: unit connections the server closed during the phase
+    lost: int
     load: float
 
 
@@ -287,6 +289,7 @@ async def _steady(
         database_cpu_pct=db if fleet.target.answers else None,
         loadgen_cpu_pct=me,
         refusals=tally.refusals,
+        lost=tally.lost,
         load=load_average(),
     )
 
@@ -324,6 +327,7 @@ async def _ingest(
         database_cpu_pct=db,
         loadgen_cpu_pct=me,
         refusals=tally.refusals,
+        lost=tally.lost,
         load=load_average(),
     )
 
@@ -426,6 +430,8 @@ def _line(p: Phase) -> str:
     share = "" if p.delivered_share is None else f" ({p.delivered_share:.1%} of all)"
     db = "" if p.database_cpu_pct is None else f", database CPU {p.database_cpu_pct:.0f}%"
     refused = f"\n    refused: {p.refusals}" if p.refusals else ""
+    if p.lost:
+        refused += f"\n    unit connections closed by the server: {p.lost}"
     latency = "no samples" if p.latency is None else p.latency.line()
     return (
         f"  {p.server:<17} {p.phase:<17} consoles {p.consoles} (+{p.stalled} stalled), "

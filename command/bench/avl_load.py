@@ -69,6 +69,8 @@ class Tally:
     refusals: dict[str, int] = field(default_factory=dict)
     delivered: int = 0
     latencies_ms: list[float] = field(default_factory=list)
+    #: unit connections the server closed during the phase
+    lost: int = 0
 
 
 def _unit_index(unit_id: str) -> int:
@@ -171,7 +173,11 @@ class Fleet:
                 await asyncio.sleep(max(0.0, next_at - loop.time()))
                 if time.time() >= until:
                     return
-                await unit.ws.send(unit.frame())
+                try:
+                    await unit.ws.send(unit.frame())
+                except websockets.ConnectionClosed:
+                    self.tally.lost += 1
+                    return
                 if self.tally.window.holds(time.time()):
                     self.tally.sent += 1
                 next_at += interval
@@ -188,7 +194,11 @@ class Fleet:
             while time.time() < until:
                 started = loop.time()
                 unit.answered.clear()
-                await unit.ws.send(unit.frame())
+                try:
+                    await unit.ws.send(unit.frame())
+                except websockets.ConnectionClosed:
+                    self.tally.lost += 1
+                    return
                 if self.tally.window.holds(time.time()):
                     self.tally.sent += 1
                 with contextlib.suppress(TimeoutError):
@@ -247,9 +257,12 @@ class Consoles:
         return ms
 
     async def _live(self, ready: asyncio.Future[None]) -> None:
-        async with websockets.connect(
-            self.target.console_url, open_timeout=60, max_size=None
-        ) as ws:
+        try:
+            ws = await websockets.connect(self.target.console_url, open_timeout=60, max_size=None)
+        except (OSError, TimeoutError, websockets.InvalidHandshake) as exc:
+            ready.set_exception(exc)
+            return
+        async with ws:
             if self.target.subscribe is not None:
                 await ws.send(self.target.subscribe)
             ready.set_result(None)
