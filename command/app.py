@@ -25,6 +25,7 @@ from command.api import (
     telephony,
     terminals,
     trackers,
+    tracking,
     units,
 )
 from command.api.deps import bearer_token, client_address
@@ -60,6 +61,7 @@ ROUTERS = (
     terminals.router,
     trackers.router,
     units.router,
+    tracking.router,
 )
 
 

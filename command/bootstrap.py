@@ -40,15 +40,18 @@ from command.incidents.config import IncidentConfig, load_config
 from command.incidents.service import IncidentService
 from command.maps.service import Maps
 from command.settings import Settings
+from command.tracking.fanout import Fanout
 from command.tracking.fences import FenceBook, FencePolicy
-from command.tracking.minimal import LocalRelay
+from command.tracking.maintenance import PositionMaintenance
+from command.tracking.messages import encode_position
+from command.tracking.playback import Playback
+from command.tracking.ports import PositionRelay
+from command.tracking.relay_pg import PgRelay
 from command.tracking.service import Tracking, TrackingPolicy
 from command.tracking.terminals import TerminalPolicy, Terminals
 from command.tracking.trackers import Trackers
-from dispatch.avl.fixes import FixPolicy
-from command.tracking.maintenance import PositionMaintenance
-from command.tracking.playback import Playback
 from command.tracking.writer import BatchedPositionWriter, WriterPolicy
+from dispatch.avl.fixes import FixPolicy
 from gis.errors import GisError
 from gis.geocode.service import Geocoder
 from gis.routing import RoadGraphs
@@ -79,9 +82,12 @@ class Container:
     telephony: TelephonyService
     health: HealthBoard
     idempotency: IdempotencyKeys
-    #: positions in, geofences; and the relay that carries accepted positions to listeners
+    #: positions in, geofences; and the relay that carries accepted positions to consoles
     tracking: Tracking
-    relay: LocalRelay
+    #: every unit's latest position and this process's tracking consoles
+    fanout: Fanout
+    #: accepted positions to the consoles of every process (``Tracking``'s ``PositionRelay``)
+    relay: PgRelay
     #: the unit terminals connected to this process
     terminals: Terminals
     #: OsmAnd trackers and the bindings of their device ids to units
@@ -119,7 +125,9 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
     roads = RoadGraphs()
     telephony = TelephonyService(engine, hub, config_from(settings), clock)
     unit_status = UnitStatusReports(engine, config.status_limits, clock)
-    relay = LocalRelay()
+    fanout = Fanout(settings.tracking_rate_hz, encode_position)
+    dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    relay = PgRelay(dsn, fanout)
     positions = BatchedPositionWriter(engine, writer_policy_from(settings))
     tracking = _tracking(settings, engine, clock, unit_status, positions, relay)
     assignments = Assignments(engine, clock)
@@ -141,6 +149,7 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
         health=HealthBoard(),
         idempotency=IdempotencyKeys(engine, clock),
         tracking=tracking,
+        fanout=fanout,
         relay=relay,
         terminals=Terminals(
             engine,
@@ -177,6 +186,7 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
     container.health.checks["telephony"] = telephony.health_check
     container.health.checks["trackers"] = container.trackers.health_check
     container.health.checks["positions"] = container.positions.health
+    container.health.checks["tracking"] = _relay_check(container.relay)
     return container
 
 
@@ -186,7 +196,7 @@ def _tracking(
     clock: Clock,
     unit_status: UnitStatusReports,
     writer: BatchedPositionWriter,
-    relay: LocalRelay,
+    relay: PositionRelay,
 ) -> Tracking:
     fences = FenceBook(
         engine,
@@ -254,6 +264,15 @@ def _event_stream_check(hub: EventHub) -> Callable[[], Awaitable[PartHealth]]:
     return check
 
 
+def _relay_check(relay: PgRelay) -> Callable[[], Awaitable[PartHealth]]:
+    async def check() -> PartHealth:
+        if relay.listening:
+            return PartHealth("ok", f"{relay.fanout.consoles} console(s) watching positions")
+        return PartHealth("degraded", "positions from other processes are not arriving")
+
+    return check
+
+
 async def start(settings: Settings, url: str | None = None) -> Container:
     """Build the container and start its background parts."""
     engine = make_engine(url or database_url(settings), settings)
@@ -261,6 +280,8 @@ async def start(settings: Settings, url: str | None = None) -> Container:
     try:
         await container.hub.start()
         container.running.append(container.hub.stop)
+        await container.relay.start()
+        container.running.append(container.relay.stop)
         # Audit rows are written without a lock and chained into the log after commit.
         sealer = audit.Sealer(engine)
         await sealer.start()

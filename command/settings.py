@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     lockout_minutes: float = Field(default=10.0, gt=0)
 
     event_queue_size: int = Field(default=10_000, ge=10)
+    tracking_rate_hz: float = Field(
+        default=2.0, gt=0, le=50, description="position batches per second to each console"
+    )
 
     # The Asterisk AMI link and the screen pop windows.
     ami_enabled: bool = Field(default=True, description="connect to Asterisk AMI")

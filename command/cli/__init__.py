@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from command.bench import ami as bench_ami
+from command.bench import avl as bench_avl
 from command.bench import events as bench_events
 from command.bench import geocode as bench_geocode
 from command.bench import recommend as bench_recommend
@@ -28,6 +29,7 @@ from command.settings import Settings
 AREAS: list[Any] = [db, serve, user, audit, gis, telephony, dispatch]
 BENCH_MODULES: list[Any] = [
     bench_ami,
+    bench_avl,
     bench_events,
     bench_geocode,
     bench_recommend,

@@ -1,0 +1,34 @@
+"""Live unit positions for the consoles' map: ``/api/v1/tracking/ws?token=T``.
+
+The console subscribes to a viewport and/or units and gets a snapshot of the current picture,
+then batches of changed positions, coalesced per unit and paced (``CAD_TRACKING_RATE_HZ``).
+The protocol is ``docs/protocols/console-tracking.md``; the session is
+``command.tracking.consoles``.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, WebSocket
+
+from command.api.deps import websocket_principal
+from command.api.events import CONSOLE_ROLES
+from command.bootstrap import Container
+from command.tracking.consoles import ConsoleSession
+
+router = APIRouter(prefix="/api/v1/tracking", tags=["tracking"])
+
+
+@router.websocket("/ws")
+async def stream(ws: WebSocket) -> None:
+    container: Container = ws.app.state.container
+    if await websocket_principal(ws, container, CONSOLE_ROLES) is None:
+        return
+
+    async def receive() -> str | bytes | None:
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
+            return None
+        text: str | None = message.get("text")
+        return text if text is not None else bytes(message.get("bytes") or b"")
+
+    await ConsoleSession(container.fanout, ws.send_text, receive).run()

@@ -1,0 +1,503 @@
+"""``cad bench avl``: live positions from units to consoles, against a bare broadcast server.
+
+The tracking service runs as ``cad serve`` in a process of its own, on a scratch database with
+``--units`` units and a device token each; this process is the load generator. ``--units``
+simulated units send a position every ``--interval`` seconds over the unit terminal websocket
+(each validated, stored, answered), ``--consoles`` consoles watch every unit over the tracking
+websocket. Then the same units and consoles run against the baseline
+(:mod:`command.bench.avl_baseline`, its own process: every frame from a unit rebroadcast as it
+is to every console; no validation, storage, coalescing or pacing). For both, in one run:
+
+- positions per second sent, accepted (acknowledged) and delivered to consoles;
+- send -> receive latency p50/p99 at the consoles;
+- the server's CPU (of one core) and peak RSS (psutil on its process), the database's CPU (the
+  cluster's processes, ours only: the baseline stores nothing), and the load generator's CPU
+  (when it nears a full core, the figures measure it, not the server);
+- with ``--stall K``: the same phase with K more consoles that stop reading, and how much the
+  live consoles' p99 rose;
+- ingest alone (ours): no consoles, every unit sending as soon as its last position is
+  answered, for the sustained accepted positions per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from command.auth.service import create_device_token
+from command.bench.avl_load import Consoles, Fleet, Tally, Target, unit_id
+from command.bench.scratch import drop_on_sigterm, scratch_engine
+from command.bench.stats import Timing, load_average
+from command.cli.common import ensure_embedded_running
+from command.errors import InvalidInput, Unavailable
+from command.settings import Settings
+from dispatch import store as dispatch_store
+from dispatch.units import Unit, UnitStatus
+from ops.pgcluster import free_port
+
+OURS = "tracking service"
+BARE = "bare broadcast"
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One measured phase against one server."""
+
+    server: str
+    phase: str
+    consoles: int
+    stalled: int
+    seconds: float
+    sent_per_s: float
+    accepted_per_s: float | None
+    delivered_per_s: float
+    #: delivered over (accepted or sent) x live consoles: 1.0 is every position to every console
+    delivered_share: float | None
+    latency: Timing | None
+    server_cpu_pct: float
+    server_rss_mib: float
+    database_cpu_pct: float | None
+    loadgen_cpu_pct: float
+    refusals: dict[str, int]
+    #: unit connections the server closed during the phase
+    lost: int
+    load: float
+
+
+@dataclass(frozen=True)
+class Result:
+    units: int
+    interval: float
+    consoles: int
+    stall: int
+    rate_hz: float
+    phases: list[Phase]
+
+
+class _Meter:
+    """CPU and peak RSS of the processes of one phase, sampled every second."""
+
+    def __init__(self, server: psutil.Process, database: psutil.Process | None) -> None:
+        self.server = server
+        self.database = database
+        self.me = psutil.Process()
+        self.peak_rss = 0
+        self._task: asyncio.Task[None] | None = None
+
+    @staticmethod
+    def _cpu(proc: psutil.Process | None, tree: bool = False) -> float:
+        if proc is None:
+            return 0.0
+        procs = [proc, *proc.children(recursive=True)] if tree else [proc]
+        total = 0.0
+        for p in procs:
+            with contextlib.suppress(psutil.Error):
+                t = p.cpu_times()
+                total += t.user + t.system
+        return total
+
+    def start(self) -> None:
+        self._at = time.monotonic()
+        self._server0 = self._cpu(self.server)
+        self._db0 = self._cpu(self.database, tree=True)
+        self._me0 = self._cpu(self.me)
+        self._task = asyncio.create_task(self._sample())
+
+    async def _sample(self) -> None:
+        while True:
+            with contextlib.suppress(psutil.Error):
+                self.peak_rss = max(self.peak_rss, self.server.memory_info().rss)
+            await asyncio.sleep(1.0)
+
+    def stop(self) -> tuple[float, float, float | None, float]:
+        """Server CPU %, server peak RSS MiB, database CPU % (None: not measured), own CPU %."""
+        if self._task is not None:
+            self._task.cancel()
+        wall = time.monotonic() - self._at
+        server = (self._cpu(self.server) - self._server0) / wall * 100
+        db = (
+            None
+            if self.database is None
+            else (self._cpu(self.database, tree=True) - self._db0) / wall * 100
+        )
+        me = (self._cpu(self.me) - self._me0) / wall * 100
+        with contextlib.suppress(psutil.Error):
+            self.peak_rss = max(self.peak_rss, self.server.memory_info().rss)
+        return server, self.peak_rss / 2**20, db, me
+
+
+async def _seed(engine: AsyncEngine, units: int) -> tuple[dict[str, str], str]:
+    """The units, a device token each, and a console token."""
+    now = datetime.now(UTC)
+    tokens: dict[str, str] = {}
+    async with engine.begin() as conn:
+        for i in range(units):
+            uid = unit_id(i)
+            await dispatch_store.insert_unit(
+                conn,
+                Unit(
+                    id=uid,
+                    callsign=f"Bench {i}",
+                    unit_type="engine",
+                    station_id=None,
+                    capabilities=frozenset(),
+                    crew=2,
+                    status=UnitStatus.AVAILABLE,
+                    status_since=now,
+                ),
+            )
+            tokens[uid] = await create_device_token(conn, uid, "field_unit")
+        console = await create_device_token(conn, "bench-console", "dispatcher")
+    return tokens, console
+
+
+async def _database_process(engine: AsyncEngine) -> psutil.Process | None:
+    """The cluster's postmaster, when it runs on this machine (its children are the backends)."""
+    async with engine.connect() as conn:
+        data_dir = await conn.scalar(text("SHOW data_directory"))
+    try:
+        pid = int((Path(str(data_dir)) / "postmaster.pid").read_text().split()[0])
+        return psutil.Process(pid)
+    except (OSError, ValueError, psutil.Error):
+        return None
+
+
+@asynccontextmanager
+async def _process(
+    argv: list[str], env: dict[str, str], ready: Callable[[], Awaitable[bool]], log: Path
+) -> AsyncIterator[psutil.Process]:
+    with log.open("wb") as out:
+        proc = await asyncio.create_subprocess_exec(
+            *argv, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while not await ready():
+            if proc.returncode is not None or time.monotonic() > deadline:
+                raise Unavailable(
+                    f"the benchmark's server did not start (see {log})",
+                    code="bench.server_failed",
+                    log=str(log),
+                )
+            await asyncio.sleep(0.2)
+        yield psutil.Process(proc.pid)
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+            try:
+                await asyncio.wait_for(proc.wait(), 30)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+
+def _http_ready(url: str) -> Callable[[], Awaitable[bool]]:
+    async def ready() -> bool:
+        try:
+            async with httpx.AsyncClient(timeout=2) as http:
+                return (await http.get(url)).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    return ready
+
+
+def _port_ready(port: int) -> Callable[[], Awaitable[bool]]:
+    async def ready() -> bool:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            return False
+        writer.close()
+        return True
+
+    return ready
+
+
+@dataclass(frozen=True)
+class Plan:
+    units: int
+    interval: float
+    consoles: int
+    stall: int
+    duration: float
+    warmup: float
+    ingest_seconds: float
+    sample: int
+
+
+async def _steady(
+    server: str,
+    fleet: Fleet,
+    plan: Plan,
+    stalled: int,
+    server_proc: psutil.Process,
+    database: psutil.Process | None,
+) -> Phase:
+    tally = Tally()
+    fleet.tally = tally
+    consoles = Consoles(fleet.target, tally, plan.sample)
+    await consoles.open(plan.consoles, stalled)
+    meter = _Meter(server_proc, database)
+    try:
+        start = time.time()
+        tally.window.start = start + plan.warmup
+        tally.window.end = tally.window.start + plan.duration
+        driving = asyncio.create_task(fleet.steady(plan.interval, tally.window.end + 0.5))
+        await asyncio.sleep(plan.warmup)
+        meter.start()
+        await asyncio.sleep(plan.duration)
+        cpu, rss, db, me = meter.stop()
+        await driving
+        await asyncio.sleep(min(3.0, plan.interval))  # the last answers and deliveries
+    finally:
+        await consoles.close()
+    seconds = plan.duration
+    base = tally.accepted if fleet.target.answers else tally.sent
+    return Phase(
+        server=server,
+        phase="stalled consoles" if stalled else "steady",
+        consoles=plan.consoles,
+        stalled=stalled,
+        seconds=seconds,
+        sent_per_s=tally.sent / seconds,
+        accepted_per_s=tally.accepted / seconds if fleet.target.answers else None,
+        delivered_per_s=tally.delivered / seconds,
+        delivered_share=tally.delivered / (base * plan.consoles) if base and plan.consoles
+        else None,
+        latency=Timing.of(tally.latencies_ms) if tally.latencies_ms else None,
+        server_cpu_pct=cpu,
+        server_rss_mib=rss,
+        database_cpu_pct=db if fleet.target.answers else None,
+        loadgen_cpu_pct=me,
+        refusals=tally.refusals,
+        lost=tally.lost,
+        load=load_average(),
+    )
+
+
+async def _ingest(
+    fleet: Fleet, plan: Plan, server_proc: psutil.Process, database: psutil.Process | None
+) -> Phase:
+    tally = Tally()
+    fleet.tally = tally
+    meter = _Meter(server_proc, database)
+    start = time.time()
+    warm = min(plan.warmup, 3.0)
+    tally.window.start = start + warm
+    tally.window.end = tally.window.start + plan.ingest_seconds
+    driving = asyncio.create_task(fleet.flood(tally.window.end, per_unit_hz=15.0))
+    await asyncio.sleep(warm)
+    meter.start()
+    await asyncio.sleep(plan.ingest_seconds)
+    cpu, rss, db, me = meter.stop()
+    await driving
+    seconds = plan.ingest_seconds
+    return Phase(
+        server=OURS,
+        phase="ingest alone",
+        consoles=0,
+        stalled=0,
+        seconds=seconds,
+        sent_per_s=tally.sent / seconds,
+        accepted_per_s=tally.accepted / seconds,
+        delivered_per_s=0.0,
+        delivered_share=None,
+        latency=None,
+        server_cpu_pct=cpu,
+        server_rss_mib=rss,
+        database_cpu_pct=db,
+        loadgen_cpu_pct=me,
+        refusals=tally.refusals,
+        lost=tally.lost,
+        load=load_average(),
+    )
+
+
+async def run_benchmark(settings: Settings, plan: Plan, rate_hz: float) -> Result:
+    phases: list[Phase] = []
+    logs = Path(tempfile.mkdtemp(prefix="cad-bench-avl-"))
+    async with scratch_engine(settings) as engine:
+        tokens, console_token = await _seed(engine, plan.units)
+        database = await _database_process(engine)
+        url = engine.url.render_as_string(hide_password=False)
+        port = free_port()
+        env = {
+            **os.environ,
+            "CAD_DATABASE_URL": url,
+            "CAD_PORT": str(port),
+            "CAD_HOST": "127.0.0.1",
+            "CAD_AMI_ENABLED": "false",
+            "CAD_TRACKING_RATE_HZ": str(rate_hz),
+        }
+        argv = [sys.executable, "-m", "command", "serve"]
+        health = f"http://127.0.0.1:{port}/api/v1/health"
+        ws = f"ws://127.0.0.1:{port}"
+        ours = Target(
+            OURS,
+            unit_url=lambda uid: f"{ws}/api/v1/units/ws?token={tokens[uid]}",
+            console_url=f"{ws}/api/v1/tracking/ws?token={console_token}",
+            subscribe=json.dumps({"type": "subscribe"}),
+            answers=True,
+            greeting=2,
+        )
+        async with _process(argv, env, _http_ready(health), logs / "serve.log") as proc:
+            fleet = Fleet(ours)
+            await fleet.open(plan.units)
+            try:
+                phases.append(await _steady(OURS, fleet, plan, 0, proc, database))
+                if plan.stall:
+                    phases.append(await _steady(OURS, fleet, plan, plan.stall, proc, database))
+                if plan.ingest_seconds:
+                    phases.append(await _ingest(fleet, plan, proc, database))
+            finally:
+                await fleet.close()
+        bare_port = free_port()
+        bws = f"ws://127.0.0.1:{bare_port}"
+        bare = Target(
+            BARE,
+            unit_url=lambda uid: f"{bws}/units",
+            console_url=f"{bws}/consoles",
+            subscribe=None,
+            answers=False,
+            greeting=0,
+        )
+        bare_argv = [sys.executable, "-m", "command.bench.avl_baseline", "--port", str(bare_port)]
+        async with _process(
+            bare_argv, dict(os.environ), _port_ready(bare_port), logs / "bare.log"
+        ) as proc:
+            fleet = Fleet(bare)
+            await fleet.open(plan.units)
+            try:
+                phases.append(await _steady(BARE, fleet, plan, 0, proc, None))
+                if plan.stall:
+                    phases.append(await _steady(BARE, fleet, plan, plan.stall, proc, None))
+            finally:
+                await fleet.close()
+    return Result(plan.units, plan.interval, plan.consoles, plan.stall, rate_hz, phases)
+
+
+def _range(option: str, value: float, low: float, high: float) -> None:
+    if not low <= value <= high:
+        raise InvalidInput(
+            f"{option} {value:g} is outside {low:g}..{high:g}",
+            code="cli.option_range",
+            option=option,
+            value=value,
+            min=low,
+            max=high,
+        )
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    bench = sub.add_parser(
+        "avl", help="live positions: units -> validation, storage -> consoles, vs bare broadcast"
+    )
+    bench.add_argument("--units", type=int, default=5000, help="simulated units (1..20000)")
+    bench.add_argument("--interval", type=float, default=5.0, help="seconds between positions")
+    bench.add_argument("--consoles", type=int, default=200, help="consoles watching every unit")
+    bench.add_argument("--duration", type=float, default=30.0, help="seconds measured per phase")
+    bench.add_argument("--stall", type=int, default=0, help="consoles that stop reading")
+    bench.add_argument(
+        "--ingest", type=float, default=15.0, help="seconds of ingest alone (0: none)"
+    )
+    bench.add_argument("--rate-hz", type=float, default=2.0, help="CAD_TRACKING_RATE_HZ")
+    bench.add_argument("--sample", type=int, default=10, help="latency of every n-th unit")
+    bench.add_argument("--json", action="store_true", help="print the figures as JSON")
+    bench.set_defaults(handler=bench_cmd)
+
+
+def _line(p: Phase) -> str:
+    accepted = "" if p.accepted_per_s is None else f", accepted {p.accepted_per_s:,.0f}/s"
+    share = "" if p.delivered_share is None else f" ({p.delivered_share:.1%} of all)"
+    db = "" if p.database_cpu_pct is None else f", database CPU {p.database_cpu_pct:.0f}%"
+    refused = f"\n    refused: {p.refusals}" if p.refusals else ""
+    if p.lost:
+        refused += f"\n    unit connections closed by the server: {p.lost}"
+    latency = "no samples" if p.latency is None else p.latency.line()
+    return (
+        f"  {p.server:<17} {p.phase:<17} consoles {p.consoles} (+{p.stalled} stalled), "
+        f"load {p.load:.1f}\n"
+        f"    sent {p.sent_per_s:,.0f}/s{accepted}, delivered {p.delivered_per_s:,.0f}/s{share}\n"
+        f"    send -> console: {latency}\n"
+        f"    server CPU {p.server_cpu_pct:.0f}%, RSS {p.server_rss_mib:.0f} MiB{db}, "
+        f"load generator CPU {p.loadgen_cpu_pct:.0f}%{refused}"
+    )
+
+
+def bench_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    _range("--units", args.units, 1, 20_000)
+    _range("--interval", args.interval, 0.1, 600)
+    _range("--consoles", args.consoles, 0, 2_000)
+    _range("--duration", args.duration, 1, 3_600)
+    _range("--stall", args.stall, 0, 500)
+    _range("--ingest", args.ingest, 0, 600)
+    _range("--rate-hz", args.rate_hz, 0.1, 50)
+    _range("--sample", args.sample, 1, 1_000)
+    ensure_embedded_running(settings)
+    drop_on_sigterm()
+    plan = Plan(
+        units=args.units,
+        interval=args.interval,
+        consoles=args.consoles,
+        stall=args.stall,
+        duration=args.duration,
+        warmup=min(10.0, max(3.0, args.interval)),
+        ingest_seconds=args.ingest,
+        sample=args.sample,
+    )
+    before = load_average()
+    result = asyncio.run(run_benchmark(settings, plan, args.rate_hz))
+    if args.json:
+        figures: dict[str, Any] = asdict(result)
+        figures["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        print(json.dumps(figures, indent=2))
+        return 0
+    print(
+        f"avl: {result.units} units every {result.interval:g} s, {result.consoles} consoles, "
+        f"{result.stall} stalled, positions to consoles at {result.rate_hz:g} Hz "
+        f"(load average {before:.1f} -> {load_average():.1f})\n"
+        + "\n".join(_line(p) for p in result.phases)
+        + _summary(result)
+    )
+    return 0
+
+
+def _p99(result: Result, server: str, phase: str) -> float | None:
+    for p in result.phases:
+        if p.server == server and p.phase == phase and p.latency is not None:
+            return p.latency.p99_ms
+    return None
+
+
+def _summary(result: Result) -> str:
+    lines: list[str] = []
+    ours, bare = _p99(result, OURS, "steady"), _p99(result, BARE, "steady")
+    if ours is not None and bare is not None:
+        lines.append(f"p99 ours / bare: {ours / bare:.2f}x")
+    stalled = _p99(result, OURS, "stalled consoles")
+    if ours is not None and stalled is not None:
+        lines.append(f"stalled consoles raise our p99 by {(stalled / ours - 1):+.1%}")
+    cpu = {p.server: p.server_cpu_pct for p in result.phases if p.phase == "steady"}
+    if cpu.get(BARE):
+        lines.append(f"server CPU ours / bare: {cpu[OURS] / cpu[BARE]:.2f}x")
+    return "" if not lines else "\n" + "\n".join(lines)
+
