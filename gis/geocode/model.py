@@ -60,6 +60,8 @@ class ParsedQuery:
     readings: tuple[Reading, ...]
     intersection: tuple[str, str] | None = None
     context_words: tuple[str, ...] = ()
+    detail: tuple[str, ...] = ()
+    """Floor, flat, entrance or room the caller gave (``2. Stock``): kept, not searched."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ import unicodedata
 
 from gis.cn_address import has_cjk, parse_cn_address
 from gis.errors import InvalidQueryError
+from gis.geocode.callers import prepare
 from gis.geocode.model import MAX_QUERY_CHARS, HouseNumber, ParsedQuery, Reading
 from gis.normalize import fold
 
@@ -175,6 +176,8 @@ def _split_intersection(text: str) -> tuple[str, str] | None:
 def parse_query(text: str) -> ParsedQuery:
     """Read a query (already checked by :func:`check_query`) into its possible readings."""
     text = unicodedata.normalize("NFC", text)
+    prepared = prepare(text)
+    original, text = text, prepared.text
     segments = [s.strip() for s in _SEGMENT_SPLIT.split(text) if s.strip()]
     folded_segments = [_fold_keep_numbers(s).split() for s in segments]
     folded_segments = [s for s in folded_segments if s]
@@ -193,8 +196,8 @@ def parse_query(text: str) -> ParsedQuery:
             readings.append((rank + si * 4, reading))
         if si > 0:
             all_context.extend(t for t in tokens if not _is_number(t))
-    if has_cjk(text):
-        cn = parse_cn_address(text)
+    if has_cjk(original):
+        cn = parse_cn_address(original)
         if cn is not None:
             places = tuple(
                 fold(p) for p in (cn.district, cn.city, cn.province, cn.town) if p and fold(p)
@@ -217,4 +220,5 @@ def parse_query(text: str) -> ParsedQuery:
         readings=tuple(unique),
         intersection=intersection,
         context_words=tuple(all_context),
+        detail=prepared.detail,
     )
