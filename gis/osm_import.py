@@ -38,6 +38,7 @@ from gis.tables import metadata
 REGION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 IMPORT_LOCK = 0x6769735F696D70  # advisory lock key held while a region is replaced
 
+
 class RegionListener(Protocol):
     """Something to tell, in this process, that a region was replaced (a cache).
 

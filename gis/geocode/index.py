@@ -29,6 +29,7 @@ from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from gis.geocode.scoring import max_edits, name_similarity
+from gis.geocode.words import distinctive_words
 from gis.normalize import (
     digraph_key,
     housenumber_base,
@@ -37,6 +38,13 @@ from gis.normalize import (
     name_keys,
     tokens,
 )
+
+PARTIAL_NAME = 0.9
+"""Name similarity of a street named by its distinctive part alone (``Feldkircher`` for
+Feldkircher Strasse): below the whole name, so a street called just that wins."""
+
+PARTIAL_NAME_WITH_GENERIC = 0.95
+"""... and when the query had a generic word of its own (``Rua Santa Catarina``)."""
 
 KIND_MATCH = 0.85
 """Name similarity given to a place whose kind the query names ("Feuerwehr" → fire station)."""
@@ -323,6 +331,7 @@ class RegionIndex:
         self._juris_tree = STRtree(self._juris_geoms) if self._juris_geoms else None
         self.groups: dict[str, NameGroup] = {}
         self.variant_groups: dict[str, set[str]] = defaultdict(set)
+        self.partial_groups: dict[str, set[str]] = defaultdict(set)
         known: set[str] = set()
         context_cache: dict[tuple[Any, ...], frozenset[str]] = {}
 
@@ -348,6 +357,7 @@ class RegionIndex:
                 self.groups[norm] = g
             for k in keys:
                 self.variant_groups[k].add(norm)
+            self._add_partial(name, norm)
             return g
 
         geoms = shapely.from_wkb([s.wkb for s in streets]) if streets else []
@@ -358,6 +368,7 @@ class RegionIndex:
             for other in s.names.values():
                 for k in name_keys(other):
                     self.variant_groups[k].add(g.norm)
+                self._add_partial(other, g.norm)
             g.streets.append(
                 StreetEntry(
                     id=s.id,
@@ -433,6 +444,7 @@ class RegionIndex:
         self.known_context = frozenset(known)
         self._known_list = sorted(known)
         self._street_fuzzy = _FuzzyKeys(self.variant_groups)
+        self._partial_fuzzy = _FuzzyKeys(self.partial_groups)
         self._place_fuzzy = _FuzzyKeys(self.place_variants)
         # Prefix search: (key, ref) sorted; ref is ("g", norm) or ("p", index).
         prefix: list[tuple[str, str, str]] = []
@@ -454,12 +466,27 @@ class RegionIndex:
         self._words_prefix = sorted(words_prefix)
         self._words_prefix_keys = [p[0] for p in self._words_prefix]
 
+    def _add_partial(self, name: str, norm: str) -> None:
+        words = distinctive_words(name)
+        if words:
+            k = key(words)
+            self.partial_groups[k].add(norm)
+            self.partial_groups[digraph_key(k)].add(norm)
+
     # --- lookups -----------------------------------------------------------------------------
 
     def match_groups(
-        self, query_keys: Sequence[str], limit: int = 8, fuzzy: bool = True
+        self,
+        query_keys: Sequence[str],
+        limit: int = 8,
+        fuzzy: bool = True,
+        partial_keys: Sequence[tuple[str, float]] = (),
     ) -> dict[str, float]:
-        """Name groups whose names are close to any of the query's keys, with similarity."""
+        """Name groups whose names are close to any of the query's keys, with similarity.
+
+        ``partial_keys`` are the query's distinctive parts (generic and connector words left
+        out) with the similarity a street gets when its own distinctive part is that.
+        """
         best: dict[str, float] = {}
         for k in query_keys:
             for norm in self.variant_groups.get(k, ()):
@@ -468,6 +495,17 @@ class RegionIndex:
             for choice, _dist in self._street_fuzzy.near(k, limit=limit * 2):
                 sim = name_similarity(k, choice)
                 for norm in self.variant_groups[choice]:
+                    if sim > best.get(norm, 0.0):
+                        best[norm] = sim
+        for k, weight in partial_keys:
+            for norm in self.partial_groups.get(k, ()):
+                if weight > best.get(norm, 0.0):
+                    best[norm] = weight
+            if not fuzzy:
+                continue
+            for choice, _dist in self._partial_fuzzy.near(k, limit=limit):
+                sim = weight * name_similarity(k, choice)
+                for norm in self.partial_groups[choice]:
                     if sim > best.get(norm, 0.0):
                         best[norm] = sim
         ranked = sorted(best.items(), key=lambda kv: -kv[1])

@@ -18,7 +18,15 @@ from shapely.geometry import LineString, Point
 from shapely.ops import nearest_points
 
 from gis.geocode import scoring
-from gis.geocode.index import AddressEntry, NameGroup, PlaceEntry, RegionIndex, StreetEntry
+from gis.geocode.index import (
+    PARTIAL_NAME,
+    PARTIAL_NAME_WITH_GENERIC,
+    AddressEntry,
+    NameGroup,
+    PlaceEntry,
+    RegionIndex,
+    StreetEntry,
+)
 from gis.geocode.model import (
     Candidate,
     HouseNumber,
@@ -27,6 +35,7 @@ from gis.geocode.model import (
     ReasonCode,
     Suggestion,
 )
+from gis.geocode.words import distinctive_words
 from gis.normalize import digraph_key, key, name_keys, tokens
 
 MAX_INTERPOLATION_GAP_M = 800.0
@@ -57,6 +66,21 @@ def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     x = math.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
     y = math.radians(lat2 - lat1)
     return 6_371_008.8 * math.hypot(x, y)
+
+
+def _partial_keys(words: Sequence[str]) -> tuple[tuple[str, float], ...]:
+    """The query's street words as a distinctive part (generic and connector words out)."""
+    plain = [w for w in words if w]
+    distinct = list(distinctive_words(" ".join(plain)))
+    out: dict[str, float] = {}
+    if distinct and distinct != plain:
+        k = key(distinct)
+        out[k] = PARTIAL_NAME_WITH_GENERIC
+        out.setdefault(digraph_key(k), PARTIAL_NAME_WITH_GENERIC)
+    k = key(plain)
+    out.setdefault(k, PARTIAL_NAME)
+    out.setdefault(digraph_key(k), PARTIAL_NAME)
+    return tuple(out.items())
 
 
 def _context_keys(words: Iterable[str]) -> tuple[str, ...]:
@@ -91,7 +115,9 @@ class _Search:
         cache_key = (*words, str(fuzzy))
         found = self._group_cache.get(cache_key)
         if found is None:
-            found = self.index.match_groups(name_keys(" ".join(words)), fuzzy=fuzzy)
+            found = self.index.match_groups(
+                name_keys(" ".join(words)), fuzzy=fuzzy, partial_keys=_partial_keys(words)
+            )
             self._group_cache[cache_key] = found
         return found
 

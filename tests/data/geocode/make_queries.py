@@ -155,7 +155,7 @@ def distinctive(street: str) -> str | None:
         return " ".join(words[:-1])
     for g in GENERIC_SUFFIX:
         last = words[-1]
-        if last.casefold().endswith(g) and len(last) - len(g) >= 5:
+        if last.lower().endswith(g) and len(last) - len(g) >= 5:
             stem = last[: len(last) - len(g)].rstrip("-")
             return " ".join([*words[:-1], stem])
     low = street.casefold()
