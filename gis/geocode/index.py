@@ -29,7 +29,15 @@ from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from gis.geocode.scoring import max_edits, name_similarity
-from gis.geocode.words import distinctive_words
+from gis.geocode.words import (
+    CONNECTORS,
+    GENERIC_STREET_WORDS,
+    concept,
+    concept_key,
+    distinctive_words,
+    is_generic_place_word,
+    join_phrases,
+)
 from gis.normalize import (
     digraph_key,
     housenumber_base,
@@ -185,6 +193,8 @@ class PlaceEntry:
     context: frozenset[str]
     words: frozenset[str]
     street_words: frozenset[str] = frozenset()
+    size: int = 1
+    """Words of the main name (how much of it a query matched is measured against this)."""
 
 
 @dataclass(slots=True)
@@ -413,14 +423,25 @@ class RegionIndex:
             idx = len(self.places)
             all_names = [p.name, *p.names.values()]
             words: set[str] = set()
+            # a compound holding a kind of place (Jubiläumskirche) counts as two words, so
+            # that "church" matches a place called just Kirche better
+            size = sum(
+                2 if concept(w) is not None and not is_generic_place_word(w) else 1
+                for w in join_phrases(tokens(p.name))
+            )
             for n in all_names:
                 for k in name_keys(n):
                     self.place_variants[k].add(idx)
-                for w in tokens(n):
+                for w in join_phrases(tokens(n)):
                     wk = digraph_key(w)
                     words.add(wk)
                     if len(wk) >= 3:
                         self.place_words[wk].add(idx)
+                    c = concept(w)
+                    if c is not None:
+                        # Kirche, church, iglesia ... meet under one key
+                        words.add(concept_key(c))
+                        self.place_words[concept_key(c)].add(idx)
             self.places.append(
                 PlaceEntry(
                     id=p.id,
@@ -432,6 +453,7 @@ class RegionIndex:
                     lat=p.lat,
                     context=ctx(p.jurisdiction_id, (), p_areas + p.areas),
                     words=frozenset(words),
+                    size=max(1, size),
                     street_words=frozenset(
                         digraph_key(w) for w in tokens(p.street or "") if len(w) >= 3
                     )
@@ -442,6 +464,14 @@ class RegionIndex:
         for i, place in enumerate(self.places):
             self.by_kind[place.kind].append(i)
         self.known_context = frozenset(known)
+        vocabulary: set[str] = set(known) | GENERIC_STREET_WORDS | CONNECTORS
+        names = {s.name for s in streets} | {n for s in streets for n in s.names.values()}
+        names |= {a.street or a.place or "" for a in addresses}
+        names |= {p.name for p in places}
+        for name in names:
+            vocabulary.update(tokens(name))
+        self.vocabulary = frozenset(vocabulary)
+        """Folded words the region's names use: what of a sentence may be its address."""
         self._known_list = sorted(known)
         self._street_fuzzy = _FuzzyKeys(self.variant_groups)
         self._partial_fuzzy = _FuzzyKeys(self.partial_groups)
@@ -497,12 +527,12 @@ class RegionIndex:
                 for norm in self.variant_groups[choice]:
                     if sim > best.get(norm, 0.0):
                         best[norm] = sim
-        for k, weight in partial_keys:
+        for n, (k, weight) in enumerate(partial_keys):
             for norm in self.partial_groups.get(k, ()):
                 if weight > best.get(norm, 0.0):
                     best[norm] = weight
-            if not fuzzy:
-                continue
+            if not fuzzy or n > 0 or max(best.values(), default=0.0) >= weight:
+                continue  # a misspelt distinctive part only when nothing better was found
             for choice, _dist in self._partial_fuzzy.near(k, limit=limit):
                 sim = weight * name_similarity(k, choice)
                 for norm in self.partial_groups[choice]:
@@ -544,15 +574,19 @@ class RegionIndex:
                         sim = KIND_MATCH
                     if best.get(i, 0.0) < sim:
                         best[i] = sim
-        # every query word in the name: a partial name ("Rathaus" for "Rathaus Vaduz")
-        word_keys = [digraph_key(w) for w in words if len(w) >= 3 or w[:1].isdigit()]
+        # every query word in the name: a partial name ("Rathaus" for "Rathaus Vaduz"); a word
+        # naming a kind of place matches that kind in any language ("church" for "Kirche")
+        word_keys: list[str] = []
+        for w in join_phrases([w for w in words if len(w) >= 3 or w[:1].isdigit()]):
+            c = concept(w)
+            word_keys.append(concept_key(c) if c is not None else digraph_key(w))
         if word_keys:
             sets = [self.place_words.get(w, set()) for w in word_keys]
             common = set.intersection(*sets) if sets else set()
-            for i in list(common)[:200]:
+            for i in sorted(common)[:200]:
                 place = self.places[i]
-                share = len(word_keys) / max(len(place.words), len(word_keys))
-                sim = 0.55 + 0.4 * share
+                share = len(word_keys) / max(place.size, len(word_keys))
+                sim = 0.55 + 0.4 * min(1.0, share)
                 if sim > best.get(i, 0.0):
                     best[i] = sim
         return best

@@ -22,6 +22,8 @@ ReasonCode = Literal[
     "addresses_place",
     "intersection",
     "landmark",
+    "place_only",
+    "landmark_elsewhere",
     "coordinates",
 ]
 

@@ -150,6 +150,11 @@ def concept(word: str) -> str | None:
     return None
 
 
+def is_generic_place_word(word: str) -> bool:
+    """The folded word is itself a generic word of a kind of place (not a compound)."""
+    return word in _CONCEPT_OF or word in _CONCEPTS
+
+
 def concept_key(c: str) -> str:
     """The index key of a concept (cannot clash with a word)."""
     return f"~{c}"

@@ -119,3 +119,91 @@ def test_street_without_its_generic_word(
 ) -> None:
     top = _top(index, query)
     assert (top.kind, top.street, top.housenumber) == ("address", street, number)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Feldkircher Strasse, Nr. 55, 2. Stock",
+        "Feldkircher Strasse, Hausnr. 55",
+        "Feldkircher Strasse nº 55, 2º esq.",
+        "Feldkircher Strasse, #55, Top 4, Alpha",
+        "55, Feldkircher Strasse, Alpha",
+        "Feldkircher Strasse 55号 3楼",
+    ],
+)
+def test_number_forms_find_the_number(index: RegionIndex, query: str) -> None:
+    top = _top(index, query)
+    assert (top.kind, top.street, top.housenumber) == ("address", "Feldkircher Strasse", "55")
+    assert top.extra["exact"] is True
+
+
+def test_floor_kept_as_detail_not_read_as_the_number(index: RegionIndex) -> None:
+    top = _top(index, "Brunnenweg 12, 2. Stock, Beta")
+    assert (top.housenumber, top.extra["detail"]) == ("12", "2. Stock")
+    top = _top(index, "Brunnenweg 6, segundo andar")
+    assert (top.housenumber, top.extra["detail"]) == ("6", "segundo andar")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "span"),
+    [
+        ("Hilfe, wir wohnen am Brunnenweg 6, zweiter Stock", None),
+        ("Hilfe bitte schnell wir wohnen am Brunnenweg 6 in Beta", "Brunnenweg 6 in Beta"),
+        ("my husband collapsed we are at 12 Brunnenweg please come quickly", "12 Brunnenweg"),
+        ("socorro moramos na Rua de Santa Catarina 59 segundo andar venham", None),
+    ],
+)  # fmt: skip
+def test_address_inside_a_sentence(index: RegionIndex, sentence: str, span: str | None) -> None:
+    top = _top(index, sentence)
+    assert top.kind == "address"
+    assert top.housenumber in {"6", "12", "59"}
+    if span is not None:
+        assert span in top.extra["span"]
+
+
+@pytest.mark.parametrize(
+    ("query", "name"),
+    [
+        ("Pfarrkirche St. Florian", "Pfarrkirche St. Florian"),
+        ("church St. Florian", "Pfarrkirche St. Florian"),
+        ("Iglesia St. Florian, Alpha", "Pfarrkirche St. Florian"),
+        ("chapel St. Florian", "Kapelle St. Florian"),
+        ("youth hostel", "Jugendherberge"),
+        ("school Beta", "Primarschule Beta"),
+    ],
+)
+def test_landmarks_by_generic_words_of_any_language(
+    index: RegionIndex, query: str, name: str
+) -> None:
+    top = _top(index, query)
+    assert top.kind == "landmark"
+    assert top.label.startswith(name)
+
+
+def test_a_landmark_outside_the_town_named_says_so(index: RegionIndex) -> None:
+    top = _top(index, "Jugendherberge, Alpha")  # the hostel is in Beta
+    assert top.kind == "landmark"
+    assert top.reason == "landmark_elsewhere"
+    assert top.extra["exact"] is False
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Feldkircher Strasse 999",  # the street has no such number
+        "Feldkircher 999, Alpha",
+        "Nowherestreet 12, Alpha",  # no such street: only the town
+        "Alpha 12",
+    ],
+)
+def test_a_town_or_street_for_a_numbered_query_is_never_exact(
+    index: RegionIndex, query: str
+) -> None:
+    for c in geocode_in(index, query):
+        if c.kind in ("street", "landmark"):
+            assert c.extra["exact"] is False, c
+            assert c.reason in ("number_not_found", "place_only", "landmark_elsewhere"), c
+    top = _top(index, query)
+    assert top.kind != "address"
+    assert top.extra["exact"] is False
