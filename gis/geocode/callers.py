@@ -35,6 +35,13 @@ _UNIT_WORDS = (
     r"|appartement|appt|bâtiment|batiment|bat|interno|int|scala"
 )
 _DETAIL_PATTERNS = (
+    # floor 2, Top 4, Wohnung 12, Eingang B, apt 5 (first: in "Tal 15 piso 3" the 3 is the
+    # floor and 15 the house number)
+    re.compile(
+        rf"\b(?:{_FLOOR_WORDS}|{_UNIT_WORDS})\b\.?\s*(?:nr\.?\s*|n[º°]\s*|#\s*)?"
+        rf"(?:\d{{1,4}}[a-z]?|[a-z])\b",
+        re.IGNORECASE,
+    ),
     # 2. Stock, 3rd floor, 1er étage, 2º andar, 3. OG
     re.compile(
         rf"(?<![\w.])\d{{1,2}}\s*(?:\.|º|ª|°|st|nd|rd|th|er|re|e|ème|eme|o|a)?\s*"
@@ -43,12 +50,6 @@ _DETAIL_PATTERNS = (
     ),
     # zweiter Stock, segundo andar, first floor
     re.compile(rf"\b(?:{_ORDINAL_WORDS})\s+(?:{_FLOOR_WORDS})\b", re.IGNORECASE),
-    # floor 2, Top 4, Wohnung 12, Eingang B, apt 5
-    re.compile(
-        rf"\b(?:{_FLOOR_WORDS}|{_UNIT_WORDS})\b\.?\s*(?:nr\.?\s*|n[º°]\s*|#\s*)?"
-        rf"(?:\d{{1,4}}[a-z]?|[a-z])\b",
-        re.IGNORECASE,
-    ),
     # 2º esq., 3º dto, 1ª izq (Portuguese and Spanish flats)
     re.compile(
         r"(?<![\w.])\d{1,2}\s*[º°ª]\s*(?:esq|dto|dt|dir|drt|izq|izda|dcha|dcho|frente|fte|"

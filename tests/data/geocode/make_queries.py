@@ -94,6 +94,13 @@ SENTENCES = (
     "ayuda por favor, estamos en {street} {n}, hay fuego",
     "aiuto, siamo in {street} {n} a {city}",
     "快来,地址是 {street} {n},{city},3楼",
+    # said in one breath, no commas
+    "wir brauchen einen Krankenwagen in der {street} {n} in {city} mein Mann atmet nicht",
+    "my wife fell down the stairs at {street} {n} please come quickly",
+    "aqui na {street} {n} há um incêndio venham depressa",
+    "il y a un feu au {n} {street} à {city} venez vite",
+    "hola estamos en la {street} número {n} piso 3 ayuda",
+    "bitte kommen Sie zur {street} Hausnummer {n} es brennt im Keller",
 )
 
 # Generic words of landmark names, and what a caller of another language may say instead.
