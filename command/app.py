@@ -70,10 +70,16 @@ def _field(error: Mapping[str, Any]) -> str:
 
 def _problem(error: Mapping[str, Any]) -> dict[str, Any]:
     """One invalid field: where, pydantic's stable type code, its context, and the text."""
-    ctx = {k: v if isinstance(v, int | float | str | bool) else str(v)
-           for k, v in (error.get("ctx") or {}).items()}
-    return {"field": _field(error), "code": str(error.get("type")), "params": ctx,
-            "message": str(error.get("msg"))}
+    ctx = {
+        k: v if isinstance(v, int | float | str | bool) else str(v)
+        for k, v in (error.get("ctx") or {}).items()
+    }
+    return {
+        "field": _field(error),
+        "code": str(error.get("type")),
+        "params": ctx,
+        "message": str(error.get("msg")),
+    }
 
 
 def _describe(error: Mapping[str, Any]) -> str:

@@ -39,6 +39,7 @@ from command.incidents.config import IncidentConfig, load_config
 from command.incidents.service import IncidentService
 from command.maps.service import Maps
 from command.settings import Settings
+from gis.cn_divisions import load_divisions
 from gis.errors import GisError
 from gis.geocode.service import Geocoder
 from gis.routing import RoadGraphs
@@ -85,7 +86,7 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
     config = load_config(settings.incidents_config)
     hub = EventHub(engine, queue_size=settings.event_queue_size)
     incidents = IncidentService(engine, config, clock)
-    geocoder = Geocoder(engine)
+    geocoder = Geocoder(engine, divisions=load_divisions())
     roads = RoadGraphs()
     telephony = TelephonyService(engine, hub, config_from(settings), clock)
     container = Container(

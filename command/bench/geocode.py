@@ -244,15 +244,15 @@ def bench_cmd(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(figures, ensure_ascii=False, indent=2))
         return 0
     print(f"geocoding, region {mine.region}, {mine.queries} queries (load average {load:.2f})")
-    print(f"{'kind':<12} {'queries':>7} {'ours':>7} {'trigram':>8}")
+    print(f"{'kind':<15} {'queries':>7} {'ours':>7} {'trigram':>8}")
     rows = [("overall", mine.queries, mine.accuracy, theirs.accuracy)]
     rows += [
         (k, v.queries, v.accuracy, theirs.by_kind[k].accuracy)
         for k, v in sorted(mine.by_kind.items())
     ]
     for kind, n, ours, base in rows:
-        print(f"{kind:<12} {n:>7} {ours:>6.1f}% {base:>7.1f}%")
+        print(f"{kind:<15} {n:>7} {ours:>6.1f}% {base:>7.1f}%")
     for name in ("p50_ms", "p95_ms"):
-        print(f"{name:<12} {'':>7} {getattr(mine, name):>5.2f}ms {getattr(theirs, name):>6.2f}ms")
+        print(f"{name:<15} {'':>7} {getattr(mine, name):>5.2f}ms {getattr(theirs, name):>6.2f}ms")
     print(f"index load {mine.index_load_ms:.0f} ms")
     return 0

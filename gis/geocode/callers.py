@@ -67,6 +67,8 @@ _NUMBER_WORD = re.compile(
     r"|#\s*(?=\d)",
     re.IGNORECASE,
 )
+_PINYIN_HAO = re.compile(r"(\d)\s*hao\b", re.IGNORECASE)
+"""``12 hao`` (号 in pinyin) after a number."""
 _LONE_NUMBER = re.compile(r"^\d{1,5}\s*[a-zA-Z]?(?:\s*[-/]\s*\d{1,5}[a-zA-Z]?)?\s*[号號]?$")
 _SPLIT = re.compile(r"([,;\n]+)")
 
@@ -98,6 +100,7 @@ def prepare(text: str) -> Prepared:
 
         work = pattern.sub(keep, work)
     work = _NUMBER_WORD.sub(" ", work)
+    work = _PINYIN_HAO.sub(r"\1", work)
     parts = [p.strip() for p in _SPLIT.split(work)]
     segments = [p for i, p in enumerate(parts) if i % 2 == 0]
     segments = [s for s in segments if s]

@@ -28,6 +28,7 @@ from shapely import STRtree
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
+from gis.cn_address import has_cjk
 from gis.geocode.scoring import max_edits, name_similarity
 from gis.geocode.words import (
     CONNECTORS,
@@ -37,6 +38,7 @@ from gis.geocode.words import (
     distinctive_words,
     is_generic_place_word,
     join_phrases,
+    pinyin_key,
 )
 from gis.normalize import (
     digraph_key,
@@ -497,6 +499,8 @@ class RegionIndex:
         self._words_prefix_keys = [p[0] for p in self._words_prefix]
 
     def _add_partial(self, name: str, norm: str) -> None:
+        if has_cjk(name):
+            self.partial_groups[pinyin_key(name)].add(norm)
         words = distinctive_words(name)
         if words:
             k = key(words)

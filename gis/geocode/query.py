@@ -11,6 +11,7 @@ import re
 import unicodedata
 
 from gis.cn_address import has_cjk, parse_cn_address
+from gis.cn_divisions import Divisions
 from gis.errors import InvalidQueryError
 from gis.geocode.callers import prepare
 from gis.geocode.model import MAX_QUERY_CHARS, HouseNumber, ParsedQuery, Reading
@@ -173,11 +174,15 @@ def _split_intersection(text: str) -> tuple[str, str] | None:
     return None
 
 
-def parse_query(text: str) -> ParsedQuery:
-    """Read a query (already checked by :func:`check_query`) into its possible readings."""
+def parse_query(text: str, divisions: Divisions | None = None) -> ParsedQuery:
+    """Read a query (already checked by :func:`check_query`) into its possible readings.
+
+    ``divisions`` (China's national list) lets Chinese addresses be read by province, city and
+    district names written without their suffix."""
     text = unicodedata.normalize("NFC", text)
     prepared = prepare(text)
     original, text = text, prepared.text
+    detail = prepared.detail
     segments = [s.strip() for s in _SEGMENT_SPLIT.split(text) if s.strip()]
     folded_segments = [_fold_keep_numbers(s).split() for s in segments]
     folded_segments = [s for s in folded_segments if s]
@@ -197,8 +202,20 @@ def parse_query(text: str) -> ParsedQuery:
         if si > 0:
             all_context.extend(t for t in tokens if not _is_number(t))
     if has_cjk(original):
-        cn = parse_cn_address(original)
+        cn = parse_cn_address(original, divisions)
         if cn is not None:
+            cn_detail = [
+                f"{v}{suffix}"
+                for v, suffix in (
+                    (cn.community, ""),
+                    (cn.building, "号楼"),
+                    (cn.unit, "单元"),
+                    (cn.floor, "层"),
+                    (cn.room, "室"),
+                )
+                if v
+            ]
+            detail = tuple(dict.fromkeys([*detail, *cn_detail]))
             places = tuple(
                 fold(p) for p in (cn.district, cn.city, cn.province, cn.town) if p and fold(p)
             )
@@ -220,5 +237,5 @@ def parse_query(text: str) -> ParsedQuery:
         readings=tuple(unique),
         intersection=intersection,
         context_words=tuple(all_context),
-        detail=prepared.detail,
+        detail=detail,
     )

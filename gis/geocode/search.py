@@ -17,6 +17,8 @@ import shapely
 from shapely.geometry import LineString, Point
 from shapely.ops import nearest_points
 
+from gis.cn_address import has_cjk
+from gis.cn_divisions import Divisions
 from gis.geocode import scoring
 from gis.geocode.callers import address_spans
 from gis.geocode.index import (
@@ -37,7 +39,7 @@ from gis.geocode.model import (
     Suggestion,
 )
 from gis.geocode.query import parse_query
-from gis.geocode.words import distinctive_words
+from gis.geocode.words import distinctive_words, pinyin_key
 from gis.normalize import digraph_key, key, name_keys, tokens
 
 MAX_INTERPOLATION_GAP_M = 800.0
@@ -70,11 +72,18 @@ def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     return 6_371_008.8 * math.hypot(x, y)
 
 
+HOMOPHONE = 0.9
+"""Name similarity of a Chinese name written with homophone characters."""
+
+
 def _partial_keys(words: Sequence[str]) -> tuple[tuple[str, float], ...]:
     """The query's street words as a distinctive part (generic and connector words out)."""
     plain = [w for w in words if w]
     distinct = list(distinctive_words(" ".join(plain)))
     out: dict[str, float] = {}
+    if any(has_cjk(w) for w in plain):
+        # the same sounds written with other characters (同音字): the name by its pinyin
+        out[pinyin_key("".join(plain))] = HOMOPHONE
     if distinct and distinct != plain:
         k = key(distinct)
         out[k] = PARTIAL_NAME_WITH_GENERIC
@@ -649,6 +658,7 @@ def search(
     query: ParsedQuery,
     limit: int = 5,
     near: tuple[float, float] | None = None,
+    divisions: Divisions | None = None,
 ) -> list[Candidate]:
     """Ranked candidates for a parsed query; ``near`` (lat, lon) favours what lies close to it
     when the text alone cannot decide (twin addresses in two towns, a landmark name).
@@ -663,7 +673,7 @@ def search(
     # a sentence: its address-shaped parts first; a part found for sure ends the search
     best_span: list[Candidate] = []
     for span in spans:
-        found = _Search(index, parse_query(span.text)).run(limit, near)
+        found = _Search(index, parse_query(span.text, divisions)).run(limit, near)
         if found and (not best_span or found[0].score > best_span[0].score):
             detail = {"detail": ", ".join(query.detail)} if query.detail else {}
             best_span = [replace(c, extra={**c.extra, "span": span.text, **detail}) for c in found]

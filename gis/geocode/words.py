@@ -10,6 +10,8 @@ key so they match each other.
 
 from __future__ import annotations
 
+from pypinyin import lazy_pinyin
+
 from gis.normalize import fold
 
 GENERIC_STREET_WORDS = frozenset(
@@ -148,6 +150,12 @@ def concept(word: str) -> str | None:
             ):
                 return c
     return None
+
+
+def pinyin_key(text: str) -> str:
+    """Chinese characters as toneless pinyin, squeezed (``中山路`` → ``zhongshanlu``): how a
+    name typed in pinyin, or with a homophone character (同音字), meets the name."""
+    return "".join(lazy_pinyin(text, errors="ignore")).lower()
 
 
 def is_generic_place_word(word: str) -> bool:
