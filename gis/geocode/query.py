@@ -174,6 +174,14 @@ def _split_intersection(text: str) -> tuple[str, str] | None:
     return None
 
 
+def _said_before(part: str, said: str) -> bool:
+    """Whether a building part (``3层``) is already in the detail (as ``3楼``)."""
+    m = re.match(r"[0-9A-Z]+", part)
+    if m is None:
+        return part in said
+    return re.search(rf"(?<![0-9A-Z]){m.group(0)}\s*(?:楼|层|单元|室)", said) is not None
+
+
 def parse_query(text: str, divisions: Divisions | None = None) -> ParsedQuery:
     """Read a query (already checked by :func:`check_query`) into its possible readings.
 
@@ -215,6 +223,8 @@ def parse_query(text: str, divisions: Divisions | None = None) -> ParsedQuery:
                 )
                 if v
             ]
+            said = " ".join(detail)  # 3楼 taken out already: cn finds it again as floor 3
+            cn_detail = [d for d in cn_detail if not _said_before(d, said)]
             detail = tuple(dict.fromkeys([*detail, *cn_detail]))
             places = tuple(
                 fold(p) for p in (cn.district, cn.city, cn.province, cn.town) if p and fold(p)
@@ -222,6 +232,10 @@ def parse_query(text: str, divisions: Divisions | None = None) -> ParsedQuery:
             if cn.road:
                 number = parse_housenumber(cn.number) if cn.number else None
                 readings.append((-1, Reading((fold(cn.road),), number, places)))
+            elif cn.community:
+                # a compound and its building: 阳光小区3号楼
+                building = parse_housenumber(cn.building) if cn.building else None
+                readings.append((-1, Reading((fold(cn.community),), building, places)))
             if cn.intersection is not None and intersection is None:
                 intersection = cn.intersection
             all_context.extend(places)
