@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     embedded_port: int = Field(default=54329, ge=1024, le=65535)
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_statement_timeout_ms: int = Field(default=10_000, ge=100)
+    import_statement_timeout_ms: int = Field(
+        default=600_000, ge=1_000, description="one statement of `cad gis import-osm` at most"
+    )
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
