@@ -358,7 +358,17 @@ class RegionIndex:
                 known.update(found)
             return found
 
+        grouped: dict[tuple[str, str | None], NameGroup | None] = {}
+
         def group(name: str, norm: str | None = None) -> NameGroup | None:
+            # a name is read once, not once per address point (a city has a million)
+            if (name, norm) in grouped:
+                return grouped[(name, norm)]
+            g = _group(name, norm)
+            grouped[(name, norm)] = g
+            return g
+
+        def _group(name: str, norm: str | None) -> NameGroup | None:
             keys = name_keys(name)
             if not keys:
                 return None
@@ -371,6 +381,16 @@ class RegionIndex:
                 self.variant_groups[k].add(norm)
             self._add_partial(name, norm)
             return g
+
+        numbers: dict[str, tuple[frozenset[str], int | None]] = {}
+
+        def number_of(text: str) -> tuple[frozenset[str], int | None]:
+            """The keys a house number is found by, and its base (read once per spelling)."""
+            found = numbers.get(text)
+            if found is None:
+                keys = frozenset({*housenumber_parts(text), text.lower()})
+                found = numbers[text] = (keys, housenumber_base(text))
+            return found
 
         geoms = shapely.from_wkb([s.wkb for s in streets]) if streets else []
         for s, geom, s_areas in zip(streets, geoms, street_areas, strict=True):
@@ -403,7 +423,7 @@ class RegionIndex:
                 id=a.id,
                 street=name,
                 housenumber=a.housenumber,
-                base=housenumber_base(a.housenumber),
+                base=number_of(a.housenumber)[1],
                 postcode=a.postcode,
                 city=a.city,
                 jurisdiction=self.jurisdiction_names.get(a.jurisdiction_id or -1),
@@ -411,7 +431,7 @@ class RegionIndex:
                 lat=a.lat,
                 context=ctx(a.jurisdiction_id, (a.city, a.postcode), a_areas + a.areas),
             )
-            for part in {*housenumber_parts(a.housenumber), *[a.housenumber.lower()]}:
+            for part in number_of(a.housenumber)[0]:
                 g.by_number.setdefault(part, []).append(entry)
             if entry.base is not None:
                 g.numbered.append(entry)
