@@ -93,8 +93,9 @@ async def record(
     }
     row["content_hash"] = content_digest(row)
     return int(
-        (await conn.execute(audit_log.insert().values(**row).returning(audit_log.c.id)))
-        .scalar_one()
+        (
+            await conn.execute(audit_log.insert().values(**row).returning(audit_log.c.id))
+        ).scalar_one()
     )
 
 

@@ -52,6 +52,7 @@ from command.tracking.terminals import TerminalPolicy, Terminals
 from command.tracking.trackers import Trackers
 from command.tracking.writer import BatchedPositionWriter, WriterPolicy
 from dispatch.avl.fixes import FixPolicy
+from gis.cn_divisions import load_divisions
 from gis.errors import GisError
 from gis.geocode.service import Geocoder
 from gis.routing import RoadGraphs
@@ -121,7 +122,7 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
     config = load_config(settings.incidents_config)
     hub = EventHub(engine, queue_size=settings.event_queue_size)
     incidents = IncidentService(engine, config, clock)
-    geocoder = Geocoder(engine)
+    geocoder = Geocoder(engine, divisions=load_divisions())
     roads = RoadGraphs()
     telephony = TelephonyService(engine, hub, config_from(settings), clock)
     unit_status = UnitStatusReports(engine, config.status_limits, clock)

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     max_login_body_bytes: int = Field(default=16_384, ge=1024)
     body_timeout_s: float = Field(default=10.0, gt=0)
     max_ws_message_bytes: int = Field(default=1_048_576, ge=1024)
+    import_statement_timeout_ms: int = Field(
+        default=600_000, ge=1_000, description="one statement of `cad gis import-osm` at most"
+    )
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

@@ -18,6 +18,8 @@ import unicodedata
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from gis.cn_divisions import Divisions
+
 MAX_TEXT_LENGTH = 200
 
 MUNICIPALITIES = ("北京", "上海", "天津", "重庆")
@@ -60,6 +62,10 @@ _NUMBER = re.compile(rf"^(?P<v>[甲乙丙丁]?{_NUM}(?:[-－之]{_NUM})?)号(?!�
 _COMMUNITY = re.compile(
     rf"^(?P<v>{_NAME}{{2,15}}?(?:小区|花园|家园|公寓|大厦|社区|新村|村|苑|广场|中心|园))"
 )
+_COMMUNITY_BEFORE_BUILDING = re.compile(
+    rf"^(?P<v>{_NAME}{{2,15}}?)(?=(?:{_NUM}|[A-Z])(?:栋|幢|座|号楼|号院楼))"
+)
+"""A building complex without a generic word (``盘古大观A座``): the name before a building."""
 _BUILDING = re.compile(rf"^(?P<v>{_NUM}|[A-Z])(?:栋|幢|座|号楼|号院楼)")
 _UNIT = re.compile(rf"^(?P<v>{_NUM})单元")
 _FLOOR = re.compile(rf"^(?P<v>{_NUM})(?:层|楼)")
@@ -93,6 +99,7 @@ class CnAddress:
     room: str | None = None
     intersection: tuple[str, str] | None = None
     rest: str | None = None
+    postcode: str | None = None
 
     def components(self) -> dict[str, str]:
         """The parts present, by name (the intersection as ``"A/B"``)."""
@@ -169,12 +176,43 @@ def _admin(text: str) -> tuple[dict[str, str | None], str]:
     return parts, text
 
 
+def _admin_of(divisions: Divisions, text: str) -> tuple[dict[str, str | None], str]:
+    """Province, city, district by the national list (short forms too), then the town."""
+    m = divisions.match(text)
+    parts: dict[str, str | None] = {
+        "province": m.province.name if m.province else None,
+        "city": m.city.name if m.city else None,
+        "district": m.district.name if m.district else None,
+    }
+    if m.province is not None and m.province.name.rstrip("市") in MUNICIPALITIES:
+        parts["city"] = m.province.name
+    text = text[m.consumed :].lstrip(" ,，")
+    parts["town"], text = _take(_TOWN, text)
+    return parts, text
+
+
+_COUNTRY = re.compile(r"^(?:中华人民共和国|中国|china|prc|p\.r\.c\.?)\s*[,，]?\s*", re.IGNORECASE)
+_POSTCODE = re.compile(r"(?:邮编|邮政编码)?\s*[:：]?\s*(?<!\d)(\d{6})(?!\d)")
+
+
+def _postcode(text: str) -> tuple[str | None, str]:
+    """A six-digit postcode at the start or the end (not a room number), taken out."""
+    for m in _POSTCODE.finditer(text):
+        if m.start() == 0 or m.end() == len(text) or "邮" in m.group(0):
+            return m.group(1), (text[: m.start()] + text[m.end() :]).strip(" ,，")
+    return None, text
+
+
 def _road_name(text: str) -> str:
     return text.strip(" ,，")
 
 
-def parse_cn_address(text: str) -> CnAddress | None:
+def parse_cn_address(text: str, divisions: Divisions | None = None) -> CnAddress | None:
     """The components of a Chinese address, or ``None`` when ``text`` is not one.
+
+    A leading country (``中国``) and a six-digit postcode are taken out; spaces do not matter
+    (``盘古大观 A 座 23层``). With ``divisions`` (the national list) the province, city and
+    district are read by their names and short forms (``四川成都`` → 四川省, 成都市).
 
     >>> a = parse_cn_address("山西省长治市潞州区英雄中路123号")
     >>> (a.province, a.city, a.district, a.road, a.number)
@@ -185,14 +223,17 @@ def parse_cn_address(text: str) -> CnAddress | None:
     text = unicodedata.normalize("NFKC", text).strip()
     if not has_cjk(text):
         return None
-    parts, text = _admin(text)
+    text = _COUNTRY.sub("", text)
+    postcode, text = _postcode(text)
+    text = "".join(text.split())
+    parts, text = _admin(text) if divisions is None else _admin_of(divisions, text)
 
     crossing = _INTERSECTION.match(text) or _INTERSECTION_BARE.match(text)
     if crossing is not None:
         a, b = _road_name(crossing["a"]), _road_name(crossing["b"])
         if a and b and has_cjk(a) and has_cjk(b):
             rest = crossing["rest"].strip(" ,，") or None
-            return CnAddress(**parts, intersection=(a, b), rest=rest)
+            return CnAddress(**parts, intersection=(a, b), rest=rest, postcode=postcode)
 
     fields: dict[str, Any] = dict(parts)
     fields["road"], text = _take(_ROAD, text)
@@ -201,12 +242,15 @@ def parse_cn_address(text: str) -> CnAddress | None:
     number, text = _take(_NUMBER, text)
     fields["number"] = _digits(number) if number else None
     fields["community"], text = _take(_COMMUNITY, text)
+    if fields["community"] is None:
+        fields["community"], text = _take(_COMMUNITY_BEFORE_BUILDING, text)
     for key, pattern in (("building", _BUILDING), ("unit", _UNIT), ("floor", _FLOOR)):
         value, text = _take(pattern, text)
         fields[key] = _digits(value) if value else None
     room, text = _take(_ROOM, text)
     fields["room"] = room
     fields["rest"] = text or None
+    fields["postcode"] = postcode
     result = CnAddress(**fields)
     if not any(v for k, v in fields.items() if k != "rest"):
         return None

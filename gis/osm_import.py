@@ -38,6 +38,7 @@ from gis.tables import metadata
 REGION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 IMPORT_LOCK = 0x6769735F696D70  # advisory lock key held while a region is replaced
 
+
 class RegionListener(Protocol):
     """Something to tell, in this process, that a region was replaced (a cache).
 
@@ -495,14 +496,27 @@ def _database_reason(exc: BaseException) -> str:
     return text_ or type(exc).__name__
 
 
+IMPORT_STATEMENT_TIMEOUT_MS = 600_000
+"""Longest one statement of an import may run (bulk inserts and deletes of a city's rows)."""
+
+
+async def _statement_timeout(conn: AsyncConnection, ms: int) -> None:
+    """``SET LOCAL``: for this transaction only, the pooled connection keeps its own."""
+    await conn.execute(text(f"SET LOCAL statement_timeout = {int(ms)}"))
+
+
 async def import_osm(
     engine: AsyncEngine,
     path: str | Path,
     region: str,
     progress: ProgressFn | None = None,
     listeners: Sequence[RegionListener] = (),
+    statement_timeout_ms: int = IMPORT_STATEMENT_TIMEOUT_MS,
 ) -> ImportSummary:
     """Replace ``region`` with the contents of an OSM extract, all or nothing.
+
+    The import's own transaction runs with ``statement_timeout_ms`` (the service's short
+    statement timeout would stop its bulk statements on a database that holds other regions).
 
     ``progress(stage, done, total)`` is called on the way (from a worker thread while reading);
     ``listeners`` (this process's caches of the region) are told once the new data is in.
@@ -535,6 +549,7 @@ async def import_osm(
         progress("writing", 0, None)
     try:
         async with engine.begin() as conn:
+            await _statement_timeout(conn, statement_timeout_ms)
             await _write(conn, region, rows, file.name, progress)
     except (DBAPIError, SQLAlchemyError, OSError) as exc:
         raise ImportFailed(
@@ -549,6 +564,7 @@ async def import_osm(
     if progress is not None:
         progress("analysing", 0, None)
     async with engine.connect() as conn:
+        await _statement_timeout(conn, statement_timeout_ms)
         for table in metadata.sorted_tables:
             await conn.execute(text(f"ANALYZE {table.name}"))
         await conn.commit()

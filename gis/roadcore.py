@@ -84,9 +84,7 @@ class Core:
             position = {int(v): k for k, v in enumerate(local.tolist())}
             found = np.full(len(local), INF)
             for v, cost in ways.items():
-                found = np.minimum(
-                    found, cost + dijkstra(sub, directed=True, indices=position[v])
-                )
+                found = np.minimum(found, cost + dijkstra(sub, directed=True, indices=position[v]))
             inside[piece] = found
             for k, a in enumerate(ends):
                 c = int(self.core_of[a])
@@ -127,9 +125,7 @@ def _neighbours(full: Any, n: int) -> list[list[int]]:
     pattern = csr_matrix((np.ones(len(full.indices)), full.indices, full.indptr), shape=(n, n))
     sym = (pattern + pattern.T).tocsr()
     indptr, indices = sym.indptr.tolist(), sym.indices.tolist()
-    return [
-        [u for u in indices[indptr[v] : indptr[v + 1]] if u != v] for v in range(n)
-    ]
+    return [[u for u in indices[indptr[v] : indptr[v + 1]] if u != v] for v in range(n)]
 
 
 def min_csr(

@@ -59,4 +59,3 @@ async def map_engine(map_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_async_engine(map_url, pool_size=5, max_overflow=20)
     yield engine
     await engine.dispose()
-

@@ -21,8 +21,11 @@ def config_from(settings: Settings) -> TelephonyConfig:
     queues = tuple(q.strip() for q in settings.ami_queues.split(",") if q.strip())
     return TelephonyConfig(
         ami=AmiSettings(
-            host=settings.ami_host, port=settings.ami_port, username=settings.ami_username,
-            secret=settings.ami_secret, queues=queues,
+            host=settings.ami_host,
+            port=settings.ami_port,
+            username=settings.ami_username,
+            secret=settings.ami_secret,
+            queues=queues,
             transfer_context=settings.ami_transfer_context,
             outgoing_context=settings.ami_outgoing_context,
             recording_dir=settings.ami_recording_dir,

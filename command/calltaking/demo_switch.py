@@ -10,7 +10,9 @@ from command.settings import Settings
 
 
 async def start_demo_simulator(
-    settings: Settings, seats: Sequence[str] = (), calls_per_minute: float = 4.0,
+    settings: Settings,
+    seats: Sequence[str] = (),
+    calls_per_minute: float = 4.0,
 ) -> tuple[Settings, Callable[[], Awaitable[None]]]:
     """For ``cad demo``: an AMI simulator on a free port with a steady flow of calls.
 
@@ -26,7 +28,8 @@ async def start_demo_simulator(
     for n, interface in enumerate(seats):
         sim.add_member(interface, f"Seat {n + 1}", queues[0])
     flow = asyncio.get_running_loop().create_task(
-        sim.flow(calls_per_minute / 60.0, talk=30.0, hold_for=90.0))
+        sim.flow(calls_per_minute / 60.0, talk=30.0, hold_for=90.0)
+    )
 
     async def stop() -> None:
         flow.cancel()

@@ -56,21 +56,40 @@ SUPERVISORS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
 def to_new_event(event: DomainEvent, actor: str | None = None) -> NewEvent:
     if isinstance(event, CallTransitioned):
-        return NewEvent(event.type, "call", event.call.id,
-                        {"call": event.call.as_json(), "from": event.from_state,
-                         "detail": dict(event.detail)}, actor)
+        return NewEvent(
+            event.type,
+            "call",
+            event.call.id,
+            {"call": event.call.as_json(), "from": event.from_state, "detail": dict(event.detail)},
+            actor,
+        )
     if isinstance(event, CallUpdated):
-        return NewEvent(event.type, "call", event.call.id,
-                        {"call": event.call.as_json(), "detail": dict(event.detail)}, actor)
-    return NewEvent(event.type, "seat", event.seat.interface,
-                    {"seat": event.seat.as_json(), "detail": dict(event.detail)}, actor)
+        return NewEvent(
+            event.type,
+            "call",
+            event.call.id,
+            {"call": event.call.as_json(), "detail": dict(event.detail)},
+            actor,
+        )
+    return NewEvent(
+        event.type,
+        "seat",
+        event.seat.interface,
+        {"seat": event.seat.as_json(), "detail": dict(event.detail)},
+        actor,
+    )
 
 
 class TelephonyService:
     """The consumer of the bridge, and what the telephony routes call."""
 
-    def __init__(self, engine: AsyncEngine, hub: EventHub, config: TelephonyConfig,
-                 clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        hub: EventHub,
+        config: TelephonyConfig,
+        clock: Callable[[], datetime],
+    ) -> None:
         self.engine = engine
         self.hub = hub
         self.config = config
@@ -107,8 +126,9 @@ class TelephonyService:
     @property
     def health(self) -> Health:
         if not self.config.enabled:
-            return Health("degraded", "telephony is switched off (CAD_AMI_ENABLED=false)",
-                          self.clock())
+            return Health(
+                "degraded", "telephony is switched off (CAD_AMI_ENABLED=false)", self.clock()
+            )
         return self.bridge.health
 
     # ------------------------------------------------------------------ Consumer
@@ -125,15 +145,16 @@ class TelephonyService:
             call = event.call
             if event.to_state == "queued" and call.number and call.id not in self._context:
                 self._context[call.id] = loop.create_task(self._lookup(call.number, call.id))
-            elif call.seat and (event.to_state == "offered" or (
-                    event.to_state == "answered" and event.detail.get("grabbed"))):
+            elif call.seat and (
+                event.to_state == "offered"
+                or (event.to_state == "answered" and event.detail.get("grabbed"))
+            ):
                 task = loop.create_task(self._pop(call))
                 self._pop_tasks.add(task)
                 task.add_done_callback(self._pop_tasks.discard)
             elif event.to_state == "ended":
                 self._context.pop(call.id, None)  # a lookup still running just finishes
-        if any(isinstance(e, SeatChanged) and e.seat.state == SeatState.AVAILABLE
-               for e in events):
+        if any(isinstance(e, SeatChanged) and e.seat.state == SeatState.AVAILABLE for e in events):
             task = loop.create_task(self._offer_waiting())
             self._pop_tasks.add(task)
             task.add_done_callback(self._pop_tasks.discard)
@@ -153,23 +174,27 @@ class TelephonyService:
             return
         self._logged_status = health.status
         async with self.engine.begin() as conn:
-            await event_log.append(conn, [NewEvent(
-                "telephony.health", "telephony", "ami", health.as_json(), "asterisk")])
+            await event_log.append(
+                conn,
+                [NewEvent("telephony.health", "telephony", "ami", health.as_json(), "asterisk")],
+            )
         self.hub.poke()
 
     async def health_check(self) -> PartHealth:
         h = self.health
-        return PartHealth(h.status, h.reason or f"AMI {self.config.ami.host}:"
-                          f"{self.config.ami.port}, {len(self.bridge.tracker.live_calls())} "
-                          "live calls")
+        return PartHealth(
+            h.status,
+            h.reason
+            or f"AMI {self.config.ami.host}:"
+            f"{self.config.ami.port}, {len(self.bridge.tracker.live_calls())} "
+            "live calls",
+        )
 
     # ------------------------------------------------------------------ screen pop
 
-    async def build_pop(self, conn: AsyncConnection, call: CallView,
-                        seat: str) -> dict[str, Any]:
+    async def build_pop(self, conn: AsyncConnection, call: CallView, seat: str) -> dict[str, Any]:
         """The screen pop: one round trip for history and location (two for a report)."""
-        context: dict[str, Any] = {"earlier_calls": [], "earlier_incidents": [],
-                                   "location": None}
+        context: dict[str, Any] = {"earlier_calls": [], "earlier_incidents": [], "location": None}
         if call.number:
             context = await self._context_for(conn, call.number, call.id)
         report = None
@@ -178,8 +203,9 @@ class TelephonyService:
             report = plain_row(rep) if rep else None
         return self.compose_pop(call, seat, context, report)
 
-    def compose_pop(self, call: CallView, seat: str, context: dict[str, Any],
-                    report: dict[str, Any] | None) -> dict[str, Any]:
+    def compose_pop(
+        self, call: CallView, seat: str, context: dict[str, Any], report: dict[str, Any] | None
+    ) -> dict[str, Any]:
         location = context["location"]
         if location is None and call.location is not None:
             lat, lon, accuracy = call.location
@@ -187,31 +213,46 @@ class TelephonyService:
         if report and report.get("lat") is not None and location is None:
             location = {"lat": report["lat"], "lon": report["lon"], "source": call.kind}
         draft = {
-            "call_id": call.id, "source": call.kind,
-            "caller_name": call.name or "", "caller_phone": call.number or "",
+            "call_id": call.id,
+            "source": call.kind,
+            "caller_name": call.name or "",
+            "caller_phone": call.number or "",
             "location": location,
             "address": (report or {}).get("address") or "",
             "summary": (report or {}).get("body") or "",
         }
-        return {"type": "screen_pop", "seat": seat, "call": call.as_json(),
-                "caller": {"number": call.number, "name": call.name},
-                "earlier_calls": context["earlier_calls"],
-                "earlier_incidents": context["earlier_incidents"],
-                "history_window_days": self.config.history_days,
-                "location": location, "report": report, "incident_draft": draft,
-                "history_pending": False}
+        return {
+            "type": "screen_pop",
+            "seat": seat,
+            "call": call.as_json(),
+            "caller": {"number": call.number, "name": call.name},
+            "earlier_calls": context["earlier_calls"],
+            "earlier_incidents": context["earlier_incidents"],
+            "history_window_days": self.config.history_days,
+            "location": location,
+            "report": report,
+            "incident_draft": draft,
+            "history_pending": False,
+        }
 
-    async def _history(self, conn: AsyncConnection, number: str,
-                       call_id: str) -> dict[str, Any]:
+    async def _history(self, conn: AsyncConnection, number: str, call_id: str) -> dict[str, Any]:
         now = self.clock()
-        row = (await conn.execute(POP_SQL, {
-            "number": number, "since": now - timedelta(days=self.config.history_days),
-            "id": call_id,
-            "loc_since": now - timedelta(minutes=self.config.location_minutes),
-        })).one()
-        return {"earlier_calls": decoded(row.calls) or [],
-                "earlier_incidents": decoded(row.incidents) or [],
-                "location": decoded(row.location)}
+        row = (
+            await conn.execute(
+                POP_SQL,
+                {
+                    "number": number,
+                    "since": now - timedelta(days=self.config.history_days),
+                    "id": call_id,
+                    "loc_since": now - timedelta(minutes=self.config.location_minutes),
+                },
+            )
+        ).one()
+        return {
+            "earlier_calls": decoded(row.calls) or [],
+            "earlier_incidents": decoded(row.incidents) or [],
+            "location": decoded(row.location),
+        }
 
     def _reader(self) -> HeldConnection:
         """A free held connection for a lookup, else the next in turn."""
@@ -225,8 +266,9 @@ class TelephonyService:
         async with self._reader().use() as conn:
             return await self._history(conn, number, call_id)
 
-    async def _context_for(self, conn: AsyncConnection, number: str,
-                           call_id: str) -> dict[str, Any]:
+    async def _context_for(
+        self, conn: AsyncConnection, number: str, call_id: str
+    ) -> dict[str, Any]:
         """The history looked up when the call was queued, or a fresh lookup."""
         pending = self._context.get(call_id)
         if pending is not None:
@@ -254,14 +296,14 @@ class TelephonyService:
                 return
             pending = self._context.get(call.id)
             if pending is None and call.number:
-                pending = asyncio.get_running_loop().create_task(
-                    self._lookup(call.number, call.id))
+                pending = asyncio.get_running_loop().create_task(self._lookup(call.number, call.id))
                 self._context[call.id] = pending
             if pending is not None:
                 with contextlib.suppress(TimeoutError, Exception):
                     await asyncio.wait_for(asyncio.shield(pending), self.pop_wait)
-            ready = pending is None or (pending.done() and not pending.cancelled()
-                                        and pending.exception() is None)
+            ready = pending is None or (
+                pending.done() and not pending.cancelled() and pending.exception() is None
+            )
             context = pending.result() if pending is not None and ready else EMPTY_CONTEXT
             pop = self.compose_pop(call, seat, context, None)
             pop["history_pending"] = not ready
@@ -269,8 +311,12 @@ class TelephonyService:
             if ready or pending is None:
                 return
             context = await asyncio.shield(pending)
-            self._publish(seat, {"type": "screen_pop_history", "seat": seat,
-                                 "call_id": call.id, **context}, arrived, t_start)
+            self._publish(
+                seat,
+                {"type": "screen_pop_history", "seat": seat, "call_id": call.id, **context},
+                arrived,
+                t_start,
+            )
         except Exception:
             log.exception("screen pop for call %s on %s could not be built", call.id, seat)
 
@@ -281,10 +327,12 @@ class TelephonyService:
             if kind == "pop" and message.get("history_pending"):
                 kind = "pop_pending"
             self.sent_latencies.append(
-                (kind, (time.monotonic() - float(message["_arrived"])) * 1000))
+                (kind, (time.monotonic() - float(message["_arrived"])) * 1000)
+            )
 
-    def _publish(self, seat: str, message: dict[str, Any], arrived: float | None,
-                 t_start: float) -> None:
+    def _publish(
+        self, seat: str, message: dict[str, Any], arrived: float | None, t_start: float
+    ) -> None:
         if arrived is not None:
             # benchmark tracing: where the time of a pop goes
             message["_arrived"] = arrived
@@ -294,16 +342,25 @@ class TelephonyService:
     async def current_pops(self, seat: str) -> list[dict[str, Any]]:
         """Pops for what is ringing or connected on a seat now (a console that reconnects)."""
         views: list[CallView] = [
-            c.view() for c in self.bridge.tracker.calls.values()
-            if c.seat == seat and c.state in ("offered", "answered")]
+            c.view()
+            for c in self.bridge.tracker.calls.values()
+            if c.seat == seat and c.state in ("offered", "answered")
+        ]
         async with self.engine.connect() as conn:
             views.extend(await store.reports_on_seat(conn, seat))
             return [await self.build_pop(conn, v, seat) for v in views]
 
     # ------------------------------------------------------------------ seats
 
-    async def sign_in(self, username: str, interface: str, name: str,
-                      queues: Sequence[str], paused: bool, reason: str | None) -> None:
+    async def sign_in(
+        self,
+        username: str,
+        interface: str,
+        name: str,
+        queues: Sequence[str],
+        paused: bool,
+        reason: str | None,
+    ) -> None:
         self.bridge.check_interface(interface)
         async with self.engine.begin() as conn:
             before = await store.seat_user(conn, interface)
@@ -326,11 +383,21 @@ class TelephonyService:
         for interface in sorted(set(rows) | set(self.bridge.tracker.seats)):
             live = self.bridge.tracker.seats.get(interface)
             row = rows.get(interface, {})
-            view = live.view().as_json() if live else {
-                "interface": interface, "name": row.get("name"), "state": row.get("state"),
-                "queues": row.get("queues"), "paused": row.get("paused"),
-                "pause_reason": row.get("pause_reason"), "call": row.get("call_id"),
-                "ringing_call": row.get("ringing_call_id"), "stale": True}
+            view = (
+                live.view().as_json()
+                if live
+                else {
+                    "interface": interface,
+                    "name": row.get("name"),
+                    "state": row.get("state"),
+                    "queues": row.get("queues"),
+                    "paused": row.get("paused"),
+                    "pause_reason": row.get("pause_reason"),
+                    "call": row.get("call_id"),
+                    "ringing_call": row.get("ringing_call_id"),
+                    "stale": True,
+                }
+            )
             view["username"] = row.get("username")
             out.append(view)
         return out
@@ -392,14 +459,21 @@ class TelephonyService:
 
     # ------------------------------------------------------------------ call-centre actions
 
-    async def _audit(self, origin: Origin, action: str, object_type: str, object_id: str,
-                     **detail: Any) -> None:
+    async def _audit(
+        self, origin: Origin, action: str, object_type: str, object_id: str, **detail: Any
+    ) -> None:
         """Who listened in, hung up, transferred ... from where."""
         async with self.engine.begin() as conn:
             await audit.record(
-                conn, actor=origin.actor, action=f"telephony.{action}",
-                object_type=object_type, object_id=object_id, source=origin.source,
-                result="ok", detail=detail)
+                conn,
+                actor=origin.actor,
+                action=f"telephony.{action}",
+                object_type=object_type,
+                object_id=object_id,
+                source=origin.source,
+                result="ok",
+                detail=detail,
+            )
 
     async def pause(self, interface: str, reason: str) -> None:
         await self.bridge.pause(interface, reason)
@@ -410,11 +484,13 @@ class TelephonyService:
     async def sign_out(self, interface: str) -> None:
         await self.bridge.sign_out(interface)
 
-    async def transfer(self, call_id: str, exten: str, context: str | None,
-                       attended: bool, origin: Origin) -> None:
+    async def transfer(
+        self, call_id: str, exten: str, context: str | None, attended: bool, origin: Origin
+    ) -> None:
         await self.bridge.transfer(call_id, exten, context, attended)
-        await self._audit(origin, "transfer", "call", call_id, exten=exten, context=context,
-                          attended=attended)
+        await self._audit(
+            origin, "transfer", "call", call_id, exten=exten, context=context, attended=attended
+        )
 
     async def consult(self, call_id: str, helper: str, origin: Origin) -> None:
         await self.bridge.consult(call_id, helper)
@@ -471,9 +547,18 @@ class TelephonyService:
         now = self.clock()
         async with self.engine.begin() as conn:
             rec_id = await store.add_recording(conn, call_id, file, now, actor)
-            await event_log.append(conn, [NewEvent(
-                "call.recording_started", "call", call_id,
-                {"recording_id": rec_id, "file": file}, actor)])
+            await event_log.append(
+                conn,
+                [
+                    NewEvent(
+                        "call.recording_started",
+                        "call",
+                        call_id,
+                        {"recording_id": rec_id, "file": file},
+                        actor,
+                    )
+                ],
+            )
         self.hub.poke()
         return {"id": rec_id, "call_id": call_id, "file": file, "started_at": now.isoformat()}
 
@@ -481,13 +566,16 @@ class TelephonyService:
         await self.bridge.stop_recording(call_id)
         async with self.engine.begin() as conn:
             stopped = await store.stop_recordings(conn, call_id, self.clock())
-            await event_log.append(conn, [NewEvent(
-                "call.recording_stopped", "call", call_id, {"stopped": stopped}, actor)])
+            await event_log.append(
+                conn,
+                [NewEvent("call.recording_stopped", "call", call_id, {"stopped": stopped}, actor)],
+            )
         self.hub.poke()
         return stopped
 
-    async def statistics(self, since: datetime,
-                         until: datetime) -> tuple[dict[str, Figures], dict[str, Figures]]:
+    async def statistics(
+        self, since: datetime, until: datetime
+    ) -> tuple[dict[str, Figures], dict[str, Figures]]:
         if until <= since:
             raise InvalidRequest(
                 "'until' must be after 'since'",
@@ -500,22 +588,35 @@ class TelephonyService:
 
     # ------------------------------------------------------------------ intake
 
-    async def push_location(self, number: str, lat: float, lon: float,
-                            accuracy_m: float | None, source: str) -> int:
+    async def push_location(
+        self, number: str, lat: float, lon: float, accuracy_m: float | None, source: str
+    ) -> int:
         async with self.engine.begin() as conn:
-            loc_id = await store.push_location(conn, number, lat, lon, accuracy_m, source,
-                                               self.clock())
-            await event_log.append(conn, [NewEvent(
-                "caller.location", "caller", number,
-                {"lat": lat, "lon": lon, "accuracy_m": accuracy_m, "source": source},
-                f"device:{source}")])
+            loc_id = await store.push_location(
+                conn, number, lat, lon, accuracy_m, source, self.clock()
+            )
+            await event_log.append(
+                conn,
+                [
+                    NewEvent(
+                        "caller.location",
+                        "caller",
+                        number,
+                        {"lat": lat, "lon": lon, "accuracy_m": accuracy_m, "source": source},
+                        f"device:{source}",
+                    )
+                ],
+            )
         self.hub.poke()
         return loc_id
 
     def _available_seat(self, exclude_busy_with_reports: bool = False) -> str | None:
         busy = set(self._report_seats.values()) if exclude_busy_with_reports else set()
-        free = sorted(s.interface for s in self.bridge.tracker.seats.values()
-                      if s.state == SeatState.AVAILABLE and s.interface not in busy)
+        free = sorted(
+            s.interface
+            for s in self.bridge.tracker.seats.values()
+            if s.state == SeatState.AVAILABLE and s.interface not in busy
+        )
         if not free:
             return None
         self._rr = (self._rr + 1) % len(free)

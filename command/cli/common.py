@@ -54,6 +54,9 @@ async def engine_for(settings: Settings) -> AsyncIterator[AsyncEngine]:
         await engine.dispose()
 
 
+BAR_WIDTH = 20
+
+
 class Progress:
     """Progress of a long step on stderr: one updating line on a terminal, lines otherwise."""
 
@@ -65,6 +68,10 @@ class Progress:
         elapsed = time.monotonic() - self.started
         amount = f"{done:,}" if total is None or total == done else f"{done:,}/{total:,}"
         line = f"[{elapsed:6.1f}s] {stage}: {amount}"
+        if total:
+            share = min(1.0, done / total)
+            filled = round(BAR_WIDTH * share)
+            line += f" [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {100 * share:3.0f}%"
         if self.tty:
             print(f"\r{line:<70}", end="", file=sys.stderr, flush=True)
         else:

@@ -27,7 +27,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     units.set_defaults(handler=units_cmd)
 
 
-
 def seed_cmd(args: argparse.Namespace, settings: Settings) -> int:
     ensure_embedded_running(settings)
 
@@ -56,5 +55,3 @@ def units_cmd(_: argparse.Namespace, settings: Settings) -> int:
 
     asyncio.run(run())
     return 0
-
-

@@ -54,7 +54,13 @@ def import_cmd(args: argparse.Namespace, settings: Settings) -> int:
 
     async def run() -> Any:
         async with engine_for(settings) as engine:
-            return await import_osm(engine, args.file, args.region, progress=progress)
+            return await import_osm(
+                engine,
+                args.file,
+                args.region,
+                progress=progress,
+                statement_timeout_ms=settings.import_statement_timeout_ms,
+            )
 
     try:
         summary = asyncio.run(run())

@@ -19,9 +19,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sim.add_argument("--username", default=None, help="default CAD_AMI_USERNAME")
     sim.add_argument("--secret", default=None, help="default CAD_AMI_SECRET, else cadsecret")
     sim.add_argument("--queue", default=None, help="default: first of CAD_AMI_QUEUES")
-    sim.add_argument("--seats", default="",
-                     help="comma list of seat interfaces to sign in at start, e.g. "
-                     "Local/1001@agents,Local/1002@agents")
+    sim.add_argument(
+        "--seats",
+        default="",
+        help="comma list of seat interfaces to sign in at start, e.g. "
+        "Local/1001@agents,Local/1002@agents",
+    )
     sim.add_argument("--calls-per-minute", type=float, default=6.0)
     sim.add_argument("--abandon", type=float, default=0.1, help="share of callers who give up")
     sim.add_argument("--talk", type=float, default=20.0, help="mean talk seconds")
@@ -39,16 +42,16 @@ def ami_sim_cmd(args: argparse.Namespace, settings: Settings) -> int:
     queue = args.queue or queues[0]
     username = args.username or settings.ami_username
     secret = args.secret or settings.ami_secret or "cadsecret"
-    transcript = (settings.shared_dir / "fixtures" / "ami" / f"{args.replay}.jsonl"
-                  if args.replay else None)
+    transcript = (
+        settings.shared_dir / "fixtures" / "ami" / f"{args.replay}.jsonl" if args.replay else None
+    )
     if transcript is not None and not transcript.exists():
         raise FileNotFoundError(f"no transcript at {transcript} (set CAD_SHARED_DIR)")
 
     async def run() -> None:
         sim = AmiSimulator(args.host, args.port, username, secret, [queue], speed=args.speed)
         port = await sim.start()
-        print(f"AMI simulator on {args.host}:{port} (user {username}, queue {queue})",
-              flush=True)
+        print(f"AMI simulator on {args.host}:{port} (user {username}, queue {queue})", flush=True)
         for n, interface in enumerate(s for s in args.seats.split(",") if s.strip()):
             sim.add_member(interface.strip(), f"Seat {n + 1}", queue)
         try:
@@ -58,8 +61,9 @@ def ami_sim_cmd(args: argparse.Namespace, settings: Settings) -> int:
                 await sim.replay(transcript, args.replay_speed or None)
                 await asyncio.Event().wait()
             else:
-                await sim.flow(args.calls_per_minute / 60.0, abandon_ratio=args.abandon,
-                               talk=args.talk)
+                await sim.flow(
+                    args.calls_per_minute / 60.0, abandon_ratio=args.abandon, talk=args.talk
+                )
         finally:
             await sim.stop()
 

@@ -433,14 +433,20 @@ def check_status_change(number: str, frm: IncidentStatus, to: IncidentStatus) ->
         )
     if frm in TERMINAL:
         raise InvalidIncidentTransition(
-            number, frm, to, f"it is {frm}; reopen it with a reason first",
+            number,
+            frm,
+            to,
+            f"it is {frm}; reopen it with a reason first",
             code="incident.status_final",
         )
     if to is IncidentStatus.CANCELLED:
         return
     if to is IncidentStatus.CLOSED and frm not in CLOSABLE_FROM:
         raise InvalidIncidentTransition(
-            number, frm, to, "units are on their way; cancel or wait for them on scene first",
+            number,
+            frm,
+            to,
+            "units are on their way; cancel or wait for them on scene first",
             code="incident.close_units_on_way",
         )
     if _CHAIN.index(to) < _CHAIN.index(frm):
@@ -474,7 +480,10 @@ def advance_for_unit(current: IncidentStatus, unit_status: str) -> IncidentStatu
 def check_reopen(number: str, current: IncidentStatus, reason: str) -> str:
     if current not in TERMINAL:
         raise InvalidIncidentTransition(
-            number, current, IncidentStatus.NEW, "only a closed or cancelled incident reopens",
+            number,
+            current,
+            IncidentStatus.NEW,
+            "only a closed or cancelled incident reopens",
             code="incident.reopen_not_final",
         )
     return _reason(reason)

@@ -28,7 +28,18 @@ from shapely import STRtree
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
+from gis.cn_address import has_cjk
 from gis.geocode.scoring import max_edits, name_similarity
+from gis.geocode.words import (
+    CONNECTORS,
+    GENERIC_STREET_WORDS,
+    concept,
+    concept_key,
+    distinctive_words,
+    is_generic_place_word,
+    join_phrases,
+    pinyin_key,
+)
 from gis.normalize import (
     digraph_key,
     housenumber_base,
@@ -37,6 +48,13 @@ from gis.normalize import (
     name_keys,
     tokens,
 )
+
+PARTIAL_NAME = 0.9
+"""Name similarity of a street named by its distinctive part alone (``Feldkircher`` for
+Feldkircher Strasse): below the whole name, so a street called just that wins."""
+
+PARTIAL_NAME_WITH_GENERIC = 0.95
+"""... and when the query had a generic word of its own (``Rua Santa Catarina``)."""
 
 KIND_MATCH = 0.85
 """Name similarity given to a place whose kind the query names ("Feuerwehr" → fire station)."""
@@ -177,6 +195,8 @@ class PlaceEntry:
     context: frozenset[str]
     words: frozenset[str]
     street_words: frozenset[str] = frozenset()
+    size: int = 1
+    """Words of the main name (how much of it a query matched is measured against this)."""
 
 
 @dataclass(slots=True)
@@ -323,6 +343,7 @@ class RegionIndex:
         self._juris_tree = STRtree(self._juris_geoms) if self._juris_geoms else None
         self.groups: dict[str, NameGroup] = {}
         self.variant_groups: dict[str, set[str]] = defaultdict(set)
+        self.partial_groups: dict[str, set[str]] = defaultdict(set)
         known: set[str] = set()
         context_cache: dict[tuple[Any, ...], frozenset[str]] = {}
 
@@ -337,7 +358,17 @@ class RegionIndex:
                 known.update(found)
             return found
 
+        grouped: dict[tuple[str, str | None], NameGroup | None] = {}
+
         def group(name: str, norm: str | None = None) -> NameGroup | None:
+            # a name is read once, not once per address point (a city has a million)
+            if (name, norm) in grouped:
+                return grouped[(name, norm)]
+            g = _group(name, norm)
+            grouped[(name, norm)] = g
+            return g
+
+        def _group(name: str, norm: str | None) -> NameGroup | None:
             keys = name_keys(name)
             if not keys:
                 return None
@@ -348,7 +379,18 @@ class RegionIndex:
                 self.groups[norm] = g
             for k in keys:
                 self.variant_groups[k].add(norm)
+            self._add_partial(name, norm)
             return g
+
+        numbers: dict[str, tuple[frozenset[str], int | None]] = {}
+
+        def number_of(text: str) -> tuple[frozenset[str], int | None]:
+            """The keys a house number is found by, and its base (read once per spelling)."""
+            found = numbers.get(text)
+            if found is None:
+                keys = frozenset({*housenumber_parts(text), text.lower()})
+                found = numbers[text] = (keys, housenumber_base(text))
+            return found
 
         geoms = shapely.from_wkb([s.wkb for s in streets]) if streets else []
         for s, geom, s_areas in zip(streets, geoms, street_areas, strict=True):
@@ -358,6 +400,7 @@ class RegionIndex:
             for other in s.names.values():
                 for k in name_keys(other):
                     self.variant_groups[k].add(g.norm)
+                self._add_partial(other, g.norm)
             g.streets.append(
                 StreetEntry(
                     id=s.id,
@@ -380,7 +423,7 @@ class RegionIndex:
                 id=a.id,
                 street=name,
                 housenumber=a.housenumber,
-                base=housenumber_base(a.housenumber),
+                base=number_of(a.housenumber)[1],
                 postcode=a.postcode,
                 city=a.city,
                 jurisdiction=self.jurisdiction_names.get(a.jurisdiction_id or -1),
@@ -388,7 +431,7 @@ class RegionIndex:
                 lat=a.lat,
                 context=ctx(a.jurisdiction_id, (a.city, a.postcode), a_areas + a.areas),
             )
-            for part in {*housenumber_parts(a.housenumber), *[a.housenumber.lower()]}:
+            for part in number_of(a.housenumber)[0]:
                 g.by_number.setdefault(part, []).append(entry)
             if entry.base is not None:
                 g.numbered.append(entry)
@@ -402,14 +445,25 @@ class RegionIndex:
             idx = len(self.places)
             all_names = [p.name, *p.names.values()]
             words: set[str] = set()
+            # a compound holding a kind of place (Jubiläumskirche) counts as two words, so
+            # that "church" matches a place called just Kirche better
+            size = sum(
+                2 if concept(w) is not None and not is_generic_place_word(w) else 1
+                for w in join_phrases(tokens(p.name))
+            )
             for n in all_names:
                 for k in name_keys(n):
                     self.place_variants[k].add(idx)
-                for w in tokens(n):
+                for w in join_phrases(tokens(n)):
                     wk = digraph_key(w)
                     words.add(wk)
                     if len(wk) >= 3:
                         self.place_words[wk].add(idx)
+                    c = concept(w)
+                    if c is not None:
+                        # Kirche, church, iglesia ... meet under one key
+                        words.add(concept_key(c))
+                        self.place_words[concept_key(c)].add(idx)
             self.places.append(
                 PlaceEntry(
                     id=p.id,
@@ -421,6 +475,7 @@ class RegionIndex:
                     lat=p.lat,
                     context=ctx(p.jurisdiction_id, (), p_areas + p.areas),
                     words=frozenset(words),
+                    size=max(1, size),
                     street_words=frozenset(
                         digraph_key(w) for w in tokens(p.street or "") if len(w) >= 3
                     )
@@ -431,8 +486,17 @@ class RegionIndex:
         for i, place in enumerate(self.places):
             self.by_kind[place.kind].append(i)
         self.known_context = frozenset(known)
+        vocabulary: set[str] = set(known) | GENERIC_STREET_WORDS | CONNECTORS
+        names = {s.name for s in streets} | {n for s in streets for n in s.names.values()}
+        names |= {a.street or a.place or "" for a in addresses}
+        names |= {p.name for p in places}
+        for name in names:
+            vocabulary.update(tokens(name))
+        self.vocabulary = frozenset(vocabulary)
+        """Folded words the region's names use: what of a sentence may be its address."""
         self._known_list = sorted(known)
         self._street_fuzzy = _FuzzyKeys(self.variant_groups)
+        self._partial_fuzzy = _FuzzyKeys(self.partial_groups)
         self._place_fuzzy = _FuzzyKeys(self.place_variants)
         # Prefix search: (key, ref) sorted; ref is ("g", norm) or ("p", index).
         prefix: list[tuple[str, str, str]] = []
@@ -454,12 +518,29 @@ class RegionIndex:
         self._words_prefix = sorted(words_prefix)
         self._words_prefix_keys = [p[0] for p in self._words_prefix]
 
+    def _add_partial(self, name: str, norm: str) -> None:
+        if has_cjk(name):
+            self.partial_groups[pinyin_key(name)].add(norm)
+        words = distinctive_words(name)
+        if words:
+            k = key(words)
+            self.partial_groups[k].add(norm)
+            self.partial_groups[digraph_key(k)].add(norm)
+
     # --- lookups -----------------------------------------------------------------------------
 
     def match_groups(
-        self, query_keys: Sequence[str], limit: int = 8, fuzzy: bool = True
+        self,
+        query_keys: Sequence[str],
+        limit: int = 8,
+        fuzzy: bool = True,
+        partial_keys: Sequence[tuple[str, float]] = (),
     ) -> dict[str, float]:
-        """Name groups whose names are close to any of the query's keys, with similarity."""
+        """Name groups whose names are close to any of the query's keys, with similarity.
+
+        ``partial_keys`` are the query's distinctive parts (generic and connector words left
+        out) with the similarity a street gets when its own distinctive part is that.
+        """
         best: dict[str, float] = {}
         for k in query_keys:
             for norm in self.variant_groups.get(k, ()):
@@ -468,6 +549,17 @@ class RegionIndex:
             for choice, _dist in self._street_fuzzy.near(k, limit=limit * 2):
                 sim = name_similarity(k, choice)
                 for norm in self.variant_groups[choice]:
+                    if sim > best.get(norm, 0.0):
+                        best[norm] = sim
+        for n, (k, weight) in enumerate(partial_keys):
+            for norm in self.partial_groups.get(k, ()):
+                if weight > best.get(norm, 0.0):
+                    best[norm] = weight
+            if not fuzzy or n > 0 or max(best.values(), default=0.0) >= weight:
+                continue  # a misspelt distinctive part only when nothing better was found
+            for choice, _dist in self._partial_fuzzy.near(k, limit=limit):
+                sim = weight * name_similarity(k, choice)
+                for norm in self.partial_groups[choice]:
                     if sim > best.get(norm, 0.0):
                         best[norm] = sim
         ranked = sorted(best.items(), key=lambda kv: -kv[1])
@@ -506,15 +598,19 @@ class RegionIndex:
                         sim = KIND_MATCH
                     if best.get(i, 0.0) < sim:
                         best[i] = sim
-        # every query word in the name: a partial name ("Rathaus" for "Rathaus Vaduz")
-        word_keys = [digraph_key(w) for w in words if len(w) >= 3 or w[:1].isdigit()]
+        # every query word in the name: a partial name ("Rathaus" for "Rathaus Vaduz"); a word
+        # naming a kind of place matches that kind in any language ("church" for "Kirche")
+        word_keys: list[str] = []
+        for w in join_phrases([w for w in words if len(w) >= 3 or w[:1].isdigit()]):
+            c = concept(w)
+            word_keys.append(concept_key(c) if c is not None else digraph_key(w))
         if word_keys:
             sets = [self.place_words.get(w, set()) for w in word_keys]
             common = set.intersection(*sets) if sets else set()
-            for i in list(common)[:200]:
+            for i in sorted(common)[:200]:
                 place = self.places[i]
-                share = len(word_keys) / max(len(place.words), len(word_keys))
-                sim = 0.55 + 0.4 * share
+                share = len(word_keys) / max(place.size, len(word_keys))
+                sim = 0.55 + 0.4 * min(1.0, share)
                 if sim > best.get(i, 0.0):
                     best[i] = sim
         return best

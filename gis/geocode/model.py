@@ -22,6 +22,8 @@ ReasonCode = Literal[
     "addresses_place",
     "intersection",
     "landmark",
+    "place_only",
+    "landmark_elsewhere",
     "coordinates",
 ]
 
@@ -60,6 +62,8 @@ class ParsedQuery:
     readings: tuple[Reading, ...]
     intersection: tuple[str, str] | None = None
     context_words: tuple[str, ...] = ()
+    detail: tuple[str, ...] = ()
+    """Floor, flat, entrance or room the caller gave (``2. Stock``): kept, not searched."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,9 @@ import re
 import unicodedata
 
 from gis.cn_address import has_cjk, parse_cn_address
+from gis.cn_divisions import Divisions
 from gis.errors import InvalidQueryError
+from gis.geocode.callers import prepare
 from gis.geocode.model import MAX_QUERY_CHARS, HouseNumber, ParsedQuery, Reading
 from gis.normalize import fold
 
@@ -172,9 +174,23 @@ def _split_intersection(text: str) -> tuple[str, str] | None:
     return None
 
 
-def parse_query(text: str) -> ParsedQuery:
-    """Read a query (already checked by :func:`check_query`) into its possible readings."""
+def _said_before(part: str, said: str) -> bool:
+    """Whether a building part (``3层``) is already in the detail (as ``3楼``)."""
+    m = re.match(r"[0-9A-Z]+", part)
+    if m is None:
+        return part in said
+    return re.search(rf"(?<![0-9A-Z]){m.group(0)}\s*(?:楼|层|单元|室)", said) is not None
+
+
+def parse_query(text: str, divisions: Divisions | None = None) -> ParsedQuery:
+    """Read a query (already checked by :func:`check_query`) into its possible readings.
+
+    ``divisions`` (China's national list) lets Chinese addresses be read by province, city and
+    district names written without their suffix."""
     text = unicodedata.normalize("NFC", text)
+    prepared = prepare(text)
+    original, text = text, prepared.text
+    detail = prepared.detail
     segments = [s.strip() for s in _SEGMENT_SPLIT.split(text) if s.strip()]
     folded_segments = [_fold_keep_numbers(s).split() for s in segments]
     folded_segments = [s for s in folded_segments if s]
@@ -193,15 +209,33 @@ def parse_query(text: str) -> ParsedQuery:
             readings.append((rank + si * 4, reading))
         if si > 0:
             all_context.extend(t for t in tokens if not _is_number(t))
-    if has_cjk(text):
-        cn = parse_cn_address(text)
+    if has_cjk(original):
+        cn = parse_cn_address(original, divisions)
         if cn is not None:
+            cn_detail = [
+                f"{v}{suffix}"
+                for v, suffix in (
+                    (cn.community, ""),
+                    (cn.building, "号楼"),
+                    (cn.unit, "单元"),
+                    (cn.floor, "层"),
+                    (cn.room, "室"),
+                )
+                if v
+            ]
+            said = " ".join(detail)  # 3楼 taken out already: cn finds it again as floor 3
+            cn_detail = [d for d in cn_detail if not _said_before(d, said)]
+            detail = tuple(dict.fromkeys([*detail, *cn_detail]))
             places = tuple(
                 fold(p) for p in (cn.district, cn.city, cn.province, cn.town) if p and fold(p)
             )
             if cn.road:
                 number = parse_housenumber(cn.number) if cn.number else None
                 readings.append((-1, Reading((fold(cn.road),), number, places)))
+            elif cn.community:
+                # a compound and its building: 阳光小区3号楼
+                building = parse_housenumber(cn.building) if cn.building else None
+                readings.append((-1, Reading((fold(cn.community),), building, places)))
             if cn.intersection is not None and intersection is None:
                 intersection = cn.intersection
             all_context.extend(places)
@@ -217,4 +251,5 @@ def parse_query(text: str) -> ParsedQuery:
         readings=tuple(unique),
         intersection=intersection,
         context_words=tuple(all_context),
+        detail=detail,
     )

@@ -16,6 +16,8 @@ from collections.abc import Collection, Iterable
 
 from rapidfuzz.distance import OSA
 
+from gis.geocode.words import CONNECTORS
+
 W_NAME = 0.55
 W_NUMBER = 0.30
 W_CONTEXT = 0.15
@@ -71,7 +73,8 @@ def context_score(
     names no place at all (often a street word read as a place) costs a little.
     """
     relevant = [w for w in query_words if w in known_words]
-    unknown = len(query_words) - len(relevant)
+    # a connector word (``in``, ``am``, ``à``) between street and town names no place
+    unknown = sum(1 for w in query_words if w not in known_words and w not in CONNECTORS)
     if not relevant:
         base = CONTEXT_NEUTRAL
     else:

@@ -17,8 +17,19 @@ import shapely
 from shapely.geometry import LineString, Point
 from shapely.ops import nearest_points
 
+from gis.cn_address import has_cjk
+from gis.cn_divisions import Divisions
 from gis.geocode import scoring
-from gis.geocode.index import AddressEntry, NameGroup, PlaceEntry, RegionIndex, StreetEntry
+from gis.geocode.callers import address_spans
+from gis.geocode.index import (
+    PARTIAL_NAME,
+    PARTIAL_NAME_WITH_GENERIC,
+    AddressEntry,
+    NameGroup,
+    PlaceEntry,
+    RegionIndex,
+    StreetEntry,
+)
 from gis.geocode.model import (
     Candidate,
     HouseNumber,
@@ -27,6 +38,8 @@ from gis.geocode.model import (
     ReasonCode,
     Suggestion,
 )
+from gis.geocode.query import parse_query
+from gis.geocode.words import distinctive_words, pinyin_key
 from gis.normalize import digraph_key, key, name_keys, tokens
 
 MAX_INTERPOLATION_GAP_M = 800.0
@@ -57,6 +70,28 @@ def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     x = math.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
     y = math.radians(lat2 - lat1)
     return 6_371_008.8 * math.hypot(x, y)
+
+
+HOMOPHONE = 0.9
+"""Name similarity of a Chinese name written with homophone characters."""
+
+
+def _partial_keys(words: Sequence[str]) -> tuple[tuple[str, float], ...]:
+    """The query's street words as a distinctive part (generic and connector words out)."""
+    plain = [w for w in words if w]
+    distinct = list(distinctive_words(" ".join(plain)))
+    out: dict[str, float] = {}
+    if any(has_cjk(w) for w in plain):
+        # the same sounds written with other characters (同音字): the name by its pinyin
+        out[pinyin_key("".join(plain))] = HOMOPHONE
+    if distinct and distinct != plain:
+        k = key(distinct)
+        out[k] = PARTIAL_NAME_WITH_GENERIC
+        out.setdefault(digraph_key(k), PARTIAL_NAME_WITH_GENERIC)
+    k = key(plain)
+    out.setdefault(k, PARTIAL_NAME)
+    out.setdefault(digraph_key(k), PARTIAL_NAME)
+    return tuple(out.items())
 
 
 def _context_keys(words: Iterable[str]) -> tuple[str, ...]:
@@ -91,7 +126,9 @@ class _Search:
         cache_key = (*words, str(fuzzy))
         found = self._group_cache.get(cache_key)
         if found is None:
-            found = self.index.match_groups(name_keys(" ".join(words)), fuzzy=fuzzy)
+            found = self.index.match_groups(
+                name_keys(" ".join(words)), fuzzy=fuzzy, partial_keys=_partial_keys(words)
+            )
             self._group_cache[cache_key] = found
         return found
 
@@ -420,6 +457,10 @@ class _Search:
     # --- landmarks ---------------------------------------------------------------------------
 
     def landmarks(self) -> None:
+        # a number the query had, even where a reading leaves it out, is not found in a place
+        asked = next(
+            (r.housenumber.text for r in self.query.readings if r.housenumber is not None), None
+        )
         for rank, reading in enumerate(self.query.readings[:4]):
             words = list(reading.street_words)
             if reading.housenumber is not None:
@@ -431,7 +472,7 @@ class _Search:
             fuzzy = self.best() < FUZZY_UNTIL
             found = self.index.match_places(name_keys(" ".join(words)), words, fuzzy)
             numbers = [w for w in words if w[:1].isdigit()]
-            number = numbers[0] if numbers else None
+            number = numbers[0] if numbers else asked
             for i, sim in sorted(found.items(), key=lambda kv: -kv[1])[:10]:
                 place = self.index.places[i]
                 self.add_landmark(place, sim, qctx, rank, number)
@@ -441,9 +482,20 @@ class _Search:
     ) -> None:
         bonus = _LANDMARK_KIND_BONUS.get(place.kind.split("=", 1)[0], 0.0)
         fit = scoring.NO_NUMBER_ASKED
+        reason: ReasonCode = "landmark"
+        explanation = f"{place.kind}" + ("" if sim >= 1.0 else f", name ~{sim:.2f}")
         if number is not None and number not in place.words:
             fit = scoring.NUMBER_STREET_ONLY  # the typed number names no part of the place
-        score = scoring.combine(sim, fit, self.context(qctx, place.context), rank, self.unused)
+            reason = "place_only"
+            explanation = f"{explanation}; number {number} not found: only the place is shown"
+        context = self.context(qctx, place.context)
+        places_named = [w for w in qctx if w in self.index.known_context]
+        if places_named and not any(w in place.context for w in places_named):
+            reason = "landmark_elsewhere"
+            explanation = (
+                f"{explanation}; it lies outside {' '.join(places_named)} named in the query"
+            )
+        score = scoring.combine(sim, fit, context, rank, self.unused)
         score = min(1.0, score + bonus) - 0.02  # a street or address of the same name wins
         where = place.jurisdiction
         self.out.append(
@@ -454,8 +506,8 @@ class _Search:
                 score=max(0.0, score),
                 kind="landmark",
                 jurisdiction=place.jurisdiction,
-                explanation=f"{place.kind}" + ("" if sim >= 1.0 else f", name ~{sim:.2f}"),
-                reason="landmark",
+                explanation=explanation,
+                reason=reason,
                 extra={"names": place.names} if place.names else {},
             )
         )
@@ -477,7 +529,34 @@ class _Search:
             self.landmarks()
         if near is not None:
             self.out = _biased(self.out, near)
-        return rank_candidates(self.out, limit)
+        return [self.annotate(c, numbered) for c in rank_candidates(self.out, limit)]
+
+    def annotate(self, c: Candidate, numbered: bool) -> Candidate:
+        """The candidate with ``extra``: ``exact`` (is it what was asked, at the precision
+        asked?) and the floor/flat ``detail`` the caller gave."""
+        extra = dict(c.extra)
+        extra["exact"] = c.reason in EXACT_REASONS and not (
+            numbered and c.kind in ("street", "landmark") and c.reason != "landmark"
+        )
+        if self.query.detail:
+            extra["detail"] = ", ".join(self.query.detail)
+        return replace(c, extra=extra)
+
+
+EXACT_REASONS = frozenset(
+    {
+        "address",
+        "address_fuzzy",
+        "range_first",
+        "range_last",
+        "street",
+        "intersection",
+        "landmark",
+        "coordinates",
+    }
+)
+"""Reasons of a candidate that is what the query asked for (not a fallback to the street, the
+town, a neighbouring number or a landmark elsewhere)."""
 
 
 SAME_PLACE_M = 300.0
@@ -567,15 +646,45 @@ def _biased(candidates: list[Candidate], near: tuple[float, float]) -> list[Cand
     return out
 
 
+SPAN_SURE = 0.85
+"""A part of a sentence naming an address point exactly this well ends the search."""
+
+SPAN_MARGIN = 0.02
+"""A part of a sentence is read instead of the whole text when it scores this much better."""
+
+
 def search(
     index: RegionIndex,
     query: ParsedQuery,
     limit: int = 5,
     near: tuple[float, float] | None = None,
+    divisions: Divisions | None = None,
 ) -> list[Candidate]:
     """Ranked candidates for a parsed query; ``near`` (lat, lon) favours what lies close to it
-    when the text alone cannot decide (twin addresses in two towns, a landmark name)."""
-    return _Search(index, query).run(limit, near)
+    when the text alone cannot decide (twin addresses in two towns, a landmark name).
+
+    A sentence around the address (``Hilfe, wir wohnen am Brunnenweg 6 ...``) is also read part
+    by part (:func:`~gis.geocode.callers.address_spans`); the best part wins and each of its
+    candidates says which part was read (``extra["span"]``).
+    """
+    spans = address_spans(query.text, index.vocabulary)
+    if not spans:
+        return _Search(index, query).run(limit, near)
+    # a sentence: its address-shaped parts first; a part found for sure ends the search
+    best_span: list[Candidate] = []
+    for span in spans:
+        found = _Search(index, parse_query(span.text, divisions)).run(limit, near)
+        if found and (not best_span or found[0].score > best_span[0].score):
+            detail = {"detail": ", ".join(query.detail)} if query.detail else {}
+            best_span = [replace(c, extra={**c.extra, "span": span.text, **detail}) for c in found]
+            if found[0].score >= SURE_ENOUGH or (
+                found[0].reason == "address" and found[0].score >= SPAN_SURE
+            ):
+                return best_span  # the exact name and number: no other part can do better
+    whole = _Search(index, query).run(limit, near)
+    if best_span and (not whole or best_span[0].score > whole[0].score + SPAN_MARGIN):
+        return best_span
+    return whole
 
 
 def suggest(index: RegionIndex, text: str, limit: int = 10) -> list[Suggestion]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gis.cn_divisions import Divisions
 from gis.coords import check_lon_lat
 from gis.coordtext import parse_coordinates
 from gis.errors import InvalidQueryError
@@ -42,7 +43,11 @@ def _check_near(near: tuple[float, float] | None) -> tuple[float, float] | None:
 
 
 def geocode_in(
-    index: RegionIndex, query: str, limit: int = 5, near: tuple[float, float] | None = None
+    index: RegionIndex,
+    query: str,
+    limit: int = 5,
+    near: tuple[float, float] | None = None,
+    divisions: Divisions | None = None,
 ) -> list[Candidate]:
     """Candidates for ``query`` in a loaded region index, best first (pure).
 
@@ -66,7 +71,7 @@ def geocode_in(
                 reason="coordinates",
             )
         ]
-    return search(index, parse_query(text), limit, near)
+    return search(index, parse_query(text, divisions), limit, near, divisions)
 
 
 def suggest_in(index: RegionIndex, text: str, limit: int = 10) -> list[Suggestion]:
@@ -79,9 +84,15 @@ def suggest_in(index: RegionIndex, text: str, limit: int = 10) -> list[Suggestio
 class Geocoder:
     """Geocoding over one database; built once per process, it owns the region indexes."""
 
-    def __init__(self, engine: AsyncEngine, cache: IndexCache | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        cache: IndexCache | None = None,
+        divisions: Divisions | None = None,
+    ) -> None:
         self.engine = engine
         self.cache = cache or IndexCache()
+        self.divisions = divisions
 
     def region_imported(self, region: str) -> None:
         """Forget ``region``'s index (it was re-imported in this process)."""
@@ -108,7 +119,7 @@ class Geocoder:
         check_query(query)
         _check_limit(limit)
         _check_near(near)
-        return geocode_in(await self.index(region), query, limit, near)
+        return geocode_in(await self.index(region), query, limit, near, self.divisions)
 
     async def typeahead(self, region: str, text: str, limit: int = 10) -> list[Suggestion]:
         """Completions for what has been typed so far (fast enough for every keystroke)."""

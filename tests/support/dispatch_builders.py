@@ -126,9 +126,7 @@ async def count(engine: AsyncEngine, table: str) -> int:
 async def event_types(engine: AsyncEngine, subject_type: str, subject_id: str) -> list[str]:
     async with engine.connect() as conn:
         rows = await conn.execute(
-            text(
-                "SELECT type FROM events WHERE subject_type = :t AND subject_id = :i ORDER BY id"
-            ),
+            text("SELECT type FROM events WHERE subject_type = :t AND subject_id = :i ORDER BY id"),
             {"t": subject_type, "i": subject_id},
         )
         return [r.type for r in rows]

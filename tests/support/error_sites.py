@@ -158,17 +158,19 @@ def _constructor_params(cls: type[BaseException]) -> list[str]:
     """Parameters a class's own ``__init__`` passes up (``InvalidTransition``'s unit and
     statuses)."""
     call = _own_init(cls)
-    return [] if call is None else [
-        k.arg for k in call.keywords if k.arg is not None and k.arg != "code"
-    ]
+    return (
+        []
+        if call is None
+        else [k.arg for k in call.keywords if k.arg is not None and k.arg != "code"]
+    )
 
 
 def computes_its_code(cls: type[BaseException]) -> bool:
     """Its ``__init__`` makes up the code (``f"position.{field}_invalid"``) rather than passing
     on the caller's ``code``: no list could name them all."""
     call = _own_init(cls)
-    given = None if call is None else next(
-        (k.value for k in call.keywords if k.arg == "code"), None
+    given = (
+        None if call is None else next((k.value for k in call.keywords if k.arg == "code"), None)
     )
     return given is not None and not (isinstance(given, ast.Name) and given.id == "code")
 

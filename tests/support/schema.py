@@ -204,21 +204,27 @@ def _describe(diff: tuple[Any, ...], dialect: sa.Dialect) -> str:
     if kind == "add_table":
         return f"table {diff[1].name} is declared but not in the database"
     if kind in ("add_column", "remove_column"):
-        where = "declared but not in the database" if kind == "add_column" else (
-            "in the database but not declared"
+        where = (
+            "declared but not in the database"
+            if kind == "add_column"
+            else ("in the database but not declared")
         )
         return f"column {diff[2]}.{diff[3].name} is {where}"
     if kind in ("add_index", "remove_index", "add_constraint", "remove_constraint"):
         obj = diff[1]
         what = "index" if isinstance(obj, sa.Index) else "unique constraint"
         columns = ", ".join(str(c.name) for c in obj.columns)
-        where = "declared but not in the database" if kind.startswith("add") else (
-            "in the database but not declared"
+        where = (
+            "declared but not in the database"
+            if kind.startswith("add")
+            else ("in the database but not declared")
         )
         return f"{what} {obj.name} on {obj.table.name}({columns}) is {where}"
     if kind in ("add_fk", "remove_fk"):
-        where = "declared but not in the database" if kind == "add_fk" else (
-            "in the database but not declared"
+        where = (
+            "declared but not in the database"
+            if kind == "add_fk"
+            else ("in the database but not declared")
         )
         return f"foreign key {_reference(diff[1])} is {where}"
     if kind.startswith("modify_"):

@@ -39,9 +39,7 @@ async def test_not_found_sign_in_and_validation_answers_have_codes(
         "message": "unit 'E9' does not exist",
         "params": {"unit_id": "E9"},
     }
-    r = await live.http.post(
-        "/api/v1/auth/login", json={"username": "disp1", "password": "not it"}
-    )
+    r = await live.http.post("/api/v1/auth/login", json={"username": "disp1", "password": "not it"})
     assert (r.status_code, r.json()["code"], r.json()["params"]) == (
         401,
         "auth.credentials_wrong",

@@ -28,9 +28,7 @@ async def _alerts(engine: AsyncEngine) -> list[tuple[str, str]]:
         return [(r.subject_id, r.code) for r in rows]
 
 
-async def test_one_event_per_stuck_status(
-    map_engine: AsyncEngine, parts: Container
-) -> None:
+async def test_one_event_per_stuck_status(map_engine: AsyncEngine, parts: Container) -> None:
     for uid in ("E1", "E2"):
         await b.add_unit(map_engine, uid, "engine", b.VADUZ_CENTRE)
     inc = (await parts.incidents.create(NewIncident("fire", *b.VADUZ_CENTRE), "user:ct1")).incident

@@ -25,6 +25,7 @@ from tests.integration.gis.conftest import REGION
 
 QUERIES = Path(__file__).resolve().parents[4] / "shared" / "data" / "geocode"
 LIECHTENSTEIN_QUERIES = QUERIES / "liechtenstein-queries.jsonl"
+CALLER_QUERIES = Path(__file__).resolve().parents[2] / "data" / "geocode" / "liechtenstein.jsonl"
 
 
 async def test_accuracy_on_the_liechtenstein_query_set(liechtenstein: AsyncEngine) -> None:
@@ -40,6 +41,29 @@ async def test_accuracy_on_the_liechtenstein_query_set(liechtenstein: AsyncEngin
     assert result.by_kind["typo"].accuracy >= 90.0, result.misses
     for kind in ("clean", "no_city", "abbrev", "lower_ascii"):
         assert result.by_kind[kind].accuracy >= 95.0, (kind, result.misses)
+
+
+async def test_accuracy_per_kind_on_queries_as_callers_speak(liechtenstein: AsyncEngine) -> None:
+    """Our own set (tests/data/geocode, made by make_queries.py from the shared extract)."""
+    queries = bench_geocode.read_queries(CALLER_QUERIES)
+    geocoder = Geocoder(liechtenstein)
+
+    async def ours(query: str) -> list[Candidate]:
+        return await geocoder.geocode(REGION, query, limit=5)
+
+    result = await bench_geocode.measure("ours", REGION, ours, queries, max_misses=100)
+    for kind in ("partial_street", "number_form", "number_first", "sentence", "landmark"):
+        assert result.by_kind[kind].accuracy >= 97.0, (kind, result.misses)
+    for kind in ("clean", "no_city", "typo", "abbrev", "lower_ascii"):
+        assert result.by_kind[kind].accuracy >= 99.0, (kind, result.misses)
+
+
+async def test_a_sentence_says_which_part_was_read(liechtenstein: AsyncEngine) -> None:
+    text = "wir brauchen einen Krankenwagen in der Feldkircher Strasse 2 in Schaan bitte schnell"
+    top = (await Geocoder(liechtenstein).geocode(REGION, text))[0]
+    assert (top.kind, top.street, top.housenumber) == ("address", "Feldkircher Strasse", "2")
+    assert "Feldkircher Strasse 2" in top.extra["span"]
+    assert top.extra["exact"] is True
 
 
 async def test_fire_station_by_name_and_by_kind(liechtenstein: AsyncEngine) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from gis.errors import ImportFailed
 from gis.geocode.service import Geocoder
@@ -161,3 +161,22 @@ async def test_failed_import_leaves_the_region_and_reimport_replaces_it(
     assert fresh.generation == after["generation"]
     found = await geocoder.geocode("li", "Feldstrasse 34, Triesen")
     assert found[0].kind == "address"
+
+
+@pytest.mark.slow
+async def test_import_is_not_stopped_by_the_service_statement_timeout(database_url: str) -> None:
+    """The service's engines stop statements after a short time; an import's bulk statements
+    into a database that already holds regions take longer, so its transaction has its own."""
+    short = create_async_engine(
+        database_url, connect_args={"server_settings": {"statement_timeout": "50"}}
+    )
+    try:
+        first = await import_osm(short, EXTRACT, "li")
+        again = await import_osm(short, EXTRACT, "li")  # replaces the region: deletes too
+        other = await import_osm(short, EXTRACT, "li2")
+        assert first.addresses == again.addresses == other.addresses > 0
+        async with short.connect() as conn:
+            # the pooled connections keep the service's timeout
+            assert (await conn.execute(text("SHOW statement_timeout"))).scalar_one() == "50ms"
+    finally:
+        await short.dispose()

@@ -46,9 +46,7 @@ def _listed(found: list[str]) -> str:
     return "\n".join(["the database and the tables differ:", *found])
 
 
-async def _differences(
-    engine: AsyncEngine, metadata: sa.MetaData, *setup: str
-) -> list[str]:
+async def _differences(engine: AsyncEngine, metadata: sa.MetaData, *setup: str) -> list[str]:
     """The differences after running ``setup`` (as a migration would) on this test's database."""
     async with engine.connect() as conn:
         for statement in setup:

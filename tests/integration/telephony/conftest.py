@@ -24,8 +24,9 @@ async def sim() -> AsyncIterator[AmiSimulator]:
 
 @pytest.fixture
 async def live(database_url: str, sim: AmiSimulator) -> AsyncIterator[LiveApp]:
-    async with serve(database_url, ami_port=sim.port, ami_secret="cadsecret",
-                     shared_dir=FIXTURES.parents[1]) as app:
+    async with serve(
+        database_url, ami_port=sim.port, ami_secret="cadsecret", shared_dir=FIXTURES.parents[1]
+    ) as app:
         await app.container.telephony.bridge.wait_ready(10)
         yield app
 

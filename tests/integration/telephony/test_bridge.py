@@ -51,9 +51,17 @@ async def test_replaying_busy_yields_its_three_calls(live: LiveApp, sim: AmiSimu
     assert (third["seat"], third["hold_time"], third["talk_time"]) == ("Local/1002@agents", 5, 4)
     assert all(r["state"] == "ended" for r in found)
     async with live.container.engine.connect() as conn:
-        steps = (await conn.execute(
-            sa.select(call_transitions.c.to_state).where(call_transitions.c.call_id == second["id"])
-            .order_by(call_transitions.c.id))).scalars().all()
+        steps = (
+            (
+                await conn.execute(
+                    sa.select(call_transitions.c.to_state)
+                    .where(call_transitions.c.call_id == second["id"])
+                    .order_by(call_transitions.c.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert steps == ["queued", "abandoned", "ended"]
 
 
@@ -88,10 +96,17 @@ async def test_bridge_restart_mid_two_live_calls(live: LiveApp, sim: AmiSimulato
     await fresh.flush()
     async with live.container.engine.connect() as conn:
         for call_id in before:
-            steps = (await conn.execute(
-                sa.select(call_transitions.c.to_state)
-                .where(call_transitions.c.call_id == call_id)
-                .order_by(call_transitions.c.id))).scalars().all()
+            steps = (
+                (
+                    await conn.execute(
+                        sa.select(call_transitions.c.to_state)
+                        .where(call_transitions.c.call_id == call_id)
+                        .order_by(call_transitions.c.id)
+                    )
+                )
+                .scalars()
+                .all()
+            )
             assert steps == ["queued", "offered", "answered", "completed", "ended"], steps
     await fresh.stop()
 
@@ -101,13 +116,18 @@ async def test_garbled_lines_and_unknown_events_are_skipped(
 ) -> None:
     svc = service(live)
     for session in sim.sessions:
-        session.send(b"this line has no colon\r\nEvent: SomethingNew\r\nFoo: bar\r\n\r\n"
-                     b"Event: AgentConnect\r\nQueue: emergency\r\n\r\n"
-                     b"\xff\xfe: \x00\r\n\r\n")
+        session.send(
+            b"this line has no colon\r\nEvent: SomethingNew\r\nFoo: bar\r\n\r\n"
+            b"Event: AgentConnect\r\nQueue: emergency\r\n\r\n"
+            b"\xff\xfe: \x00\r\n\r\n"
+        )
     sim.add_member("Local/1001@agents", "Seat 1001")
     sim.originate_caller("+4237774000", "After garbage", hold_for=600, talk=0.2)
-    await until(lambda: any(r == "+4237774000" for r in
-                            [c.number for c in svc.bridge.tracker.calls.values()]))
+    await until(
+        lambda: any(
+            r == "+4237774000" for r in [c.number for c in svc.bridge.tracker.calls.values()]
+        )
+    )
     client = svc.bridge._client
     assert client is not None
     assert client.skipped_lines >= 1
@@ -117,20 +137,40 @@ async def test_garbled_lines_and_unknown_events_are_skipped(
 
 async def test_caller_location_from_a_channel_variable(live: LiveApp, sim: AmiSimulator) -> None:
     svc = service(live)
-    sim.originate_caller("+4237776100", "Located", hold_for=600, talk=600,
-                         variables={"CALLER_LOCATION": "47.1412,9.5215,25"})
-    sim.originate_caller("+4237776101", "Nonsense", hold_for=600, talk=600,
-                         variables={"CALLER_LOCATION": "north,east"})
-    await until(lambda: sum(c.number in ("+4237776100", "+4237776101")
-                            for c in svc.bridge.tracker.calls.values()) == 2)
+    sim.originate_caller(
+        "+4237776100",
+        "Located",
+        hold_for=600,
+        talk=600,
+        variables={"CALLER_LOCATION": "47.1412,9.5215,25"},
+    )
+    sim.originate_caller(
+        "+4237776101",
+        "Nonsense",
+        hold_for=600,
+        talk=600,
+        variables={"CALLER_LOCATION": "north,east"},
+    )
+    await until(
+        lambda: (
+            sum(
+                c.number in ("+4237776100", "+4237776101")
+                for c in svc.bridge.tracker.calls.values()
+            )
+            == 2
+        )
+    )
     by_number = {c.number: c for c in svc.bridge.tracker.calls.values()}
     assert by_number["+4237776100"].location == (47.1412, 9.5215, 25.0)
     assert by_number["+4237776101"].location is None
     assert svc.bridge.tracker.skipped >= 2  # the nonsense value, on both halves
     await svc.bridge.flush()
     async with live.container.engine.connect() as conn:
-        found = (await conn.execute(sa.text(
-            "SELECT number, lat, lon, accuracy_m, source FROM caller_locations"))).all()
+        found = (
+            await conn.execute(
+                sa.text("SELECT number, lat, lon, accuracy_m, source FROM caller_locations")
+            )
+        ).all()
     assert [tuple(r) for r in found] == [("+4237776100", 47.1412, 9.5215, 25.0, "channel")]
 
 
@@ -143,17 +183,28 @@ async def test_a_seat_that_does_not_answer_passes_the_call_on(
     sim.add_member("Local/1002@agents", "Seat 1002")
     sim.set_answering("Local/1001@agents", False)
     sim.originate_caller("+4237776200", "Rings out", hold_for=600, talk=600)
-    await until(lambda: any(c.number == "+4237776200" and c.state == "answered"
-                            for c in svc.bridge.tracker.calls.values()))
+    await until(
+        lambda: any(
+            c.number == "+4237776200" and c.state == "answered"
+            for c in svc.bridge.tracker.calls.values()
+        )
+    )
     call = next(c for c in svc.bridge.tracker.calls.values() if c.number == "+4237776200")
     assert call.seat == "Local/1002@agents"
     assert svc.bridge.tracker.seats["Local/1001@agents"].state == "available"
     await svc.bridge.flush()
     async with live.container.engine.connect() as conn:
-        steps = (await conn.execute(
-            sa.select(call_transitions.c.to_state, call_transitions.c.seat)
-            .where(call_transitions.c.call_id == call.id)
-            .order_by(call_transitions.c.id))).all()
+        steps = (
+            await conn.execute(
+                sa.select(call_transitions.c.to_state, call_transitions.c.seat)
+                .where(call_transitions.c.call_id == call.id)
+                .order_by(call_transitions.c.id)
+            )
+        ).all()
     assert [tuple(s) for s in steps] == [
-        ("queued", None), ("offered", "Local/1001@agents"), ("queued", "Local/1001@agents"),
-        ("offered", "Local/1002@agents"), ("answered", "Local/1002@agents")]
+        ("queued", None),
+        ("offered", "Local/1001@agents"),
+        ("queued", "Local/1001@agents"),
+        ("offered", "Local/1002@agents"),
+        ("answered", "Local/1002@agents"),
+    ]

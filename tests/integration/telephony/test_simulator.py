@@ -19,11 +19,13 @@ async def test_login_failure_is_refused_and_closed(sim: AmiSimulator) -> None:
 
 async def test_list_actions_and_errors(sim: AmiSimulator) -> None:
     events: list[AmiMessage] = []
-    client = await AmiClient.open("127.0.0.1", sim.port, "cad", "cadsecret",
-                                  lambda m, s: events.append(m))
+    client = await AmiClient.open(
+        "127.0.0.1", sim.port, "cad", "cadsecret", lambda m, s: events.append(m)
+    )
     try:
-        added = await client.send("QueueAdd", Queue="emergency", Interface="Local/1001@agents",
-                                  MemberName="Seat 1001")
+        added = await client.send(
+            "QueueAdd", Queue="emergency", Interface="Local/1001@agents", MemberName="Seat 1001"
+        )
         assert added.get("Message") == "Added interface to queue"
         again = await client.send("QueueAdd", Queue="emergency", Interface="Local/1001@agents")
         assert again.get("Response") == "Error"
@@ -47,8 +49,11 @@ async def test_list_actions_and_errors(sim: AmiSimulator) -> None:
         names = sorted(c["Channel"] for c in channels.items)
         assert len(names) == 4
         caller = next(c for c in channels.items if c["Application"] == "Queue")
-        agent = next(c for c in channels.items if c["Channel"].startswith("Local/1001@agents")
-                     and c["Channel"].endswith(";1"))
+        agent = next(
+            c
+            for c in channels.items
+            if c["Channel"].startswith("Local/1001@agents") and c["Channel"].endswith(";1")
+        )
         assert caller["BridgeId"]
         assert caller["BridgeId"] == agent["BridgeId"]
         assert caller["Linkedid"] == agent["Linkedid"]

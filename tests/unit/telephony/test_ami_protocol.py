@@ -17,7 +17,7 @@ def test_parses_the_real_busy_stream_in_any_chunking() -> None:
     parser = Parser()
     chunked: list[AmiMessage] = []
     for i in range(0, len(data), 7):
-        chunked.extend(parser.feed(data[i:i + 7]))
+        chunked.extend(parser.feed(data[i : i + 7]))
     chunked.extend(parser.feed(b"\r\n"))
     assert parser.banner == "Asterisk Call Manager/13.0.0"
     assert [m.pairs for m in chunked] == [m.pairs for m in whole]
@@ -32,8 +32,10 @@ def test_parses_the_real_busy_stream_in_any_chunking() -> None:
 
 def test_garbled_lines_are_skipped_and_counted() -> None:
     parser = Parser(expect_banner=False)
-    got = parser.feed(b"no colon here\r\nEvent: Hangup\r\nbad key: x\r\nUniqueid: 1.2\r\n\r\n"
-                      b"\r\n\r\nEvent: Newstate\nChannel: X\n\n")
+    got = parser.feed(
+        b"no colon here\r\nEvent: Hangup\r\nbad key: x\r\nUniqueid: 1.2\r\n\r\n"
+        b"\r\n\r\nEvent: Newstate\nChannel: X\n\n"
+    )
     assert [m.event for m in got] == ["Hangup", "Newstate"]
     assert got[0].as_dict() == {"Event": "Hangup", "Uniqueid": "1.2"}
     assert parser.skipped_lines == 2

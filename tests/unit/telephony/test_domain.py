@@ -46,7 +46,9 @@ def test_seat_states() -> None:
     seat = Seat("Local/1002@agents", "Seat 1002")
     assert seat.state == "signed_out"
     assert [e.change for e in seat.join("emergency", at(0), paused=True, reason="break")] == [
-        "signed_in", "paused"]
+        "signed_in",
+        "paused",
+    ]
     assert seat.state == "paused"
     assert seat.pause("break", at(1)) == []
     resumed = seat.resume(at(61))

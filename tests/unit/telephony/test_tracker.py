@@ -39,8 +39,11 @@ def transitions(events: list[DomainEvent], call_id: str) -> list[str]:
 
 def test_busy_has_three_calls_two_answered_one_abandoned() -> None:
     tracker, events = run("busy")
-    ended = {e.call.number or "": e.call for e in events
-             if isinstance(e, CallTransitioned) and e.to_state == "ended"}
+    ended = {
+        e.call.number or "": e.call
+        for e in events
+        if isinstance(e, CallTransitioned) and e.to_state == "ended"
+    }
     assert sorted(ended) == ["+4237772000", "+4237772001", "+4237772002"]
     first, second, third = (ended[n] for n in sorted(ended))
     assert (first.seat, first.hold_time, first.talk_time) == ("Local/1001@agents", 1, 4)
@@ -57,16 +60,20 @@ def test_busy_has_three_calls_two_answered_one_abandoned() -> None:
 
 def test_busy_seat_1002_paused_for_break_then_resumed() -> None:
     _, events = run("busy")
-    changes = [(e.change, e.detail.get("reason")) for e in events
-               if isinstance(e, SeatChanged) and e.seat.interface == "Local/1002@agents"]
+    changes = [
+        (e.change, e.detail.get("reason"))
+        for e in events
+        if isinstance(e, SeatChanged) and e.seat.interface == "Local/1002@agents"
+    ]
     assert changes[:3] == [("signed_in", None), ("paused", "break"), ("resumed", "break")]
     assert changes[-1] == ("signed_out", None)
 
 
 def test_basic_answer_time_is_measured_from_arrival() -> None:
     _, events = run("basic")
-    answered = next(e for e in events
-                    if isinstance(e, CallTransitioned) and e.to_state == "answered")
+    answered = next(
+        e for e in events if isinstance(e, CallTransitioned) and e.to_state == "answered"
+    )
     assert answered.call.number == "+4237771001"
     assert answered.call.hold_time == 1
     assert answered.call.answered_at is not None
@@ -81,6 +88,7 @@ def test_garbage_and_missing_fields_are_skipped() -> None:
     assert tracker.apply(AmiMessage.of(Event="NoSuchEvent", Foo="bar")) == []
     assert tracker.apply(AmiMessage.of(Event="AgentComplete", Interface="X/1")) == []
     assert tracker.skipped == 3
-    joined = tracker.apply(AmiMessage.of(Event="QueueCallerJoin", Queue="emergency",
-                                         Uniqueid="1.1", Position="x"))
+    joined = tracker.apply(
+        AmiMessage.of(Event="QueueCallerJoin", Queue="emergency", Uniqueid="1.1", Position="x")
+    )
     assert [e.type for e in joined] == ["call.queued"]
