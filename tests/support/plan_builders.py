@@ -1,0 +1,82 @@
+"""Plan documents for tests: a small valid plan to vary, and the vocabulary of the centre."""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+from typing import Any
+
+from command.incidents.domain import DEFAULT_TYPES
+from dispatch.units import Capability
+from plans.conditions import Situation
+from plans.model import Vocabulary
+
+VOCABULARY = Vocabulary(
+    incident_types=frozenset(DEFAULT_TYPES), capabilities=frozenset(c.value for c in Capability)
+)
+
+#: a square around Vaduz centre (lon, lat)
+VADUZ_SQUARE: dict[str, Any] = {
+    "type": "Polygon",
+    "coordinates": [[[9.51, 47.13], [9.53, 47.13], [9.53, 47.15], [9.51, 47.15], [9.51, 47.13]]],
+}
+
+BASE: dict[str, Any] = {
+    "key": "collision",
+    "names": {"zh-CN": "交通事故预案", "en": "Traffic collision plan"},
+    "category": {"zh-CN": "交通", "en": "Traffic"},
+    "conditions": {
+        "incident_types": ["traffic_collision"],
+        "priority": {"min": 1, "max": 3},
+    },
+    "stages": [
+        {"resources": {"engine": 1, "ambulance_bls": 1}},
+        {"resources": {"heavy_rescue": 1, "ambulance_als": 1}},
+    ],
+    "tasks": [
+        {
+            "names": {"zh-CN": "封闭道路", "en": "Close the road"},
+            "role": "police",
+            "department": "Landespolizei",
+            "deadline_min": 10,
+        },
+        {
+            "names": {"zh-CN": "通知医院", "en": "Notify the hospital"},
+            "role": "dispatcher",
+            "department": "Notruf 144",
+            "deadline_min": 5,
+        },
+    ],
+    "notifications": [{"department": "Landespolizei", "contact": "+423 236 71 11"}],
+    "cordon_m": 100,
+    "evacuation_m": 250,
+    "references": [{"title": "Verkehrsunfall SOP", "url": "https://example.li/sop"}],
+}
+
+
+def document(**changes: Any) -> dict[str, Any]:
+    """The base plan with top-level fields replaced (``None`` removes one)."""
+    doc = copy.deepcopy(BASE)
+    for name, value in changes.items():
+        if value is None:
+            doc.pop(name, None)
+        else:
+            doc[name] = value
+    return doc
+
+
+def situation(**changes: Any) -> Situation:
+    base: dict[str, Any] = {
+        "type_code": "traffic_collision",
+        "priority": 2,
+        "response_level": 4,
+        "lon": 9.521,
+        "lat": 47.141,
+        "local_time": datetime(2026, 12, 2, 14, 0),
+        "jurisdiction": "Vaduz",
+    }
+    base.update(changes)
+    return Situation(**base)
+
+
+DEFAULT_TYPES_LIST: list[str] = sorted(DEFAULT_TYPES)
