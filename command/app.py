@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from command import bootstrap
-from command.api import auth, events, health, incidents, maps, telephony, units
+from command.api import auth, events, health, incidents, maps, plans, telephony, units
 from command.api.deps import client_address
 from command.api.schemas.common import ErrorOut
 from command.auth.service import Principal
@@ -42,6 +42,7 @@ ROUTERS = (
     telephony.router,
     incidents.router,
     units.router,
+    plans.router,
 )
 
 

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import asyncpg
 from sqlalchemy import text
@@ -38,6 +39,11 @@ from command.health import HealthBoard, PartHealth
 from command.incidents.config import IncidentConfig, load_config
 from command.incidents.service import IncidentService
 from command.maps.service import Maps
+from command.planning import task_timers as plan_task_timers
+from command.planning import watcher as plan_watcher
+from command.planning.activation import Activations
+from command.planning.library import PlanLibrary, vocabulary_of
+from command.planning.matching import IncidentPlans
 from command.settings import Settings
 from gis.errors import GisError
 from gis.geocode.service import Geocoder
@@ -67,6 +73,9 @@ class Container:
     roads: RoadGraphs
     maps: Maps
     telephony: TelephonyService
+    plan_library: PlanLibrary
+    incident_plans: IncidentPlans
+    activations: Activations
     health: HealthBoard
     running: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -88,6 +97,9 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
     geocoder = Geocoder(engine)
     roads = RoadGraphs()
     telephony = TelephonyService(engine, hub, config_from(settings), clock)
+    library = PlanLibrary(engine, vocabulary_of(config), clock, settings.region)
+    incident_plans = IncidentPlans(engine, library, clock, ZoneInfo(settings.plans_timezone))
+    activations = Activations(engine, incident_plans, clock)
     container = Container(
         settings=settings,
         engine=engine,
@@ -98,11 +110,16 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
         incidents=incidents,
         assignments=Assignments(engine, clock),
         unit_status=UnitStatusReports(engine, config.status_limits, clock),
-        recommender=Recommender(engine, config, incidents, roads.drive_times),
+        recommender=Recommender(
+            engine, config, incidents, roads.drive_times, activations.requirements
+        ),
         geocoder=geocoder,
         roads=roads,
         maps=Maps(engine, geocoder, roads.route),
         telephony=telephony,
+        plan_library=library,
+        incident_plans=incident_plans,
+        activations=activations,
         health=HealthBoard(),
     )
     container.health.checks["database"] = _database_check(engine)
@@ -146,6 +163,9 @@ async def start(settings: Settings, url: str | None = None) -> Container:
         container.running.append(
             status_timers.start(engine, container.config.status_limits, container.clock)
         )
+        # Plans matched again as incidents change; plan tasks past their deadline alerted.
+        container.running.append(plan_watcher.start(container.hub, container.incident_plans))
+        container.running.append(plan_task_timers.start(engine, container.clock))
         container.running.append(
             _read_ahead("the geocoder", lambda: container.geocoder.index(settings.region))
         )

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
         description="JSON file: incident taxonomy, run cards, duplicate window, timers, targets",
     )
 
+    plans_timezone: str = Field(
+        default="Europe/Vaduz", description="local time of plans' time windows (night, weekend)"
+    )
     demo_calls_per_minute: float = Field(default=4.0, gt=0, le=600)
     region: str = Field(default="liechtenstein", description="the region this centre covers")
     shared_dir: Path = Field(

@@ -220,3 +220,46 @@ class PlanVersion:
     approved_at: datetime | None = None
     retired_by: str | None = None
     retired_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What has been reported about an incident that plans match on."""
+
+    casualties: int = 0
+    trapped: int = 0
+    hazmat: bool = False
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A plan version activated on an incident, at an alarm stage, with its areas (GeoJSON)."""
+
+    id: int
+    incident_id: int
+    version_id: int
+    plan_key: str
+    version: int
+    stage: int
+    activated_by: str
+    activated_at: datetime
+    evacuation: dict[str, Any] | None
+    cordon: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class PlanTask:
+    """A task an activation created: owned by a role and department, due at a time."""
+
+    id: int
+    activation_id: int
+    incident_id: int
+    seq: int
+    names: dict[str, str]
+    role: str
+    department: str
+    due_at: datetime
+    status: str
+    done_by: str | None
+    done_at: datetime | None
+    overdue_alerted_at: datetime | None

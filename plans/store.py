@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from plans.document import parse_plan
 from plans.errors import NotFound
-from plans.model import PlanStatus, PlanVersion, Vocabulary
+from plans.model import Activation, Facts, PlanStatus, PlanTask, PlanVersion, Vocabulary
 from plans.tables import activations, matches, plan_versions, situations, tasks
 
 # --------------------------------------------------------------------------- versions
@@ -105,7 +105,7 @@ async def versions_of(conn: AsyncConnection, key: str, vocabulary: Vocabulary) -
     )
     found = [_version(r, vocabulary) for r in rows]
     if not found:
-        raise NotFound(f"there is no plan {key}", code="plan.not_found", key=key)
+        raise NotFound(f"there is no plan {key}", code="plan.unknown", key=key)
     return found
 
 
@@ -175,15 +175,6 @@ async def approved_of(conn: AsyncConnection, key: str) -> int | None:
 # --------------------------------------------------------------------------- situations
 
 
-@dataclass(frozen=True)
-class Facts:
-    """What has been reported about an incident that plans match on."""
-
-    casualties: int = 0
-    trapped: int = 0
-    hazmat: bool = False
-
-
 async def facts_of(conn: AsyncConnection, incident_id: int) -> Facts:
     row = (
         await conn.execute(sa.select(situations).where(situations.c.incident_id == incident_id))
@@ -212,14 +203,30 @@ async def save_facts(
 # --------------------------------------------------------------------------- matches
 
 
-async def matches_of(conn: AsyncConnection, incident_id: int) -> dict[int, tuple[int, float]]:
-    """The last match of an incident: version id -> (rank, score)."""
+@dataclass(frozen=True)
+class KeptMatch:
+    version_id: int
+    key: str
+    version: int
+    rank: int
+    score: float
+
+
+async def matches_of(conn: AsyncConnection, incident_id: int) -> list[KeptMatch]:
+    """The last match kept for an incident, best first."""
     rows = await conn.execute(
-        sa.select(matches.c.version_id, matches.c.rank, matches.c.score).where(
-            matches.c.incident_id == incident_id
+        sa.select(
+            matches.c.version_id,
+            plan_versions.c.plan_key,
+            plan_versions.c.version,
+            matches.c.rank,
+            matches.c.score,
         )
+        .join(plan_versions, plan_versions.c.id == matches.c.version_id)
+        .where(matches.c.incident_id == incident_id)
+        .order_by(matches.c.rank)
     )
-    return {r.version_id: (r.rank, r.score) for r in rows}
+    return [KeptMatch(r.version_id, r.plan_key, r.version, r.rank, r.score) for r in rows]
 
 
 async def replace_matches(
@@ -238,20 +245,6 @@ async def replace_matches(
 
 
 # --------------------------------------------------------------------------- activations
-
-
-@dataclass(frozen=True)
-class Activation:
-    id: int
-    incident_id: int
-    version_id: int
-    plan_key: str
-    version: int
-    stage: int
-    activated_by: str
-    activated_at: datetime
-    evacuation: dict[str, Any] | None
-    cordon: dict[str, Any] | None
 
 
 def _geojson(value: Any) -> dict[str, Any] | None:
@@ -346,24 +339,8 @@ async def set_stage(conn: AsyncConnection, activation_id: int, stage: int) -> No
 # --------------------------------------------------------------------------- tasks
 
 
-@dataclass(frozen=True)
-class TaskRow:
-    id: int
-    activation_id: int
-    incident_id: int
-    seq: int
-    names: dict[str, str]
-    role: str
-    department: str
-    due_at: datetime
-    status: str
-    done_by: str | None
-    done_at: datetime | None
-    overdue_alerted_at: datetime | None
-
-
-def _task(row: Any) -> TaskRow:
-    return TaskRow(
+def _task(row: Any) -> PlanTask:
+    return PlanTask(
         row.id,
         row.activation_id,
         row.incident_id,
@@ -379,14 +356,14 @@ def _task(row: Any) -> TaskRow:
     )
 
 
-async def add_tasks(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> list[TaskRow]:
+async def add_tasks(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> list[PlanTask]:
     if not rows:
         return []
     result = await conn.execute(tasks.insert().returning(*tasks.c), [dict(r) for r in rows])
     return sorted((_task(r) for r in result), key=lambda t: (t.activation_id, t.seq))
 
 
-async def tasks_of(conn: AsyncConnection, incident_id: int) -> list[TaskRow]:
+async def tasks_of(conn: AsyncConnection, incident_id: int) -> list[PlanTask]:
     rows = await conn.execute(
         sa.select(tasks)
         .where(tasks.c.incident_id == incident_id)
@@ -395,7 +372,7 @@ async def tasks_of(conn: AsyncConnection, incident_id: int) -> list[TaskRow]:
     return [_task(r) for r in rows]
 
 
-async def get_task(conn: AsyncConnection, task_id: int, *, lock: bool = False) -> TaskRow:
+async def get_task(conn: AsyncConnection, task_id: int, *, lock: bool = False) -> PlanTask:
     query = sa.select(tasks).where(tasks.c.id == task_id)
     if lock:
         query = query.with_for_update()
@@ -405,7 +382,7 @@ async def get_task(conn: AsyncConnection, task_id: int, *, lock: bool = False) -
     return _task(row)
 
 
-async def finish_task(conn: AsyncConnection, task_id: int, actor: str, at: datetime) -> TaskRow:
+async def finish_task(conn: AsyncConnection, task_id: int, actor: str, at: datetime) -> PlanTask:
     row = (
         await conn.execute(
             tasks.update()
@@ -417,7 +394,7 @@ async def finish_task(conn: AsyncConnection, task_id: int, actor: str, at: datet
     return _task(row)
 
 
-async def mark_overdue(conn: AsyncConnection, now: datetime) -> list[TaskRow]:
+async def mark_overdue(conn: AsyncConnection, now: datetime) -> list[PlanTask]:
     """Open tasks past their deadline with no alert yet: marked alerted, returned."""
     rows = await conn.execute(
         tasks.update()
@@ -430,3 +407,39 @@ async def mark_overdue(conn: AsyncConnection, now: datetime) -> list[TaskRow]:
         .returning(*tasks.c)
     )
     return sorted((_task(r) for r in rows), key=lambda t: (t.due_at, t.id))
+
+
+# --------------------------------------------------------------------------- places
+
+
+async def place_position(
+    conn: AsyncConnection, region: str, name: str
+) -> tuple[str, float, float] | None:
+    """A named place of the region's map (hospital, school, chemical site): its name and
+    position, by its name in any language, ignoring case."""
+    row = (
+        await conn.execute(_PLACE_BY_NAME, {"region": region, "name": name.strip().lower()})
+    ).first()
+    return None if row is None else (str(row.name), float(row.lon), float(row.lat))
+
+
+_PLACE_BY_NAME = sa.text(
+    "SELECT name, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM gis_places "
+    "WHERE region = :region AND (lower(name) = :name OR EXISTS "
+    "(SELECT 1 FROM jsonb_each_text(names) AS n WHERE lower(n.value) = :name)) "
+    "ORDER BY id LIMIT 1"
+)
+
+
+async def approved_version(
+    conn: AsyncConnection, key: str, vocabulary: Vocabulary
+) -> PlanVersion | None:
+    row = (
+        await conn.execute(
+            sa.select(plan_versions).where(
+                plan_versions.c.plan_key == key,
+                plan_versions.c.status == PlanStatus.APPROVED.value,
+            )
+        )
+    ).first()
+    return None if row is None else _version(row, vocabulary)

@@ -115,18 +115,24 @@ def check_zones(plan: Plan, lined: LinedDocument | None = None) -> None:
             parse_zone_geometry(dict(zone.geometry))
         except GisError as exc:
             line = lined.line_of(field) if lined else 0
+            problem = exc.message
             raise InvalidInput(
-                f"line {line}: {field}: {exc.message}",
+                f"line {line}: {field}: {problem}",
                 code="plan.zone_invalid",
                 field=field,
                 line=line,
+                problem=problem,
                 reason=exc.code,
             ) from None
 
 
 def read_plan(text: str, vocabulary: Vocabulary) -> tuple[Plan, LinedDocument]:
     """The plan a YAML text describes; every error names its field and line."""
-    lined = load_lined(text)
+    return read_plan_lined(load_lined(text), vocabulary)
+
+
+def read_plan_lined(lined: LinedDocument, vocabulary: Vocabulary) -> tuple[Plan, LinedDocument]:
+    """The plan of a document already read (places may have been filled in since)."""
     try:
         plan = parse_plan(lined.data, vocabulary)
     except InvalidInput as exc:

@@ -17,6 +17,7 @@ import command.incidents.tables
 import command.tables
 import dispatch.tables
 import gis.tables
+import plans.tables
 import telephony.tables
 from tests.support.schema import Reference, copy_of, differences, table_set_differences
 
@@ -25,6 +26,7 @@ PACKAGES: dict[str, sa.MetaData] = {
     "command.incidents": command.incidents.tables.metadata,
     "dispatch": dispatch.tables.metadata,
     "gis": gis.tables.metadata,
+    "plans": plans.tables.metadata,
     "telephony": telephony.tables.metadata,
 }
 
@@ -35,6 +37,10 @@ SOURCE_PACKAGES = ("command", "gis", "telephony", "dispatch", "plans", "video")
 CROSS_PACKAGE_REFERENCES: tuple[Reference, ...] = (
     Reference("dispatch_units", ("incident_id",), "incidents", ("id",)),
     Reference("dispatch_assignments", ("incident_id",), "incidents", ("id",)),
+    Reference("plan_situations", ("incident_id",), "incidents", ("id",)),
+    Reference("plan_matches", ("incident_id",), "incidents", ("id",)),
+    Reference("plan_activations", ("incident_id",), "incidents", ("id",)),
+    Reference("plan_tasks", ("incident_id",), "incidents", ("id",)),
 )
 
 
