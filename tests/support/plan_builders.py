@@ -80,3 +80,58 @@ def situation(**changes: Any) -> Situation:
 
 
 DEFAULT_TYPES_LIST: list[str] = sorted(DEFAULT_TYPES)
+
+
+#: A plan as people write it by hand (line numbers matter to the tests that break it).
+COLLISION_YAML = """\
+key: collision_main_road
+names:
+  zh-CN: 主干道多车相撞预案
+  en: Multi-vehicle collision on a main road
+category:
+  zh-CN: 交通事故
+  en: Traffic
+conditions:
+  incident_types: [traffic_collision]
+  priority: {min: 1, max: 3}
+  words:
+    any: [trapped, pile-up, 被困]
+    weight: 3
+stages:
+  - names: {zh-CN: 第一出动, en: First alarm}
+    resources: {engine: 1, ambulance_bls: 1, police_patrol: 1}
+  - names: {zh-CN: 第二出动, en: Second alarm}
+    resources: {heavy_rescue: 1, ambulance_als: 2}
+level_rules:
+  - level: II
+    when: {casualties: {at_least: 4}}
+tasks:
+  - names: {zh-CN: 封闭道路, en: Close the road}
+    role: police
+    department: Landespolizei
+    deadline_min: 10
+  - names: {zh-CN: 通知医院, en: Alert the hospital}
+    role: dispatcher
+    department: Notruf 144
+    deadline_min: 5
+notifications:
+  - {department: Landespolizei, contact: "+423 236 71 11"}
+cordon_m: 100
+evacuation_m: 300
+references:
+  - {title: Einsatzplan Verkehrsunfall, url: "https://example.li/vu"}
+"""
+
+
+def yaml_with(old: str, new: str, text: str = COLLISION_YAML) -> str:
+    """The plan YAML with one piece of text replaced (it must be there)."""
+    assert old in text, old
+    return text.replace(old, new, 1)
+
+
+def line_of(text: str, needle: str) -> int:
+    """The 1-based line where ``needle`` first appears."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if needle in line:
+            return number
+    raise AssertionError(needle)
