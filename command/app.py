@@ -24,6 +24,7 @@ from command.origin import Origin
 from command.settings import Settings
 from dispatch.errors import DispatchError
 from gis.errors import GisError
+from plans.errors import PlanError
 from telephony.errors import TelephonyError
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,13 @@ STATIC = Path(__file__).parent / "static"
 VENDOR = Path(__file__).parent.parent / "ops" / "web" / "node_modules"
 
 # The root error of each package: their ``kind`` decides the HTTP status (command.errors).
-ERROR_ROOTS: tuple[type[Exception], ...] = (CadError, GisError, DispatchError, TelephonyError)
+ERROR_ROOTS: tuple[type[Exception], ...] = (
+    CadError,
+    GisError,
+    DispatchError,
+    TelephonyError,
+    PlanError,
+)
 
 ROUTERS = (
     health.router,
@@ -71,10 +78,16 @@ def _field(error: Mapping[str, Any]) -> str:
 
 def _problem(error: Mapping[str, Any]) -> dict[str, Any]:
     """One invalid field: where, pydantic's stable type code, its context, and the text."""
-    ctx = {k: v if isinstance(v, int | float | str | bool) else str(v)
-           for k, v in (error.get("ctx") or {}).items()}
-    return {"field": _field(error), "code": str(error.get("type")), "params": ctx,
-            "message": str(error.get("msg"))}
+    ctx = {
+        k: v if isinstance(v, int | float | str | bool) else str(v)
+        for k, v in (error.get("ctx") or {}).items()
+    }
+    return {
+        "field": _field(error),
+        "code": str(error.get("type")),
+        "params": ctx,
+        "message": str(error.get("msg")),
+    }
 
 
 def _describe(error: Mapping[str, Any]) -> str:
