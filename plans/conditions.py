@@ -67,7 +67,7 @@ class ConditionResult:
 
 # --------------------------------------------------------------------------- words
 
-_LATIN = re.compile(r"[a-z][a-z']*")
+_LATIN = re.compile(r"[a-zß-öø-ÿ][a-zß-öø-ÿ']*")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _SUFFIXES = ("ings", "ing", "edly", "ed", "ies", "es", "s", "ly")
 

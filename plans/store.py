@@ -111,10 +111,16 @@ async def versions_of(conn: AsyncConnection, key: str, vocabulary: Vocabulary) -
 
 async def latest_versions(conn: AsyncConnection, vocabulary: Vocabulary) -> list[PlanVersion]:
     """The latest version of every plan, by key."""
+    newer = plan_versions.alias("newer")
     rows = await conn.execute(
         sa.select(plan_versions)
-        .distinct(plan_versions.c.plan_key)
-        .order_by(plan_versions.c.plan_key, plan_versions.c.version.desc())
+        .where(
+            ~sa.exists().where(
+                newer.c.plan_key == plan_versions.c.plan_key,
+                newer.c.version > plan_versions.c.version,
+            )
+        )
+        .order_by(plan_versions.c.plan_key)
     )
     return [_version(r, vocabulary) for r in rows]
 
