@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -97,10 +97,12 @@ def stem(word: str) -> str:
 
 @dataclass(frozen=True)
 class NarrativeText:
-    """A narrative made ready for word look-ups: its stems and its folded text."""
+    """A narrative made ready for word look-ups: its stems and its folded text (and the words
+    already looked up, since many plans ask for the same ones)."""
 
     stems: frozenset[str]
     folded: str
+    seen: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, text: str) -> NarrativeText:
@@ -108,6 +110,12 @@ class NarrativeText:
         return cls(frozenset(stem(w) for w in _LATIN.findall(folded)), folded)
 
     def contains(self, word: str) -> bool:
+        found = self.seen.get(word)
+        if found is None:
+            found = self.seen[word] = self._contains(word)
+        return found
+
+    def _contains(self, word: str) -> bool:
         folded = fold(word).strip()
         if _CJK.search(folded):
             return folded in self.folded

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from plans.document import parse_plan
 from plans.errors import NotFound
 from plans.model import Activation, Facts, PlanStatus, PlanTask, PlanVersion, Vocabulary
-from plans.tables import activations, matches, plan_versions, situations, tasks
+from plans.tables import activations, library, matches, plan_versions, situations, tasks
 
 # --------------------------------------------------------------------------- versions
 
@@ -134,16 +134,16 @@ async def approved_versions(conn: AsyncConnection, vocabulary: Vocabulary) -> li
     return [_version(r, vocabulary) for r in rows]
 
 
-async def approved_stamp(conn: AsyncConnection) -> tuple[int, int]:
-    """Changes whenever the set of approved versions changes: (count, sum of their ids)."""
-    row = (
-        await conn.execute(
-            sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(plan_versions.c.id), 0)).where(
-                plan_versions.c.status == PlanStatus.APPROVED.value
-            )
-        )
-    ).one()
-    return int(row[0]), int(row[1])
+async def approved_stamp(conn: AsyncConnection) -> int:
+    """The library's generation: it changes whenever the set of approved versions does."""
+    return int(await conn.scalar(sa.select(library.c.generation).where(library.c.id == 1)) or 0)
+
+
+async def bump_generation(conn: AsyncConnection) -> None:
+    """The set of approved versions changed (in this transaction)."""
+    await conn.execute(
+        library.update().where(library.c.id == 1).values(generation=library.c.generation + 1)
+    )
 
 
 async def set_status(

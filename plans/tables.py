@@ -53,6 +53,16 @@ plan_versions = sa.Table(
     ),
 )
 
+#: one row: bumped whenever the set of approved versions changes, so that every process knows
+#: when to rebuild its matching index with one primary-key read
+library = sa.Table(
+    "plan_library",
+    metadata,
+    sa.Column("id", sa.SmallInteger, primary_key=True),
+    sa.Column("generation", sa.BigInteger, nullable=False),
+    sa.CheckConstraint("id = 1", name="plan_library_one_row"),
+)
+
 situations = sa.Table(
     "plan_situations",
     metadata,

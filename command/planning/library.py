@@ -51,7 +51,7 @@ def plan_event(kind: str, version: PlanVersion, actor: str, **data: Any) -> NewE
 
 @dataclass
 class _Cached:
-    stamp: tuple[int, int]
+    stamp: int
     index: PlanIndex
 
 
@@ -88,6 +88,10 @@ class PlanLibrary:
         self.region = region
         self._cached: _Cached | None = None
         self._rebuild = asyncio.Lock()
+        #: set while the committed events are followed (``follow``): the index is then
+        #: rebuilt when a version's approval changes, with no query per match
+        self._following = False
+        self._stale = True
 
     # ------------------------------------------------------------------ import and export
 
@@ -168,6 +172,8 @@ class PlanLibrary:
                     old = await self._by_id(work.conn, key, previous)
                     work.emit(plan_event("version_retired", old, actor, replaced_by=version))
             await plans_store.set_status(work.conn, found.id, to, actor, work.now)
+            if PlanStatus.APPROVED in (found.status, to):
+                await plans_store.bump_generation(work.conn)
             saved = await plans_store.get_version(work.conn, key, version, self.vocabulary)
             work.emit(
                 plan_event(
@@ -178,6 +184,7 @@ class PlanLibrary:
                     status=to.value,
                 )
             )
+        self.changed()  # committed: the next match rebuilds the index
         return saved
 
     async def _by_id(self, conn: AsyncConnection, key: str, version_id: int) -> PlanVersion:
@@ -195,10 +202,26 @@ class PlanLibrary:
 
     # ------------------------------------------------------------------ matching
 
+    def follow(self, following: bool) -> None:
+        """Told by the event follower whether it runs (then ``changed`` keeps us fresh)."""
+        self._following = following
+        self._stale = True
+
+    def changed(self) -> None:
+        """The set of approved versions changed (an event of this or another process)."""
+        self._stale = True
+
     async def index(self, conn: AsyncConnection) -> PlanIndex:
-        """The approved plans, by incident type; rebuilt when the approved set changed."""
-        stamp = await plans_store.approved_stamp(conn)
+        """The approved plans, by incident type; rebuilt when the approved set changed.
+
+        While events are followed, a change arrives as an event and nothing is read per
+        match; otherwise the library's generation is read (one primary-key row) each time.
+        """
         cached = self._cached
+        if self._following and not self._stale and cached is not None:
+            return cached.index
+        self._stale = False
+        stamp = await plans_store.approved_stamp(conn)
         if cached is not None and cached.stamp == stamp:
             return cached.index
         async with self._rebuild:

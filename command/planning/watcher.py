@@ -1,5 +1,7 @@
 """Plans matched again when an incident changes: a subscriber to the committed events that
-re-runs the match for the incident each one is about (narrative, calls, level, merge).
+re-runs the match for the incident each one is about (narrative, calls, level, merge), and
+tells the plan library when a version's approval changed (here or in another process), so
+that matching reads nothing to know its index is fresh.
 
 Matching is idempotent (the kept match is compared under the incident's row lock), so an event
 seen twice, or by several processes, tells the consoles once.
@@ -35,7 +37,11 @@ def start(hub: EventHub, plans: IncidentPlans) -> Callable[[], Awaitable[None]]:
     """Follow the log from now on; returns the coroutine that stops it."""
 
     async def run() -> None:
+        plans.library.follow(True)
         async for event in hub.stream(hub.last_seq):
+            if event.type.startswith("plan.version_"):
+                plans.library.changed()  # approved here or in another process
+                continue
             if event.type not in TRIGGERS or event.subject_type != "incident":
                 continue
             try:
@@ -46,6 +52,7 @@ def start(hub: EventHub, plans: IncidentPlans) -> Callable[[], Awaitable[None]]:
     task = asyncio.create_task(run(), name="plan-matching")
 
     async def halt() -> None:
+        plans.library.follow(False)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

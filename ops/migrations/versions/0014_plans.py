@@ -52,6 +52,13 @@ def upgrade() -> None:
         "WHERE status = 'approved'"
     )
     op.create_table(
+        "plan_library",
+        sa.Column("id", sa.SmallInteger, primary_key=True),
+        sa.Column("generation", sa.BigInteger, nullable=False),
+        sa.CheckConstraint("id = 1", name="plan_library_one_row"),
+    )
+    op.execute("INSERT INTO plan_library (id, generation) VALUES (1, 0)")
+    op.create_table(
         "plan_situations",
         sa.Column("incident_id", sa.BigInteger, sa.ForeignKey("incidents.id"), primary_key=True),
         sa.Column("casualties", sa.Integer, nullable=False, server_default="0"),
@@ -111,4 +118,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table in ("plan_tasks", "plan_activations", "plan_matches", "plan_situations"):
         op.drop_table(table)
+    op.drop_table("plan_library")
     op.drop_table("plan_versions")
