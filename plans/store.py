@@ -125,12 +125,18 @@ async def latest_versions(conn: AsyncConnection, vocabulary: Vocabulary) -> list
     return [_version(r, vocabulary) for r in rows]
 
 
-async def approved_versions(conn: AsyncConnection, vocabulary: Vocabulary) -> list[PlanVersion]:
+async def approved_ids(conn: AsyncConnection) -> list[int]:
+    """The ids of the approved versions (versions never change, so ids name their content)."""
     rows = await conn.execute(
-        sa.select(plan_versions)
-        .where(plan_versions.c.status == PlanStatus.APPROVED.value)
-        .order_by(plan_versions.c.plan_key)
+        sa.select(plan_versions.c.id).where(plan_versions.c.status == PlanStatus.APPROVED.value)
     )
+    return [int(r.id) for r in rows]
+
+
+async def versions_by_id(
+    conn: AsyncConnection, ids: Sequence[int], vocabulary: Vocabulary
+) -> list[PlanVersion]:
+    rows = await conn.execute(sa.select(plan_versions).where(plan_versions.c.id.in_(ids)))
     return [_version(r, vocabulary) for r in rows]
 
 

@@ -87,6 +87,7 @@ class PlanLibrary:
         self.work = UnitOfWork(engine, clock)
         self.region = region
         self._cached: _Cached | None = None
+        self._compiled: dict[int, CompiledPlan] = {}
         self._rebuild = asyncio.Lock()
         #: set while the committed events are followed (``follow``): the index is then
         #: rebuilt when a version's approval changes, with no query per match
@@ -228,7 +229,15 @@ class PlanLibrary:
             cached = self._cached
             if cached is not None and cached.stamp == stamp:
                 return cached.index
-            approved = await plans_store.approved_versions(conn, self.vocabulary)
-            index = PlanIndex.of(CompiledPlan.of(v.id, v.version, v.plan) for v in approved)
+            # Versions never change: only those approved since the last build are read and
+            # compiled; the index is filed again from the compiled plans.
+            ids = await plans_store.approved_ids(conn)
+            missing = [i for i in ids if i not in self._compiled]
+            for v in await plans_store.versions_by_id(conn, missing, self.vocabulary):
+                self._compiled[v.id] = CompiledPlan.of(v.id, v.version, v.plan)
+            wanted = set(ids)
+            for gone in [i for i in self._compiled if i not in wanted]:
+                del self._compiled[gone]
+            index = PlanIndex.of(self._compiled[i] for i in sorted(ids))
             self._cached = _Cached(stamp, index)
             return index
