@@ -106,6 +106,10 @@ class IncidentPlans:
             index = await self.library.index(conn)
             return IncidentMatch(inc, s, index.match(s))
 
+    async def open_incidents(self) -> list[int]:
+        async with self.work.read() as conn:
+            return [inc.id for inc in await incidents_store.list_open(conn)]
+
     async def rematch(self, incident_id: int, actor: str = ACTOR) -> list[Match]:
         """Match again and tell the consoles what changed (nothing if nothing did)."""
         async with self.work.begin(actor) as work:

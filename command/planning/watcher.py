@@ -1,7 +1,8 @@
 """Plans matched again when an incident changes: a subscriber to the committed events that
 re-runs the match for the incident each one is about (narrative, calls, level, merge), and
 tells the plan library when a version's approval changed (here or in another process), so
-that matching reads nothing to know its index is fresh.
+that matching reads nothing to know its index is fresh; a plan approved or retired is matched
+against every open incident.
 
 Matching is idempotent (the kept match is compared under the incident's row lock), so an event
 seen twice, or by several processes, tells the consoles once.
@@ -33,6 +34,18 @@ TRIGGERS = frozenset(
 )
 
 
+#: plan events after which every open incident is matched again
+LIBRARY_CHANGES = frozenset({"plan.version_approved", "plan.version_retired"})
+
+
+async def _rematch_open(plans: IncidentPlans) -> None:
+    for incident_id in await plans.open_incidents():
+        try:
+            await plans.rematch(incident_id)
+        except Exception:
+            log.exception("matching plans for incident %s failed", incident_id)
+
+
 def start(hub: EventHub, plans: IncidentPlans) -> Callable[[], Awaitable[None]]:
     """Follow the log from now on; returns the coroutine that stops it."""
 
@@ -41,6 +54,8 @@ def start(hub: EventHub, plans: IncidentPlans) -> Callable[[], Awaitable[None]]:
         async for event in hub.stream(hub.last_seq):
             if event.type.startswith("plan.version_"):
                 plans.library.changed()  # approved here or in another process
+                if event.type in LIBRARY_CHANGES:
+                    await _rematch_open(plans)
                 continue
             if event.type not in TRIGGERS or event.subject_type != "incident":
                 continue

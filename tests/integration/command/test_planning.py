@@ -123,6 +123,28 @@ async def test_matches_are_ranked_explained_and_rerun_when_the_narrative_changes
         assert [m["key"] for m in after["matches"]] == [MAIN_ROAD, "collision_general"]
         words = next(c for c in after["matches"][0]["conditions"] if c["kind"] == "words")
         assert (words["held"], words["actual"]) == (True, ["trapped"])
+
+        # a retired plan no longer applies, and the incident's consoles are told
+        r = await app.http.post(
+            "/api/v1/plans/collision_general/versions/1/retire", headers=crew.leader
+        )
+        assert r.json()["status"] == "retired", r.text
+        gone = await _wait_for_event(engine, inc["id"], "plan.unmatched")
+        assert gone["key"] == "collision_general"
+        after = await _ranking(app.http, crew, inc["id"])
+        assert [m["key"] for m in after["matches"]] == [MAIN_ROAD]
+
+        # an invalid plan over HTTP: the field and the line, nothing saved
+        r = await app.http.post(
+            "/api/v1/plans",
+            json={"yaml": GENERAL_YAML.replace("[traffic_collision]", "[traffic_jam]")},
+            headers=crew.supervisor,
+        )
+        assert r.status_code == 422
+        assert r.json()["code"] == "plan.incident_type_unknown"
+        assert r.json()["params"]["line"] == 5
+        r = await app.http.get("/api/v1/plans/collision_general/versions", headers=crew.leader)
+        assert [v["status"] for v in r.json()["plans"]] == ["retired"]
     finally:
         await engine.dispose()
 
