@@ -1,7 +1,8 @@
 """Plan tasks past their deadline become alerts: one ``plan.task_overdue`` event per task, as
 the unit status timers do, so every console sees it live and a reconnecting console finds it
 in the log. The task row remembers its alert, so it is raised once, by whichever process
-checks first. The clock is the container's, so tests can move it.
+checks first, and the incident's narrative says so. The clock is the container's, so tests can
+move it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from command import events
 from command.events import NewEvent
+from command.incidents import store as incidents_store
+from command.incidents.domain import narrative_entry
 from plans import store as plans_store
 
 log = logging.getLogger(__name__)
@@ -27,6 +30,11 @@ async def raise_overdue(engine: AsyncEngine, now: datetime) -> list[int]:
     """An event for every task newly past its deadline; their sequence numbers."""
     async with engine.begin() as conn:
         late = await plans_store.mark_overdue(conn, now)
+        for t in late:  # on the incident's timeline too, for the after-action review
+            text = f"task {t.seq} overdue: {t.names.get('en', '')} ({t.department})"
+            await incidents_store.add_narrative(
+                conn, t.incident_id, narrative_entry(text, ACTOR, now, "system")
+            )
         return await events.append(
             conn,
             [

@@ -241,5 +241,10 @@ async def test_activation_levels_stages_and_overdue_tasks(app: LiveApp, map_url:
                 await conn.execute(text("SELECT data FROM events WHERE type = 'plan.task_overdue'"))
             ).all()
         assert [a.data["task"] for a in alerts] == [tasks[1]["id"]]
+        detail = (await app.http.get(base, headers=crew.dispatcher)).json()
+        timeline = [n["text"] for n in detail["narrative"]]
+        assert sum("overdue" in t for t in timeline) == 1
+        assert any(t.startswith("task 1 done") for t in timeline)
+        assert any("alarm stage 2" in t for t in timeline)
     finally:
         await engine.dispose()
