@@ -19,9 +19,11 @@ from command.api.schemas.plans import (
     ActivationOut,
     ChangeOut,
     DiffOut,
+    DocumentIn,
     FactsIn,
     IncidentActivationsOut,
     IncidentPlansOut,
+    PlanDocumentOut,
     PlanList,
     PlanVersionOut,
     TaskOut,
@@ -54,6 +56,19 @@ async def list_plans(_: Reader, c: ContainerDep) -> PlanList:
 @router.post("/plans", status_code=201)
 async def import_plan(body: YamlIn, who: Author, c: ContainerDep) -> PlanVersionOut:
     return PlanVersionOut.of(await c.plan_library.import_yaml(body.yaml, who.actor))
+
+
+@router.post("/plans/documents", status_code=201)
+async def import_document(body: DocumentIn, who: Author, c: ContainerDep) -> PlanVersionOut:
+    """The editor's save: a new draft version from the document (errors name the field)."""
+    return PlanVersionOut.of(await c.plan_library.import_document(body.document, who.actor))
+
+
+@router.get("/plans/{key}/versions/{version}")
+async def document(key: str, version: int, _: Reader, c: ContainerDep) -> PlanDocumentOut:
+    """A version for the editor: its approval trail and its document."""
+    found, doc = await c.plan_library.document(key, version)
+    return PlanDocumentOut(version=PlanVersionOut.of(found), document=doc)
 
 
 @router.get("/plans/{key}/versions")

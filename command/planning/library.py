@@ -10,6 +10,7 @@ approved versions changes (checked with one small query), so several processes a
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -128,6 +129,18 @@ class PlanLibrary:
                     region=self.region,
                 )
             near["lon"], near["lat"] = found[1], found[2]
+
+    async def import_document(self, document: dict[str, Any], actor: str) -> PlanVersion:
+        """A new draft version from a document (the console editor's JSON): the same checks
+        as a YAML import; a JSON text is YAML, written one field a line so lines mean
+        something."""
+        return await self.import_yaml(json.dumps(document, ensure_ascii=False, indent=1), actor)
+
+    async def document(
+        self, key: str, version: int | None = None
+    ) -> tuple[PlanVersion, dict[str, Any]]:
+        found = await self.version(key, version)
+        return found, to_document(found.plan)
 
     async def export_yaml(self, key: str, version: int | None = None) -> str:
         async with self.work.read() as conn:

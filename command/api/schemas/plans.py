@@ -19,6 +19,12 @@ class YamlIn(BaseModel):
     yaml: str = Field(min_length=1, max_length=1_000_000)
 
 
+class DocumentIn(BaseModel):
+    """A plan as the console's editor holds it: the document (the YAML's fields, as JSON)."""
+
+    document: dict[str, Any]
+
+
 class PlanVersionOut(Model):
     key: str
     version: int
@@ -51,6 +57,11 @@ class PlanVersionOut(Model):
             retired_by=v.retired_by,
             retired_at=v.retired_at,
         )
+
+
+class PlanDocumentOut(Model):
+    version: PlanVersionOut
+    document: dict[str, Any]
 
 
 class PlanList(Model):

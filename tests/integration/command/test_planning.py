@@ -145,6 +145,26 @@ async def test_matches_are_ranked_explained_and_rerun_when_the_narrative_changes
         assert r.json()["params"]["line"] == 5
         r = await app.http.get("/api/v1/plans/collision_general/versions", headers=crew.leader)
         assert [v["status"] for v in r.json()["plans"]] == ["retired"]
+
+        # the editor's way: a version's document, changed and saved as the next version
+        r = await app.http.get(f"/api/v1/plans/{MAIN_ROAD}/versions/1", headers=crew.supervisor)
+        assert r.json()["version"]["approved_by"] == "user:lead1"
+        document = r.json()["document"]
+        document["evacuation_m"] = 400
+        r = await app.http.post(
+            "/api/v1/plans/documents", json={"document": document}, headers=crew.supervisor
+        )
+        assert (r.status_code, r.json()["version"], r.json()["status"]) == (201, 2, "draft")
+        r = await app.http.get(
+            f"/api/v1/plans/{MAIN_ROAD}/diff?before=1&after=2", headers=crew.supervisor
+        )
+        assert [c["text"] for c in r.json()["changes"]] == ["evacuation_m: 300.0 -> 400.0"]
+        document["stages"][0]["resources"]["crane"] = 1
+        r = await app.http.post(
+            "/api/v1/plans/documents", json={"document": document}, headers=crew.supervisor
+        )
+        assert r.json()["code"] == "plan.capability_unknown", r.text
+        assert r.json()["params"]["field"] == "stages[0].resources.crane"
     finally:
         await engine.dispose()
 
