@@ -22,6 +22,7 @@ from command.api import (
     health,
     incidents,
     maps,
+    plans,
     telephony,
     terminals,
     trackers,
@@ -41,6 +42,7 @@ from command.origin import Origin
 from command.settings import Settings
 from dispatch.errors import DispatchError
 from gis.errors import GisError
+from plans.errors import PlanError
 from telephony.errors import TelephonyError
 
 log = logging.getLogger(__name__)
@@ -49,7 +51,13 @@ STATIC = Path(__file__).parent / "static"
 VENDOR = Path(__file__).parent.parent / "ops" / "web" / "node_modules"
 
 # The root error of each package: their ``kind`` decides the HTTP status (command.errors).
-ERROR_ROOTS: tuple[type[Exception], ...] = (CadError, GisError, DispatchError, TelephonyError)
+ERROR_ROOTS: tuple[type[Exception], ...] = (
+    CadError,
+    GisError,
+    DispatchError,
+    TelephonyError,
+    PlanError,
+)
 
 ROUTERS = (
     health.router,
@@ -62,6 +70,7 @@ ROUTERS = (
     trackers.router,
     units.router,
     tracking.router,
+    plans.router,
 )
 
 

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import asyncpg
 from sqlalchemy import text
@@ -39,6 +40,11 @@ from command.idempotency import IdempotencyKeys
 from command.incidents.config import IncidentConfig, load_config
 from command.incidents.service import IncidentService
 from command.maps.service import Maps
+from command.planning import task_timers as plan_task_timers
+from command.planning import watcher as plan_watcher
+from command.planning.activation import Activations
+from command.planning.library import PlanLibrary, vocabulary_of
+from command.planning.matching import IncidentPlans
 from command.settings import Settings
 from command.tracking.fanout import Fanout
 from command.tracking.fences import FenceBook, FencePolicy
@@ -81,6 +87,9 @@ class Container:
     roads: RoadGraphs
     maps: Maps
     telephony: TelephonyService
+    plan_library: PlanLibrary
+    incident_plans: IncidentPlans
+    activations: Activations
     health: HealthBoard
     idempotency: IdempotencyKeys
     #: positions in, geofences; and the relay that carries accepted positions to consoles
@@ -132,6 +141,9 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
     positions = BatchedPositionWriter(engine, writer_policy_from(settings))
     tracking = _tracking(settings, engine, clock, unit_status, positions, relay)
     assignments = Assignments(engine, clock)
+    library = PlanLibrary(engine, vocabulary_of(config), clock, settings.region)
+    incident_plans = IncidentPlans(engine, library, clock, ZoneInfo(settings.plans_timezone))
+    activations = Activations(engine, incident_plans, clock)
     container = Container(
         settings=settings,
         engine=engine,
@@ -142,11 +154,16 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
         incidents=incidents,
         assignments=assignments,
         unit_status=unit_status,
-        recommender=Recommender(engine, config, incidents, roads.drive_times),
+        recommender=Recommender(
+            engine, config, incidents, roads.drive_times, activations.requirements
+        ),
         geocoder=geocoder,
         roads=roads,
         maps=Maps(engine, geocoder, roads.route),
         telephony=telephony,
+        plan_library=library,
+        incident_plans=incident_plans,
+        activations=activations,
         health=HealthBoard(),
         idempotency=IdempotencyKeys(engine, clock),
         tracking=tracking,
@@ -304,6 +321,9 @@ async def start(settings: Settings, url: str | None = None) -> Container:
         await container.terminals.start()
         container.running.append(container.terminals.stop)
         container.running.append(_every("terminal key pruning", 3600.0, _pruned(container)))
+        # Plans matched again as incidents change; plan tasks past their deadline alerted.
+        container.running.append(plan_watcher.start(container.hub, container.incident_plans))
+        container.running.append(plan_task_timers.start(engine, container.clock))
         container.running.append(
             _read_ahead("the geocoder", lambda: container.geocoder.index(settings.region))
         )

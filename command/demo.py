@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from command.auth import service
 from command.auth.roles import Role
+from command.bootstrap import build
 from command.errors import Unavailable
+from command.planning.demo import seed_plans
 from command.settings import Settings
 from command.tables import users
 from dispatch import store as dispatch_store
@@ -42,6 +44,13 @@ async def seed_demo(engine: AsyncEngine, settings: Settings) -> None:
     if not summary.skipped:
         print(describe([summary]))
     await _users(engine, settings.region)
+    await _plans(engine, settings)
+
+
+async def _plans(engine: AsyncEngine, settings: Settings) -> None:
+    imported = await seed_plans(build(settings, engine))
+    if imported:
+        print(f"contingency plans: {imported} demo plans imported and approved")
 
 
 async def _users(engine: AsyncEngine, region: str) -> None:

@@ -111,6 +111,9 @@ class Settings(BaseSettings):
         default=7 * 24.0, gt=0, description="the longest time window one playback may read"
     )
 
+    plans_timezone: str = Field(
+        default="Europe/Vaduz", description="local time of plans' time windows (night, weekend)"
+    )
     demo_calls_per_minute: float = Field(default=4.0, gt=0, le=600)
     demo_vehicles: int = Field(
         default=8, ge=0, le=5000, description="simulated vehicles the demo drives (0: none)"

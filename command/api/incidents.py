@@ -260,7 +260,12 @@ async def response_level(
     incident_id: int, body: LevelIn, who: Commander, c: ContainerDep
 ) -> IncidentEnvelope:
     inc = await c.incidents.change_response_level(
-        incident_id, body.level, body.reason, who.actor, level=level_of(who)
+        incident_id,
+        body.level,
+        body.reason,
+        who.actor,
+        level=level_of(who),
+        roles=frozenset(who.roles),
     )
     return _envelope(inc, c)
 

@@ -35,10 +35,18 @@ class DriveTimes(Protocol):
     ) -> Awaitable[dict[str, float | None]]: ...
 
 
+class PlanRequirements(Protocol):
+    """What the plans active on an incident ask for (capability -> count); None if none."""
+
+    def __call__(
+        self, conn: AsyncConnection, incident_id: int
+    ) -> Awaitable[Mapping[str, int] | None]: ...
+
+
 @dataclass(frozen=True)
 class Recommended:
     incident: Incident
-    source: str  # run_card | requested
+    source: str  # run_card | plan | requested
     recommendation: Recommendation
 
 
@@ -51,11 +59,13 @@ class Recommender:
         config: IncidentConfig,
         incidents: IncidentService,
         drive_times: DriveTimes,
+        plan_requirements: PlanRequirements | None = None,
     ) -> None:
         self.engine = engine
         self.config = config
         self.incidents = incidents
         self.drive_times = drive_times
+        self.plan_requirements = plan_requirements
 
     def requirements(
         self, type_code: str, requested: Mapping[str, int] | None
@@ -95,9 +105,26 @@ class Recommender:
                     number=inc.number,
                     status=inc.status.value,
                 )
-            source, reqs = self.requirements(inc.type_code, requested)
+            source, reqs = await self._requirements_of(conn, inc, requested)
             rec = await self._at(conn, inc.region, inc.lon, inc.lat, reqs, inc.id)
             return Recommended(inc, source, rec)
+
+    async def _requirements_of(
+        self, conn: AsyncConnection, inc: Incident, requested: Mapping[str, int] | None
+    ) -> tuple[str, dict[Capability, int]]:
+        """Asked for, or the run card with what the active plans' alarm stages add (the most
+        either asks of each capability)."""
+        planned = None
+        if not requested and self.plan_requirements is not None:
+            planned = await self.plan_requirements(conn, inc.id)
+        if not planned:
+            return self.requirements(inc.type_code, requested)
+        card = self.config.run_cards.for_type(inc.type_code)
+        reqs = dict(card)
+        for name, count in planned.items():
+            capability = parse_capability(name)
+            reqs[capability] = max(reqs.get(capability, 0), count)
+        return "plan", reqs
 
     async def create_and_recommend(
         self, new: NewIncident, actor: str, requested: Mapping[str, int] | None = None

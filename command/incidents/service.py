@@ -35,6 +35,7 @@ from command.unit_of_work import UnitOfWork, Work
 from dispatch import store as dispatch_store
 from dispatch.assignments import Assignment, EndReason
 from dispatch.units import UnitStatus
+from plans.levels import check_lowering
 
 
 @dataclass(frozen=True)
@@ -395,11 +396,14 @@ class IncidentService:
         actor: str,
         *,
         level: CommandLevel | None = None,
+        roles: frozenset[str] = frozenset(),
     ) -> Incident:
+        """Raise or lower the response level; lowering is for a leader, with a reason."""
         response = ResponseLevel.parse(to)
         async with self.work.begin(actor) as work:
             inc = await changes.directed(work, incident_id, level)
             changes.require_open(inc)
+            check_lowering(int(inc.response_level), int(response), roles, reason)
             change = domain.change_response_level(
                 inc.response_level, response, reason, work.now, actor
             )

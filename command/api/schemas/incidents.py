@@ -385,7 +385,9 @@ class RejectionOut(Model):
 
 
 class RecommendationOut(Model):
-    source: str = Field(description="run_card or requested")
+    source: str = Field(
+        description="run_card, plan (the run card with the active plans' alarm stages) or requested"
+    )
     requirements: dict[str, int]
     complete: bool
     uncovered: dict[str, int]

@@ -32,6 +32,7 @@ RUN = {
     ("gis", "import-osm"),
     ("gis", "geocode"),
     ("audit", "verify"),
+    ("plan", "list"),
 }
 #: Commands that serve until stopped, or measure: other tests run them.
 NOT_RUN = {("serve",), ("demo",), ("ami-sim",), ("bench",)}

@@ -18,6 +18,7 @@ import command.tables
 import command.tracking.tables
 import dispatch.tables
 import gis.tables
+import plans.tables
 import telephony.tables
 from tests.support.schema import Reference, copy_of, differences, table_set_differences
 
@@ -27,6 +28,7 @@ PACKAGES: dict[str, sa.MetaData] = {
     "command.tracking": command.tracking.tables.metadata,
     "dispatch": dispatch.tables.metadata,
     "gis": gis.tables.metadata,
+    "plans": plans.tables.metadata,
     "telephony": telephony.tables.metadata,
 }
 
@@ -39,6 +41,10 @@ CROSS_PACKAGE_REFERENCES: tuple[Reference, ...] = (
     Reference("dispatch_assignments", ("incident_id",), "incidents", ("id",)),
     Reference("tracking_device_bindings", ("unit_id",), "dispatch_units", ("id",)),
     Reference("incident_tracks", ("incident_id",), "incidents", ("id",), "CASCADE"),
+    Reference("plan_situations", ("incident_id",), "incidents", ("id",)),
+    Reference("plan_matches", ("incident_id",), "incidents", ("id",)),
+    Reference("plan_activations", ("incident_id",), "incidents", ("id",)),
+    Reference("plan_tasks", ("incident_id",), "incidents", ("id",)),
 )
 
 
