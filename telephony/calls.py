@@ -212,14 +212,15 @@ class Call:
         return self._move(CallState.ANSWERED, at, seat=seat, hold_time=self.hold_time, **detail)
 
     def complete(self, at: datetime, reason: str, talk_time: float | None = None,
-                 hold_time: float | None = None) -> CallTransitioned:
+                 hold_time: float | None = None, **detail: Any) -> CallTransitioned:
         self.completed_at = at
         self.complete_reason = reason
         if hold_time is not None:
             self.hold_time = hold_time
         start = self.answered_at or at
         self.talk_time = talk_time if talk_time is not None else _seconds(start, at)
-        return self._move(CallState.COMPLETED, at, reason=reason, talk_time=self.talk_time)
+        return self._move(CallState.COMPLETED, at, reason=reason, talk_time=self.talk_time,
+                          **detail)
 
     def abandon(self, at: datetime, hold_time: float | None = None,
                 position: int | None = None) -> CallTransitioned:

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 DomainEvent = CallTransitioned | CallUpdated | SeatChanged
 LOCATION_VARIABLE = "CALLER_LOCATION"
+HUNG_UP_BY = {"agent": "seat", "caller": "caller"}
 Clock = Callable[[], datetime]
 
 
@@ -225,7 +226,9 @@ class Tracker:
                 call.talk_time = talk
                 out.append(call.note(at, "talk_time", talk_time=talk, reason=reason))
             else:
-                out.append(call.complete(at, reason, talk, hold))
+                # Asterisk's Reason says who hung up first: the seat ("agent") or the caller
+                out.append(call.complete(at, reason, talk, hold,
+                                         hung_up_by=HUNG_UP_BY.get(reason, "unknown")))
         elif call.state == CallState.TRANSFERRED and call.talk_time is None:
             call.talk_time = talk
             out.append(call.note(at, "talk_time", talk_time=talk, reason=reason))
