@@ -67,6 +67,7 @@ class AmiSettings:
     action_timeout: float = 5.0
     settle_seconds: float = 5.0
     outbox_limit: int = 50_000
+    transfer_confirm_seconds: float = 5.0  # an Atxfer's Success only means keys were queued
 
 
 @dataclass(frozen=True)
@@ -456,7 +457,7 @@ class Bridge:
         if attended:
             assert call.agent_channel is not None
             await self._do("Atxfer", Channel=call.agent_channel, Exten=exten, Context=ctx)
-            return []
+            return await self._confirm_transfer(call, f"{exten}@{ctx}")
         if not call.channel:
             raise Conflict(f"call {call_id} has no channel to redirect",
                            code="call.no_channel_to_redirect", call=call_id)
@@ -465,6 +466,27 @@ class Bridge:
         events = self.tracker.transferred(call_id, f"{exten}@{ctx}", "blind")
         await self._deliver(events)
         return events
+
+    async def _confirm_transfer(self, call: Call, target: str) -> list[DomainEvent]:
+        """Asterisk answers ``Atxfer`` with Success once the feature's key presses are queued,
+        not when a transfer happened: wait for the ``AttendedTransfer`` (the call becomes
+        transferred), or report the transfer failed after ``transfer_confirm_seconds``."""
+        limit = self.settings.transfer_confirm_seconds
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if call.state != CallState.ANSWERED:
+                break
+            await asyncio.sleep(0.05)
+        if call.state == CallState.TRANSFERRED:
+            return []
+        reason = ("the call ended before a transfer was reported" if not call.live else
+                  f"Asterisk reported no transfer within {limit:g} s")
+        events: list[DomainEvent] = [call.note(self.clock(), "transfer_failed", target=target,
+                                               how="attended", reason=reason)]
+        await self._deliver(events)
+        raise ActionFailed(
+            f"the attended transfer of call {call.id} to {target} did not happen: {reason}",
+            code="call.transfer_not_confirmed", call=call.id, target=target, reason=reason)
 
     async def consult(self, call_id: str, helper: str) -> None:
         """Ask another seat for help privately (坐席间求助): an attended transfer to its phone,

@@ -149,6 +149,8 @@ class Call:
     recovered: bool = False
     location: tuple[float, float, float | None] | None = None
     hangup_at: datetime | None = None  # caller gone while answered; waits for AgentComplete
+    place: tuple[str, str] | None = None  # (context, exten) where the caller joined the queue
+    taken_over_by: str | None = None  # a seat the caller was redirected to by someone else
 
     @classmethod
     def arrive(cls, call_id: str, queue: str, at: datetime,
@@ -231,11 +233,15 @@ class Call:
         return self._move(CallState.ABANDONED, at, hold_time=self.hold_time, position=position,
                           offered_to=seat)
 
-    def transfer(self, at: datetime, target: str, how: str) -> CallTransitioned:
+    def transfer(self, at: datetime, target: str, how: str, **detail: Any) -> CallTransitioned:
         self.transferred_at = at
         self.transfer_target = target
+        if self.answered_at is not None and self.talk_time is None:
+            # the seat's part of the call ends here: a later AgentComplete's TalkTime also
+            # covers whoever took the call over
+            self.talk_time = _seconds(self.answered_at, at)
         return self._move(CallState.TRANSFERRED, at, target=target, how=how,
-                          seat=self.seat)
+                          seat=self.seat, talk_time=self.talk_time, **detail)
 
     def end(self, at: datetime, cause: int | None = None, **detail: Any) -> CallTransitioned:
         self.ended_at = at

@@ -105,6 +105,7 @@ async def persist(conn: AsyncConnection, events: Sequence[DomainEvent]) -> list[
     latest: dict[str, tuple[CallView, datetime]] = {}
     steps: list[dict[str, Any]] = []
     seat_events: list[SeatChanged] = []
+    recorded: list[CallUpdated] = []
     for event in events:
         if isinstance(event, CallTransitioned):
             cid = event.call.id
@@ -126,6 +127,8 @@ async def persist(conn: AsyncConnection, events: Sequence[DomainEvent]) -> list[
                 continue
             latest[event.call.id] = (event.call, event.at)
             out.append(event)
+            if event.change in ("recording_started", "recording_stopped"):
+                recorded.append(event)
         else:
             seat_events.append(event)
             out.append(event)
@@ -145,6 +148,12 @@ async def persist(conn: AsyncConnection, events: Sequence[DomainEvent]) -> list[
                             "accuracy_m": loc[2], "source": "channel", "at": e.at})
     if located:
         await conn.execute(caller_locations.insert(), located)
+    for e in recorded:
+        # recordings started anywhere (our API, a supervisor's panel) get their row and file
+        if e.change == "recording_stopped":
+            await stop_recordings(conn, e.call.id, e.at)
+        elif isinstance(e.detail.get("file"), str):
+            await add_recording(conn, e.call.id, e.detail["file"], e.at, ASTERISK)
     if seat_events:
         await _seats(conn, seat_events)
     return out
@@ -247,9 +256,20 @@ async def earlier_calls(conn: AsyncConnection, number: str, since: datetime,
 # ------------------------------------------------------------------ recordings
 
 
+ASTERISK = "asterisk"  # started_by of a recording seen on AMI before (or without) our request
+
+
 async def add_recording(conn: AsyncConnection, call_id: str, file: str, at: datetime,
                         by: str) -> int:
+    """One row per call and file: a recording Asterisk already reported gets its starter."""
     await get_call(conn, call_id)
+    known = (await conn.execute(sa.select(recordings.c.id, recordings.c.started_by).where(
+        recordings.c.call_id == call_id, recordings.c.file == file))).first()
+    if known is not None:
+        if known.started_by == ASTERISK and by != ASTERISK:
+            await conn.execute(recordings.update().where(recordings.c.id == known.id)
+                               .values(started_by=by))
+        return int(known.id)
     return int((await conn.execute(recordings.insert().values(
         call_id=call_id, file=file, started_at=at, started_by=by
     ).returning(recordings.c.id))).scalar_one())

@@ -34,6 +34,14 @@ log = logging.getLogger(__name__)
 DomainEvent = CallTransitioned | CallUpdated | SeatChanged
 LOCATION_VARIABLE = "CALLER_LOCATION"
 HUNG_UP_BY = {"agent": "seat", "caller": "caller"}
+MONITOR_VARIABLE = "MIXMONITOR_FILENAME"
+
+
+def spy_mode(options: str) -> str:
+    """ChanSpy's options: ``B`` barges (speaks to both), ``w`` whispers (to the seat only)."""
+    if "B" in options:
+        return "barge"
+    return "whisper" if "w" in options else "listen"
 Clock = Callable[[], datetime]
 
 
@@ -63,6 +71,9 @@ class Tracker:
         self.skipped = 0
         self.handled = 0
         self._locations: dict[str, tuple[float, float, float | None]] = {}
+        self._monitor_files: dict[str, str] = {}  # Uniqueid -> MIXMONITOR_FILENAME
+        self._spy_options: dict[str, str] = {}  # spying channel -> ChanSpy options
+        self._spies: dict[str, tuple[Call, str, str]] = {}  # spyer -> (call, spyer seat, mode)
 
     # ------------------------------------------------------------------ helpers
 
@@ -102,6 +113,8 @@ class Tracker:
             channel=msg.get("Channel") or None, linkedid=msg.get("Linkedid") or None,
             position=number(msg, "Position"), recovered=recovered,
         )
+        if msg.get("Context") and msg.get("Exten"):
+            call.place = (msg.get("Context"), msg.get("Exten"))
         self.calls[uid] = call
         if call.linkedid:
             self._by_linkedid[call.linkedid] = uid
@@ -232,11 +245,15 @@ class Tracker:
         elif call.state == CallState.TRANSFERRED and call.talk_time is None:
             call.talk_time = talk
             out.append(call.note(at, "talk_time", talk_time=talk, reason=reason))
+        elif call.state == CallState.TRANSFERRED:
+            # Asterisk's figure runs on after the transfer, over the next party's talk
+            out.append(call.note(at, "queue_talk_time", talk_time=talk, reason=reason))
         if seat is not None:
             out.extend(seat.release(call.id, at))
         elif call.seat in self.seats:
             out.extend(self.seats[call.seat].release(call.id, at))
         if call.hangup_at is not None and call.can(CallState.ENDED):
+            out.extend(self._release_taker(call, at))
             out.append(call.end(call.hangup_at, call.hangup_cause))
             self._forget(call)
         return out
@@ -275,19 +292,91 @@ class Tracker:
             call.hangup_at = at
             call.hangup_cause = cause
             return out
+        out.extend(self._release_taker(call, at))
         out.append(call.end(at, cause))
         self._forget(call)
         return out
+
+    def _release_taker(self, call: Call, at: datetime) -> list[DomainEvent]:
+        taker = self.seats.get(call.taken_over_by) if call.taken_over_by else None
+        return list(taker.release(call.id, at)) if taker is not None else []
+
+    def _newexten(self, msg: AmiMessage, at: datetime) -> list[DomainEvent]:
+        """A caller running dialplan elsewhere while answered was redirected by someone else
+        (another AMI client, a panel): Asterisk sends no transfer event for that, only the
+        seat's leg hanging up, and AgentComplete later still names the first seat."""
+        if msg.get("Application") == "ChanSpy":
+            self._remember_spy(msg.get("Channel"), msg.get("AppData"))
+            return []
+        call = self.calls.get(msg.get("Uniqueid"))
+        if call is None or call.state != CallState.ANSWERED or call.place is None:
+            return []
+        place = (msg.get("Context"), msg.get("Exten"))
+        if not all(place) or place == call.place:
+            return []
+        target = f"{place[1]}@{place[0]}"
+        out: list[DomainEvent] = [call.transfer(at, target=target, how="redirect",
+                                                started_elsewhere=True)]
+        if call.seat in self.seats:
+            out.extend(self.seats[call.seat].release(call.id, at))
+        taker = self.seats.get(f"Local/{target}")
+        if taker is not None and taker.call is None:
+            call.taken_over_by = taker.interface
+            out.extend(taker.connect(call.id, at))
+        return out
+
+    def _remember_spy(self, channel: str, data: str) -> None:
+        if not channel:
+            return
+        if len(self._spy_options) > 10_000:
+            self._spy_options.clear()
+        self._spy_options[channel] = data.split(",", 1)[1] if "," in data else ""
+
+    def _originated(self, msg: AmiMessage, at: datetime) -> list[DomainEvent]:
+        if msg.get("Application") == "ChanSpy" and msg.get("Response") == "Success":
+            self._remember_spy(msg.get("Channel"), msg.get("Data"))
+        return []
+
+    def _spy(self, msg: AmiMessage, at: datetime) -> list[DomainEvent]:
+        """Listen-in, whisper and barge as call events: who, when, which mode."""
+        spyer = msg.get("SpyerChannel")
+        if msg.event == "ChanSpyStop":
+            found = self._spies.pop(spyer, None)
+            if found is None:
+                return []
+            return [found[0].note(at, "spy_stopped", by=found[1], mode=found[2],
+                                  channel=spyer)]
+        spyee = interface_of(msg.get("SpyeeChannel"))
+        call: Call | None = next(
+            (c for c in self.calls.values() if c.state == CallState.ANSWERED
+             and c.agent_channel and interface_of(c.agent_channel) == spyee), None)
+        if call is None:
+            call = next((c for c in self.calls.values()
+                         if c.channel and interface_of(c.channel) == spyee), None)
+        if call is None:
+            return []
+        mode = spy_mode(self._spy_options.pop(spyer, ""))
+        who = interface_of(spyer)
+        self._spies[spyer] = (call, who, mode)
+        return [call.note(at, "spy_started", by=who, mode=mode, channel=spyer)]
 
     def _recording(self, msg: AmiMessage, at: datetime) -> list[DomainEvent]:
         call = self.call_for(msg)
         if call is None:
             return []
         started = msg.event == "MixMonitorStart"
-        return [call.note(at, "recording_started" if started else "recording_stopped",
-                          channel=msg.get("Channel"))]
+        if not started:
+            return [call.note(at, "recording_stopped", channel=msg.get("Channel"))]
+        # MixMonitorStart names no file: the VarSet of MIXMONITOR_FILENAME just before does
+        file = self._monitor_files.pop(msg.get("Uniqueid"), None)
+        return [call.note(at, "recording_started", channel=msg.get("Channel"), file=file)]
 
     def _varset(self, msg: AmiMessage, at: datetime) -> list[DomainEvent]:
+        if msg.get("Variable") == MONITOR_VARIABLE:
+            if len(self._monitor_files) > 10_000:
+                self._monitor_files.clear()
+            self._monitor_files[msg.get("Uniqueid")] = msg.get("Value")
+            return []
         if msg.get("Variable") != LOCATION_VARIABLE:
             return []
         parts = [p.strip() for p in msg.get("Value").split(",")]
@@ -361,6 +450,8 @@ class Tracker:
         if call.seat and call.seat in self.seats:
             out.extend(self.seats[call.seat].stop_ringing(call.id, at))
         out.append(call.answer(interface, at, grabbed=True))
+        # the caller now runs the seat's extension: dialplan there is not a transfer
+        call.place = _place_of(interface)
         out.extend(self.seat(interface).connect(call.id, at))
         return out
 
@@ -374,6 +465,7 @@ class Tracker:
                     out.append(call.complete(call.hangup_at, "caller"))
                 if call.seat in self.seats:
                     out.extend(self.seats[call.seat].release(call.id, now))
+                out.extend(self._release_taker(call, now))
                 out.append(call.end(call.hangup_at, call.hangup_cause))
                 self._forget(call)
         return out
@@ -441,6 +533,7 @@ class Tracker:
                 seat = self.seats[call.seat]
                 out.extend(seat.stop_ringing(call.id, at))
                 out.extend(seat.release(call.id, at))
+            out.extend(self._release_taker(call, at))
             out.append(call.end(call.hangup_at or at, call.hangup_cause, lost=True))
             self._forget(call)
         for uid in sorted(live):
@@ -498,6 +591,14 @@ class Tracker:
         return [c for c in self.calls.values() if c.live]
 
 
+def _place_of(interface: str) -> tuple[str, str] | None:
+    """``Local/1001@agents`` -> ``("agents", "1001")``; other technologies have none."""
+    if not interface.startswith("Local/") or "@" not in interface:
+        return None
+    exten, context = interface[len("Local/"):].split("@", 1)
+    return context, exten
+
+
 def _duration(raw: str) -> int | None:
     parts = raw.split(":")
     if len(parts) != 3 or not all(p.isdigit() for p in parts):
@@ -524,4 +625,8 @@ _HANDLERS: dict[str, _Handler] = {
     "QueueMemberPause": Tracker._member_pause,
     "QueueMemberPaused": Tracker._member_pause,
     "VarSet": Tracker._varset,
+    "Newexten": Tracker._newexten,
+    "OriginateResponse": Tracker._originated,
+    "ChanSpyStart": Tracker._spy,
+    "ChanSpyStop": Tracker._spy,
 }

@@ -17,10 +17,11 @@ import pytest
 import sqlalchemy as sa
 
 from command.calltaking.service import TelephonyService
+from command.tables import events
 from telephony.ami_client import AmiClient
 from telephony.ami_protocol import AmiMessage
 from telephony.calls import Call
-from telephony.tables import call_transitions, calls
+from telephony.tables import call_transitions, calls, recordings
 from tests.support.asterisk import Asterisk, Installation
 from tests.support.builders import signed_in
 from tests.support.live import LiveApp, serve
@@ -137,6 +138,23 @@ async def ended(app: LiveApp, number: str) -> dict[str, Any]:
             return dict(row._mapping)
         await asyncio.sleep(0.05)
     raise AssertionError(f"the call from {number} did not end")
+
+
+async def call_events(app: LiveApp, call_id: str, prefix: str = "call.") -> list[dict[str, Any]]:
+    await service(app).bridge.flush()
+    async with app.container.engine.connect() as conn:
+        found = (await conn.execute(
+            sa.select(events.c.type, events.c.data).where(
+                events.c.subject_type == "call", events.c.subject_id == call_id,
+                events.c.type.startswith(prefix)).order_by(events.c.id))).all()
+    return [{"type": r.type, **r.data["detail"]} for r in found]
+
+
+async def answered(svc: TelephonyService, number: str) -> Call:
+    await until(lambda: (c := call_of(svc, number)) is not None and c.state == "answered")
+    call = call_of(svc, number)
+    assert call is not None
+    return call
 
 
 async def sign_in(app: LiveApp, headers: dict[str, str], interface: str,
@@ -291,3 +309,112 @@ async def test_link_cut_mid_call_and_asterisk_restarted(live: LiveApp, pbx: Pbx)
     assert row["seat"] == SEAT1
     assert [s for s, _ in await steps(live, row["id"])][-1] == "ended"
     assert bridge.health.status == "ok"
+
+
+async def test_a_transfer_started_by_another_client_is_recognised(
+    live: LiveApp, pbx: Pbx
+) -> None:
+    svc = service(live)
+    alice = await signed_in(live.http, live.container.engine, "alice", "call_taker")
+    bob = await signed_in(live.http, live.container.engine, "bob", "call_taker")
+    await sign_in(live, alice, SEAT1)
+    await sign_in(live, bob, SEAT2, paused=True)  # takes no queue calls; a panel sends one
+    await pbx.caller("+4237774001", hold_for=6, talk=60)
+    call = await answered(svc, "+4237774001")
+    assert call.seat == SEAT1
+    assert call.channel is not None
+    answer = await pbx.client.send("Redirect", Channel=call.channel, Context="agents",
+                                   Exten="1002", Priority="1")
+    assert answer.get("Response") == "Success"
+    seats = svc.bridge.tracker.seats
+    # the first seat is free at once, the second one has the caller
+    await until(lambda: call.state == "transferred", 5)
+    assert call.transfer_target == "1002@agents"
+    await until(lambda: seats[SEAT1].call is None and seats[SEAT2].call == call.id, 3)
+    row = await ended(live, "+4237774001")
+    complete = pbx.events("AgentComplete", Uniqueid=call.id)
+    assert complete[0]["Interface"] == SEAT1  # Asterisk still names the first seat
+    assert row["state"] == "ended"
+    assert row["seat"] == SEAT1
+    assert row["transfer_target"] == "1002@agents"
+    assert row["talk_time"] is not None
+    assert row["talk_time"] < float(complete[0]["TalkTime"])  # not the second seat's time
+    done = await steps(live, row["id"])
+    assert [s for s, _ in done] == ["queued", "offered", "answered", "transferred", "ended"]
+    assert done[3][1]["how"] == "redirect"
+    assert done[3][1]["started_elsewhere"] is True
+    await until(lambda: seats[SEAT2].call is None, 3)
+
+
+async def test_recording_and_listen_in_started_anywhere_are_on_the_call(
+    live: LiveApp, pbx: Pbx
+) -> None:
+    svc = service(live)
+    alice = await signed_in(live.http, live.container.engine, "alice", "call_taker")
+    sue = await signed_in(live.http, live.container.engine, "sue", "supervisor")
+    await sign_in(live, alice, SEAT1)
+    await pbx.caller("+4237774002", hold_for=60, talk=60)
+    call = await answered(svc, "+4237774002")
+    assert call.channel is not None
+    assert call.agent_channel is not None
+
+    # a recording started by another client: its file comes from MIXMONITOR_FILENAME
+    file = str(pbx.asterisk.monitor_dir / "panel-recording.wav")
+    answer = await pbx.client.send("MixMonitor", Channel=call.channel, File=file, Options="b")
+    assert answer.get("Response") == "Success"
+    await until(lambda: bool(pbx.events("MixMonitorStart", Uniqueid=call.id)))
+    await pbx.client.send("StopMixMonitor", Channel=call.channel)
+    await until(lambda: bool(pbx.events("MixMonitorStop", Uniqueid=call.id)))
+    await svc.bridge.flush()
+    async with live.container.engine.connect() as conn:
+        rows = (await conn.execute(sa.select(recordings).where(
+            recordings.c.call_id == call.id))).all()
+    assert [(r.file, r.started_by) for r in rows] == [(file, "asterisk")]
+    assert rows[0].stopped_at is not None
+
+    # listen-in from the API (whisper), then a barge started by someone else
+    r = await live.http.post(f"/api/v1/telephony/calls/{call.id}/spy", headers=sue,
+                             json={"supervisor": SUPERVISOR, "mode": "whisper"})
+    assert r.status_code == 202, r.text
+    await until(lambda: len(pbx.events("ChanSpyStart")) == 1)
+    seat_phone = call.agent_channel.rsplit(";", 1)[0]
+    answer = await pbx.client.send("Originate", Channel="Local/1010@external",
+                                   Application="ChanSpy", Data=f"{seat_phone},qBE",
+                                   Async="true")
+    assert answer.get("Response") == "Success"
+    await until(lambda: len(pbx.events("ChanSpyStart")) == 2)
+    r = await live.http.post(f"/api/v1/telephony/calls/{call.id}/hangup", headers=alice)
+    assert r.status_code == 202
+    await ended(live, "+4237774002")
+    await until(lambda: len(pbx.events("ChanSpyStop")) == 2)
+    # (a Local spyer's hang-up is noticed by ChanSpy only when the seat's leg ends)
+    spies = [(e["type"], e["by"], e["mode"])
+             for e in await call_events(live, call.id, "call.spy_")]
+    assert spies[:2] == [("call.spy_started", SUPERVISOR, "whisper"),
+                         ("call.spy_started", "Local/1010@external", "barge")]
+    assert sorted(spies[2:]) == [("call.spy_stopped", SUPERVISOR, "whisper"),
+                                 ("call.spy_stopped", "Local/1010@external", "barge")]
+
+
+async def test_an_attended_transfer_that_does_not_happen_is_reported(
+    live: LiveApp, pbx: Pbx
+) -> None:
+    svc = service(live)
+    alice = await signed_in(live.http, live.container.engine, "alice", "call_taker")
+    await sign_in(live, alice, SEAT1)
+    await pbx.caller("+4237774003", hold_for=60, talk=60)
+    call = await answered(svc, "+4237774003")
+    # Asterisk answers Success (the key presses are queued); no transfer follows between
+    # Local channels, and the project must say so instead of reporting success
+    r = await live.http.post(f"/api/v1/telephony/calls/{call.id}/transfer", headers=alice,
+                             json={"exten": "1002", "context": "agents", "attended": True})
+    assert r.status_code == 409, r.text
+    assert r.json()["code"] == "call.transfer_not_confirmed"
+    assert r.json()["params"]["target"] == "1002@agents"
+    assert call.state == "answered"
+    failed = await call_events(live, call.id, "call.transfer_failed")
+    assert [(e["target"], e["how"]) for e in failed] == [("1002@agents", "attended")]
+    r = await live.http.post(f"/api/v1/telephony/calls/{call.id}/consult", headers=alice,
+                             json={"helper": SEAT2})
+    assert r.status_code == 409, r.text
+    assert r.json()["code"] == "call.transfer_not_confirmed"
