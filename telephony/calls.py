@@ -209,7 +209,11 @@ class Call:
         self.position = None
         if agent_channel:
             self.agent_channel = agent_channel
-        self.hold_time = hold_time if hold_time is not None else _seconds(self.queued_at, at)
+        if detail.get("estimated"):
+            # answered while we were not looking: the time is ours, not Asterisk's
+            self.hold_time = hold_time
+        else:
+            self.hold_time = hold_time if hold_time is not None else _seconds(self.queued_at, at)
         self.ring_time = ring_time
         return self._move(CallState.ANSWERED, at, seat=seat, hold_time=self.hold_time, **detail)
 
@@ -220,7 +224,10 @@ class Call:
         if hold_time is not None:
             self.hold_time = hold_time
         start = self.answered_at or at
-        self.talk_time = talk_time if talk_time is not None else _seconds(start, at)
+        if detail.get("estimated"):
+            self.talk_time = talk_time  # ended while we were not looking: unknown
+        else:
+            self.talk_time = talk_time if talk_time is not None else _seconds(start, at)
         return self._move(CallState.COMPLETED, at, reason=reason, talk_time=self.talk_time,
                           **detail)
 

@@ -431,13 +431,16 @@ async def statistics(conn: AsyncConnection, since: datetime,
     rows = await conn.execute(sa.select(
         calls.c.id, calls.c.queue, calls.c.seat, calls.c.kind, calls.c.answered_at,
         calls.c.abandoned_at, calls.c.queued_at, calls.c.hold_time, calls.c.talk_time,
-        calls.c.state,
+        calls.c.state, calls.c.recovered,
     ).where(calls.c.queued_at >= since, calls.c.queued_at < until))
     facts: list[CallFact] = []
     for r in rows:
         answered = r.answered_at is not None
+        # a recovered call without Asterisk's hold time was answered while the link was down:
+        # its answer time is an estimate, left out of the answer-time figures
         answer_s = r.hold_time if r.hold_time is not None and answered else (
-            (r.answered_at - r.queued_at).total_seconds() if answered else None)
+            (r.answered_at - r.queued_at).total_seconds()
+            if answered and not r.recovered else None)
         facts.append(CallFact(r.id, r.queue, r.seat, answered, r.abandoned_at is not None,
                               answer_s, r.talk_time, r.kind))
     pause_rows = await conn.execute(sa.select(seat_pauses).where(

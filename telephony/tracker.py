@@ -526,15 +526,19 @@ class Tracker:
             call = self.calls[uid]
             if uid in live or call.kind != "voice":
                 continue
-            # gone while we were not looking
+            # gone while we were not looking: Asterisk no longer reports its times, so the
+            # talk time is unknown and the end time an estimate (left out of statistics)
             if call.state == CallState.ANSWERED:
-                out.append(call.complete(at, "unknown"))
+                call.recovered = True
+                out.append(call.complete(at, "unknown", estimated=True,
+                                         hung_up_by="unknown"))
             if call.seat in self.seats:
                 seat = self.seats[call.seat]
                 out.extend(seat.stop_ringing(call.id, at))
                 out.extend(seat.release(call.id, at))
             out.extend(self._release_taker(call, at))
-            out.append(call.end(call.hangup_at or at, call.hangup_cause, lost=True))
+            out.append(call.end(call.hangup_at or at, call.hangup_cause, lost=True,
+                                estimated=call.hangup_at is None))
             self._forget(call)
         for uid in sorted(live):
             chan = by_uid.get(uid)
@@ -574,8 +578,9 @@ class Tracker:
                 call.position = number(entry, "Position")
             if bridged and call.can(CallState.ANSWERED) and entry is None:
                 iface = interface_of(bridged[0].get("Channel"))
+                call.recovered = True
                 out.append(call.answer(iface, at, agent_channel=bridged[0].get("Channel"),
-                                       recovered=True))
+                                       recovered=True, estimated=True))
                 out.extend(self.seats[iface].connect(call.id, at))
             elif entry is not None and ringing and call.state == CallState.QUEUED:
                 iface = interface_of(ringing[0].get("Channel"))

@@ -22,7 +22,7 @@ from telephony.ami_client import AmiClient
 from telephony.ami_protocol import AmiMessage
 from telephony.calls import Call
 from telephony.tables import call_transitions, calls, recordings
-from tests.support.asterisk import Asterisk, Installation
+from tests.support.asterisk import Asterisk, Installation, LinkCut
 from tests.support.builders import signed_in
 from tests.support.live import LiveApp, serve
 
@@ -418,3 +418,58 @@ async def test_an_attended_transfer_that_does_not_happen_is_reported(
                              json={"helper": SEAT2})
     assert r.status_code == 409, r.text
     assert r.json()["code"] == "call.transfer_not_confirmed"
+
+
+async def test_times_after_a_reconnect_come_from_asterisk_or_are_marked_estimated(
+    database_url: str, pbx: Pbx
+) -> None:
+    relay = LinkCut(pbx.asterisk.port)
+    await relay.start()
+    try:
+        async with serve(database_url, ami_port=relay.port,
+                         ami_secret=pbx.asterisk.secret) as app:
+            await service(app).bridge.wait_ready(15)
+            await _outage(app, pbx, relay)
+    finally:
+        await relay.stop()
+
+
+async def _outage(app: LiveApp, pbx: Pbx, relay: LinkCut) -> None:
+    svc = service(app)
+    alice = await signed_in(app.http, app.container.engine, "alice", "call_taker")
+    await sign_in(app, alice, SEAT1)
+    await pbx.caller("+4237775001", hold_for=60, talk=2)
+    first = await answered(svc, "+4237775001")
+    await relay.cut()
+    # while the link is down: the first call ends, a second one waits and is answered
+    await pbx.caller("+4237775002", hold_for=60, talk=60)
+    await until(lambda: bool(pbx.events("AgentConnect", CallerIDNum="+4237775002")), 20)
+    await relay.restore()
+    await until(lambda: svc.bridge.connected
+                and (c := call_of(svc, "+4237775002")) is not None and c.state == "answered",
+                20)
+    gone = await ended(app, "+4237775001")
+    assert gone["id"] == first.id
+    assert gone["talk_time"] is None  # not the time until the reconnect
+    done = await steps(app, first.id)
+    assert done[-2][0] == "completed"
+    assert done[-2][1]["estimated"] is True
+    second = call_of(svc, "+4237775002")
+    assert second is not None
+    assert second.recovered
+    assert second.hold_time is None
+    row = await record(app, "+4237775002")
+    # arrival from what Asterisk reports (the caller channel's age), not the reconnect time
+    assert row["answered_at"] is not None
+    assert (row["answered_at"] - row["queued_at"]).total_seconds() >= 1
+    answer_steps = [d for s, d in await steps(app, second.id) if s == "answered"]
+    assert answer_steps[0]["estimated"] is True
+    r = await app.http.get("/api/v1/telephony/stats", headers=alice, params={"hours": 1})
+    assert r.status_code == 200, r.text
+    figures = r.json()["queues"]["emergency"]
+    assert figures["answered"] == 2
+    # only the answer time Asterisk reported counts; the one answered unseen is left out
+    assert figures["answer_avg_s"] == first.hold_time
+    r = await app.http.post(f"/api/v1/telephony/calls/{second.id}/hangup", headers=alice)
+    assert r.status_code == 202
+    await ended(app, "+4237775002")
