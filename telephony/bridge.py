@@ -19,6 +19,7 @@ import logging
 import random
 import re
 import time
+import uuid
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -533,8 +534,12 @@ class Bridge:
             raise Conflict(f"call {call_id} has no channel", code="call.no_channel", call=call_id)
         await self._do("Hangup", Channel=call.channel, Cause="16")
 
-    async def call_back(self, interface: str, number: str, caller_id: str | None = None) -> str:
-        """Ring the seat, then dial the number (``Originate`` with ``Async``)."""
+    async def call_back(self, interface: str, number: str, caller_id: str | None = None,
+                        origin_call: str | None = None,
+                        incident: int | None = None) -> tuple[str, str]:
+        """Ring the seat, then dial the number (``Originate`` with ``Async``); tracked as an
+        outbound call (linked to the call it answers) until its leg hangs up. Returns the
+        Originate's ActionID and the new call's id."""
         self.check_interface(interface)
         if not PHONE_NUMBER.match(number):
             raise InvalidRequest(
@@ -544,7 +549,11 @@ class Bridge:
             "Originate", Channel=interface, Context=self.settings.outgoing_context,
             Exten=number, Priority="1", Async="true",
             CallerID=caller_id or f"<{self.extension_of(interface)[0]}>")
-        return answer.get("ActionID")
+        action = answer.get("ActionID")
+        call_id = f"callback-{uuid.uuid4().hex[:16]}"
+        await self._deliver(self.tracker.callback_started(
+            call_id, action, interface, number, origin_call, incident))
+        return action, call_id
 
     async def start_recording(self, call_id: str) -> str:
         """MixMonitor on the caller channel; returns the file reference."""

@@ -34,6 +34,7 @@ class CallKind(StrEnum):
     VOICE = "voice"
     SMS = "sms"
     ALARM = "alarm"
+    OUTBOUND = "outbound"  # a call back from a seat
 
 
 S = CallState

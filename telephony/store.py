@@ -45,6 +45,7 @@ RANK = {"queued": 0, "offered": 1, "answered": 2, "completed": 3, "abandoned": 3
 _TIMES = ("offered_at", "answered_at", "completed_at", "abandoned_at", "transferred_at",
           "ended_at")
 _MEASURES = ("hold_time", "talk_time", "ring_time")
+REPORT_KINDS = ("sms", "alarm")  # text and alarm reports; voice and call backs are calls
 
 
 def _call_row(view: CallView, at: datetime) -> dict[str, Any]:
@@ -376,7 +377,7 @@ async def move_report(conn: AsyncConnection, call_id: str, to: str, seat: str | 
                       at: datetime) -> list[DomainEvent]:
     """Offer, answer (accept) or complete a text/alarm item; voice calls move by Asterisk."""
     call = await _load(conn, call_id)
-    if call.kind == CallKind.VOICE:
+    if call.kind in (CallKind.VOICE, CallKind.OUTBOUND):
         raise Conflict(f"{call_id} is a voice call; it moves with Asterisk, not by hand",
                        code="report.is_voice", call=call_id)
     event: CallTransitioned
@@ -406,7 +407,7 @@ async def move_report(conn: AsyncConnection, call_id: str, to: str, seat: str | 
 async def reports_on_seat(conn: AsyncConnection, seat: str) -> list[CallView]:
     """Text/alarm items offered to or accepted by a seat and not yet done."""
     rows = await conn.execute(sa.select(calls).where(
-        calls.c.kind != "voice", calls.c.seat == seat,
+        calls.c.kind.in_(REPORT_KINDS), calls.c.seat == seat,
         calls.c.state.in_(["offered", "answered"])).order_by(calls.c.queued_at))
     out = []
     for r in rows:
@@ -418,7 +419,7 @@ async def reports_on_seat(conn: AsyncConnection, seat: str) -> list[CallView]:
 
 async def waiting_reports(conn: AsyncConnection) -> list[str]:
     rows = await conn.execute(sa.select(calls.c.id).where(
-        calls.c.kind != "voice", calls.c.state == "queued").order_by(calls.c.queued_at))
+        calls.c.kind.in_(REPORT_KINDS), calls.c.state == "queued").order_by(calls.c.queued_at))
     return [r.id for r in rows]
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from telephony.ami_protocol import AmiMessage, caller_id, number
-from telephony.calls import Call, CallState, CallTransitioned, CallUpdated
+from telephony.calls import Call, CallKind, CallState, CallTransitioned, CallUpdated
 from telephony.seats import Seat, SeatChanged, interface_of
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,11 @@ DomainEvent = CallTransitioned | CallUpdated | SeatChanged
 LOCATION_VARIABLE = "CALLER_LOCATION"
 HUNG_UP_BY = {"agent": "seat", "caller": "caller"}
 MONITOR_VARIABLE = "MIXMONITOR_FILENAME"
+CALLBACK_QUEUE = "callback"
+# a call back's outcome from the hang-up cause of its outbound leg (Q.850)
+CALLBACK_OUTCOMES = {0: "completed", 16: "completed", 17: "busy", 18: "no_answer",
+                     19: "no_answer", 21: "rejected", 1: "invalid_number",
+                     28: "invalid_number", 34: "failed", 38: "failed", 41: "failed"}
 
 
 def spy_mode(options: str) -> str:
@@ -74,6 +79,9 @@ class Tracker:
         self._monitor_files: dict[str, str] = {}  # Uniqueid -> MIXMONITOR_FILENAME
         self._spy_options: dict[str, str] = {}  # spying channel -> ChanSpy options
         self._spies: dict[str, tuple[Call, str, str]] = {}  # spyer -> (call, spyer seat, mode)
+        self._callbacks: dict[str, str] = {}  # Originate ActionID -> call back id
+        self._callback_legs: dict[str, str] = {}  # Uniqueid of its channel -> call back id
+        self._unclaimed: dict[str, AmiMessage] = {}  # OriginateResponse before we registered
 
     # ------------------------------------------------------------------ helpers
 
@@ -279,6 +287,9 @@ class Tracker:
         return out
 
     def _hangup(self, msg: AmiMessage, at: datetime) -> list[DomainEvent]:
+        leg = self._callback_legs.pop(msg.get("Uniqueid"), None)
+        if leg is not None and leg in self.calls:
+            return self._callback_hangup(self.calls[leg], number(msg, "Cause"), at)
         call = self.calls.get(msg.get("Uniqueid"))
         if call is None:
             return []
@@ -335,7 +346,60 @@ class Tracker:
     def _originated(self, msg: AmiMessage, at: datetime) -> list[DomainEvent]:
         if msg.get("Application") == "ChanSpy" and msg.get("Response") == "Success":
             self._remember_spy(msg.get("Channel"), msg.get("Data"))
-        return []
+            return []
+        cid = self._callbacks.pop(msg.action_id or "", None)
+        call = self.calls.get(cid) if cid else None
+        if call is None:
+            if msg.action_id and msg.get("Exten"):
+                if len(self._unclaimed) > 1_000:
+                    self._unclaimed.clear()
+                self._unclaimed[msg.action_id] = msg
+            return []
+        seat = self.seat(call.seat) if call.seat else None
+        if msg.get("Response") != "Success":
+            # the seat's phone did not answer (Reason: 3 no answer, 5 busy, 8 congestion)
+            out: list[DomainEvent] = [call.end(at, None, outcome="seat_did_not_answer",
+                                               reason=msg.get("Reason"))]
+            self._forget(call)
+            return out
+        call.channel = msg.get("Channel") or None
+        call.agent_channel = call.channel
+        if msg.get("Uniqueid"):
+            self._callback_legs[msg.get("Uniqueid")] = call.id
+        out = [call.answer(call.seat or "", at, dialled=call.number)]
+        if seat is not None:
+            out.extend(seat.connect(call.id, at))
+        return out
+
+    def callback_started(self, call_id: str, action_id: str, interface: str, number: str,
+                         origin_call: str | None, incident: int | None) -> list[DomainEvent]:
+        """Our Originate of a call back was accepted: an outbound call, dialling the seat."""
+        at = self.clock()
+        origin = self.calls.get(origin_call) if origin_call else None
+        call = Call(id=call_id, queue=CALLBACK_QUEUE, queued_at=at, kind=CallKind.OUTBOUND,
+                    number=number, seat=interface,
+                    linkedid=origin.linkedid if origin is not None else None)
+        self.calls[call_id] = call
+        self._callbacks[action_id] = call_id
+        out: list[DomainEvent] = [CallTransitioned(
+            call.view(), None, str(CallState.QUEUED), at,
+            {"seat": interface, "origin_call": origin_call, "incident": incident})]
+        early = self._unclaimed.pop(action_id, None)
+        if early is not None:
+            out.extend(self._originated(early, at))
+        return out
+
+    def _callback_hangup(self, call: Call, cause: int | None,
+                         at: datetime) -> list[DomainEvent]:
+        outcome = CALLBACK_OUTCOMES.get(cause if cause is not None else 0, "failed")
+        out: list[DomainEvent] = []
+        if call.state == CallState.ANSWERED:
+            out.append(call.complete(at, outcome, outcome=outcome))
+        if call.seat in self.seats:
+            out.extend(self.seats[call.seat].release(call.id, at))
+        out.append(call.end(at, cause, outcome=outcome))
+        self._forget(call)
+        return out
 
     def _spy(self, msg: AmiMessage, at: datetime) -> list[DomainEvent]:
         """Listen-in, whisper and barge as call events: who, when, which mode."""

@@ -40,6 +40,7 @@ from command.errors import Forbidden
 from command.eventhub import EventHub
 from command.events import NewEvent
 from command.health import PartHealth
+from command.incidents import store as incident_store
 from command.origin import Origin
 from telephony import store
 from telephony.bridge import Bridge, Health, SpyMode
@@ -436,10 +437,25 @@ class TelephonyService:
         await self.bridge.hangup(call_id)
         await self._audit(origin, "hangup", "call", call_id)
 
-    async def call_back(self, interface: str, number: str, origin: Origin) -> str:
-        action = await self.bridge.call_back(interface, number)
-        await self._audit(origin, "call_back", "seat", interface, number=number)
-        return action
+    async def call_back(self, interface: str, number: str, origin: Origin,
+                        call_id: str | None = None,
+                        incident_id: int | None = None) -> tuple[str, str]:
+        """Dial the number from the seat; the outbound call is tracked, linked to the call it
+        answers and to the incident (whose calls then list it)."""
+        async with self.engine.connect() as conn:
+            if call_id is not None:
+                await store.get_call(conn, call_id)
+            if incident_id is not None:
+                await incident_store.get(conn, incident_id)
+        action, made = await self.bridge.call_back(interface, number, origin_call=call_id,
+                                                   incident=incident_id)
+        if incident_id is not None:
+            async with self.engine.begin() as conn:
+                await incident_store.link_call(conn, incident_id, made, None, number,
+                                               self.clock(), origin.actor)
+        await self._audit(origin, "call_back", "seat", interface, number=number, call=made,
+                          origin_call=call_id, incident=incident_id)
+        return action, made
 
     def link_status(self) -> dict[str, Any]:
         """The AMI link: health, connection, live calls, resyncs and overflows so far."""

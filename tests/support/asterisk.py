@@ -42,9 +42,9 @@ EXTRA_DIALPLAN = """
 exten => _X.,1,NoOp(Call back to ${EXTEN})
  same => n,GotoIf($["${EXTEN:0:1}" = "0"]?busy)
  same => n,Answer()
- same => n,Wait(${IF($["${TALK}" = ""]?30:${TALK})})
+ same => n,Wait(${IF($["${TALK}" = ""]?3:${TALK})})
  same => n,Hangup()
- same => n(busy),Busy(5)
+ same => n(busy),Hangup(17)
 exten => _+X.,1,Goto(${EXTEN:1},1)
 [external]
 exten => _X.,1,NoOp(External party ${EXTEN})

@@ -51,6 +51,8 @@ class Spy(BaseModel):
 class CallBack(BaseModel):
     interface: Interface
     number: Number
+    call_id: str | None = Field(default=None, min_length=1, max_length=80)  # the call answered
+    incident_id: int | None = Field(default=None, ge=1)
 
 
 class Sms(BaseModel):
@@ -241,6 +243,7 @@ class CallBackOut(Model):
     interface: str
     number: str
     action_id: str
+    call_id: str  # the outbound call, tracked like any other
 
 
 class RecordingStartedOut(Model):

@@ -473,3 +473,45 @@ async def _outage(app: LiveApp, pbx: Pbx, relay: LinkCut) -> None:
     r = await app.http.post(f"/api/v1/telephony/calls/{second.id}/hangup", headers=alice)
     assert r.status_code == 202
     await ended(app, "+4237775002")
+
+
+async def test_a_call_back_is_a_tracked_outbound_call_with_its_outcome(
+    live: LiveApp, pbx: Pbx
+) -> None:
+    svc = service(live)
+    alice = await signed_in(live.http, live.container.engine, "alice", "call_taker")
+    await sign_in(live, alice, SEAT1)
+    await pbx.caller("+4237776001", hold_for=2, talk=60)
+    origin = await ended(live, "+4237776001")
+
+    r = await live.http.post("/api/v1/telephony/callback", headers=alice, json={
+        "interface": SEAT1, "number": "+4237776001", "call_id": origin["id"]})
+    assert r.status_code == 202, r.text
+    made = r.json()["call_id"]
+    await until(lambda: made in svc.bridge.tracker.calls
+                and svc.bridge.tracker.calls[made].state == "answered")
+    assert svc.bridge.tracker.seats[SEAT1].call == made
+    # the number answers and hangs up after three seconds (the test dialplan)
+    await until(lambda: made not in svc.bridge.tracker.calls, 15)
+    done = await steps(live, made)
+    assert [s for s, _ in done] == ["queued", "answered", "completed", "ended"]
+    assert done[0][1]["origin_call"] == origin["id"]
+    assert done[-1][1]["outcome"] == "completed"
+    assert svc.bridge.tracker.seats[SEAT1].call is None
+    async with live.container.engine.connect() as conn:
+        row = (await conn.execute(sa.select(calls).where(calls.c.id == made))).one()
+    assert (row.kind, row.number, row.seat) == ("outbound", "+4237776001", SEAT1)
+
+    # a busy number: the outcome says so
+    r = await live.http.post("/api/v1/telephony/callback", headers=alice,
+                             json={"interface": SEAT1, "number": "0999"})
+    assert r.status_code == 202, r.text
+    busy = r.json()["call_id"]
+    await until(lambda: busy not in svc.bridge.tracker.calls, 20)
+    assert (await steps(live, busy))[-1][1]["outcome"] == "busy"
+
+    # an unknown original call is refused before anything is dialled
+    r = await live.http.post("/api/v1/telephony/callback", headers=alice, json={
+        "interface": SEAT1, "number": "+4237776001", "call_id": "no-such-call"})
+    assert r.status_code == 404, r.text
+    assert r.json()["code"] == "call.unknown"
