@@ -153,7 +153,7 @@ async def persist(conn: AsyncConnection, events: Sequence[DomainEvent]) -> list[
         # recordings started anywhere (our API, a supervisor's panel) get their row and file
         if e.change == "recording_stopped":
             await stop_recordings(conn, e.call.id, e.at)
-        elif isinstance(e.detail.get("file"), str):
+        elif isinstance(e.detail.get("file"), str) and not e.detail.get("started_here"):
             await add_recording(conn, e.call.id, e.detail["file"], e.at, ASTERISK)
     if seat_events:
         await _seats(conn, seat_events)

@@ -77,6 +77,7 @@ class Tracker:
         self.handled = 0
         self._locations: dict[str, tuple[float, float, float | None]] = {}
         self._monitor_files: dict[str, str] = {}  # Uniqueid -> MIXMONITOR_FILENAME
+        self.own_recordings: set[str] = set()  # files of recordings our API started
         self._spy_options: dict[str, str] = {}  # spying channel -> ChanSpy options
         self._spies: dict[str, tuple[Call, str, str]] = {}  # spyer -> (call, spyer seat, mode)
         self._callbacks: dict[str, str] = {}  # Originate ActionID -> call back id
@@ -433,7 +434,10 @@ class Tracker:
             return [call.note(at, "recording_stopped", channel=msg.get("Channel"))]
         # MixMonitorStart names no file: the VarSet of MIXMONITOR_FILENAME just before does
         file = self._monitor_files.pop(msg.get("Uniqueid"), None)
-        return [call.note(at, "recording_started", channel=msg.get("Channel"), file=file)]
+        ours = file is not None and file in self.own_recordings
+        self.own_recordings.discard(file or "")
+        return [call.note(at, "recording_started", channel=msg.get("Channel"), file=file,
+                          started_here=ours)]
 
     def _varset(self, msg: AmiMessage, at: datetime) -> list[DomainEvent]:
         if msg.get("Variable") == MONITOR_VARIABLE:

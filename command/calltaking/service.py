@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from command import audit
@@ -146,6 +147,18 @@ class TelephonyService:
                 await event_log.append(conn, [to_new_event(e, "asterisk") for e in new])
         if new:
             self.hub.poke()
+
+    def unavailable(self, exc: BaseException) -> bool:
+        """The database is away (down, restarting, unreachable), not the events at fault."""
+        if isinstance(exc, OSError | TimeoutError | sa_exc.InterfaceError
+                      | sa_exc.OperationalError):
+            return True
+        if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+            return True
+        state = getattr(getattr(exc, "orig", None), "sqlstate", None) or getattr(
+            exc, "sqlstate", None)
+        # 08: connection exception; 57: operator intervention (shutdown, cannot connect now)
+        return isinstance(state, str) and state[:2] in ("08", "57")
 
     async def health_changed(self, health: Health) -> None:
         self.pops.broadcast({"type": "telephony_health", **health.as_json()})
@@ -467,6 +480,8 @@ class TelephonyService:
             "resyncs": stats.resyncs,
             "overflows": stats.overflows,
             "skipped": self.bridge.tracker.skipped,
+            "held_in_memory": self.bridge.held[0],
+            "held_in_spool": self.bridge.held[1],
         }
 
     @property
