@@ -30,6 +30,7 @@ from command.auth.roles import Role
 from command.auth.service import Principal
 from command.calltaking.config import TelephonyConfig
 from command.calltaking.held_connection import HeldConnection
+from command.calltaking.holder import Holder
 from command.calltaking.screen_pop import (
     EMPTY_CONTEXT,
     POP_SQL,
@@ -78,6 +79,8 @@ class TelephonyService:
         self.config = config
         self.clock = clock
         self.bridge = Bridge(config.ami, self, clock)
+        self.holder = Holder(engine, self._elected, self._deposed, clock)
+        self._bridge_ran = False
         self.pops = PopHub()
         self._rr = 0
         self._logged_status = "degraded"
@@ -96,9 +99,21 @@ class TelephonyService:
 
     async def start(self) -> None:
         if self.config.enabled:
-            await self.bridge.start()
+            await self.holder.start()
+
+    async def _elected(self) -> None:
+        # it connects and resyncs from Asterisk (taking over mid-call); after a standby
+        # spell, a fresh bridge: the old picture is out of date
+        if self._bridge_ran:
+            self.bridge = Bridge(self.config.ami, self, self.clock)
+        self._bridge_ran = True
+        await self.bridge.start()
+
+    async def _deposed(self) -> None:
+        await self.bridge.stop()
 
     async def stop(self) -> None:
+        await self.holder.stop()
         await self.bridge.stop()
         for task in list(self._pop_tasks) + list(self._context.values()):
             task.cancel()
@@ -111,6 +126,9 @@ class TelephonyService:
         if not self.config.enabled:
             return Health("degraded", "telephony is switched off (CAD_AMI_ENABLED=false)",
                           self.clock())
+        if self.holder.role == "standby":
+            return Health("ok", "standby: another process runs the AMI bridge",
+                          self.holder.since)
         return self.bridge.health
 
     # ------------------------------------------------------------------ Consumer
@@ -473,13 +491,16 @@ class TelephonyService:
     def link_status(self) -> dict[str, Any]:
         """The AMI link: health, connection, live calls, resyncs and overflows so far."""
         stats = self.bridge.stats
+        health = self.health.as_json()
         return {
-            **self.health.as_json(),
+            **health,
+            "reason": health["reason"] or "",
             "connected": self.bridge.connected,
             "live_calls": len(self.bridge.tracker.live_calls()),
             "resyncs": stats.resyncs,
             "overflows": stats.overflows,
             "skipped": self.bridge.tracker.skipped,
+            "role": self.holder.role,
             "held_in_memory": self.bridge.held[0],
             "held_in_spool": self.bridge.held[1],
         }

@@ -94,6 +94,9 @@ class TelephonyHealthOut(Model):
     resyncs: int
     overflows: int
     skipped: int
+    role: str = Field(description="holder (runs the AMI bridge), standby or starting")
+    held_in_memory: int = Field(description="call events not yet stored, in memory")
+    held_in_spool: int = Field(description="call events not yet stored, in the spool file")
 
 
 class SeatOut(Model):

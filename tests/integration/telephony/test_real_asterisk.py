@@ -8,22 +8,31 @@ session (``pbx``) watches what Asterisk really sends and plays the other clients
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from command.calltaking.service import TelephonyService
 from command.tables import events
+from ops.pgcluster import free_port
 from telephony.ami_client import AmiClient
 from telephony.ami_protocol import AmiMessage
 from telephony.calls import Call
 from telephony.tables import call_transitions, calls, recordings
 from tests.support.asterisk import Asterisk, Installation, LinkCut
-from tests.support.builders import signed_in
+from tests.support.builders import PASSWORD, signed_in, user
 from tests.support.live import LiveApp, serve
 
 SEAT1 = "Local/1001@agents"
@@ -515,3 +524,124 @@ async def test_a_call_back_is_a_tracked_outbound_call_with_its_outcome(
         "interface": SEAT1, "number": "+4237776001", "call_id": "no-such-call"})
     assert r.status_code == 404, r.text
     assert r.json()["code"] == "call.unknown"
+
+
+def cad_serve(database_url: str, asterisk: Asterisk,
+              var_dir: str) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    log = Path(var_dir, f"serve-{port}.log").open("wb")  # noqa: SIM115
+    env = {**os.environ, "CAD_DATABASE_URL": database_url, "CAD_PORT": str(port),
+           "CAD_AMI_PORT": str(asterisk.port), "CAD_AMI_SECRET": asterisk.secret,
+           "CAD_VAR_DIR": var_dir}
+    process = subprocess.Popen(  # our own command line
+        [sys.executable, "-m", "command", "serve"], env=env, stdin=subprocess.DEVNULL,
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    log.close()
+    return process, port
+
+
+async def role_of(http: httpx.AsyncClient, port: int, headers: dict[str, str]) -> str | None:
+    try:
+        r = await http.get(f"http://127.0.0.1:{port}/api/v1/telephony/health", headers=headers)
+    except httpx.HTTPError:
+        return None
+    return str(r.json()["role"]) if r.status_code == 200 else None
+
+
+async def test_two_processes_one_bridge_and_a_takeover_mid_call(
+    database_url: str, pbx: Pbx
+) -> None:
+    engine = create_async_engine(database_url)
+    var_dir = tempfile.mkdtemp(prefix="cad-test-var-")
+    procs = [cad_serve(database_url, pbx.asterisk, var_dir) for _ in range(2)]
+    try:
+        await user(engine, "sue", "supervisor")
+        async with httpx.AsyncClient(timeout=10) as http:
+            roles: dict[int, str | None] = {}
+            headers: dict[str, str] = {}
+
+            async def look() -> None:
+                for _, port in procs:
+                    if not headers:
+                        try:
+                            r = await http.post(f"http://127.0.0.1:{port}/api/v1/auth/login",
+                                                json={"username": "sue", "password": PASSWORD})
+                        except httpx.HTTPError:
+                            continue
+                        headers["Authorization"] = f"Bearer {r.json()['token']}"
+                    roles[port] = await role_of(http, port, headers)
+
+            for _ in range(300):
+                await look()
+                if sorted(str(r) for r in roles.values()) == ["holder", "standby"]:
+                    break
+                await asyncio.sleep(0.1)
+            logs = {p.name: p.read_text()[-2000:] for p in Path(var_dir).glob("*.log")}
+            assert sorted(str(r) for r in roles.values()) == ["holder", "standby"], logs
+            holder = next(p for p in procs if roles[p[1]] == "holder")
+            standby = next(p for p in procs if roles[p[1]] == "standby")
+
+            await pbx.client.send("QueueAdd", Queue="emergency", Interface=SEAT1,
+                                  MemberName="Seat 1001")
+            await pbx.caller("+4237777001", hold_for=60, talk=1)  # before the takeover
+            await pbx.caller("+4237777002", hold_for=60, talk=60)  # answered across it
+
+            async def answered_rows() -> list[Any]:
+                async with engine.connect() as conn:
+                    return list((await conn.execute(sa.select(calls.c.number, calls.c.state)
+                                                    .order_by(calls.c.number))).all())
+
+            for _ in range(300):
+                found = await answered_rows()
+                if [tuple(r) for r in found][-1:] == [("+4237777002", "answered")]:
+                    break
+                await asyncio.sleep(0.1)
+            assert ("+4237777002", "answered") in [tuple(r) for r in await answered_rows()]
+
+            os.killpg(holder[0].pid, signal.SIGKILL)  # the holder dies mid-call
+            holder[0].wait(10)
+            for _ in range(300):
+                if await role_of(http, standby[1], headers) == "holder":
+                    break
+                await asyncio.sleep(0.1)
+            assert await role_of(http, standby[1], headers) == "holder"
+            live_calls: dict[str, Any] = {}
+            for _ in range(100):  # the new holder resyncs from Asterisk
+                r = await http.get(f"http://127.0.0.1:{standby[1]}/api/v1/telephony/calls",
+                                   headers=headers)
+                assert r.status_code == 200, r.text
+                live_calls = {c["number"]: c for c in r.json()["calls"]}
+                if "+4237777002" in live_calls:
+                    break
+                await asyncio.sleep(0.1)
+            assert live_calls["+4237777002"]["seat"] == SEAT1
+            assert live_calls["+4237777002"]["state"] == "answered"
+            call_id = live_calls["+4237777002"]["id"]
+            r = await http.post(f"http://127.0.0.1:{standby[1]}/api/v1/telephony/calls/"
+                                f"{call_id}/hangup", headers=headers)
+            assert r.status_code == 202, r.text
+            for _ in range(300):
+                if all(s == "ended" for _, s in await answered_rows()):
+                    break
+                await asyncio.sleep(0.1)
+        async with engine.connect() as conn:
+            rows = (await conn.execute(sa.select(calls.c.id, calls.c.number, calls.c.state,
+                                                 calls.c.seat).order_by(calls.c.number))).all()
+            assert [(r.number, r.state, r.seat) for r in rows] == [
+                ("+4237777001", "ended", SEAT1), ("+4237777002", "ended", SEAT1)]
+            for row in rows:  # each call recorded once: every step once
+                steps_ = (await conn.execute(
+                    sa.select(call_transitions.c.to_state)
+                    .where(call_transitions.c.call_id == row.id)
+                    .order_by(call_transitions.c.id))).scalars().all()
+                assert steps_ == ["queued", "offered", "answered", "completed", "ended"], steps_
+    finally:
+        for process, _ in procs:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+        await engine.dispose()
+        shutil.rmtree(var_dir, ignore_errors=True)
