@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,7 +41,7 @@ from command.calltaking.screen_pop import (
     plain_row,
 )
 from command.errors import Forbidden
-from command.eventhub import EventHub
+from command.eventhub import EventHub, Lagged
 from command.events import NewEvent
 from command.health import PartHealth
 from command.incidents import store as incident_store
@@ -81,6 +83,11 @@ class TelephonyService:
         self.bridge = Bridge(config.ami, self, clock)
         self.holder = Holder(engine, self._elected, self._deposed, clock)
         self._bridge_ran = False
+        # pops reach consoles on every process: the holder also writes them to the event log
+        self._process = uuid.uuid4().hex
+        self._relay_out: list[tuple[str, dict[str, Any]]] = []
+        self._relay_wake = asyncio.Event()
+        self._relay_tasks: list[asyncio.Task[None]] = []
         self.pops = PopHub()
         self._rr = 0
         self._logged_status = "degraded"
@@ -99,7 +106,44 @@ class TelephonyService:
 
     async def start(self) -> None:
         if self.config.enabled:
+            loop = asyncio.get_running_loop()
+            self._relay_tasks = [loop.create_task(self._relay_pops_out(), name="pops-out"),
+                                 loop.create_task(self._relay_pops_in(), name="pops-in")]
             await self.holder.start()
+
+    async def _relay_pops_out(self) -> None:
+        """Pops this process sent, to the event log for consoles on the other processes."""
+        while True:
+            await self._relay_wake.wait()
+            self._relay_wake.clear()
+            batch, self._relay_out = self._relay_out, []
+            if not batch:
+                continue
+            try:
+                async with self.engine.begin() as conn:
+                    await event_log.append(conn, [NewEvent(
+                        "telephony.pop", "seat", seat,
+                        {"process": self._process, "message": message}, "asterisk")
+                        for seat, message in batch])
+                self.hub.poke()
+            except Exception:
+                log.warning("%d screen pops not relayed to other processes", len(batch),
+                            exc_info=True)
+
+    async def _relay_pops_in(self) -> None:
+        """Pops another process (the bridge's holder) sent, to consoles connected here."""
+        sub = self.hub.subscribe()
+        try:
+            while True:
+                try:
+                    event = await sub.get()
+                except Lagged:
+                    continue
+                if (event.type == "telephony.pop"
+                        and event.data.get("process") != self._process):
+                    self.pops.publish(event.subject_id, dict(event.data["message"]))
+        finally:
+            self.hub.unsubscribe(sub)
 
     async def _elected(self) -> None:
         # it connects and resyncs from Asterisk (taking over mid-call); after a standby
@@ -113,6 +157,10 @@ class TelephonyService:
         await self.bridge.stop()
 
     async def stop(self) -> None:
+        for relay in self._relay_tasks:
+            relay.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay
         await self.holder.stop()
         await self.bridge.stop()
         for task in list(self._pop_tasks) + list(self._context.values()):
@@ -273,7 +321,7 @@ class TelephonyService:
         history: if the lookup is slower, the pop leaves without it (``history_pending``) and
         a ``screen_pop_history`` message follows as soon as it is there."""
         seat = call.seat
-        if seat is None or not self.pops.watched(seat):
+        if seat is None:  # (built even when no console here watches: one elsewhere may)
             return
         t_start = time.monotonic()
         trace = self.bridge.offer_arrivals
@@ -322,6 +370,10 @@ class TelephonyService:
             message["_arrived"] = arrived
             message["_trace"] = {"noticed": t_start, "built": time.monotonic()}
         self.pops.publish(seat, message)
+        plain = json.loads(json.dumps(
+            {k: v for k, v in message.items() if not k.startswith("_")}, default=str))
+        self._relay_out.append((seat, plain))
+        self._relay_wake.set()
 
     async def current_pops(self, seat: str) -> list[dict[str, Any]]:
         """Pops for what is ringing or connected on a seat now (a console that reconnects)."""

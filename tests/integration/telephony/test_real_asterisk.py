@@ -8,6 +8,7 @@ session (``pbx``) watches what Asterisk really sends and plays the other clients
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -22,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+import websockets
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from command.calltaking.service import TelephonyService
@@ -583,7 +585,18 @@ async def test_two_processes_one_bridge_and_a_takeover_mid_call(
 
             await pbx.client.send("QueueAdd", Queue="emergency", Interface=SEAT1,
                                   MemberName="Seat 1001")
+            # the seat's console is connected to the process that does not run the bridge
+            token = headers["Authorization"].split()[1]
+            console = await websockets.connect(
+                f"ws://127.0.0.1:{standby[1]}/api/v1/telephony/ws?seat={SEAT1}&token={token}")
+            assert json.loads(await console.recv())["type"] == "hello"
             await pbx.caller("+4237777001", hold_for=60, talk=1)  # before the takeover
+            while (pop := json.loads(await asyncio.wait_for(console.recv(), 15)))[
+                    "type"] != "screen_pop":
+                pass
+            assert pop["call"]["number"] == "+4237777001"
+            assert pop["seat"] == SEAT1
+            await console.close()
             await pbx.caller("+4237777002", hold_for=60, talk=60)  # answered across it
 
             async def answered_rows() -> list[Any]:
