@@ -26,6 +26,7 @@ from telephony.calls import (
     Report,
 )
 from telephony.errors import Conflict, InvalidRequest, NotFound
+from telephony.phone import normal_number
 from telephony.seats import SeatChanged
 from telephony.stats import CallFact, Figures, PauseFact, by_queue, by_seat
 from telephony.tables import (
@@ -304,8 +305,8 @@ async def push_location(conn: AsyncConnection, number: str, lat: float, lon: flo
                         accuracy_m: float | None, source: str, at: datetime) -> int:
     check_position(lat, lon)
     return int((await conn.execute(caller_locations.insert().values(
-        number=number, lat=lat, lon=lon, accuracy_m=accuracy_m, source=source, at=at
-    ).returning(caller_locations.c.id))).scalar_one())
+        number=normal_number(number), lat=lat, lon=lon, accuracy_m=accuracy_m, source=source,
+        at=at).returning(caller_locations.c.id))).scalar_one())
 
 
 async def location_of(conn: AsyncConnection, number: str,
@@ -342,7 +343,7 @@ async def intake(conn: AsyncConnection, report: Report, at: datetime,
     seq = (await conn.execute(sa.text("SELECT nextval('reports_id_seq')"))).scalar_one()
     call_id = f"{report.kind}-{seq}"
     call, event = Call.arrive(call_id, report.queue, at, kind=report.kind,
-                              number=report.sender, name=report.source)
+                              number=normal_number(report.sender), name=report.source)
     await _upsert_call(conn, call.view(), at)
     await conn.execute(call_transitions.insert().values(
         call_id=call_id, from_state=None, to_state="queued", at=at, seat=None, detail={}))

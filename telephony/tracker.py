@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 
 from telephony.ami_protocol import AmiMessage, caller_id, number
 from telephony.calls import Call, CallKind, CallState, CallTransitioned, CallUpdated
+from telephony.phone import normal_number, normal_or_none
 from telephony.seats import Seat, SeatChanged, interface_of
 
 log = logging.getLogger(__name__)
@@ -118,7 +119,8 @@ class Tracker:
             return None
         call, event = Call.arrive(
             uid, queue, queued_at or at,
-            number=caller_id(msg.get("CallerIDNum")), name=caller_id(msg.get("CallerIDName")),
+            number=normal_or_none(caller_id(msg.get("CallerIDNum"))),
+            name=caller_id(msg.get("CallerIDName")),
             channel=msg.get("Channel") or None, linkedid=msg.get("Linkedid") or None,
             position=number(msg, "Position"), recovered=recovered,
         )
@@ -378,7 +380,7 @@ class Tracker:
         at = self.clock()
         origin = self.calls.get(origin_call) if origin_call else None
         call = Call(id=call_id, queue=CALLBACK_QUEUE, queued_at=at, kind=CallKind.OUTBOUND,
-                    number=number, seat=interface,
+                    number=normal_number(number), seat=interface,
                     linkedid=origin.linkedid if origin is not None else None)
         self.calls[call_id] = call
         self._callbacks[action_id] = call_id

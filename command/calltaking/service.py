@@ -50,6 +50,7 @@ from telephony import store
 from telephony.bridge import Bridge, Health, SpyMode
 from telephony.calls import CallKind, CallTransitioned, CallUpdated, CallView, Report
 from telephony.errors import Conflict, InvalidRequest
+from telephony.phone import normal_number
 from telephony.seats import SeatChanged, SeatState
 from telephony.stats import Figures
 from telephony.tracker import DomainEvent
@@ -285,7 +286,8 @@ class TelephonyService:
                        call_id: str) -> dict[str, Any]:
         now = self.clock()
         row = (await conn.execute(POP_SQL, {
-            "number": number, "since": now - timedelta(days=self.config.history_days),
+            "number": normal_number(number),
+            "since": now - timedelta(days=self.config.history_days),
             "id": call_id,
             "loc_since": now - timedelta(minutes=self.config.location_minutes),
         })).one()
