@@ -19,10 +19,12 @@ import logging
 import random
 import re
 import time
+import uuid
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Literal, Protocol
 
 from telephony.ami_client import AmiClient
@@ -37,6 +39,7 @@ from telephony.errors import (
     TelephonyError,
 )
 from telephony.seats import Seat
+from telephony.spool import Spool
 from telephony.tracker import Clock, DomainEvent, Snapshot, Tracker, utcnow
 
 log = logging.getLogger(__name__)
@@ -67,6 +70,8 @@ class AmiSettings:
     action_timeout: float = 5.0
     settle_seconds: float = 5.0
     outbox_limit: int = 50_000
+    transfer_confirm_seconds: float = 5.0  # an Atxfer's Success only means keys were queued
+    spool_path: str = ""  # call events beyond outbox_limit while the database is away
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,11 @@ class Consumer(Protocol):
     async def handle(self, events: Sequence[DomainEvent]) -> None: ...
 
     async def health_changed(self, health: Health) -> None: ...
+
+    def unavailable(self, exc: BaseException) -> bool:
+        """Whether ``handle`` failed because its storage is away (then it is retried until it
+        is back, nothing dropped), not because of the events themselves."""
+        ...
 
 
 @dataclass
@@ -129,6 +139,9 @@ class Bridge:
         self._outbox_drained.set()
         self._writer_task: asyncio.Task[None] | None = None
         self._writing = False
+        self._spool = Spool(Path(settings.spool_path)) if settings.spool_path else None
+        self._storage_down: datetime | None = None  # since when the consumer cannot store
+        self._held_batch = 0
         self._random = random.Random()  # noqa: S311 - jitter, not security
         self.offer_arrivals: dict[str, float] | None = None  # benchmarks: AgentCalled times
 
@@ -158,7 +171,20 @@ class Bridge:
 
     @property
     def health(self) -> Health:
+        if self._storage_down is not None and self._health.status == "ok":
+            return Health("degraded", self.storage_reason(), self._storage_down)
         return self._health
+
+    @property
+    def held(self) -> tuple[int, int]:
+        """Call events not stored yet: (in memory, in the spool file)."""
+        return (len(self._outbox) + self._held_batch,
+                self._spool.count if self._spool is not None else 0)
+
+    def storage_reason(self) -> str:
+        memory, spooled = self.held
+        return (f"the database is unavailable: {memory} call events held in memory, "
+                f"{spooled} in the spool file; written when it is back")
 
     @property
     def backlog(self) -> int:
@@ -282,45 +308,85 @@ class Bridge:
         except Exception:
             self.stats.consumer_errors += 1
             log.exception("telephony consumer failed to notice %d events", len(events))
+        spool = self._spool
+        if spool is not None and (spool.active or len(self._outbox) >= self.settings.outbox_limit):
+            # memory is full (or older events wait on disk): keep the order, on disk
+            spool.append(events)
+            self._outbox_wake.set()
+            return
         self._outbox.extend(events)
         self._outbox_wake.set()
-        while len(self._outbox) > self.settings.outbox_limit and self._writer_task is not None:
+        while (spool is None and len(self._outbox) > self.settings.outbox_limit
+               and self._writer_task is not None):
             self._outbox_drained.clear()
             await self._outbox_drained.wait()
 
     async def _write(self) -> None:
-        """The writer: hands queued events to the consumer in order, in batches."""
+        """The writer: hands queued events to the consumer in order, in batches: memory first,
+        then the spool file (which only fills once memory is full)."""
         while True:
-            if not self._outbox:
+            spool = self._spool
+            if not self._outbox and not (spool is not None and spool.active):
                 self._outbox_drained.set()
                 self._outbox_wake.clear()
                 await self._outbox_wake.wait()
-            batch: list[DomainEvent] = []
-            while self._outbox and len(batch) < 200:
-                batch.append(self._outbox.popleft())
+                continue
+            offset = -1
+            if self._outbox:
+                batch: list[DomainEvent] = []
+                while self._outbox and len(batch) < 200:
+                    batch.append(self._outbox.popleft())
+            else:
+                assert spool is not None
+                batch, offset = spool.peek(200)
             t0 = time.perf_counter()
             self._writing = True
+            self._held_batch = len(batch) if offset < 0 else 0
             try:
-                for attempt in range(WRITE_ATTEMPTS):
-                    try:
-                        await self.consumer.handle(batch)
-                        break
-                    except Exception:
-                        self.stats.consumer_errors += 1
-                        if attempt == WRITE_ATTEMPTS - 1:
-                            log.exception("telephony consumer failed on %d events; "
-                                          "dropped after %d attempts", len(batch),
-                                          WRITE_ATTEMPTS)
-                        else:
-                            log.warning("telephony consumer failed on %d events; retrying",
-                                        len(batch), exc_info=True)
-                            await asyncio.sleep(0.2 * 2 ** attempt)
+                await self._hand_over(batch)
             finally:
                 self._writing = False
+                self._held_batch = 0
+            if offset >= 0 and spool is not None:
+                spool.consumed(len(batch), offset)
             extra = self.stats.extra
             extra["write_s"] = extra.get("write_s", 0.0) + time.perf_counter() - t0
             extra["batches"] = extra.get("batches", 0.0) + 1
             extra["domain_events"] = extra.get("domain_events", 0.0) + len(batch)
+
+    async def _hand_over(self, batch: list[DomainEvent]) -> None:
+        """One batch to the consumer. While its storage is away the batch is retried until it
+        is back (nothing is dropped; health says so); a batch refused for itself is retried a
+        few times, then logged and set aside."""
+        attempt = 0
+        while True:
+            try:
+                await self.consumer.handle(batch)
+            except Exception as exc:
+                self.stats.consumer_errors += 1
+                attempt += 1
+                if self.consumer.unavailable(exc):
+                    if self._storage_down is None:
+                        self._storage_down = self.clock()
+                        log.warning("telephony: %s", self.storage_reason())
+                    await asyncio.sleep(min(0.1 * 2 ** min(attempt, 5), 2.0))
+                    continue
+                if attempt >= WRITE_ATTEMPTS:
+                    log.exception("telephony consumer refused %d events %d times; set aside",
+                                  len(batch), attempt)
+                    self.stats.extra["set_aside"] = (
+                        self.stats.extra.get("set_aside", 0.0) + len(batch))
+                    if self._spool is not None:  # kept for a person to look at, not lost
+                        Spool(self._spool.path.with_suffix(".rejected.jsonl")).append(batch)
+                    return
+                log.warning("telephony consumer failed on %d events; retrying", len(batch),
+                            exc_info=True)
+                await asyncio.sleep(0.2 * 2 ** (attempt - 1))
+                continue
+            if self._storage_down is not None:
+                log.info("telephony: the database is back; held call events written")
+                self._storage_down = None
+            return
 
     async def flush(self, limit: float = 5.0) -> None:
         """Until everything learnt so far has been handed to the consumer's writer."""
@@ -456,7 +522,7 @@ class Bridge:
         if attended:
             assert call.agent_channel is not None
             await self._do("Atxfer", Channel=call.agent_channel, Exten=exten, Context=ctx)
-            return []
+            return await self._confirm_transfer(call, f"{exten}@{ctx}")
         if not call.channel:
             raise Conflict(f"call {call_id} has no channel to redirect",
                            code="call.no_channel_to_redirect", call=call_id)
@@ -465,6 +531,27 @@ class Bridge:
         events = self.tracker.transferred(call_id, f"{exten}@{ctx}", "blind")
         await self._deliver(events)
         return events
+
+    async def _confirm_transfer(self, call: Call, target: str) -> list[DomainEvent]:
+        """Asterisk answers ``Atxfer`` with Success once the feature's key presses are queued,
+        not when a transfer happened: wait for the ``AttendedTransfer`` (the call becomes
+        transferred), or report the transfer failed after ``transfer_confirm_seconds``."""
+        limit = self.settings.transfer_confirm_seconds
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if call.state != CallState.ANSWERED:
+                break
+            await asyncio.sleep(0.05)
+        if call.state == CallState.TRANSFERRED:
+            return []
+        reason = ("the call ended before a transfer was reported" if not call.live else
+                  f"Asterisk reported no transfer within {limit:g} s")
+        events: list[DomainEvent] = [call.note(self.clock(), "transfer_failed", target=target,
+                                               how="attended", reason=reason)]
+        await self._deliver(events)
+        raise ActionFailed(
+            f"the attended transfer of call {call.id} to {target} did not happen: {reason}",
+            code="call.transfer_not_confirmed", call=call.id, target=target, reason=reason)
 
     async def consult(self, call_id: str, helper: str) -> None:
         """Ask another seat for help privately (坐席间求助): an attended transfer to its phone,
@@ -511,8 +598,12 @@ class Bridge:
             raise Conflict(f"call {call_id} has no channel", code="call.no_channel", call=call_id)
         await self._do("Hangup", Channel=call.channel, Cause="16")
 
-    async def call_back(self, interface: str, number: str, caller_id: str | None = None) -> str:
-        """Ring the seat, then dial the number (``Originate`` with ``Async``)."""
+    async def call_back(self, interface: str, number: str, caller_id: str | None = None,
+                        origin_call: str | None = None,
+                        incident: int | None = None) -> tuple[str, str]:
+        """Ring the seat, then dial the number (``Originate`` with ``Async``); tracked as an
+        outbound call (linked to the call it answers) until its leg hangs up. Returns the
+        Originate's ActionID and the new call's id."""
         self.check_interface(interface)
         if not PHONE_NUMBER.match(number):
             raise InvalidRequest(
@@ -522,7 +613,11 @@ class Bridge:
             "Originate", Channel=interface, Context=self.settings.outgoing_context,
             Exten=number, Priority="1", Async="true",
             CallerID=caller_id or f"<{self.extension_of(interface)[0]}>")
-        return answer.get("ActionID")
+        action = answer.get("ActionID")
+        call_id = f"callback-{uuid.uuid4().hex[:16]}"
+        await self._deliver(self.tracker.callback_started(
+            call_id, action, interface, number, origin_call, incident))
+        return action, call_id
 
     async def start_recording(self, call_id: str) -> str:
         """MixMonitor on the caller channel; returns the file reference."""
@@ -533,6 +628,9 @@ class Bridge:
         stamp = self.clock().strftime("%Y%m%dT%H%M%S")
         safe = re.sub(r"[^0-9A-Za-z.]", "_", call_id)
         path = f"{self.settings.recording_dir.rstrip('/')}/{safe}-{stamp}.wav"
+        if len(self.tracker.own_recordings) > 1_000:
+            self.tracker.own_recordings.clear()
+        self.tracker.own_recordings.add(path)  # its row is the API's, not the event's
         await self._do("MixMonitor", Channel=call.channel, File=path, Options="b")
         return path
 

@@ -34,6 +34,7 @@ class CallKind(StrEnum):
     VOICE = "voice"
     SMS = "sms"
     ALARM = "alarm"
+    OUTBOUND = "outbound"  # a call back from a seat
 
 
 S = CallState
@@ -149,6 +150,8 @@ class Call:
     recovered: bool = False
     location: tuple[float, float, float | None] | None = None
     hangup_at: datetime | None = None  # caller gone while answered; waits for AgentComplete
+    place: tuple[str, str] | None = None  # (context, exten) where the caller joined the queue
+    taken_over_by: str | None = None  # a seat the caller was redirected to by someone else
 
     @classmethod
     def arrive(cls, call_id: str, queue: str, at: datetime,
@@ -207,19 +210,27 @@ class Call:
         self.position = None
         if agent_channel:
             self.agent_channel = agent_channel
-        self.hold_time = hold_time if hold_time is not None else _seconds(self.queued_at, at)
+        if detail.get("estimated"):
+            # answered while we were not looking: the time is ours, not Asterisk's
+            self.hold_time = hold_time
+        else:
+            self.hold_time = hold_time if hold_time is not None else _seconds(self.queued_at, at)
         self.ring_time = ring_time
         return self._move(CallState.ANSWERED, at, seat=seat, hold_time=self.hold_time, **detail)
 
     def complete(self, at: datetime, reason: str, talk_time: float | None = None,
-                 hold_time: float | None = None) -> CallTransitioned:
+                 hold_time: float | None = None, **detail: Any) -> CallTransitioned:
         self.completed_at = at
         self.complete_reason = reason
         if hold_time is not None:
             self.hold_time = hold_time
         start = self.answered_at or at
-        self.talk_time = talk_time if talk_time is not None else _seconds(start, at)
-        return self._move(CallState.COMPLETED, at, reason=reason, talk_time=self.talk_time)
+        if detail.get("estimated"):
+            self.talk_time = talk_time  # ended while we were not looking: unknown
+        else:
+            self.talk_time = talk_time if talk_time is not None else _seconds(start, at)
+        return self._move(CallState.COMPLETED, at, reason=reason, talk_time=self.talk_time,
+                          **detail)
 
     def abandon(self, at: datetime, hold_time: float | None = None,
                 position: int | None = None) -> CallTransitioned:
@@ -230,11 +241,15 @@ class Call:
         return self._move(CallState.ABANDONED, at, hold_time=self.hold_time, position=position,
                           offered_to=seat)
 
-    def transfer(self, at: datetime, target: str, how: str) -> CallTransitioned:
+    def transfer(self, at: datetime, target: str, how: str, **detail: Any) -> CallTransitioned:
         self.transferred_at = at
         self.transfer_target = target
+        if self.answered_at is not None and self.talk_time is None:
+            # the seat's part of the call ends here: a later AgentComplete's TalkTime also
+            # covers whoever took the call over
+            self.talk_time = _seconds(self.answered_at, at)
         return self._move(CallState.TRANSFERRED, at, target=target, how=how,
-                          seat=self.seat)
+                          seat=self.seat, talk_time=self.talk_time, **detail)
 
     def end(self, at: datetime, cause: int | None = None, **detail: Any) -> CallTransitioned:
         self.ended_at = at

@@ -607,6 +607,9 @@ class AmiSimulator:
         file = msg.get("File") or f"{ch.uniqueid}.wav"
         self._mixmonitors[ch.name] = file
         self._reply(session, msg, "Success", MixMonitorID=f"0x{id(ch):x}")
+        # as Asterisk: the file is named only by the variable set just before the start
+        self.emit("VarSet", [*_snapshot(ch), ("Variable", "MIXMONITOR_FILENAME"),
+                             ("Value", file)], privilege="dialplan,all")
         self.emit("MixMonitorStart", _snapshot(ch))
 
     def _a_stopmixmonitor(self, session: Session, msg: AmiMessage) -> None:
@@ -999,6 +1002,10 @@ class AmiSimulator:
         self._abandon(call)
 
     async def _redirect(self, ch: Channel, context: str, exten: str) -> None:
+        """As a real Asterisk does it: a waiting caller abandons the queue; a connected one
+        leaves the bridge for the new place, the seat's leg hangs up, and no transfer event
+        is sent: ``AgentComplete`` comes when the caller finally hangs up, naming the first
+        seat with a talk time that covers the next party's."""
         call = self._call_of(ch)
         if call is None:
             self._newexten(ch, context, exten, 1, "NoOp", "redirected")
@@ -1006,6 +1013,7 @@ class AmiSimulator:
         call.redirected = True
         q = self.queues[call.queue]
         waiting = any(e.uniqueid == call.two.uniqueid for e in q.entries)
+        first: Member | None = None
         if waiting:
             pos = next(i for i, e in enumerate(q.entries, 1) if e.uniqueid == call.two.uniqueid)
             if call.agent_one is not None and call.member is not None:
@@ -1017,22 +1025,25 @@ class AmiSimulator:
                     if a is not None:
                         self._hangup_events(a)
                 call.member = None
+            self.emit("QueueCallerAbandon", [
+                *_snapshot(call.two), ("Queue", call.queue), ("Position", str(pos)),
+                ("OriginalPosition", str(pos)),
+                ("HoldTime", str(int(time.monotonic() - call.joined)))], privilege="agent,all")
             self._leave(call, pos)
+            self._newexten(call.two, context, exten, 1, "Dial", f"Local/{exten}@{context}")
         elif call.connected and call.agent_one is not None:
-            member = call.member
+            first = call.member
             a1, a2 = call.agent_one, call.agent_two
+            self._newexten(call.two, context, exten, 1, "Dial", f"Local/{exten}@{context}")
             self._unbridge(call, call.two, a1)
-            self._hangup_events(a1)
             if a2 is not None:
                 self._hangup_events(a2)
-            self.emit("AgentComplete", [
-                *_snapshot(call.two), ("Queue", call.queue),
-                ("Interface", member.interface if member else ""),
-                ("MemberName", member.name if member else ""),
-                ("HoldTime", str(int(call.connected - call.joined))),
-                ("TalkTime", str(int(time.monotonic() - call.connected))),
-                ("Reason", "agent")], privilege="agent,all")
-        self._newexten(call.two, context, exten, 1, "Dial", f"Local/{exten}@{context}")
+            self._hangup_events(a1)
+            if first is not None:
+                first.in_call = False  # its leg is gone: free for the next caller
+                self._distribute(call.queue)
+        else:
+            self._newexten(call.two, context, exten, 1, "Dial", f"Local/{exten}@{context}")
         t1, t2 = self._local_pair(exten, context, call.two.linkedid, call.number, call.name)
         await self._sleep(1.0)
         if call.done:
@@ -1046,6 +1057,13 @@ class AmiSimulator:
             return
         call.done = True
         self._unbridge(call, t1, call.two)
+        if first is not None and call.connected:
+            self.emit("AgentComplete", [
+                *_snapshot(call.two), ("Queue", call.queue), ("Interface", first.interface),
+                ("MemberName", first.name),
+                ("HoldTime", str(int(call.connected - call.joined))),
+                ("TalkTime", str(int(time.monotonic() - call.connected))),
+                ("Reason", "caller")], privilege="agent,all")
         for c in (t2, t1, call.two, call.one):
             self._hangup_events(c)
 

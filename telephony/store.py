@@ -26,6 +26,7 @@ from telephony.calls import (
     Report,
 )
 from telephony.errors import Conflict, InvalidRequest, NotFound
+from telephony.phone import normal_number
 from telephony.seats import SeatChanged
 from telephony.stats import CallFact, Figures, PauseFact, by_queue, by_seat
 from telephony.tables import (
@@ -45,6 +46,7 @@ RANK = {"queued": 0, "offered": 1, "answered": 2, "completed": 3, "abandoned": 3
 _TIMES = ("offered_at", "answered_at", "completed_at", "abandoned_at", "transferred_at",
           "ended_at")
 _MEASURES = ("hold_time", "talk_time", "ring_time")
+REPORT_KINDS = ("sms", "alarm")  # text and alarm reports; voice and call backs are calls
 
 
 def _call_row(view: CallView, at: datetime) -> dict[str, Any]:
@@ -105,6 +107,7 @@ async def persist(conn: AsyncConnection, events: Sequence[DomainEvent]) -> list[
     latest: dict[str, tuple[CallView, datetime]] = {}
     steps: list[dict[str, Any]] = []
     seat_events: list[SeatChanged] = []
+    recorded: list[CallUpdated] = []
     for event in events:
         if isinstance(event, CallTransitioned):
             cid = event.call.id
@@ -126,6 +129,8 @@ async def persist(conn: AsyncConnection, events: Sequence[DomainEvent]) -> list[
                 continue
             latest[event.call.id] = (event.call, event.at)
             out.append(event)
+            if event.change in ("recording_started", "recording_stopped"):
+                recorded.append(event)
         else:
             seat_events.append(event)
             out.append(event)
@@ -145,6 +150,12 @@ async def persist(conn: AsyncConnection, events: Sequence[DomainEvent]) -> list[
                             "accuracy_m": loc[2], "source": "channel", "at": e.at})
     if located:
         await conn.execute(caller_locations.insert(), located)
+    for e in recorded:
+        # recordings started anywhere (our API, a supervisor's panel) get their row and file
+        if e.change == "recording_stopped":
+            await stop_recordings(conn, e.call.id, e.at)
+        elif isinstance(e.detail.get("file"), str) and not e.detail.get("started_here"):
+            await add_recording(conn, e.call.id, e.detail["file"], e.at, ASTERISK)
     if seat_events:
         await _seats(conn, seat_events)
     return out
@@ -247,9 +258,20 @@ async def earlier_calls(conn: AsyncConnection, number: str, since: datetime,
 # ------------------------------------------------------------------ recordings
 
 
+ASTERISK = "asterisk"  # started_by of a recording seen on AMI before (or without) our request
+
+
 async def add_recording(conn: AsyncConnection, call_id: str, file: str, at: datetime,
                         by: str) -> int:
+    """One row per call and file: a recording Asterisk already reported gets its starter."""
     await get_call(conn, call_id)
+    known = (await conn.execute(sa.select(recordings.c.id, recordings.c.started_by).where(
+        recordings.c.call_id == call_id, recordings.c.file == file))).first()
+    if known is not None:
+        if known.started_by == ASTERISK and by != ASTERISK:
+            await conn.execute(recordings.update().where(recordings.c.id == known.id)
+                               .values(started_by=by))
+        return int(known.id)
     return int((await conn.execute(recordings.insert().values(
         call_id=call_id, file=file, started_at=at, started_by=by
     ).returning(recordings.c.id))).scalar_one())
@@ -283,8 +305,8 @@ async def push_location(conn: AsyncConnection, number: str, lat: float, lon: flo
                         accuracy_m: float | None, source: str, at: datetime) -> int:
     check_position(lat, lon)
     return int((await conn.execute(caller_locations.insert().values(
-        number=number, lat=lat, lon=lon, accuracy_m=accuracy_m, source=source, at=at
-    ).returning(caller_locations.c.id))).scalar_one())
+        number=normal_number(number), lat=lat, lon=lon, accuracy_m=accuracy_m, source=source,
+        at=at).returning(caller_locations.c.id))).scalar_one())
 
 
 async def location_of(conn: AsyncConnection, number: str,
@@ -321,7 +343,7 @@ async def intake(conn: AsyncConnection, report: Report, at: datetime,
     seq = (await conn.execute(sa.text("SELECT nextval('reports_id_seq')"))).scalar_one()
     call_id = f"{report.kind}-{seq}"
     call, event = Call.arrive(call_id, report.queue, at, kind=report.kind,
-                              number=report.sender, name=report.source)
+                              number=normal_number(report.sender), name=report.source)
     await _upsert_call(conn, call.view(), at)
     await conn.execute(call_transitions.insert().values(
         call_id=call_id, from_state=None, to_state="queued", at=at, seat=None, detail={}))
@@ -356,7 +378,7 @@ async def move_report(conn: AsyncConnection, call_id: str, to: str, seat: str | 
                       at: datetime) -> list[DomainEvent]:
     """Offer, answer (accept) or complete a text/alarm item; voice calls move by Asterisk."""
     call = await _load(conn, call_id)
-    if call.kind == CallKind.VOICE:
+    if call.kind in (CallKind.VOICE, CallKind.OUTBOUND):
         raise Conflict(f"{call_id} is a voice call; it moves with Asterisk, not by hand",
                        code="report.is_voice", call=call_id)
     event: CallTransitioned
@@ -386,7 +408,7 @@ async def move_report(conn: AsyncConnection, call_id: str, to: str, seat: str | 
 async def reports_on_seat(conn: AsyncConnection, seat: str) -> list[CallView]:
     """Text/alarm items offered to or accepted by a seat and not yet done."""
     rows = await conn.execute(sa.select(calls).where(
-        calls.c.kind != "voice", calls.c.seat == seat,
+        calls.c.kind.in_(REPORT_KINDS), calls.c.seat == seat,
         calls.c.state.in_(["offered", "answered"])).order_by(calls.c.queued_at))
     out = []
     for r in rows:
@@ -398,7 +420,7 @@ async def reports_on_seat(conn: AsyncConnection, seat: str) -> list[CallView]:
 
 async def waiting_reports(conn: AsyncConnection) -> list[str]:
     rows = await conn.execute(sa.select(calls.c.id).where(
-        calls.c.kind != "voice", calls.c.state == "queued").order_by(calls.c.queued_at))
+        calls.c.kind.in_(REPORT_KINDS), calls.c.state == "queued").order_by(calls.c.queued_at))
     return [r.id for r in rows]
 
 
@@ -411,13 +433,16 @@ async def statistics(conn: AsyncConnection, since: datetime,
     rows = await conn.execute(sa.select(
         calls.c.id, calls.c.queue, calls.c.seat, calls.c.kind, calls.c.answered_at,
         calls.c.abandoned_at, calls.c.queued_at, calls.c.hold_time, calls.c.talk_time,
-        calls.c.state,
+        calls.c.state, calls.c.recovered,
     ).where(calls.c.queued_at >= since, calls.c.queued_at < until))
     facts: list[CallFact] = []
     for r in rows:
         answered = r.answered_at is not None
+        # a recovered call without Asterisk's hold time was answered while the link was down:
+        # its answer time is an estimate, left out of the answer-time figures
         answer_s = r.hold_time if r.hold_time is not None and answered else (
-            (r.answered_at - r.queued_at).total_seconds() if answered else None)
+            (r.answered_at - r.queued_at).total_seconds()
+            if answered and not r.recovered else None)
         facts.append(CallFact(r.id, r.queue, r.seat, answered, r.abandoned_at is not None,
                               answer_s, r.talk_time, r.kind))
     pause_rows = await conn.execute(sa.select(seat_pauses).where(

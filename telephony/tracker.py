@@ -26,13 +26,28 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from telephony.ami_protocol import AmiMessage, caller_id, number
-from telephony.calls import Call, CallState, CallTransitioned, CallUpdated
+from telephony.calls import Call, CallKind, CallState, CallTransitioned, CallUpdated
+from telephony.phone import normal_number, normal_or_none
 from telephony.seats import Seat, SeatChanged, interface_of
 
 log = logging.getLogger(__name__)
 
 DomainEvent = CallTransitioned | CallUpdated | SeatChanged
 LOCATION_VARIABLE = "CALLER_LOCATION"
+HUNG_UP_BY = {"agent": "seat", "caller": "caller"}
+MONITOR_VARIABLE = "MIXMONITOR_FILENAME"
+CALLBACK_QUEUE = "callback"
+# a call back's outcome from the hang-up cause of its outbound leg (Q.850)
+CALLBACK_OUTCOMES = {0: "completed", 16: "completed", 17: "busy", 18: "no_answer",
+                     19: "no_answer", 21: "rejected", 1: "invalid_number",
+                     28: "invalid_number", 34: "failed", 38: "failed", 41: "failed"}
+
+
+def spy_mode(options: str) -> str:
+    """ChanSpy's options: ``B`` barges (speaks to both), ``w`` whispers (to the seat only)."""
+    if "B" in options:
+        return "barge"
+    return "whisper" if "w" in options else "listen"
 Clock = Callable[[], datetime]
 
 
@@ -62,6 +77,13 @@ class Tracker:
         self.skipped = 0
         self.handled = 0
         self._locations: dict[str, tuple[float, float, float | None]] = {}
+        self._monitor_files: dict[str, str] = {}  # Uniqueid -> MIXMONITOR_FILENAME
+        self.own_recordings: set[str] = set()  # files of recordings our API started
+        self._spy_options: dict[str, str] = {}  # spying channel -> ChanSpy options
+        self._spies: dict[str, tuple[Call, str, str]] = {}  # spyer -> (call, spyer seat, mode)
+        self._callbacks: dict[str, str] = {}  # Originate ActionID -> call back id
+        self._callback_legs: dict[str, str] = {}  # Uniqueid of its channel -> call back id
+        self._unclaimed: dict[str, AmiMessage] = {}  # OriginateResponse before we registered
 
     # ------------------------------------------------------------------ helpers
 
@@ -97,10 +119,13 @@ class Tracker:
             return None
         call, event = Call.arrive(
             uid, queue, queued_at or at,
-            number=caller_id(msg.get("CallerIDNum")), name=caller_id(msg.get("CallerIDName")),
+            number=normal_or_none(caller_id(msg.get("CallerIDNum"))),
+            name=caller_id(msg.get("CallerIDName")),
             channel=msg.get("Channel") or None, linkedid=msg.get("Linkedid") or None,
             position=number(msg, "Position"), recovered=recovered,
         )
+        if msg.get("Context") and msg.get("Exten"):
+            call.place = (msg.get("Context"), msg.get("Exten"))
         self.calls[uid] = call
         if call.linkedid:
             self._by_linkedid[call.linkedid] = uid
@@ -225,15 +250,21 @@ class Tracker:
                 call.talk_time = talk
                 out.append(call.note(at, "talk_time", talk_time=talk, reason=reason))
             else:
-                out.append(call.complete(at, reason, talk, hold))
+                # Asterisk's Reason says who hung up first: the seat ("agent") or the caller
+                out.append(call.complete(at, reason, talk, hold,
+                                         hung_up_by=HUNG_UP_BY.get(reason, "unknown")))
         elif call.state == CallState.TRANSFERRED and call.talk_time is None:
             call.talk_time = talk
             out.append(call.note(at, "talk_time", talk_time=talk, reason=reason))
+        elif call.state == CallState.TRANSFERRED:
+            # Asterisk's figure runs on after the transfer, over the next party's talk
+            out.append(call.note(at, "queue_talk_time", talk_time=talk, reason=reason))
         if seat is not None:
             out.extend(seat.release(call.id, at))
         elif call.seat in self.seats:
             out.extend(self.seats[call.seat].release(call.id, at))
         if call.hangup_at is not None and call.can(CallState.ENDED):
+            out.extend(self._release_taker(call, at))
             out.append(call.end(call.hangup_at, call.hangup_cause))
             self._forget(call)
         return out
@@ -259,6 +290,9 @@ class Tracker:
         return out
 
     def _hangup(self, msg: AmiMessage, at: datetime) -> list[DomainEvent]:
+        leg = self._callback_legs.pop(msg.get("Uniqueid"), None)
+        if leg is not None and leg in self.calls:
+            return self._callback_hangup(self.calls[leg], number(msg, "Cause"), at)
         call = self.calls.get(msg.get("Uniqueid"))
         if call is None:
             return []
@@ -272,19 +306,147 @@ class Tracker:
             call.hangup_at = at
             call.hangup_cause = cause
             return out
+        out.extend(self._release_taker(call, at))
         out.append(call.end(at, cause))
         self._forget(call)
         return out
+
+    def _release_taker(self, call: Call, at: datetime) -> list[DomainEvent]:
+        taker = self.seats.get(call.taken_over_by) if call.taken_over_by else None
+        return list(taker.release(call.id, at)) if taker is not None else []
+
+    def _newexten(self, msg: AmiMessage, at: datetime) -> list[DomainEvent]:
+        """A caller running dialplan elsewhere while answered was redirected by someone else
+        (another AMI client, a panel): Asterisk sends no transfer event for that, only the
+        seat's leg hanging up, and AgentComplete later still names the first seat."""
+        if msg.get("Application") == "ChanSpy":
+            self._remember_spy(msg.get("Channel"), msg.get("AppData"))
+            return []
+        call = self.calls.get(msg.get("Uniqueid"))
+        if call is None or call.state != CallState.ANSWERED or call.place is None:
+            return []
+        place = (msg.get("Context"), msg.get("Exten"))
+        if not all(place) or place == call.place:
+            return []
+        target = f"{place[1]}@{place[0]}"
+        out: list[DomainEvent] = [call.transfer(at, target=target, how="redirect",
+                                                started_elsewhere=True)]
+        if call.seat in self.seats:
+            out.extend(self.seats[call.seat].release(call.id, at))
+        taker = self.seats.get(f"Local/{target}")
+        if taker is not None and taker.call is None:
+            call.taken_over_by = taker.interface
+            out.extend(taker.connect(call.id, at))
+        return out
+
+    def _remember_spy(self, channel: str, data: str) -> None:
+        if not channel:
+            return
+        if len(self._spy_options) > 10_000:
+            self._spy_options.clear()
+        self._spy_options[channel] = data.split(",", 1)[1] if "," in data else ""
+
+    def _originated(self, msg: AmiMessage, at: datetime) -> list[DomainEvent]:
+        if msg.get("Application") == "ChanSpy" and msg.get("Response") == "Success":
+            self._remember_spy(msg.get("Channel"), msg.get("Data"))
+            return []
+        cid = self._callbacks.pop(msg.action_id or "", None)
+        call = self.calls.get(cid) if cid else None
+        if call is None:
+            if msg.action_id and msg.get("Exten"):
+                if len(self._unclaimed) > 1_000:
+                    self._unclaimed.clear()
+                self._unclaimed[msg.action_id] = msg
+            return []
+        seat = self.seat(call.seat) if call.seat else None
+        if msg.get("Response") != "Success":
+            # the seat's phone did not answer (Reason: 3 no answer, 5 busy, 8 congestion)
+            out: list[DomainEvent] = [call.end(at, None, outcome="seat_did_not_answer",
+                                               reason=msg.get("Reason"))]
+            self._forget(call)
+            return out
+        call.channel = msg.get("Channel") or None
+        call.agent_channel = call.channel
+        if msg.get("Uniqueid"):
+            self._callback_legs[msg.get("Uniqueid")] = call.id
+        out = [call.answer(call.seat or "", at, dialled=call.number)]
+        if seat is not None:
+            out.extend(seat.connect(call.id, at))
+        return out
+
+    def callback_started(self, call_id: str, action_id: str, interface: str, number: str,
+                         origin_call: str | None, incident: int | None) -> list[DomainEvent]:
+        """Our Originate of a call back was accepted: an outbound call, dialling the seat."""
+        at = self.clock()
+        origin = self.calls.get(origin_call) if origin_call else None
+        call = Call(id=call_id, queue=CALLBACK_QUEUE, queued_at=at, kind=CallKind.OUTBOUND,
+                    number=normal_number(number), seat=interface,
+                    linkedid=origin.linkedid if origin is not None else None)
+        self.calls[call_id] = call
+        self._callbacks[action_id] = call_id
+        out: list[DomainEvent] = [CallTransitioned(
+            call.view(), None, str(CallState.QUEUED), at,
+            {"seat": interface, "origin_call": origin_call, "incident": incident})]
+        early = self._unclaimed.pop(action_id, None)
+        if early is not None:
+            out.extend(self._originated(early, at))
+        return out
+
+    def _callback_hangup(self, call: Call, cause: int | None,
+                         at: datetime) -> list[DomainEvent]:
+        outcome = CALLBACK_OUTCOMES.get(cause if cause is not None else 0, "failed")
+        out: list[DomainEvent] = []
+        if call.state == CallState.ANSWERED:
+            out.append(call.complete(at, outcome, outcome=outcome))
+        if call.seat in self.seats:
+            out.extend(self.seats[call.seat].release(call.id, at))
+        out.append(call.end(at, cause, outcome=outcome))
+        self._forget(call)
+        return out
+
+    def _spy(self, msg: AmiMessage, at: datetime) -> list[DomainEvent]:
+        """Listen-in, whisper and barge as call events: who, when, which mode."""
+        spyer = msg.get("SpyerChannel")
+        if msg.event == "ChanSpyStop":
+            found = self._spies.pop(spyer, None)
+            if found is None:
+                return []
+            return [found[0].note(at, "spy_stopped", by=found[1], mode=found[2],
+                                  channel=spyer)]
+        spyee = interface_of(msg.get("SpyeeChannel"))
+        call: Call | None = next(
+            (c for c in self.calls.values() if c.state == CallState.ANSWERED
+             and c.agent_channel and interface_of(c.agent_channel) == spyee), None)
+        if call is None:
+            call = next((c for c in self.calls.values()
+                         if c.channel and interface_of(c.channel) == spyee), None)
+        if call is None:
+            return []
+        mode = spy_mode(self._spy_options.pop(spyer, ""))
+        who = interface_of(spyer)
+        self._spies[spyer] = (call, who, mode)
+        return [call.note(at, "spy_started", by=who, mode=mode, channel=spyer)]
 
     def _recording(self, msg: AmiMessage, at: datetime) -> list[DomainEvent]:
         call = self.call_for(msg)
         if call is None:
             return []
         started = msg.event == "MixMonitorStart"
-        return [call.note(at, "recording_started" if started else "recording_stopped",
-                          channel=msg.get("Channel"))]
+        if not started:
+            return [call.note(at, "recording_stopped", channel=msg.get("Channel"))]
+        # MixMonitorStart names no file: the VarSet of MIXMONITOR_FILENAME just before does
+        file = self._monitor_files.pop(msg.get("Uniqueid"), None)
+        ours = file is not None and file in self.own_recordings
+        self.own_recordings.discard(file or "")
+        return [call.note(at, "recording_started", channel=msg.get("Channel"), file=file,
+                          started_here=ours)]
 
     def _varset(self, msg: AmiMessage, at: datetime) -> list[DomainEvent]:
+        if msg.get("Variable") == MONITOR_VARIABLE:
+            if len(self._monitor_files) > 10_000:
+                self._monitor_files.clear()
+            self._monitor_files[msg.get("Uniqueid")] = msg.get("Value")
+            return []
         if msg.get("Variable") != LOCATION_VARIABLE:
             return []
         parts = [p.strip() for p in msg.get("Value").split(",")]
@@ -358,6 +520,8 @@ class Tracker:
         if call.seat and call.seat in self.seats:
             out.extend(self.seats[call.seat].stop_ringing(call.id, at))
         out.append(call.answer(interface, at, grabbed=True))
+        # the caller now runs the seat's extension: dialplan there is not a transfer
+        call.place = _place_of(interface)
         out.extend(self.seat(interface).connect(call.id, at))
         return out
 
@@ -371,6 +535,7 @@ class Tracker:
                     out.append(call.complete(call.hangup_at, "caller"))
                 if call.seat in self.seats:
                     out.extend(self.seats[call.seat].release(call.id, now))
+                out.extend(self._release_taker(call, now))
                 out.append(call.end(call.hangup_at, call.hangup_cause))
                 self._forget(call)
         return out
@@ -431,14 +596,19 @@ class Tracker:
             call = self.calls[uid]
             if uid in live or call.kind != "voice":
                 continue
-            # gone while we were not looking
+            # gone while we were not looking: Asterisk no longer reports its times, so the
+            # talk time is unknown and the end time an estimate (left out of statistics)
             if call.state == CallState.ANSWERED:
-                out.append(call.complete(at, "unknown"))
+                call.recovered = True
+                out.append(call.complete(at, "unknown", estimated=True,
+                                         hung_up_by="unknown"))
             if call.seat in self.seats:
                 seat = self.seats[call.seat]
                 out.extend(seat.stop_ringing(call.id, at))
                 out.extend(seat.release(call.id, at))
-            out.append(call.end(call.hangup_at or at, call.hangup_cause, lost=True))
+            out.extend(self._release_taker(call, at))
+            out.append(call.end(call.hangup_at or at, call.hangup_cause, lost=True,
+                                estimated=call.hangup_at is None))
             self._forget(call)
         for uid in sorted(live):
             chan = by_uid.get(uid)
@@ -478,8 +648,9 @@ class Tracker:
                 call.position = number(entry, "Position")
             if bridged and call.can(CallState.ANSWERED) and entry is None:
                 iface = interface_of(bridged[0].get("Channel"))
+                call.recovered = True
                 out.append(call.answer(iface, at, agent_channel=bridged[0].get("Channel"),
-                                       recovered=True))
+                                       recovered=True, estimated=True))
                 out.extend(self.seats[iface].connect(call.id, at))
             elif entry is not None and ringing and call.state == CallState.QUEUED:
                 iface = interface_of(ringing[0].get("Channel"))
@@ -493,6 +664,14 @@ class Tracker:
 
     def live_calls(self) -> list[Call]:
         return [c for c in self.calls.values() if c.live]
+
+
+def _place_of(interface: str) -> tuple[str, str] | None:
+    """``Local/1001@agents`` -> ``("agents", "1001")``; other technologies have none."""
+    if not interface.startswith("Local/") or "@" not in interface:
+        return None
+    exten, context = interface[len("Local/"):].split("@", 1)
+    return context, exten
 
 
 def _duration(raw: str) -> int | None:
@@ -521,4 +700,8 @@ _HANDLERS: dict[str, _Handler] = {
     "QueueMemberPause": Tracker._member_pause,
     "QueueMemberPaused": Tracker._member_pause,
     "VarSet": Tracker._varset,
+    "Newexten": Tracker._newexten,
+    "OriginateResponse": Tracker._originated,
+    "ChanSpyStart": Tracker._spy,
+    "ChanSpyStop": Tracker._spy,
 }

@@ -57,6 +57,7 @@ from command.dispatching.assignments import Assigned
 from command.incidents import response_times
 from command.incidents.domain import CommandLevel, Incident, parse_status
 from command.incidents.service import NewIncident
+from telephony.phone import normal_number
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 
@@ -106,7 +107,7 @@ async def create(body: IncidentIn, who: Creator, c: ContainerDep) -> CreatedOut:
         address=body.address,
         cross_streets=body.cross_streets,
         caller_name=body.caller_name,
-        caller_phone=body.caller_phone,
+        caller_phone=normal_number(body.caller_phone) if body.caller_phone else body.caller_phone,
         summary=body.summary,
         call_id=body.call_id,
         call_answered_at=body.call_answered_at,

@@ -183,8 +183,11 @@ async def hangup(call_id: str, who: Taker, c: ContainerDep, request: Request) ->
 @router.post("/callback", status_code=202)
 async def call_back(body: CallBack, who: Taker, c: ContainerDep, request: Request) -> CallBackOut:
     await c.telephony.check_seat(who, body.interface)
-    action = await c.telephony.call_back(body.interface, body.number, origin_of(request, who))
-    return CallBackOut(interface=body.interface, number=body.number, action_id=action)
+    action, made = await c.telephony.call_back(body.interface, body.number,
+                                               origin_of(request, who), body.call_id,
+                                               body.incident_id)
+    return CallBackOut(interface=body.interface, number=body.number, action_id=action,
+                       call_id=made)
 
 
 @router.post("/calls/{call_id}/recording/start", status_code=201)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 from command.settings import Settings
 from telephony.bridge import AmiSettings
@@ -14,6 +18,17 @@ class TelephonyConfig:
     enabled: bool = True
     history_days: float = 30.0
     location_minutes: float = 60.0
+
+
+def spool_path(settings: Settings) -> Path:
+    """Where call events wait while the database is away: one file per database (named by
+    its address, not its password), under ``CAD_VAR_DIR``."""
+    if settings.database_url is None:
+        where = f"embedded:{settings.embedded_port}".encode()
+    else:
+        url = make_url(settings.database_url)
+        where = f"{url.host}:{url.port}/{url.database}".encode()
+    return settings.var_dir / "telephony" / f"spool-{hashlib.sha256(where).hexdigest()[:16]}.jsonl"
 
 
 def config_from(settings: Settings) -> TelephonyConfig:
@@ -29,6 +44,7 @@ def config_from(settings: Settings) -> TelephonyConfig:
             transfer_context=settings.ami_transfer_context,
             outgoing_context=settings.ami_outgoing_context,
             recording_dir=settings.ami_recording_dir,
+            spool_path=str(spool_path(settings)),
         ),
         enabled=settings.ami_enabled,
         history_days=settings.telephony_history_days,

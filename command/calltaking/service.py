@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from command import audit
@@ -29,6 +32,7 @@ from command.auth.roles import Role
 from command.auth.service import Principal
 from command.calltaking.config import TelephonyConfig
 from command.calltaking.held_connection import HeldConnection
+from command.calltaking.holder import Holder
 from command.calltaking.screen_pop import (
     EMPTY_CONTEXT,
     POP_SQL,
@@ -37,14 +41,16 @@ from command.calltaking.screen_pop import (
     plain_row,
 )
 from command.errors import Forbidden
-from command.eventhub import EventHub
+from command.eventhub import EventHub, Lagged
 from command.events import NewEvent
 from command.health import PartHealth
+from command.incidents import store as incident_store
 from command.origin import Origin
 from telephony import store
 from telephony.bridge import Bridge, Health, SpyMode
 from telephony.calls import CallKind, CallTransitioned, CallUpdated, CallView, Report
 from telephony.errors import Conflict, InvalidRequest
+from telephony.phone import normal_number
 from telephony.seats import SeatChanged, SeatState
 from telephony.stats import Figures
 from telephony.tracker import DomainEvent
@@ -95,6 +101,13 @@ class TelephonyService:
         self.config = config
         self.clock = clock
         self.bridge = Bridge(config.ami, self, clock)
+        self.holder = Holder(engine, self._elected, self._deposed, clock)
+        self._bridge_ran = False
+        # pops reach consoles on every process: the holder also writes them to the event log
+        self._process = uuid.uuid4().hex
+        self._relay_out: list[tuple[str, dict[str, Any]]] = []
+        self._relay_wake = asyncio.Event()
+        self._relay_tasks: list[asyncio.Task[None]] = []
         self.pops = PopHub()
         self._rr = 0
         self._logged_status = "degraded"
@@ -113,9 +126,62 @@ class TelephonyService:
 
     async def start(self) -> None:
         if self.config.enabled:
-            await self.bridge.start()
+            loop = asyncio.get_running_loop()
+            self._relay_tasks = [loop.create_task(self._relay_pops_out(), name="pops-out"),
+                                 loop.create_task(self._relay_pops_in(), name="pops-in")]
+            await self.holder.start()
+
+    async def _relay_pops_out(self) -> None:
+        """Pops this process sent, to the event log for consoles on the other processes."""
+        while True:
+            await self._relay_wake.wait()
+            self._relay_wake.clear()
+            batch, self._relay_out = self._relay_out, []
+            if not batch:
+                continue
+            try:
+                async with self.engine.begin() as conn:
+                    await event_log.append(conn, [NewEvent(
+                        "telephony.pop", "seat", seat,
+                        {"process": self._process, "message": message}, "asterisk")
+                        for seat, message in batch])
+                self.hub.poke()
+            except Exception:
+                log.warning("%d screen pops not relayed to other processes", len(batch),
+                            exc_info=True)
+
+    async def _relay_pops_in(self) -> None:
+        """Pops another process (the bridge's holder) sent, to consoles connected here."""
+        sub = self.hub.subscribe()
+        try:
+            while True:
+                try:
+                    event = await sub.get()
+                except Lagged:
+                    continue
+                if (event.type == "telephony.pop"
+                        and event.data.get("process") != self._process):
+                    self.pops.publish(event.subject_id, dict(event.data["message"]))
+        finally:
+            self.hub.unsubscribe(sub)
+
+    async def _elected(self) -> None:
+        # it connects and resyncs from Asterisk (taking over mid-call); after a standby
+        # spell, a fresh bridge: the old picture is out of date
+        if self._bridge_ran:
+            self.bridge = Bridge(self.config.ami, self, self.clock)
+        self._bridge_ran = True
+        await self.bridge.start()
+
+    async def _deposed(self) -> None:
+        await self.bridge.stop()
 
     async def stop(self) -> None:
+        for relay in self._relay_tasks:
+            relay.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay
+        await self.holder.stop()
         await self.bridge.stop()
         for task in list(self._pop_tasks) + list(self._context.values()):
             task.cancel()
@@ -126,9 +192,11 @@ class TelephonyService:
     @property
     def health(self) -> Health:
         if not self.config.enabled:
-            return Health(
-                "degraded", "telephony is switched off (CAD_AMI_ENABLED=false)", self.clock()
-            )
+            return Health("degraded", "telephony is switched off (CAD_AMI_ENABLED=false)",
+                          self.clock())
+        if self.holder.role == "standby":
+            return Health("ok", "standby: another process runs the AMI bridge",
+                          self.holder.since)
         return self.bridge.health
 
     # ------------------------------------------------------------------ Consumer
@@ -166,6 +234,18 @@ class TelephonyService:
                 await event_log.append(conn, [to_new_event(e, "asterisk") for e in new])
         if new:
             self.hub.poke()
+
+    def unavailable(self, exc: BaseException) -> bool:
+        """The database is away (down, restarting, unreachable), not the events at fault."""
+        if isinstance(exc, OSError | TimeoutError | sa_exc.InterfaceError
+                      | sa_exc.OperationalError):
+            return True
+        if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+            return True
+        state = getattr(getattr(exc, "orig", None), "sqlstate", None) or getattr(
+            exc, "sqlstate", None)
+        # 08: connection exception; 57: operator intervention (shutdown, cannot connect now)
+        return isinstance(state, str) and state[:2] in ("08", "57")
 
     async def health_changed(self, health: Health) -> None:
         self.pops.broadcast({"type": "telephony_health", **health.as_json()})
@@ -237,22 +317,15 @@ class TelephonyService:
 
     async def _history(self, conn: AsyncConnection, number: str, call_id: str) -> dict[str, Any]:
         now = self.clock()
-        row = (
-            await conn.execute(
-                POP_SQL,
-                {
-                    "number": number,
-                    "since": now - timedelta(days=self.config.history_days),
-                    "id": call_id,
-                    "loc_since": now - timedelta(minutes=self.config.location_minutes),
-                },
-            )
-        ).one()
-        return {
-            "earlier_calls": decoded(row.calls) or [],
-            "earlier_incidents": decoded(row.incidents) or [],
-            "location": decoded(row.location),
-        }
+        row = (await conn.execute(POP_SQL, {
+            "number": normal_number(number),
+            "since": now - timedelta(days=self.config.history_days),
+            "id": call_id,
+            "loc_since": now - timedelta(minutes=self.config.location_minutes),
+        })).one()
+        return {"earlier_calls": decoded(row.calls) or [],
+                "earlier_incidents": decoded(row.incidents) or [],
+                "location": decoded(row.location)}
 
     def _reader(self) -> HeldConnection:
         """A free held connection for a lookup, else the next in turn."""
@@ -283,7 +356,7 @@ class TelephonyService:
         history: if the lookup is slower, the pop leaves without it (``history_pending``) and
         a ``screen_pop_history`` message follows as soon as it is there."""
         seat = call.seat
-        if seat is None or not self.pops.watched(seat):
+        if seat is None:  # (built even when no console here watches: one elsewhere may)
             return
         t_start = time.monotonic()
         trace = self.bridge.offer_arrivals
@@ -338,6 +411,10 @@ class TelephonyService:
             message["_arrived"] = arrived
             message["_trace"] = {"noticed": t_start, "built": time.monotonic()}
         self.pops.publish(seat, message)
+        plain = json.loads(json.dumps(
+            {k: v for k, v in message.items() if not k.startswith("_")}, default=str))
+        self._relay_out.append((seat, plain))
+        self._relay_wake.set()
 
     async def current_pops(self, seat: str) -> list[dict[str, Any]]:
         """Pops for what is ringing or connected on a seat now (a console that reconnects)."""
@@ -512,21 +589,41 @@ class TelephonyService:
         await self.bridge.hangup(call_id)
         await self._audit(origin, "hangup", "call", call_id)
 
-    async def call_back(self, interface: str, number: str, origin: Origin) -> str:
-        action = await self.bridge.call_back(interface, number)
-        await self._audit(origin, "call_back", "seat", interface, number=number)
-        return action
+    async def call_back(self, interface: str, number: str, origin: Origin,
+                        call_id: str | None = None,
+                        incident_id: int | None = None) -> tuple[str, str]:
+        """Dial the number from the seat; the outbound call is tracked, linked to the call it
+        answers and to the incident (whose calls then list it)."""
+        async with self.engine.connect() as conn:
+            if call_id is not None:
+                await store.get_call(conn, call_id)
+            if incident_id is not None:
+                await incident_store.get(conn, incident_id)
+        action, made = await self.bridge.call_back(interface, number, origin_call=call_id,
+                                                   incident=incident_id)
+        if incident_id is not None:
+            async with self.engine.begin() as conn:
+                await incident_store.link_call(conn, incident_id, made, None, number,
+                                               self.clock(), origin.actor)
+        await self._audit(origin, "call_back", "seat", interface, number=number, call=made,
+                          origin_call=call_id, incident=incident_id)
+        return action, made
 
     def link_status(self) -> dict[str, Any]:
         """The AMI link: health, connection, live calls, resyncs and overflows so far."""
         stats = self.bridge.stats
+        health = self.health.as_json()
         return {
-            **self.health.as_json(),
+            **health,
+            "reason": health["reason"] or "",
             "connected": self.bridge.connected,
             "live_calls": len(self.bridge.tracker.live_calls()),
             "resyncs": stats.resyncs,
             "overflows": stats.overflows,
             "skipped": self.bridge.tracker.skipped,
+            "role": self.holder.role,
+            "held_in_memory": self.bridge.held[0],
+            "held_in_spool": self.bridge.held[1],
         }
 
     @property

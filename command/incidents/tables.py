@@ -81,6 +81,7 @@ incidents = sa.Table(
         postgresql_where=sa.text("status NOT IN ('closed', 'cancelled')"),
     ),
     sa.Index("incidents_created", "created_at"),
+    sa.Index("incidents_caller_phone", "caller_phone", "created_at"),  # the screen pop's look-up
 )
 
 incident_calls = sa.Table(

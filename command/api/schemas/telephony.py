@@ -51,6 +51,8 @@ class Spy(BaseModel):
 class CallBack(BaseModel):
     interface: Interface
     number: Number
+    call_id: str | None = Field(default=None, min_length=1, max_length=80)  # the call answered
+    incident_id: int | None = Field(default=None, ge=1)
 
 
 class Sms(BaseModel):
@@ -92,6 +94,9 @@ class TelephonyHealthOut(Model):
     resyncs: int
     overflows: int
     skipped: int
+    role: str = Field(description="holder (runs the AMI bridge), standby or starting")
+    held_in_memory: int = Field(description="call events not yet stored, in memory")
+    held_in_spool: int = Field(description="call events not yet stored, in the spool file")
 
 
 class SeatOut(Model):
@@ -241,6 +246,7 @@ class CallBackOut(Model):
     interface: str
     number: str
     action_id: str
+    call_id: str  # the outbound call, tracked like any other
 
 
 class RecordingStartedOut(Model):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from command.calltaking.service import TelephonyService
 from telephony.simulator import AmiSimulator
+from tests.support import asterisk
 from tests.support.live import LiveApp, serve
 
 FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "ami"
@@ -33,3 +34,13 @@ async def live(database_url: str, sim: AmiSimulator) -> AsyncIterator[LiveApp]:
 
 def service(app: LiveApp) -> TelephonyService:
     return app.container.telephony
+
+
+@pytest.fixture(scope="session")
+def asterisk_install() -> Iterator[asterisk.Installation]:
+    """The shared Asterisk build, unpacked once for the session (skipped, loudly, if absent)."""
+    if not asterisk.available():
+        pytest.skip(asterisk.MISSING)
+    install = asterisk.Installation()
+    yield install
+    install.cleanup()

@@ -351,3 +351,27 @@ async def test_demo_simulator_feeds_the_bridge(database_url: str) -> None:
             assert "Local/1001@agents" in svc.bridge.tracker.seats
     finally:
         await stop()
+
+
+async def test_the_pop_finds_a_caller_however_the_number_was_written(
+    live: LiveApp, sim: AmiSimulator, two_takers: tuple[dict[str, str], dict[str, str]]
+) -> None:
+    alice, bob = two_takers
+    svc = service(live)
+    sim.originate_caller("+423 777 0025", "First", hold_for=600, talk=0.2)
+    await until(lambda: any(c.number == "+4237770025" for c in svc.bridge.tracker.calls.values()))
+    first = next(c.id for c in svc.bridge.tracker.calls.values() if c.number == "+4237770025")
+    await until(lambda: first not in svc.bridge.tracker.calls)
+    await svc.bridge.flush()
+    r = await live.http.post("/api/v1/telephony/seats/pause", headers=bob,
+                             json={"interface": SEAT2, "reason": "break"})
+    assert r.status_code == 202
+    await until(lambda: seat_state(live, SEAT2) == "paused")
+    token = alice["Authorization"].split()[1]
+    async with websockets.connect(
+            f"{live.ws_url}/api/v1/telephony/ws?seat={SEAT1}&token={token}") as ws:
+        assert json.loads(await ws.recv())["type"] == "hello"
+        sim.originate_caller("00423 777 0025", "Again", hold_for=600, talk=600)
+        pop = await next_pop(ws)
+    assert pop["caller"]["number"] == "+4237770025"
+    assert [c["id"] for c in pop["earlier_calls"]] == [first]

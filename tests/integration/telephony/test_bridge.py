@@ -7,9 +7,11 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
+from telephony.ami_client import AmiClient
+from telephony.ami_protocol import AmiMessage
 from telephony.bridge import Bridge
 from telephony.simulator import AmiSimulator
-from telephony.tables import call_transitions, calls
+from telephony.tables import call_transitions, calls, recordings
 from tests.integration.telephony.conftest import FIXTURES, service
 from tests.support.live import LiveApp
 
@@ -202,9 +204,41 @@ async def test_a_seat_that_does_not_answer_passes_the_call_on(
             )
         ).all()
     assert [tuple(s) for s in steps] == [
-        ("queued", None),
-        ("offered", "Local/1001@agents"),
-        ("queued", "Local/1001@agents"),
-        ("offered", "Local/1002@agents"),
-        ("answered", "Local/1002@agents"),
-    ]
+        ("queued", None), ("offered", "Local/1001@agents"), ("queued", "Local/1001@agents"),
+        ("offered", "Local/1002@agents"), ("answered", "Local/1002@agents")]
+
+
+async def test_the_simulator_sends_what_a_real_asterisk_sends_for_a_redirect_and_a_recording(
+    live: LiveApp, sim: AmiSimulator
+) -> None:
+    svc = service(live)
+    seen: list[AmiMessage] = []
+    other = await AmiClient.open("127.0.0.1", sim.port, "cad", "cadsecret",
+                                 lambda m, _: seen.append(m))
+    try:
+        sim.add_member("Local/1001@agents", "Seat 1001")
+        sim.originate_caller("+4237776300", "Redirected", hold_for=600, talk=1.5)
+        await until(lambda: any(c.number == "+4237776300" and c.state == "answered"
+                                for c in svc.bridge.tracker.calls.values()))
+        call = next(c for c in svc.bridge.tracker.calls.values() if c.number == "+4237776300")
+        assert call.channel is not None
+        await other.call("MixMonitor", Channel=call.channel, File="/rec/panel.wav")
+        await other.call("Redirect", Channel=call.channel, Context="external", Exten="2000",
+                         Priority="1")
+        await until(lambda: call.state == "transferred")
+        assert svc.bridge.tracker.seats["Local/1001@agents"].call is None
+        await until(lambda: call.id not in svc.bridge.tracker.calls)
+        assert not [m for m in seen if m.event == "BlindTransfer"]
+        complete = [m for m in seen if m.event == "AgentComplete"]
+        assert complete[0]["Interface"] == "Local/1001@agents"
+        await svc.bridge.flush()
+        async with live.container.engine.connect() as conn:
+            row = (await conn.execute(sa.select(calls).where(calls.c.id == call.id))).one()
+            files = (await conn.execute(sa.select(recordings.c.file).where(
+                recordings.c.call_id == call.id))).scalars().all()
+        assert row.transfer_target == "2000@external"
+        assert row.talk_time is not None
+        assert row.talk_time <= float(complete[0]["TalkTime"])
+        assert files == ["/rec/panel.wav"]
+    finally:
+        other.close()

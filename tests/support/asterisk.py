@@ -1,0 +1,245 @@
+"""A real Asterisk for the tests, from the shared archive (``../shared/asterisk/``).
+
+The archive is unpacked once per test session into a folder of its own (made with
+``tempfile.mkdtemp``, not under pytest's base folder, whose mode concurrent sessions change);
+each :class:`Asterisk` writes its configuration (the fixture ``asterisk-*.conf`` files, a free
+AMI port, modules, music on hold and the attended-transfer feature code) into a run folder, starts
+Asterisk in the foreground as a subprocess and waits until AMI answers with its banner.
+
+When the archive is absent the tests that need it are skipped, with a reason that says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ops.pgcluster import free_port
+
+SHARED = Path(__file__).resolve().parents[3] / "shared"
+ARCHIVE = SHARED / "asterisk" / "asterisk-local-amd64.tar.xz"
+FIXTURES = SHARED / "fixtures" / "ami"
+SECRET = "cadsecret"
+ATXFER_CODE = "*2"
+MISSING = (
+    f"REAL ASTERISK TESTS SKIPPED: the archive {ARCHIVE} is absent; "
+    "these tests need the shared Asterisk build"
+)
+
+# Contexts the fixture dialplan lacks: call backs dial ``outgoing``; a transfer target and a
+# supervisor's phone answer and stay on the line.
+EXTRA_DIALPLAN = """
+[outgoing]
+exten => _X.,1,NoOp(Call back to ${EXTEN})
+ same => n,GotoIf($["${EXTEN:0:1}" = "0"]?busy)
+ same => n,Answer()
+ same => n,Wait(${IF($["${TALK}" = ""]?3:${TALK})})
+ same => n,Hangup()
+ same => n(busy),Hangup(17)
+exten => _+X.,1,Goto(${EXTEN:1},1)
+[external]
+exten => _X.,1,NoOp(External party ${EXTEN})
+ same => n,Answer()
+ same => n,Wait(60)
+ same => n,Hangup()
+"""
+
+
+def available() -> bool:
+    return ARCHIVE.is_file()
+
+
+def unpack(into: Path) -> Path:
+    """Unpack the archive into ``into``; returns the install prefix (``into/asterisk``)."""
+    with tarfile.open(ARCHIVE, "r:xz") as tar:
+        tar.extractall(into, filter="tar")
+    return into / "asterisk"
+
+
+def _ami_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            sock.settimeout(1)
+            return sock.recv(64).startswith(b"Asterisk Call Manager")
+    except OSError:
+        return False
+
+
+@dataclass
+class Asterisk:
+    """One Asterisk process on its own AMI port, with its own run folder."""
+
+    prefix: Path
+    run: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    queue_options: str = ""  # extra lines for the emergency queue
+
+    @property
+    def secret(self) -> str:
+        return SECRET
+
+    @property
+    def config(self) -> Path:
+        return self.run / "etc" / "asterisk.conf"
+
+    def write_config(self) -> None:
+        w, p = self.run, self.prefix
+        for sub in ("etc", "log", "spool/monitor", "run", "varlib"):
+            (w / sub).mkdir(parents=True, exist_ok=True)
+        etc = w / "etc"
+        self.config.write_text(
+            "[directories]\n"
+            f"astetcdir => {etc}\nastmoddir => {p}/lib/asterisk/modules\n"
+            f"astvarlibdir => {w}/varlib\nastdbdir => {w}/varlib\nastkeydir => {w}/varlib\n"
+            f"astdatadir => {p}/var/lib/asterisk\nastspooldir => {w}/spool\n"
+            f"astrundir => {w}/run\nastlogdir => {w}/log\nastsbindir => {p}/sbin\n"
+        )
+        manager = (FIXTURES / "asterisk-manager.conf").read_text()
+        (etc / "manager.conf").write_text(manager.replace("port = 5038", f"port = {self.port}"))
+        queues = (FIXTURES / "asterisk-queues.conf").read_text()
+        (etc / "queues.conf").write_text(queues.rstrip("\n") + "\n" + self.queue_options)
+        dialplan = (FIXTURES / "asterisk-extensions.conf").read_text()
+        (etc / "extensions.conf").write_text(dialplan + EXTRA_DIALPLAN)
+        (etc / "modules.conf").write_text("[modules]\nautoload = yes\n")
+        (etc / "musiconhold.conf").write_text("")
+        (etc / "features.conf").write_text(f"[featuremap]\natxfer => {ATXFER_CODE}\n")
+        (etc / "logger.conf").write_text("[logfiles]\nmessages => notice,warning,error\n")
+
+    @property
+    def monitor_dir(self) -> Path:
+        return self.run / "spool" / "monitor"
+
+    def start(self, wait: float = 30.0) -> None:
+        """Start in the foreground (``-f``) and wait until AMI sends its banner."""
+        if self.process is not None and self.process.poll() is None:
+            return
+        self.write_config()
+        env = dict(os.environ, LD_LIBRARY_PATH=str(self.prefix / "lib"))
+        log = (self.run / "log" / "console.txt").open("ab")
+        self.process = subprocess.Popen(
+            [str(self.prefix / "sbin" / "asterisk"), "-C", str(self.config), "-f", "-n", "-q"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+            start_new_session=True,
+        )
+        log.close()
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"Asterisk exited with {self.process.returncode}: "
+                                   f"see {self.run / 'log' / 'console.txt'}")
+            if _ami_answers(self.port) and self._fully_booted():
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"Asterisk AMI did not answer on port {self.port} in {wait} s")
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def _fully_booted(self) -> bool:
+        # AMI answers before the modules are loaded: QueueAdd would be refused
+        env = dict(os.environ, LD_LIBRARY_PATH=str(self.prefix / "lib"))
+        done = subprocess.run(
+            [str(self.prefix / "sbin" / "asterisk"), "-C", str(self.config), "-rx",
+             "core waitfullybooted"], capture_output=True, env=env, timeout=30, check=False)
+        return done.returncode == 0
+
+    def cli(self, command: str) -> str:
+        """One console command through the remote console (``-rx``)."""
+        env = dict(os.environ, LD_LIBRARY_PATH=str(self.prefix / "lib"))
+        done = subprocess.run(
+            [str(self.prefix / "sbin" / "asterisk"), "-C", str(self.config), "-rx", command],
+            capture_output=True, env=env, timeout=10, check=False,
+        )
+        return done.stdout.decode(errors="replace")
+
+
+class Installation:
+    """The archive unpacked once; Asterisk processes made from it."""
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="cad-test-asterisk-"))
+        self.prefix = unpack(self.root)
+        self._made: list[Asterisk] = []
+
+    def asterisk(self, queue_options: str = "") -> Asterisk:
+        run = Path(tempfile.mkdtemp(prefix="run-", dir=self.root))
+        made = Asterisk(self.prefix, run, queue_options=queue_options)
+        self._made.append(made)
+        return made
+
+    def cleanup(self) -> None:
+        for made in self._made:
+            with contextlib.suppress(Exception):
+                made.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class LinkCut:
+    """A TCP relay in front of Asterisk's AMI port whose link can be cut and restored: while
+    cut, open sessions are closed and new ones refused, as when a network path goes away."""
+
+    def __init__(self, port: int) -> None:
+        self.target = port
+        self.port = free_port()
+        self._server: asyncio.Server | None = None
+        self._pipes: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
+        except OSError:
+            writer.close()
+            return
+        self._pipes |= {writer, up_writer}
+
+        async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.close()
+
+        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
+        self._pipes -= {writer, up_writer}
+
+    async def cut(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        for pipe in list(self._pipes):
+            pipe.transport.abort()
+        self._pipes.clear()
+        if server is not None:
+            await server.wait_closed()
+
+    async def restore(self) -> None:
+        await self.start()
+
+    async def stop(self) -> None:
+        await self.cut()
