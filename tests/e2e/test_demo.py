@@ -4,24 +4,37 @@ cleanly."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
-from ops.pgcluster import free_port
+from ops.pgcluster import Cluster, free_port
 
 
-def test_demo_serves_health_and_stops(tmp_path: Path) -> None:
+@pytest.fixture
+def var_dir() -> Iterator[Path]:
+    """The demo's var/, outside pytest's private base folder (see tests/support/cli.py)."""
+    path = Path(tempfile.mkdtemp(prefix="cad-demo-var-"))
+    yield path
+    Cluster(root=path / "pg", port=0).destroy()
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_demo_serves_health_and_stops(var_dir: Path) -> None:
     port = free_port()
     tracker_port = free_port()
     env = {
         **os.environ,
-        "CAD_VAR_DIR": str(tmp_path / "var"),
+        "CAD_VAR_DIR": str(var_dir),
         "CAD_EMBEDDED_PORT": str(free_port()),
         "CAD_PORT": str(port),
         "CAD_DEMO_VEHICLES": "3",
@@ -49,6 +62,10 @@ def test_demo_serves_health_and_stops(tmp_path: Path) -> None:
         assert health.status_code == 200
         parts = health.json()["parts"]
         assert parts["database"]["status"] == "ok"
+        # The bridge is elected and connects to the demo switch just after the API answers.
+        while parts["telephony"]["status"] != "ok" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            parts = httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=5).json()["parts"]
         assert parts["telephony"]["status"] == "ok", parts["telephony"]
         login = httpx.post(
             f"http://127.0.0.1:{port}/api/v1/auth/login",
@@ -78,7 +95,7 @@ def test_demo_serves_health_and_stops(tmp_path: Path) -> None:
     assert "dispatcher" in output
     assert proc.returncode == 0, output
     # The demo stopped the database it started.
-    assert not (tmp_path / "var" / "pg" / "data" / "postmaster.pid").exists()
+    assert not (var_dir / "pg" / "data" / "postmaster.pid").exists(), output[-3000:]
 
 
 def _unit(base: str, headers: dict[str, str], unit_id: str) -> dict[str, Any]:
