@@ -17,14 +17,15 @@ from sqlalchemy import exc as sa_exc
 
 from command import bootstrap
 from command.api import auth, events, health, incidents, maps, telephony, units
-from command.api.deps import client_address
+from command.api.deps import bearer_token, client_address
 from command.api.integer_bounds import integers_within_64_bits
 from command.api.request_guard import Limits, RequestGuard
 from command.api.schemas.common import ErrorOut
 from command.auth.service import Principal
 from command.bootstrap import Container
 from command.database_errors import translate
-from command.errors import CadError, error_body, status_for
+from command.errors import CadError, Unauthorized, error_body, status_for
+from command.idempotency import Kept, check_key, fingerprint
 from command.origin import Origin
 from command.settings import Settings
 from dispatch.errors import DispatchError
@@ -119,6 +120,54 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+async def _idempotent(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]], key: str
+) -> Response:
+    """Answer a retried change as its first attempt was answered (command.idempotency)."""
+    container: Container = request.app.state.container
+    try:
+        check_key(key)
+    except CadError as exc:
+        return JSONResponse(error_body(exc), status_for(exc) or 422)
+    token = bearer_token(request.headers.get("authorization"))
+    try:
+        if token is None:
+            raise Unauthorized("no token", code="auth.required")
+        actor = (await container.accounts.authenticate(token)).actor
+    except CadError:
+        return await call_next(request)  # the route refuses it, and says why
+    body = await request.body()
+    print_ = fingerprint(request.method, request.url.path, request.scope["query_string"], body)
+    try:
+        claim = await container.idempotency.claim(actor, key, print_)
+    except CadError as exc:
+        return JSONResponse(error_body(exc), status_for(exc) or 409)
+    if claim.kept is not None:
+        kept = claim.kept
+        return Response(
+            kept.body,
+            kept.status,
+            media_type=kept.content_type,
+            headers={"Idempotent-Replayed": "true"},
+        )
+    try:
+        response = await call_next(request)
+    except BaseException:
+        await container.idempotency.release(actor, key)
+        raise
+    if response.status_code >= 500:  # rolled back: the retry may run
+        await container.idempotency.release(actor, key)
+        return response
+    chunks = [chunk async for chunk in response.body_iterator]  # type: ignore[attr-defined]
+    answer = b"".join(c if isinstance(c, bytes) else str(c).encode() for c in chunks)
+    content_type = response.headers.get("content-type", "application/json")
+    await container.idempotency.keep_answer(
+        actor, key, Kept(response.status_code, answer, content_type)
+    )
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    return Response(answer, response.status_code, headers=headers)
+
+
 def create_app(settings: Settings, container: Container | None = None) -> FastAPI:
     """The app; with ``container`` given (tests), start-up wiring is skipped."""
 
@@ -185,6 +234,15 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
             if principal is not None and response.status_code != 422:
                 await _audit_change(request, principal, response.status_code)
         return response
+
+    @app.middleware("http")
+    async def idempotent(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        key = request.headers.get("idempotency-key")
+        if key is None or request.method in READ_ONLY:
+            return await call_next(request)
+        return await _idempotent(request, call_next, key)
 
     # Outermost: nothing reads a body or a value before the edge has checked it.
     app.add_middleware(

@@ -35,6 +35,7 @@ from command.dispatching.unit_status import UnitStatusReports
 from command.errors import Unavailable
 from command.eventhub import EventHub
 from command.health import HealthBoard, PartHealth
+from command.idempotency import IdempotencyKeys
 from command.incidents.config import IncidentConfig, load_config
 from command.incidents.service import IncidentService
 from command.maps.service import Maps
@@ -75,6 +76,7 @@ class Container:
     positions: BatchedPositionWriter
     position_upkeep: PositionMaintenance
     playback: Playback
+    idempotency: IdempotencyKeys
     running: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
@@ -131,6 +133,7 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
         playback=Playback(
             engine, incidents, clock, settings.region, settings.track_max_window_hours
         ),
+        idempotency=IdempotencyKeys(engine, clock),
     )
     container.health.checks["database"] = _database_check(engine)
     container.health.checks["events"] = _event_stream_check(hub)

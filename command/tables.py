@@ -18,6 +18,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Table,
     Text,
@@ -104,4 +105,19 @@ audit_log = Table(
         "(seq IS NULL) = (prev_hash IS NULL) AND (seq IS NULL) = (hash IS NULL)",
         name="audit_log_sealed_whole",
     ),
+)
+
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("actor", Text, primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("fingerprint", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # The first attempt's answer, once it ended (NULL while it runs).
+    Column("status", Integer),
+    Column("body", LargeBinary),
+    Column("content_type", Text),
+    Index("idempotency_keys_created_at", "created_at"),
 )

@@ -49,7 +49,7 @@ def origin_of(request: Request | WebSocket, principal: Principal) -> Origin:
     return Origin(principal.actor, audit_source(request))
 
 
-def _bearer(header: str | None) -> str | None:
+def bearer_token(header: str | None) -> str | None:
     if header and header.lower().startswith("bearer "):
         return header[7:].strip()
     return None
@@ -75,7 +75,7 @@ def require_roles(*roles: Role | str) -> Callable[..., Awaitable[Principal]]:
     wanted = frozenset(Role(r) for r in roles)
 
     async def dependency(request: Request, container: ContainerDep) -> Principal:
-        token = _bearer(request.headers.get("authorization"))
+        token = bearer_token(request.headers.get("authorization"))
         if token is None:
             raise Unauthorized(
                 "sign in first: send 'Authorization: Bearer <token>'", code="auth.required"
@@ -98,7 +98,7 @@ async def websocket_principal(
     On refusal the socket is closed with 4401 or 4403 and a reason, and None is returned.
     """
     await ws.accept()
-    token = ws.query_params.get("token") or _bearer(ws.headers.get("authorization"))
+    token = ws.query_params.get("token") or bearer_token(ws.headers.get("authorization"))
     try:
         if not token:
             raise Unauthorized("sign in first: pass ?token=<token>", code="auth.required")

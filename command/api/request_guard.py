@@ -211,9 +211,11 @@ class RequestGuard:
             return
         except _Gone:
             return
-        await self.app(scope, _replay(body, receive), send)
+        # What was read is handed on as it came; with nothing read, the server's own receive.
+        await self.app(scope, receive if body is None else _replay(body, receive), send)
 
-    async def _read(self, scope: Scope, receive: Receive) -> bytes:
+    async def _read(self, scope: Scope, receive: Receive) -> bytes | None:
+        """The body, or None when there is none to read (nothing was received)."""
         limit = self.limits.for_path(scope.get("path", ""))
         headers = dict(scope.get("headers", []))
         declared = headers.get(b"content-length")
@@ -227,12 +229,12 @@ class RequestGuard:
             if length > limit:
                 raise _too_large(limit, length)
             if length == 0:
-                return b""
+                return None
         elif (
             scope.get("method") in ("GET", "HEAD", "OPTIONS", "DELETE")
             and b"transfer-encoding" not in headers
         ):
-            return b""
+            return None
         chunks: list[bytes] = []
         size = 0
         deadline = time.monotonic() + self.limits.body_timeout_s

@@ -130,3 +130,12 @@ async def test_websockets_refuse_what_http_refuses(live: LiveApp, engine: AsyncE
             with contextlib.suppress(websockets.ConnectionClosed):
                 await ws.recv()
             assert ws.close_code == code, query
+
+
+async def test_ordinary_requests_pass_the_edge_on_one_connection(live: LiveApp) -> None:
+    # A body-less request must reach the app with the server's own receive: files streamed
+    # one after another on a kept-alive connection come whole.
+    for path in ("/console/", "/console/console.js", "/console/map.js", "/openapi.json"):
+        r = await live.http.get(path)
+        assert r.status_code == 200, path
+        assert len(r.content) == int(r.headers["content-length"]), path

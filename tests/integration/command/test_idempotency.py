@@ -1,0 +1,82 @@
+"""Idempotency keys over real HTTP: a retried change answers as the first did, once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from command.tables import idempotency_keys
+from tests.support import builders, dispatch_builders
+from tests.support.live import LiveApp
+
+INCIDENT = {"type": "medical", "lon": 9.52, "lat": 47.14, "summary": "collapsed in the street"}
+
+
+async def test_a_retried_creation_answers_the_same_and_creates_once(
+    app: LiveApp, map_engine: AsyncEngine
+) -> None:
+    headers = await builders.signed_in(app.http, map_engine, "ct1", "call_taker")
+    keyed = {**headers, "Idempotency-Key": "ct1-7f3a"}
+    first = await app.http.post("/api/v1/incidents", headers=keyed, json=INCIDENT)
+    assert first.status_code == 201, first.text
+    again = await app.http.post("/api/v1/incidents", headers=keyed, json=INCIDENT)
+    assert (again.status_code, again.json()) == (201, first.json())
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert await dispatch_builders.count(map_engine, "incidents") == 1
+    # without a key, a second request is a second incident
+    other = await app.http.post("/api/v1/incidents", headers=headers, json=INCIDENT)
+    assert other.status_code == 201
+    assert await dispatch_builders.count(map_engine, "incidents") == 2
+
+
+async def test_a_refusal_is_kept_too_and_a_reused_key_is_refused(
+    app: LiveApp, map_engine: AsyncEngine
+) -> None:
+    headers = await builders.signed_in(app.http, map_engine, "ct1", "call_taker")
+    keyed = {**headers, "Idempotency-Key": "k-1"}
+    bad = {**INCIDENT, "priority": 9}
+    first = await app.http.post("/api/v1/incidents", headers=keyed, json=bad)
+    assert first.status_code == 422
+    again = await app.http.post("/api/v1/incidents", headers=keyed, json=bad)
+    assert (again.status_code, again.json()) == (422, first.json())
+    reused = await app.http.post("/api/v1/incidents", headers=keyed, json=INCIDENT)
+    assert reused.status_code == 422
+    assert reused.json()["code"] == "request.idempotency_key_reused"
+    assert await dispatch_builders.count(map_engine, "incidents") == 0
+    invalid = await app.http.post(
+        "/api/v1/incidents", headers={**headers, "Idempotency-Key": "a b"}, json=INCIDENT
+    )
+    assert invalid.json()["code"] == "request.idempotency_key_invalid"
+
+
+async def test_keys_belong_to_their_actor(app: LiveApp, map_engine: AsyncEngine) -> None:
+    one = await builders.signed_in(app.http, map_engine, "ct1", "call_taker")
+    two = await builders.signed_in(app.http, map_engine, "ct2", "call_taker")
+    for headers in (one, two):
+        r = await app.http.post(
+            "/api/v1/incidents", headers={**headers, "Idempotency-Key": "same"}, json=INCIDENT
+        )
+        assert r.status_code == 201
+        assert "Idempotent-Replayed" not in r.headers
+    assert await dispatch_builders.count(map_engine, "incidents") == 2
+
+
+async def test_an_attempt_that_never_reported_back_is_not_run_again(
+    app: LiveApp, map_engine: AsyncEngine
+) -> None:
+    headers = await builders.signed_in(app.http, map_engine, "ct1", "call_taker")
+    keyed = {**headers, "Idempotency-Key": "lost-1"}
+    first = await app.http.post("/api/v1/incidents", headers=keyed, json=INCIDENT)
+    assert first.status_code == 201
+    # As a process that died after claiming the key would leave it: no answer kept.
+    async with map_engine.begin() as conn:
+        await conn.execute(update(idempotency_keys).values(status=None, body=None))
+    running = await app.http.post("/api/v1/incidents", headers=keyed, json=INCIDENT)
+    assert (running.status_code, running.json()["code"]) == (409, "request.in_progress")
+    app.advance(timedelta(minutes=2))
+    unknown = await app.http.post("/api/v1/incidents", headers=keyed, json=INCIDENT)
+    assert (unknown.status_code, unknown.json()["code"]) == (409, "request.outcome_unknown")
+    assert await dispatch_builders.count(map_engine, "incidents") == 1
