@@ -199,7 +199,9 @@ async def run_benchmark(
     first_day = today - timedelta(days=days)
     per_day = -(-positions // (units * days))  # at least as many as asked
     step = 86_400 / per_day
-    async with scratch_engine(settings) as engine:
+    # The bulk load runs statements of minutes: the service's deadlines are for requests.
+    bulk = settings.model_copy(update={"db_statement_timeout_ms": 3_600_000})
+    async with scratch_engine(bulk) as engine:
         async with engine.begin() as conn:
             await conn.execute(
                 text(f"CREATE TABLE {FLAT} (LIKE {PARENT} INCLUDING DEFAULTS)")
