@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from command.bench import ami as bench_ami
 from command.bench import events as bench_events
 from command.bench import geocode as bench_geocode
+from command.bench import import_osm as bench_import
 from command.bench import recommend as bench_recommend
 from command.bench import route as bench_route
 from command.cli import audit, db, dispatch, gis, serve, telephony, user
@@ -25,7 +26,14 @@ from command.settings import Settings
 # Areas with their own subcommands; ``bench`` collects the benchmarks of command.bench, one
 # module per area, each with ``register``.
 AREAS: list[Any] = [db, serve, user, audit, gis, telephony, dispatch]
-BENCH_MODULES: list[Any] = [bench_ami, bench_events, bench_geocode, bench_recommend, bench_route]
+BENCH_MODULES: list[Any] = [
+    bench_ami,
+    bench_events,
+    bench_geocode,
+    bench_import,
+    bench_recommend,
+    bench_route,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
