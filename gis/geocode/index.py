@@ -545,6 +545,8 @@ class RegionIndex:
         for k in query_keys:
             for norm in self.variant_groups.get(k, ()):
                 best[norm] = 1.0
+        # a name found as typed: no edit-distance scan (the costly part in a city of names)
+        fuzzy = fuzzy and not best
         for k in query_keys[:3] if fuzzy else ():
             for choice, _dist in self._street_fuzzy.near(k, limit=limit * 2):
                 sim = name_similarity(k, choice)
