@@ -122,11 +122,6 @@ class Divisions:
             pos += n
         return DivisionMatch(chosen.get(1), chosen.get(2), chosen.get(3), pos)
 
-    def province_of(self, d: Division) -> Division | None:
-        """The province holding a city or district."""
-        code = d.code[:2] + "0" * 10
-        return next((x for xs in self.by_form.values() for x in xs if x.code == code), None)
-
 
 def read_rows(text: str) -> list[tuple[str, str]]:
     """``(code, name)`` rows of an ``adcode,name,...`` CSV text."""

@@ -248,7 +248,7 @@ def city_cmd(args: argparse.Namespace, settings: Settings) -> int:
         )
     load = load_average()
     sources = [s.strip() for s in args.sources.split(",") if s.strip()]
-    figures = asyncio.run(run_city(settings, args.city, sources, 2_000, 100))
+    figures = asyncio.run(run_city(settings, args.city, sources, 2_000, 20))
     out = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "load_average": round(load, 2)}
     out |= figures.as_dict()
     if args.json:

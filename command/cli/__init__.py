@@ -17,6 +17,7 @@ from command.bench import ami as bench_ami
 from command.bench import avl as bench_avl
 from command.bench import events as bench_events
 from command.bench import geocode as bench_geocode
+from command.bench import import_osm as bench_import
 from command.bench import plans as bench_plans
 from command.bench import recommend as bench_recommend
 from command.bench import route as bench_route
@@ -33,6 +34,7 @@ BENCH_MODULES: list[Any] = [
     bench_avl,
     bench_events,
     bench_geocode,
+    bench_import,
     bench_plans,
     bench_recommend,
     bench_route,

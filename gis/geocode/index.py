@@ -15,6 +15,7 @@ region is re-imported. It holds:
 from __future__ import annotations
 
 import bisect
+import sys
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -421,11 +422,13 @@ class RegionIndex:
                 continue
             entry = AddressEntry(
                 id=a.id,
-                street=name,
-                housenumber=a.housenumber,
+                # one string object per spelling, not per row (a city repeats them a million
+                # times)
+                street=sys.intern(name),
+                housenumber=sys.intern(a.housenumber),
                 base=number_of(a.housenumber)[1],
-                postcode=a.postcode,
-                city=a.city,
+                postcode=sys.intern(a.postcode) if a.postcode else None,
+                city=sys.intern(a.city) if a.city else None,
                 jurisdiction=self.jurisdiction_names.get(a.jurisdiction_id or -1),
                 lon=a.lon,
                 lat=a.lat,
@@ -545,6 +548,8 @@ class RegionIndex:
         for k in query_keys:
             for norm in self.variant_groups.get(k, ()):
                 best[norm] = 1.0
+        # a name found as typed: no edit-distance scan (the costly part in a city of names)
+        fuzzy = fuzzy and not best
         for k in query_keys[:3] if fuzzy else ():
             for choice, _dist in self._street_fuzzy.near(k, limit=limit * 2):
                 sim = name_similarity(k, choice)

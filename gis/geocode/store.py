@@ -22,6 +22,11 @@ from gis.geocode.index import AddressRow, JurisdictionRow, PlaceRow, RegionIndex
 
 DEFAULT_RECHECK_SECONDS = 2.0
 
+LOAD_STATEMENT_TIMEOUT_MS = 300_000
+"""Longest one statement of loading an index may run (this transaction only)."""
+
+ADDRESS_BATCH = 20_000
+
 _BOUNDARIES = """
 SELECT name, ST_AsBinary(geom) AS wkb FROM gis_features
 WHERE region = :r AND layer = 'boundary' AND name IS NOT NULL
@@ -80,6 +85,8 @@ async def region_generation(conn: AsyncConnection, region: str) -> int:
 async def load_index(conn: AsyncConnection, region: str) -> RegionIndex:
     """Build the search index of ``region`` from its rows (one consistent snapshot)."""
     generation = await region_generation(conn, region)
+    # a city's rows take longer to read than the service's short statement timeout allows
+    await conn.execute(text(f"SET LOCAL statement_timeout = {int(LOAD_STATEMENT_TIMEOUT_MS)}"))
     params = {"r": region}
     juris = [
         JurisdictionRow(int(r.id), r.name, _names(r.names), bytes(r.wkb))
@@ -98,20 +105,24 @@ async def load_index(conn: AsyncConnection, region: str) -> RegionIndex:
         )
         for r in (await conn.execute(text(_STREETS), params)).all()
     ]
-    addresses = [
-        AddressRow(
-            id=int(r.id),
-            street=r.street,
-            place=r.place,
-            housenumber=r.housenumber,
-            postcode=r.postcode,
-            city=r.city,
-            jurisdiction_id=r.jurisdiction_id,
-            lon=float(r.lon),
-            lat=float(r.lat),
+    addresses: list[AddressRow] = []
+    # streamed in batches: a city's million rows are never all held twice
+    result = await conn.stream(text(_ADDRESSES), params)
+    async for batch in result.partitions(ADDRESS_BATCH):
+        addresses.extend(
+            AddressRow(
+                id=int(r.id),
+                street=r.street,
+                place=r.place,
+                housenumber=r.housenumber,
+                postcode=r.postcode,
+                city=r.city,
+                jurisdiction_id=r.jurisdiction_id,
+                lon=float(r.lon),
+                lat=float(r.lat),
+            )
+            for r in batch
         )
-        for r in (await conn.execute(text(_ADDRESSES), params)).all()
-    ]
     places = [
         PlaceRow(
             id=int(r.id),
