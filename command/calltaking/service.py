@@ -240,9 +240,11 @@ class TelephonyService:
 
     async def health_check(self) -> PartHealth:
         h = self.health
-        return PartHealth(h.status, h.reason or f"AMI {self.config.ami.host}:"
-                          f"{self.config.ami.port}, {len(self.bridge.tracker.live_calls())} "
-                          "live calls")
+        reason = h.reason or (f"AMI {self.config.ami.host}:{self.config.ami.port}, "
+                              f"{len(self.bridge.tracker.live_calls())} live calls")
+        if self.bridge.warnings:
+            reason += "; warning: " + "; ".join(self.bridge.warnings)
+        return PartHealth(h.status, reason)
 
     # ------------------------------------------------------------------ screen pop
 
@@ -555,6 +557,7 @@ class TelephonyService:
             "overflows": stats.overflows,
             "skipped": self.bridge.tracker.skipped,
             "role": self.holder.role,
+            "warnings": list(self.bridge.warnings),
             "held_in_memory": self.bridge.held[0],
             "held_in_spool": self.bridge.held[1],
         }

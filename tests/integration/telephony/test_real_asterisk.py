@@ -196,6 +196,8 @@ async def test_a_call_is_queued_offered_answered_and_the_seat_hangs_up(
     assert [s for s, _ in done] == ["queued", "offered", "answered", "completed", "ended"]
     assert done[3][1]["hung_up_by"] == "seat"
     assert svc.bridge.tracker.seats[SEAT1].state == "available"
+    r = await live.http.get("/api/v1/telephony/health", headers=alice)
+    assert r.json()["warnings"] == []  # the attended-transfer feature code is there
 
 
 async def test_the_caller_hangs_up_first(live: LiveApp, pbx: Pbx) -> None:
@@ -658,3 +660,21 @@ async def test_two_processes_one_bridge_and_a_takeover_mid_call(
                     os.killpg(process.pid, signal.SIGKILL)
         await engine.dispose()
         shutil.rmtree(var_dir, ignore_errors=True)
+
+
+async def test_health_warns_when_asterisk_lacks_the_attended_transfer_code(
+    database_url: str, asterisk_install: Installation
+) -> None:
+    bare = asterisk_install.asterisk(atxfer=False)
+    bare.start()
+    try:
+        async with serve(database_url, ami_port=bare.port, ami_secret=bare.secret) as app:
+            await service(app).bridge.wait_ready(15)
+            sue = await signed_in(app.http, app.container.engine, "sue", "supervisor")
+            r = await app.http.get("/api/v1/telephony/health", headers=sue)
+            assert r.status_code == 200, r.text
+            warnings = r.json()["warnings"]
+            assert len(warnings) == 1
+            assert "atxfer" in warnings[0]
+    finally:
+        bare.stop()
