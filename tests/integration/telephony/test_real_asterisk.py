@@ -532,6 +532,12 @@ async def test_a_call_back_is_a_tracked_outbound_call_with_its_outcome(
         "interface": SEAT1, "number": "+4237776001", "call_id": "no-such-call"})
     assert r.status_code == 404, r.text
     assert r.json()["code"] == "call.unknown"
+    r = await live.http.post("/api/v1/telephony/callback", headers=alice, json={
+        "interface": SEAT1, "number": "+4237776001", "incident_id": 999999})
+    assert r.status_code == 404, r.text
+    assert r.json()["code"] == "incident.not_found"
+    # nothing more was dialled than the two call backs
+    assert len(pbx.events("OriginateResponse", Context="outgoing")) == 2
 
 
 def cad_serve(database_url: str, asterisk: Asterisk,
