@@ -142,6 +142,7 @@ class Bridge:
         self._spool = Spool(Path(settings.spool_path)) if settings.spool_path else None
         self._storage_down: datetime | None = None  # since when the consumer cannot store
         self._held_batch = 0
+        self.warnings: list[str] = []  # what the Asterisk in use lacks (feature codes ...)
         self._random = random.Random()  # noqa: S311 - jitter, not security
         self.offer_arrivals: dict[str, float] | None = None  # benchmarks: AgentCalled times
 
@@ -231,6 +232,7 @@ class Bridge:
                 self._buffer.clear()
                 self._overflow = False
                 await self.resync()
+                self.warnings = await self._check_features(client)
                 self._ready.set()
                 await self._set_health("ok", None)
                 await self._process(client)
@@ -394,6 +396,20 @@ class Bridge:
             if not self._outbox and not self._writing:
                 return
             await asyncio.sleep(0.01)
+
+    async def _check_features(self, client: AmiClient) -> list[str]:
+        """Attended transfer and consult need an attended-transfer feature code
+        (``features.conf``: ``[featuremap]`` ``atxfer => *2``); say so when it is missing."""
+        try:
+            answer = await client.send("Command", wait=self.settings.action_timeout,
+                                       Command="features show")
+        except TelephonyError as exc:
+            return [f"could not ask Asterisk for its feature codes: {exc.message}"]
+        code = attended_transfer_code(answer.all("Output"))
+        if answer.get("Response") != "Success" or code is None:
+            return ["Asterisk has no attended-transfer feature code (features.conf [featuremap] "
+                    "atxfer => *2): attended transfer and consult will fail"]
+        return []
 
     async def resync(self) -> None:
         """Ask Asterisk what is live and reconcile; older buffered events go first."""
@@ -639,3 +655,12 @@ class Bridge:
         if not call.channel:
             raise Conflict(f"call {call_id} has no channel", code="call.no_channel", call=call_id)
         await self._do("StopMixMonitor", Channel=call.channel)
+
+
+def attended_transfer_code(lines: Sequence[str]) -> str | None:
+    """The current code of ``Attended Transfer`` in ``features show`` output, if any."""
+    column = next((line.index("Current") for line in lines if "Current" in line), None)
+    for line in lines:
+        if line.startswith("Attended Transfer") and column is not None:
+            return line[column:].strip() or None
+    return None

@@ -42,6 +42,14 @@ CAUSES = {16: "Normal Clearing", 17: "User busy", 19: "User alerting, no answer"
 STATE_DESC = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up"}
 CALLERID = re.compile(r'^\s*"?(?P<name>[^"<]*?)"?\s*<(?P<num>[^>]*)>\s*$')
 Pairs = list[tuple[str, str]]
+FEATURES_SHOW = (
+    "Builtin Feature           Default Current",
+    "---------------           ------- -------",
+    "Pickup                    *8      *8     ",
+    "Blind Transfer            #       #      ",
+    "Attended Transfer                 *2     ",
+    "Disconnect Call           *       *      ",
+)
 
 
 @dataclass
@@ -566,6 +574,18 @@ class AmiSimulator:
             return
         self._reply(session, msg, "Success", Message="Originate successfully queued")
         self._spawn(self._originate(msg))
+
+    def _a_command(self, session: Session, msg: AmiMessage) -> None:
+        """Only ``features show``, as the shared build prints it with the fixtures' config."""
+        if msg.get("Command").strip() != "features show":
+            self._reply(session, msg, "Error", Message="Command not supported here")
+            return
+        pairs: Pairs = [("Response", "Success")]
+        if msg.action_id:
+            pairs.append(("ActionID", msg.action_id))
+        pairs.append(("Message", "Command output follows"))
+        pairs += [("Output", line) for line in FEATURES_SHOW]
+        self._send_to(session, pairs)
 
     def _a_redirect(self, session: Session, msg: AmiMessage) -> None:
         ch = self.by_name.get(msg.get("Channel"))

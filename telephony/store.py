@@ -434,7 +434,8 @@ async def statistics(conn: AsyncConnection, since: datetime,
         calls.c.id, calls.c.queue, calls.c.seat, calls.c.kind, calls.c.answered_at,
         calls.c.abandoned_at, calls.c.queued_at, calls.c.hold_time, calls.c.talk_time,
         calls.c.state, calls.c.recovered,
-    ).where(calls.c.queued_at >= since, calls.c.queued_at < until))
+    ).where(calls.c.queued_at >= since, calls.c.queued_at < until,
+            calls.c.kind != "outbound"))  # call backs are made, not answered
     facts: list[CallFact] = []
     for r in rows:
         answered = r.answered_at is not None

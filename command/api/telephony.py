@@ -308,7 +308,7 @@ async def screen_pops(ws: WebSocket) -> None:
     except Forbidden as exc:
         await ws.close(code=4403, reason=exc.message[:120])
         return
-    queue = svc.pops.subscribe(seat)
+    queue = await svc.watch(seat)
     try:
         await ws.send_text(
             json.dumps({"type": "hello", "seat": seat, "health": svc.health.as_json()})
@@ -335,7 +335,7 @@ async def screen_pops(ws: WebSocket) -> None:
     except WebSocketDisconnect:
         pass
     finally:
-        svc.pops.unsubscribe(seat, queue)
+        await svc.unwatch(seat, queue)
 
 
 async def _drain(ws: WebSocket) -> None:

@@ -108,6 +108,7 @@ class TelephonyService:
         self._relay_out: list[tuple[str, dict[str, Any]]] = []
         self._relay_wake = asyncio.Event()
         self._relay_tasks: list[asyncio.Task[None]] = []
+        self._watched_elsewhere: set[str] = set()  # seats with a console on another process
         self.pops = PopHub()
         self._rr = 0
         self._logged_status = "degraded"
@@ -117,7 +118,9 @@ class TelephonyService:
         self._readers = [HeldConnection(engine, autocommit=True) for _ in range(4)]
         self._next_reader = 0
         self._offering = asyncio.Lock()
-        self.pop_wait = 0.02  # seconds a pop may wait for the caller's history
+        # seconds a pop may wait for the caller's history (looked up from the moment the call
+        # is queued, by an indexed query): long enough that pops carry it, bounded all the same
+        self.pop_wait = 0.25
         self.sent_latencies: list[tuple[str, float]] | None = None  # benchmarks only
         self._report_seats: dict[str, str] = {}  # report call id -> seat it is offered to
         self._context: dict[str, asyncio.Task[dict[str, Any]]] = {}
@@ -159,9 +162,16 @@ class TelephonyService:
                     event = await sub.get()
                 except Lagged:
                     continue
-                if (event.type == "telephony.pop"
-                        and event.data.get("process") != self._process):
+                if event.data.get("process") == self._process:
+                    continue
+                if event.type == "telephony.pop":
                     self.pops.publish(event.subject_id, dict(event.data["message"]))
+                elif event.type == "telephony.console":
+                    # a console on another process: its pops go through the event log
+                    if event.data.get("watching"):
+                        self._watched_elsewhere.add(event.subject_id)
+                    else:
+                        self._watched_elsewhere.discard(event.subject_id)
         finally:
             self.hub.unsubscribe(sub)
 
@@ -262,13 +272,11 @@ class TelephonyService:
 
     async def health_check(self) -> PartHealth:
         h = self.health
-        return PartHealth(
-            h.status,
-            h.reason
-            or f"AMI {self.config.ami.host}:"
-            f"{self.config.ami.port}, {len(self.bridge.tracker.live_calls())} "
-            "live calls",
-        )
+        reason = h.reason or (f"AMI {self.config.ami.host}:{self.config.ami.port}, "
+                              f"{len(self.bridge.tracker.live_calls())} live calls")
+        if self.bridge.warnings:
+            reason += "; warning: " + "; ".join(self.bridge.warnings)
+        return PartHealth(h.status, reason)
 
     # ------------------------------------------------------------------ screen pop
 
@@ -411,10 +419,34 @@ class TelephonyService:
             message["_arrived"] = arrived
             message["_trace"] = {"noticed": t_start, "built": time.monotonic()}
         self.pops.publish(seat, message)
+        if seat not in self._watched_elsewhere:
+            return
         plain = json.loads(json.dumps(
             {k: v for k, v in message.items() if not k.startswith("_")}, default=str))
         self._relay_out.append((seat, plain))
         self._relay_wake.set()
+
+    async def watch(self, seat: str) -> asyncio.Queue[dict[str, Any]]:
+        """A console follows a seat here; the other processes are told, so that the one
+        running the bridge sends this seat's pops through the event log."""
+        queue = self.pops.subscribe(seat)
+        await self._tell_console(seat, True)
+        return queue
+
+    async def unwatch(self, seat: str, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        self.pops.unsubscribe(seat, queue)
+        if not self.pops.watched(seat):
+            await self._tell_console(seat, False)
+
+    async def _tell_console(self, seat: str, watching: bool) -> None:
+        try:
+            async with self.engine.begin() as conn:
+                await event_log.append(conn, [NewEvent(
+                    "telephony.console", "seat", seat,
+                    {"process": self._process, "watching": watching}, "asterisk")])
+            self.hub.poke()
+        except Exception:
+            log.warning("other processes not told of the console on %s", seat, exc_info=True)
 
     async def current_pops(self, seat: str) -> list[dict[str, Any]]:
         """Pops for what is ringing or connected on a seat now (a console that reconnects)."""
@@ -622,6 +654,7 @@ class TelephonyService:
             "overflows": stats.overflows,
             "skipped": self.bridge.tracker.skipped,
             "role": self.holder.role,
+            "warnings": list(self.bridge.warnings),
             "held_in_memory": self.bridge.held[0],
             "held_in_spool": self.bridge.held[1],
         }

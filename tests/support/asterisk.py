@@ -83,6 +83,7 @@ class Asterisk:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     queue_options: str = ""  # extra lines for the emergency queue
+    atxfer: bool = True  # the attended-transfer feature code in features.conf
 
     @property
     def secret(self) -> str:
@@ -112,7 +113,8 @@ class Asterisk:
         (etc / "extensions.conf").write_text(dialplan + EXTRA_DIALPLAN)
         (etc / "modules.conf").write_text("[modules]\nautoload = yes\n")
         (etc / "musiconhold.conf").write_text("")
-        (etc / "features.conf").write_text(f"[featuremap]\natxfer => {ATXFER_CODE}\n")
+        (etc / "features.conf").write_text(
+            f"[featuremap]\natxfer => {ATXFER_CODE}\n" if self.atxfer else "[featuremap]\n")
         (etc / "logger.conf").write_text("[logfiles]\nmessages => notice,warning,error\n")
 
     @property
@@ -184,9 +186,9 @@ class Installation:
         self.prefix = unpack(self.root)
         self._made: list[Asterisk] = []
 
-    def asterisk(self, queue_options: str = "") -> Asterisk:
+    def asterisk(self, queue_options: str = "", atxfer: bool = True) -> Asterisk:
         run = Path(tempfile.mkdtemp(prefix="run-", dir=self.root))
-        made = Asterisk(self.prefix, run, queue_options=queue_options)
+        made = Asterisk(self.prefix, run, queue_options=queue_options, atxfer=atxfer)
         self._made.append(made)
         return made
 

@@ -97,6 +97,7 @@ class TelephonyHealthOut(Model):
     role: str = Field(description="holder (runs the AMI bridge), standby or starting")
     held_in_memory: int = Field(description="call events not yet stored, in memory")
     held_in_spool: int = Field(description="call events not yet stored, in the spool file")
+    warnings: list[str] = Field(description="what the Asterisk in use lacks (feature codes)")
 
 
 class SeatOut(Model):

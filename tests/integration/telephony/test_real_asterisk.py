@@ -83,6 +83,8 @@ class Pbx:
 
     async def quiet(self) -> None:
         """No channels and no queue members left from an earlier test."""
+        for channel in await self.channels():
+            await self.client.send("Hangup", Channel=channel.get("Channel"))
         for _ in range(300):
             if not await self.channels():
                 break
@@ -190,12 +192,16 @@ async def test_a_call_is_queued_offered_answered_and_the_seat_hangs_up(
     row = await ended(live, "+4237771001")
     assert row["seat"] == SEAT1
     assert row["complete_reason"] == "agent"
-    assert row["hold_time"] == 1  # Asterisk's own figures
-    assert row["talk_time"] == 2
+    complete = pbx.events("AgentComplete", Uniqueid=row["id"])[0]
+    assert row["hold_time"] == float(complete["HoldTime"])  # Asterisk's own figures
+    assert row["talk_time"] == float(complete["TalkTime"])
+    assert row["talk_time"] >= 2
     done = await steps(live, row["id"])
     assert [s for s, _ in done] == ["queued", "offered", "answered", "completed", "ended"]
     assert done[3][1]["hung_up_by"] == "seat"
     assert svc.bridge.tracker.seats[SEAT1].state == "available"
+    r = await live.http.get("/api/v1/telephony/health", headers=alice)
+    assert r.json()["warnings"] == []  # the attended-transfer feature code is there
 
 
 async def test_the_caller_hangs_up_first(live: LiveApp, pbx: Pbx) -> None:
@@ -526,6 +532,12 @@ async def test_a_call_back_is_a_tracked_outbound_call_with_its_outcome(
         "interface": SEAT1, "number": "+4237776001", "call_id": "no-such-call"})
     assert r.status_code == 404, r.text
     assert r.json()["code"] == "call.unknown"
+    r = await live.http.post("/api/v1/telephony/callback", headers=alice, json={
+        "interface": SEAT1, "number": "+4237776001", "incident_id": 999999})
+    assert r.status_code == 404, r.text
+    assert r.json()["code"] == "incident.not_found"
+    # nothing more was dialled than the two call backs
+    assert len(pbx.events("OriginateResponse", Context="outgoing")) == 2
 
 
 def cad_serve(database_url: str, asterisk: Asterisk,
@@ -658,3 +670,21 @@ async def test_two_processes_one_bridge_and_a_takeover_mid_call(
                     os.killpg(process.pid, signal.SIGKILL)
         await engine.dispose()
         shutil.rmtree(var_dir, ignore_errors=True)
+
+
+async def test_health_warns_when_asterisk_lacks_the_attended_transfer_code(
+    database_url: str, asterisk_install: Installation
+) -> None:
+    bare = asterisk_install.asterisk(atxfer=False)
+    bare.start()
+    try:
+        async with serve(database_url, ami_port=bare.port, ami_secret=bare.secret) as app:
+            await service(app).bridge.wait_ready(15)
+            sue = await signed_in(app.http, app.container.engine, "sue", "supervisor")
+            r = await app.http.get("/api/v1/telephony/health", headers=sue)
+            assert r.status_code == 200, r.text
+            warnings = r.json()["warnings"]
+            assert len(warnings) == 1
+            assert "atxfer" in warnings[0]
+    finally:
+        bare.stop()
