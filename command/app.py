@@ -22,6 +22,7 @@ from command.api import (
     maps,
     telephony,
     terminals,
+    trackers,
     tracking,
     units,
 )
@@ -52,6 +53,7 @@ ROUTERS = (
     telephony.router,
     incidents.router,
     terminals.router,
+    trackers.router,
     units.router,
     tracking.router,
 )
@@ -171,4 +173,19 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     async def home() -> RedirectResponse:
         return RedirectResponse("/console/")
 
+    return app
+
+
+def create_tracker_app(container: Container) -> FastAPI:
+    """The tracker port's app (``CAD_OSMAND_PORT``): OsmAnd reports at ``/``, as trackers and
+    phone apps expect, over the running service's container."""
+    app = FastAPI(title="CAD: tracker port", openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.container = container
+
+    async def known_error(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(error_body(exc), status_for(exc) or 500)
+
+    for base in ERROR_ROOTS:
+        app.add_exception_handler(base, known_error)
+    app.include_router(trackers.port_router, responses=ERROR_RESPONSES)
     return app

@@ -47,6 +47,7 @@ from command.tracking.ports import PositionRelay
 from command.tracking.relay_pg import PgRelay
 from command.tracking.service import Tracking, TrackingPolicy
 from command.tracking.terminals import TerminalPolicy, Terminals
+from command.tracking.trackers import Trackers
 from dispatch.avl.fixes import FixPolicy
 from gis.errors import GisError
 from gis.geocode.service import Geocoder
@@ -85,6 +86,8 @@ class Container:
     relay: PgRelay
     #: the unit terminals connected to this process
     terminals: Terminals
+    #: OsmAnd trackers and the bindings of their device ids to units
+    trackers: Trackers
     running: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
@@ -146,11 +149,13 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
                 key_days=settings.terminal_key_days,
             ),
         ),
+        trackers=Trackers(engine, clock, tracking, unit_status),
     )
     container.health.checks["database"] = _database_check(engine)
     container.health.checks["events"] = _event_stream_check(hub)
     container.health.checks["telephony"] = telephony.health_check
     container.health.checks["tracking"] = _relay_check(container.relay)
+    container.health.checks["trackers"] = container.trackers.health_check
     return container
 
 

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     position_max_future_s: float = Field(
         default=120.0, gt=0, le=3600, description="device times further ahead are refused"
     )
+    osmand_port: int | None = Field(
+        default=None, ge=1, le=65535, description="also take OsmAnd reports at / on this port"
+    )
     terminal_rate_per_s: float = Field(
         default=20.0, gt=0, le=10_000, description="messages a second one terminal may send"
     )
@@ -79,6 +82,15 @@ class Settings(BaseSettings):
     )
 
     demo_calls_per_minute: float = Field(default=4.0, gt=0, le=600)
+    demo_vehicles: int = Field(
+        default=8, ge=0, le=5000, description="simulated vehicles the demo drives (0: none)"
+    )
+    demo_position_s: float = Field(
+        default=3.0, gt=0, le=60, description="how often a simulated vehicle reports"
+    )
+    demo_on_scene_s: float = Field(
+        default=90.0, ge=0, description="how long a simulated vehicle stays on scene"
+    )
     region: str = Field(default="liechtenstein", description="the region this centre covers")
     shared_dir: Path = Field(
         default=Path("../shared"), description="shared data: OSM extracts, AMI fixtures"

@@ -15,6 +15,8 @@ from command.api.schemas.units import (
     AcknowledgedOut,
     BoardOut,
     CurrentAssignmentOut,
+    MessageIn,
+    MessageSentOut,
     StatusIn,
     TerminalIncidentOut,
     UnitOut,
@@ -29,6 +31,7 @@ R = Role
 Reader = Annotated[
     Principal, Depends(require_roles(R.DISPATCHER, R.CALL_TAKER, R.LEADER, R.SUPERVISOR, R.ADMIN))
 ]
+Dispatcher = Annotated[Principal, Depends(require_roles(R.DISPATCHER, R.SUPERVISOR))]
 Reporter = Annotated[Principal, Depends(require_roles(R.FIELD_UNIT, R.DISPATCHER, R.SUPERVISOR))]
 
 
@@ -91,3 +94,12 @@ async def report_status(unit_id: str, body: StatusIn, who: Reporter, c: Containe
     await _own(unit_id, who, c)
     unit = await c.unit_status.report(unit_id, parse_status(body.status), who.actor, body.reason)
     return UnitOut.of(unit)
+
+
+@router.post("/{unit_id}/messages")
+async def message(
+    unit_id: str, body: MessageIn, who: Dispatcher, c: ContainerDep
+) -> MessageSentOut:
+    """A text message to the unit's terminals (pushed at once to every open one)."""
+    await c.terminals.message(unit_id, body.text, who.actor)
+    return MessageSentOut(unit_id=unit_id, text=body.text)

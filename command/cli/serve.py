@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import re
+import signal
+from collections.abc import Callable, Coroutine, Generator
+from typing import Any
 
 import uvicorn
 
-from command import bootstrap
-from command.app import create_app
+from command import bootstrap, demo_vehicles
+from command.app import create_app, create_tracker_app
+from command.bootstrap import Container
 from command.calltaking.demo_switch import start_demo_simulator
 from command.cli.common import engine_for, ensure_embedded_running
 from command.db import cluster_for
@@ -53,17 +58,71 @@ class _RedactTokens(logging.Filter):
 _TOKEN = re.compile(r"((?:^|[?&])token=)[^&\s]*")
 
 
-async def _serve(settings: Settings) -> None:
-    logging.getLogger("uvicorn.access").addFilter(_RedactTokens())
+async def _serve(
+    settings: Settings,
+    alongside: Callable[[Container], Coroutine[Any, Any, None]] | None = None,
+) -> None:
+    """Serve until stopped; ``alongside`` runs as long as the server does (the demo fleet)."""
+    for name in ("uvicorn.access", "uvicorn.error"):  # websocket handshakes log at error
+        logging.getLogger(name).addFilter(_RedactTokens())
     container = await bootstrap.start(settings)
     try:
         app = create_app(settings, container)
         config = uvicorn.Config(
             app, host=settings.host, port=settings.port, log_level="info", lifespan="on"
         )
-        await uvicorn.Server(config).serve()
+        servers: list[uvicorn.Server] = [_QuietServer(config)]
+        if settings.osmand_port is not None:
+            # Trackers and phone apps post to the root of their own port.
+            trackers = uvicorn.Config(
+                create_tracker_app(container),
+                host=settings.host,
+                port=settings.osmand_port,
+                log_level="info",
+                lifespan="off",
+            )
+            servers.append(_QuietServer(trackers))
+        extra = None if alongside is None else asyncio.create_task(alongside(container))
+        try:
+            await _run_together(servers)
+        finally:
+            if extra is not None:
+                extra.cancel()
+                await asyncio.gather(extra, return_exceptions=True)
     finally:
         await bootstrap.stop(container)
+
+
+class _QuietServer(uvicorn.Server):
+    """A server that leaves the signals to ``_run_together`` (which stops every server of the
+    process together, and lets the shutdown finish instead of re-raising Ctrl-C into it)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+async def _run_together(servers: list[uvicorn.Server]) -> None:
+    """Serve until Ctrl-C or SIGTERM (a second Ctrl-C forces the exit), or until one stops."""
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        for server in servers:
+            if server.should_exit:
+                server.force_exit = True
+            server.should_exit = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop)
+    tasks = [asyncio.create_task(s.serve()) for s in servers]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for server in servers:
+            server.should_exit = True
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
 
 
 def serve_cmd(args: argparse.Namespace, settings: Settings) -> int:
@@ -86,6 +145,11 @@ def serve_cmd(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _local(host: str) -> str:
+    """The address to reach this server from this machine."""
+    return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host  # noqa: S104
+
+
 def demo_cmd(args: argparse.Namespace, settings: Settings) -> int:
     settings = _settings_with(args, settings)
     cluster = cluster_for(settings) if settings.embedded else None
@@ -96,6 +160,7 @@ def demo_cmd(args: argparse.Namespace, settings: Settings) -> int:
         async with engine_for(settings) as engine:
             await migrate.upgrade(engine)
             await seed_demo(engine, settings)
+            fleet = await demo_vehicles.prepare(engine, settings.region, settings.demo_vehicles)
         # Asterisk stand-in: the AMI simulator with two answering seats and a steady flow of calls.
         served, stop_simulator = await start_demo_simulator(
             settings, seats=DEMO_SEATS, calls_per_minute=settings.demo_calls_per_minute
@@ -104,9 +169,24 @@ def demo_cmd(args: argparse.Namespace, settings: Settings) -> int:
             f"simulated call centre: {settings.demo_calls_per_minute:g} calls a minute "
             f"into queue {settings.ami_queues} (AMI on 127.0.0.1:{served.ami_port})"
         )
+        if "arrival_sets_on_scene" not in settings.model_fields_set:
+            # The simulated vehicles arrive by the geofence: it reports them on scene.
+            served = served.model_copy(update={"arrival_sets_on_scene": True})
+        policy = demo_vehicles.FleetPolicy(
+            every_s=settings.demo_position_s, on_scene_s=settings.demo_on_scene_s
+        )
+        ws_url = f"ws://{_local(settings.host)}:{settings.port}"
+
+        async def fleet_drives(_: Container) -> None:
+            await demo_vehicles.drive(ws_url, fleet, policy)
+
+        print(
+            f"simulated fleet: {len(fleet)} vehicles report every {policy.every_s:g} s over "
+            f"{ws_url}/api/v1/units/ws"
+        )
         print(f"\nserving on http://{settings.host}:{settings.port}  (Ctrl-C stops)\n", flush=True)
         try:
-            await _serve(served)
+            await _serve(served, fleet_drives)
         finally:
             await stop_simulator()
 

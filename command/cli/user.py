@@ -1,4 +1,4 @@
-"""``cad user add|list|disable|enable`` and ``cad device add``.
+"""``cad user add|list|disable|enable`` and ``cad device add|bind|unbind|list``.
 
 A ``field_unit`` account (a user or a device) acts for the unit it is named after, by the unit's
 id or callsign: naming a unit that does not exist is refused and changes nothing.
@@ -46,6 +46,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     dev_add.add_argument("device", help="for a field_unit: the unit's id, e.g. FS1-E1")
     dev_add.add_argument("--roles", default="field_unit")
     dev_add.set_defaults(handler=add_device)
+    dev_bind = dev_actions.add_parser(
+        "bind", help="bind a tracker's device id (OsmAnd, Traccar Client) to a unit"
+    )
+    dev_bind.add_argument("device_id", help="the id the tracker sends (id= or deviceid=)")
+    dev_bind.add_argument("unit", help="the unit's id, e.g. FS1-E1")
+    dev_bind.set_defaults(handler=bind_device)
+    dev_unbind = dev_actions.add_parser("unbind", help="unbind a tracker's device id")
+    dev_unbind.add_argument("device_id")
+    dev_unbind.set_defaults(handler=unbind_device)
+    dev_list = dev_actions.add_parser("list", help="list the trackers bound to units")
+    dev_list.set_defaults(handler=list_bindings)
 
 
 def _origin() -> Origin:
@@ -105,4 +116,36 @@ def add_device(args: argparse.Namespace, settings: Settings) -> int:
             return await parts.accounts.add_device(args.device, roles, _origin())
 
     print(asyncio.run(run()))
+    return 0
+
+
+def bind_device(args: argparse.Namespace, settings: Settings) -> int:
+    async def run() -> None:
+        async with bootstrap.parts(settings) as parts:
+            b = await parts.trackers.bind(args.device_id, args.unit, _origin())
+        print(f"bound {b.device_id} to unit {b.unit_id}")
+
+    asyncio.run(run())
+    return 0
+
+
+def unbind_device(args: argparse.Namespace, settings: Settings) -> int:
+    async def run() -> None:
+        async with bootstrap.parts(settings) as parts:
+            b = await parts.trackers.unbind(args.device_id, _origin())
+        print(f"unbound {b.device_id} (was unit {b.unit_id})")
+
+    asyncio.run(run())
+    return 0
+
+
+def list_bindings(_: argparse.Namespace, settings: Settings) -> int:
+    async def run() -> None:
+        async with bootstrap.parts(settings) as parts:
+            found = await parts.trackers.bindings()
+        print(f"{'device id':<24} {'unit':<16} {'bound by':<20} bound at")
+        for b in found:
+            print(f"{b.device_id:<24} {b.unit_id:<16} {b.bound_by:<20} {b.bound_at.isoformat()}")
+
+    asyncio.run(run())
     return 0

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -30,9 +30,20 @@ async def answer_of(conn: AsyncConnection, device: str, key: str) -> dict[str, A
 
 
 async def claim(
-    conn: AsyncConnection, device: str, key: str, kind: str, answer: dict[str, Any]
+    conn: AsyncConnection,
+    device: str,
+    key: str,
+    kind: str,
+    answer: dict[str, Any],
+    *,
+    asynchronous: bool = False,
 ) -> bool:
-    """Record the key with its answer; False when it was already there (a replay)."""
+    """Record the key with its answer; False when it was already there (a replay).
+
+    ``asynchronous``: the transaction commits without waiting for the WAL flush (positions:
+    high-volume, and their own device times make a replay harmless)."""
+    if asynchronous:
+        await conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
     row = await conn.execute(
         insert(terminal_keys)
         .values(device=device, key=key, kind=kind, answer=answer)

@@ -47,6 +47,7 @@ class Refused:
     field: str
     message: str
     params: dict[str, object]
+    error: FixRejected | None = None
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,9 @@ class Tracking:
                     policy=self.policy.fixes,
                 )
             except FixRejected as exc:
-                refused.append(Refused(index, exc.code, exc.field, exc.message, exc.params))
+                refused.append(
+                    Refused(index, exc.code, exc.field, exc.message, exc.params, exc)
+                )
                 continue
             checked.append((index, fix))
         # In device-time order, so a buffered batch is judged as the unit drove it.

@@ -143,14 +143,18 @@ class Terminals:
                 code="terminal.not_field_unit",
                 name=principal.name,
             )
+        # The device is named after its unit: the unit's id or its callsign.
         try:
             unit = await self.unit_status.unit(principal.name)
         except DispatchError:
-            raise Forbidden(
-                f"the terminal {principal.name} is named after no unit",
-                code="terminal.unit_unknown",
-                name=principal.name,
-            ) from None
+            found = [u for u in await self.unit_status.units() if u.callsign == principal.name]
+            if not found:
+                raise Forbidden(
+                    f"the terminal {principal.name} is named after no unit",
+                    code="terminal.unit_unknown",
+                    name=principal.name,
+                ) from None
+            unit = found[0]
         session = Session(
             principal.name, unit.id, principal.actor, asyncio.Queue(self.policy.outbox)
         )
@@ -230,7 +234,7 @@ class Terminals:
     async def _positions(self, session: Session, msg: PositionsMsg) -> Frame:
         kind = "positions" if msg.batch else "position"
         async with self.engine.begin() as conn:
-            claimed = await keys.claim(conn, session.device, msg.key, kind, {})
+            claimed = await keys.claim(conn, session.device, msg.key, kind, {}, asynchronous=True)
         if not claimed:
             return await self._replayed(session, msg.key, kind)
         try:
@@ -322,6 +326,15 @@ class Terminals:
         except _Replayed:
             return await self._replayed(session, msg.key, "message")
         return {"v": V, "type": "ack", "key": msg.key, "for": "message", "duplicate": False}
+
+    async def message(self, unit_id: str, text: str, actor: str) -> None:
+        """A dispatcher's message to a unit: an event, pushed to the unit's open terminals in
+        every process."""
+        await self.unit_status.unit(unit_id)  # NotFound for an unknown unit
+        async with self.engine.begin() as conn:
+            await events.append(
+                conn, [NewEvent("unit.message_sent", "unit", unit_id, {"text": text}, actor)]
+            )
 
     async def prune(self) -> int:
         """Drop idempotency keys older than the retention."""

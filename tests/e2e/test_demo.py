@@ -1,4 +1,5 @@
-"""`cad demo` from nothing: database, region, fleet, simulated calls; serves; stops cleanly."""
+"""`cad demo` from nothing: database, region, fleet, simulated calls and vehicles; serves; stops
+cleanly."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -16,11 +18,15 @@ from ops.pgcluster import free_port
 
 def test_demo_serves_health_and_stops(tmp_path: Path) -> None:
     port = free_port()
+    tracker_port = free_port()
     env = {
         **os.environ,
         "CAD_VAR_DIR": str(tmp_path / "var"),
         "CAD_EMBEDDED_PORT": str(free_port()),
         "CAD_PORT": str(port),
+        "CAD_DEMO_VEHICLES": "3",
+        "CAD_DEMO_POSITION_S": "1",
+        "CAD_OSMAND_PORT": str(tracker_port),
     }
     env.pop("CAD_DATABASE_URL", None)
     proc = subprocess.Popen(
@@ -62,6 +68,10 @@ def test_demo_serves_health_and_stops(tmp_path: Path) -> None:
             f"http://127.0.0.1:{port}/api/v1/units/board", headers=headers, timeout=10
         )
         assert board.json()["counts"]["available"] > 0
+        _the_vehicles_report_and_drive_to_an_assignment(f"http://127.0.0.1:{port}", headers)
+        _a_phone_reports_on_the_tracker_port(
+            f"http://127.0.0.1:{port}", f"http://127.0.0.1:{tracker_port}"
+        )
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=60)
@@ -69,3 +79,85 @@ def test_demo_serves_health_and_stops(tmp_path: Path) -> None:
     assert proc.returncode == 0, output
     # The demo stopped the database it started.
     assert not (tmp_path / "var" / "pg" / "data" / "postmaster.pid").exists()
+
+
+def _unit(base: str, headers: dict[str, str], unit_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = httpx.get(
+        f"{base}/api/v1/units/{unit_id}", headers=headers, timeout=10
+    ).json()
+    return found
+
+
+def _the_vehicles_report_and_drive_to_an_assignment(base: str, headers: dict[str, str]) -> None:
+    """The simulated vehicles report from their stations over the terminal websocket; one that
+    is assigned acknowledges, goes en route and moves along the road towards the incident."""
+    deadline = time.monotonic() + 60
+    reporting: list[dict[str, Any]] = []
+    while time.monotonic() < deadline and len(reporting) < 3:
+        units = httpx.get(f"{base}/api/v1/units/board", headers=headers, timeout=10).json()
+        reporting = [u for u in units["units"] if u["position"] is not None]
+        time.sleep(0.5)
+    assert len(reporting) == 3, "the demo's vehicles do not report"
+    vehicle = reporting[0]
+    home = vehicle["station_position"]
+    # standing at its station
+    assert abs(vehicle["position"]["lon"] - home["lon"]) < 1e-5
+    assert abs(vehicle["position"]["lat"] - home["lat"]) < 1e-5
+    login = httpx.post(
+        f"{base}/api/v1/auth/login",
+        json={"username": "calltaker", "password": "demo-pass-112"},
+        timeout=10,
+    )
+    calltaker = {"Authorization": f"Bearer {login.json()['token']}"}
+    r = httpx.post(
+        f"{base}/api/v1/incidents",
+        headers=calltaker,
+        json={"type": "fire.structure", "lon": home["lon"] + 0.01, "lat": home["lat"] + 0.004,
+              "address": "near the station", "summary": "simulated"},
+        timeout=10,
+    )
+    assert r.status_code == 201, r.text
+    iid = r.json()["incident"]["id"]
+    r = httpx.post(
+        f"{base}/api/v1/incidents/{iid}/assignments",
+        headers=headers,
+        json={"unit_ids": [vehicle["id"]]},
+        timeout=10,
+    )
+    assert r.status_code == 201, r.text
+    deadline = time.monotonic() + 60
+    seen: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        now = _unit(base, headers, vehicle["id"])
+        if not seen or now["position"] != seen[-1]["position"]:
+            seen.append(now)
+        if len(seen) >= 4 and now["status"] == "en_route":
+            break
+        time.sleep(0.5)
+    last = seen[-1]
+    assert last["status"] == "en_route", last
+    assert last["acknowledged_at"] is not None
+    assert len({(s["position"]["lon"], s["position"]["lat"]) for s in seen}) >= 4
+
+
+def _a_phone_reports_on_the_tracker_port(base: str, trackers: str) -> None:
+    login = httpx.post(
+        f"{base}/api/v1/auth/login",
+        json={"username": "admin", "password": "demo-pass-112"},
+        timeout=10,
+    )
+    admin = {"Authorization": f"Bearer {login.json()['token']}"}
+    unknown = httpx.get(trackers, params={"id": "4711", "lat": "47.1", "lon": "9.5"}, timeout=10)
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "osmand.device_unknown")
+    r = httpx.put(
+        f"{base}/api/v1/devices/bindings/4711", headers=admin, json={"unit_id": "FS1-E1"},
+        timeout=10,
+    )
+    assert r.status_code == 200, r.text
+    r = httpx.get(
+        trackers,
+        params={"id": "4711", "lat": "47.07", "lon": "9.50", "timestamp": str(int(time.time()))},
+        timeout=10,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["unit_id"] == "FS1-E1"

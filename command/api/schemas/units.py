@@ -19,6 +19,17 @@ class StatusIn(BaseModel):
     reason: str = Field(default="", max_length=2000)
 
 
+class MessageIn(BaseModel):
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class MessageSentOut(Model):
+    """A dispatcher's message to a unit's terminals (pushed to every open one)."""
+
+    unit_id: str
+    text: str
+
+
 class UnitOut(Model):
     id: str
     callsign: str

@@ -197,3 +197,24 @@ async def test_the_api_refuses_a_device_token_for_an_unknown_unit(
     )
     assert added.status_code == 201
     assert await _device_tokens(engine) == 1
+
+
+async def test_device_bind_list_unbind(engine: AsyncEngine, database_url: str) -> None:
+    await dispatch_builders.add_unit(engine, "E1", "engine")
+    db = {"CAD_DATABASE_URL": database_url}
+    refused = cad("device", "bind", "357938035643809", "E9", **db)
+    assert refused.returncode == 2, refused
+    assert len(refused.stderr.splitlines()) == 1
+    bound = cad("device", "bind", "357938035643809", "E1", **db)
+    assert bound.returncode == 0, bound.stderr
+    assert bound.stdout.strip() == "bound 357938035643809 to unit E1"
+    listed = cad("device", "list", **db)
+    assert "357938035643809" in listed.stdout
+    assert " E1 " in listed.stdout
+    assert cad("device", "unbind", "357938035643809", **db).returncode == 0
+    again = cad("device", "unbind", "357938035643809", **db)
+    assert again.returncode == 2
+    assert "bound to no unit" in again.stderr
+    async with engine.connect() as conn:
+        actions = (await conn.execute(select(audit_log.c.action))).scalars().all()
+    assert actions == ["device.bind", "device.unbind"]

@@ -330,5 +330,80 @@ async def test_an_assignment_reaches_the_open_terminal_within_a_second_with_its_
         assert r.status_code == 200, r.text
         ended = await terminal.push("assignment_ended")
         assert (ended["incident_id"], ended["reason"]) == (iid, "cancelled")
+        # Sent again, then replaced by another unit: the terminal is told it was reassigned.
+        r = await app.http.post(
+            f"/api/v1/incidents/{iid}/assignments", headers=dispatcher,
+            json={"unit_ids": [unit_id]},
+        )
+        assert r.status_code == 201, r.text
+        assert (await terminal.push("assignment"))["incident"]["id"] == iid
+        other = next(
+            u.id for u in await app.container.unit_status.units()
+            if u.unit_type == "engine" and u.id != unit_id
+        )
+        r = await app.http.post(
+            f"/api/v1/incidents/{iid}/reassign", headers=dispatcher,
+            json={"from_unit": unit_id, "to_unit": other},
+        )
+        assert r.status_code == 200, r.text
+        ended = await terminal.push("assignment_ended")
+        assert (ended["incident_id"], ended["reason"]) == (iid, "reassigned")
     assert (await b.event_types(map_engine, "unit", unit_id)).count("unit.acknowledged") == 1
 
+
+
+async def test_messages_both_ways_for_a_terminal_named_by_callsign(
+    live: LiveApp, engine: AsyncEngine
+) -> None:
+    unit = await b.add_unit(engine, "E1", "engine")
+    token = await builders.device(engine, unit.callsign)
+    dispatcher = await builders.signed_in(live.http, engine, "disp1", "dispatcher")
+    async with connected(live.ws_url, token) as terminal:
+        assert terminal.hello["unit_id"] == "E1"
+        r = await live.http.post(
+            "/api/v1/units/E1/messages", headers=dispatcher, json={"text": "stand by at FS1"}
+        )
+        assert r.status_code == 200, r.text
+        told = await terminal.push("message")
+        assert (told["text"], told["from"]) == ("stand by at FS1", "user:disp1")
+        said = await terminal.send(frame("message", text="fuel low, refilling"))
+        assert (said["type"], said["for"]) == ("ack", "message")
+    r = await live.http.post(
+        "/api/v1/units/NOPE/messages", headers=dispatcher, json={"text": "hello"}
+    )
+    assert r.status_code == 404
+    page = (await live.http.get("/api/v1/events", headers=dispatcher)).json()["events"]
+    [received] = [e for e in page if e["type"] == "unit.message_received"]
+    assert (received["subject_id"], received["data"]["text"]) == ("E1", "fuel low, refilling")
+
+
+async def test_a_replay_after_a_server_restart_changes_nothing_twice(
+    database_url: str, engine: AsyncEngine
+) -> None:
+    token = await _unit(engine, "E1")
+    sent = frame("status", key="e1-status-1", status="out_of_service", reason="tyre")
+    async with serve(database_url) as first, connected(first.ws_url, token) as terminal:
+        answer = await terminal.send(sent)
+    assert (answer["type"], answer["duplicate"], answer["status"]) == ("ack", False,
+                                                                      "out_of_service")
+    async with serve(database_url) as second, connected(second.ws_url, token) as terminal:
+        again = await terminal.send(sent)
+        assert (again["type"], again["duplicate"], again["status"]) == ("ack", True,
+                                                                        "out_of_service")
+        back = await terminal.send(frame("status", status="available"))
+        assert back["type"] == "ack"
+    assert (await b.event_types(engine, "unit", "E1")).count("unit.status_changed") == 2
+
+
+async def test_old_keys_are_pruned_by_age(live: LiveApp, engine: AsyncEngine) -> None:
+    token = await _unit(engine, "E1")
+    async with connected(live.ws_url, token) as terminal:
+        for text_ in ("one", "two"):
+            assert (await terminal.send(frame("message", text=text_)))["type"] == "ack"
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE tracking_terminal_keys SET created_at = now() - interval '8 days' "
+                 "WHERE key IN (SELECT key FROM tracking_terminal_keys LIMIT 1)")
+        )
+    assert await live.container.terminals.prune() == 1
+    assert await b.count(engine, "tracking_terminal_keys") == 1
