@@ -72,6 +72,8 @@ class Phase:
     #: delivered over (accepted or sent) x live consoles: 1.0 is every position to every console
     delivered_share: float | None
     latency: Timing | None
+    #: from the server taking a position in to the console receiving it (ours only)
+    fanout: Timing | None
     server_cpu_pct: float
     server_rss_mib: float
     database_cpu_pct: float | None
@@ -103,16 +105,22 @@ class _Meter:
         self._task: asyncio.Task[None] | None = None
 
     @staticmethod
-    def _cpu(proc: psutil.Process | None, tree: bool = False) -> float:
+    def _cpu(proc: psutil.Process | None, tree: bool = False) -> dict[int, float]:
+        """CPU seconds so far of ``proc`` (and its children), by process id."""
         if proc is None:
-            return 0.0
+            return {}
         procs = [proc, *proc.children(recursive=True)] if tree else [proc]
-        total = 0.0
+        seconds: dict[int, float] = {}
         for p in procs:
             with contextlib.suppress(psutil.Error):
                 t = p.cpu_times()
-                total += t.user + t.system
-        return total
+                seconds[p.pid] = t.user + t.system
+        return seconds
+
+    @staticmethod
+    def _spent(before: dict[int, float], after: dict[int, float]) -> float:
+        # Processes that ended meanwhile (database backends) are missed: a lower bound.
+        return sum(s - before.get(pid, 0.0) for pid, s in after.items())
 
     def start(self) -> None:
         self._at = time.monotonic()
@@ -132,13 +140,13 @@ class _Meter:
         if self._task is not None:
             self._task.cancel()
         wall = time.monotonic() - self._at
-        server = (self._cpu(self.server) - self._server0) / wall * 100
+        server = self._spent(self._server0, self._cpu(self.server)) / wall * 100
         db = (
             None
             if self.database is None
-            else (self._cpu(self.database, tree=True) - self._db0) / wall * 100
+            else self._spent(self._db0, self._cpu(self.database, tree=True)) / wall * 100
         )
-        me = (self._cpu(self.me) - self._me0) / wall * 100
+        me = self._spent(self._me0, self._cpu(self.me)) / wall * 100
         with contextlib.suppress(psutil.Error):
             self.peak_rss = max(self.peak_rss, self.server.memory_info().rss)
         return server, self.peak_rss / 2**20, db, me
@@ -284,6 +292,7 @@ async def _steady(
         delivered_share=tally.delivered / (base * plan.consoles) if base and plan.consoles
         else None,
         latency=Timing.of(tally.latencies_ms) if tally.latencies_ms else None,
+        fanout=Timing.of(tally.fanout_ms) if tally.fanout_ms else None,
         server_cpu_pct=cpu,
         server_rss_mib=rss,
         database_cpu_pct=db if fleet.target.answers else None,
@@ -322,6 +331,7 @@ async def _ingest(
         delivered_per_s=0.0,
         delivered_share=None,
         latency=None,
+        fanout=None,
         server_cpu_pct=cpu,
         server_rss_mib=rss,
         database_cpu_pct=db,
@@ -438,7 +448,8 @@ def _line(p: Phase) -> str:
         f"load {p.load:.1f}\n"
         f"    sent {p.sent_per_s:,.0f}/s{accepted}, delivered {p.delivered_per_s:,.0f}/s{share}\n"
         f"    send -> console: {latency}\n"
-        f"    server CPU {p.server_cpu_pct:.0f}%, RSS {p.server_rss_mib:.0f} MiB{db}, "
+        + ("" if p.fanout is None else f"    taken in -> console: {p.fanout.line()}\n")
+        + f"    server CPU {p.server_cpu_pct:.0f}%, RSS {p.server_rss_mib:.0f} MiB{db}, "
         f"load generator CPU {p.loadgen_cpu_pct:.0f}%{refused}"
     )
 

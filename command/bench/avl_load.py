@@ -69,6 +69,8 @@ class Tally:
     refusals: dict[str, int] = field(default_factory=dict)
     delivered: int = 0
     latencies_ms: list[float] = field(default_factory=list)
+    #: the server's part: from taking a position in to the console (ours only)
+    fanout_ms: list[float] = field(default_factory=list)
     #: unit connections the server closed during the phase
     lost: int = 0
 
@@ -279,6 +281,7 @@ class Consoles:
                     for p in positions:
                         if _unit_index(p["unit_id"]) % sample == 0:
                             tally.latencies_ms.append(now * 1000 - self._ms(p["time"]))
+                            tally.fanout_ms.append(now * 1000 - self._ms(p["received"]))
                 elif kind == "position":
                     tally.delivered += 1
                     if int(data["key"][1:6]) % sample == 0:

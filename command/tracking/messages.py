@@ -74,6 +74,7 @@ class PositionOut(BaseModel):
     lon: float
     lat: float
     time: str = Field(description="device time, ISO 8601 with offset")
+    received: str = Field(description="when the server took the position in, ISO 8601")
     speed: float | None = Field(description="metres per second")
     heading: float | None = Field(description="degrees from north, clockwise")
     accuracy: float | None = Field(description="metres")
@@ -110,6 +111,7 @@ def encode_position(fix: Fix) -> str:
             "lon": round(fix.lon, 7),
             "lat": round(fix.lat, 7),
             "time": fix.device_time.isoformat(),
+            "received": fix.received_at.isoformat(),
             "speed": fix.speed_mps,
             "heading": fix.heading_deg,
             "accuracy": fix.accuracy_m,

@@ -143,8 +143,9 @@ class Tracking:
                 state.latest, state.suspect = fix, None
             accepted.append(fix)
         if accepted:
-            await self.writer.write(accepted)
+            # Consoles first: the live map does not wait for the breadcrumb store's commit.
             await self.relay.publish(accepted)
+            await self.writer.write(accepted)
             for fix in accepted:
                 await self._fence(unit_id, state, state.timeline.add(fix, now))
         return Taken(len(accepted), refused, state.latest)

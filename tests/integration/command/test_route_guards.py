@@ -15,8 +15,14 @@ from command.settings import Settings
 from tests.support.database import PgServer
 from tests.support.live import LiveApp, serve
 
-# Open on purpose: monitoring, signing in, and the API description.
-OPEN = {("GET", "/api/v1/health"), ("POST", "/api/v1/auth/login")}
+# Open on purpose: monitoring, signing in, the API description, and OsmAnd trackers (their
+# bound device id is their only credential: docs/protocols/osmand.md).
+OPEN = {
+    ("GET", "/api/v1/health"),
+    ("POST", "/api/v1/auth/login"),
+    ("GET", "/api/v1/osmand"),
+    ("POST", "/api/v1/osmand"),
+}
 
 
 def _walk(routes: Sequence[BaseRoute]) -> Iterator[BaseRoute]:

@@ -48,6 +48,8 @@ async def test_small_benchmark_run(pg_server: database.PgServer, database_url: s
     assert phases[OURS, "steady"].accepted_per_s
     assert phases[OURS, "ingest alone"].accepted_per_s
     assert phases[OURS, "steady"].database_cpu_pct is not None
+    assert phases[OURS, "steady"].fanout is not None  # taken in -> console, ours only
+    assert phases[BARE, "steady"].fanout is None
     assert phases[BARE, "steady"].accepted_per_s is None  # it answers nothing
     assert await _bench_databases(pg_server) == []
 
