@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import re
 import shlex
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,21 +81,8 @@ def test_examples_are_found_and_each_is_run_or_listed() -> None:
     assert {e.kind() for e in found} >= RUN
 
 
-@pytest.fixture
-def scratch() -> Iterator[Path]:
-    """A scratch folder outside pytest's tmp_path: concurrent pytest sessions may chmod
-    /tmp/pytest-of-root to 0700, and the cluster's own user could no longer reach it."""
-    folder = Path(tempfile.mkdtemp(prefix="cad-readme-"))
-    folder.chmod(0o755)
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 @pytest.mark.slow
-def test_readme_examples_run(scratch: Path) -> None:
-    tmp_path = scratch
+def test_readme_examples_run(tmp_path: Path) -> None:
     work = tmp_path / "checkout"
     work.mkdir()
     (tmp_path / "shared").symlink_to(SHARED)
