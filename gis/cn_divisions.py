@@ -138,5 +138,5 @@ def load_divisions() -> Divisions:
     with open(str(path), encoding="utf-8") as fh:
         rows = read_rows(fh.read())
     divisions = Divisions.of(rows)
-    logger.info("%d administrative divisions of China loaded from %s", len(rows), PACKAGE)
+    logger.debug("%d administrative divisions of China loaded from %s", len(rows), PACKAGE)
     return divisions

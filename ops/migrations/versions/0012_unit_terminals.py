@@ -1,7 +1,7 @@
 """Unit terminals and trackers: idempotency keys of terminal messages, tracker bindings.
 
 Revision ID: 0012_unit_terminals
-Revises: 0017_idempotency_keys
+Revises: 0011_audit_after_commit
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0012_unit_terminals"
-down_revision = "0017_idempotency_keys"
+down_revision = "0011_audit_after_commit"
 branch_labels = None
 # The bindings reference dispatch_units.
 depends_on = "0005_incidents_dispatch"

@@ -1,7 +1,7 @@
 """Idempotency keys: the first answer to a state-changing request, kept for its retries.
 
 Revision ID: 0017_idempotency_keys
-Revises: 0011_audit_after_commit
+Revises: 0016_telephony
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0017_idempotency_keys"
-down_revision = "0011_audit_after_commit"
+down_revision = "0016_telephony"
 branch_labels = None
 depends_on = None
 

@@ -132,6 +132,7 @@ async def test_every_osmand_form_is_stored_as_the_right_position(
             else:
                 assert got[name] == pytest.approx(value), (how, name, got)
         assert fix.source == "osmand"
+        await live.container.positions.flush()  # positions are stored in batches
         assert await _stored(engine, "E1") == (want["lon"], want["lat"], want["time"]), how
 
 

@@ -198,6 +198,7 @@ async def test_a_future_position_is_refused_and_the_marker_moves_with_the_next(
             frame("position", position=position(9.505, 47.141, now + timedelta(seconds=5)))
         )
         assert moved["type"] == "ack"
+    await live.container.positions.flush()  # positions are stored in batches
     assert await _fix_of(engine, "E1") == (9.505, 47.141, now + timedelta(seconds=5))
 
 
