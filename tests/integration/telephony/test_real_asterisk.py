@@ -347,8 +347,9 @@ async def test_a_transfer_started_by_another_client_is_recognised(
     # the first seat is free at once, the second one has the caller
     await until(lambda: call.state == "transferred", 5)
     assert call.transfer_target == "1002@agents"
-    await until(lambda: seats[SEAT1].call is None and seats[SEAT2].call == call.id, 3)
+    await until(lambda: seats[SEAT1].call is None and seats[SEAT2].call == call.id)
     row = await ended(live, "+4237774001")
+    await until(lambda: bool(pbx.events("AgentComplete", Uniqueid=call.id)))
     complete = pbx.events("AgentComplete", Uniqueid=call.id)
     assert complete[0]["Interface"] == SEAT1  # Asterisk still names the first seat
     assert row["state"] == "ended"
