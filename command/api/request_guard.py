@@ -200,8 +200,8 @@ class RequestGuard:
         try:
             if problems:
                 raise invalid(problems)
-            body = await self._read(scope, receive)
             headers = dict(scope.get("headers", []))
+            body = await self._read(scope, headers, receive)
             content_type = headers.get(b"content-type", b"").decode("latin-1")
             found = body_problems(content_type, body) if body else []
             if found:
@@ -214,10 +214,11 @@ class RequestGuard:
         # What was read is handed on as it came; with nothing read, the server's own receive.
         await self.app(scope, receive if body is None else _replay(body, receive), send)
 
-    async def _read(self, scope: Scope, receive: Receive) -> bytes | None:
+    async def _read(
+        self, scope: Scope, headers: dict[bytes, bytes], receive: Receive
+    ) -> bytes | None:
         """The body, or None when there is none to read (nothing was received)."""
         limit = self.limits.for_path(scope.get("path", ""))
-        headers = dict(scope.get("headers", []))
         declared = headers.get(b"content-length")
         if declared is not None:
             try:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import websockets
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from websockets.asyncio.client import ClientConnection
 
@@ -51,3 +52,18 @@ async def subscribe(ws: ClientConnection, **message: Any) -> list[dict[str, Any]
     assert answer["type"] == "snapshot", answer
     positions: list[dict[str, Any]] = answer["positions"]
     return positions
+
+
+async def marker(
+    engine: AsyncEngine, unit_id: str
+) -> tuple[float | None, float | None, datetime | None]:
+    """A unit's latest position on the map (lon, lat, device time), as stored."""
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text("SELECT ST_X(fix) AS lon, ST_Y(fix) AS lat, fix_at FROM dispatch_units "
+                     "WHERE id = :u"),
+                {"u": unit_id},
+            )
+        ).one()
+    return row.lon, row.lat, row.fix_at

@@ -20,6 +20,7 @@ from ops.pgcluster import free_port
 from tests.support import builders
 from tests.support import dispatch_builders as b
 from tests.support.live import LiveApp
+from tests.support.tracking import marker
 
 DEVICE = "357938035643809"  # a tracker's IMEI
 
@@ -33,19 +34,6 @@ async def _bound(live: LiveApp, engine: AsyncEngine, unit_id: str = "E1") -> dic
     assert r.status_code == 200, r.text
     return admin
 
-
-async def _stored(
-    engine: AsyncEngine, unit_id: str
-) -> tuple[float | None, float | None, datetime | None]:
-    async with engine.connect() as conn:
-        row = (
-            await conn.execute(
-                text("SELECT ST_X(fix) AS lon, ST_Y(fix) AS lat, fix_at FROM dispatch_units "
-                     "WHERE id = :u"),
-                {"u": unit_id},
-            )
-        ).one()
-    return row.lon, row.lat, row.fix_at
 
 
 @pytest.fixture
@@ -133,7 +121,7 @@ async def test_every_osmand_form_is_stored_as_the_right_position(
                 assert got[name] == pytest.approx(value), (how, name, got)
         assert fix.source == "osmand"
         await live.container.positions.flush()  # positions are stored in batches
-        assert await _stored(engine, "E1") == (want["lon"], want["lat"], want["time"]), how
+        assert await marker(engine, "E1") == (want["lon"], want["lat"], want["time"]), how
 
 
 async def test_an_unknown_device_is_refused_counted_and_never_stored(
@@ -152,7 +140,7 @@ async def test_an_unknown_device_is_refused_counted_and_never_stored(
     health = (await live.http.get("/api/v1/health")).json()["parts"]["trackers"]
     assert health["status"] == "ok"
     assert "2 refused from unknown devices (last: 999999)" in health["detail"]
-    assert await _stored(engine, "E1") == (None, None, None)
+    assert await marker(engine, "E1") == (None, None, None)
     assert live.container.tracking.latest_all() == {}
 
 
@@ -179,7 +167,7 @@ async def test_bad_requests_name_the_field_and_store_nothing(
         "/api/v1/osmand", content=b"{not json", headers={"content-type": "application/json"}
     )
     assert r.json()["code"] == "osmand.body_not_json"
-    assert await _stored(engine, "E1") == (None, None, None)
+    assert await marker(engine, "E1") == (None, None, None)
 
 
 async def test_bindings_are_made_by_administrators_and_audited(

@@ -23,6 +23,7 @@ from tests.support import builders
 from tests.support import dispatch_builders as b
 from tests.support.live import LiveApp, serve
 from tests.support.terminal import connected, frame, position
+from tests.support.tracking import marker
 
 
 @pytest.fixture
@@ -168,17 +169,6 @@ async def test_a_flooding_terminal_is_limited_and_another_is_not(
     assert quick.container.terminals.limited == {"E1": len(limited)}
 
 
-async def _fix_of(engine: AsyncEngine, unit_id: str) -> tuple[float, float, datetime]:
-    async with engine.connect() as conn:
-        row = (
-            await conn.execute(
-                text("SELECT ST_X(fix) AS lon, ST_Y(fix) AS lat, fix_at FROM dispatch_units "
-                     "WHERE id = :u"),
-                {"u": unit_id},
-            )
-        ).one()
-    return row.lon, row.lat, row.fix_at
-
 
 async def test_a_future_position_is_refused_and_the_marker_moves_with_the_next(
     live: LiveApp, engine: AsyncEngine
@@ -199,7 +189,7 @@ async def test_a_future_position_is_refused_and_the_marker_moves_with_the_next(
         )
         assert moved["type"] == "ack"
     await live.container.positions.flush()  # positions are stored in batches
-    assert await _fix_of(engine, "E1") == (9.505, 47.141, now + timedelta(seconds=5))
+    assert await marker(engine, "E1") == (9.505, 47.141, now + timedelta(seconds=5))
 
 
 # ----------------------------------------------------------------------------- with the map
