@@ -1,10 +1,13 @@
 """``cad bench ami``: the Asterisk bridge under load.
 
-The AMI simulator runs in a separate process and, in this process (one core: one event loop),
-the real bridge, the call-taking service writing to a throwaway PostgreSQL cluster, the web app
-and one console websocket per seat; it reports the AMI events per second the bridge applied, the
-p99 time from ``AgentCalled`` read off the socket to the screen pop received on the console
-websocket, and reconnect plus full resync time with live calls.
+The switch runs in a separate process: the AMI simulator, or with ``--asterisk`` the real
+Asterisk of the shared build driven by real calls (``command/bench/ami_asterisk.py``). In this
+process (one core: one event loop) run the real bridge, the call-taking service writing to a
+throwaway PostgreSQL cluster and the web app; the consoles, one websocket per seat, run in a
+third. It reports the AMI events per second the bridge applied, the p99 time from
+``AgentCalled`` read off the socket to the screen pop received on the console websocket, the
+calls recorded against the calls started, and reconnect plus full resync time with live calls.
+``--rates`` steps the call rate up and reports the highest one sustained.
 """
 
 from __future__ import annotations
@@ -17,12 +20,14 @@ import os
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from command.bench.ami_asterisk import asterisk_process
+from command.bench.polling import until
 from command.bench.stats import percentile
 from command.settings import Settings
 from telephony.simulator import AmiSimulator
@@ -35,12 +40,37 @@ def _p99(values: Sequence[float]) -> float | None:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bench = sub.add_parser("ami", help="AMI bridge: events/s, screen-pop p99, resync time")
     bench.add_argument("--seconds", type=float, default=20.0, help="measured load phase")
-    bench.add_argument("--calls-per-second", type=float, default=80.0)
-    bench.add_argument("--seats", type=int, default=60)
-    bench.add_argument("--speed", type=float, default=10.0, help="simulated time acceleration")
+    bench.add_argument("--calls-per-second", type=_positive, default=80.0)
+    bench.add_argument("--rates", type=_rates, default=None,
+                       help="comma-separated call rates, stepped up until one is not sustained")
+    bench.add_argument("--seats", type=int, default=None,
+                       help="seats signed in (default: 60, or enough for the rate on --asterisk)")
+    bench.add_argument("--speed", type=_positive, default=10.0,
+                       help="simulated time acceleration (simulator only)")
     bench.add_argument("--live-calls", type=int, default=100, help="calls up during the resync")
+    bench.add_argument("--asterisk", action="store_true",
+                       help="the real Asterisk of the shared build instead of the simulator")
+    bench.add_argument("--talk", type=_positive, default=2.0,
+                       help="mean talk time in seconds of a call on --asterisk")
     bench.add_argument("--json", action="store_true", help="print the figures as JSON")
     bench.set_defaults(handler=bench_ami_cmd)
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value <= 10_000:
+        raise argparse.ArgumentTypeError(f"must be above 0 and at most 10000: {text}")
+    return value
+
+
+def _rates(text: str) -> list[float]:
+    rates = [_positive(part) for part in text.split(",") if part.strip()]
+    if not rates:
+        raise argparse.ArgumentTypeError("no rate given")
+    return sorted(rates)
 
 
 # ------------------------------------------------------------------ simulator process
@@ -112,9 +142,50 @@ class BenchResult:
     writer_batches: int
     writer_seconds: float
     load_average: tuple[float, float, float]
+    switch: str
+    rate: float
+    calls_started: int
+    calls_recorded: int
+    switch_report: dict[str, Any]
+
+    def sustained(self) -> tuple[bool, str]:
+        """Whether the switch and the bridge kept up with the rate, and if not, why."""
+        report = self.switch_report
+        if self.calls_recorded < self.calls_started:
+            return False, f"{self.calls_started - self.calls_recorded} calls not recorded"
+        if self.switch == "asterisk":
+            late = report["offered_seconds"] - report["planned_seconds"]
+            if report["refused"]:
+                return False, f"Asterisk refused {report['refused']} originations"
+            if report["joined"] < self.calls_started:
+                return False, f"{self.calls_started - report['joined']} calls never queued"
+            if report["answered"] + report["abandoned"] < report["joined"]:
+                return False, "calls left in the queue unanswered"
+            if late > 1.0:
+                return False, f"originations fell {late:.1f} s behind"
+        if self.pop_p99_ms is None or self.pop_p99_ms >= 50:
+            return False, f"screen pop p99 {_ms(self.pop_p99_ms)} (goal < 50 ms)"
+        if self.history_pending:
+            return False, f"{self.history_pending} pops without history"
+        return True, "every call recorded, pop p99 under 50 ms"
 
     def lines(self) -> list[str]:
+        ok, why = self.sustained()
+        head = [
+            f"switch: {self.switch}, {self.rate:g} calls/s asked; calls started "
+            f"{self.calls_started}, recorded by the bridge {self.calls_recorded}; "
+            f"sustained: {'yes' if ok else 'no'} ({why})",
+        ]
+        if self.switch == "asterisk":
+            r = self.switch_report
+            head.append(
+                f"Asterisk: {r['joined']} queued, {r['answered']} answered, "
+                f"{r['abandoned']} abandoned, {r['refused']} refused; originated in "
+                f"{r['offered_seconds']:.1f} s; Asterisk CPU {r['asterisk_cpu_seconds']:.1f} s "
+                f"in {r['seconds']:.1f} s"
+            )
         return [
+            *head,
             f"events: {self.events_applied} applied of {self.events_offered} sent in "
             f"{self.seconds:.1f} s -> {self.events_per_second:.0f} events/s "
             f"(process CPU {self.cpu_seconds:.1f} s, overflows {self.overflows})",
@@ -135,15 +206,6 @@ class BenchResult:
         ]
 
 
-async def until(condition: Callable[[], bool], limit: float, step: float) -> bool:
-    """Poll ``condition`` every ``step`` seconds for at most ``limit`` seconds."""
-    for _ in range(max(int(limit / step), 1)):
-        if condition():
-            return True
-        await asyncio.sleep(step)
-    return condition()
-
-
 def _ms(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f} ms"
 
@@ -152,17 +214,45 @@ def _s(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f} s"
 
 
+@dataclass(frozen=True)
+class Switch:
+    """Which switch the bench drives, and how."""
+
+    asterisk: bool = False
+    speed: float = 10.0  # the simulator's time acceleration
+    talk: float = 2.0  # mean talk time of a real call, seconds
+
+    def seats_for(self, rate: float) -> int:
+        if not self.asterisk:
+            return 60
+        # a seat is busy for the ring and the talk; half as many again for the queue's rotation
+        return max(10, int(rate * (1.0 + self.talk * 1.5) * 1.5) + 1)
+
+
 def bench_ami_cmd(args: argparse.Namespace, settings: Settings) -> int:
-    result = asyncio.run(
-        run_bench(
-            args.seconds, args.calls_per_second, args.seats, args.speed, args.live_calls, settings
+    switch = Switch(args.asterisk, args.speed, args.talk)
+    if switch.asterisk and not (settings.shared_dir / "asterisk").is_dir():
+        print(f"cad bench ami --asterisk: no Asterisk build in {settings.shared_dir / 'asterisk'}"
+              " (set CAD_SHARED_DIR)")
+        return 2
+    results: list[BenchResult] = []
+    for rate in args.rates or [args.calls_per_second]:
+        seats = args.seats or switch.seats_for(rate)
+        result = asyncio.run(
+            run_bench(args.seconds, rate, seats, switch, args.live_calls, settings)
         )
-    )
-    if args.json:
-        print(json.dumps(result.__dict__, indent=2))
-    else:
-        for line in result.lines():
-            print(line)
+        results.append(result)
+        if args.json:
+            print(json.dumps(result.__dict__, indent=2))
+        else:
+            for line in result.lines():
+                print(line)
+        if not result.sustained()[0]:
+            break
+    if args.rates and not args.json:
+        kept = [r.rate for r in results if r.sustained()[0]]
+        print(f"highest rate sustained: {kept[-1]:g} calls/s" if kept
+              else "no rate sustained")
     return 0
 
 
@@ -240,9 +330,10 @@ async def _request(conn: Connection, cmd: str, arg: Any = None) -> Any:
 
 
 async def run_bench(
-    seconds: float, rate: float, seats: int, speed: float, live_calls: int, settings: Settings
+    seconds: float, rate: float, seats: int, switch: Switch, live_calls: int, settings: Settings
 ) -> BenchResult:
     import httpx
+    import sqlalchemy as sa
     import uvicorn
     from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -251,10 +342,21 @@ async def run_bench(
     from command.auth import service as auth
     from ops import migrate
     from ops.pgcluster import Cluster, free_port
+    from telephony.tables import calls
 
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_sim_process, args=(child, seats + live_calls, speed), daemon=True)
+    speed = switch.speed if not switch.asterisk else 1.0
+    if switch.asterisk:
+        proc = ctx.Process(
+            target=asterisk_process,
+            args=(child, str(settings.shared_dir.resolve()), seats + live_calls, switch.talk),
+            daemon=True,
+        )
+    else:
+        proc = ctx.Process(
+            target=_sim_process, args=(child, seats + live_calls, speed), daemon=True
+        )
     proc.start()
     tmp = Path(tempfile.mkdtemp(prefix="cad-bench-ami-"))
     cluster = Cluster(root=tmp / "pg", port=free_port())
@@ -262,6 +364,8 @@ async def run_bench(
     await asyncio.to_thread(cluster.start)
     try:
         sim_port = await asyncio.get_running_loop().run_in_executor(None, parent.recv)
+        if not isinstance(sim_port, int):
+            raise RuntimeError(str(sim_port))
         url = cluster.url("postgres")
         engine = create_async_engine(url)
         await migrate.upgrade(engine)
@@ -306,7 +410,8 @@ async def run_bench(
                     con_child,
                     f"ws://127.0.0.1:{port}/api/v1/telephony/ws",
                     token,
-                    [f"Local/{2000 + n}@agents" for n in range(seats)],
+                    # every seat signed in, those that take the resync's calls too
+                    [f"Local/{2000 + n}@agents" for n in range(seats + live_calls)],
                 ),
                 daemon=True,
             )
@@ -333,7 +438,12 @@ async def run_bench(
             writer = {
                 k: stats.extra.get(k, 0.0) - extra0.get(k, 0.0) for k in ("batches", "write_s")
             }
-            await asyncio.sleep(2.0 / speed * 10)  # calls in progress finish
+            async with container.engine.connect() as conn:
+                recorded = await conn.scalar(
+                    sa.select(sa.func.count()).select_from(calls).where(calls.c.state == "ended")
+                )
+            if not switch.asterisk:
+                await asyncio.sleep(2.0 / speed * 10)  # calls in progress finish
             # reconnect + resync with live calls
             await _request(parent, "calls", {"n": live_calls})
             for _ in range(400):
@@ -384,6 +494,11 @@ async def run_bench(
             writer_batches=int(writer["batches"]),
             writer_seconds=writer["write_s"],
             load_average=os.getloadavg(),
+            switch="asterisk" if switch.asterisk else "simulator",
+            rate=rate,
+            calls_started=int(sent["calls"]),
+            calls_recorded=int(recorded or 0),
+            switch_report={**sent, "planned_seconds": seconds},
         )
     finally:
         await _request(parent, "stop")

@@ -41,6 +41,6 @@ def asterisk_install() -> Iterator[asterisk.Installation]:
     """The shared Asterisk build, unpacked once for the session (skipped, loudly, if absent)."""
     if not asterisk.available():
         pytest.skip(asterisk.MISSING)
-    install = asterisk.Installation()
+    install = asterisk.install()
     yield install
     install.cleanup()
