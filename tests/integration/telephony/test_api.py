@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,17 +14,10 @@ from telephony.simulator import AmiSimulator
 from tests.integration.telephony.conftest import service
 from tests.support.builders import signed_in
 from tests.support.live import LiveApp, serve
+from tests.support.waiting import until
 
 SEAT1 = "Local/1001@agents"
 SEAT2 = "Local/1002@agents"
-
-
-async def until(condition: Callable[[], bool], limit: float = 10.0) -> None:
-    for _ in range(int(limit / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    assert condition(), "condition not reached in time"
 
 
 async def next_pop(ws: Any, limit: float = 5.0) -> dict[str, Any]:

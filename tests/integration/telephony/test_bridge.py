@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 import sqlalchemy as sa
 
@@ -14,14 +13,7 @@ from telephony.simulator import AmiSimulator
 from telephony.tables import call_transitions, calls, recordings
 from tests.integration.telephony.conftest import FIXTURES, service
 from tests.support.live import LiveApp
-
-
-async def until(condition: Callable[[], bool], limit: float = 10.0) -> None:
-    for _ in range(int(limit / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    assert condition(), "condition not reached in time"
+from tests.support.waiting import until
 
 
 async def rows(app: LiveApp) -> list[dict[str, object]]:

@@ -4,7 +4,7 @@ in memory, then in its spool file, and writes them in order once the database is
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,14 +17,7 @@ from telephony.tracker import DomainEvent
 from tests.integration.telephony.conftest import service
 from tests.support.database import PgServer
 from tests.support.live import LiveApp
-
-
-async def until(condition: Callable[[], bool], limit: float = 30.0) -> None:
-    for _ in range(int(limit / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    assert condition(), "condition not reached in time"
+from tests.support.waiting import until
 
 
 async def test_a_database_restart_mid_flow_loses_no_call_event(

@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,19 +36,12 @@ from telephony.tables import call_transitions, calls, recordings
 from tests.support.asterisk import Asterisk, Installation, LinkCut
 from tests.support.builders import PASSWORD, signed_in, user
 from tests.support.live import LiveApp, serve
+from tests.support.waiting import until
 
 SEAT1 = "Local/1001@agents"
 SEAT2 = "Local/1002@agents"
 SUPERVISOR = "Local/1009@external"
 pytestmark = pytest.mark.slow
-
-
-async def until(condition: Callable[[], bool], limit: float = 15.0) -> None:
-    for _ in range(int(limit / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    assert condition(), "condition not reached in time"
 
 
 @pytest.fixture(scope="module")
