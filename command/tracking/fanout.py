@@ -170,7 +170,8 @@ class Fanout:
             current = self._latest.get(fix.unit_id)
             if not is_newer(None if current is None else current.fix, fix):
                 continue
-            marker = Marker(fix, self._encode(fix))
+            # Encoded once for every console, and not at all while there is none.
+            marker = Marker(fix, self._encode(fix) if self._feeds else "")
             self._latest[fix.unit_id] = marker
             moved.append(marker)
         if moved:
@@ -191,7 +192,12 @@ class Fanout:
     def subscribe(self, feed: ConsoleFeed, interest: Interest) -> list[Marker]:
         """Replace the feed's interest; returns the current picture within it (the snapshot),
         which stands for everything pending until now."""
-        snapshot = [m for m in self._latest.values() if interest.wants(m.fix)]
+        snapshot: list[Marker] = []
+        for unit_id, marker in self._latest.items():
+            if interest.wants(marker.fix):
+                if not marker.wire:  # taken in while no console was connected
+                    marker = self._latest[unit_id] = Marker(marker.fix, self._encode(marker.fix))
+                snapshot.append(marker)
         feed.reset(interest, {m.fix.unit_id for m in snapshot})
         return snapshot
 
