@@ -96,7 +96,7 @@ class Settings(BaseSettings):
         default=7.0, gt=0, description="how long terminal idempotency keys are kept"
     )
     terminal_recent_keys: int = Field(
-        default=1_024, ge=1, le=1_000_000,
+        default=64, ge=1, le=1_000_000,
         description="position keys remembered per device to answer a replay as a duplicate",
     )
     # Breadcrumbs: batched writes, daily partitions, retention.

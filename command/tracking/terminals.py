@@ -65,7 +65,7 @@ class TerminalPolicy:
     outbox: int = 256
     route_timeout_s: float = 3.0
     #: position keys remembered per device, to answer a replay among them as a duplicate
-    recent_keys: int = 1_024
+    recent_keys: int = 64
 
 
 @dataclass(eq=False)
@@ -85,6 +85,10 @@ class Session:
             self.outbox.put_nowait(frame)
         except asyncio.QueueFull:
             self.lagged.set()
+
+
+#: the first answer to a position key: pending, the count stored, or the answer with refusals
+_Recent = asyncio.Future["Frame | None"] | int | Frame
 
 
 class _Replayed(Exception):
@@ -136,8 +140,9 @@ class Terminals:
         self.policy = policy
         self._sessions: dict[str, set[Session]] = {}
         self._buckets: dict[str, TokenBucket] = {}
-        #: per device, its last position keys and the answer each got (resolved once stored)
-        self._recent: dict[str, OrderedDict[str, asyncio.Future[Frame | None]]] = {}
+        #: per device, its last position keys: the answer each got (a future until stored; then
+        #: the count stored when nothing was refused, the whole answer only when something was)
+        self._recent: dict[str, OrderedDict[str, _Recent]] = {}
         self._task: asyncio.Task[None] | None = None
         #: frames refused by the rate limit, per device (health and tests read it)
         self.limited: dict[str, int] = {}
@@ -244,11 +249,13 @@ class Terminals:
         kind = "positions" if msg.batch else "position"
         recent = self._recent.setdefault(session.device, OrderedDict())
         first = recent.get(msg.key)
+        if isinstance(first, asyncio.Future):
+            first = await asyncio.shield(first)
+        if isinstance(first, int):
+            return {"v": V, "type": "ack", "key": msg.key, "for": kind, "duplicate": True,
+                    "accepted": first, "refused": []}
         if first is not None:
-            answer = await asyncio.shield(first)
-            if answer is not None:
-                return {**answer, "duplicate": True}
-            # the first copy took nothing in after all: this one is taken in afresh
+            return {**first, "duplicate": True}
         # Claimed before anything is awaited: a copy sent meanwhile waits for this answer.
         claim: asyncio.Future[Frame | None] = asyncio.get_running_loop().create_future()
         recent[msg.key] = claim
@@ -264,15 +271,18 @@ class Terminals:
 
     @staticmethod
     def _settle(
-        recent: OrderedDict[str, asyncio.Future[Frame | None]],
+        recent: OrderedDict[str, _Recent],
         key: str,
         claim: asyncio.Future[Frame | None],
         answer: Frame | None,
     ) -> None:
-        """The first answer to a key, for its replays; None: nothing was taken, the key is
-        free again."""
-        if answer is None and recent.get(key) is claim:
-            del recent[key]
+        """The first answer to a key, for its replays (kept small: most positions have no
+        refusals); None: nothing was taken, the key is free again."""
+        if recent.get(key) is claim:
+            if answer is None:
+                del recent[key]
+            else:
+                recent[key] = answer if answer["refused"] else int(answer["accepted"])
         if not claim.done():
             claim.set_result(answer)
 
