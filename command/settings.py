@@ -100,7 +100,7 @@ class Settings(BaseSettings):
         description="position keys remembered per device to answer a replay as a duplicate",
     )
     # Breadcrumbs: batched writes, daily partitions, retention.
-    position_batch_size: int = Field(default=1_000, ge=1, le=50_000)
+    position_batch_size: int = Field(default=5_000, ge=1, le=50_000)
     position_flush_ms: float = Field(
         default=0.0, ge=0, le=60_000,
         description="the longest a position waits for its batch to fill (0: group commit)",

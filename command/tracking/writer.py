@@ -57,7 +57,7 @@ class WriterStopped(Unavailable):
 
 @dataclass(frozen=True)
 class WriterPolicy:
-    batch_size: int = 1_000
+    batch_size: int = 5_000
     #: the longest the first queued fix waits for its batch to fill (0: not at all)
     interval_s: float = 0.0
     queue_limit: int = 200_000
