@@ -183,6 +183,7 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
                 rate_per_s=settings.terminal_rate_per_s,
                 burst=settings.terminal_burst,
                 key_days=settings.terminal_key_days,
+                recent_keys=settings.terminal_recent_keys,
             ),
         ),
         trackers=Trackers(engine, clock, tracking, unit_status),

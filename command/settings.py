@@ -44,7 +44,9 @@ class Settings(BaseSettings):
 
     event_queue_size: int = Field(default=10_000, ge=10)
     tracking_rate_hz: float = Field(
-        default=2.0, gt=0, le=50, description="position batches per second to each console"
+        default=0.0, ge=0, le=50,
+        description="at most this many position batches a second to each console "
+        "(0: as fast as its socket takes them, coalescing only while it is busy)",
     )
 
     # The Asterisk AMI link and the screen pop windows.
@@ -93,9 +95,16 @@ class Settings(BaseSettings):
     terminal_key_days: float = Field(
         default=7.0, gt=0, description="how long terminal idempotency keys are kept"
     )
+    terminal_recent_keys: int = Field(
+        default=64, ge=1, le=1_000_000,
+        description="position keys remembered per device to answer a replay as a duplicate",
+    )
     # Breadcrumbs: batched writes, daily partitions, retention.
-    position_batch_size: int = Field(default=1_000, ge=1, le=50_000)
-    position_flush_ms: float = Field(default=250.0, gt=0, le=60_000)
+    position_batch_size: int = Field(default=5_000, ge=1, le=50_000)
+    position_flush_ms: float = Field(
+        default=0.0, ge=0, le=60_000,
+        description="the longest a position waits for its batch to fill (0: group commit)",
+    )
     position_queue_limit: int = Field(
         default=200_000, ge=1, description="positions waiting to be stored; beyond, refused"
     )

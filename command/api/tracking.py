@@ -1,7 +1,8 @@
 """Live unit positions for the consoles' map: ``/api/v1/tracking/ws?token=T``.
 
 The console subscribes to a viewport and/or units and gets a snapshot of the current picture,
-then batches of changed positions, coalesced per unit and paced (``CAD_TRACKING_RATE_HZ``).
+then batches of changed positions, sent as soon as its socket is free and coalesced per unit
+while it is busy (and paced, if ``CAD_TRACKING_RATE_HZ`` is set).
 The protocol is ``docs/protocols/console-tracking.md``; the session is
 ``command.tracking.consoles``.
 """

@@ -1,8 +1,9 @@
-"""One console's tracking session: read its messages, write its frames, paced.
+"""One console's tracking session: read its messages, write its frames.
 
 Each console has its own reader and its own writer task; the writer is the only one that sends.
 It waits on the console's feed, sends replies first (errors, the snapshot that answers a
-subscribe), then the positions batch when the console's period is over. A console whose socket
+subscribe), then whatever positions are pending, as soon as the last frame is sent (or when
+the console's period is over, if batches are paced). A console whose socket
 does not drain blocks only its own writer: meanwhile its feed keeps one pending position per
 unit, and it gets the latest of each when the socket drains.
 

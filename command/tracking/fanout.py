@@ -8,9 +8,12 @@ so a late batch or a glitch never moves it backwards.
 Each feed holds at most one pending position per unit: a newer one replaces the older one
 (latest by device time wins). ``publish`` only touches these small dictionaries and wakes the
 feeds; it never waits for a console, so a slow or stalled console keeps only the latest of each
-unit and gets them when it catches up, while the others go on. ``ConsoleFeed.take_due`` paces
-one console's batches at ``rate_hz``: the first change after a quiet spell goes out at once,
-then at most one batch per period.
+unit and gets them when it catches up, while the others go on. With ``rate_hz`` 0 (the
+default) a console gets each change as soon as its socket has taken the last batch: only what
+arrives while it is busy is coalesced, so a quick console sees each position at once and a
+slow one gets merged batches, never a backlog. With ``rate_hz`` above 0, ``take_due`` also
+paces one console's batches: the first change after a quiet spell goes out at once, then at
+most one batch per period.
 
 A console's interest is a viewport (``BBox``) and/or a set of unit ids: a fix is of interest
 when it lies in the viewport or is of one of the units (with neither, every unit). A unit that
@@ -125,6 +128,8 @@ class ConsoleFeed:
 
     def due_in(self, now: float) -> float:
         """Seconds until this console may get its next batch (0: now)."""
+        if self.rate_hz <= 0:
+            return 0.0
         return max(0.0, self._sent_at + 1.0 / self.rate_hz - now)
 
     def take_due(self, now: float) -> list[Marker]:
@@ -140,7 +145,7 @@ class ConsoleFeed:
 class Fanout:
     """Every unit's latest position and the feeds of this process's consoles."""
 
-    def __init__(self, rate_hz: float = 2.0, encode: Callable[[Fix], str] = _no_wire) -> None:
+    def __init__(self, rate_hz: float = 0.0, encode: Callable[[Fix], str] = _no_wire) -> None:
         self.rate_hz = rate_hz
         self._encode = encode
         self._latest: dict[str, Marker] = {}
@@ -165,7 +170,8 @@ class Fanout:
             current = self._latest.get(fix.unit_id)
             if not is_newer(None if current is None else current.fix, fix):
                 continue
-            marker = Marker(fix, self._encode(fix))
+            # Encoded once for every console, and not at all while there is none.
+            marker = Marker(fix, self._encode(fix) if self._feeds else "")
             self._latest[fix.unit_id] = marker
             moved.append(marker)
         if moved:
@@ -186,7 +192,12 @@ class Fanout:
     def subscribe(self, feed: ConsoleFeed, interest: Interest) -> list[Marker]:
         """Replace the feed's interest; returns the current picture within it (the snapshot),
         which stands for everything pending until now."""
-        snapshot = [m for m in self._latest.values() if interest.wants(m.fix)]
+        snapshot: list[Marker] = []
+        for unit_id, marker in self._latest.items():
+            if interest.wants(marker.fix):
+                if not marker.wire:  # taken in while no console was connected
+                    marker = self._latest[unit_id] = Marker(marker.fix, self._encode(marker.fix))
+                snapshot.append(marker)
         feed.reset(interest, {m.fix.unit_id for m in snapshot})
         return snapshot
 

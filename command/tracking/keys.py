@@ -1,5 +1,7 @@
 """SQL for the idempotency keys of terminal messages and for tracker bindings.
 
+Positions have no key row: they are idempotent by their breadcrumb key (unit, device time).
+
 A state-changing message's key is inserted in the transaction of its change, so the change and
 its key commit together: a replay finds the key (and the answer given the first time) and
 changes nothing. Keys older than the retention are pruned in one statement.
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -35,15 +37,8 @@ async def claim(
     key: str,
     kind: str,
     answer: dict[str, Any],
-    *,
-    asynchronous: bool = False,
 ) -> bool:
-    """Record the key with its answer; False when it was already there (a replay).
-
-    ``asynchronous``: the transaction commits without waiting for the WAL flush (positions:
-    high-volume, and their own device times make a replay harmless)."""
-    if asynchronous:
-        await conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
+    """Record the key with its answer; False when it was already there (a replay)."""
     row = await conn.execute(
         insert(terminal_keys)
         .values(device=device, key=key, kind=kind, answer=answer)
@@ -51,13 +46,6 @@ async def claim(
         .returning(terminal_keys.c.key)
     )
     return row.first() is not None
-
-
-async def forget(conn: AsyncConnection, device: str, key: str) -> None:
-    """Free a key whose message changed nothing after all (every position of it refused)."""
-    await conn.execute(
-        delete(terminal_keys).where(terminal_keys.c.device == device, terminal_keys.c.key == key)
-    )
 
 
 async def prune(conn: AsyncConnection, before: datetime) -> int:

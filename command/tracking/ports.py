@@ -3,6 +3,7 @@ message system can replace the cross-process path without touching ingest or con
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -13,7 +14,10 @@ class PositionWriter(Protocol):
     """Stores breadcrumbs (in batches, possibly with asynchronous commit) and each unit's
     latest position."""
 
-    async def write(self, fixes: Sequence[Fix]) -> None: ...
+    async def write(self, fixes: Sequence[Fix]) -> asyncio.Future[int]:
+        """Queue ``fixes`` (never waiting for the database); the future is resolved with how
+        many were stored once they are committed."""
+        ...
 
 
 class PositionRelay(Protocol):

@@ -127,6 +127,8 @@ class PgRelay:
         self._dsn = dsn
         self.fanout = fanout
         self.origin = uuid.uuid4().hex[:12]
+        #: how this process's own payloads begin (``encode``'s head)
+        self._own = f'{{"o":{json.dumps(self.origin)},'
         self._flush_interval = flush_interval
         self._reconnect_interval = reconnect_interval
         self._outbox: dict[str, Fix] = {}
@@ -195,6 +197,8 @@ class PgRelay:
             log.warning("position relay not connected (%s); retrying", exc)
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        if payload.startswith(self._own):
+            return  # this process's own, back from the database: its consoles have them
         try:
             origin, fixes = decode(payload)
         except (ValueError, KeyError, TypeError):

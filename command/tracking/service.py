@@ -1,12 +1,14 @@
 """Taking positions in: check, order, keep the latest, store, relay, and fence.
 
 ``report`` is what the unit terminal protocol and the OsmAnd endpoint call, with what one
-device sent (one fix or a buffered batch). Each fix is checked (``dispatch.avl.fixes.check``:
-refused fixes are answered with the field, and nothing of them is stored), judged against the
-unit's latest position (impossible jumps are flagged, not dropped), written through the
-``PositionWriter`` and relayed to the consoles of every process through the ``PositionRelay``;
-the newest by device time becomes the unit's latest position. Settled fixes (device-time order,
-``dispatch.avl.geofence.Timeline``) are followed against the unit's fences: arriving at its
+device sent (one fix or a buffered batch); it never waits for the database: what it returns
+holds a future resolved once the fixes are committed, which is what the ack waits for. Each
+fix is checked (``dispatch.avl.fixes.check``: refused fixes are answered with the field, and
+nothing of them is stored), judged against the unit's latest position (impossible jumps are
+flagged, not dropped), written through the ``PositionWriter`` and relayed to the consoles of
+every process through the ``PositionRelay``; the newest by device time becomes the unit's
+latest position. Settled fixes (device-time order, ``dispatch.avl.geofence.Timeline``) are
+followed against the unit's fences: arriving at its
 incident suggests on scene (or reports it, with ``arrival_sets_on_scene``), leaving its
 jurisdiction or entering a hazard zone is an event for the dispatchers.
 
@@ -16,6 +18,7 @@ state lives in the process the unit's terminal is connected to.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -52,11 +55,17 @@ class Refused:
 
 @dataclass(frozen=True)
 class Taken:
-    """What became of a report: how many fixes were stored, and the refused ones."""
+    """What became of a report: how many fixes were taken in, the refused ones, and (when
+    some were taken) the future resolved with how many were stored once they are committed."""
 
     accepted: int
     refused: list[Refused]
     latest: Fix | None
+    stored: asyncio.Future[int] | None = None
+
+    async def committed(self) -> int:
+        """Wait until the fixes taken are committed; how many were stored."""
+        return 0 if self.stored is None else await self.stored
 
 
 @dataclass
@@ -142,13 +151,14 @@ class Tracking:
             elif is_newer(state.latest, fix):
                 state.latest, state.suspect = fix, None
             accepted.append(fix)
+        stored: asyncio.Future[int] | None = None
         if accepted:
             # Consoles first: the live map does not wait for the breadcrumb store's commit.
             await self.relay.publish(accepted)
-            await self.writer.write(accepted)
+            stored = await self.writer.write(accepted)
             for fix in accepted:
                 await self._fence(unit_id, state, state.timeline.add(fix, now))
-        return Taken(len(accepted), refused, state.latest)
+        return Taken(len(accepted), refused, state.latest, stored)
 
     async def tick(self) -> None:
         """Settle what waited for its tolerance, for every unit (run every second or so)."""

@@ -4,10 +4,14 @@
 Each message a terminal sends is rate-limited per device (a token bucket: a flooding terminal
 gets error frames and costs no database work), parsed, and answered with an ``ack`` or an
 ``error`` frame naming the field; the connection stays open after a bad frame. Every
-state-changing message carries an idempotency key, stored in the database: a status change, an
-acknowledgment or a text message stores its key in the transaction of the change (committed
-before the ack is sent); positions store theirs before they are taken in. A replay of a key
-changes nothing and gets the first answer again (``duplicate: true``).
+state-changing message carries an idempotency key. A status change, an acknowledgment or a text
+message stores its key in the database, in the transaction of the change (committed before the
+ack is sent). Positions are idempotent by themselves (a unit's breadcrumb is keyed by its device
+time and stored once), so they cost no database round trip of their own: a position's ack is
+sent once the batched writer has committed it, and the last ``recent_keys`` position keys of
+each device are remembered in this process, so that a replay among them changes nothing and
+gets the first answer again (``duplicate: true``); an older replay is taken in again, stored
+once, and answered ``duplicate: false``.
 
 Pushes: one subscription to the event hub for the whole process hands each terminal what
 concerns its unit: a new assignment (with the incident and the route from the unit's latest
@@ -20,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -59,6 +64,8 @@ class TerminalPolicy:
     key_days: float = 7.0
     outbox: int = 256
     route_timeout_s: float = 3.0
+    #: position keys remembered per device, to answer a replay among them as a duplicate
+    recent_keys: int = 64
 
 
 @dataclass(eq=False)
@@ -78,6 +85,10 @@ class Session:
             self.outbox.put_nowait(frame)
         except asyncio.QueueFull:
             self.lagged.set()
+
+
+#: the first answer to a position key: pending, the count stored, or the answer with refusals
+_Recent = asyncio.Future["Frame | None"] | int | Frame
 
 
 class _Replayed(Exception):
@@ -129,6 +140,9 @@ class Terminals:
         self.policy = policy
         self._sessions: dict[str, set[Session]] = {}
         self._buckets: dict[str, TokenBucket] = {}
+        #: per device, its last position keys: the answer each got (a future until stored; then
+        #: the count stored when nothing was refused, the whole answer only when something was)
+        self._recent: dict[str, OrderedDict[str, _Recent]] = {}
         self._task: asyncio.Task[None] | None = None
         #: frames refused by the rate limit, per device (health and tests read it)
         self.limited: dict[str, int] = {}
@@ -233,39 +247,68 @@ class Terminals:
 
     async def _positions(self, session: Session, msg: PositionsMsg) -> Frame:
         kind = "positions" if msg.batch else "position"
-        async with self.engine.begin() as conn:
-            claimed = await keys.claim(conn, session.device, msg.key, kind, {}, asynchronous=True)
-        if not claimed:
-            return await self._replayed(session, msg.key, kind)
+        recent = self._recent.setdefault(session.device, OrderedDict())
+        first = recent.get(msg.key)
+        if isinstance(first, asyncio.Future):
+            first = await asyncio.shield(first)
+        if isinstance(first, int):
+            return {"v": V, "type": "ack", "key": msg.key, "for": kind, "duplicate": True,
+                    "accepted": first, "refused": []}
+        if first is not None:
+            return {**first, "duplicate": True}
+        # Claimed before anything is awaited: a copy sent meanwhile waits for this answer.
+        claim: asyncio.Future[Frame | None] = asyncio.get_running_loop().create_future()
+        recent[msg.key] = claim
+        while len(recent) > self.policy.recent_keys:
+            recent.popitem(last=False)
         try:
-            taken = await self.tracking.report(session.unit_id, msg.reports, "terminal")
+            frame = await self._take(session, msg, kind)
         except BaseException:
-            await self._forget(session, msg.key)
+            self._settle(recent, msg.key, claim, None)
             raise
+        self._settle(recent, msg.key, claim, None if frame["type"] == "error" else frame)
+        return frame
+
+    @staticmethod
+    def _settle(
+        recent: OrderedDict[str, _Recent],
+        key: str,
+        claim: asyncio.Future[Frame | None],
+        answer: Frame | None,
+    ) -> None:
+        """The first answer to a key, for its replays (kept small: most positions have no
+        refusals); None: nothing was taken, the key is free again."""
+        if recent.get(key) is claim:
+            if answer is None:
+                del recent[key]
+            else:
+                recent[key] = answer if answer["refused"] else int(answer["accepted"])
+        if not claim.done():
+            claim.set_result(answer)
+
+    async def _take(self, session: Session, msg: PositionsMsg, kind: str) -> Frame:
+        taken = await self.tracking.report(session.unit_id, msg.reports, "terminal")
         if not msg.batch and taken.refused:
-            await self._forget(session, msg.key)  # nothing was taken: the key is free again
             r = taken.refused[0]
             return {"v": V, "type": "error", "key": msg.key, "code": r.code,
                     "message": r.message, "field": f"position.{r.field}",
                     "params": {k: v if isinstance(v, int | float | str | bool) else str(v)
                                for k, v in r.params.items()}}
+        # The ack is only sent once the fixes are committed: the terminal may then drop them.
+        stored = await taken.committed()
         return {
             "v": V,
             "type": "ack",
             "key": msg.key,
             "for": kind,
             "duplicate": False,
-            "accepted": taken.accepted,
+            "accepted": stored,
             "refused": [
                 {"index": r.index, "code": r.code, "field": f"{kind}.{r.index}.{r.field}"
                  if msg.batch else f"position.{r.field}", "message": r.message}
                 for r in taken.refused
             ],
         }
-
-    async def _forget(self, session: Session, key: str) -> None:
-        async with self.engine.begin() as conn:
-            await keys.forget(conn, session.device, key)
 
     def _also(self, session: Session, key: str, kind: str, answer: Frame) -> Callable[
         [AsyncConnection], Awaitable[None]

@@ -97,6 +97,7 @@ class Trackers:
         taken = await self.tracking.report(unit_id, [(report.reported, None)], "osmand")
         if taken.refused and taken.refused[0].error is not None:
             raise taken.refused[0].error
+        await taken.committed()  # answered once stored: the phone may drop its copy
         self.taken += 1
         assert taken.latest is not None
         return Stored(report.device_id, unit_id, taken.latest)

@@ -1,11 +1,15 @@
 """Breadcrumbs written in batches: the ``PositionWriter`` of the running service.
 
-``write`` only queues (it never waits for the database); one task takes the queue out in
-batches of ``batch_size`` fixes, or whatever waited ``interval_s``, each batch one multi-row
-insert and the update of its units' latest positions in one transaction with asynchronous
-commit (``SET LOCAL synchronous_commit = off``: a database crash may lose the last few hundred
-milliseconds of positions; status changes and acknowledgments never go this way and commit
-synchronously).
+``write`` only queues (it never waits for the database) and hands back a future that is
+resolved once the fixes are committed: that is when a terminal gets its ack. One task takes
+the queue out in batches of at most ``batch_size`` fixes, each batch one multi-row insert and
+the update of its units' latest positions in one transaction with asynchronous commit (``SET
+LOCAL synchronous_commit = off``: the commit is in PostgreSQL's hands once it returns, so the
+death of this process loses nothing acknowledged; a crash of the database server itself may
+lose its last fraction of a second; status changes and acknowledgments never go this way and
+commit synchronously). With ``interval_s`` 0 (the default) this is a group commit: whatever
+queued while one batch was written is the next batch, written at once, so batches grow with
+the load and an ack waits about one batch's round trip.
 
 Nothing queued is dropped while the database is away: the batch stays at the head of the queue
 and is retried, with a growing pause, until it is written. The queue is bounded
@@ -25,7 +29,7 @@ import itertools
 import logging
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -53,12 +57,22 @@ class WriterStopped(Unavailable):
 
 @dataclass(frozen=True)
 class WriterPolicy:
-    batch_size: int = 1_000
-    interval_s: float = 0.25
+    batch_size: int = 5_000
+    #: the longest the first queued fix waits for its batch to fill (0: not at all)
+    interval_s: float = 0.0
     queue_limit: int = 200_000
     retry_first_s: float = 0.05
     retry_max_s: float = 2.0
     stop_timeout_s: float = 10.0
+
+
+@dataclass(eq=False)
+class _Waiter:
+    """One ``write`` call's fixes (ordinals ``start`` to ``end``) and its future."""
+
+    start: int
+    end: int
+    stored: asyncio.Future[int] = field(repr=False)
 
 
 class BatchedPositionWriter:
@@ -83,6 +97,9 @@ class BatchedPositionWriter:
         self._taken = 0  # fixes accepted by write, ever
         self._done = 0  # fixes written or dropped, ever
         self._flush_to = 0
+        self._waiters: deque[_Waiter] = deque()
+        #: ordinals of fixes dropped as refused, not yet counted against their waiter
+        self._dropped_at: list[int] = []
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         #: counters for health and benchmarks
@@ -102,10 +119,16 @@ class BatchedPositionWriter:
             self._stopping = False
             self._task = asyncio.create_task(self._run(), name="positions writer")
 
-    async def write(self, fixes: Sequence[Fix]) -> None:
-        """Queue ``fixes`` for the next batch, or refuse them all when the queue is full."""
+    async def write(self, fixes: Sequence[Fix]) -> asyncio.Future[int]:
+        """Queue ``fixes`` for the next batch, or refuse them all when the queue is full.
+
+        The future returned is resolved once they are committed, with how many of them were
+        stored (a fix the database refused for its content is not), or fails with
+        ``WriterStopped`` when the service stopped before it could write them."""
+        stored: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         if not fixes:
-            return
+            stored.set_result(0)
+            return stored
         if self._stopping:
             raise WriterStopped("the service is stopping and takes no more positions")
         limit = self.policy.queue_limit
@@ -122,9 +145,11 @@ class BatchedPositionWriter:
             self._oldest_at = asyncio.get_running_loop().time()
             self._wake.set()
         self._queue.extend(fixes)
+        self._waiters.append(_Waiter(self._taken, self._taken + len(fixes), stored))
         self._taken += len(fixes)
-        if len(self._queue) >= self.policy.batch_size:
+        if len(self._queue) >= self.policy.batch_size or self.policy.interval_s <= 0:
             self._wake.set()
+        return stored
 
     async def flush(self) -> None:
         """Return once every fix queued before the call is written (or dropped as refused)."""
@@ -151,6 +176,17 @@ class BatchedPositionWriter:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        finally:
+            self._abandon()
+
+    def _abandon(self) -> None:
+        """Fail the futures of fixes that were not written: their senders get no ack."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.stored.done():
+                waiter.stored.set_exception(
+                    WriterStopped("the service stopped before these positions were stored")
+                )
 
     async def health(self) -> PartHealth:
         if self.failing:
@@ -220,6 +256,7 @@ class BatchedPositionWriter:
                 await self._store([fix])
             except (DataError, IntegrityError) as exc:
                 self.dropped += 1
+                self._dropped_at.append(self._done)
                 log.error("position of %s at %s dropped: %s", fix.unit_id, fix.device_time, exc)
             else:
                 self.written += 1
@@ -231,3 +268,10 @@ class BatchedPositionWriter:
         self._done += n
         self._oldest_at = asyncio.get_running_loop().time()
         self._progressed.set()
+        while self._waiters and self._waiters[0].end <= self._done:
+            waiter = self._waiters.popleft()
+            dropped = sum(1 for at in self._dropped_at if waiter.start <= at < waiter.end)
+            if dropped:
+                self._dropped_at = [at for at in self._dropped_at if at >= waiter.end]
+            if not waiter.stored.done():
+                waiter.stored.set_result(waiter.end - waiter.start - dropped)

@@ -46,6 +46,8 @@ class Timeline:
 
     tolerance_s: float = 30.0
     _pending: list[tuple[datetime, int, Fix]] = field(default_factory=list)
+    #: the device times in ``_pending``: a replayed fix is found without a scan
+    _pending_times: set[datetime] = field(default_factory=set)
     _arrivals: int = 0
     settled_until: datetime | None = None
     last_seq: int | None = None
@@ -56,10 +58,11 @@ class Timeline:
         if self.settled_until is not None and fix.device_time <= self.settled_until:
             self.late += 1
             return self.release(now)
-        if any(p.device_time == fix.device_time for _, _, p in self._pending):
+        if fix.device_time in self._pending_times:
             return self.release(now)  # the same fix again (a replayed buffer)
         self._arrivals += 1
         heapq.heappush(self._pending, (fix.device_time, self._arrivals, fix))
+        self._pending_times.add(fix.device_time)
         return self.release(now)
 
     def release(self, now: datetime) -> list[Fix]:
@@ -76,6 +79,7 @@ class Timeline:
             if not follows and now < first.received_at + wait:
                 break
             heapq.heappop(self._pending)
+            self._pending_times.discard(first.device_time)
             self.settled_until = first.device_time
             if first.seq is not None:
                 self.last_seq = first.seq

@@ -104,6 +104,15 @@ async def test_batches_are_written_and_read_back(
     assert lon == pytest.approx(fixes[-1].lon)
 
 
+async def test_a_write_is_answered_once_its_fixes_are_committed(
+    engine: AsyncEngine, writer: BatchedPositionWriter
+) -> None:
+    stored = await writer.write([_fix(n) for n in range(5)])
+    assert not stored.done()  # write only queues
+    assert await stored == 5
+    assert len(await _stored(engine)) == 5  # answered: committed, readable by anyone
+
+
 async def test_a_replayed_batch_is_stored_once(
     engine: AsyncEngine, writer: BatchedPositionWriter
 ) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dispatch.avl.fixes import Fix
+from dispatch.avl.partitions import PARENT
 from gis.coords import distance_m
 from tests.support import builders
 from tests.support import dispatch_builders as b
@@ -91,10 +92,34 @@ async def test_an_offline_batch_replayed_twice_is_taken_once(
             again = await terminal.send(batch)
         assert (again["type"], again["duplicate"]) == ("ack", True)
     assert len(relayed) == 20
-    assert await b.count(engine, "tracking_terminal_keys") == 1
+    # Positions are idempotent by their breadcrumb key: no key row of their own.
+    assert await b.count(engine, PARENT) == 20
+    assert await b.count(engine, "tracking_terminal_keys") == 0
     latest = live.container.tracking.latest("E1")
     assert latest is not None
     assert latest.device_time == t0 + timedelta(seconds=95)
+
+
+async def test_a_replay_older_than_the_remembered_keys_is_still_stored_once(
+    database_url: str, engine: AsyncEngine
+) -> None:
+    token = await _unit(engine, "E1")
+    t0 = datetime.now(UTC) - timedelta(minutes=1)
+    sent = [
+        frame("position", key=f"e1-{i}", position=position(9.52 + i / 1e4, 47.14,
+                                                          t0 + timedelta(seconds=i)))
+        for i in range(3)
+    ]
+    async with serve(database_url, terminal_recent_keys=2) as live, connected(
+        live.ws_url, token
+    ) as terminal:
+        for f in sent:
+            assert (await terminal.send(f))["duplicate"] is False
+        recent = await terminal.send(sent[2])
+        forgotten = await terminal.send(sent[0])  # beyond the last two keys
+    assert (recent["type"], recent["duplicate"], recent["accepted"]) == ("ack", True, 1)
+    assert (forgotten["type"], forgotten["duplicate"]) == ("ack", False)
+    assert await b.count(engine, PARENT) == 3
 
 
 async def test_bad_frames_get_an_error_naming_the_field_and_the_connection_stays_open(
@@ -127,7 +152,8 @@ async def test_bad_frames_get_an_error_naming_the_field_and_the_connection_stays
         # Still open, and a good frame is taken.
         good = await terminal.send(frame("position", position=position(9.52, 47.14, now)))
         assert (good["type"], good["accepted"]) == ("ack", 1)
-    assert await b.count(engine, "tracking_terminal_keys") == 1
+    assert await b.count(engine, PARENT) == 1  # acknowledged: stored already
+    assert await b.count(engine, "tracking_terminal_keys") == 0
 
 
 async def test_a_flooding_terminal_is_limited_and_another_is_not(

@@ -92,6 +92,25 @@ def test_a_detached_console_is_no_longer_fed() -> None:
     assert fanout.consoles == 0
 
 
+def test_unpaced_each_change_goes_at_once_and_only_what_waits_is_coalesced() -> None:
+    fanout = Fanout()
+    feed = fanout.attach()
+    fanout.subscribe(feed, Interest())
+    for s in range(1, 4):
+        fanout.publish([fix("E1", 9.52, 47.13, s)])
+        assert feed.due_in(100.0) == 0
+        [marker] = feed.take_due(100.0)  # the socket was free: sent as it came
+        assert marker.fix.device_time == T0 + timedelta(seconds=s)
+    # while the socket is busy, a unit's positions wait as one: the latest
+    for s in range(4, 8):
+        fanout.publish([fix("E1", 9.52, 47.13, s), fix("E2", 9.53, 47.13, s)])
+    batch = feed.take_due(100.0)
+    assert sorted((m.fix.unit_id, m.fix.device_time) for m in batch) == [
+        ("E1", T0 + timedelta(seconds=7)), ("E2", T0 + timedelta(seconds=7))
+    ]
+    assert feed.coalesced == 6
+
+
 def test_batches_are_paced_and_coalesce_what_arrives_meanwhile() -> None:
     fanout = Fanout(rate_hz=2.0)
     feed = fanout.attach()
