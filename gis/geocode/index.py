@@ -15,7 +15,6 @@ region is re-imported. It holds:
 from __future__ import annotations
 
 import bisect
-import sys
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +29,12 @@ from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from gis.cn_address import has_cjk
+from gis.geocode.addresses import (
+    AddressColumns,
+    AddressTable,
+    AddressTableBuilder,
+    NumberLookup,
+)
 from gis.geocode.scoring import max_edits, name_similarity
 from gis.geocode.words import (
     CONNECTORS,
@@ -202,17 +207,36 @@ class PlaceEntry:
 
 @dataclass(slots=True)
 class NameGroup:
-    """Everything called by one street (or ``addr:place``) name."""
+    """Everything called by one street (or ``addr:place``) name.
+
+    Its address points live in the region's :class:`AddressTable`, as the group's slices of it.
+    """
 
     norm: str
     name: str
+    ordinal: int = 0
     streets: list[StreetEntry] = field(default_factory=list)
-    by_number: dict[str, list[AddressEntry]] = field(default_factory=dict)
-    numbered: list[AddressEntry] = field(default_factory=list)
+    table: AddressTable | None = None
+
+    @property
+    def by_number(self) -> NumberLookup:
+        """The group's points by house-number key."""
+        return NumberLookup(self.table, self.ordinal)
+
+    @property
+    def numbered(self) -> list[AddressEntry]:
+        """The group's points with a numeric base, by (base, house number)."""
+        if self.table is None:
+            return []
+        return self.table.entries(self.table.numbered_rows(self.ordinal))
+
+    @property
+    def numbered_count(self) -> int:
+        return 0 if self.table is None else self.table.numbered_count(self.ordinal)
 
     @property
     def weight(self) -> int:
-        return len(self.numbered) + len(self.streets)
+        return self.numbered_count + len(self.streets)
 
 
 def context_words(texts: Iterable[str | None]) -> frozenset[str]:
@@ -223,6 +247,23 @@ def context_words(texts: Iterable[str | None]) -> frozenset[str]:
             for word in tokens(text):
                 out.add(digraph_key(word))
     return frozenset(out)
+
+
+def _columns(rows: Sequence[AddressRow]) -> AddressColumns:
+    """Address rows as columns (the form the index is built from)."""
+    out = AddressColumns()
+    for a in rows:
+        out.ids.append(a.id)
+        out.street.append(a.street)
+        out.place.append(a.place)
+        out.housenumber.append(a.housenumber)
+        out.postcode.append(a.postcode)
+        out.city.append(a.city)
+        out.jurisdiction_id.append(a.jurisdiction_id)
+        out.lon.append(a.lon)
+        out.lat.append(a.lat)
+        out.areas.append(a.areas)
+    return out
 
 
 class _AreaLookup:
@@ -325,14 +366,15 @@ class RegionIndex:
         generation: int,
         jurisdictions: Sequence[JurisdictionRow],
         streets: Sequence[StreetRow],
-        addresses: Sequence[AddressRow],
+        addresses: Sequence[AddressRow] | AddressColumns,
         places: Sequence[PlaceRow],
         boundaries: Sequence[tuple[str, bytes]] = (),
     ) -> None:
         self.region = region
+        cols = addresses if isinstance(addresses, AddressColumns) else _columns(addresses)
         areas_of = _AreaLookup(boundaries)
         street_areas = areas_of([(s.lon, s.lat) for s in streets])
-        address_areas = areas_of([(a.lon, a.lat) for a in addresses])
+        address_areas = areas_of(list(zip(cols.lon, cols.lat, strict=True)))
         place_areas = areas_of([(p.lon, p.lat) for p in places])
         self.generation = generation
         self.jurisdiction_names: dict[int, str] = {j.id: j.name for j in jurisdictions}
@@ -376,7 +418,7 @@ class RegionIndex:
             norm = norm or keys[0]
             g = self.groups.get(norm)
             if g is None:
-                g = NameGroup(norm=norm, name=name)
+                g = NameGroup(norm=norm, name=name, ordinal=len(self.groups))
                 self.groups[norm] = g
             for k in keys:
                 self.variant_groups[k].add(norm)
@@ -413,33 +455,35 @@ class RegionIndex:
                     context=ctx(s.jurisdiction_id, (), s_areas + s.areas),
                 )
             )
-        for a, a_areas in zip(addresses, address_areas, strict=True):
-            name = a.street or a.place
+        table = AddressTableBuilder()
+        for i, a_areas in enumerate(address_areas):
+            name = cols.street[i] or cols.place[i]
             if not name:
                 continue
             g = group(name)
             if g is None:
                 continue
-            entry = AddressEntry(
-                id=a.id,
-                # one string object per spelling, not per row (a city repeats them a million
-                # times)
-                street=sys.intern(name),
-                housenumber=sys.intern(a.housenumber),
-                base=number_of(a.housenumber)[1],
-                postcode=sys.intern(a.postcode) if a.postcode else None,
-                city=sys.intern(a.city) if a.city else None,
-                jurisdiction=self.jurisdiction_names.get(a.jurisdiction_id or -1),
-                lon=a.lon,
-                lat=a.lat,
-                context=ctx(a.jurisdiction_id, (a.city, a.postcode), a_areas + a.areas),
+            housenumber = cols.housenumber[i]
+            number_keys, base = number_of(housenumber)
+            jid = cols.jurisdiction_id[i]
+            city, postcode = cols.city[i], cols.postcode[i]
+            table.add(
+                id=cols.ids[i],
+                group=g.ordinal,
+                street=name,
+                housenumber=housenumber,
+                keys=number_keys,
+                base=base,
+                postcode=postcode,
+                city=city,
+                jurisdiction=self.jurisdiction_names.get(jid or -1),
+                context=ctx(jid, (city, postcode), a_areas + cols.areas[i]),
+                lon=cols.lon[i],
+                lat=cols.lat[i],
             )
-            for part in number_of(a.housenumber)[0]:
-                g.by_number.setdefault(part, []).append(entry)
-            if entry.base is not None:
-                g.numbered.append(entry)
+        self.addresses = table.build(len(self.groups))
         for g in self.groups.values():
-            g.numbered.sort(key=lambda e: (e.base or 0, e.housenumber))
+            g.table = self.addresses
 
         self.places: list[PlaceEntry] = []
         self.place_variants: dict[str, set[int]] = defaultdict(set)
@@ -491,7 +535,7 @@ class RegionIndex:
         self.known_context = frozenset(known)
         vocabulary: set[str] = set(known) | GENERIC_STREET_WORDS | CONNECTORS
         names = {s.name for s in streets} | {n for s in streets for n in s.names.values()}
-        names |= {a.street or a.place or "" for a in addresses}
+        names |= set(self.addresses.strings.strings[i] for i in np.unique(self.addresses.street))
         names |= {p.name for p in places}
         for name in names:
             vocabulary.update(tokens(name))

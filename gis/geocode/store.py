@@ -18,7 +18,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gis.errors import RegionNotFoundError
-from gis.geocode.index import AddressRow, JurisdictionRow, PlaceRow, RegionIndex, StreetRow
+from gis.geocode.addresses import AddressColumns
+from gis.geocode.index import JurisdictionRow, PlaceRow, RegionIndex, StreetRow
 
 DEFAULT_RECHECK_SECONDS = 2.0
 
@@ -105,24 +106,27 @@ async def load_index(conn: AsyncConnection, region: str) -> RegionIndex:
         )
         for r in (await conn.execute(text(_STREETS), params)).all()
     ]
-    addresses: list[AddressRow] = []
-    # streamed in batches: a city's million rows are never all held twice
+    addresses = AddressColumns()
+    seen: dict[str, str] = {}
+
+    def one(text: str | None) -> str | None:
+        # one string object per spelling, not per row (a city repeats them a million times)
+        return None if text is None else seen.setdefault(text, text)
+
+    # streamed in batches straight into columns: no object per row is ever made
     result = await conn.stream(text(_ADDRESSES), params)
     async for batch in result.partitions(ADDRESS_BATCH):
-        addresses.extend(
-            AddressRow(
-                id=int(r.id),
-                street=r.street,
-                place=r.place,
-                housenumber=r.housenumber,
-                postcode=r.postcode,
-                city=r.city,
-                jurisdiction_id=r.jurisdiction_id,
-                lon=float(r.lon),
-                lat=float(r.lat),
-            )
-            for r in batch
-        )
+        for r in batch:
+            addresses.ids.append(int(r[0]))
+            addresses.street.append(one(r[1]))
+            addresses.place.append(one(r[2]))
+            addresses.housenumber.append(one(r[3]) or "")
+            addresses.postcode.append(one(r[4]))
+            addresses.city.append(one(r[5]))
+            addresses.jurisdiction_id.append(r[6])
+            addresses.lon.append(float(r[7]))
+            addresses.lat.append(float(r[8]))
+            addresses.areas.append(())
     places = [
         PlaceRow(
             id=int(r.id),
