@@ -156,9 +156,11 @@ async def _idempotent(
     try:
         if token is None:
             raise Unauthorized("no token", code="auth.required")
-        actor = (await container.accounts.authenticate(token)).actor
+        principal = await container.accounts.authenticate(token)
     except CadError:
         return await call_next(request)  # the route refuses it, and says why
+    actor = principal.actor
+    request.state.authenticated = (token, principal)  # the route's role check reuses it
     body = await request.body()
     print_ = fingerprint(request.method, request.url.path, request.scope["query_string"], body)
     try:

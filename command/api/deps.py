@@ -80,7 +80,11 @@ def require_roles(*roles: Role | str) -> Callable[..., Awaitable[Principal]]:
             raise Unauthorized(
                 "sign in first: send 'Authorization: Bearer <token>'", code="auth.required"
             )
-        principal = await container.accounts.authenticate(token)
+        known = getattr(request.state, "authenticated", None)  # by the idempotency step
+        principal = (
+            known[1] if known is not None and known[0] == token
+            else await container.accounts.authenticate(token)
+        )
         if not principal.has_any(wanted):
             what = f"{request.method} {request.url.path}"
             raise await _refuse(container, principal, what, client_address(request), wanted)

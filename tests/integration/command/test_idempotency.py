@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from command.auth.service import Principal
 from command.tables import idempotency_keys
 from tests.support import builders, dispatch_builders
 from tests.support.live import LiveApp
@@ -30,6 +32,26 @@ async def test_a_retried_creation_answers_the_same_and_creates_once(
     other = await app.http.post("/api/v1/incidents", headers=headers, json=INCIDENT)
     assert other.status_code == 201
     assert await dispatch_builders.count(map_engine, "incidents") == 2
+
+
+async def test_a_keyed_request_looks_its_token_up_once(
+    app: LiveApp, map_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    headers = await builders.signed_in(app.http, map_engine, "ct1", "call_taker")
+    accounts = app.container.accounts
+    looked_up: list[str] = []
+    real = accounts.authenticate
+
+    async def counted(token: str) -> Principal:
+        looked_up.append(token)
+        return await real(token)
+
+    monkeypatch.setattr(accounts, "authenticate", counted)
+    first = await app.http.post(
+        "/api/v1/incidents", headers={**headers, "Idempotency-Key": "once-1"}, json=INCIDENT
+    )
+    assert first.status_code == 201, first.text
+    assert len(looked_up) == 1
 
 
 async def test_a_refusal_is_kept_too_and_a_reused_key_is_refused(
