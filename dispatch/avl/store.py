@@ -34,30 +34,39 @@ COLUMNS = (
 )
 
 
+_FIXES = (
+    "SELECT * FROM unnest(CAST(:u AS text[]), CAST(:t AS timestamptz[]), "
+    "CAST(:r AS timestamptz[]), CAST(:x AS float8[]), CAST(:y AS float8[]), CAST(:a AS real[]), "
+    "CAST(:s AS real[]), CAST(:h AS real[]), CAST(:z AS real[]), CAST(:b AS real[]), "
+    "CAST(:src AS text[]), CAST(:j AS boolean[]), CAST(:q AS bigint[])) "
+    "AS f(u, t, r, x, y, a, s, h, z, b, src, j, q)"
+)
+
+
 def insert_sql(table: str = PARENT) -> str:
     """A multi-row insert of one batch from arrays (one round trip, one plan); a fix stored
     already (a terminal's replayed buffer) is stored once."""
     return (
         f"INSERT INTO {table} ({COLUMNS}) "  # noqa: S608 - names from code; values bound
         "SELECT u, t, r, ST_SetSRID(ST_MakePoint(x, y), 4326), a, s, h, z, b, src, j, q "
-        "FROM unnest(CAST(:u AS text[]), CAST(:t AS timestamptz[]), CAST(:r AS timestamptz[]), "
-        "CAST(:x AS float8[]), CAST(:y AS float8[]), CAST(:a AS real[]), CAST(:s AS real[]), "
-        "CAST(:h AS real[]), CAST(:z AS real[]), CAST(:b AS real[]), CAST(:src AS text[]), "
-        "CAST(:j AS boolean[]), CAST(:q AS bigint[])) "
-        "AS f(u, t, r, x, y, a, s, h, z, b, src, j, q) "
-        "ON CONFLICT DO NOTHING"
+        f"FROM ({_FIXES}) f ON CONFLICT DO NOTHING"
     )
 
 
-# The newest fix by device time of each unit in the batch becomes its latest position, unless
-# the unit has a newer one already: a late batch never moves the marker backwards.
-_LATEST = text(
-    "UPDATE dispatch_units d SET fix = ST_SetSRID(ST_MakePoint(n.x, n.y), 4326), fix_at = n.t "
-    "FROM (SELECT DISTINCT ON (u) u, t, x, y FROM unnest(CAST(:u AS text[]), "
-    "CAST(:t AS timestamptz[]), CAST(:x AS float8[]), CAST(:y AS float8[])) AS f(u, t, x, y) "
-    "ORDER BY u, t DESC) n "
-    "WHERE d.id = n.u AND (d.fix_at IS NULL OR d.fix_at < n.t)"
-)
+def insert_and_latest_sql(table: str = PARENT) -> str:
+    """The insert of ``insert_sql`` and, in the same statement (one round trip less), the
+    newest fix by device time of each unit in the batch, not a flagged jump, as its latest
+    position, unless the unit has a newer one already: a late batch never moves the marker
+    backwards."""
+    return (
+        f"WITH f AS ({_FIXES}), "  # noqa: S608 - names from code; values bound
+        f"stored AS (INSERT INTO {table} ({COLUMNS}) "
+        "SELECT u, t, r, ST_SetSRID(ST_MakePoint(x, y), 4326), a, s, h, z, b, src, j, q "
+        "FROM f ON CONFLICT DO NOTHING) "
+        "UPDATE dispatch_units d SET fix = ST_SetSRID(ST_MakePoint(n.x, n.y), 4326), "
+        "fix_at = n.t FROM (SELECT DISTINCT ON (u) u, t, x, y FROM f WHERE NOT j "
+        "ORDER BY u, t DESC) n WHERE d.id = n.u AND (d.fix_at IS NULL OR d.fix_at < n.t)"
+    )
 
 
 def batch_params(fixes: Sequence[Fix]) -> dict[str, list[object]]:
@@ -84,18 +93,8 @@ async def write_batch(
     """Store one batch in the caller's transaction, with asynchronous commit (a crash may lose
     the last moments of positions, never a status change: those commit on their own)."""
     await conn.execute(text("SET LOCAL synchronous_commit = off"))
-    await conn.execute(text(insert_sql(table)), batch_params(fixes))
-    moved = [f for f in fixes if not f.jump]
-    if latest and moved:
-        await conn.execute(
-            _LATEST,
-            {
-                "u": [f.unit_id for f in moved],
-                "t": [f.device_time for f in moved],
-                "x": [f.lon for f in moved],
-                "y": [f.lat for f in moved],
-            },
-        )
+    sql = insert_and_latest_sql(table) if latest else insert_sql(table)
+    await conn.execute(text(sql), batch_params(fixes))
 
 
 # --- partitions -------------------------------------------------------------------------------
