@@ -285,13 +285,37 @@ class _AreaLookup:
         geoms = [shapely.from_wkb(wkb) for _, wkb in boundaries]
         self.tree = STRtree(geoms) if geoms else None
 
-    def __call__(self, points: Sequence[tuple[float, float]]) -> list[tuple[str, ...]]:
-        out: list[list[str]] = [[] for _ in points]
-        if self.tree is not None and points:
-            hits = self.tree.query(shapely.points(points), predicate="intersects")
-            for pi, gi in zip(hits[0].tolist(), hits[1].tolist(), strict=True):
-                out[pi].append(self.names[gi])
-        return [tuple(sorted(set(names))) for names in out]
+    def __call__(self, lons: Sequence[float], lats: Sequence[float]) -> list[tuple[str, ...]]:
+        """The sorted names of the areas holding each point; one tuple per distinct answer
+        (a city's million points share a few hundred)."""
+        out: list[tuple[str, ...]] = [()] * len(lons)
+        if self.tree is None or not len(lons):
+            return out
+        points = shapely.points(
+            np.asarray(lons, dtype=np.float64), np.asarray(lats, dtype=np.float64)
+        )
+        hits = self.tree.query(points, predicate="intersects")
+        order = np.lexsort((hits[1], hits[0]))
+        shared: dict[tuple[int, ...], tuple[str, ...]] = {}
+        current: list[int] = []
+        last = -1
+        for pi, gi in zip(hits[0][order].tolist(), hits[1][order].tolist(), strict=True):
+            if pi != last:
+                if current:
+                    out[last] = self._names(current, shared)
+                current, last = [], pi
+            current.append(gi)
+        if current:
+            out[last] = self._names(current, shared)
+        return out
+
+    def _names(
+        self, geoms: list[int], shared: dict[tuple[int, ...], tuple[str, ...]]
+    ) -> tuple[str, ...]:
+        found = shared.get(tuple(geoms))
+        if found is None:
+            found = shared[tuple(geoms)] = tuple(sorted({self.names[g] for g in geoms}))
+        return found
 
 
 _ALPHABET = 40
@@ -384,9 +408,9 @@ class RegionIndex:
         self.region = region
         cols = addresses if isinstance(addresses, AddressColumns) else _columns(addresses)
         areas_of = _AreaLookup(boundaries)
-        street_areas = areas_of([(s.lon, s.lat) for s in streets])
-        address_areas = areas_of(list(zip(cols.lon, cols.lat, strict=True)))
-        place_areas = areas_of([(p.lon, p.lat) for p in places])
+        street_areas = areas_of([s.lon for s in streets], [s.lat for s in streets])
+        address_areas = areas_of(cols.lon, cols.lat)
+        place_areas = areas_of([p.lon for p in places], [p.lat for p in places])
         self.generation = generation
         self.jurisdiction_names: dict[int, str] = {j.id: j.name for j in jurisdictions}
         juris_words: dict[int, frozenset[str]] = {
