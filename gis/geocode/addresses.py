@@ -9,6 +9,7 @@ is a slice of two row orders (all its points in load order, and its numbered poi
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -32,15 +33,15 @@ FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 class AddressColumns:
     """The address rows of a region as parallel columns, as read from the database."""
 
-    ids: list[int] = field(default_factory=list)
+    ids: array[int] = field(default_factory=lambda: array("q"))
     street: list[str | None] = field(default_factory=list)
     place: list[str | None] = field(default_factory=list)
     housenumber: list[str] = field(default_factory=list)
     postcode: list[str | None] = field(default_factory=list)
     city: list[str | None] = field(default_factory=list)
     jurisdiction_id: list[int | None] = field(default_factory=list)
-    lon: list[float] = field(default_factory=list)
-    lat: list[float] = field(default_factory=list)
+    lon: array[float] = field(default_factory=lambda: array("d"))
+    lat: array[float] = field(default_factory=lambda: array("d"))
     areas: list[tuple[str, ...]] = field(default_factory=list)
 
     def __len__(self) -> int:
@@ -80,12 +81,17 @@ class AddressTableBuilder:
         self.contexts: list[frozenset[str]] = []
         self._context_ids: dict[frozenset[str], int] = {}
         self.number_keys: dict[int, frozenset[str]] = {}
-        self._cols: dict[str, list[Any]] = {
-            name: []
-            for name in (
-                "id", "group", "street", "housenumber", "base", "postcode", "city",
-                "jurisdiction", "context", "lon", "lat",
-            )
+        # typed arrays, not lists: no int or float object per row while building
+        self._cols: dict[str, array[Any]] = {
+            **{name: array("q") for name in ("id", "base")},
+            **{
+                name: array("i")
+                for name in (
+                    "group", "street", "housenumber", "postcode", "city", "jurisdiction",
+                    "context",
+                )
+            },
+            **{name: array("d") for name in ("lon", "lat")},
         }  # fmt: skip
 
     def context_id(self, words: frozenset[str]) -> int:
@@ -119,7 +125,8 @@ class AddressTableBuilder:
         c["group"].append(group)
         c["street"].append(s.id(street))
         c["housenumber"].append(hn)
-        c["base"].append(NO_BASE if base is None else base)
+        # a "number" too long for 64 bits is junk in the data: kept as a number without a base
+        c["base"].append(NO_BASE if base is None or abs(base) >= 2**62 else base)
         c["postcode"].append(s.id(postcode))
         c["city"].append(s.id(city))
         c["jurisdiction"].append(s.id(jurisdiction))
@@ -129,15 +136,15 @@ class AddressTableBuilder:
 
     def build(self, groups: int) -> AddressTable:
         c = self._cols
-        ints = {name: np.asarray(c[name], dtype=np.int64) for name in ("id", "base")}
+        ints = {name: np.frombuffer(c[name], dtype=np.int64).copy() for name in ("id", "base")}
         small = {
-            name: np.asarray(c[name], dtype=np.int32)
+            name: np.frombuffer(c[name], dtype=np.int32).copy()
             for name in (
                 "group", "street", "housenumber", "postcode", "city", "jurisdiction", "context",
             )
         }  # fmt: skip
-        lon = np.asarray(c["lon"], dtype=np.float64)
-        lat = np.asarray(c["lat"], dtype=np.float64)
+        lon = np.frombuffer(c["lon"], dtype=np.float64).copy()
+        lat = np.frombuffer(c["lat"], dtype=np.float64).copy()
         self._cols = {}
         self.strings.freeze()
         group = small["group"]

@@ -266,6 +266,17 @@ def _columns(rows: Sequence[AddressRow]) -> AddressColumns:
     return out
 
 
+def _add_partial(partial: dict[str, set[str]], name: str, norm: str) -> None:
+    """Index a name by its distinctive part (and that part's pinyin for a Chinese name)."""
+    if has_cjk(name):
+        partial[pinyin_key(name)].add(norm)
+    words = distinctive_words(name)
+    if words:
+        k = key(words)
+        partial[k].add(norm)
+        partial[digraph_key(k)].add(norm)
+
+
 class _AreaLookup:
     """Names of the administrative areas (any level) containing points."""
 
@@ -274,13 +285,37 @@ class _AreaLookup:
         geoms = [shapely.from_wkb(wkb) for _, wkb in boundaries]
         self.tree = STRtree(geoms) if geoms else None
 
-    def __call__(self, points: Sequence[tuple[float, float]]) -> list[tuple[str, ...]]:
-        out: list[list[str]] = [[] for _ in points]
-        if self.tree is not None and points:
-            hits = self.tree.query(shapely.points(points), predicate="intersects")
-            for pi, gi in zip(hits[0].tolist(), hits[1].tolist(), strict=True):
-                out[pi].append(self.names[gi])
-        return [tuple(sorted(set(names))) for names in out]
+    def __call__(self, lons: Sequence[float], lats: Sequence[float]) -> list[tuple[str, ...]]:
+        """The sorted names of the areas holding each point; one tuple per distinct answer
+        (a city's million points share a few hundred)."""
+        out: list[tuple[str, ...]] = [()] * len(lons)
+        if self.tree is None or not len(lons):
+            return out
+        points = shapely.points(
+            np.asarray(lons, dtype=np.float64), np.asarray(lats, dtype=np.float64)
+        )
+        hits = self.tree.query(points, predicate="intersects")
+        order = np.lexsort((hits[1], hits[0]))
+        shared: dict[tuple[int, ...], tuple[str, ...]] = {}
+        current: list[int] = []
+        last = -1
+        for pi, gi in zip(hits[0][order].tolist(), hits[1][order].tolist(), strict=True):
+            if pi != last:
+                if current:
+                    out[last] = self._names(current, shared)
+                current, last = [], pi
+            current.append(gi)
+        if current:
+            out[last] = self._names(current, shared)
+        return out
+
+    def _names(
+        self, geoms: list[int], shared: dict[tuple[int, ...], tuple[str, ...]]
+    ) -> tuple[str, ...]:
+        found = shared.get(tuple(geoms))
+        if found is None:
+            found = shared[tuple(geoms)] = tuple(sorted({self.names[g] for g in geoms}))
+        return found
 
 
 _ALPHABET = 40
@@ -302,6 +337,20 @@ def _histogram(text: str) -> np.ndarray[Any, np.dtype[np.int16]]:
     return out
 
 
+def _histograms(keys: list[str]) -> np.ndarray[Any, np.dtype[np.int16]]:
+    """:func:`_histogram` of many keys of one length at once (a city has 100,000s)."""
+    length = len(keys[0])
+    codes = np.frombuffer("".join(keys).encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+    columns = np.where(
+        (codes >= 97) & (codes <= 122),
+        codes - 97,
+        np.where((codes >= 48) & (codes <= 57), codes - 48 + 26, 36 + codes % 4),
+    )
+    rows = np.repeat(np.arange(len(keys), dtype=np.int64), length)
+    counts = np.bincount(rows * _ALPHABET + columns, minlength=len(keys) * _ALPHABET)
+    return counts.reshape(len(keys), _ALPHABET).astype(np.int16)
+
+
 class _Bucket:
     """Keys of one length, with their letter histograms when there are many."""
 
@@ -312,7 +361,7 @@ class _Bucket:
         self.keys = keys
         self.histograms: np.ndarray[Any, np.dtype[np.int16]] | None = None
         if len(keys) >= self.FILTER_FROM:
-            self.histograms = np.stack([_histogram(k) for k in keys])
+            self.histograms = _histograms(keys)
 
     def candidates(self, query_hist: np.ndarray[Any, np.dtype[np.int16]], budget: int) -> list[str]:
         """Keys that may lie within ``budget`` edits: an edit moves at most two letter counts."""
@@ -373,9 +422,9 @@ class RegionIndex:
         self.region = region
         cols = addresses if isinstance(addresses, AddressColumns) else _columns(addresses)
         areas_of = _AreaLookup(boundaries)
-        street_areas = areas_of([(s.lon, s.lat) for s in streets])
-        address_areas = areas_of(list(zip(cols.lon, cols.lat, strict=True)))
-        place_areas = areas_of([(p.lon, p.lat) for p in places])
+        street_areas = areas_of([s.lon for s in streets], [s.lat for s in streets])
+        address_areas = areas_of(cols.lon, cols.lat)
+        place_areas = areas_of([p.lon for p in places], [p.lat for p in places])
         self.generation = generation
         self.jurisdiction_names: dict[int, str] = {j.id: j.name for j in jurisdictions}
         juris_words: dict[int, frozenset[str]] = {
@@ -385,8 +434,9 @@ class RegionIndex:
         self._juris_list = list(jurisdictions)
         self._juris_tree = STRtree(self._juris_geoms) if self._juris_geoms else None
         self.groups: dict[str, NameGroup] = {}
-        self.variant_groups: dict[str, set[str]] = defaultdict(set)
-        self.partial_groups: dict[str, set[str]] = defaultdict(set)
+        # built as sets, then frozen to tuples (a city has a million keys; a set costs 200 bytes)
+        variant: dict[str, set[str]] = defaultdict(set)
+        partial: dict[str, set[str]] = defaultdict(set)
         known: set[str] = set()
         context_cache: dict[tuple[Any, ...], frozenset[str]] = {}
 
@@ -421,8 +471,8 @@ class RegionIndex:
                 g = NameGroup(norm=norm, name=name, ordinal=len(self.groups))
                 self.groups[norm] = g
             for k in keys:
-                self.variant_groups[k].add(norm)
-            self._add_partial(name, norm)
+                variant[k].add(norm)
+            _add_partial(partial, name, norm)
             return g
 
         numbers: dict[str, tuple[frozenset[str], int | None]] = {}
@@ -442,8 +492,8 @@ class RegionIndex:
                 continue
             for other in s.names.values():
                 for k in name_keys(other):
-                    self.variant_groups[k].add(g.norm)
-                self._add_partial(other, g.norm)
+                    variant[k].add(g.norm)
+                _add_partial(partial, other, g.norm)
             g.streets.append(
                 StreetEntry(
                     id=s.id,
@@ -542,10 +592,14 @@ class RegionIndex:
         self.vocabulary = frozenset(vocabulary)
         """Folded words the region's names use: what of a sentence may be its address."""
         self._known_list = sorted(known)
+        self.variant_groups: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in variant.items()}
+        self.partial_groups: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in partial.items()}
         self._street_fuzzy = _FuzzyKeys(self.variant_groups)
         self._partial_fuzzy = _FuzzyKeys(self.partial_groups)
         self._place_fuzzy = _FuzzyKeys(self.place_variants)
-        # Prefix search: (key, ref) sorted; ref is ("g", norm) or ("p", index).
+        # Prefix search: keys sorted by (key, kind, reference), each with its reference coded
+        # as one int (a group's ordinal, or -1 - a place's index): no tuple per key is kept.
+        self._group_norms = [g.norm for g in self.groups.values()]
         prefix: list[tuple[str, str, str]] = []
         for k, norms in self.variant_groups.items():
             for norm in norms:
@@ -560,19 +614,23 @@ class RegionIndex:
         for i, place in enumerate(self.places):
             for w in tokens(place.name)[1:]:
                 words_prefix.append((key([w]), "p", str(i)))
-        self._prefix = sorted(prefix)
-        self._prefix_keys = [p[0] for p in self._prefix]
-        self._words_prefix = sorted(words_prefix)
-        self._words_prefix_keys = [p[0] for p in self._words_prefix]
+        self._prefix_keys, self._prefix_refs = self._coded(prefix)
+        self._words_prefix_keys, self._words_prefix_refs = self._coded(words_prefix)
 
-    def _add_partial(self, name: str, norm: str) -> None:
-        if has_cjk(name):
-            self.partial_groups[pinyin_key(name)].add(norm)
-        words = distinctive_words(name)
-        if words:
-            k = key(words)
-            self.partial_groups[k].add(norm)
-            self.partial_groups[digraph_key(k)].add(norm)
+    def _coded(
+        self, entries: list[tuple[str, str, str]]
+    ) -> tuple[list[str], np.ndarray[Any, np.dtype[np.int32]]]:
+        entries.sort()
+        keys = [e[0] for e in entries]
+        refs = np.fromiter(
+            (self.groups[r].ordinal if kind == "g" else -1 - int(r) for _, kind, r in entries),
+            dtype=np.int32,
+            count=len(entries),
+        )
+        return keys, refs
+
+    def _ref(self, code: int) -> tuple[str, str]:
+        return ("g", self._group_norms[code]) if code >= 0 else ("p", str(-1 - code))
 
     # --- lookups -----------------------------------------------------------------------------
 
@@ -690,12 +748,12 @@ class RegionIndex:
         out: list[tuple[str, str]] = []
         seen: set[tuple[str, str]] = set()
         for keys, entries in (
-            (self._prefix_keys, self._prefix),
-            (self._words_prefix_keys, self._words_prefix),
+            (self._prefix_keys, self._prefix_refs),
+            (self._words_prefix_keys, self._words_prefix_refs),
         ):
             i = bisect.bisect_left(keys, compact)
             while i < len(keys) and keys[i].startswith(compact) and len(out) < limit:
-                ref = (entries[i][1], entries[i][2])
+                ref = self._ref(int(entries[i]))
                 if ref not in seen:
                     seen.add(ref)
                     out.append(ref)

@@ -52,3 +52,12 @@ def test_every_typo_finds_its_name() -> None:
         i = rnd.randrange(len(original) - 1)
         swapped = original[:i] + original[i + 1] + original[i] + original[i + 2 :]
         assert original in [k for k, _ in fuzzy.near(swapped, limit=50)], swapped
+
+
+def test_the_histograms_of_many_keys_at_once_are_those_of_each_key() -> None:
+    import numpy as np
+
+    from gis.geocode.index import _histogram, _histograms
+
+    keys = ["abcz09", "ßößxy1", "aaaaaa", "路街巷号1a", "zz99zz"]
+    assert (_histograms(keys) == np.stack([_histogram(k) for k in keys])).all()
