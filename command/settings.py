@@ -35,6 +35,11 @@ class Settings(BaseSettings):
         default=600_000, ge=1_000, description="one statement of `cad gis import-osm` at most"
     )
 
+    def for_import(self) -> Settings:
+        """These settings for a process that imports a region: the database client's deadline
+        (statement timeout + 2 s) must outlast the import's own, longer, statement timeout."""
+        return self.model_copy(update={"db_statement_timeout_ms": self.import_statement_timeout_ms})
+
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 

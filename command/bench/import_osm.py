@@ -65,7 +65,7 @@ def write_copies(base: Path, copies: int, out: Path) -> int:
 
 async def _import(settings: Settings, path: Path, region: str) -> Any:
     progress = Progress()
-    async with bootstrap.parts(settings) as parts:
+    async with bootstrap.parts(settings.for_import()) as parts:
         try:
             return await import_osm(
                 parts.engine,

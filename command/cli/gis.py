@@ -53,7 +53,7 @@ def import_cmd(args: argparse.Namespace, settings: Settings) -> int:
     progress = Progress()
 
     async def run() -> Any:
-        async with engine_for(settings) as engine:
+        async with engine_for(settings.for_import()) as engine:
             return await import_osm(
                 engine,
                 args.file,
