@@ -6,8 +6,7 @@ a unit sends on ``/units`` and sends it on, as it is, to every console connected
 ``websockets.broadcast`` writes each frame to every console's socket at once and never waits
 for one.
 
-Run by the benchmark as its own process: ``python -m command.bench.avl_baseline --port P``, on
-the same event loop as ``cad serve`` (uvloop), so that the loop is not what the two differ by.
+Run by the benchmark as its own process: ``python -m command.bench.avl_baseline --port P``.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ import asyncio
 import contextlib
 import signal
 
-import uvloop
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 
 
@@ -48,11 +46,8 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    with (
-        contextlib.suppress(KeyboardInterrupt),
-        asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner,
-    ):
-        runner.run(_run(args.host, args.port))
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_run(args.host, args.port))
 
 
 if __name__ == "__main__":

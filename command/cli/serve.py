@@ -13,7 +13,6 @@ from collections.abc import Callable, Coroutine, Generator
 from typing import Any
 
 import uvicorn
-import uvloop
 
 from command import bootstrap, demo_vehicles
 from command.app import create_app, create_tracker_app
@@ -151,10 +150,7 @@ def serve_cmd(args: argparse.Namespace, settings: Settings) -> int:
             )
         await _serve(settings)
 
-    # uvloop (uvicorn's standard event loop): its sockets cost a fraction of the default
-    # loop's per message, which the positions and console websockets are made of.
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(run())
+    asyncio.run(run())
     return 0
 
 
