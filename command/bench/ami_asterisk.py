@@ -107,7 +107,7 @@ class _Driver:
 
     async def flow(self, rate: float, seconds: float) -> dict[str, Any]:
         """Originate callers for ``seconds``; return once every one of them has ended."""
-        self.calls = _Calls(events=0)
+        self.calls = _Calls()
         cpu0, t0 = _cpu_seconds(self._pid()), time.monotonic()
         sent: list[asyncio.Task[None]] = []
         numbers: list[str] = []

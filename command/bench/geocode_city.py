@@ -119,10 +119,6 @@ class CityFigures:
         }
 
 
-GENERATE_TIMEOUT_MS = 3_600_000
-"""How long the database client waits for the statements that generate the city."""
-
-
 async def generate_city(engine: AsyncEngine, n: int, sources: list[str]) -> int:
     """Replace region ``bench-city`` with ``n`` generated addresses; their number."""
     async with engine.begin() as conn:
@@ -187,9 +183,8 @@ async def generate_city(engine: AsyncEngine, n: int, sources: list[str]) -> int:
 async def run_city(
     settings: Settings, n: int, sources: list[str], queries: int, baseline_queries: int
 ) -> CityFigures:
-    # generating a million rows is one statement of about 20 s: the database client must wait
-    bulk = settings.model_copy(update={"db_statement_timeout_ms": GENERATE_TIMEOUT_MS})
-    async with bootstrap.parts(bulk) as parts:
+    # generating a million rows is one statement of about 20 s: it gets an import's deadline
+    async with bootstrap.parts(settings.for_import()) as parts:
         started = time.perf_counter()
         count = await generate_city(parts.engine, n, sources)
         generate_s = time.perf_counter() - started
