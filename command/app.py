@@ -33,6 +33,9 @@ from command.api.deps import bearer_token, client_address
 from command.api.integer_bounds import integers_within_64_bits
 from command.api.request_guard import Limits, RequestGuard
 from command.api.schemas.common import ErrorOut
+from command.api.security_headers import SecurityHeaders
+from command.api.ws_guard import WebSocketGuard
+from command.api.ws_origin import parse_list
 from command.auth.service import Principal
 from command.bootstrap import Container
 from command.database_errors import translate
@@ -278,6 +281,11 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
             body_timeout_s=settings.body_timeout_s,
         ),
     )
+
+    # Every websocket: its Origin checked, and closable when its token ends.
+    app.add_middleware(WebSocketGuard, allowed_origins=parse_list(settings.allowed_origins))
+    # Outside everything, so that error answers of the edge carry the headers too.
+    app.add_middleware(SecurityHeaders)
 
     for router in ROUTERS:
         app.include_router(router, responses=ERROR_RESPONSES)

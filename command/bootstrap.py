@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from command import audit
 from command.auth.accounts import Accounts
+from command.auth.revocations import OpenSockets, RevocationListener
 from command.auth.service import Policy
 from command.calltaking.config import config_from
 from command.calltaking.service import TelephonyService
@@ -106,6 +107,9 @@ class Container:
     positions: BatchedPositionWriter
     position_upkeep: PositionMaintenance
     playback: Playback
+    #: this process's open websockets, closed when their token ends, and what tells it so
+    sockets: OpenSockets
+    revocations: RevocationListener
     running: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
@@ -114,6 +118,7 @@ def policy_from(settings: Settings) -> Policy:
         idle=timedelta(minutes=settings.session_idle_minutes),
         lockout_failures=settings.lockout_failures,
         lockout=timedelta(minutes=settings.lockout_minutes),
+        device_lifetime=timedelta(days=settings.device_token_days),
     )
 
 
@@ -144,6 +149,7 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
     library = PlanLibrary(engine, vocabulary_of(config), clock, settings.region)
     incident_plans = IncidentPlans(engine, library, clock, ZoneInfo(settings.plans_timezone))
     activations = Activations(engine, incident_plans, clock)
+    sockets = OpenSockets()
     container = Container(
         settings=settings,
         engine=engine,
@@ -199,6 +205,8 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
         playback=Playback(
             engine, incidents, clock, settings.region, settings.track_max_window_hours
         ),
+        sockets=sockets,
+        revocations=RevocationListener(engine, sockets, clock),
     )
     container.health.checks["database"] = _database_check(engine)
     container.health.checks["events"] = _event_stream_check(hub)
@@ -301,6 +309,8 @@ async def start(settings: Settings, url: str | None = None) -> Container:
         container.running.append(container.hub.stop)
         await container.relay.start()
         container.running.append(container.relay.stop)
+        await container.revocations.start()
+        container.running.append(container.revocations.stop)
         # Audit rows are written without a lock and chained into the log after commit.
         sealer = audit.Sealer(engine)
         await sealer.start()

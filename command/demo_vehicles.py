@@ -20,7 +20,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import websockets
@@ -50,8 +50,11 @@ class FleetPolicy:
     reconnect_s: float = 2.0
 
 
-async def prepare(engine: AsyncEngine, region: str, count: int) -> list[DemoVehicle]:
-    """Terminal tokens for the first ``count`` units of the region that have a station."""
+async def prepare(
+    engine: AsyncEngine, region: str, count: int, valid_for: timedelta
+) -> list[DemoVehicle]:
+    """Terminal tokens (valid ``valid_for``) for the first ``count`` units of the region that
+    have a station."""
     async with engine.begin() as conn:
         fleet = [
             u
@@ -61,7 +64,9 @@ async def prepare(engine: AsyncEngine, region: str, count: int) -> list[DemoVehi
         out = []
         for unit in fleet:
             assert unit.station_position is not None
-            token = await service.create_device_token(conn, unit.id, "field_unit")
+            token = await service.create_device_token(
+                conn, unit.id, "field_unit", valid_for=valid_for
+            )
             home = (unit.station_position.lon, unit.station_position.lat)
             out.append(DemoVehicle(unit.id, token, home))
     return out

@@ -46,6 +46,16 @@ class Settings(BaseSettings):
     session_idle_minutes: float = Field(default=30.0, gt=0)
     lockout_failures: int = Field(default=5, ge=1)
     lockout_minutes: float = Field(default=10.0, gt=0)
+    device_token_days: float = Field(
+        default=365.0, gt=0, le=3650, description="how long a new device token is valid"
+    )
+    allowed_origins: str = Field(
+        default="",
+        description="comma-separated browser origins besides the service's own that may open "
+        "its websockets, e.g. https://cad.example",
+    )
+    tls_cert: Path | None = Field(default=None, description="PEM certificate: cad serve on TLS")
+    tls_key: Path | None = Field(default=None, description="PEM private key of CAD_TLS_CERT")
 
     event_queue_size: int = Field(default=10_000, ge=10)
     tracking_rate_hz: float = Field(

@@ -78,7 +78,13 @@ tokens = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("last_seen_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("revoked_at", DateTime(timezone=True)),
+    # A device token's end of validity; sessions end by idleness instead (NULL).
+    Column("expires_at", DateTime(timezone=True)),
     CheckConstraint("kind IN ('session', 'device')", name="tokens_kind"),
+    CheckConstraint(
+        "kind <> 'device' OR expires_at IS NOT NULL OR revoked_at IS NOT NULL",
+        name="tokens_device_expires",
+    ),
 )
 
 audit_log = Table(

@@ -1,4 +1,5 @@
-"""Sign in and out, who am I; users and device tokens for administrators; the audit check."""
+"""Sign in and out, who am I; users, their roles and device tokens for administrators; the
+audit check."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ from command.api.schemas.auth import (
     AuditCheckOut,
     DeviceIn,
     DeviceOut,
+    DeviceTokenOut,
     LoginIn,
     LoginOut,
     MeOut,
+    RolesIn,
+    RolesOut,
     UserCreatedOut,
     UserIn,
     UserOut,
@@ -81,14 +85,48 @@ async def disable_user(username: str, principal: Admin, request: Request, c: Con
     await c.accounts.set_disabled(username, True, origin_of(request, principal))
 
 
+@router.post("/users/{username}/enable", status_code=204)
+async def enable_user(username: str, principal: Admin, request: Request, c: ContainerDep) -> None:
+    await c.accounts.set_disabled(username, False, origin_of(request, principal))
+
+
+@router.put("/users/{username}/roles")
+async def set_roles(
+    username: str, body: RolesIn, principal: Admin, request: Request, c: ContainerDep
+) -> RolesOut:
+    roles = await c.accounts.set_roles(
+        username, [r.value for r in body.roles], origin_of(request, principal)
+    )
+    return RolesOut(username=username, roles=roles)
+
+
 @router.post("/devices", status_code=201)
 async def add_device(
     body: DeviceIn, principal: Admin, request: Request, c: ContainerDep
 ) -> DeviceOut:
-    token = await c.accounts.add_device(
+    issued = await c.accounts.add_device(
         body.device, [r.value for r in body.roles], origin_of(request, principal)
     )
-    return DeviceOut(device=body.device, token=token)
+    return DeviceOut(
+        device=issued.row.device,
+        token=issued.token,
+        id=issued.row.id,
+        roles=issued.row.roles,
+        expires_at=issued.row.expires_at,
+    )
+
+
+@router.get("/devices")
+async def list_devices(_: Admin, c: ContainerDep) -> list[DeviceTokenOut]:
+    return [DeviceTokenOut.model_validate(d) for d in await c.accounts.devices()]
+
+
+@router.delete("/devices/{token_id}")
+async def revoke_device(
+    token_id: int, principal: Admin, request: Request, c: ContainerDep
+) -> DeviceTokenOut:
+    revoked = await c.accounts.revoke_device(token_id, origin_of(request, principal))
+    return DeviceTokenOut.model_validate(revoked)
 
 
 @router.get("/audit/verify")

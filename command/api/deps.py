@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request, WebSocket
 
+from command.api.ws_guard import GUARD, SocketGuard
 from command.auth.roles import Role
 from command.auth.service import Principal
 from command.bootstrap import Container
@@ -100,6 +101,8 @@ async def websocket_principal(
     """Accept the socket and check its token (``?token=`` or a bearer header).
 
     On refusal the socket is closed with 4401 or 4403 and a reason, and None is returned.
+    An accepted socket is registered under its token in ``container.sockets``: it is closed
+    when the token ends (``command.auth.revocations``).
     """
     await ws.accept()
     token = ws.query_params.get("token") or bearer_token(ws.headers.get("authorization"))
@@ -119,4 +122,7 @@ async def websocket_principal(
         code = WS_FORBIDDEN if isinstance(exc, Forbidden) else WS_UNAUTHORIZED
         await ws.close(code=code, reason=exc.message[:120])
         return None
+    # Closed as soon as the token ends (disabled, revoked, signed out, roles changed).
+    guard: SocketGuard = ws.scope[GUARD]
+    guard.forget = container.sockets.add(principal.token_id, guard.close)
     return principal

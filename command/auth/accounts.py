@@ -15,7 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from command import audit
-from command.auth import service
+from command.auth import devices as device_rows
+from command.auth import revocations, service, user_changes
+from command.auth.devices import DeviceToken
+from command.auth.governance import actor_username
 from command.auth.roles import Role, parse_roles
 from command.auth.service import Policy, Principal, Session
 from command.errors import NotFound
@@ -46,6 +49,14 @@ async def _check_unit_account(conn: AsyncConnection, name: str, roles: list[str]
             code="unit.unknown",
             unit_id=name.strip(),
         )
+
+
+@dataclass(frozen=True)
+class IssuedDevice:
+    """A new device token (shown once) and its row."""
+
+    token: str
+    row: DeviceToken
 
 
 class Accounts:
@@ -141,8 +152,13 @@ class Accounts:
         return user_id
 
     async def set_disabled(self, username: str, disabled: bool, origin: Origin) -> None:
+        """Disable (ending the user's sessions and closing their sockets) or enable a user;
+        the governance rules hold (``command.auth.governance``)."""
         async with self.engine.begin() as conn:
-            await service.set_disabled(conn, username, disabled)
+            ended = await user_changes.set_disabled(
+                conn, username, disabled, actor_username(origin.actor)
+            )
+            await revocations.announce(conn, ended, "disabled")
             await audit.record(
                 conn,
                 actor=origin.actor,
@@ -153,11 +169,35 @@ class Accounts:
                 result="ok",
             )
 
-    async def add_device(self, device: str, roles: list[str], origin: Origin) -> str:
+    async def set_roles(self, username: str, roles: list[str], origin: Origin) -> list[str]:
+        """Give a user exactly ``roles``; its sessions carry them at once and its sockets are
+        closed (to reconnect under the new roles). The roles it now has."""
+        async with self.engine.begin() as conn:
+            changed = await user_changes.set_roles(
+                conn, username, parse_roles(roles), actor_username(origin.actor)
+            )
+            await _check_unit_account(conn, username, changed.after)
+            await revocations.announce(conn, changed.token_ids, "roles")
+            await audit.record(
+                conn,
+                actor=origin.actor,
+                action="user.roles",
+                object_type="user",
+                object_id=username,
+                source=origin.source,
+                result="ok",
+                detail={"before": changed.before, "after": changed.after},
+            )
+        return changed.after
+
+    async def add_device(self, device: str, roles: list[str], origin: Origin) -> IssuedDevice:
         """A device token, returned once (only its digest is stored)."""
         async with self.engine.begin() as conn:
-            token = await service.create_device_token(conn, device, roles)
+            token = await service.create_device_token(
+                conn, device, roles, valid_for=self.policy.device_lifetime
+            )
             await _check_unit_account(conn, device, roles)
+            issued = await device_rows.issued(conn, token)
             await audit.record(
                 conn,
                 actor=origin.actor,
@@ -166,8 +206,30 @@ class Accounts:
                 object_id=device,
                 source=origin.source,
                 result="ok",
+                detail={"token_id": issued.id, "roles": issued.roles},
             )
-        return token
+        return IssuedDevice(token, issued)
+
+    async def devices(self) -> list[DeviceToken]:
+        async with self.engine.connect() as conn:
+            return await device_rows.listed(conn)
+
+    async def revoke_device(self, token_id: int, origin: Origin) -> DeviceToken:
+        """End a device token and close its sockets in every process."""
+        async with self.engine.begin() as conn:
+            revoked = await device_rows.revoke(conn, token_id)
+            await revocations.announce(conn, [token_id], "revoked")
+            await audit.record(
+                conn,
+                actor=origin.actor,
+                action="device.revoke",
+                object_type="device",
+                object_id=revoked.device,
+                source=origin.source,
+                result="ok",
+                detail={"token_id": token_id},
+            )
+        return revoked
 
     async def verify_audit(self) -> audit.Verification:
         async with self.engine.connect() as conn:

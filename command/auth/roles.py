@@ -14,9 +14,15 @@ class Role(StrEnum):
     LEADER = "leader"
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
+    #: a device that reports emergencies: an SMS gateway or an alarm panel (intake routes only)
+    INTAKE = "intake"
 
 
 ALL_ROLES = frozenset(Role)
+#: what a device token may carry: a unit's terminal, or an intake device
+DEVICE_ROLES = frozenset({Role.FIELD_UNIT, Role.INTAKE})
+#: roles no person holds: an intake device is not someone who signs in
+DEVICE_ONLY_ROLES = frozenset({Role.INTAKE})
 
 
 def parse_roles(values: str | list[str] | tuple[str, ...]) -> frozenset[Role]:

@@ -11,6 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from command import audit
+from command.auth import revocations
+from command.auth.governance import check_device_roles, check_user_roles
 from command.auth.passwords import (
     MIN_PASSWORD_LENGTH,
     hash_password,
@@ -34,6 +36,8 @@ class Policy:
     idle: timedelta
     lockout_failures: int
     lockout: timedelta
+    #: how long a new device token is valid (``CAD_DEVICE_TOKEN_DAYS``)
+    device_lifetime: timedelta
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,7 @@ async def create_user(
             "language must be zh-CN or en", code="user.language_unknown", known=["zh-CN", "en"]
         )
     parsed = parse_roles(roles)
+    check_user_roles(parsed)
     level = None if command_level is None else CommandLevel.parse(command_level).label
     try:
         async with conn.begin_nested():
@@ -116,7 +121,8 @@ async def create_user(
     return int(new_id)
 
 
-async def set_disabled(conn: AsyncConnection, username: str, disabled: bool) -> None:
+async def set_disabled(conn: AsyncConnection, username: str, disabled: bool) -> list[int]:
+    """Disable (ending the user's sessions) or enable a user; the ids of the ended tokens."""
     result = await conn.execute(
         update(users)
         .where(users.c.username == username)
@@ -126,24 +132,33 @@ async def set_disabled(conn: AsyncConnection, username: str, disabled: bool) -> 
     user_id = result.scalar_one_or_none()
     if user_id is None:
         raise NotFound(f"no user named {username}", code="user.unknown", username=username)
-    if disabled:
-        await conn.execute(
-            update(tokens)
-            .where(tokens.c.user_id == user_id, tokens.c.revoked_at.is_(None))
-            .values(revoked_at=func.now())
-        )
+    if not disabled:
+        return []
+    ended = await conn.execute(
+        update(tokens)
+        .where(tokens.c.user_id == user_id, tokens.c.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+        .returning(tokens.c.id)
+    )
+    return [int(i) for i in ended.scalars()]
 
 
 async def create_device_token(
-    conn: AsyncConnection, device: str, roles: str | list[str] = "field_unit"
+    conn: AsyncConnection,
+    device: str,
+    roles: str | list[str] = "field_unit",
+    *,
+    valid_for: timedelta,
 ) -> str:
-    """A long-lived token for a unit's terminal or another device (no idle expiry)."""
+    """A token for a unit's terminal or an intake device: device roles only (no idle expiry;
+    it ends ``valid_for`` from now, or when revoked)."""
     device = device.strip()
     if not device or len(device) > 64:
         raise InvalidInput(
             "a device name is 1 to 64 characters", code="device.name_invalid", min=1, max=64
         )
     parsed = parse_roles(roles)
+    check_device_roles(parsed)
     token = new_token()
     await conn.execute(
         tokens.insert().values(
@@ -151,6 +166,7 @@ async def create_device_token(
             kind="device",
             device=device,
             roles=sorted(r.value for r in parsed),
+            expires_at=func.now() + valid_for,
         )
     )
     return token
@@ -264,6 +280,7 @@ async def authenticate(engine: AsyncEngine, policy: Policy, token: str, now: dat
                     tokens.c.roles,
                     tokens.c.last_seen_at,
                     tokens.c.revoked_at,
+                    tokens.c.expires_at,
                     tokens.c.user_id,
                     users.c.username,
                     users.c.disabled,
@@ -275,6 +292,13 @@ async def authenticate(engine: AsyncEngine, policy: Policy, token: str, now: dat
         ).first()
         if row is None or row.revoked_at is not None or row.disabled:
             raise Unauthorized("this token is not valid: sign in again", code="auth.token_invalid")
+        if row.expires_at is not None and row.expires_at <= now:
+            raise Unauthorized(
+                f"this device token expired at {row.expires_at:%Y-%m-%d %H:%M} UTC: "
+                "an admin issues a new one (`cad device add`)",
+                code="auth.token_expired",
+                expired_at=row.expires_at.isoformat(),
+            )
         if row.kind == "session" and now - row.last_seen_at > policy.idle:
             await conn.execute(update(tokens).where(tokens.c.id == row.id).values(revoked_at=now))
             expired = True
@@ -306,3 +330,4 @@ async def logout(engine: AsyncEngine, principal: Principal) -> None:
         await conn.execute(
             update(tokens).where(tokens.c.id == principal.token_id).values(revoked_at=func.now())
         )
+        await revocations.announce(conn, [principal.token_id], "logout")

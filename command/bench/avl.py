@@ -33,7 +33,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,9 @@ import psutil
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from command.auth.service import create_device_token
+from command import tables
+from command.auth.passwords import new_token, token_digest
+from command.auth.service import create_device_token, create_user
 from command.bench.avl_load import Consoles, Fleet, Tally, Target, unit_id
 from command.bench.scratch import drop_on_sigterm, scratch_engine
 from command.bench.stats import Timing, load_average
@@ -172,8 +174,22 @@ async def _seed(engine: AsyncEngine, units: int) -> tuple[dict[str, str], str]:
                     status_since=now,
                 ),
             )
-            tokens[uid] = await create_device_token(conn, uid, "field_unit")
-        console = await create_device_token(conn, "bench-console", "dispatcher")
+            tokens[uid] = await create_device_token(
+                conn, uid, "field_unit", valid_for=timedelta(days=1)
+            )
+        # The consoles watch as a signed-in dispatcher would (a device token carries only
+        # device roles).
+        user_id = await create_user(conn, "bench-console", new_token(), "dispatcher")
+        console = new_token()
+        await conn.execute(
+            tables.tokens.insert().values(
+                token_hash=token_digest(console),
+                kind="session",
+                user_id=user_id,
+                roles=["dispatcher"],
+                last_seen_at=now,
+            )
+        )
     return tokens, console
 
 

@@ -10,6 +10,7 @@ import logging
 import re
 import signal
 from collections.abc import Callable, Coroutine, Generator
+from datetime import timedelta
 from typing import Any
 
 import uvicorn
@@ -169,7 +170,12 @@ def demo_cmd(args: argparse.Namespace, settings: Settings) -> int:
         async with engine_for(settings) as engine:
             await migrate.upgrade(engine)
             await seed_demo(engine, settings)
-            fleet = await demo_vehicles.prepare(engine, settings.region, settings.demo_vehicles)
+            fleet = await demo_vehicles.prepare(
+                engine,
+                settings.region,
+                settings.demo_vehicles,
+                timedelta(days=settings.device_token_days),
+            )
         # Asterisk stand-in: the AMI simulator with two answering seats and a steady flow of calls.
         served, stop_simulator = await start_demo_simulator(
             settings, seats=DEMO_SEATS, calls_per_minute=settings.demo_calls_per_minute

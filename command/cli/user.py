@@ -1,4 +1,5 @@
-"""``cad user add|list|disable|enable`` and ``cad device add|bind|unbind|list``.
+"""``cad user add|list|disable|enable|roles`` and
+``cad device add|tokens|revoke|bind|unbind|list``.
 
 A ``field_unit`` account (a user or a device) acts for the unit it is named after, by the unit's
 id or callsign: naming a unit that does not exist is refused and changes nothing.
@@ -10,6 +11,7 @@ import argparse
 import asyncio
 import getpass
 import os
+from datetime import datetime
 
 from command import bootstrap
 from command.auth.roles import parse_roles
@@ -39,6 +41,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         p = actions.add_parser(name, help=f"{name} a user (disabling also ends their sessions)")
         p.add_argument("username")
         p.set_defaults(handler=set_disabled, disabled=flag)
+    roles = actions.add_parser(
+        "roles", help="give a user exactly these roles (its open sessions take them at once)"
+    )
+    roles.add_argument("username")
+    roles.add_argument("--roles", required=True, help="comma list: call_taker,dispatcher,...")
+    roles.set_defaults(handler=set_roles)
 
     device = sub.add_parser("device", help="unit terminals and other devices")
     dev_actions = device.add_subparsers(dest="device_action", required=True, metavar="ACTION")
@@ -46,6 +54,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     dev_add.add_argument("device", help="for a field_unit: the unit's id, e.g. FS1-E1")
     dev_add.add_argument("--roles", default="field_unit")
     dev_add.set_defaults(handler=add_device)
+    dev_tokens = dev_actions.add_parser(
+        "tokens", help="list device tokens (id, roles, created, expires, last seen, revoked)"
+    )
+    dev_tokens.set_defaults(handler=list_tokens)
+    dev_revoke = dev_actions.add_parser(
+        "revoke", help="revoke a device token by its id (closes its connections)"
+    )
+    dev_revoke.add_argument("token_id", type=int, help="the id `cad device tokens` shows")
+    dev_revoke.set_defaults(handler=revoke_token)
     dev_bind = dev_actions.add_parser(
         "bind", help="bind a tracker's device id (OsmAnd, Traccar Client) to a unit"
     )
@@ -108,14 +125,58 @@ def set_disabled(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def set_roles(args: argparse.Namespace, settings: Settings) -> int:
+    roles = _roles(args.roles)
+
+    async def run() -> list[str]:
+        async with bootstrap.parts(settings) as parts:
+            return await parts.accounts.set_roles(args.username, roles, _origin())
+
+    print(f"{args.username} has the roles {','.join(asyncio.run(run()))}")
+    return 0
+
+
 def add_device(args: argparse.Namespace, settings: Settings) -> int:
     roles = _roles(args.roles)
 
     async def run() -> str:
         async with bootstrap.parts(settings) as parts:
-            return await parts.accounts.add_device(args.device, roles, _origin())
+            issued = await parts.accounts.add_device(args.device, roles, _origin())
+            return issued.token
 
     print(asyncio.run(run()))
+    return 0
+
+
+def _when(at: datetime | None) -> str:
+    return "-" if at is None else f"{at:%Y-%m-%d %H:%M}"
+
+
+def list_tokens(_: argparse.Namespace, settings: Settings) -> int:
+    async def run() -> None:
+        async with bootstrap.parts(settings) as parts:
+            found = await parts.accounts.devices()
+        print(
+            f"{'id':>6} {'device':<20} {'roles':<12} {'created':<16} {'expires':<16} "
+            f"{'last seen':<16} revoked"
+        )
+        for d in found:
+            print(
+                f"{d.id:>6} {d.device:<20} {','.join(d.roles):<12} {_when(d.created_at):<16} "
+                f"{_when(d.expires_at):<16} {_when(d.last_seen_at):<16} {_when(d.revoked_at)}"
+            )
+
+    asyncio.run(run())
+    return 0
+
+
+def revoke_token(args: argparse.Namespace, settings: Settings) -> int:
+    async def run() -> str:
+        async with bootstrap.parts(settings) as parts:
+            revoked = await parts.accounts.revoke_device(args.token_id, _origin())
+            return revoked.device
+
+    print(f"revoked device token {args.token_id} ({asyncio.run(run())})")
     return 0
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -15,9 +17,14 @@ async def user(engine: AsyncEngine, username: str, roles: str, password: str = P
         return await service.create_user(conn, username, password, roles)
 
 
-async def device(engine: AsyncEngine, name: str, roles: str = "field_unit") -> str:
+async def device(
+    engine: AsyncEngine,
+    name: str,
+    roles: str = "field_unit",
+    valid_for: timedelta = timedelta(days=365),
+) -> str:
     async with engine.begin() as conn:
-        return await service.create_device_token(conn, name, roles)
+        return await service.create_device_token(conn, name, roles, valid_for=valid_for)
 
 
 async def signed_in(

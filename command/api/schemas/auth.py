@@ -1,4 +1,5 @@
-"""Account bodies: signing in, who am I, users, device tokens, the audit chain's check."""
+"""Account bodies: signing in, who am I, users and their roles, device tokens, the audit
+chain's check."""
 
 from __future__ import annotations
 
@@ -66,6 +67,30 @@ class DeviceIn(BaseModel):
 class DeviceOut(Model):
     device: str
     token: str = Field(description="shown once; only its digest is kept")
+    id: int = Field(description="the token's id: to list and revoke it")
+    roles: list[str]
+    expires_at: datetime | None
+
+
+class DeviceTokenOut(Model):
+    """A device token as listed: never the token itself."""
+
+    id: int
+    device: str
+    roles: list[str]
+    created_at: datetime
+    expires_at: datetime | None
+    last_seen_at: datetime
+    revoked_at: datetime | None
+
+
+class RolesIn(BaseModel):
+    roles: list[Role] = Field(min_length=1, max_length=len(Role))
+
+
+class RolesOut(Model):
+    username: str
+    roles: list[str]
 
 
 class AuditCheckOut(Model):

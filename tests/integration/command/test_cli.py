@@ -152,7 +152,7 @@ async def test_commands_naming_a_unit_refuse_an_unknown_one(
     password = {"CAD_NEW_PASSWORD": "long enough"}
     for refused in (
         cad("device", "add", "unit-E1", **db),
-        cad("device", "add", "E9", "--roles", "field_unit,leader", **db),
+        cad("device", "add", "E9", "--roles", "field_unit,intake", **db),
         cad("user", "add", "unit-E1", "--roles", "field_unit", **password, **db),
     ):
         assert refused.returncode == 2, refused
@@ -177,7 +177,54 @@ async def test_commands_naming_a_unit_refuse_an_unknown_one(
     bearer = {"Authorization": f"Bearer {login.json()['token']}"}
     assert (await live.http.get("/api/v1/units/E1/assignment", headers=bearer)).is_success
     # A device in another role names no unit.
-    assert cad("device", "add", "wall-screen", "--roles", "leader", **db).returncode == 0
+    assert cad("device", "add", "sms-gateway", "--roles", "intake", **db).returncode == 0
+
+
+async def test_user_roles_enable_and_device_tokens_revoke(
+    engine: AsyncEngine, database_url: str, live: LiveApp
+) -> None:
+    db = {"CAD_DATABASE_URL": database_url}
+    password = {"CAD_NEW_PASSWORD": "long enough"}
+    for name in ("root", "ops"):
+        assert cad("user", "add", name, "--roles", "admin", **password, **db).returncode == 0
+    changed = cad("user", "roles", "ops", "--roles", "dispatcher,leader", **db)
+    assert changed.returncode == 0, changed.stderr
+    assert changed.stdout.strip() == "ops has the roles dispatcher,leader"
+    for refused, says in (
+        (cad("user", "roles", "root", "--roles", "leader", **db), "last active admin"),
+        (cad("user", "disable", "root", **db), "last active admin"),
+        (cad("user", "roles", "ops", "--roles", "intake", **db), "a device's role"),
+        (cad("device", "add", "tablet", "--roles", "admin", **db), "only the roles"),
+    ):
+        assert refused.returncode == 2, refused
+        assert says in refused.stderr
+        assert len(refused.stderr.splitlines()) == 1
+    assert cad("user", "disable", "ops", **db).returncode == 0
+    assert cad("user", "enable", "ops", **db).returncode == 0
+    assert "ops" in cad("user", "list", **db).stdout
+
+    added = cad("device", "add", "sms-gateway", "--roles", "intake", **db)
+    assert added.returncode == 0, added.stderr
+    token = added.stdout.strip()
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert (await live.http.get("/api/v1/auth/me", headers=bearer)).json()["roles"] == ["intake"]
+    listed = cad("device", "tokens", **db)
+    assert listed.returncode == 0, listed.stderr
+    assert token not in listed.stdout
+    row = next(line for line in listed.stdout.splitlines() if "sms-gateway" in line)
+    token_id = row.split()[0]
+    assert "intake" in row
+    assert cad("device", "revoke", token_id, **db).stdout.strip() == (
+        f"revoked device token {token_id} (sms-gateway)"
+    )
+    assert (await live.http.get("/api/v1/auth/me", headers=bearer)).status_code == 401
+    again = cad("device", "revoke", token_id, **db)
+    assert again.returncode == 2
+    assert "revoked already" in again.stderr
+    async with engine.connect() as conn:
+        actions = (await conn.execute(select(audit_log.c.action))).scalars().all()
+    assert actions.count("user.roles") == 1
+    assert actions.count("device.revoke") == 1
 
 
 async def test_the_api_refuses_a_device_token_for_an_unknown_unit(
