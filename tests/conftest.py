@@ -1,15 +1,60 @@
-"""Fixtures shared by the whole suite: a real PostgreSQL/PostGIS for every test that asks."""
+"""Fixtures shared by the whole suite: a real PostgreSQL/PostGIS for every test that asks;
+and the check that no secret reaches a log line (``tests.support.log_secrets``)."""
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from command import log_redaction
 from tests.support import dispatch_builders
 from tests.support.database import PgServer, started_server
 from tests.support.live import LiveApp, serve
+from tests.support.log_secrets import KNOWN, LogFile, check
+
+_LOG_FILE = pytest.StashKey[LogFile]()
+_LEAKS = pytest.StashKey[list[str]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every record of the run, from every logger at DEBUG, into one file; masked as ``cad``
+    masks them (the in-process servers stand for ``cad serve``)."""
+    log_redaction.install()
+    path = Path(config.rootpath, "build", "test-logs", f"run-{os.getpid()}.log")
+    handler = LogFile(path)
+    logging.getLogger().addHandler(handler)
+    logging.getLogger().setLevel(logging.DEBUG)
+    config.stash[_LOG_FILE] = handler
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when a secret the suite used is in a log line."""
+    handler = session.config.stash.get(_LOG_FILE, None)
+    if handler is None:
+        return
+    logging.getLogger().removeHandler(handler)
+    handler.close()
+    found = check(handler.path, KNOWN)
+    session.config.stash[_LEAKS] = found
+    if found:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    else:
+        handler.path.unlink()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    found = terminalreporter.config.stash.get(_LEAKS, [])
+    if found:
+        path = terminalreporter.config.stash[_LOG_FILE].path
+        terminalreporter.section("secrets in the logs", red=True)
+        terminalreporter.write_line(f"{len(found)} log line(s) carry a secret ({path}):")
+        for line in found[:50]:
+            terminalreporter.write_line(f"  {line}")
 
 
 @pytest.fixture(scope="session")

@@ -64,7 +64,8 @@ router = APIRouter(prefix="/api/v1/telephony", tags=["telephony"])
 
 TAKERS = (Role.CALL_TAKER, Role.SUPERVISOR, Role.ADMIN)
 SUPERVISORS = (Role.SUPERVISOR, Role.ADMIN)
-INTAKE = (Role.CALL_TAKER, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
+# An SMS gateway or alarm panel (the intake role) reports here, and nowhere else.
+INTAKE = (Role.INTAKE, Role.CALL_TAKER, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
 Taker = Annotated[Principal, Depends(roles(*TAKERS))]
 Supervisor = Annotated[Principal, Depends(roles(*SUPERVISORS))]
 Intake = Annotated[Principal, Depends(roles(*INTAKE))]

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from command import log_redaction
 from command.bench import ami as bench_ami
 from command.bench import avl as bench_avl
 from command.bench import events as bench_events
@@ -60,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Tokens in websocket URLs and the like never reach a log line (command.log_redaction).
+    log_redaction.install()
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

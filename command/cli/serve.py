@@ -6,8 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import gc
-import logging
-import re
 import signal
 from collections.abc import Callable, Coroutine, Generator
 from datetime import timedelta
@@ -46,27 +44,11 @@ def _settings_with(args: argparse.Namespace, settings: Settings) -> Settings:
     return settings.model_copy(update=changes)
 
 
-class _RedactTokens(logging.Filter):
-    """Websocket URLs carry ``?token=`` (browsers cannot set headers): keep it out of the log."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                _TOKEN.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args
-            )
-        return True
-
-
-_TOKEN = re.compile(r"((?:^|[?&])token=)[^&\s]*")
-
-
 async def _serve(
     settings: Settings,
     alongside: Callable[[Container], Coroutine[Any, Any, None]] | None = None,
 ) -> None:
     """Serve until stopped; ``alongside`` runs as long as the server does (the demo fleet)."""
-    for name in ("uvicorn.access", "uvicorn.error"):  # websocket handshakes log at error
-        logging.getLogger(name).addFilter(_RedactTokens())
     container = await bootstrap.start(settings)
     # What start-up built lives as long as the process: out of the collector's way, so that
     # its full collections (pauses of tens of milliseconds on a live map) stay short.

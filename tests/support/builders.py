@@ -8,11 +8,13 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from command.auth import service
+from tests.support.log_secrets import KNOWN
 
 PASSWORD = "correct horse battery"
 
 
 async def user(engine: AsyncEngine, username: str, roles: str, password: str = PASSWORD) -> int:
+    KNOWN.add(password)
     async with engine.begin() as conn:
         return await service.create_user(conn, username, password, roles)
 
@@ -24,7 +26,9 @@ async def device(
     valid_for: timedelta = timedelta(days=365),
 ) -> str:
     async with engine.begin() as conn:
-        return await service.create_device_token(conn, name, roles, valid_for=valid_for)
+        token = await service.create_device_token(conn, name, roles, valid_for=valid_for)
+    KNOWN.add(token)
+    return token
 
 
 async def signed_in(
@@ -36,4 +40,5 @@ async def signed_in(
         "/api/v1/auth/login", json={"username": username, "password": PASSWORD}
     )
     response.raise_for_status()
+    KNOWN.add(response.json()["token"])
     return {"Authorization": f"Bearer {response.json()['token']}"}

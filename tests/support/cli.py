@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ops.pgcluster import Cluster, free_port
+from tests.support.log_secrets import KNOWN
 
 
 def cad(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -20,8 +21,11 @@ def cad(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 
 def cad_in(cwd: Path | None, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """`cad` run in the working directory ``cwd`` (where a .env would be read)."""
-    return subprocess.run(
+    """`cad` run in the working directory ``cwd`` (where a .env would be read); the password it
+    is given and the token it prints are known secrets, its log (stderr) is searched for them
+    (tests.support.log_secrets)."""
+    KNOWN.add(env.get("CAD_NEW_PASSWORD"))
+    done = subprocess.run(
         [sys.executable, "-m", "command", *args],
         capture_output=True,
         text=True,
@@ -31,6 +35,10 @@ def cad_in(cwd: Path | None, *args: str, **env: str) -> subprocess.CompletedProc
         check=False,
         timeout=120,
     )
+    if args[:2] == ("device", "add") and done.returncode == 0:
+        KNOWN.add(done.stdout.strip())
+    KNOWN.output("cad " + " ".join(args[:2]), done.stderr)
+    return done
 
 
 @contextmanager

@@ -16,6 +16,7 @@ from command.app import create_app
 from command.bootstrap import Container
 from command.settings import Settings
 from ops.pgcluster import free_port
+from tests.support.log_secrets import KNOWN
 
 
 @dataclass
@@ -28,6 +29,19 @@ class LiveApp:
     def advance(self, delta: timedelta) -> None:
         """Move the app's clock forward (lockouts, idle sessions)."""
         self.container.clock.advance(delta)
+
+
+async def _sent_secrets(request: httpx.Request) -> None:
+    """Passwords the tests send (sign-ins, new users) are known secrets (log_secrets)."""
+    if request.headers.get("content-type", "").startswith("application/json"):
+        KNOWN.from_json(request.content)
+    KNOWN.add(request.headers.get("authorization", "").removeprefix("Bearer "))
+
+
+async def _answered_secrets(response: httpx.Response) -> None:
+    """Tokens the app hands out (sessions, device tokens) are known secrets."""
+    if response.request.url.path in ("/api/v1/auth/login", "/api/v1/devices"):
+        KNOWN.from_json(await response.aread())
 
 
 @asynccontextmanager
@@ -45,7 +59,11 @@ async def serve(database_url: str, **overrides: object) -> AsyncIterator[LiveApp
             if task.done():
                 task.result()
             await asyncio.sleep(0.02)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}",
+            timeout=30,
+            event_hooks={"request": [_sent_secrets], "response": [_answered_secrets]},
+        ) as http:
             yield LiveApp(container, f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", http)
     finally:
         server.should_exit = True

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from ops.pgcluster import free_port
 from tests.support import builders
+from tests.support.log_secrets import KNOWN
 
 # Signing out ends the token the rest of the run uses; its behaviour is tested on its own.
 SKIPPED = {("POST", "/api/v1/auth/logout")}
@@ -68,6 +69,7 @@ def server(map_url: str) -> Iterator[str]:
         process.terminate()
         process.wait(timeout=30)
         if process.stderr is not None:
+            KNOWN.output("cad serve", process.stderr.read())  # searched for secrets
             process.stderr.close()
 
 
