@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -55,7 +55,9 @@ class Settings(BaseSettings):
         "its websockets, e.g. https://cad.example",
     )
     tls_cert: Path | None = Field(default=None, description="PEM certificate: cad serve on TLS")
-    tls_key: Path | None = Field(default=None, description="PEM private key of CAD_TLS_CERT")
+    tls_key: Path | None = Field(
+        default=None, validate_default=True, description="PEM private key of CAD_TLS_CERT"
+    )
 
     event_queue_size: int = Field(default=10_000, ge=10)
     tracking_rate_hz: float = Field(
@@ -162,6 +164,13 @@ class Settings(BaseSettings):
             return "postgresql+asyncpg://" + value.split("://", 1)[1]
         if not value.startswith("postgresql+asyncpg://"):
             raise ValueError("CAD_DATABASE_URL must be a postgresql:// URL")
+        return value
+
+    @field_validator("tls_key")
+    @classmethod
+    def _tls_pair(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if (value is None) != (info.data.get("tls_cert") is None):
+            raise ValueError("CAD_TLS_CERT and CAD_TLS_KEY go together: set both or neither")
         return value
 
     @property
