@@ -54,7 +54,7 @@ class SecretBook:
         except ValueError:
             return
         if isinstance(data, dict):
-            for name in ("token", "password", "new_password"):
+            for name in ("token", "password", "new_password", "totp", "otp"):
                 value = data.get(name)
                 if isinstance(value, str):
                     self.add(value)
