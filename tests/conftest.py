@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from tests.support.log_secrets import KNOWN, LogFile, check
 
 _LOG_FILE = pytest.StashKey[LogFile]()
 _LEAKS = pytest.StashKey[list[str]]()
+_SEARCHED = pytest.StashKey[str]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -39,8 +41,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     logging.getLogger().removeHandler(handler)
     handler.close()
+    started = time.perf_counter()
     found = check(handler.path, KNOWN)
     session.config.stash[_LEAKS] = found
+    session.config.stash[_SEARCHED] = (
+        f"{handler.path.stat().st_size / 2**20:.1f} MiB of log searched for "
+        f"{len(KNOWN.secrets)} secrets in {time.perf_counter() - started:.2f} s"
+    )
     if found:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     else:
@@ -48,6 +55,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    searched = terminalreporter.config.stash.get(_SEARCHED, None)
+    if searched is not None:
+        terminalreporter.write_line(f"secrets in logs: {searched}")
     found = terminalreporter.config.stash.get(_LEAKS, [])
     if found:
         path = terminalreporter.config.stash[_LOG_FILE].path
