@@ -40,7 +40,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if handler is None:
         return
     logging.getLogger().removeHandler(handler)
-    handler.close()
+    handler.finish()
     started = time.perf_counter()
     found = check(handler.path, KNOWN)
     session.config.stash[_LEAKS] = found

@@ -51,7 +51,11 @@ async def serve(database_url: str, **overrides: object) -> AsyncIterator[LiveApp
     container = await bootstrap.start(settings)
     app = create_app(settings, container)
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        # Its log goes to the root logger at DEBUG, where the suite searches it for secrets
+        # (log_secrets): no logging configuration of uvicorn's own.
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="debug", log_config=None, lifespan="on"
+        )
     )
     task = asyncio.create_task(server.serve())
     try:

@@ -96,7 +96,8 @@ def leaks(text: str, secrets: set[str]) -> list[str]:
 
 
 class LogFile(logging.Handler):
-    """Every record, formatted with its exception, one line each, to ``path``."""
+    """Every record, formatted with its exception, one line each, to ``path``; it stays open
+    until ``finish``."""
 
     def __init__(self, path: Path) -> None:
         super().__init__(logging.DEBUG)
@@ -112,6 +113,16 @@ class LogFile(logging.Handler):
             self.handleError(record)
 
     def close(self) -> None:
+        """Only flushed: ``logging.config.dictConfig`` (uvicorn calls it for every server a
+        test starts) closes every handler there is, and this one must outlive them all."""
+        self.flush()
+
+    def flush(self) -> None:
+        if not self._file.closed:
+            self._file.flush()
+
+    def finish(self) -> None:
+        """The end of the run: closed for good."""
         self._file.close()
         super().close()
 

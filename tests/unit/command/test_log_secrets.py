@@ -4,6 +4,7 @@ credential, and passes lines that were masked."""
 from __future__ import annotations
 
 import logging
+import logging.config
 from pathlib import Path
 
 from command.auth.passwords import new_token
@@ -15,7 +16,7 @@ def _written(path: Path, *messages: str) -> LogFile:
     handler = LogFile(path)
     for message in messages:
         handler.emit(logging.LogRecord("planted", logging.DEBUG, "", 0, message, None, None))
-    handler.close()
+    handler.finish()
     return handler
 
 
@@ -78,8 +79,23 @@ def test_what_a_logger_writes_is_masked_before_the_check(tmp_path: Path) -> None
         logger.debug("< authorization: Bearer %s", token)
     finally:
         logger.removeHandler(handler)
-        handler.close()
+        handler.finish()
     book = SecretBook()
     book.add(token)
     assert check(handler.path, book) == []
     assert "token=***" in handler.path.read_text()
+
+
+def test_the_file_outlives_a_logging_configuration(tmp_path: Path) -> None:
+    """uvicorn configures logging (``dictConfig``, which closes every handler) for every server
+    a test starts: the suite's file must keep recording after it."""
+    handler = LogFile(tmp_path / "log")
+    logger = logging.getLogger("tests.outlives")
+    logger.addHandler(handler)
+    try:
+        logging.config.dictConfig({"version": 1, "disable_existing_loggers": False})
+        logger.warning("still recorded")
+    finally:
+        logger.removeHandler(handler)
+        handler.finish()
+    assert "still recorded" in handler.path.read_text()
