@@ -214,6 +214,7 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
     container.health.checks["trackers"] = container.trackers.health_check
     container.health.checks["positions"] = container.positions.health
     container.health.checks["tracking"] = _relay_check(container.relay)
+    container.health.checks["revocations"] = _revocations_check(container.revocations)
     return container
 
 
@@ -296,6 +297,17 @@ def _relay_check(relay: PgRelay) -> Callable[[], Awaitable[PartHealth]]:
         if relay.listening:
             return PartHealth("ok", f"{relay.fanout.consoles} console(s) watching positions")
         return PartHealth("degraded", "positions from other processes are not arriving")
+
+    return check
+
+
+def _revocations_check(listener: RevocationListener) -> Callable[[], Awaitable[PartHealth]]:
+    async def check() -> PartHealth:
+        if listener.listening:
+            return PartHealth("ok", f"{len(listener.sockets)} socket(s) watched for revocation")
+        return PartHealth(
+            "degraded", "not told of revocations: sockets of ended tokens close on the next recheck"
+        )
 
     return check
 
