@@ -1,0 +1,245 @@
+"""Per-incident access: marking an incident sensitive, and checking and auditing every read of
+a marked one.
+
+- Marking and unmarking: supervisors, and the call-taker who logged the incident while they may
+  read it; the marking, its audit row and its ``incident.sensitivity_changed`` event are one
+  transaction.
+- A direct read (one incident, or anything under it) by someone the marking does not name is
+  answered exactly as for an incident that does not exist (404 ``incident.not_found``): a 403
+  would tell that the incident is there and is sensitive. The refusal is audited.
+- Lists drop the marked incidents the reader may not read; the marked ones they may read are
+  audited in one row per answer naming their ids (cheap, and it says what was shown together).
+- Events: ``screen`` decides from the in-memory ``MarkingBook`` without I/O, so the common path
+  (an event about no marked incident) costs a set look-up; a console's stream audits the first
+  event of each marked incident it delivers.
+
+Direct reads take the marking from the database, the one truth, not from the book: a marking
+made on another process is in force at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from command import audit
+from command import events as event_log
+from command.errors import Forbidden, InvalidInput, NotFound
+from command.eventhub import EventHub
+from command.events import Event
+from command.incidents import sensitivity_store as store
+from command.incidents import store as incidents_store
+from command.incidents.changes import incident_event
+from command.incidents.sensitivity import (
+    Marking,
+    MarkingBook,
+    Reader,
+    check_marking,
+    incidents_of,
+    may_read,
+    parse_reason,
+)
+from command.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+CHANGED = "incident.sensitivity_changed"
+MANAGER_ROLE = "supervisor"
+
+
+@dataclass(frozen=True)
+class MarkingIn:
+    """A requested marking; ``sensitive`` False lifts it (reason and names are then ignored)."""
+
+    sensitive: bool
+    reason: str = ""
+    roles: tuple[str, ...] = ()
+    users: tuple[str, ...] = ()
+
+
+def hidden(incident_id: int) -> NotFound:
+    """The answer for an incident the reader may not read: the same as for a missing one."""
+    return NotFound(
+        f"incident {incident_id} does not exist", code="incident.not_found", incident_id=incident_id
+    )
+
+
+class IncidentAccess:
+    """Markings and the read checks, over one database; built once by the bootstrap."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        clock: Callable[[], datetime],
+        known_roles: Iterable[str],
+    ) -> None:
+        self.engine = engine
+        self.work = UnitOfWork(engine, clock)
+        self.known_roles = frozenset(known_roles)
+        self.book = MarkingBook()
+
+    async def start(self, hub: EventHub) -> None:
+        """Fill the book and keep it current from the hub, before it hands events on."""
+        hub.watch(self.observe)
+        async with self.engine.connect() as conn:
+            baseline = await event_log.last_seq(conn)
+            self.book.load(baseline, await store.every(conn))
+        log.info("%d sensitive incident(s) marked", len(self.book))
+
+    def observe(self, event: Event) -> None:
+        if event.type == CHANGED and event.subject_id.isdigit():
+            self.book.apply(
+                event.seq, int(event.subject_id), event.data, event.actor or "", event.at
+            )
+
+    # ------------------------------------------------------------------ marking
+
+    async def mark(
+        self, incident_id: int, wanted: MarkingIn, reader: Reader, source: str
+    ) -> Marking | None:
+        """Set or lift the marking; returns the marking now in force (None: not sensitive)."""
+        new_roles: frozenset[str] = frozenset()
+        new_users: frozenset[str] = frozenset()
+        if wanted.sensitive:
+            reason = parse_reason(wanted.reason)
+            new_roles, new_users = check_marking(wanted.roles, wanted.users, self.known_roles)
+        async with self.work.begin(reader.actor) as work:
+            inc = await incidents_store.get(work.conn, incident_id, lock=True)
+            current = await store.get(work.conn, incident_id)
+            if not may_read(reader, current) and MANAGER_ROLE not in reader.roles:
+                raise hidden(incident_id)
+            if MANAGER_ROLE not in reader.roles and inc.created_by != reader.actor:
+                raise Forbidden(
+                    f"only a supervisor or the incident's creator may mark incident {inc.number}",
+                    code="sensitivity.not_allowed",
+                    number=inc.number,
+                )
+            missing = sorted(new_users - await store.existing_users(work.conn, new_users))
+            if missing:
+                raise InvalidInput(
+                    f"unknown user {', '.join(missing)}",
+                    code="sensitivity.user_unknown",
+                    unknown=missing,
+                )
+            marking = None
+            if wanted.sensitive:
+                marking = Marking(incident_id, reason, new_roles, new_users, reader.actor, work.now)
+                await store.put(work.conn, marking)
+                data: Mapping[str, Any] = marking.as_event()
+            else:
+                await store.lift(work.conn, incident_id)
+                data = {"sensitive": False}
+            await audit.record(
+                work.conn,
+                actor=reader.actor,
+                action="incident.mark_sensitive" if marking else "incident.unmark_sensitive",
+                object_type="incident",
+                object_id=str(incident_id),
+                source=source,
+                result="ok",
+                detail={**data, "was_sensitive": current is not None},
+            )
+            work.emit(incident_event("sensitivity_changed", inc, reader.actor, **data))
+        return marking
+
+    async def marking(
+        self, incident_id: int, reader: Reader, route: str, source: str
+    ) -> Marking | None:
+        """The marking in force (None: not sensitive), for those who may read the incident and
+        for supervisors."""
+        async with self.work.read() as conn:
+            await incidents_store.get(conn, incident_id)
+            current = await store.get(conn, incident_id)
+        if current is not None and MANAGER_ROLE not in reader.roles:
+            await self.check(incident_id, reader, route, source)
+        return current
+
+    # ------------------------------------------------------------------ reading
+
+    async def check(self, incident_id: int, reader: Reader, route: str, source: str) -> None:
+        """Refuse (as not found) a read the marking does not allow; audit every read of a
+        marked incident, allowed or refused."""
+        async with self.work.read() as conn:
+            current = await store.get(conn, incident_id)
+        if current is None:
+            return
+        allowed = may_read(reader, current)
+        await self._audit(reader, str(incident_id), route, source, allowed)
+        if not allowed:
+            raise hidden(incident_id)
+
+    async def readable(
+        self, ids: Iterable[int], reader: Reader, route: str, source: str
+    ) -> set[int]:
+        """Those of ``ids`` that ``reader`` may read; the marked ones among them, audited in
+        one row."""
+        wanted = set(ids)
+        async with self.work.read() as conn:
+            markings = await store.of(conn, wanted)
+        if not markings:
+            return wanted
+        shown = sorted(i for i, m in markings.items() if may_read(reader, m))
+        if shown:
+            await self._audit(reader, "list", route, source, True, incidents=shown)
+        return wanted - (set(markings) - set(shown))
+
+    def screen(self, event: Event, reader: Reader) -> set[int] | None:
+        """For an event about to go to ``reader``'s console: None to withhold it, else the
+        marked incidents it is about (to audit). No I/O."""
+        self.observe(event)  # a stream catching up may be ahead of the hub
+        if not self.book or event.subject_type not in ("incident", "unit"):
+            return set()
+        return self.book.screen(
+            incidents_of(event.subject_type, event.subject_id, event.data), reader
+        )
+
+    async def delivered(self, ids: Iterable[int], reader: Reader, route: str, source: str) -> None:
+        """Audit marked incidents whose events were sent to a console."""
+        shown = sorted(ids)
+        if shown:
+            await self._audit(reader, "events", route, source, True, incidents=shown)
+
+    async def need_to_know(self, incident_id: int, actor: str, route: str) -> None:
+        """A read the marking does not govern (a unit's terminal gets its own assignment), but
+        which is audited like every other read of a marked incident."""
+        if self.book.get(incident_id) is None:
+            async with self.work.read() as conn:
+                if await store.get(conn, incident_id) is None:
+                    return
+        async with self.engine.begin() as conn:
+            await audit.record(
+                conn,
+                actor=actor,
+                action="incident.read_sensitive",
+                object_type="incident",
+                object_id=str(incident_id),
+                source="terminal",
+                result="ok",
+                detail={"route": route, "need_to_know": "assigned unit"},
+            )
+
+    async def _audit(
+        self,
+        reader: Reader,
+        object_id: str,
+        route: str,
+        source: str,
+        allowed: bool,
+        **detail: Any,
+    ) -> None:
+        async with self.engine.begin() as conn:
+            await audit.record(
+                conn,
+                actor=reader.actor,
+                action="incident.read_sensitive",
+                object_type="incident",
+                object_id=object_id,
+                source=source,
+                result="ok" if allowed else "refused",
+                detail={"route": route, **detail},
+            )

@@ -1,0 +1,283 @@
+"""Sensitive incidents over real HTTP and websockets: marked, an incident disappears for every
+console its marking does not name (404 as if it did not exist, absent from lists, the export,
+the event log and the event stream, the screen pop's history) while the named users read it
+with every read audited; the assigned unit's terminal still gets it; unmarking restores it; bad
+markings are refused with their codes and change nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import websockets
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from command.calltaking.screen_pop import POP_SQL
+from command.tables import audit_log
+from telephony.phone import normal_number
+from tests.support import builders
+from tests.support import dispatch_builders as b
+from tests.support.live import LiveApp
+from tests.support.terminal import connected
+from tests.support.waiting import until
+
+PHONE = "+423 000 11 22"
+
+
+async def _incident(
+    http: httpx.AsyncClient, headers: dict[str, str], summary: str
+) -> dict[str, Any]:
+    r = await http.post(
+        "/api/v1/incidents",
+        headers=headers,
+        json={
+            "type": "crime.violent",
+            "lon": b.VADUZ_CENTRE[0],
+            "lat": b.VADUZ_CENTRE[1],
+            "caller_phone": PHONE,
+            "summary": summary,
+        },
+    )
+    assert r.status_code == 201, r.text
+    incident: dict[str, Any] = r.json()["incident"]
+    return incident
+
+
+async def _audit(engine: AsyncEngine, action: str) -> list[dict[str, Any]]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(audit_log).where(audit_log.c.action == action).order_by(audit_log.c.id)
+        )
+        return [dict(r._mapping) for r in rows]
+
+
+class Console:
+    """An event websocket and what it has received."""
+
+    def __init__(self) -> None:
+        self.seen: list[dict[str, Any]] = []
+
+    def about(self, incident_id: int) -> list[str]:
+        return [e["type"] for e in self.seen if e["subject_id"] == str(incident_id)]
+
+
+@asynccontextmanager
+async def _console(app: LiveApp, headers: dict[str, str], after: int) -> AsyncIterator[Console]:
+    token = headers["Authorization"].removeprefix("Bearer ")
+    console = Console()
+    url = f"{app.ws_url}/api/v1/events/ws?token={token}&after={after}"
+    async with websockets.connect(url) as ws:
+
+        async def read() -> None:
+            while True:
+                console.seen.append(json.loads(await ws.recv()))
+
+        task = asyncio.create_task(read())
+        try:
+            yield console
+        finally:
+            task.cancel()
+
+
+async def test_a_marked_incident_is_hidden_from_consoles_it_does_not_name(
+    app: LiveApp, map_engine: AsyncEngine
+) -> None:
+    http = app.http
+    await b.seeded(map_engine)
+    people = await b.crew(http, map_engine)
+    named = await builders.signed_in(http, map_engine, "disp2", "dispatcher")
+    admin = await builders.signed_in(http, map_engine, "adm1", "admin")
+    other = people.dispatcher  # disp1: a dispatcher the marking does not name
+    marked_one = await _incident(http, people.call_taker, "a woman hurt by her partner")
+    hidden = marked_one["id"]
+    plain_one = await _incident(http, people.call_taker, "a fight outside a bar")
+    plain, plain_number = plain_one["id"], plain_one["number"]
+    before = app.container.hub.last_seq
+
+    async with _console(app, other, before) as theirs, _console(app, named, before) as ours:
+        r = await http.put(
+            f"/api/v1/incidents/{hidden}/sensitivity",
+            headers=people.supervisor,
+            json={
+                "sensitive": True,
+                "reason": "domestic_violence",
+                "roles": ["leader"],
+                "users": ["disp2"],
+            },
+        )
+        assert r.status_code == 200, r.text
+        marked = r.json()
+        assert (marked["sensitive"], marked["reason"]) == (True, "domestic_violence")
+        assert (marked["roles"], marked["users"], marked["marked_by"]) == (
+            ["leader"],
+            ["disp2"],
+            "user:sup1",
+        )
+
+        # A direct read by someone not named: the answer for an incident that does not exist.
+        missing = await http.get("/api/v1/incidents/999999", headers=other)
+        for path in (
+            f"/api/v1/incidents/{hidden}",
+            f"/api/v1/incidents/{hidden}/tracks",
+            f"/api/v1/incidents/{hidden}/sensitivity",
+        ):
+            refused = await http.get(path, headers=other)
+            assert refused.status_code == 404, path
+            assert refused.json()["code"] == missing.json()["code"] == "incident.not_found"
+            assert refused.json()["message"] == f"incident {hidden} does not exist"
+        r = await http.get(f"/api/v1/incidents/by-number/{marked_one['number']}", headers=other)
+        assert (r.status_code, r.json()["code"]) == (404, "incident.not_found")
+        # ... nor can they change it, and nothing is written.
+        r = await http.post(
+            f"/api/v1/incidents/{hidden}/narrative", headers=other, json={"text": "seen it"}
+        )
+        assert r.status_code == 404
+        # Neither the creator nor an admin reads it by default: need-to-know, not rank.
+        for who in (people.call_taker, admin):
+            assert (await http.get(f"/api/v1/incidents/{hidden}", headers=who)).status_code == 404
+        # Absent from the board (the map draws its incident layer from it) and the export.
+        board = (await http.get("/api/v1/incidents", headers=other)).json()["incidents"]
+        assert {i["id"] for i in board} == {plain}
+        exported = (await http.get("/api/v1/incidents/response-times.csv", headers=admin)).text
+        assert [row["number"] for row in csv.DictReader(io.StringIO(exported))] == [plain_number]
+
+        # The named dispatcher and the named role read it.
+        r = await http.get(f"/api/v1/incidents/{hidden}", headers=named)
+        assert r.status_code == 200, r.text
+        assert r.json()["incident"]["summary"] == "a woman hurt by her partner"
+        r = await http.get(f"/api/v1/incidents/{hidden}", headers=people.leader)
+        assert r.status_code == 200
+        board = (await http.get("/api/v1/incidents", headers=named)).json()["incidents"]
+        assert {i["id"] for i in board} == {hidden, plain}
+        r = await http.post(
+            f"/api/v1/incidents/{hidden}/narrative", headers=named, json={"text": "on my way"}
+        )
+        assert r.status_code == 201, r.text
+        r = await http.post(
+            f"/api/v1/incidents/{plain}/narrative", headers=other, json={"text": "noted"}
+        )
+        assert r.status_code == 201, r.text
+
+        # Events: the console not named gets the plain incident's note, and nothing of the
+        # marked one (its events come before, in order, so they would have arrived first).
+        await until(lambda: "incident.narrative_added" in theirs.about(plain))
+        await until(lambda: "incident.narrative_added" in ours.about(plain))
+        assert theirs.about(hidden) == []
+        assert ours.about(hidden) == ["incident.sensitivity_changed", "incident.narrative_added"]
+        page = (await http.get(f"/api/v1/events?after={before}", headers=other)).json()
+        assert all(e["subject_id"] != str(hidden) for e in page["events"])
+        assert page["last_seq"] >= theirs.seen[-1]["seq"]
+
+    # The screen pop of the next call from that number lists only the plain incident.
+    async with map_engine.connect() as conn:
+        row = (
+            await conn.execute(
+                POP_SQL,
+                {
+                    "number": normal_number(PHONE),
+                    "since": datetime.now(UTC) - timedelta(days=1),
+                    "id": "",
+                    "loc_since": datetime.now(UTC),
+                },
+            )
+        ).one()
+    assert [i["id"] for i in row.incidents] == [plain]
+
+    # Every read of the marked incident is audited: who, which, by which route.
+    reads = await _audit(map_engine, "incident.read_sensitive")
+    by = {(r["actor"], r["object_id"], r["result"], r["detail"]["route"]) for r in reads}
+    assert ("user:disp2", str(hidden), "ok", "GET /api/v1/incidents/{incident_id}") in by
+    assert ("user:lead1", str(hidden), "ok", "GET /api/v1/incidents/{incident_id}") in by
+    assert ("user:disp2", str(hidden), "ok", "POST /api/v1/incidents/{incident_id}/narrative") in by
+    assert ("user:disp1", str(hidden), "refused", "GET /api/v1/incidents/{incident_id}") in by
+    lists = [r for r in reads if r["object_id"] == "list"]
+    assert [(r["actor"], r["detail"]["incidents"]) for r in lists] == [("user:disp2", [hidden])]
+    streamed = [r for r in reads if r["detail"]["route"] == "WS /api/v1/events/ws"]
+    assert [(r["actor"], r["detail"]["incidents"]) for r in streamed] == [("user:disp2", [hidden])]
+    [mark] = await _audit(map_engine, "incident.mark_sensitive")
+    assert (mark["actor"], mark["object_id"]) == ("user:sup1", str(hidden))
+    assert mark["detail"]["users"] == ["disp2"]
+
+    # The unit sent to it gets its assignment on its terminal: need-to-know, audited.
+    unit_id = next(u.id for u in await app.container.unit_status.units() if u.unit_type == "engine")
+    token = await builders.device(map_engine, unit_id)
+    async with connected(app.ws_url, token) as terminal:
+        r = await http.post(
+            f"/api/v1/incidents/{hidden}/assignments", headers=named, json={"unit_ids": [unit_id]}
+        )
+        assert r.status_code == 201, r.text
+        pushed = await terminal.push("assignment")
+        assert pushed["incident"]["id"] == hidden
+    reads = await _audit(map_engine, "incident.read_sensitive")
+    assert any(r["actor"] == f"device:{unit_id}" and r["object_id"] == str(hidden) for r in reads)
+
+    # Unmarked, it is an ordinary incident again for every console.
+    r = await http.put(
+        f"/api/v1/incidents/{hidden}/sensitivity",
+        headers=people.supervisor,
+        json={"sensitive": False},
+    )
+    assert (r.status_code, r.json()["sensitive"]) == (200, False)
+    assert (await http.get(f"/api/v1/incidents/{hidden}", headers=other)).status_code == 200
+    board = (await http.get("/api/v1/incidents", headers=other)).json()["incidents"]
+    assert hidden in {i["id"] for i in board}
+    [unmark] = await _audit(map_engine, "incident.unmark_sensitive")
+    assert unmark["actor"] == "user:sup1"
+
+
+async def test_bad_markings_are_refused_with_their_codes_and_change_nothing(
+    app: LiveApp, map_engine: AsyncEngine
+) -> None:
+    http = app.http
+    people = await b.crew(http, map_engine)
+    iid = (await _incident(http, people.call_taker, "an officer hurt"))["id"]
+    url = f"/api/v1/incidents/{iid}/sensitivity"
+    good = {"sensitive": True, "reason": "officer_involved", "roles": ["dispatcher"]}
+    refusals = [
+        ({**good, "roles": ["dispatcher", "chief"]}, 422, "sensitivity.role_unknown"),
+        ({**good, "users": ["nobody"]}, 422, "sensitivity.user_unknown"),
+        ({**good, "reason": "celebrity"}, 422, "sensitivity.reason_unknown"),
+        ({**good, "roles": []}, 422, "sensitivity.nobody_named"),
+    ]
+    for body, status, code in refusals:
+        r = await http.put(url, headers=people.supervisor, json=body)
+        assert (r.status_code, r.json()["code"]) == (status, code), body
+    # A dispatcher is neither a supervisor nor the creator.
+    r = await http.put(url, headers=people.dispatcher, json=good)
+    assert (r.status_code, r.json()["code"]) == (403, "sensitivity.not_allowed")
+    r = await http.put("/api/v1/incidents/999999/sensitivity", headers=people.supervisor, json=good)
+    assert (r.status_code, r.json()["code"]) == (404, "incident.not_found")
+
+    r = await http.get(url, headers=people.supervisor)
+    assert (r.status_code, r.json()["sensitive"]) == (200, False)
+    assert await _audit(map_engine, "incident.mark_sensitive") == []
+    async with map_engine.connect() as conn:
+        changed = await conn.execute(
+            text("SELECT count(*) FROM events WHERE type = 'incident.sensitivity_changed'")
+        )
+        assert changed.scalar_one() == 0
+
+    # The call-taker who logged it may mark it, and then reads it only if named.
+    r = await http.put(url, headers=people.call_taker, json=good)
+    assert r.status_code == 200, r.text
+    assert (
+        await http.get(f"/api/v1/incidents/{iid}", headers=people.call_taker)
+    ).status_code == 404
+    assert (
+        await http.get(f"/api/v1/incidents/{iid}", headers=people.dispatcher)
+    ).status_code == 200
+    # ... and can no longer change the marking; a supervisor still can, without being named.
+    r = await http.put(url, headers=people.call_taker, json={"sensitive": False})
+    assert r.status_code == 404
+    r = await http.get(url, headers=people.supervisor)
+    assert (r.status_code, r.json()["roles"]) == (200, ["dispatcher"])
+    r = await http.put(url, headers=people.supervisor, json={"sensitive": False})
+    assert (r.status_code, r.json()["sensitive"]) == (200, False)
