@@ -16,7 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from command.errors import InvalidInput
+from command.errors import Conflict, InvalidInput
 
 MAX_NAMED = 100  # roles and users together: a marking names a few people, not a directory
 
@@ -118,6 +118,23 @@ def check_marking(
             count=len(named_roles) + len(named_users),
         )
     return named_roles, named_users
+
+
+def check_merge(
+    survivor: str, absorbed: str, kept: Marking | None, merged: Marking | None
+) -> None:
+    """Merging moves calls and units to the survivor, whose readers then see them: only
+    incidents open to the same readers merge (both unmarked, or marked for the same roles and
+    users)."""
+    readers = [None if m is None else (m.roles, m.users) for m in (kept, merged)]
+    if readers[0] != readers[1]:
+        raise Conflict(
+            f"incidents {survivor} and {absorbed} are not open to the same readers; give them "
+            "the same sensitivity marking first",
+            code="sensitivity.merge_differs",
+            number=survivor,
+            absorbed=absorbed,
+        )
 
 
 # Where events name incidents other than as their subject (units, merges).

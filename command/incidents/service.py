@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from command.dispatching import changes as dispatch_changes
 from command.errors import Conflict, InvalidInput
 from command.events import NewEvent
-from command.incidents import changes, domain, response_times
+from command.incidents import changes, domain, response_times, sensitivity, sensitivity_store
 from command.incidents import store as incidents_store
 from command.incidents.changes import incident_event
 from command.incidents.config import IncidentConfig
@@ -462,6 +462,13 @@ class IncidentService:
             locked = {i: await changes.directed(work, i, level) for i in (first, second)}
             survivor, absorbed = locked[survivor_id], locked[absorbed_id]
             plan = domain.plan_merge(self._side(survivor), self._side(absorbed))
+            markings = await sensitivity_store.of(work.conn, {survivor.id, absorbed.id})
+            sensitivity.check_merge(
+                survivor.number,
+                absorbed.number,
+                markings.get(survivor.id),
+                markings.get(absorbed.id),
+            )
             moved_calls = await incidents_store.move_calls(work.conn, absorbed.id, survivor.id)
             moved_statuses = await self._move_units(work, absorbed, survivor)
             earliest = await incidents_store.earliest_answer(work.conn, survivor.id)

@@ -274,6 +274,12 @@ async def test_bad_markings_are_refused_with_their_codes_and_change_nothing(
     assert (
         await http.get(f"/api/v1/incidents/{iid}", headers=people.dispatcher)
     ).status_code == 200
+    # Merging would show its calls and units to the readers of the other incident.
+    other = (await _incident(http, people.call_taker, "the same fight"))["id"]
+    r = await http.post(
+        f"/api/v1/incidents/{iid}/merge", headers=people.dispatcher, json={"absorbed_id": other}
+    )
+    assert (r.status_code, r.json()["code"]) == (409, "sensitivity.merge_differs")
     # ... and can no longer change the marking; a supervisor still can, without being named.
     r = await http.put(url, headers=people.call_taker, json={"sensitive": False})
     assert r.status_code == 404
