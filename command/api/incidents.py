@@ -109,8 +109,12 @@ async def duplicates(body: DuplicatesIn, _: Creator, c: ContainerDep) -> Duplica
     return DuplicatesOut(probable_duplicates=[DuplicateOut.of(h) for h in hints])
 
 
+def _wanted(body: SensitivityIn) -> MarkingIn:
+    return MarkingIn(body.sensitive, body.reason, tuple(body.roles), tuple(body.users))
+
+
 @router.post("", status_code=201)
-async def create(body: IncidentIn, who: Creator, c: ContainerDep) -> CreatedOut:
+async def create(body: IncidentIn, request: Request, who: Creator, c: ContainerDep) -> CreatedOut:
     new = NewIncident(
         type_code=body.type,
         lon=body.lon,
@@ -125,12 +129,17 @@ async def create(body: IncidentIn, who: Creator, c: ContainerDep) -> CreatedOut:
         call_id=body.call_id,
         call_answered_at=body.call_answered_at,
     )
+    marked = None
+    if body.sensitivity is not None and body.sensitivity.sensitive:
+        marked = c.access.draft(_wanted(body.sensitivity), client_address(request))
     advice = None
     if body.recommend:
-        created, found = await c.recommender.create_and_recommend(new, who.actor, body.requirements)
+        created, found = await c.recommender.create_and_recommend(
+            new, who.actor, body.requirements, marked=marked
+        )
         advice = RecommendationOut.of(found.source, found.recommendation)
     else:
-        created = await c.incidents.create(new, who.actor)
+        created = await c.incidents.create(new, who.actor, marked=marked)
     return CreatedOut(
         incident=IncidentOut.of(created.incident, c.config),
         probable_duplicates=[DuplicateOut.of(h) for h in created.duplicates],
@@ -234,9 +243,8 @@ async def mark(
     incident_id: int, body: SensitivityIn, request: Request, who: Marker, c: ContainerDep
 ) -> SensitivityOut:
     """Mark the incident sensitive (only the roles and users named may read it) or lift it."""
-    wanted = MarkingIn(body.sensitive, body.reason, tuple(body.roles), tuple(body.users))
     origin = origin_of(request, who)
-    marking = await c.access.mark(incident_id, wanted, reader_of(who), origin.source)
+    marking = await c.access.mark(incident_id, _wanted(body), reader_of(who), origin.source)
     return SensitivityOut.of(incident_id, marking)
 
 

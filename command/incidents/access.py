@@ -35,16 +35,18 @@ from command.events import Event
 from command.incidents import sensitivity_store as store
 from command.incidents import store as incidents_store
 from command.incidents.changes import incident_event
+from command.incidents.domain import Incident
 from command.incidents.sensitivity import (
     Marking,
     MarkingBook,
     Reader,
+    Reason,
     check_marking,
     incidents_of,
     may_read,
     parse_reason,
 )
-from command.unit_of_work import UnitOfWork
+from command.unit_of_work import UnitOfWork, Work
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,52 @@ def hidden(incident_id: int) -> NotFound:
     return NotFound(
         f"incident {incident_id} does not exist", code="incident.not_found", incident_id=incident_id
     )
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A checked marking about to be written (``reason`` None: lift it), and the address of
+    the client that asked, for its audit row."""
+
+    reason: Reason | None
+    roles: frozenset[str]
+    users: frozenset[str]
+    source: str
+
+
+async def write_marking(
+    work: Work, inc: Incident, draft: Draft, *, was_marked: bool
+) -> Marking | None:
+    """Write or lift the marking with its audit row and its event, in the open unit of work.
+
+    Call it before emitting any other event of the change: the hub applies the marking before it
+    hands on the events that follow it, so none of them reaches a console it does not name.
+    """
+    missing = sorted(draft.users - await store.existing_users(work.conn, draft.users))
+    if missing:
+        raise InvalidInput(
+            f"unknown user {', '.join(missing)}", code="sensitivity.user_unknown", unknown=missing
+        )
+    marking = None
+    if draft.reason is not None:
+        marking = Marking(inc.id, draft.reason, draft.roles, draft.users, work.actor, work.now)
+        await store.put(work.conn, marking)
+        data: Mapping[str, Any] = marking.as_event()
+    else:
+        await store.lift(work.conn, inc.id)
+        data = {"sensitive": False}
+    await audit.record(
+        work.conn,
+        actor=work.actor,
+        action="incident.mark_sensitive" if marking else "incident.unmark_sensitive",
+        object_type="incident",
+        object_id=str(inc.id),
+        source=draft.source,
+        result="ok",
+        detail={**data, "was_sensitive": was_marked},
+    )
+    work.emit(incident_event("sensitivity_changed", inc, work.actor, **data))
+    return marking
 
 
 class IncidentAccess:
@@ -99,15 +147,19 @@ class IncidentAccess:
 
     # ------------------------------------------------------------------ marking
 
+    def draft(self, wanted: MarkingIn, source: str) -> Draft:
+        """The requested marking, checked (all but whether the users exist)."""
+        if not wanted.sensitive:
+            return Draft(None, frozenset(), frozenset(), source)
+        reason = parse_reason(wanted.reason)
+        roles, users = check_marking(wanted.roles, wanted.users, self.known_roles)
+        return Draft(reason, roles, users, source)
+
     async def mark(
         self, incident_id: int, wanted: MarkingIn, reader: Reader, source: str
     ) -> Marking | None:
         """Set or lift the marking; returns the marking now in force (None: not sensitive)."""
-        new_roles: frozenset[str] = frozenset()
-        new_users: frozenset[str] = frozenset()
-        if wanted.sensitive:
-            reason = parse_reason(wanted.reason)
-            new_roles, new_users = check_marking(wanted.roles, wanted.users, self.known_roles)
+        draft = self.draft(wanted, source)
         async with self.work.begin(reader.actor) as work:
             inc = await incidents_store.get(work.conn, incident_id, lock=True)
             current = await store.get(work.conn, incident_id)
@@ -119,33 +171,7 @@ class IncidentAccess:
                     code="sensitivity.not_allowed",
                     number=inc.number,
                 )
-            missing = sorted(new_users - await store.existing_users(work.conn, new_users))
-            if missing:
-                raise InvalidInput(
-                    f"unknown user {', '.join(missing)}",
-                    code="sensitivity.user_unknown",
-                    unknown=missing,
-                )
-            marking = None
-            if wanted.sensitive:
-                marking = Marking(incident_id, reason, new_roles, new_users, reader.actor, work.now)
-                await store.put(work.conn, marking)
-                data: Mapping[str, Any] = marking.as_event()
-            else:
-                await store.lift(work.conn, incident_id)
-                data = {"sensitive": False}
-            await audit.record(
-                work.conn,
-                actor=reader.actor,
-                action="incident.mark_sensitive" if marking else "incident.unmark_sensitive",
-                object_type="incident",
-                object_id=str(incident_id),
-                source=source,
-                result="ok",
-                detail={**data, "was_sensitive": current is not None},
-            )
-            work.emit(incident_event("sensitivity_changed", inc, reader.actor, **data))
-        return marking
+            return await write_marking(work, inc, draft, was_marked=current is not None)
 
     async def marking(
         self, incident_id: int, reader: Reader, route: str, source: str

@@ -22,6 +22,7 @@ from command.errors import Conflict, InvalidInput
 from command.events import NewEvent
 from command.incidents import changes, domain, response_times, sensitivity, sensitivity_store
 from command.incidents import store as incidents_store
+from command.incidents.access import Draft, write_marking
 from command.incidents.changes import incident_event
 from command.incidents.config import IncidentConfig
 from command.incidents.domain import (
@@ -137,8 +138,11 @@ class IncidentService:
             type_code, lon, lat, now, near, self.config.taxonomy, window
         )
 
-    async def create(self, new: NewIncident, actor: str) -> Created:
-        """Log an incident; says which open incidents are probably the same one."""
+    async def create(self, new: NewIncident, actor: str, *, marked: Draft | None = None) -> Created:
+        """Log an incident; says which open incidents are probably the same one.
+
+        ``marked``: sensitive from the start, so that not even its ``created`` event reaches a
+        console the marking does not name."""
         itype = self.config.taxonomy.get(new.type_code)
         priority = domain.validate_priority(
             itype.default_priority if new.priority is None else new.priority
@@ -205,6 +209,8 @@ class IncidentService:
                 new.lon,
                 new.lat,
             )
+            if marked is not None:
+                await write_marking(work, inc, marked, was_marked=False)
             work.emit(
                 incident_event(
                     "created",

@@ -287,3 +287,40 @@ async def test_bad_markings_are_refused_with_their_codes_and_change_nothing(
     assert (r.status_code, r.json()["roles"]) == (200, ["dispatcher"])
     r = await http.put(url, headers=people.supervisor, json={"sensitive": False})
     assert (r.status_code, r.json()["sensitive"]) == (200, False)
+
+
+async def test_an_incident_marked_as_it_is_logged_never_reaches_a_console_it_does_not_name(
+    app: LiveApp, map_engine: AsyncEngine
+) -> None:
+    http = app.http
+    people = await b.crew(http, map_engine)
+    vip = {"sensitive": True, "reason": "vip", "roles": ["leader"]}
+    point = {"type": "medical", "lon": b.VADUZ_CENTRE[0], "lat": b.VADUZ_CENTRE[1]}
+    r = await http.post(
+        "/api/v1/incidents",
+        headers=people.call_taker,
+        json={**point, "sensitivity": {**vip, "users": ["nobody"]}},
+    )
+    assert (r.status_code, r.json()["code"]) == (422, "sensitivity.user_unknown")
+    assert await b.count(map_engine, "incidents") == 0
+
+    before = app.container.hub.last_seq
+    async with (
+        _console(app, people.dispatcher, before) as theirs,
+        _console(app, people.leader, before) as ours,
+    ):
+        r = await http.post(
+            "/api/v1/incidents", headers=people.call_taker, json={**point, "sensitivity": vip}
+        )
+        assert r.status_code == 201, r.text
+        marked = r.json()["incident"]["id"]
+        plain = await _incident(http, people.call_taker, "a fall at home")
+        await until(lambda: "incident.created" in theirs.about(plain["id"]))
+        await until(lambda: "incident.created" in ours.about(plain["id"]))
+        assert theirs.about(marked) == []
+        assert ours.about(marked) == ["incident.sensitivity_changed", "incident.created"]
+    r = await http.get(f"/api/v1/incidents/{marked}/sensitivity", headers=people.leader)
+    assert (r.json()["sensitive"], r.json()["marked_by"]) == (True, "user:ct1")
+    assert (
+        await http.get(f"/api/v1/incidents/{marked}", headers=people.dispatcher)
+    ).status_code == 404
