@@ -67,7 +67,7 @@ async def stream(ws: WebSocket) -> None:
         return
 
     reader = reader_of(principal)
-    source = client_address(ws)
+    route, source = route_of(ws), client_address(ws)
     audited: set[int] = set()  # marked incidents whose events this console was sent
 
     async def pump() -> None:
@@ -76,7 +76,7 @@ async def stream(ws: WebSocket) -> None:
             if marked is None:
                 continue  # about a sensitive incident this console may not read
             if fresh := marked - audited:
-                await container.access.delivered(fresh, reader, "WS /api/v1/events/ws", source)
+                await container.access.delivered(fresh, reader, route, source)
                 audited.update(fresh)
             await ws.send_json(event.to_json())
 
