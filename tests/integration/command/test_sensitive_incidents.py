@@ -1,8 +1,9 @@
-"""Sensitive incidents over real HTTP and websockets: marked, an incident disappears for every
-console its marking does not name (404 as if it did not exist, absent from lists, the export,
-the event log and the event stream, the screen pop's history) while the named users read it
-with every read audited; the assigned unit's terminal still gets it; unmarking restores it; bad
-markings are refused with their codes and change nothing."""
+"""Sensitive incidents over real HTTP and websockets, on one process and across two: marked,
+an incident disappears for every console its marking does not name (404 as if it did not exist,
+absent from lists, the export, the event log and the event stream, the screen pop's history)
+while the named users read it with every read audited; the assigned unit's terminal still gets
+it; unmarking restores it; marked as it is logged, not even its creation leaks; bad markings
+are refused with their codes and change nothing."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from command.tables import audit_log
 from telephony.phone import normal_number
 from tests.support import builders
 from tests.support import dispatch_builders as b
-from tests.support.live import LiveApp
+from tests.support.live import LiveApp, serve
 from tests.support.terminal import connected
 from tests.support.waiting import until
 
@@ -324,3 +325,45 @@ async def test_an_incident_marked_as_it_is_logged_never_reaches_a_console_it_doe
     assert (
         await http.get(f"/api/v1/incidents/{marked}", headers=people.dispatcher)
     ).status_code == 404
+
+
+async def test_every_process_screens_by_the_markings_made_on_any(
+    app: LiveApp, map_url: str, map_engine: AsyncEngine
+) -> None:
+    http = app.http
+    people = await b.crew(http, map_engine)
+    named = await builders.signed_in(http, map_engine, "disp2", "dispatcher")
+    earlier = (await _incident(http, people.call_taker, "marked before the standby started"))["id"]
+    later = (await _incident(http, people.call_taker, "marked while it runs"))["id"]
+    plain = (await _incident(http, people.call_taker, "an ordinary call"))["id"]
+    only_disp2 = {"sensitive": True, "reason": "other", "users": ["disp2"]}
+
+    async def mark(incident_id: int) -> None:
+        r = await http.put(
+            f"/api/v1/incidents/{incident_id}/sensitivity",
+            headers=people.supervisor,
+            json=only_disp2,
+        )
+        assert r.status_code == 200, r.text
+
+    async def note(incident_id: int, headers: dict[str, str]) -> None:
+        r = await http.post(
+            f"/api/v1/incidents/{incident_id}/narrative", headers=headers, json={"text": "seen"}
+        )
+        assert r.status_code == 201, r.text
+
+    await mark(earlier)
+    async with serve(map_url) as standby:
+        # The standby read the first marking as it started; the second is made on the first
+        # process and reaches the standby's hub through the event log.
+        async with _console(standby, people.dispatcher, 0) as theirs:
+            await until(lambda: "incident.created" in theirs.about(plain))
+            await mark(later)
+            await note(later, named)
+            await note(earlier, named)
+            await note(plain, people.dispatcher)
+            await until(lambda: "incident.narrative_added" in theirs.about(plain))
+        assert theirs.about(earlier) == []  # not even its creation, read back from the log
+        assert theirs.about(later) == ["incident.created"]  # sent before it was marked
+        refused = await standby.http.get(f"/api/v1/incidents/{later}", headers=people.dispatcher)
+        assert refused.status_code == 404
