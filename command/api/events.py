@@ -3,8 +3,8 @@
 ``/api/v1/events/ws?after=N&token=T`` sends every committed event after N, in order, exactly
 once, then live ones, as JSON text frames. A console that reconnects passes the last ``seq`` it
 processed. ``GET /api/v1/events?after=N`` pages through the same log. Both leave out the events
-of sensitive incidents the console's user may not read (``command.incidents.access``); a page's
-``last_seq`` still moves past them.
+of sensitive incidents the console's user may not read, and the incident from units' events
+(``command.incidents.access``); a page's ``last_seq`` still moves past them.
 """
 
 from __future__ import annotations
@@ -42,15 +42,15 @@ async def read(
 ) -> EventPage:
     batch = await container.hub.page(after, limit)
     reader = reader_of(who)
-    shown, marked = [], set()
-    for event in batch:
-        screened = container.access.screen(event, reader)
-        if screened is not None:
-            shown.append(event)
-            marked |= screened
-    await container.access.delivered(marked, reader, route_of(request), client_address(request))
+    shown = [s for e in batch if (s := container.access.screen(e, reader)) is not None]
+    await container.access.delivered(
+        {i for _, marked in shown for i in marked},
+        reader,
+        route_of(request),
+        client_address(request),
+    )
     return EventPage(
-        events=[EventOut.model_validate(e.to_json()) for e in shown],
+        events=[EventOut.model_validate(e.to_json()) for e, _ in shown],
         last_seq=batch[-1].seq if batch else after,
     )
 
@@ -72,13 +72,14 @@ async def stream(ws: WebSocket) -> None:
 
     async def pump() -> None:
         async for event in container.hub.stream(int(raw_after)):
-            marked = container.access.screen(event, reader)
-            if marked is None:
+            screened = container.access.screen(event, reader)
+            if screened is None:
                 continue  # about a sensitive incident this console may not read
+            sent, marked = screened
             if fresh := marked - audited:
                 await container.access.delivered(fresh, reader, route, source)
                 audited.update(fresh)
-            await ws.send_json(event.to_json())
+            await ws.send_json(sent.to_json())
 
     async def until_closed() -> None:
         # Notice a client that left even while no events flow, and free its subscription.

@@ -10,8 +10,9 @@ a marked one.
 - Lists drop the marked incidents the reader may not read; the marked ones they may read are
   audited in one row per answer naming their ids (cheap, and it says what was shown together).
 - Events: ``screen`` decides from the in-memory ``MarkingBook`` without I/O, so the common path
-  (an event about no marked incident) costs a set look-up; a console's stream audits the first
-  event of each marked incident it delivers.
+  (an event about no marked incident) costs a set look-up; an incident's events are withheld,
+  a unit's events go out without the incident; a console's stream audits the first event of
+  each marked incident it delivers.
 
 Direct reads take the marking from the database, the one truth, not from the book: a marking
 made on another process is in force at once.
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -45,12 +46,14 @@ from command.incidents.sensitivity import (
     incidents_of,
     may_read,
     parse_reason,
+    redacted,
 )
 from command.unit_of_work import UnitOfWork, Work
 
 log = logging.getLogger(__name__)
 
 CHANGED = "incident.sensitivity_changed"
+NONE: frozenset[int] = frozenset()
 MANAGER_ROLE = "supervisor"
 
 
@@ -214,15 +217,25 @@ class IncidentAccess:
             await self._audit(reader, "list", route, source, True, incidents=shown)
         return wanted - (set(markings) - set(shown))
 
-    def screen(self, event: Event, reader: Reader) -> set[int] | None:
-        """For an event about to go to ``reader``'s console: None to withhold it, else the
-        marked incidents it is about (to audit). No I/O."""
+    def screen(self, event: Event, reader: Reader) -> tuple[Event, frozenset[int]] | None:
+        """An event about to go to ``reader``'s console: None to withhold it, else the event to
+        send and the marked incidents it tells of (to audit). No I/O.
+
+        An incident's own events are withheld from a console that may not read it; a unit's
+        event goes out without the incident it names, so that the unit's status stays true on
+        every board.
+        """
         self.observe(event)  # a stream catching up may be ahead of the hub
         if not self.book or event.subject_type not in ("incident", "unit"):
-            return set()
-        return self.book.screen(
+            return event, NONE
+        marked, hidden = self.book.sort(
             incidents_of(event.subject_type, event.subject_id, event.data), reader
         )
+        if not hidden:
+            return event, frozenset(marked)
+        if event.subject_type == "incident":
+            return None
+        return replace(event, data=redacted(event.data, hidden)), frozenset(marked)
 
     async def delivered(self, ids: Iterable[int], reader: Reader, route: str, source: str) -> None:
         """Audit marked incidents whose events were sent to a console."""

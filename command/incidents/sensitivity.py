@@ -120,9 +120,7 @@ def check_marking(
     return named_roles, named_users
 
 
-def check_merge(
-    survivor: str, absorbed: str, kept: Marking | None, merged: Marking | None
-) -> None:
+def check_merge(survivor: str, absorbed: str, kept: Marking | None, merged: Marking | None) -> None:
     """Merging moves calls and units to the survivor, whose readers then see them: only
     incidents open to the same readers merge (both unmarked, or marked for the same roles and
     users)."""
@@ -139,6 +137,16 @@ def check_merge(
 
 # Where events name incidents other than as their subject (units, merges).
 _INCIDENT_KEYS = ("incident_id", "from_incident", "to_incident", "absorbed_id")
+
+
+def redacted(data: Mapping[str, Any], hidden: set[int]) -> dict[str, Any]:
+    """An event's data without the incidents in ``hidden``: what a unit's event may tell a
+    console that may not read the incident the unit works on (the unit is shared, its
+    incident is not)."""
+    return {
+        k: None if k in _INCIDENT_KEYS and v in hidden and not isinstance(v, bool) else v
+        for k, v in data.items()
+    }
 
 
 def incidents_of(subject_type: str, subject_id: str, data: Mapping[str, Any]) -> set[int]:
@@ -206,15 +214,12 @@ class MarkingBook:
             at,
         )
 
-    def screen(self, ids: Iterable[int], reader: Reader) -> set[int] | None:
-        """None when ``reader`` may not read one of the incidents ``ids``; else the marked ones
-        among them (empty when none is marked)."""
+    def sort(self, ids: Iterable[int], reader: Reader) -> tuple[set[int], set[int]]:
+        """Of the incidents ``ids``: the marked ones ``reader`` may read, and those it may not."""
         marked: set[int] = set()
+        hidden: set[int] = set()
         for incident_id in ids:
             marking = self._markings.get(incident_id)
-            if marking is None:
-                continue
-            if not may_read(reader, marking):
-                return None
-            marked.add(incident_id)
-        return marked
+            if marking is not None:
+                (marked if may_read(reader, marking) else hidden).add(incident_id)
+        return marked, hidden

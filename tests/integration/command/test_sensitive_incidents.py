@@ -207,16 +207,36 @@ async def test_a_marked_incident_is_hidden_from_consoles_it_does_not_name(
     assert (mark["actor"], mark["object_id"]) == ("user:sup1", str(hidden))
     assert mark["detail"]["users"] == ["disp2"]
 
-    # The unit sent to it gets its assignment on its terminal: need-to-know, audited.
+    # The unit sent to it gets its assignment on its terminal: need-to-know, audited. Every
+    # board sees the unit busy; only the named console learns on what.
     unit_id = next(u.id for u in await app.container.unit_status.units() if u.unit_type == "engine")
     token = await builders.device(map_engine, unit_id)
-    async with connected(app.ws_url, token) as terminal:
+    now = app.container.hub.last_seq
+    async with (
+        _console(app, other, now) as theirs,
+        _console(app, named, now) as ours,
+        connected(app.ws_url, token) as terminal,
+    ):
         r = await http.post(
             f"/api/v1/incidents/{hidden}/assignments", headers=named, json={"unit_ids": [unit_id]}
         )
         assert r.status_code == 201, r.text
         pushed = await terminal.push("assignment")
         assert pushed["incident"]["id"] == hidden
+
+        def unit_events(console: Console) -> list[dict[str, Any]]:
+            return [e for e in console.seen if e["subject_id"] == unit_id]
+
+        await until(lambda: bool(unit_events(theirs)) and bool(unit_events(ours)))
+        [busy] = unit_events(theirs)
+        assert (busy["type"], busy["data"]["to"], busy["data"]["incident_id"]) == (
+            "unit.status_changed",
+            "dispatched",
+            None,
+        )
+        assert unit_events(ours)[0]["data"]["incident_id"] == hidden
+        assert theirs.about(hidden) == []
+        assert "incident.unit_assigned" in ours.about(hidden)
     reads = await _audit(map_engine, "incident.read_sensitive")
     assert any(r["actor"] == f"device:{unit_id}" and r["object_id"] == str(hidden) for r in reads)
 

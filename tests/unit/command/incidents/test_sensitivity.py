@@ -17,6 +17,7 @@ from command.incidents.sensitivity import (
     incidents_of,
     may_read,
     parse_reason,
+    redacted,
 )
 
 AT = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
@@ -78,14 +79,22 @@ def _marked(users: list[str]) -> dict[str, object]:
     return {"sensitive": True, "reason": "vip", "roles": [], "users": users}
 
 
-def test_the_book_screens_events_by_the_marking_in_force() -> None:
+def test_the_book_sorts_incidents_by_the_marking_in_force() -> None:
     book = MarkingBook()
     book.load(10, [MARKING])
-    assert book.screen({7}, _reader("li.wei")) == {7}
-    assert book.screen({7, 8}, _reader("zhang", "dispatcher")) is None
-    assert book.screen({8}, _reader("zhang", "dispatcher")) == set()
+    assert book.sort({7, 8}, _reader("li.wei")) == ({7}, set())
+    assert book.sort({7, 8}, _reader("zhang", "dispatcher")) == (set(), {7})
     book.apply(11, 7, {"sensitive": False}, "user:sup1", AT)
-    assert book.screen({7}, _reader("zhang", "dispatcher")) == set()
+    assert book.sort({7}, _reader("zhang", "dispatcher")) == (set(), set())
+
+
+def test_a_units_event_loses_only_the_hidden_incident() -> None:
+    data = {"from": "dispatched", "to": "en_route", "incident_id": 7, "reason": ""}
+    assert redacted(data, {7}) == {**data, "incident_id": None}
+    assert redacted({"from_incident": 7, "to_incident": 8}, {7}) == {
+        "from_incident": None,
+        "to_incident": 8,
+    }
 
 
 def test_an_old_event_does_not_bring_back_a_lifted_marking() -> None:
