@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import Depends, Request, WebSocket
 
 from command.api.deps import ContainerDep, client_address, require_roles
+from command.api.request_guard import INT64_MAX
 from command.auth.roles import Role
 from command.auth.service import Principal
 from command.incidents.sensitivity import Reader
@@ -37,11 +38,15 @@ def incident_reader(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     who_of = Depends(require_roles(*roles))
 
     async def dependency(
-        incident_id: int, request: Request, container: ContainerDep, who: Principal = who_of
+        request: Request, container: ContainerDep, who: Principal = who_of
     ) -> Principal:
-        await container.access.check(
-            incident_id, reader_of(who), route_of(request), client_address(request)
-        )
+        # Read from the path, not declared again: the route validates it once, and a value
+        # that is no incident id (refused there) can be no marked incident.
+        raw = str(request.path_params.get("incident_id", ""))
+        if raw.isdigit() and int(raw) <= INT64_MAX:
+            await container.access.check(
+                int(raw), reader_of(who), route_of(request), client_address(request)
+            )
         return who
 
     return dependency

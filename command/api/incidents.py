@@ -61,7 +61,7 @@ from command.auth.service import Principal
 from command.dispatching.assignments import Assigned
 from command.incidents import response_times
 from command.incidents.access import MarkingIn
-from command.incidents.domain import CommandLevel, Incident, parse_status
+from command.incidents.domain import CommandLevel, DuplicateHint, Incident, parse_status
 from command.incidents.service import NewIncident
 from telephony.phone import normal_number
 
@@ -104,9 +104,21 @@ def _assigned(done: Assigned, c: ContainerDep) -> AssignedOut:
 
 
 @router.post("/duplicates")
-async def duplicates(body: DuplicatesIn, _: Creator, c: ContainerDep) -> DuplicatesOut:
+async def duplicates(
+    body: DuplicatesIn, request: Request, who: Creator, c: ContainerDep
+) -> DuplicatesOut:
     hints = await c.incidents.preview_duplicates(body.type, body.lon, body.lat)
-    return DuplicatesOut(probable_duplicates=[DuplicateOut.of(h) for h in hints])
+    return DuplicatesOut(probable_duplicates=await _readable_hints(hints, request, who, c))
+
+
+async def _readable_hints(
+    hints: list[DuplicateHint], request: Request, who: Principal, c: ContainerDep
+) -> list[DuplicateOut]:
+    """Probable duplicates name incidents: only those the caller may read."""
+    shown = await c.access.readable(
+        (h.incident_id for h in hints), reader_of(who), route_of(request), client_address(request)
+    )
+    return [DuplicateOut.of(h) for h in hints if h.incident_id in shown]
 
 
 def _wanted(body: SensitivityIn) -> MarkingIn:
@@ -142,7 +154,7 @@ async def create(body: IncidentIn, request: Request, who: Creator, c: ContainerD
         created = await c.incidents.create(new, who.actor, marked=marked)
     return CreatedOut(
         incident=IncidentOut.of(created.incident, c.config),
-        probable_duplicates=[DuplicateOut.of(h) for h in created.duplicates],
+        probable_duplicates=await _readable_hints(created.duplicates, request, who, c),
         recommendation=advice,
     )
 

@@ -228,14 +228,14 @@ class IncidentAccess:
         self.observe(event)  # a stream catching up may be ahead of the hub
         if not self.book or event.subject_type not in ("incident", "unit"):
             return event, NONE
-        marked, hidden = self.book.sort(
+        marked, withheld = self.book.sort(
             incidents_of(event.subject_type, event.subject_id, event.data), reader
         )
-        if not hidden:
+        if not withheld:
             return event, frozenset(marked)
         if event.subject_type == "incident":
             return None
-        return replace(event, data=redacted(event.data, hidden)), frozenset(marked)
+        return replace(event, data=redacted(event.data, withheld)), frozenset(marked)
 
     async def delivered(self, ids: Iterable[int], reader: Reader, route: str, source: str) -> None:
         """Audit marked incidents whose events were sent to a console."""
@@ -246,10 +246,9 @@ class IncidentAccess:
     async def need_to_know(self, incident_id: int, actor: str, route: str) -> None:
         """A read the marking does not govern (a unit's terminal gets its own assignment), but
         which is audited like every other read of a marked incident."""
-        if self.book.get(incident_id) is None:
-            async with self.work.read() as conn:
-                if await store.get(conn, incident_id) is None:
-                    return
+        async with self.work.read() as conn:
+            if await store.get(conn, incident_id) is None:
+                return
         async with self.engine.begin() as conn:
             await audit.record(
                 conn,

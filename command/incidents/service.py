@@ -211,6 +211,8 @@ class IncidentService:
             )
             if marked is not None:
                 await write_marking(work, inc, marked, was_marked=False)
+            # The created event goes to every console: it names no sensitive incident.
+            sensitive = await sensitivity_store.of(work.conn, {d.incident_id for d in duplicates})
             work.emit(
                 incident_event(
                     "created",
@@ -225,7 +227,9 @@ class IncidentService:
                     lat=inc.lat,
                     address=inc.address,
                     jurisdiction=inc.jurisdiction_name,
-                    probable_duplicates=[d.number for d in duplicates],
+                    probable_duplicates=[
+                        d.number for d in duplicates if d.incident_id not in sensitive
+                    ],
                 )
             )
             if call_id:

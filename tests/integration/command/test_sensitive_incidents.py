@@ -150,6 +150,13 @@ async def test_a_marked_incident_is_hidden_from_consoles_it_does_not_name(
         exported = (await http.get("/api/v1/incidents/response-times.csv", headers=admin)).text
         assert [row["number"] for row in csv.DictReader(io.StringIO(exported))] == [plain_number]
 
+        # Nor is it offered as a probable duplicate of a new call at the same place.
+        point = {"type": "crime.violent", "lon": b.VADUZ_CENTRE[0], "lat": b.VADUZ_CENTRE[1]}
+        for who, expected in ((other, [plain]), (named, [hidden, plain])):
+            r = await http.post("/api/v1/incidents/duplicates", headers=who, json=point)
+            hints = r.json()["probable_duplicates"]
+            assert sorted(h["incident_id"] for h in hints) == expected
+
         # The named dispatcher and the named role read it.
         r = await http.get(f"/api/v1/incidents/{hidden}", headers=named)
         assert r.status_code == 200, r.text
@@ -199,8 +206,11 @@ async def test_a_marked_incident_is_hidden_from_consoles_it_does_not_name(
     assert ("user:lead1", str(hidden), "ok", "GET /api/v1/incidents/{incident_id}") in by
     assert ("user:disp2", str(hidden), "ok", "POST /api/v1/incidents/{incident_id}/narrative") in by
     assert ("user:disp1", str(hidden), "refused", "GET /api/v1/incidents/{incident_id}") in by
-    lists = [r for r in reads if r["object_id"] == "list"]
-    assert [(r["actor"], r["detail"]["incidents"]) for r in lists] == [("user:disp2", [hidden])]
+    lists = [(r["actor"], r["detail"]["route"]) for r in reads if r["object_id"] == "list"]
+    assert lists == [
+        ("user:disp2", "POST /api/v1/incidents/duplicates"),
+        ("user:disp2", "GET /api/v1/incidents"),
+    ]
     streamed = [r for r in reads if r["detail"]["route"] == "WS /api/v1/events/ws"]
     assert [(r["actor"], r["detail"]["incidents"]) for r in streamed] == [("user:disp2", [hidden])]
     [mark] = await _audit(map_engine, "incident.mark_sensitive")
