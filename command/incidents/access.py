@@ -217,6 +217,13 @@ class IncidentAccess:
             await self._audit(reader, "list", route, source, True, incidents=shown)
         return wanted - (set(markings) - set(shown))
 
+    async def unreadable(self, ids: Iterable[int], reader: Reader) -> set[int]:
+        """Those of ``ids`` that are marked and ``reader`` may not read (for answers that
+        only name incidents, such as the unit board: nothing to audit)."""
+        async with self.work.read() as conn:
+            markings = await store.of(conn, ids)
+        return {i for i, m in markings.items() if not may_read(reader, m)}
+
     def screen(self, event: Event, reader: Reader) -> tuple[Event, frozenset[int]] | None:
         """An event about to go to ``reader``'s console: None to withhold it, else the event to
         send and the marked incidents it tells of (to audit). No I/O.

@@ -247,8 +247,20 @@ async def test_a_marked_incident_is_hidden_from_consoles_it_does_not_name(
         assert unit_events(ours)[0]["data"]["incident_id"] == hidden
         assert theirs.about(hidden) == []
         assert "incident.unit_assigned" in ours.about(hidden)
+    # The unit board and the unit show the unit busy, on an incident only the named see.
+    for who, expected in ((other, None), (named, hidden)):
+        units = (await http.get("/api/v1/units/board", headers=who)).json()["units"]
+        [shown] = [u for u in units if u["id"] == unit_id]
+        assert (shown["status"], shown["incident_id"]) == ("dispatched", expected)
+        one = (await http.get(f"/api/v1/units/{unit_id}", headers=who)).json()
+        assert one["incident_id"] == expected
+    path = f"/api/v1/units/{unit_id}/assignment"
+    assert (await http.get(path, headers=other)).status_code == 404
+    own = await http.get(path, headers={"Authorization": f"Bearer {token}"})
+    assert own.json()["incident"]["id"] == hidden
     reads = await _audit(map_engine, "incident.read_sensitive")
-    assert any(r["actor"] == f"device:{unit_id}" and r["object_id"] == str(hidden) for r in reads)
+    terminal_reads = [r["detail"]["route"] for r in reads if r["actor"] == f"device:{unit_id}"]
+    assert terminal_reads == ["terminal assignment new", "GET /api/v1/units/{unit_id}/assignment"]
 
     # Unmarked, it is an ordinary incident again for every console.
     r = await http.put(
