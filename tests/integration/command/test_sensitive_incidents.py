@@ -248,12 +248,12 @@ async def test_a_marked_incident_is_hidden_from_consoles_it_does_not_name(
         assert theirs.about(hidden) == []
         assert "incident.unit_assigned" in ours.about(hidden)
     # The unit board and the unit show the unit busy, on an incident only the named see.
-    for who, expected in ((other, None), (named, hidden)):
+    for who, on in ((other, None), (named, hidden)):
         units = (await http.get("/api/v1/units/board", headers=who)).json()["units"]
         [shown] = [u for u in units if u["id"] == unit_id]
-        assert (shown["status"], shown["incident_id"]) == ("dispatched", expected)
+        assert (shown["status"], shown["incident_id"]) == ("dispatched", on)
         one = (await http.get(f"/api/v1/units/{unit_id}", headers=who)).json()
-        assert one["incident_id"] == expected
+        assert one["incident_id"] == on
     path = f"/api/v1/units/{unit_id}/assignment"
     assert (await http.get(path, headers=other)).status_code == 404
     own = await http.get(path, headers={"Authorization": f"Bearer {token}"})
