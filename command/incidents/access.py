@@ -143,10 +143,16 @@ class IncidentAccess:
         log.info("%d sensitive incident(s) marked", len(self.book))
 
     def observe(self, event: Event) -> None:
-        if event.type == CHANGED and event.subject_id.isdigit():
+        if event.type != CHANGED or not event.subject_id.isdigit():
+            return
+        try:
             self.book.apply(
                 event.seq, int(event.subject_id), event.data, event.actor or "", event.at
             )
+        except (KeyError, ValueError):
+            # Not one this code wrote: the hub must go on; the database still holds the truth
+            # for direct reads.
+            log.warning("sensitivity event %s has no marking this version reads", event.seq)
 
     # ------------------------------------------------------------------ marking
 
