@@ -5,10 +5,11 @@ calls, narrative, status, levels, merge, recommendation, assignment, and respons
 Roles: call-takers create incidents and link calls; dispatchers also assign units; leaders and
 supervisors read and escalate. Sensitive incidents (``command.incidents.access``): every route
 under ``/{incident_id}`` checks the caller may read it (404 as for a missing incident when not),
-lists and the CSV export leave out what the caller may not read, and supervisors mark and
-unmark (``PUT /{incident_id}/sensitivity``). Tiered command: directing an incident (status,
-priority, levels, merge, assignment) needs a command level at or above the one that owns it; the
-services check it. Every refusal is a clear 4xx and changes nothing.
+lists, duplicate hints and the CSV export leave out what the caller may not read, and
+supervisors or the incident's creator mark and unmark it (``PUT /{incident_id}/sensitivity``).
+Tiered command: directing an incident (status, priority, levels, merge, assignment) needs a
+command level at or above the one that owns it; the services check it. Every refusal is a clear
+4xx and changes nothing.
 """
 
 from __future__ import annotations
