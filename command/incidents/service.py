@@ -301,7 +301,9 @@ class IncidentService:
     async def add_note(self, incident_id: int, text: str, actor: str) -> Note:
         async with self.work.begin(actor) as work:
             entry = domain.narrative_entry(text, actor, work.now)
-            inc = await incidents_store.get(work.conn, incident_id)
+            # Locked: a note and a sensitivity marking of the incident are ordered in the log,
+            # so no note written after the marking goes out before it.
+            inc = await incidents_store.get(work.conn, incident_id, lock=True)
             entry_id = await incidents_store.add_narrative(work.conn, inc.id, entry)
             work.emit(incident_event("narrative_added", inc, actor, id=entry_id, text=entry.text))
         return Note(entry_id, entry.at, entry.author, entry.text)
