@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from command import audit
 from command.auth.accounts import Accounts
 from command.auth.revocations import OpenSockets, RevocationListener
+from command.auth.roles import Role
 from command.auth.service import Policy
 from command.calltaking.config import config_from
 from command.calltaking.service import TelephonyService
@@ -38,6 +39,7 @@ from command.errors import Unavailable
 from command.eventhub import EventHub
 from command.health import HealthBoard, PartHealth
 from command.idempotency import IdempotencyKeys
+from command.incidents.access import IncidentAccess
 from command.incidents.config import IncidentConfig, load_config
 from command.incidents.service import IncidentService
 from command.maps.service import Maps
@@ -80,6 +82,8 @@ class Container:
     hub: EventHub
     accounts: Accounts
     incidents: IncidentService
+    #: sensitive incidents: their markings, and the check and audit of every read
+    access: IncidentAccess
     assignments: Assignments
     unit_status: UnitStatusReports
     recommender: Recommender
@@ -136,6 +140,7 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
     config = load_config(settings.incidents_config)
     hub = EventHub(engine, queue_size=settings.event_queue_size)
     incidents = IncidentService(engine, config, clock)
+    access = IncidentAccess(engine, clock, (r.value for r in Role))
     geocoder = Geocoder(engine, divisions=load_divisions())
     roads = RoadGraphs()
     telephony = TelephonyService(engine, hub, config_from(settings), clock)
@@ -158,6 +163,7 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
         hub=hub,
         accounts=Accounts(engine, policy_from(settings), clock),
         incidents=incidents,
+        access=access,
         assignments=assignments,
         unit_status=unit_status,
         recommender=Recommender(
@@ -182,6 +188,7 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
             tracking,
             unit_status,
             assignments,
+            access,
             roads,
             config,
             settings.region,
@@ -319,6 +326,8 @@ async def start(settings: Settings, url: str | None = None) -> Container:
     try:
         await container.hub.start()
         container.running.append(container.hub.stop)
+        # Before any console connects: the markings that screen what the hub hands on.
+        await container.access.start(container.hub)
         await container.relay.start()
         container.running.append(container.relay.stop)
         await container.revocations.start()

@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import asyncpg
 from sqlalchemy import event as sa_event
@@ -79,6 +79,7 @@ class EventHub:
         self._poll_interval = poll_interval
         self._sequence_interval = sequence_interval
         self._subscribers: set[Subscription] = set()
+        self._watchers: list[Callable[[Event], None]] = []
         self._wake = asyncio.Event()
         self._last = 0
         self._task: asyncio.Task[None] | None = None
@@ -124,6 +125,11 @@ class EventHub:
 
     def unsubscribe(self, sub: Subscription) -> None:
         self._subscribers.discard(sub)
+
+    def watch(self, watcher: Callable[[Event], None]) -> None:
+        """Call ``watcher`` with each new event, in order, before any subscriber gets it (state
+        that decides what subscribers may see, such as sensitivity markings)."""
+        self._watchers.append(watcher)
 
     def poke(self) -> None:
         """Number and read the log now (after local commits; notifications do the same)."""
@@ -196,6 +202,8 @@ class EventHub:
 
     def _offer(self, batch: list[Event]) -> None:
         for event in batch:
+            for watcher in self._watchers:
+                watcher(event)
             for sub in tuple(self._subscribers):
                 sub.offer(event)
             self._last = event.seq

@@ -2,7 +2,9 @@
 
 ``/api/v1/events/ws?after=N&token=T`` sends every committed event after N, in order, exactly
 once, then live ones, as JSON text frames. A console that reconnects passes the last ``seq`` it
-processed. ``GET /api/v1/events?after=N`` pages through the same log.
+processed. ``GET /api/v1/events?after=N`` pages through the same log. Both leave out the events
+of sensitive incidents the console's user may not read, and the incident from units' events
+(``command.incidents.access``); a page's ``last_seq`` still moves past them.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ import asyncio
 import contextlib
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, Query, Request, WebSocket, WebSocketDisconnect
 
-from command.api.deps import ContainerDep, require_roles, websocket_principal
+from command.api.deps import ContainerDep, client_address, require_roles, websocket_principal
+from command.api.incident_access import reader_of, route_of
 from command.api.request_guard import INT64_MAX
 from command.api.schemas.events import EventOut, EventPage
 from command.auth.roles import Role
@@ -31,14 +34,23 @@ Console = Annotated[Principal, Depends(require_roles(*CONSOLE_ROLES))]
 
 @router.get("")
 async def read(
-    _: Console,
+    request: Request,
+    who: Console,
     container: ContainerDep,
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> EventPage:
     batch = await container.hub.page(after, limit)
+    reader = reader_of(who)
+    shown = [s for e in batch if (s := container.access.screen(e, reader)) is not None]
+    await container.access.delivered(
+        {i for _, marked in shown for i in marked},
+        reader,
+        route_of(request),
+        client_address(request),
+    )
     return EventPage(
-        events=[EventOut.model_validate(e.to_json()) for e in batch],
+        events=[EventOut.model_validate(e.to_json()) for e, _ in shown],
         last_seq=batch[-1].seq if batch else after,
     )
 
@@ -54,9 +66,20 @@ async def stream(ws: WebSocket) -> None:
         await ws.close(code=4400, reason="after must be a sequence number (0 or more)")
         return
 
+    reader = reader_of(principal)
+    route, source = route_of(ws), client_address(ws)
+    audited: set[int] = set()  # marked incidents whose events this console was sent
+
     async def pump() -> None:
         async for event in container.hub.stream(int(raw_after)):
-            await ws.send_json(event.to_json())
+            screened = container.access.screen(event, reader)
+            if screened is None:
+                continue  # about a sensitive incident this console may not read
+            sent, marked = screened
+            if fresh := marked - audited:
+                await container.access.delivered(fresh, reader, route, source)
+                audited.update(fresh)
+            await ws.send_json(sent.to_json())
 
     async def until_closed() -> None:
         # Notice a client that left even while no events flow, and free its subscription.

@@ -3,9 +3,13 @@ calls, narrative, status, levels, merge, recommendation, assignment, and respons
 (JSON and CSV).
 
 Roles: call-takers create incidents and link calls; dispatchers also assign units; leaders and
-supervisors read everything and escalate. Tiered command: directing an incident (status,
-priority, levels, merge, assignment) needs a command level at or above the one that owns it; the
-services check it. Every refusal is a clear 4xx and changes nothing.
+supervisors read and escalate. Sensitive incidents (``command.incidents.access``): every route
+under ``/{incident_id}`` checks the caller may read it (404 as for a missing incident when not),
+lists, duplicate hints and the CSV export leave out what the caller may not read, and
+supervisors or the incident's creator mark and unmark it (``PUT /{incident_id}/sensitivity``).
+Tiered command: directing an incident (status, priority, levels, merge, assignment) needs a
+command level at or above the one that owns it; the services check it. Every refusal is a clear
+4xx and changes nothing.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ import io
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
-from command.api.deps import ContainerDep, require_roles
+from command.api.deps import ContainerDep, client_address, origin_of, require_roles
+from command.api.incident_access import incident_reader, reader_of, route_of
 from command.api.schemas.incidents import (
     AssignedOut,
     AssignIn,
@@ -50,25 +55,34 @@ from command.api.schemas.incidents import (
     StatusIn,
     UnitReleasedOut,
 )
+from command.api.schemas.sensitivity import SensitivityIn, SensitivityOut
 from command.api.schemas.tracks import IncidentTracksOut
 from command.auth.roles import Role
 from command.auth.service import Principal
 from command.dispatching.assignments import Assigned
 from command.incidents import response_times
-from command.incidents.domain import CommandLevel, Incident, parse_status
+from command.incidents.access import MarkingIn
+from command.incidents.domain import CommandLevel, DuplicateHint, Incident, parse_status
 from command.incidents.service import NewIncident
 from telephony.phone import normal_number
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 
 R = Role
-Reader = Annotated[
-    Principal, Depends(require_roles(R.CALL_TAKER, R.DISPATCHER, R.LEADER, R.SUPERVISOR, R.ADMIN))
-]
-Creator = Annotated[Principal, Depends(require_roles(R.CALL_TAKER, R.DISPATCHER, R.SUPERVISOR))]
-Dispatcher = Annotated[Principal, Depends(require_roles(R.DISPATCHER, R.SUPERVISOR))]
-Commander = Annotated[Principal, Depends(require_roles(R.DISPATCHER, R.SUPERVISOR, R.LEADER))]
+READERS = (R.CALL_TAKER, R.DISPATCHER, R.LEADER, R.SUPERVISOR, R.ADMIN)
+CREATORS = (R.CALL_TAKER, R.DISPATCHER, R.SUPERVISOR)
+DISPATCHERS = (R.DISPATCHER, R.SUPERVISOR)
+COMMANDERS = (R.DISPATCHER, R.SUPERVISOR, R.LEADER)
+Reader = Annotated[Principal, Depends(require_roles(*READERS))]
+Creator = Annotated[Principal, Depends(require_roles(*CREATORS))]
 Figures = Annotated[Principal, Depends(require_roles(R.LEADER, R.SUPERVISOR, R.ADMIN))]
+# The same roles, on a route under /{incident_id}: the caller must also be allowed to read it.
+ReaderOf = Annotated[Principal, Depends(incident_reader(*READERS))]
+CreatorOf = Annotated[Principal, Depends(incident_reader(*CREATORS))]
+DispatcherOf = Annotated[Principal, Depends(incident_reader(*DISPATCHERS))]
+CommanderOf = Annotated[Principal, Depends(incident_reader(*COMMANDERS))]
+# Marking: supervisors, and the incident's creator (the service checks which).
+Marker = Annotated[Principal, Depends(require_roles(*CREATORS))]
 
 
 def level_of(who: Principal) -> CommandLevel | None:
@@ -91,13 +105,29 @@ def _assigned(done: Assigned, c: ContainerDep) -> AssignedOut:
 
 
 @router.post("/duplicates")
-async def duplicates(body: DuplicatesIn, _: Creator, c: ContainerDep) -> DuplicatesOut:
+async def duplicates(
+    body: DuplicatesIn, request: Request, who: Creator, c: ContainerDep
+) -> DuplicatesOut:
     hints = await c.incidents.preview_duplicates(body.type, body.lon, body.lat)
-    return DuplicatesOut(probable_duplicates=[DuplicateOut.of(h) for h in hints])
+    return DuplicatesOut(probable_duplicates=await _readable_hints(hints, request, who, c))
+
+
+async def _readable_hints(
+    hints: list[DuplicateHint], request: Request, who: Principal, c: ContainerDep
+) -> list[DuplicateOut]:
+    """Probable duplicates name incidents: only those the caller may read."""
+    shown = await c.access.readable(
+        (h.incident_id for h in hints), reader_of(who), route_of(request), client_address(request)
+    )
+    return [DuplicateOut.of(h) for h in hints if h.incident_id in shown]
+
+
+def _wanted(body: SensitivityIn) -> MarkingIn:
+    return MarkingIn(body.sensitive, body.reason, tuple(body.roles), tuple(body.users))
 
 
 @router.post("", status_code=201)
-async def create(body: IncidentIn, who: Creator, c: ContainerDep) -> CreatedOut:
+async def create(body: IncidentIn, request: Request, who: Creator, c: ContainerDep) -> CreatedOut:
     new = NewIncident(
         type_code=body.type,
         lon=body.lon,
@@ -112,15 +142,20 @@ async def create(body: IncidentIn, who: Creator, c: ContainerDep) -> CreatedOut:
         call_id=body.call_id,
         call_answered_at=body.call_answered_at,
     )
+    marked = None
+    if body.sensitivity is not None and body.sensitivity.sensitive:
+        marked = c.access.draft(_wanted(body.sensitivity), client_address(request))
     advice = None
     if body.recommend:
-        created, found = await c.recommender.create_and_recommend(new, who.actor, body.requirements)
+        created, found = await c.recommender.create_and_recommend(
+            new, who.actor, body.requirements, marked=marked
+        )
         advice = RecommendationOut.of(found.source, found.recommendation)
     else:
-        created = await c.incidents.create(new, who.actor)
+        created = await c.incidents.create(new, who.actor, marked=marked)
     return CreatedOut(
         incident=IncidentOut.of(created.incident, c.config),
-        probable_duplicates=[DuplicateOut.of(h) for h in created.duplicates],
+        probable_duplicates=await _readable_hints(created.duplicates, request, who, c),
         recommendation=advice,
     )
 
@@ -129,10 +164,15 @@ async def create(body: IncidentIn, who: Creator, c: ContainerDep) -> CreatedOut:
 
 
 @router.get("")
-async def list_open(_: Reader, c: ContainerDep, level: str | None = None) -> IncidentList:
+async def list_open(
+    request: Request, who: Reader, c: ContainerDep, level: str | None = None
+) -> IncidentList:
     chosen = None if level is None else CommandLevel.parse(level)
     found = await c.incidents.list_open(chosen)
-    return IncidentList(incidents=[IncidentOut.of(i, c.config) for i in found])
+    shown = await c.access.readable(
+        (i.id for i in found), reader_of(who), route_of(request), client_address(request)
+    )
+    return IncidentList(incidents=[IncidentOut.of(i, c.config) for i in found if i.id in shown])
 
 
 @router.get("/types")
@@ -165,7 +205,8 @@ async def figures(
     responses={200: {"content": {"text/csv": {}}, "description": "one row per incident"}},
 )
 async def figures_csv(
-    _: Figures,
+    request: Request,
+    who: Figures,
     c: ContainerDep,
     since: datetime | None = None,
     until: datetime | None = None,
@@ -173,6 +214,10 @@ async def figures_csv(
     jurisdiction: str | None = None,
 ) -> Response:
     times = await c.incidents.times(since, until, type, jurisdiction)
+    shown = await c.access.readable(
+        (t.incident_id for t in times), reader_of(who), route_of(request), client_address(request)
+    )
+    times = [t for t in times if t.incident_id in shown]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(response_times.CSV_COLUMNS))
     writer.writeheader()
@@ -185,21 +230,46 @@ async def figures_csv(
 
 
 @router.get("/by-number/{number}")
-async def by_number(number: str, _: Reader, c: ContainerDep) -> IncidentEnvelope:
-    return _envelope(await c.incidents.by_number(number), c)
+async def by_number(
+    number: str, request: Request, who: Reader, c: ContainerDep
+) -> IncidentEnvelope:
+    inc = await c.incidents.by_number(number)
+    await c.access.check(inc.id, reader_of(who), route_of(request), client_address(request))
+    return _envelope(inc, c)
 
 
 @router.get("/{incident_id}")
-async def detail(incident_id: int, _: Reader, c: ContainerDep) -> IncidentDetailOut:
+async def detail(incident_id: int, _: ReaderOf, c: ContainerDep) -> IncidentDetailOut:
     return IncidentDetailOut.of(await c.incidents.detail(incident_id), c.config)
 
 
 @router.get("/{incident_id}/tracks")
 async def tracks(
-    incident_id: int, _: Reader, c: ContainerDep, simplify: float = 10.0
+    incident_id: int, _: ReaderOf, c: ContainerDep, simplify: float = 10.0
 ) -> IncidentTracksOut:
     """Where each unit assigned to the incident was while it was assigned (playback)."""
     return IncidentTracksOut.of(await c.playback.incident(incident_id, simplify))
+
+
+@router.put("/{incident_id}/sensitivity")
+async def mark(
+    incident_id: int, body: SensitivityIn, request: Request, who: Marker, c: ContainerDep
+) -> SensitivityOut:
+    """Mark the incident sensitive (only the roles and users named may read it) or lift it."""
+    origin = origin_of(request, who)
+    marking = await c.access.mark(incident_id, _wanted(body), reader_of(who), origin.source)
+    return SensitivityOut.of(incident_id, marking)
+
+
+@router.get("/{incident_id}/sensitivity")
+async def sensitivity(
+    incident_id: int, request: Request, who: Reader, c: ContainerDep
+) -> SensitivityOut:
+    """The marking in force: for supervisors and for those it names."""
+    marking = await c.access.marking(
+        incident_id, reader_of(who), route_of(request), client_address(request)
+    )
+    return SensitivityOut.of(incident_id, marking)
 
 
 # ---------------------------------------------------------------------- calls, narrative
@@ -207,7 +277,7 @@ async def tracks(
 
 @router.post("/{incident_id}/calls")
 async def link_call(
-    incident_id: int, body: CallIn, who: Creator, c: ContainerDep
+    incident_id: int, body: CallIn, who: CreatorOf, c: ContainerDep
 ) -> IncidentEnvelope:
     inc = await c.incidents.link_call(
         incident_id, body.call_id, body.answered_at, body.caller_phone, who.actor
@@ -216,7 +286,7 @@ async def link_call(
 
 
 @router.post("/{incident_id}/narrative", status_code=201)
-async def add_note(incident_id: int, body: NoteIn, who: Creator, c: ContainerDep) -> NoteOut:
+async def add_note(incident_id: int, body: NoteIn, who: CreatorOf, c: ContainerDep) -> NoteOut:
     return NoteOut.of(await c.incidents.add_note(incident_id, body.text, who.actor))
 
 
@@ -225,7 +295,7 @@ async def add_note(incident_id: int, body: NoteIn, who: Creator, c: ContainerDep
 
 @router.post("/{incident_id}/status")
 async def change_status(
-    incident_id: int, body: StatusIn, who: Dispatcher, c: ContainerDep
+    incident_id: int, body: StatusIn, who: DispatcherOf, c: ContainerDep
 ) -> IncidentEnvelope:
     inc = await c.incidents.change_status(
         incident_id,
@@ -240,7 +310,7 @@ async def change_status(
 
 @router.post("/{incident_id}/reopen")
 async def reopen(
-    incident_id: int, body: ReasonIn, who: Dispatcher, c: ContainerDep
+    incident_id: int, body: ReasonIn, who: DispatcherOf, c: ContainerDep
 ) -> IncidentEnvelope:
     inc = await c.incidents.reopen(incident_id, body.reason, who.actor, level=level_of(who))
     return _envelope(inc, c)
@@ -248,7 +318,7 @@ async def reopen(
 
 @router.post("/{incident_id}/priority")
 async def set_priority(
-    incident_id: int, body: PriorityIn, who: Creator, c: ContainerDep
+    incident_id: int, body: PriorityIn, who: CreatorOf, c: ContainerDep
 ) -> IncidentEnvelope:
     inc = await c.incidents.set_priority(
         incident_id, body.priority, who.actor, body.version, level=level_of(who)
@@ -258,7 +328,7 @@ async def set_priority(
 
 @router.post("/{incident_id}/response-level")
 async def response_level(
-    incident_id: int, body: LevelIn, who: Commander, c: ContainerDep
+    incident_id: int, body: LevelIn, who: CommanderOf, c: ContainerDep
 ) -> IncidentEnvelope:
     inc = await c.incidents.change_response_level(
         incident_id,
@@ -273,7 +343,7 @@ async def response_level(
 
 @router.post("/{incident_id}/escalate")
 async def escalate(
-    incident_id: int, body: EscalateIn, who: Commander, c: ContainerDep
+    incident_id: int, body: EscalateIn, who: CommanderOf, c: ContainerDep
 ) -> IncidentEnvelope:
     inc = await c.incidents.escalate(
         incident_id, body.to, body.reason, who.actor, level=level_of(who)
@@ -283,8 +353,12 @@ async def escalate(
 
 @router.post("/{incident_id}/merge")
 async def merge(
-    incident_id: int, body: MergeIn, who: Dispatcher, c: ContainerDep
+    incident_id: int, body: MergeIn, request: Request, who: DispatcherOf, c: ContainerDep
 ) -> IncidentEnvelope:
+    # Merging reads the absorbed incident too.
+    await c.access.check(
+        body.absorbed_id, reader_of(who), route_of(request), client_address(request)
+    )
     inc = await c.incidents.merge(incident_id, body.absorbed_id, who.actor, level=level_of(who))
     return _envelope(inc, c)
 
@@ -294,7 +368,7 @@ async def merge(
 
 @router.post("/{incident_id}/recommendation")
 async def recommendation(
-    incident_id: int, _: Dispatcher, c: ContainerDep, body: RecommendIn | None = None
+    incident_id: int, _: DispatcherOf, c: ContainerDep, body: RecommendIn | None = None
 ) -> IncidentRecommendationOut:
     found = await c.recommender.for_incident(incident_id, body.requirements if body else None)
     out = RecommendationOut.of(found.source, found.recommendation)
@@ -304,7 +378,9 @@ async def recommendation(
 
 
 @router.post("/{incident_id}/assignments", status_code=201)
-async def assign(incident_id: int, body: AssignIn, who: Dispatcher, c: ContainerDep) -> AssignedOut:
+async def assign(
+    incident_id: int, body: AssignIn, who: DispatcherOf, c: ContainerDep
+) -> AssignedOut:
     done = await c.assignments.assign(
         incident_id, body.unit_ids, who.actor, divert=body.divert, level=level_of(who)
     )
@@ -315,7 +391,7 @@ async def assign(incident_id: int, body: AssignIn, who: Dispatcher, c: Container
 async def cancel_assignment(
     incident_id: int,
     unit_id: str,
-    who: Dispatcher,
+    who: DispatcherOf,
     c: ContainerDep,
     body: CancelIn | None = None,
 ) -> UnitReleasedOut:
@@ -327,7 +403,7 @@ async def cancel_assignment(
 
 @router.post("/{incident_id}/reassign")
 async def reassign(
-    incident_id: int, body: ReassignIn, who: Dispatcher, c: ContainerDep
+    incident_id: int, body: ReassignIn, who: DispatcherOf, c: ContainerDep
 ) -> AssignedOut:
     done = await c.assignments.reassign(
         incident_id,

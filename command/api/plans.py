@@ -14,7 +14,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from command.api.deps import ContainerDep, require_roles
-from command.api.incidents import level_of
+from command.api.incident_access import incident_reader
+from command.api.incidents import COMMANDERS, READERS, level_of
 from command.api.schemas.plans import (
     ActivationOut,
     ChangeOut,
@@ -43,6 +44,9 @@ Reader = Annotated[
 Author = Annotated[Principal, Depends(require_roles(R.SUPERVISOR, R.ADMIN, R.LEADER))]
 Approver = Annotated[Principal, Depends(require_roles(R.LEADER, R.SUPERVISOR))]
 Commander = Annotated[Principal, Depends(require_roles(R.DISPATCHER, R.SUPERVISOR, R.LEADER))]
+# On a route under /incidents/{incident_id}: the caller must also be allowed to read the incident.
+ReaderOf = Annotated[Principal, Depends(incident_reader(*READERS))]
+CommanderOf = Annotated[Principal, Depends(incident_reader(*COMMANDERS))]
 
 
 # ---------------------------------------------------------------------- the library
@@ -118,7 +122,7 @@ async def retire(key: str, version: int, who: Approver, c: ContainerDep) -> Plan
 
 
 @router.get("/incidents/{incident_id}/plans")
-async def incident_plans(incident_id: int, _: Reader, c: ContainerDep) -> IncidentPlansOut:
+async def incident_plans(incident_id: int, _: ReaderOf, c: ContainerDep) -> IncidentPlansOut:
     found = await c.incident_plans.current(incident_id)
     inc = found.incident
     return IncidentPlansOut.of(inc.id, inc.number, inc.response_level.name, found.matches)
@@ -126,7 +130,7 @@ async def incident_plans(incident_id: int, _: Reader, c: ContainerDep) -> Incide
 
 @router.put("/incidents/{incident_id}/situation")
 async def report_facts(
-    incident_id: int, body: FactsIn, who: Commander, c: ContainerDep
+    incident_id: int, body: FactsIn, who: CommanderOf, c: ContainerDep
 ) -> IncidentPlansOut:
     inc, found = await c.incident_plans.report_facts(
         incident_id, Facts(body.casualties, body.trapped, body.hazmat), who.actor
@@ -135,7 +139,7 @@ async def report_facts(
 
 
 @router.get("/incidents/{incident_id}/plan-activations")
-async def activations(incident_id: int, _: Reader, c: ContainerDep) -> IncidentActivationsOut:
+async def activations(incident_id: int, _: ReaderOf, c: ContainerDep) -> IncidentActivationsOut:
     found, tasks = await c.activations.of_incident(incident_id)
     return IncidentActivationsOut(
         incident_id=incident_id,
@@ -146,7 +150,7 @@ async def activations(incident_id: int, _: Reader, c: ContainerDep) -> IncidentA
 
 @router.post("/incidents/{incident_id}/plans/{key}/activate", status_code=201)
 async def activate(
-    incident_id: int, key: str, who: Commander, c: ContainerDep
+    incident_id: int, key: str, who: CommanderOf, c: ContainerDep
 ) -> IncidentActivationsOut:
     done = await c.activations.activate(incident_id, key, who.actor, level=level_of(who))
     return IncidentActivationsOut(
@@ -157,7 +161,9 @@ async def activate(
 
 
 @router.post("/incidents/{incident_id}/plans/{key}/next-stage")
-async def next_stage(incident_id: int, key: str, who: Commander, c: ContainerDep) -> ActivationOut:
+async def next_stage(
+    incident_id: int, key: str, who: CommanderOf, c: ContainerDep
+) -> ActivationOut:
     return ActivationOut.of(
         await c.activations.raise_stage(incident_id, key, who.actor, level=level_of(who))
     )

@@ -17,8 +17,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, WebSocket, WebSocketDisconnect
 
-from command.api.deps import ContainerDep, origin_of, websocket_principal
+from command.api.deps import ContainerDep, client_address, origin_of, websocket_principal
 from command.api.deps import require_roles as roles
+from command.api.incident_access import reader_of, route_of
 from command.api.schemas.telephony import (
     Alarm,
     CallBack,
@@ -184,6 +185,10 @@ async def hangup(call_id: str, who: Taker, c: ContainerDep, request: Request) ->
 @router.post("/callback", status_code=202)
 async def call_back(body: CallBack, who: Taker, c: ContainerDep, request: Request) -> CallBackOut:
     await c.telephony.check_seat(who, body.interface)
+    if body.incident_id is not None:  # the call is linked to it: a read of the incident
+        await c.access.check(
+            body.incident_id, reader_of(who), route_of(request), client_address(request)
+        )
     action, made = await c.telephony.call_back(body.interface, body.number,
                                                origin_of(request, who), body.call_id,
                                                body.incident_id)

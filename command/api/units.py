@@ -8,9 +8,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
-from command.api.deps import ContainerDep, require_roles
+from command.api.deps import ContainerDep, client_address, require_roles
+from command.api.incident_access import reader_of, route_of
 from command.api.schemas.incidents import AssignmentOut
 from command.api.schemas.tracks import UnitTrackOut
 from command.api.schemas.units import (
@@ -25,6 +26,7 @@ from command.api.schemas.units import (
 )
 from command.auth.roles import Role
 from command.auth.service import Principal
+from command.dispatching.unit_status import FOR_ANY_UNIT
 from dispatch.units import parse_status
 
 router = APIRouter(prefix="/api/v1/units", tags=["units"])
@@ -42,16 +44,18 @@ async def _own(unit_id: str, who: Principal, c: ContainerDep) -> None:
 
 
 @router.get("/board")
-async def board(_: Reader, c: ContainerDep) -> BoardOut:
-    """Every unit with its status and incident, the counts per status, and the timer alerts."""
-    return BoardOut.of(await c.unit_status.board())
+async def board(who: Reader, c: ContainerDep) -> BoardOut:
+    """Every unit with its status and incident, the counts per status, and the timer alerts
+    (a unit on a sensitive incident the caller may not read shows no incident)."""
+    found = await c.unit_status.board()
+    return BoardOut.of(found, await c.access.unreadable(found.numbers, reader_of(who)))
 
 
 @router.get("/{unit_id}")
-async def one(unit_id: str, _: Reader, c: ContainerDep) -> UnitOut:
+async def one(unit_id: str, who: Reader, c: ContainerDep) -> UnitOut:
     unit = await c.unit_status.unit(unit_id)
     numbers = await c.incidents.numbers({unit.incident_id} if unit.incident_id else set())
-    return UnitOut.of(unit, numbers)
+    return UnitOut.of(unit, numbers, await c.access.unreadable(numbers, reader_of(who)))
 
 
 @router.get("/{unit_id}/track")
@@ -69,13 +73,19 @@ async def track(
 
 
 @router.get("/{unit_id}/assignment")
-async def assignment(unit_id: str, who: Reporter, c: ContainerDep) -> CurrentAssignmentOut:
+async def assignment(
+    unit_id: str, request: Request, who: Reporter, c: ContainerDep
+) -> CurrentAssignmentOut:
     """The unit's open assignment with its incident (``assignment`` null when it has none)."""
     await _own(unit_id, who, c)
     found = await c.assignments.current(unit_id)
     if found is None:
         return CurrentAssignmentOut(assignment=None, incident=None)
     inc = found.incident
+    if who.roles & FOR_ANY_UNIT:  # a dispatcher: reads it as any incident
+        await c.access.check(inc.id, reader_of(who), route_of(request), client_address(request))
+    else:  # the unit's own crew: need-to-know
+        await c.access.need_to_know(inc.id, who.actor, route_of(request))
     kind = c.config.taxonomy.types.get(inc.type_code)
     return CurrentAssignmentOut(
         assignment=AssignmentOut.of(found.assignment),

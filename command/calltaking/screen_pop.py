@@ -1,6 +1,10 @@
 """The screen pop: what a call-taker's console shows when a call or report is offered to their
 seat (caller, earlier calls and incidents from the number, a known location, an incident draft),
 the query that finds the caller's history, and the fan-out of pops to the consoles watching a seat.
+
+The history leaves out sensitive incidents: a pop goes to whoever watches the seat, built once
+for all of them, so it cannot be screened per reader; an abuser calling from the victim's phone
+must not hear of the case from the call-taker's screen either.
 """
 
 from __future__ import annotations
@@ -65,6 +69,7 @@ SELECT
   (SELECT coalesce(json_agg(i), '[]'::json) FROM (
      SELECT id, number, type_code, status, address, created_at FROM incidents
      WHERE caller_phone = :number AND created_at >= :since
+       AND NOT EXISTS (SELECT 1 FROM incident_sensitivity s WHERE s.incident_id = incidents.id)
      ORDER BY created_at DESC LIMIT 10) i) AS incidents,
   (SELECT row_to_json(l) FROM (
      SELECT lat, lon, accuracy_m, source, at FROM caller_locations

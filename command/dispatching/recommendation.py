@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from command.errors import Conflict, InvalidInput
 from command.incidents import store as incidents_store
+from command.incidents.access import Draft
 from command.incidents.config import IncidentConfig
 from command.incidents.domain import Incident
 from command.incidents.service import Created, IncidentService, NewIncident, check_point
@@ -127,7 +128,12 @@ class Recommender:
         return "plan", reqs
 
     async def create_and_recommend(
-        self, new: NewIncident, actor: str, requested: Mapping[str, int] | None = None
+        self,
+        new: NewIncident,
+        actor: str,
+        requested: Mapping[str, int] | None = None,
+        *,
+        marked: Draft | None = None,
     ) -> tuple[Created, Recommended]:
         """Log an incident and work out its recommendation at the same time.
 
@@ -145,7 +151,7 @@ class Recommender:
                 return await self._at(conn, region, new.lon, new.lat, reqs, None)
 
         created, advice = await asyncio.gather(
-            self.incidents.create(new, actor), advise(), return_exceptions=True
+            self.incidents.create(new, actor, marked=marked), advise(), return_exceptions=True
         )
         if isinstance(created, BaseException):
             raise created

@@ -20,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from command.dispatching import changes as dispatch_changes
 from command.errors import Conflict, InvalidInput
 from command.events import NewEvent
-from command.incidents import changes, domain, response_times
+from command.incidents import changes, domain, response_times, sensitivity, sensitivity_store
 from command.incidents import store as incidents_store
+from command.incidents.access import Draft, write_marking
 from command.incidents.changes import incident_event
 from command.incidents.config import IncidentConfig
 from command.incidents.domain import (
@@ -137,8 +138,11 @@ class IncidentService:
             type_code, lon, lat, now, near, self.config.taxonomy, window
         )
 
-    async def create(self, new: NewIncident, actor: str) -> Created:
-        """Log an incident; says which open incidents are probably the same one."""
+    async def create(self, new: NewIncident, actor: str, *, marked: Draft | None = None) -> Created:
+        """Log an incident; says which open incidents are probably the same one.
+
+        ``marked``: sensitive from the start, so that not even its ``created`` event reaches a
+        console the marking does not name."""
         itype = self.config.taxonomy.get(new.type_code)
         priority = domain.validate_priority(
             itype.default_priority if new.priority is None else new.priority
@@ -205,6 +209,10 @@ class IncidentService:
                 new.lon,
                 new.lat,
             )
+            if marked is not None:
+                await write_marking(work, inc, marked, was_marked=False)
+            # The created event goes to every console: it names no sensitive incident.
+            sensitive = await sensitivity_store.of(work.conn, {d.incident_id for d in duplicates})
             work.emit(
                 incident_event(
                     "created",
@@ -219,7 +227,9 @@ class IncidentService:
                     lat=inc.lat,
                     address=inc.address,
                     jurisdiction=inc.jurisdiction_name,
-                    probable_duplicates=[d.number for d in duplicates],
+                    probable_duplicates=[
+                        d.number for d in duplicates if d.incident_id not in sensitive
+                    ],
                 )
             )
             if call_id:
@@ -291,7 +301,9 @@ class IncidentService:
     async def add_note(self, incident_id: int, text: str, actor: str) -> Note:
         async with self.work.begin(actor) as work:
             entry = domain.narrative_entry(text, actor, work.now)
-            inc = await incidents_store.get(work.conn, incident_id)
+            # Locked: a note and a sensitivity marking of the incident are ordered in the log,
+            # so no note written after the marking goes out before it.
+            inc = await incidents_store.get(work.conn, incident_id, lock=True)
             entry_id = await incidents_store.add_narrative(work.conn, inc.id, entry)
             work.emit(incident_event("narrative_added", inc, actor, id=entry_id, text=entry.text))
         return Note(entry_id, entry.at, entry.author, entry.text)
@@ -462,6 +474,13 @@ class IncidentService:
             locked = {i: await changes.directed(work, i, level) for i in (first, second)}
             survivor, absorbed = locked[survivor_id], locked[absorbed_id]
             plan = domain.plan_merge(self._side(survivor), self._side(absorbed))
+            markings = await sensitivity_store.of(work.conn, {survivor.id, absorbed.id})
+            sensitivity.check_merge(
+                survivor.number,
+                absorbed.number,
+                markings.get(survivor.id),
+                markings.get(absorbed.id),
+            )
             moved_calls = await incidents_store.move_calls(work.conn, absorbed.id, survivor.id)
             moved_statuses = await self._move_units(work, absorbed, survivor)
             earliest = await incidents_store.earliest_answer(work.conn, survivor.id)

@@ -1,12 +1,13 @@
 """The incident tables (SQLAlchemy Core): incidents, their calls, narrative, status history,
-escalations, and the per-year number counter.
+escalations, sensitivity markings, and the per-year number counter.
 
 Incidents are versioned rows (``WHERE id = :id AND version = :v``). The narrative is
 append-only, enforced by a trigger (in the migration only). ``jurisdiction_id`` refers to
 ``gis_jurisdictions`` without a foreign key: the GIS schema is a separate migration branch and is
 replaced on re-import; ``incident_calls.call_id`` likewise has none to ``calls``. The schema is
 created by the Alembic revision ``0005_incidents_dispatch``; these definitions say the same,
-checked by ``tests/integration/ops/test_schema_matches_tables``.
+checked by ``tests/integration/ops/test_schema_matches_tables``. The sensitivity markings come
+from ``0020_sensitive_incidents``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 from geoalchemy2 import Geometry
 
 from command.incidents.domain import IncidentStatus
+from command.incidents.sensitivity import Reason
 
 metadata = sa.MetaData()
 
@@ -137,4 +139,19 @@ escalations = sa.Table(
         "kind IN ('command_level', 'response_level')", name="incident_escalations_kind"
     ),
     sa.Index("incident_escalations_incident", "incident_id"),
+)
+
+# A row per incident marked sensitive (absent: open to every console). Its own table, so that
+# marking changes no incident row and its version, and the common read (no marking) is one
+# primary-key probe.
+sensitivity = sa.Table(
+    "incident_sensitivity",
+    metadata,
+    sa.Column("incident_id", sa.BigInteger, sa.ForeignKey("incidents.id"), primary_key=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("roles", sa.ARRAY(sa.Text), nullable=False),
+    sa.Column("users", sa.ARRAY(sa.Text), nullable=False),
+    sa.Column("marked_by", sa.Text, nullable=False),
+    _at("marked_at", nullable=False),
+    sa.CheckConstraint(_in("reason", Reason), name="incident_sensitivity_reason"),
 )

@@ -16,6 +16,8 @@ once, and answered ``duplicate: false``.
 Pushes: one subscription to the event hub for the whole process hands each terminal what
 concerns its unit: a new assignment (with the incident and the route from the unit's latest
 position), the end of an assignment (cancelled, reassigned, diverted), a dispatcher's message.
+A sensitive incident's assignment reaches its unit's terminal all the same (the crew needs to
+know where to go), and that read is audited.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from command.dispatching.unit_status import UnitStatusReports
 from command.errors import CadError, Forbidden
 from command.eventhub import EventHub
 from command.events import Event, NewEvent
+from command.incidents.access import IncidentAccess
 from command.incidents.config import IncidentConfig
 from command.tracking import keys
 from command.tracking.service import Tracking
@@ -123,6 +126,7 @@ class Terminals:
         tracking: Tracking,
         unit_status: UnitStatusReports,
         assignments: Assignments,
+        access: IncidentAccess,
         roads: RoadGraphs,
         config: IncidentConfig,
         region: str,
@@ -134,6 +138,7 @@ class Terminals:
         self.tracking = tracking
         self.unit_status = unit_status
         self.assignments = assignments
+        self.access = access
         self.roads = roads
         self.config = config
         self.region = region
@@ -395,6 +400,7 @@ class Terminals:
             return {"v": V, "type": "assignment", "event": event, "assignment": None,
                     "incident": None, "route": None}
         a, inc = found.assignment, found.incident
+        await self.access.need_to_know(inc.id, f"device:{unit_id}", f"terminal assignment {event}")
         kind = self.config.taxonomy.types.get(inc.type_code)
         return {
             "v": V,

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from command.api.schemas.common import Model, Reason
+from command.api.schemas.sensitivity import SensitivityIn
 from command.incidents import response_times
 from command.incidents.config import IncidentConfig
 from command.incidents.domain import DuplicateHint, Incident
@@ -37,6 +38,10 @@ class IncidentIn(BaseModel):
     )
     requirements: dict[str, int] | None = Field(
         default=None, description="capability -> count, e.g. from a matched plan"
+    )
+    sensitivity: SensitivityIn | None = Field(
+        default=None,
+        description="sensitive from the start: only the roles and users named may read it",
     )
 
 

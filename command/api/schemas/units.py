@@ -3,6 +3,7 @@ unit's terminal reads and reports."""
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 
 from pydantic import BaseModel, Field
@@ -48,7 +49,14 @@ class UnitOut(Model):
     version: int
 
     @classmethod
-    def of(cls, unit: Unit, numbers: dict[int, str] | None = None) -> UnitOut:
+    def of(
+        cls,
+        unit: Unit,
+        numbers: dict[int, str] | None = None,
+        withheld: AbstractSet[int] = frozenset(),
+    ) -> UnitOut:
+        """``withheld``: sensitive incidents the reader may not read, shown as none."""
+        incident_id = None if unit.incident_id in withheld else unit.incident_id
         return cls(
             id=unit.id,
             callsign=unit.callsign,
@@ -58,8 +66,8 @@ class UnitOut(Model):
             crew=unit.crew,
             status=unit.status.value,
             status_since=unit.status_since,
-            incident_id=unit.incident_id,
-            incident_number=(numbers or {}).get(unit.incident_id or -1),
+            incident_id=incident_id,
+            incident_number=(numbers or {}).get(incident_id or -1),
             acknowledged_at=unit.acknowledged_at,
             position=None if unit.fix is None else PointOut(lon=unit.fix.lon, lat=unit.fix.lat),
             position_at=unit.fix_at,
@@ -81,7 +89,10 @@ class AlertOut(Model):
     incident_number: str | None
 
     @classmethod
-    def of(cls, a: StatusAlert, numbers: dict[int, str]) -> AlertOut:
+    def of(
+        cls, a: StatusAlert, numbers: dict[int, str], withheld: AbstractSet[int] = frozenset()
+    ) -> AlertOut:
+        incident_id = None if a.incident_id in withheld else a.incident_id
         return cls(
             unit_id=a.unit_id,
             code=a.code,
@@ -89,8 +100,8 @@ class AlertOut(Model):
             since=a.since,
             limit_s=a.limit_s,
             elapsed_s=round(a.elapsed_s, 1),
-            incident_id=a.incident_id,
-            incident_number=numbers.get(a.incident_id or -1),
+            incident_id=incident_id,
+            incident_number=numbers.get(incident_id or -1),
         )
 
 
@@ -101,12 +112,12 @@ class BoardOut(Model):
     alerts: list[AlertOut]
 
     @classmethod
-    def of(cls, board: Board) -> BoardOut:
+    def of(cls, board: Board, withheld: AbstractSet[int] = frozenset()) -> BoardOut:
         return cls(
             at=board.at,
             counts=board.counts,
-            units=[UnitOut.of(u, board.numbers) for u in board.units],
-            alerts=[AlertOut.of(a, board.numbers) for a in board.alerts],
+            units=[UnitOut.of(u, board.numbers, withheld) for u in board.units],
+            alerts=[AlertOut.of(a, board.numbers, withheld) for a in board.alerts],
         )
 
 
