@@ -61,6 +61,7 @@ from dispatch.avl.fixes import FixPolicy
 from gis.cn_divisions import load_divisions
 from gis.errors import GisError
 from gis.geocode.service import Geocoder
+from gis.geocode.store import IndexCache
 from gis.routing import RoadGraphs
 
 log = logging.getLogger(__name__)
@@ -131,7 +132,11 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
     config = load_config(settings.incidents_config)
     hub = EventHub(engine, queue_size=settings.event_queue_size)
     incidents = IncidentService(engine, config, clock)
-    geocoder = Geocoder(engine, divisions=load_divisions())
+    geocoder = Geocoder(
+        engine,
+        cache=IndexCache(snapshot_dir=settings.geocode_snapshot_dir),
+        divisions=load_divisions(),
+    )
     roads = RoadGraphs()
     telephony = TelephonyService(engine, hub, config_from(settings), clock)
     unit_status = UnitStatusReports(engine, config.status_limits, clock)
@@ -234,9 +239,9 @@ def _tracking(
     return Tracking(engine, clock, writer, relay, fences, unit_status, policy)
 
 
-def _every(what: str, seconds: float, run: Callable[[], Awaitable[None]]) -> Callable[
-    [], Awaitable[None]
-]:
+def _every(
+    what: str, seconds: float, run: Callable[[], Awaitable[None]]
+) -> Callable[[], Awaitable[None]]:
     """Run ``run`` every ``seconds`` in the background (a failure is logged, the next round
     runs); returns the function that stops it."""
 

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     import_statement_timeout_ms: int = Field(
         default=600_000, ge=1_000, description="one statement of `cad gis import-osm` at most"
     )
+    geocode_snapshots: bool = Field(
+        default=True,
+        description="share each region's built address index with other processes as a file"
+        " mapped from var/geocode/ (written once per import)",
+    )
 
     def for_import(self) -> Settings:
         """These settings for a process that imports a region: the database client's deadline
@@ -49,7 +54,9 @@ class Settings(BaseSettings):
 
     event_queue_size: int = Field(default=10_000, ge=10)
     tracking_rate_hz: float = Field(
-        default=0.0, ge=0, le=50,
+        default=0.0,
+        ge=0,
+        le=50,
         description="at most this many position batches a second to each console "
         "(0: as fast as its socket takes them, coalescing only while it is busy)",
     )
@@ -101,13 +108,17 @@ class Settings(BaseSettings):
         default=7.0, gt=0, description="how long terminal idempotency keys are kept"
     )
     terminal_recent_keys: int = Field(
-        default=64, ge=1, le=1_000_000,
+        default=64,
+        ge=1,
+        le=1_000_000,
         description="position keys remembered per device to answer a replay as a duplicate",
     )
     # Breadcrumbs: batched writes, daily partitions, retention.
     position_batch_size: int = Field(default=5_000, ge=1, le=50_000)
     position_flush_ms: float = Field(
-        default=0.0, ge=0, le=60_000,
+        default=0.0,
+        ge=0,
+        le=60_000,
         description="the longest a position waits for its batch to fill (0: group commit)",
     )
     position_queue_limit: int = Field(
@@ -161,3 +172,7 @@ class Settings(BaseSettings):
     @property
     def cluster_dir(self) -> Path:
         return self.var_dir / "pg"
+
+    @property
+    def geocode_snapshot_dir(self) -> Path | None:
+        return self.var_dir / "geocode" if self.geocode_snapshots else None
