@@ -239,9 +239,9 @@ def _tracking(
     return Tracking(engine, clock, writer, relay, fences, unit_status, policy)
 
 
-def _every(
-    what: str, seconds: float, run: Callable[[], Awaitable[None]]
-) -> Callable[[], Awaitable[None]]:
+def _every(what: str, seconds: float, run: Callable[[], Awaitable[None]]) -> Callable[
+    [], Awaitable[None]
+]:
     """Run ``run`` every ``seconds`` in the background (a failure is logged, the next round
     runs); returns the function that stops it."""
 

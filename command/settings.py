@@ -54,9 +54,7 @@ class Settings(BaseSettings):
 
     event_queue_size: int = Field(default=10_000, ge=10)
     tracking_rate_hz: float = Field(
-        default=0.0,
-        ge=0,
-        le=50,
+        default=0.0, ge=0, le=50,
         description="at most this many position batches a second to each console "
         "(0: as fast as its socket takes them, coalescing only while it is busy)",
     )
@@ -108,17 +106,13 @@ class Settings(BaseSettings):
         default=7.0, gt=0, description="how long terminal idempotency keys are kept"
     )
     terminal_recent_keys: int = Field(
-        default=64,
-        ge=1,
-        le=1_000_000,
+        default=64, ge=1, le=1_000_000,
         description="position keys remembered per device to answer a replay as a duplicate",
     )
     # Breadcrumbs: batched writes, daily partitions, retention.
     position_batch_size: int = Field(default=5_000, ge=1, le=50_000)
     position_flush_ms: float = Field(
-        default=0.0,
-        ge=0,
-        le=60_000,
+        default=0.0, ge=0, le=60_000,
         description="the longest a position waits for its batch to fill (0: group commit)",
     )
     position_queue_limit: int = Field(
