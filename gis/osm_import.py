@@ -51,6 +51,28 @@ CHUNK_ROWS = 50_000
 NO_AREA = -1
 """A point's jurisdiction index when it lies in no jurisdiction."""
 
+STREET_NEAR_DEG = 0.02
+"""How near (in degrees, about 1.5-2 km) an address's street is looked for first."""
+
+_LINK_NEAR_STREETS = """
+UPDATE gis_addresses a SET street_id = m.sid FROM (
+  SELECT DISTINCT ON (x.id) x.id AS aid, s.id AS sid
+  FROM gis_addresses x JOIN gis_streets s
+    ON s.region = x.region AND s.norm = x.street_norm AND ST_DWithin(s.geom, x.geom, :near)
+  WHERE x.region = :r
+  ORDER BY x.id, ST_Distance(s.geom, x.geom), s.id) m
+WHERE a.id = m.aid
+"""
+
+_LINK_ANY_STREET = """
+UPDATE gis_addresses a SET street_id = m.sid FROM (
+  SELECT DISTINCT ON (x.id) x.id AS aid, s.id AS sid
+  FROM gis_addresses x JOIN gis_streets s ON s.region = x.region AND s.norm = x.street_norm
+  WHERE x.region = :r AND x.street_id IS NULL
+  ORDER BY x.id, ST_Distance(s.geom, x.geom), s.id) m
+WHERE a.id = m.aid
+"""
+
 
 class RegionListener(Protocol):
     """Something to tell, in this process, that a region was replaced (a cache).
@@ -533,19 +555,11 @@ async def _write(
         _counted(_address_records(rows, juris_ids), "addresses", len(parsed.addresses), progress),
         region,
     )
-    # Each address to the nearest street row of its street's name.
-    await conn.execute(
-        text(
-            "UPDATE gis_addresses a SET street_id = m.sid FROM ("
-            " SELECT DISTINCT ON (x.id) x.id AS aid, s.id AS sid"
-            " FROM gis_addresses x JOIN gis_streets s"
-            "   ON s.region = x.region AND s.norm = x.street_norm"
-            " WHERE x.region = :r"
-            " ORDER BY x.id, ST_Distance(s.geom, x.geom)) m"
-            " WHERE a.id = m.aid"
-        ),
-        {"r": region},
-    )
+    # Each address to the nearest street row of its street's name: first among the streets
+    # near it (found through the spatial index: a city has many streets of one name, far
+    # apart), then, for the addresses left, among all of them.
+    await conn.execute(text(_LINK_NEAR_STREETS), {"r": region, "near": STREET_NEAR_DEG})
+    await conn.execute(text(_LINK_ANY_STREET), {"r": region})
     step("addresses linked to streets", len(parsed.addresses))
     await _copy(
         conn,
