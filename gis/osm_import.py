@@ -51,27 +51,8 @@ CHUNK_ROWS = 50_000
 NO_AREA = -1
 """A point's jurisdiction index when it lies in no jurisdiction."""
 
-STREET_NEAR_DEG = 0.02
-"""How near (in degrees, about 1.5-2 km) an address's street is looked for first."""
-
-_LINK_NEAR_STREETS = """
-UPDATE gis_addresses a SET street_id = m.sid FROM (
-  SELECT DISTINCT ON (x.id) x.id AS aid, s.id AS sid
-  FROM gis_addresses x JOIN gis_streets s
-    ON s.region = x.region AND s.norm = x.street_norm AND ST_DWithin(s.geom, x.geom, :near)
-  WHERE x.region = :r
-  ORDER BY x.id, ST_Distance(s.geom, x.geom), s.id) m
-WHERE a.id = m.aid
-"""
-
-_LINK_ANY_STREET = """
-UPDATE gis_addresses a SET street_id = m.sid FROM (
-  SELECT DISTINCT ON (x.id) x.id AS aid, s.id AS sid
-  FROM gis_addresses x JOIN gis_streets s ON s.region = x.region AND s.norm = x.street_norm
-  WHERE x.region = :r AND x.street_id IS NULL
-  ORDER BY x.id, ST_Distance(s.geom, x.geom), s.id) m
-WHERE a.id = m.aid
-"""
+NO_STREET = -1
+"""An address's street row when no street row has its street's name."""
 
 
 class RegionListener(Protocol):
@@ -111,6 +92,8 @@ class _Rows:
     streets: list[tuple[Any, ...]]
     parsed: ParsedExtract
     address_areas: np.ndarray[Any, np.dtype[np.int64]]
+    address_keys: list[str | None]
+    address_streets: np.ndarray[Any, np.dtype[np.int64]]
     place_areas: np.ndarray[Any, np.dtype[np.int64]]
     graph: RoadGraph
     bbox: tuple[float, float, float, float]
@@ -286,6 +269,12 @@ def _shape_rows(parsed: ParsedExtract, progress: ProgressFn | None = None) -> _R
         progress("merged streets", len(streets), len(streets))
 
     address_areas = _assign_lon_lat(area_geoms, addr_lon, addr_lat)
+    keys: dict[str, str] = {}
+    address_keys = [
+        None if street is None else keys.get(street) or keys.setdefault(street, name_key(street))
+        for street in parsed.addresses.street
+    ]
+    address_streets = _nearest_streets(streets, address_keys, addr_lon, addr_lat)
     place_areas = _assign_lon_lat(area_geoms, place_lon, place_lat)
     if progress is not None:
         progress("points in jurisdictions", len(address_areas), len(address_areas))
@@ -305,6 +294,8 @@ def _shape_rows(parsed: ParsedExtract, progress: ProgressFn | None = None) -> _R
         streets,
         parsed,
         address_areas,
+        address_keys,
+        address_streets,
         place_areas,
         graph,
         parsed.bounds,
@@ -312,31 +303,59 @@ def _shape_rows(parsed: ParsedExtract, progress: ProgressFn | None = None) -> _R
     )
 
 
-def _address_records(rows: _Rows, juris_ids: Sequence[int]) -> Iterator[tuple[Any, ...]]:
+def _nearest_streets(
+    streets: Sequence[tuple[Any, ...]],
+    address_keys: Sequence[str | None],
+    lon: np.ndarray[Any, np.dtype[np.float64]],
+    lat: np.ndarray[Any, np.dtype[np.float64]],
+) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """For each address, the nearest street row of its street's name (the first row of equally
+    near ones; :data:`NO_STREET` when no row has the name), through one spatial index per name:
+    a region may hold many streets of one name, far apart."""
+    rows_of: dict[str, list[int]] = defaultdict(list)
+    for i, row in enumerate(streets):
+        rows_of[row[2]].append(i)
+    members_of: dict[str, list[int]] = defaultdict(list)
+    for i, k in enumerate(address_keys):
+        if k is not None and k in rows_of:
+            members_of[k].append(i)
+    out = np.full(len(address_keys), NO_STREET, dtype=np.int64)
+    for k, members in members_of.items():
+        rows = np.asarray(rows_of[k], dtype=np.int64)
+        at = np.asarray(members, dtype=np.int64)
+        if len(rows) == 1:
+            out[at] = rows[0]
+            continue
+        tree = STRtree(shapely.from_wkb([streets[r][5] for r in rows]))
+        hits = tree.query_nearest(shapely.points(lon[at], lat[at]), all_matches=True)
+        first = np.full(len(at), len(rows), dtype=np.int64)
+        np.minimum.at(first, hits[0], hits[1])
+        out[at] = rows[first]
+    return out
+
+
+def _address_records(
+    rows: _Rows, juris_ids: Sequence[int], street_ids: Sequence[int]
+) -> Iterator[tuple[Any, ...]]:
     """The rows of ``gis_addresses``, made a chunk at a time."""
     a = rows.parsed.addresses
     lon, lat = a.coordinates()
-    keys: dict[str, str] = {}
     for start in range(0, len(a), CHUNK_ROWS):
         end = min(start + CHUNK_ROWS, len(a))
         wkbs = shapely.to_wkb(shapely.points(lon[start:end], lat[start:end]))
         areas = rows.address_areas[start:end].tolist()
+        on_street = rows.address_streets[start:end].tolist()
         for k, i in enumerate(range(start, end)):
-            street = a.street[i]
-            key = None
-            if street:
-                key = keys.get(street)
-                if key is None:
-                    key = keys[street] = name_key(street)
             area = areas[k]
             yield (
-                street,
-                key,
+                a.street[i],
+                rows.address_keys[i],
                 a.place[i],
                 a.housenumber[i],
                 a.postcode[i],
                 a.city[i],
                 None if area == NO_AREA else juris_ids[area],
+                None if on_street[k] == NO_STREET else street_ids[on_street[k]],
                 a.osm_type[i],
                 a.osm_id[i],
                 wkbs[k],
@@ -537,6 +556,15 @@ async def _write(
         region,
     )
     step("streets", len(rows.streets))
+    # a street row is one name in one jurisdiction: how its database id is found again
+    street_rows = (
+        await conn.execute(
+            text("SELECT id, name, jurisdiction_id FROM gis_streets WHERE region = :r"),
+            {"r": region},
+        )
+    ).all()
+    street_id_of = {(r.name, r.jurisdiction_id): int(r.id) for r in street_rows}
+    street_ids = [street_id_of[(r[0], jid(r[3]))] for r in rows.streets]
     await _copy(
         conn,
         "gis_addresses",
@@ -548,19 +576,19 @@ async def _write(
             "postcode",
             "city",
             "jurisdiction_id",
+            "street_id",
             "osm_type",
             "osm_id",
         ],
-        ["text", "text", "text", "text", "text", "text", "int", "char(1)", "bigint"],
-        _counted(_address_records(rows, juris_ids), "addresses", len(parsed.addresses), progress),
+        ["text", "text", "text", "text", "text", "text", "int", "bigint", "char(1)", "bigint"],
+        _counted(
+            _address_records(rows, juris_ids, street_ids),
+            "addresses",
+            len(parsed.addresses),
+            progress,
+        ),
         region,
     )
-    # Each address to the nearest street row of its street's name: first among the streets
-    # near it (found through the spatial index: a city has many streets of one name, far
-    # apart), then, for the addresses left, among all of them.
-    await conn.execute(text(_LINK_NEAR_STREETS), {"r": region, "near": STREET_NEAR_DEG})
-    await conn.execute(text(_LINK_ANY_STREET), {"r": region})
-    step("addresses linked to streets", len(parsed.addresses))
     await _copy(
         conn,
         "gis_places",
