@@ -64,6 +64,7 @@ from dispatch.avl.fixes import FixPolicy
 from gis.cn_divisions import load_divisions
 from gis.errors import GisError
 from gis.geocode.service import Geocoder
+from gis.geocode.store import IndexCache
 from gis.routing import RoadGraphs
 
 log = logging.getLogger(__name__)
@@ -141,7 +142,11 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
     hub = EventHub(engine, queue_size=settings.event_queue_size)
     incidents = IncidentService(engine, config, clock)
     access = IncidentAccess(engine, clock, (r.value for r in Role))
-    geocoder = Geocoder(engine, divisions=load_divisions())
+    geocoder = Geocoder(
+        engine,
+        cache=IndexCache(snapshot_dir=settings.geocode_snapshot_dir),
+        divisions=load_divisions(),
+    )
     roads = RoadGraphs()
     telephony = TelephonyService(engine, hub, config_from(settings), clock)
     unit_status = UnitStatusReports(engine, config.status_limits, clock)

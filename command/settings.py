@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     import_statement_timeout_ms: int = Field(
         default=600_000, ge=1_000, description="one statement of `cad gis import-osm` at most"
     )
+    geocode_snapshots: bool = Field(
+        default=True,
+        description="share each region's built address index with other processes as a file"
+        " mapped from var/geocode/ (written once per import)",
+    )
 
     def for_import(self) -> Settings:
         """These settings for a process that imports a region: the database client's deadline
@@ -180,3 +185,7 @@ class Settings(BaseSettings):
     @property
     def cluster_dir(self) -> Path:
         return self.var_dir / "pg"
+
+    @property
+    def geocode_snapshot_dir(self) -> Path | None:
+        return self.var_dir / "geocode" if self.geocode_snapshots else None

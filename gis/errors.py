@@ -63,3 +63,10 @@ class InvalidGeometry(InvalidInput):
     """A geometry that cannot be used (a polygon that crosses itself, too few points)."""
 
     code = "gis.geometry_invalid"
+
+
+class SnapshotMismatch(GisError):
+    """A region's mapped address table does not fit the name groups built from its streets
+    (the loader then builds the index from the database instead; never shown to a person)."""
+
+    code = "geocode.snapshot_mismatch"

@@ -1,11 +1,15 @@
 """Importing an OSM extract into PostGIS: one region, replaced in one transaction.
 
 :func:`import_osm` reads the whole file first (in a worker thread, see
-:mod:`gis.osm_import_parse`), shapes the rows in memory (jurisdictions, merged streets, address
-points, places, the road graph, basemap features) and only then opens one transaction that
-deletes the region's old rows and writes the new ones with COPY. A file that cannot be read, or
-any failure while writing, leaves the previous data of the region exactly as it was and raises
+:mod:`gis.osm_import_parse`), shapes the rows (jurisdictions, merged streets, address points,
+places, the road graph) and only then opens one transaction that deletes the region's old rows
+and writes the new ones with COPY. A file that cannot be read, or any failure while writing,
+leaves the previous data of the region exactly as it was and raises
 :class:`gis.errors.ImportFailed` saying why.
+
+Memory: the basemap features wait on disk (:mod:`gis.osm_import_spool`), the address points as
+columns; the rows of the big tables are made while COPY sends them, a chunk at a time, never
+as whole lists. Each COPY reports its progress.
 """
 
 from __future__ import annotations
@@ -15,11 +19,12 @@ import json
 import re
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 import shapely
 from shapely import STRtree
 from shapely.geometry import LineString, MultiLineString, MultiPolygon, Point
@@ -33,10 +38,21 @@ from gis.errors import GisError, ImportFailed
 from gis.normalize import name_key
 from gis.osm_import_parse import AdminArea, ParsedExtract, ProgressFn, read_extract
 from gis.osm_import_roads import RoadGraph, build_graph
+from gis.osm_import_spool import COLUMNS as FEATURE_COLUMNS
+from gis.osm_import_spool import FeatureSpool
 from gis.tables import metadata
 
 REGION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 IMPORT_LOCK = 0x6769735F696D70  # advisory lock key held while a region is replaced
+
+CHUNK_ROWS = 50_000
+"""Rows made at a time for COPY (geometries encoded per chunk), and how often progress ticks."""
+
+NO_AREA = -1
+"""A point's jurisdiction index when it lies in no jurisdiction."""
+
+NO_STREET = -1
+"""An address's street row when no street row has its street's name."""
 
 
 class RegionListener(Protocol):
@@ -69,15 +85,23 @@ class ImportSummary:
 
 @dataclass
 class _Rows:
+    """What is written: the small tables as rows, the big ones as the parse and their areas."""
+
     jurisdictions: list[tuple[Any, ...]]
     jurisdiction_level: int | None
     streets: list[tuple[Any, ...]]
-    addresses: list[tuple[Any, ...]]
-    places: list[tuple[Any, ...]]
+    parsed: ParsedExtract
+    address_areas: np.ndarray[Any, np.dtype[np.int64]]
+    address_keys: list[str | None]
+    address_streets: np.ndarray[Any, np.dtype[np.int64]]
+    place_areas: np.ndarray[Any, np.dtype[np.int64]]
     graph: RoadGraph
-    features: list[tuple[Any, ...]]
     bbox: tuple[float, float, float, float]
     srid_metric: int
+
+    @property
+    def features(self) -> FeatureSpool:
+        return self.parsed.features
 
 
 def check_region_name(region: str) -> str:
@@ -116,7 +140,9 @@ def _valid_admin(admin: Sequence[AdminArea]) -> list[AdminArea]:
     return out
 
 
-def choose_jurisdiction_level(admin: Sequence[AdminArea], points: Sequence[Point]) -> int | None:
+def choose_jurisdiction_level(
+    admin: Sequence[AdminArea], points: Sequence[Point] | np.ndarray[Any, Any]
+) -> int | None:
     """The finest administrative level whose areas cover (nearly) as many points as any level."""
     if not admin:
         return None
@@ -126,7 +152,7 @@ def choose_jurisdiction_level(admin: Sequence[AdminArea], points: Sequence[Point
             by_level[area.level].append(area.geom)
     if not by_level:
         return None
-    if not points:
+    if len(points) == 0:
         return max(by_level)
     coverage: dict[int, int] = {}
     for level, geoms in by_level.items():
@@ -140,27 +166,55 @@ def choose_jurisdiction_level(admin: Sequence[AdminArea], points: Sequence[Point
     return max(fine_enough)
 
 
-def _assign(tree_geoms: Sequence[BaseGeometry], points: Sequence[Point]) -> list[int | None]:
-    """Index of the polygon containing each point (None outside all)."""
-    out: list[int | None] = [None] * len(points)
-    if not tree_geoms or not points:
+def _assign(
+    tree_geoms: Sequence[BaseGeometry], points: Sequence[Point] | np.ndarray[Any, Any]
+) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Index of the polygon containing each point (the first found; :data:`NO_AREA` outside
+    all)."""
+    out = np.full(len(points), NO_AREA, dtype=np.int64)
+    if not tree_geoms or len(points) == 0:
         return out
     tree = STRtree(tree_geoms)
     hits = tree.query(points, predicate="within")
-    for pi, gi in zip(hits[0].tolist(), hits[1].tolist(), strict=True):
-        if out[pi] is None:
-            out[pi] = gi
+    # the first hit of each point, as the hits come (sorted by point)
+    first = np.unique(hits[0], return_index=True)[1]
+    out[hits[0][first]] = hits[1][first]
     return out
 
 
-def _shape_rows(parsed: ParsedExtract) -> _Rows:
-    """Turn parsed objects into table rows (geometries as WKB, jurisdictions by index)."""
-    addr_points = [Point(a.lon, a.lat) for a in parsed.addresses]
+def _assign_lon_lat(
+    tree_geoms: Sequence[BaseGeometry],
+    lon: np.ndarray[Any, np.dtype[np.float64]],
+    lat: np.ndarray[Any, np.dtype[np.float64]],
+) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """:func:`_assign` of points given as coordinates, a chunk of GEOS points at a time."""
+    parts = [
+        _assign(tree_geoms, shapely.points(lon[i : i + CHUNK_ROWS], lat[i : i + CHUNK_ROWS]))
+        for i in range(0, len(lon), CHUNK_ROWS)
+    ]
+    return np.concatenate(parts) if parts else np.full(0, NO_AREA, dtype=np.int64)
+
+
+def _shape_rows(parsed: ParsedExtract, progress: ProgressFn | None = None) -> _Rows:
+    """Jurisdictions and merged streets as rows; each point's jurisdiction; the road graph."""
+    addr_lon, addr_lat = parsed.addresses.coordinates()
     street_points = [s.line.interpolate(0.5, normalized=True) for s in parsed.streets]
-    place_points = [Point(p.lon, p.lat) for p in parsed.places]
-    sample = addr_points if len(addr_points) >= 20 else addr_points + street_points + place_points
+    place_lon = np.array([p.lon for p in parsed.places], dtype=np.float64)
+    place_lat = np.array([p.lat for p in parsed.places], dtype=np.float64)
+    # the level is chosen on the address points, or on everything named when they are few
+    if len(addr_lon) >= 20:
+        sample: np.ndarray[Any, Any] = shapely.points(addr_lon, addr_lat)
+    else:
+        sample = np.concatenate(
+            [
+                shapely.points(addr_lon, addr_lat),
+                np.array(street_points, dtype=object),
+                shapely.points(place_lon, place_lat),
+            ]
+        )
     admin = _valid_admin(parsed.admin)
     level = choose_jurisdiction_level(admin, sample)
+    del sample
     areas: list[AdminArea] = []
     if level is not None:
         seen: set[int] = set()
@@ -179,12 +233,14 @@ def _shape_rows(parsed: ParsedExtract) -> _Rows:
         )
         for a in areas
     ]
+    if progress is not None:
+        progress("jurisdictions", len(jurisdictions), len(jurisdictions))
 
     # Streets: one row per name and jurisdiction, the ways merged.
     street_juris = _assign(area_geoms, street_points)
-    groups: dict[tuple[str, int | None], list[int]] = defaultdict(list)
+    groups: dict[tuple[str, int], list[int]] = defaultdict(list)
     for i, s in enumerate(parsed.streets):
-        groups[(s.name, street_juris[i])].append(i)
+        groups[(s.name, int(street_juris[i]))].append(i)
     streets: list[tuple[Any, ...]] = []
     for (name, juris), members in groups.items():
         lines = [parsed.streets[i].line for i in members]
@@ -204,46 +260,28 @@ def _shape_rows(parsed: ParsedExtract) -> _Rows:
                 name,
                 json.dumps(names, ensure_ascii=False),
                 name_key(name),
-                juris,
+                None if juris == NO_AREA else juris,
                 main_highway,
                 shapely.to_wkb(merged),
             )
         )
+    if progress is not None:
+        progress("merged streets", len(streets), len(streets))
 
-    addr_juris = _assign(area_geoms, addr_points)
-    addresses = [
-        (
-            a.street,
-            name_key(a.street) if a.street else None,
-            a.place,
-            a.housenumber,
-            a.postcode,
-            a.city,
-            addr_juris[i],
-            a.osm_type,
-            a.osm_id,
-            shapely.to_wkb(addr_points[i]),
-        )
-        for i, a in enumerate(parsed.addresses)
+    address_areas = _assign_lon_lat(area_geoms, addr_lon, addr_lat)
+    keys: dict[str, str] = {}
+    address_keys = [
+        None if street is None else keys.get(street) or keys.setdefault(street, name_key(street))
+        for street in parsed.addresses.street
     ]
-    place_juris = _assign(area_geoms, place_points)
-    places = [
-        (
-            p.name,
-            json.dumps(p.names, ensure_ascii=False),
-            name_key(p.name),
-            p.kind,
-            place_juris[i],
-            p.street,
-            p.housenumber,
-            p.osm_type,
-            p.osm_id,
-            shapely.to_wkb(place_points[i]),
-        )
-        for i, p in enumerate(parsed.places)
-    ]
-    features = [(f.layer, f.kind, f.name, f.wkb) for f in parsed.features]
+    address_streets = _nearest_streets(streets, address_keys, addr_lon, addr_lat)
+    place_areas = _assign_lon_lat(area_geoms, place_lon, place_lat)
+    if progress is not None:
+        progress("points in jurisdictions", len(address_areas), len(address_areas))
     graph = build_graph(parsed.roads)
+    parsed.roads = []  # the graph holds what the routes need
+    if progress is not None:
+        progress("road graph", len(graph.edges), len(graph.edges))
     if parsed.bounds is None:
         raise ImportFailed(
             "the OSM file has no located nodes: nothing to import", code="import.no_located_nodes"
@@ -251,8 +289,136 @@ def _shape_rows(parsed: ParsedExtract) -> _Rows:
     minlon, minlat, maxlon, maxlat = parsed.bounds
     srid = metric_crs_for((minlon + maxlon) / 2, (minlat + maxlat) / 2)
     return _Rows(
-        jurisdictions, level, streets, addresses, places, graph, features, parsed.bounds, srid
+        jurisdictions,
+        level,
+        streets,
+        parsed,
+        address_areas,
+        address_keys,
+        address_streets,
+        place_areas,
+        graph,
+        parsed.bounds,
+        srid,
     )
+
+
+def _nearest_streets(
+    streets: Sequence[tuple[Any, ...]],
+    address_keys: Sequence[str | None],
+    lon: np.ndarray[Any, np.dtype[np.float64]],
+    lat: np.ndarray[Any, np.dtype[np.float64]],
+) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """For each address, the nearest street row of its street's name (the first row of equally
+    near ones; :data:`NO_STREET` when no row has the name), through one spatial index per name:
+    a region may hold many streets of one name, far apart."""
+    rows_of: dict[str, list[int]] = defaultdict(list)
+    for i, row in enumerate(streets):
+        rows_of[row[2]].append(i)
+    members_of: dict[str, list[int]] = defaultdict(list)
+    for i, k in enumerate(address_keys):
+        if k is not None and k in rows_of:
+            members_of[k].append(i)
+    out = np.full(len(address_keys), NO_STREET, dtype=np.int64)
+    for k, members in members_of.items():
+        rows = np.asarray(rows_of[k], dtype=np.int64)
+        at = np.asarray(members, dtype=np.int64)
+        if len(rows) == 1:
+            out[at] = rows[0]
+            continue
+        tree = STRtree(shapely.from_wkb([streets[r][5] for r in rows]))
+        hits = tree.query_nearest(shapely.points(lon[at], lat[at]), all_matches=True)
+        first = np.full(len(at), len(rows), dtype=np.int64)
+        np.minimum.at(first, hits[0], hits[1])
+        out[at] = rows[first]
+    return out
+
+
+def _address_records(
+    rows: _Rows, juris_ids: Sequence[int], street_ids: Sequence[int]
+) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``gis_addresses``, made a chunk at a time."""
+    a = rows.parsed.addresses
+    lon, lat = a.coordinates()
+    for start in range(0, len(a), CHUNK_ROWS):
+        end = min(start + CHUNK_ROWS, len(a))
+        wkbs = shapely.to_wkb(shapely.points(lon[start:end], lat[start:end]))
+        areas = rows.address_areas[start:end].tolist()
+        on_street = rows.address_streets[start:end].tolist()
+        for k, i in enumerate(range(start, end)):
+            area = areas[k]
+            yield (
+                a.street[i],
+                rows.address_keys[i],
+                a.place[i],
+                a.housenumber[i],
+                a.postcode[i],
+                a.city[i],
+                None if area == NO_AREA else juris_ids[area],
+                None if on_street[k] == NO_STREET else street_ids[on_street[k]],
+                a.osm_type[i],
+                a.osm_id[i],
+                wkbs[k],
+            )
+
+
+def _place_records(rows: _Rows, juris_ids: Sequence[int]) -> Iterator[tuple[Any, ...]]:
+    places = rows.parsed.places
+    for start in range(0, len(places), CHUNK_ROWS):
+        chunk = places[start : start + CHUNK_ROWS]
+        wkbs = shapely.to_wkb(shapely.points([(p.lon, p.lat) for p in chunk]))
+        areas = rows.place_areas[start : start + CHUNK_ROWS].tolist()
+        for k, p in enumerate(chunk):
+            yield (
+                p.name,
+                json.dumps(p.names, ensure_ascii=False),
+                name_key(p.name),
+                p.kind,
+                None if areas[k] == NO_AREA else juris_ids[areas[k]],
+                p.street,
+                p.housenumber,
+                p.osm_type,
+                p.osm_id,
+                wkbs[k],
+            )
+
+
+def _vertex_records(graph: RoadGraph, base: int) -> Iterator[tuple[Any, ...]]:
+    coords = np.frombuffer(graph.vertex_coords, dtype=np.float64).reshape(-1, 2)
+    for start in range(0, len(graph.vertex_nodes), CHUNK_ROWS):
+        wkbs = shapely.to_wkb(shapely.points(coords[start : start + CHUNK_ROWS]))
+        for k, node in enumerate(graph.vertex_nodes[start : start + CHUNK_ROWS]):
+            yield (base + start + k, node, wkbs[k])
+
+
+def _edge_records(graph: RoadGraph, base: int) -> Iterator[tuple[Any, ...]]:
+    for e in graph.edges:
+        yield (
+            e.osm_way_id,
+            base + e.source,
+            base + e.target,
+            e.cost_s,
+            e.reverse_cost_s,
+            e.length_m,
+            e.highway,
+            e.name,
+            e.maxspeed_kmh,
+            shapely.to_wkb(LineString(e.coords)),
+        )
+
+
+def _counted(
+    records: Iterable[tuple[Any, ...]], stage: str, total: int, progress: ProgressFn | None
+) -> Iterator[tuple[Any, ...]]:
+    """``records``, telling ``progress`` every :data:`CHUNK_ROWS` rows and at the end."""
+    done = 0
+    for record in records:
+        yield record
+        done += 1
+        if progress is not None and done % CHUNK_ROWS == 0:
+            progress(stage, done, total)
+    if progress is not None:
+        progress(stage, done, total)
 
 
 async def _copy(
@@ -260,18 +426,31 @@ async def _copy(
     table: str,
     columns: Sequence[str],
     types: Sequence[str],
-    records: Sequence[tuple[Any, ...]],
+    records: Iterable[tuple[Any, ...]] | FeatureSpool,
     region: str,
     extra_select: str = "",
+    progress: ProgressFn | None = None,
 ) -> None:
-    """COPY rows (last column: WKB geometry) into ``table`` for ``region`` via a temporary table."""
+    """COPY rows (last column: WKB geometry) into ``table`` for ``region`` via a temporary table.
+
+    ``records`` are sent as they come (an iterator is never made a list); a spool of features
+    is sent as its file, in chunks, ``progress`` told of the bytes sent.
+    """
     temp = f"_import_{table}"
     cols = ", ".join(f"{c} {t}" for c, t in zip(columns, types, strict=True))
     await conn.execute(text(f"CREATE TEMP TABLE {temp} ({cols}, wkb bytea) ON COMMIT DROP"))
-    if records:
-        raw = await conn.get_raw_connection()
-        driver = raw.driver_connection
-        assert driver is not None
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    if isinstance(records, FeatureSpool):
+        if len(records):
+            await driver.copy_to_table(
+                temp,
+                source=_spool_chunks(records, table, progress),
+                columns=[*columns, "wkb"],
+                format="text",
+            )
+    else:
         await driver.copy_records_to_table(temp, records=records, columns=[*columns, "wkb"])
     select_cols = ", ".join(columns)
     await conn.execute(
@@ -284,6 +463,17 @@ async def _copy(
     )
 
 
+async def _spool_chunks(
+    spool: FeatureSpool, stage: str, progress: ProgressFn | None
+) -> AsyncIterator[bytes]:
+    sent = 0
+    for chunk in spool.chunks():
+        yield chunk
+        sent += len(chunk)
+        if progress is not None:
+            progress(f"{stage} (bytes)", sent, spool.nbytes)
+
+
 async def _write(
     conn: AsyncConnection, region: str, rows: _Rows, source: str, progress: ProgressFn | None
 ) -> None:
@@ -293,12 +483,13 @@ async def _write(
 
     await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": IMPORT_LOCK})
     minlon, minlat, maxlon, maxlat = rows.bbox
+    parsed = rows.parsed
     stats = {
         "jurisdictions": len(rows.jurisdictions),
         "jurisdiction_level": rows.jurisdiction_level,
         "streets": len(rows.streets),
-        "addresses": len(rows.addresses),
-        "places": len(rows.places),
+        "addresses": len(parsed.addresses),
+        "places": len(parsed.places),
         "road_vertices": len(rows.graph.vertex_nodes),
         "road_edges": len(rows.graph.edges),
         "features": len(rows.features),
@@ -365,6 +556,15 @@ async def _write(
         region,
     )
     step("streets", len(rows.streets))
+    # a street row is one name in one jurisdiction: how its database id is found again
+    street_rows = (
+        await conn.execute(
+            text("SELECT id, name, jurisdiction_id FROM gis_streets WHERE region = :r"),
+            {"r": region},
+        )
+    ).all()
+    street_id_of = {(r.name, r.jurisdiction_id): int(r.id) for r in street_rows}
+    street_ids = [street_id_of[(r[0], jid(r[3]))] for r in rows.streets]
     await _copy(
         conn,
         "gis_addresses",
@@ -376,27 +576,19 @@ async def _write(
             "postcode",
             "city",
             "jurisdiction_id",
+            "street_id",
             "osm_type",
             "osm_id",
         ],
-        ["text", "text", "text", "text", "text", "text", "int", "char(1)", "bigint"],
-        [(*r[:6], jid(r[6]), *r[7:]) for r in rows.addresses],
+        ["text", "text", "text", "text", "text", "text", "int", "bigint", "char(1)", "bigint"],
+        _counted(
+            _address_records(rows, juris_ids, street_ids),
+            "addresses",
+            len(parsed.addresses),
+            progress,
+        ),
         region,
     )
-    # Each address to the nearest street row of its street's name.
-    await conn.execute(
-        text(
-            "UPDATE gis_addresses a SET street_id = m.sid FROM ("
-            " SELECT DISTINCT ON (x.id) x.id AS aid, s.id AS sid"
-            " FROM gis_addresses x JOIN gis_streets s"
-            "   ON s.region = x.region AND s.norm = x.street_norm"
-            " WHERE x.region = :r"
-            " ORDER BY x.id, ST_Distance(s.geom, x.geom)) m"
-            " WHERE a.id = m.aid"
-        ),
-        {"r": region},
-    )
-    step("addresses", len(rows.addresses))
     await _copy(
         conn,
         "gis_places",
@@ -412,10 +604,9 @@ async def _write(
             "osm_id",
         ],
         ["text", "jsonb", "text", "text", "int", "text", "text", "char(1)", "bigint"],
-        [(*r[:4], jid(r[4]), *r[5:]) for r in rows.places],
+        _counted(_place_records(rows, juris_ids), "places", len(parsed.places), progress),
         region,
     )
-    step("places", len(rows.places))
 
     graph = rows.graph
     n_vertices = len(graph.vertex_nodes)
@@ -437,10 +628,7 @@ async def _write(
         "gis_road_vertices",
         ["id", "osm_node_id"],
         ["bigint", "bigint"],
-        [
-            (base + i, node, shapely.to_wkb(Point(*graph.vertex_coords[i])))
-            for i, node in enumerate(graph.vertex_nodes)
-        ],
+        _counted(_vertex_records(graph, base), "road vertices", n_vertices, progress),
         region,
     )
     await _copy(
@@ -458,31 +646,17 @@ async def _write(
             "maxspeed_kmh",
         ],
         ["bigint", "bigint", "bigint", "float8", "float8", "float8", "text", "text", "float8"],
-        [
-            (
-                e.osm_way_id,
-                base + e.source,
-                base + e.target,
-                e.cost_s,
-                e.reverse_cost_s,
-                e.length_m,
-                e.highway,
-                e.name,
-                e.maxspeed_kmh,
-                shapely.to_wkb(LineString(e.coords)),
-            )
-            for e in graph.edges
-        ],
+        _counted(_edge_records(graph, base), "road edges", len(graph.edges), progress),
         region,
     )
-    step("road graph", len(graph.edges))
     await _copy(
         conn,
         "gis_features",
-        ["layer", "kind", "name"],
+        list(FEATURE_COLUMNS[:-1]),
         ["text", "text", "text"],
         rows.features,
         region,
+        progress=progress,
     )
     step("features", len(rows.features))
 
@@ -525,9 +699,27 @@ async def import_osm(
     started = time.perf_counter()
     check_region_name(region)
     file = Path(path)
+    parsed = await asyncio.to_thread(read_extract, file, progress)
     try:
-        parsed = await asyncio.to_thread(read_extract, file, progress)
-        rows = await asyncio.to_thread(_shape_rows, parsed)
+        return await _import_parsed(
+            engine, parsed, file, region, progress, listeners, statement_timeout_ms, started
+        )
+    finally:
+        parsed.close()
+
+
+async def _import_parsed(
+    engine: AsyncEngine,
+    parsed: ParsedExtract,
+    file: Path,
+    region: str,
+    progress: ProgressFn | None,
+    listeners: Sequence[RegionListener],
+    statement_timeout_ms: int,
+    started: float,
+) -> ImportSummary:
+    try:
+        rows = await asyncio.to_thread(_shape_rows, parsed, progress)
     except GisError:
         raise
     except (ValueError, shapely.errors.ShapelyError) as exc:
@@ -537,7 +729,7 @@ async def import_osm(
             file=file.name,
             reason=str(exc),
         ) from exc
-    if not rows.streets and not rows.addresses and not rows.places:
+    if not rows.streets and not len(parsed.addresses) and not parsed.places:
         raise ImportFailed(
             f"{file.name} holds no named streets, addresses or places: refusing to replace "
             f"region {region!r} with an empty map",
@@ -576,8 +768,8 @@ async def import_osm(
         jurisdictions=len(rows.jurisdictions),
         jurisdiction_level=rows.jurisdiction_level,
         streets=len(rows.streets),
-        addresses=len(rows.addresses),
-        places=len(rows.places),
+        addresses=len(parsed.addresses),
+        places=len(parsed.places),
         road_vertices=len(rows.graph.vertex_nodes),
         road_edges=len(rows.graph.edges),
         features=len(rows.features),

@@ -3,21 +3,30 @@
 No database here: :func:`read_extract` returns a :class:`ParsedExtract` holding the named streets,
 address points, places and landmarks, administrative areas, drivable ways and basemap features.
 A file that cannot be read (missing, truncated, not a PBF) raises :class:`gis.errors.ImportFailed`.
+
+What a city's extract holds most of is kept compact: the basemap features go to a file as they
+are read (:mod:`gis.osm_import_spool`), the address points are columns (one string object per
+distinct spelling), and a drivable way keeps its node ids and coordinates as arrays and only the
+tags the road graph reads. Node locations stay in osmium's own index (16 bytes a node).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import osmium
 import shapely
 from shapely.geometry import LineString, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from gis.errors import ImportFailed
+from gis.osm_import_spool import FeatureSpool
 
 ProgressFn = Callable[[str, int, int | None], None]
 """``progress(stage, done, total)``; ``total`` is None when unknown."""
@@ -116,36 +125,94 @@ class PlacePoint:
     lat: float
 
 
+ROAD_TAGS = ("highway", "maxspeed", "oneway", "junction", "name")
+"""The tags of a drivable way that the road graph reads (the others are not kept)."""
+
+
 @dataclass(slots=True)
 class RoadWay:
+    """A drivable way: node ids and their (lon, lat), as arrays when read from a file."""
+
     osm_id: int
     tags: dict[str, str]
-    refs: list[int]
-    coords: list[tuple[float, float]]
+    refs: Sequence[int] | np.ndarray[Any, np.dtype[np.int64]]
+    coords: Sequence[tuple[float, float]] | np.ndarray[Any, np.dtype[np.float64]]
 
 
-@dataclass(slots=True)
-class Feature:
-    layer: str
-    kind: str
-    name: str | None
-    wkb: bytes
+class AddressPoints:
+    """Address points as parallel columns (an :class:`AddressPoint` is made when one is read).
+
+    The strings are shared: a street's name, a postcode or a house number is one object however
+    many points repeat it.
+    """
+
+    def __init__(self) -> None:
+        self.osm_type: list[str] = []
+        self.osm_id = array("q")
+        self.street: list[str | None] = []
+        self.place: list[str | None] = []
+        self.housenumber: list[str] = []
+        self.postcode: list[str | None] = []
+        self.city: list[str | None] = []
+        self.lon = array("d")
+        self.lat = array("d")
+
+    def __len__(self) -> int:
+        return len(self.osm_id)
+
+    def __getitem__(self, i: int) -> AddressPoint:
+        return AddressPoint(
+            self.osm_type[i],
+            self.osm_id[i],
+            self.street[i],
+            self.place[i],
+            self.housenumber[i],
+            self.postcode[i],
+            self.city[i],
+            self.lon[i],
+            self.lat[i],
+        )
+
+    def __iter__(self) -> Iterator[AddressPoint]:
+        return (self[i] for i in range(len(self)))
+
+    def append(self, a: AddressPoint) -> None:
+        self.osm_type.append(a.osm_type)
+        self.osm_id.append(a.osm_id)
+        self.street.append(a.street)
+        self.place.append(a.place)
+        self.housenumber.append(a.housenumber)
+        self.postcode.append(a.postcode)
+        self.city.append(a.city)
+        self.lon.append(a.lon)
+        self.lat.append(a.lat)
+
+    def coordinates(self) -> tuple[np.ndarray[Any, np.dtype[np.float64]], ...]:
+        """Longitudes and latitudes as numpy arrays (views of the columns)."""
+        return (
+            np.frombuffer(self.lon, dtype=np.float64),
+            np.frombuffer(self.lat, dtype=np.float64),
+        )
 
 
 @dataclass
 class ParsedExtract:
-    """Everything read from one extract, before it is written."""
+    """Everything read from one extract, before it is written; :meth:`close` it after."""
 
     admin: list[AdminArea] = field(default_factory=list)
     streets: list[StreetWay] = field(default_factory=list)
-    addresses: list[AddressPoint] = field(default_factory=list)
+    addresses: AddressPoints = field(default_factory=AddressPoints)
     places: list[PlacePoint] = field(default_factory=list)
     roads: list[RoadWay] = field(default_factory=list)
-    features: list[Feature] = field(default_factory=list)
+    features: FeatureSpool = field(default_factory=FeatureSpool)
     nodes_seen: int = 0
     ways_seen: int = 0
     relations_seen: int = 0
     bounds: tuple[float, float, float, float] | None = None  # min lon, min lat, max lon, max lat
+
+    def close(self) -> None:
+        """Delete the spooled features."""
+        self.features.close()
 
 
 def other_names(tags: dict[str, str]) -> dict[str, str]:
@@ -207,11 +274,16 @@ class _Reader:
     def __init__(self, progress: ProgressFn | None) -> None:
         self.out = ParsedExtract()
         self.progress = progress
+        self._strings: dict[str, str] = {}
         self.wkb = osmium.geom.WKBFactory()
         self.minlon = math.inf
         self.minlat = math.inf
         self.maxlon = -math.inf
         self.maxlat = -math.inf
+
+    def _one(self, text: str | None) -> str | None:
+        """The one shared object of this spelling (a city repeats names a million times)."""
+        return None if text is None else self._strings.setdefault(text, text)
 
     def _tick(self) -> None:
         total = self.out.nodes_seen + self.out.ways_seen + self.out.relations_seen
@@ -249,11 +321,11 @@ class _Reader:
                 AddressPoint(
                     osm_type=osm_type,
                     osm_id=osm_id,
-                    street=(tags.get("addr:street") or "").strip() or None,
-                    place=(tags.get("addr:place") or "").strip() or None,
-                    housenumber=hn,
-                    postcode=(tags.get("addr:postcode") or "").strip() or None,
-                    city=(tags.get("addr:city") or "").strip() or None,
+                    street=self._one((tags.get("addr:street") or "").strip() or None),
+                    place=self._one((tags.get("addr:place") or "").strip() or None),
+                    housenumber=self._one(hn) or "",
+                    postcode=self._one((tags.get("addr:postcode") or "").strip() or None),
+                    city=self._one((tags.get("addr:city") or "").strip() or None),
                     lon=lon,
                     lat=lat,
                 )
@@ -270,9 +342,9 @@ class _Reader:
                         osm_id=osm_id,
                         name=name,
                         names=other_names(tags),
-                        kind=kind,
-                        street=tags.get("addr:street"),
-                        housenumber=hn or None,
+                        kind=self._one(kind) or kind,
+                        street=self._one(tags.get("addr:street")),
+                        housenumber=self._one(hn or None),
                         lon=lon,
                         lat=lat,
                     )
@@ -302,22 +374,25 @@ class _Reader:
         self._extend(*coords[0])
         closed = len(refs) >= 4 and refs[0] == refs[-1]
         line: LineString | None = None
+        features = self.out.features
         if highway:
+            highway = self._one(highway) or highway
             line = LineString(coords)
             if name and highway not in NOT_STREETS:
                 self.out.streets.append(StreetWay(w.id, name, other_names(tags), highway, line))
             if _is_drivable(highway, tags):
-                self.out.roads.append(RoadWay(w.id, tags, refs, coords))
-            if highway not in NOT_STREETS and not closed:
-                self.out.features.append(
-                    Feature("road", highway, name or None, shapely.to_wkb(line))
+                road_tags = {k: self._one(tags[k]) or "" for k in ROAD_TAGS if k in tags}
+                self.out.roads.append(
+                    RoadWay(w.id, road_tags, np.array(refs, dtype=np.int64), np.array(coords))
                 )
+            if highway not in NOT_STREETS and not closed:
+                features.add("road", highway, name or None, shapely.to_wkb(line, hex=True))
         if railway in RAIL:
             line = line or LineString(coords)
-            self.out.features.append(Feature("rail", railway, name or None, shapely.to_wkb(line)))
+            features.add("rail", railway, name or None, shapely.to_wkb(line, hex=True))
         if waterway in WATERWAY_LINES and not closed:
             line = line or LineString(coords)
-            self.out.features.append(Feature("water", waterway, name or None, shapely.to_wkb(line)))
+            features.add("water", waterway, name or None, shapely.to_wkb(line, hex=True))
         if as_point:
             line = line or LineString(coords)
             geom: BaseGeometry = Polygon(coords) if closed else line
@@ -339,12 +414,12 @@ class _Reader:
         if from_way and layer_kind is None:
             return
         try:
-            wkb = bytes.fromhex(self.wkb.create_multipolygon(a))
+            wkb = self.wkb.create_multipolygon(a)  # hexadecimal
         except RuntimeError:
             return  # an unclosed ring: osmium could not build it
         name = (tags.get("name") or "").strip() or None
         if layer_kind is not None:
-            self.out.features.append(Feature(layer_kind[0], layer_kind[1], name, wkb))
+            self.out.features.add(layer_kind[0], layer_kind[1], name, wkb)
         if not from_way:
             geom = shapely.from_wkb(wkb)
             if geom is None or geom.is_empty:
@@ -354,7 +429,7 @@ class _Reader:
                 level = _int(tags.get("admin_level"))
                 if level is not None:
                     self.out.admin.append(AdminArea(rel_id, level, name, other_names(tags), geom))
-                    self.out.features.append(Feature("boundary", f"admin_{level}", name, wkb))
+                    self.out.features.add("boundary", f"admin_{level}", name, wkb)
             if (
                 "addr:housenumber" in tags
                 or (name and poi_kind(tags) is not None)
@@ -404,6 +479,20 @@ def read_extract(path: Path, progress: ProgressFn | None = None) -> ParsedExtrac
         )
     reader = _Reader(progress)
     try:
+        _read_into(reader, path)
+    except BaseException:
+        reader.out.close()
+        raise
+    out = reader.out
+    if math.isfinite(reader.minlon):
+        out.bounds = (reader.minlon, reader.minlat, reader.maxlon, reader.maxlat)
+    if progress is not None:
+        progress("reading", out.nodes_seen + out.ways_seen + out.relations_seen, None)
+    return out
+
+
+def _read_into(reader: _Reader, path: Path) -> None:
+    try:
         processor = (
             osmium.FileProcessor(str(path))
             .with_locations()
@@ -433,8 +522,3 @@ def read_extract(path: Path, progress: ProgressFn | None = None) -> ParsedExtrac
             code="import.no_tagged_objects",
             file=path.name,
         )
-    if math.isfinite(reader.minlon):
-        out.bounds = (reader.minlon, reader.minlat, reader.maxlon, reader.maxlat)
-    if progress is not None:
-        progress("reading", out.nodes_seen + out.ways_seen + out.relations_seen, None)
-    return out

@@ -5,16 +5,20 @@ becomes an edge between two vertices. Costs are travel times in seconds from ``m
 tagged, else from a typical speed of the road class. One-way rules: ``oneway=yes|true|1``,
 ``oneway=-1|reverse``, roundabouts and motorways (implied one-way unless ``oneway=no``). A direction
 that may not be driven gets the cost ``-1`` (pgRouting's convention for "no edge").
+
+The shared nodes are found with numpy over all node ids at once (no counter object per node),
+and vertices and edge coordinates are kept as arrays: a city has millions of road nodes.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
 import re
-from collections import Counter
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 from gis.osm_import_parse import RoadWay
 
@@ -52,14 +56,16 @@ _ZONE_SPEEDS = {
 }
 
 
-def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    """Great-circle distance in metres (spherical Earth; good to 0.5% for edge lengths)."""
-    p1 = math.radians(lat1)
-    p2 = math.radians(lat2)
-    dp = p2 - p1
-    dl = math.radians(lon2 - lon1)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * _EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+def segment_lengths_m(coords: np.ndarray[Any, np.dtype[np.float64]]) -> np.ndarray[Any, Any]:
+    """Great-circle distance in metres between each pair of consecutive (lon, lat) rows
+    (spherical Earth; good to 0.5% for edge lengths)."""
+    lon = np.radians(coords[:, 0])
+    lat = np.radians(coords[:, 1])
+    dp = lat[1:] - lat[:-1]
+    dl = lon[1:] - lon[:-1]
+    h = np.sin(dp / 2) ** 2 + np.cos(lat[:-1]) * np.cos(lat[1:]) * np.sin(dl / 2) ** 2
+    out: np.ndarray[Any, Any] = 2 * _EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+    return out
 
 
 def parse_maxspeed(value: str | None) -> float | None:
@@ -110,40 +116,42 @@ class Edge:
     highway: str
     name: str | None
     maxspeed_kmh: float | None
-    coords: list[tuple[float, float]]
+    coords: np.ndarray[Any, np.dtype[np.float64]]  # (n, 2): lon, lat
 
 
 @dataclass
 class RoadGraph:
     """Vertices (OSM node id and position, by local index) and the edges between them."""
 
-    vertex_nodes: list[int]
-    vertex_coords: list[tuple[float, float]]
+    vertex_nodes: array[int]
+    vertex_coords: array[float]  # lon, lat of vertex i at 2i, 2i + 1
     edges: list[Edge]
+
+    def vertex_lon_lat(self, i: int) -> tuple[float, float]:
+        return self.vertex_coords[2 * i], self.vertex_coords[2 * i + 1]
 
 
 def build_graph(ways: Sequence[RoadWay]) -> RoadGraph:
     """Split the drivable ways at shared nodes into a graph with travel-time costs."""
-    usage: Counter[int] = Counter()
-    for way in ways:
-        usage.update(way.refs)
-        usage[way.refs[0]] += 1
-        usage[way.refs[-1]] += 1
-    index: dict[int, int] = {}
-    vertex_nodes: list[int] = []
-    vertex_coords: list[tuple[float, float]] = []
+    refs_of = [np.asarray(w.refs, dtype=np.int64) for w in ways]
+    coords_of = [np.asarray(w.coords, dtype=np.float64).reshape(-1, 2) for w in ways]
+    # a node is a vertex where it is used twice (two ways, or twice by one), an end counting twice
+    ends = np.array([r[i] for r in refs_of for i in (0, -1)], dtype=np.int64)
+    nodes, usage = np.unique(np.concatenate([*refs_of, ends]), return_counts=True)
+    local = np.full(len(nodes), -1, dtype=np.int64)
+    vertex_nodes = array("q")
+    vertex_coords = array("d")
 
-    def vertex(ref: int, coord: tuple[float, float]) -> int:
-        found = index.get(ref)
-        if found is None:
-            found = len(vertex_nodes)
-            index[ref] = found
+    def vertex(at: int, ref: int, coord: np.ndarray[Any, np.dtype[np.float64]]) -> int:
+        found = int(local[at])
+        if found < 0:
+            found = local[at] = len(vertex_nodes)
             vertex_nodes.append(ref)
-            vertex_coords.append(coord)
+            vertex_coords.extend(coord.tolist())
         return found
 
     edges: list[Edge] = []
-    for way in ways:
+    for way, refs, coords in zip(ways, refs_of, coords_of, strict=True):
         tags = way.tags
         highway = tags["highway"]
         maxspeed = parse_maxspeed(tags.get("maxspeed"))
@@ -151,26 +159,28 @@ def build_graph(ways: Sequence[RoadWay]) -> RoadGraph:
         metres_per_s = speed / 3.6
         direction = oneway_direction(tags)
         name = tags.get("name")
+        at = np.searchsorted(nodes, refs)
+        splits = np.flatnonzero(usage[at[1:]] >= 2) + 1
+        if len(splits) == 0 or splits[-1] != len(refs) - 1:
+            splits = np.append(splits, len(refs) - 1)
+        seg = segment_lengths_m(coords)
         start = 0
-        for i in range(1, len(way.refs)):
-            if usage[way.refs[i]] < 2 and i != len(way.refs) - 1:
-                continue
-            coords = way.coords[start : i + 1]
-            length = sum(haversine_m(a[0], a[1], b[0], b[1]) for a, b in itertools.pairwise(coords))
+        for i in splits.tolist():
+            length = float(seg[start:i].sum())
             if length > 0.0:
                 cost = length / metres_per_s
                 edges.append(
                     Edge(
                         osm_way_id=way.osm_id,
-                        source=vertex(way.refs[start], way.coords[start]),
-                        target=vertex(way.refs[i], way.coords[i]),
+                        source=vertex(int(at[start]), int(refs[start]), coords[start]),
+                        target=vertex(int(at[i]), int(refs[i]), coords[i]),
                         cost_s=cost if direction >= 0 else -1.0,
                         reverse_cost_s=cost if direction <= 0 else -1.0,
                         length_m=length,
                         highway=highway,
                         name=name,
                         maxspeed_kmh=maxspeed,
-                        coords=coords,
+                        coords=coords[start : i + 1],
                     )
                 )
             start = i

@@ -49,6 +49,11 @@ def _by_region(table: str) -> sa.Index:
     return sa.Index(f"{table}_region", "region")
 
 
+def _by_jurisdiction(table: str) -> sa.Index:
+    """Deleting a jurisdiction finds the rows that refer to it through this."""
+    return sa.Index(f"{table}_jurisdiction", "jurisdiction_id")
+
+
 def _trigram(table: str) -> sa.Index:
     """Fuzzy name search (``%``, ``similarity``) on the normalised name."""
     return sa.Index(
@@ -98,6 +103,7 @@ streets = sa.Table(
     _geom("MULTILINESTRING"),
     _gist("gis_streets"),
     _by_region("gis_streets"),
+    _by_jurisdiction("gis_streets"),
     _trigram("gis_streets"),
 )
 
@@ -121,6 +127,7 @@ addresses = sa.Table(
     # Also the index by region.
     sa.Index("gis_addresses_street_number", "region", "street_norm", "housenumber"),
     sa.Index("gis_addresses_street_id", "street_id"),
+    _by_jurisdiction("gis_addresses"),
 )
 
 places = sa.Table(
@@ -140,6 +147,7 @@ places = sa.Table(
     _geom("POINT"),
     _gist("gis_places"),
     _by_region("gis_places"),
+    _by_jurisdiction("gis_places"),
     _trigram("gis_places"),
 )
 

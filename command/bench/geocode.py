@@ -235,6 +235,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bench.add_argument(
         "--sources", default="liechtenstein,munich", help="imported regions the city copies"
     )
+    bench.add_argument(
+        "--load-only",
+        action="store_true",
+        help="instead: load --region's index in this process, its time and memory (RSS, PSS, USS)",
+    )
     bench.add_argument("--json", action="store_true", help="print the figures as JSON")
     bench.set_defaults(handler=bench_cmd)
 
@@ -260,6 +265,8 @@ def city_cmd(args: argparse.Namespace, settings: Settings) -> int:
     print(f"index load {d['index_load_s']} s, {d['index_mib']} MiB resident")
     per = d["per_100k_addresses"]
     print(f"per 100,000 addresses: load {per['load_s']} s, {per['mib']} MiB")
+    print(f"first process: {_process_line(d['first_process'])}")
+    print(f"second process: {_process_line(d['second_process'])}")
     for name in ("ours", "trigram"):
         f = d[name]
         print(
@@ -269,9 +276,34 @@ def city_cmd(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _process_line(f: dict[str, Any]) -> str:
+    if "rss_mib" not in f:
+        return f"failed ({f})"
+    load = f"load {f['load_s']} s, " if "load_s" in f else ""
+    source = "mapped from the snapshot" if f["from_snapshot"] else "built from the database"
+    return (
+        f"{load}{source}; RSS {f['rss_mib']} MiB, PSS {f['pss_mib']} MiB, "
+        f"USS {f['uss_mib']} MiB, snapshot pages {f['snapshot_mapped_mib']} MiB"
+    )
+
+
+def load_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    from command.bench.geocode_city import load_in_this_process
+
+    if args.region is None:
+        raise InvalidInput(
+            "cad bench geocode --load-only needs --region", code="bench.geocode_arguments"
+        )
+    figures = asyncio.run(load_in_this_process(settings, args.region))
+    print(json.dumps(figures, indent=2) if args.json else _process_line(figures))
+    return 0
+
+
 def bench_cmd(args: argparse.Namespace, settings: Settings) -> int:
     if args.city is not None:
         return city_cmd(args, settings)
+    if args.load_only:
+        return load_cmd(args, settings)
     if args.region is None or args.queries is None:
         raise InvalidInput(
             "cad bench geocode needs --region and --queries (or --city N)",

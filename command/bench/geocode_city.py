@@ -10,8 +10,11 @@ on fewer of them, through the trigram baseline on the same database.
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import json
 import math
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +29,7 @@ from command.bench.geocode_trigram import TrigramGeocoder
 from command.bench.stats import Timing
 from command.errors import InvalidInput
 from command.settings import Settings
+from gis.geocode.snapshot import SUFFIX as SNAPSHOT_SUFFIX
 
 CITY_REGION = "bench-city"
 SYLLABLES_1 = ("Ober", "Unter", "Neu", "Alt", "Hinter", "Vorder", "Gross", "Klein", "Nord",
@@ -78,6 +82,73 @@ def _rss_bytes() -> int:
     return 0
 
 
+def _memory() -> dict[str, int]:
+    """This process's resident, proportional (PSS) and unique (USS) memory in bytes, and the
+    resident pages of mapped index snapshots (shared by every process that maps them)."""
+    rollup: dict[str, int] = {}
+    for line in Path("/proc/self/smaps_rollup").read_text().splitlines()[1:]:
+        name, _, rest = line.partition(":")
+        if rest.strip().endswith("kB"):
+            rollup[name] = int(rest.split()[0]) * 1024
+    mapped = 0
+    in_snapshot = False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        fields = line.split()
+        if fields and "-" in fields[0] and len(fields) >= 5:
+            in_snapshot = fields[-1].endswith(SNAPSHOT_SUFFIX)
+        elif in_snapshot and fields[:1] == ["Rss:"]:
+            mapped += int(fields[1]) * 1024
+    return {
+        "rss": rollup.get("Rss", 0),
+        "pss": rollup.get("Pss", 0),
+        "uss": rollup.get("Private_Clean", 0) + rollup.get("Private_Dirty", 0),
+        "snapshot_mapped": mapped,
+    }
+
+
+async def load_in_this_process(settings: Settings, region: str) -> dict[str, Any]:
+    """How long this process takes to load ``region``'s index, and what it then holds."""
+    async with bootstrap.parts(settings.for_import()) as parts:
+        async with parts.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))  # the pool's first connection, not the load's
+        gc.collect()
+        before = _memory()
+        started = time.perf_counter()
+        index = await parts.geocoder.index(region)
+        load_s = time.perf_counter() - started
+        gc.collect()
+        after = _memory()
+    mib = 2**20
+    return {
+        "region": region,
+        "from_snapshot": index.from_snapshot,
+        "load_s": round(load_s, 2),
+        "growth_mib": round((after["rss"] - before["rss"]) / mib, 1),
+        **{f"{k}_mib": round(v / mib, 1) for k, v in after.items()},
+    }
+
+
+async def _second_process(region: str) -> dict[str, Any]:
+    """:func:`load_in_this_process` in a new ``cad`` process (as another `cad serve` would)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "command",
+        "bench",
+        "geocode",
+        "--region",
+        region,
+        "--load-only",
+        "--json",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await proc.communicate()
+    if proc.returncode != 0:
+        return {"failed": proc.returncode}
+    figures: dict[str, Any] = json.loads(out)
+    return figures
+
+
 def _timing(t: Timing) -> dict[str, float]:
     return {
         "p50_ms": round(t.p50_ms, 3),
@@ -98,6 +169,8 @@ class CityFigures:
     baseline_queries: int
     baseline_found: int
     baseline: Timing
+    first_process: dict[str, Any]
+    second_process: dict[str, Any]
 
     def as_dict(self) -> dict[str, Any]:
         per = 100_000 / max(1, self.addresses)
@@ -116,6 +189,8 @@ class CityFigures:
                 "found": self.baseline_found,
                 **_timing(self.baseline),
             },
+            "first_process": self.first_process,
+            "second_process": self.second_process,
         }
 
 
@@ -205,10 +280,17 @@ async def run_city(
         gc.collect()
         before = _rss_bytes()
         started = time.perf_counter()
-        await parts.geocoder.index(CITY_REGION)
+        index = await parts.geocoder.index(CITY_REGION)
         load_s = time.perf_counter() - started
         gc.collect()
         index_bytes = _rss_bytes() - before
+        mib = 2**20
+        first = {
+            "from_snapshot": index.from_snapshot,
+            **{f"{k}_mib": round(v / mib, 1) for k, v in _memory().items()},
+        }
+        # another process loading the same import (it maps the snapshot this one wrote)
+        second = await _second_process(CITY_REGION)
 
         async def measure(search: Any, items: list[Any]) -> tuple[int, Timing]:
             found = 0
@@ -246,4 +328,6 @@ async def run_city(
         baseline_queries=len(b_sample),
         baseline_found=b_found,
         baseline=b_timing,
+        first_process=first,
+        second_process=second,
     )

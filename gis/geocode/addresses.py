@@ -52,16 +52,24 @@ class StringTable:
     """Every distinct string once, numbered in the order first seen."""
 
     def __init__(self) -> None:
-        self.strings: list[str] = []
+        self._growing: list[str] = []
+        self.strings: Sequence[str] = self._growing
         self._ids: dict[str, int] = {}
+
+    @classmethod
+    def frozen(cls, strings: Sequence[str]) -> StringTable:
+        """A table of these strings, to read only (a snapshot's, decoded when read)."""
+        table = cls()
+        table.strings = strings
+        return table
 
     def id(self, text: str | None) -> int:
         if text is None:
             return NO_STRING
         found = self._ids.get(text)
         if found is None:
-            found = self._ids[text] = len(self.strings)
-            self.strings.append(text)
+            found = self._ids[text] = len(self._growing)
+            self._growing.append(text)
         return found
 
     def get(self, sid: int) -> str | None:
@@ -70,6 +78,7 @@ class StringTable:
     def freeze(self) -> None:
         """Drop the lookup dict once nothing more is added (the list alone is read)."""
         self._ids = {}
+        self._growing = []
 
 
 class AddressTableBuilder:

@@ -29,6 +29,7 @@ from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from gis.cn_address import has_cjk
+from gis.errors import SnapshotMismatch
 from gis.geocode.addresses import (
     AddressColumns,
     AddressTable,
@@ -36,6 +37,7 @@ from gis.geocode.addresses import (
     NumberLookup,
 )
 from gis.geocode.scoring import max_edits, name_similarity
+from gis.geocode.snapshot import AddressSnapshot
 from gis.geocode.words import (
     CONNECTORS,
     GENERIC_STREET_WORDS,
@@ -418,7 +420,10 @@ class RegionIndex:
         addresses: Sequence[AddressRow] | AddressColumns,
         places: Sequence[PlaceRow],
         boundaries: Sequence[tuple[str, bytes]] = (),
+        snapshot: AddressSnapshot | None = None,
     ) -> None:
+        """``snapshot``: the address table as built before (mapped from a file), used instead
+        of ``addresses``; :class:`SnapshotMismatch` when its groups are not the streets' ones."""
         self.region = region
         cols = addresses if isinstance(addresses, AddressColumns) else _columns(addresses)
         areas_of = _AreaLookup(boundaries)
@@ -452,11 +457,16 @@ class RegionIndex:
             return found
 
         grouped: dict[tuple[str, str | None], NameGroup | None] = {}
+        # the addresses' names in the order they first came: they number the groups after
+        # the streets' (what a snapshot replays)
+        address_names: list[str] = []
 
         def group(name: str, norm: str | None = None) -> NameGroup | None:
             # a name is read once, not once per address point (a city has a million)
             if (name, norm) in grouped:
                 return grouped[(name, norm)]
+            if norm is None:
+                address_names.append(name)
             g = _group(name, norm)
             grouped[(name, norm)] = g
             return g
@@ -531,7 +541,25 @@ class RegionIndex:
                 lon=cols.lon[i],
                 lat=cols.lat[i],
             )
-        self.addresses = table.build(len(self.groups))
+        if snapshot is None:
+            self.addresses = table.build(len(self.groups))
+        else:
+            for name in snapshot.names:
+                group(name)
+            if len(self.groups) != len(snapshot.group_norms) or any(
+                a != b for a, b in zip(self.groups, snapshot.group_norms, strict=False)
+            ):
+                raise SnapshotMismatch(
+                    f"the snapshot's name groups of region {region!r} are not its streets'",
+                    code="geocode.snapshot_mismatch",
+                    region=region,
+                )
+            for context in snapshot.table.contexts:
+                known.update(context)
+            self.addresses = snapshot.table
+        self.address_names = tuple(address_names)
+        """What a snapshot of this index keeps to make the same groups again."""
+        self.from_snapshot = snapshot is not None
         for g in self.groups.values():
             g.table = self.addresses
 

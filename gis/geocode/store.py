@@ -4,22 +4,32 @@ The database is the source of truth: an index is built from the region's rows on
 while ``gis_regions.generation`` stays the same. The generation is re-read at most every
 ``recheck_seconds`` (another process may have re-imported); an import in this process evicts the
 index at once (the cache is one of the import's ``listeners``).
+
+With a ``snapshot_dir`` the built address table is written there once per import
+(:mod:`gis.geocode.snapshot`), and every later load of that import, in this process or another,
+maps it instead of reading and building the address rows; the name side (streets, places) is
+still read and built in each process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gis.errors import RegionNotFoundError
+from gis.errors import RegionNotFoundError, SnapshotMismatch
 from gis.geocode.addresses import AddressColumns
 from gis.geocode.index import JurisdictionRow, PlaceRow, RegionIndex, StreetRow
+from gis.geocode.snapshot import AddressSnapshot, load_snapshot, snapshot_path, write_snapshot
+
+log = logging.getLogger(__name__)
 
 DEFAULT_RECHECK_SECONDS = 2.0
 
@@ -38,7 +48,7 @@ SELECT s.id, s.name, s.names, s.norm, s.jurisdiction_id, ST_AsBinary(s.geom) AS 
        ST_X(p.pt) AS lon, ST_Y(p.pt) AS lat
 FROM gis_streets s,
      LATERAL (SELECT ST_ClosestPoint(s.geom, ST_Centroid(s.geom)) AS pt) p
-WHERE s.region = :r
+WHERE s.region = :r ORDER BY s.id
 """
 
 _ADDRESSES = """
@@ -83,12 +93,33 @@ async def region_generation(conn: AsyncConnection, region: str) -> int:
     return int(row[0])
 
 
-async def load_index(conn: AsyncConnection, region: str) -> RegionIndex:
-    """Build the search index of ``region`` from its rows (one consistent snapshot)."""
+async def _import_stamp(conn: AsyncConnection, region: str) -> str:
+    """Which import of ``region`` this is: its generation and import time (another database
+    holding a region of that name and generation has another time)."""
+    row = (
+        await conn.execute(
+            text(
+                "SELECT generation, CAST(extract(epoch FROM imported_at) * 1000000 AS bigint) "
+                "FROM gis_regions WHERE name = :r"
+            ),
+            {"r": region},
+        )
+    ).one()
+    return f"{int(row[0])}-{int(row[1])}"
+
+
+async def load_index(
+    conn: AsyncConnection, region: str, snapshot_dir: Path | None = None
+) -> RegionIndex:
+    """Build the search index of ``region`` from its rows (one consistent snapshot), its
+    address table mapped from ``snapshot_dir`` when a snapshot of this import is there."""
     generation = await region_generation(conn, region)
     # a city's rows take longer to read than the service's short statement timeout allows
     await conn.execute(text(f"SET LOCAL statement_timeout = {int(LOAD_STATEMENT_TIMEOUT_MS)}"))
     params = {"r": region}
+    stamp = await _import_stamp(conn, region)
+    path = None if snapshot_dir is None else snapshot_path(snapshot_dir, region, stamp)
+    snapshot = None if path is None else await asyncio.to_thread(load_snapshot, path, region, stamp)
     juris = [
         JurisdictionRow(int(r.id), r.name, _names(r.names), bytes(r.wkb))
         for r in (await conn.execute(text(_JURISDICTIONS), params)).all()
@@ -106,6 +137,53 @@ async def load_index(conn: AsyncConnection, region: str) -> RegionIndex:
         )
         for r in (await conn.execute(text(_STREETS), params)).all()
     ]
+    places = [
+        PlaceRow(
+            id=int(r.id),
+            name=r.name,
+            names=_names(r.names),
+            kind=r.kind,
+            jurisdiction_id=r.jurisdiction_id,
+            lon=float(r.lon),
+            lat=float(r.lat),
+            street=r.street,
+            housenumber=r.housenumber,
+        )
+        for r in (await conn.execute(text(_PLACES), params)).all()
+    ]
+    boundaries = [
+        (str(r.name), bytes(r.wkb)) for r in (await conn.execute(text(_BOUNDARIES), params)).all()
+    ]
+
+    def build(addresses: AddressColumns, mapped: AddressSnapshot | None) -> RegionIndex:
+        return RegionIndex(
+            region, generation, juris, streets, addresses, places, boundaries, snapshot=mapped
+        )
+
+    if snapshot is not None:
+        try:
+            return await asyncio.to_thread(build, AddressColumns(), snapshot)
+        except SnapshotMismatch as exc:
+            log.warning("%s: building from the database", exc)
+    index = await asyncio.to_thread(build, await _addresses(conn, params), None)
+    if path is not None:
+        try:
+            await asyncio.to_thread(
+                write_snapshot,
+                path,
+                region,
+                stamp,
+                index.addresses,
+                index.address_names,
+                list(index.groups),
+            )
+        except OSError as exc:
+            # the index serves from memory all the same; the next process builds its own
+            log.warning("cannot write the geocoding snapshot %s: %s", path, exc)
+    return index
+
+
+async def _addresses(conn: AsyncConnection, params: dict[str, Any]) -> AddressColumns:
     addresses = AddressColumns()
     seen: dict[str, str] = {}
 
@@ -127,26 +205,7 @@ async def load_index(conn: AsyncConnection, region: str) -> RegionIndex:
             addresses.lon.append(float(r[7]))
             addresses.lat.append(float(r[8]))
             addresses.areas.append(())
-    places = [
-        PlaceRow(
-            id=int(r.id),
-            name=r.name,
-            names=_names(r.names),
-            kind=r.kind,
-            jurisdiction_id=r.jurisdiction_id,
-            lon=float(r.lon),
-            lat=float(r.lat),
-            street=r.street,
-            housenumber=r.housenumber,
-        )
-        for r in (await conn.execute(text(_PLACES), params)).all()
-    ]
-    boundaries = [
-        (str(r.name), bytes(r.wkb)) for r in (await conn.execute(text(_BOUNDARIES), params)).all()
-    ]
-    return await asyncio.to_thread(
-        RegionIndex, region, generation, juris, streets, addresses, places, boundaries
-    )
+    return addresses
 
 
 @dataclass
@@ -158,8 +217,11 @@ class _Entry:
 class IndexCache:
     """Region indexes of one database, rebuilt when the region's generation changes."""
 
-    def __init__(self, recheck_seconds: float = DEFAULT_RECHECK_SECONDS) -> None:
+    def __init__(
+        self, recheck_seconds: float = DEFAULT_RECHECK_SECONDS, snapshot_dir: Path | None = None
+    ) -> None:
         self.recheck_seconds = recheck_seconds
+        self.snapshot_dir = snapshot_dir
         self._entries: dict[str, _Entry] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -189,6 +251,6 @@ class IndexCache:
                 await conn.execute(
                     text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 )
-                index = await load_index(conn, region)
+                index = await load_index(conn, region, self.snapshot_dir)
             self._entries[region] = _Entry(index, time.monotonic())
             return index
