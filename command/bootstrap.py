@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from command import audit
+from command.audit_trail import AuditTrail
 from command.auth.accounts import Accounts
 from command.auth.service import Policy
 from command.calltaking.config import config_from
@@ -106,6 +106,8 @@ class Container:
     positions: BatchedPositionWriter
     position_upkeep: PositionMaintenance
     playback: Playback
+    #: the audit chain's key and its checkpoints outside the database
+    audit_trail: AuditTrail
     running: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
@@ -199,6 +201,7 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
         playback=Playback(
             engine, incidents, clock, settings.region, settings.track_max_window_hours
         ),
+        audit_trail=AuditTrail(engine, settings, create_key=True),
     )
     container.health.checks["database"] = _database_check(engine)
     container.health.checks["events"] = _event_stream_check(hub)
@@ -302,7 +305,7 @@ async def start(settings: Settings, url: str | None = None) -> Container:
         await container.relay.start()
         container.running.append(container.relay.stop)
         # Audit rows are written without a lock and chained into the log after commit.
-        sealer = audit.Sealer(engine)
+        sealer = container.audit_trail.sealer()
         await sealer.start()
         container.running.append(sealer.stop)
         # Today's partition before the first fix; then on a timer.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tests.support import dispatch_builders
@@ -36,6 +37,15 @@ async def foundation_url(pg_server: PgServer) -> AsyncIterator[str]:
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     eng = create_async_engine(database_url, pool_size=5, max_overflow=30)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture
+async def admin_engine(pg_server: PgServer, database_url: str) -> AsyncIterator[AsyncEngine]:
+    """This test's database as its owner (the cluster's superuser) reaches it: for migrations,
+    faults and what an intruder with the owner's rights could do."""
+    eng = create_async_engine(pg_server.admin_url(str(make_url(database_url).database)))
     yield eng
     await eng.dispose()
 

@@ -168,7 +168,3 @@ class Accounts:
                 result="ok",
             )
         return token
-
-    async def verify_audit(self) -> audit.Verification:
-        async with self.engine.connect() as conn:
-            return await audit.verify(conn)
