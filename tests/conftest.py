@@ -42,10 +42,15 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-async def admin_engine(pg_server: PgServer, database_url: str) -> AsyncIterator[AsyncEngine]:
+def database_admin_url(pg_server: PgServer, database_url: str) -> str:
     """This test's database as its owner (the cluster's superuser) reaches it: for migrations,
-    faults and what an intruder with the owner's rights could do."""
-    eng = create_async_engine(pg_server.admin_url(str(make_url(database_url).database)))
+    scratch databases, faults and what an intruder with the owner's rights could do."""
+    return pg_server.admin_url(str(make_url(database_url).database))
+
+
+@pytest.fixture
+async def admin_engine(database_admin_url: str) -> AsyncIterator[AsyncEngine]:
+    eng = create_async_engine(database_admin_url)
     yield eng
     await eng.dispose()
 
