@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from command import audit
+from command.audit_trail import AuditTrail
 from command.auth.accounts import Accounts
 from command.auth.revocations import OpenSockets, RevocationListener
 from command.auth.roles import Role
@@ -115,6 +115,8 @@ class Container:
     #: this process's open websockets, closed when their token ends, and what tells it so
     sockets: OpenSockets
     revocations: RevocationListener
+    #: the audit chain's key and its checkpoints outside the database
+    audit_trail: AuditTrail
     running: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
@@ -219,6 +221,7 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
         ),
         sockets=sockets,
         revocations=RevocationListener(engine, sockets, clock),
+        audit_trail=AuditTrail(engine, settings, create_key=True),
     )
     container.health.checks["database"] = _database_check(engine)
     container.health.checks["events"] = _event_stream_check(hub)
@@ -338,7 +341,7 @@ async def start(settings: Settings, url: str | None = None) -> Container:
         await container.revocations.start()
         container.running.append(container.revocations.stop)
         # Audit rows are written without a lock and chained into the log after commit.
-        sealer = audit.Sealer(engine)
+        sealer = container.audit_trail.sealer()
         await sealer.start()
         container.running.append(sealer.stop)
         # Today's partition before the first fix; then on a timer.

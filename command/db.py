@@ -1,12 +1,23 @@
-"""The database: one async engine per process, and where its URL comes from."""
+"""The database: one async engine per process, and where its URLs come from.
+
+Two roles: the application's (``database_url``), which serves and may only append to the audit
+log, and the owner's (``admin_database_url``), which migrates and archives. ``prepare_roles``
+gives the application role its rights after each migration.
+"""
 
 from __future__ import annotations
 
+import logging
+
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from command.errors import Unavailable
 from command.settings import Settings
+from ops import db_roles
 from ops.pgcluster import Cluster, ClusterError
+
+log = logging.getLogger(__name__)
 
 
 def cluster_for(settings: Settings) -> Cluster:
@@ -14,13 +25,48 @@ def cluster_for(settings: Settings) -> Cluster:
 
 
 def database_url(settings: Settings) -> str:
-    """The configured server, or the embedded cluster (which must be initialised)."""
+    """The application role on the configured server, or on the embedded cluster (which must
+    be initialised)."""
+    if settings.database_url:
+        return settings.database_url
+    try:
+        return cluster_for(settings).app_url()
+    except ClusterError as exc:
+        raise Unavailable(str(exc), code="database.cluster_failed", reason=str(exc)) from exc
+
+
+def admin_database_url(settings: Settings) -> str:
+    """The owner: the configured admin URL, the embedded cluster's superuser, or (no admin URL
+    configured) the application's own URL."""
+    if settings.database_admin_url:
+        return settings.database_admin_url
     if settings.database_url:
         return settings.database_url
     try:
         return cluster_for(settings).url()
     except ClusterError as exc:
         raise Unavailable(str(exc), code="database.cluster_failed", reason=str(exc)) from exc
+
+
+async def prepare_roles(admin: AsyncEngine, app_url: str) -> None:
+    """Make the application role named in ``app_url`` (with its password) and give it its
+    rights; nothing when the application connects as the owner itself."""
+    app, owner = make_url(app_url), admin.url
+    if app.username == owner.username and app.host == owner.host and app.port == owner.port:
+        log.warning(
+            "the server connects as the database owner %s: set CAD_DATABASE_ADMIN_URL to a "
+            "separate owner so that the audit log is append-only for the server",
+            app.username,
+        )
+        return
+    if app.username is None or app.password is None:
+        raise Unavailable(
+            "the application's database URL needs a user name and a password",
+            code="database.app_role_unnamed",
+        )
+    async with admin.begin() as conn:
+        await db_roles.ensure_role(conn, app.username, app.password)
+        await db_roles.grant(conn, app.username)
 
 
 def make_engine(url: str, settings: Settings) -> AsyncEngine:

@@ -17,6 +17,11 @@ class Settings(BaseSettings):
         default=None,
         description="postgresql+asyncpg://user:pass@host:port/db; unset = embedded cluster in var/",
     )
+    database_admin_url: str | None = Field(
+        default=None,
+        description="the owner's URL, for migrations and audit archiving; unset = the embedded "
+        "cluster's superuser, or CAD_DATABASE_URL itself (then the roles are not separated)",
+    )
     var_dir: Path = Field(default=Path("var"), description="where the embedded cluster lives")
     embedded_port: int = Field(default=54329, ge=1024, le=65535)
     db_pool_size: int = Field(default=10, ge=1, le=200)
@@ -66,7 +71,9 @@ class Settings(BaseSettings):
 
     event_queue_size: int = Field(default=10_000, ge=10)
     tracking_rate_hz: float = Field(
-        default=0.0, ge=0, le=50,
+        default=0.0,
+        ge=0,
+        le=50,
         description="at most this many position batches a second to each console "
         "(0: as fast as its socket takes them, coalescing only while it is busy)",
     )
@@ -118,13 +125,17 @@ class Settings(BaseSettings):
         default=7.0, gt=0, description="how long terminal idempotency keys are kept"
     )
     terminal_recent_keys: int = Field(
-        default=64, ge=1, le=1_000_000,
+        default=64,
+        ge=1,
+        le=1_000_000,
         description="position keys remembered per device to answer a replay as a duplicate",
     )
     # Breadcrumbs: batched writes, daily partitions, retention.
     position_batch_size: int = Field(default=5_000, ge=1, le=50_000)
     position_flush_ms: float = Field(
-        default=0.0, ge=0, le=60_000,
+        default=0.0,
+        ge=0,
+        le=60_000,
         description="the longest a position waits for its batch to fill (0: group commit)",
     )
     position_queue_limit: int = Field(
@@ -160,7 +171,23 @@ class Settings(BaseSettings):
         default=Path("../shared"), description="shared data: OSM extracts, AMI fixtures"
     )
 
-    @field_validator("database_url")
+    # The audit chain's key and checkpoints live outside the database (default under var/audit).
+    audit_dir: Path | None = Field(
+        default=None, description="the audit key and seal checkpoints; unset = var/audit"
+    )
+    audit_checkpoint_s: float = Field(
+        default=1.0, gt=0, le=3600, description="how often the chain's head is sealed outside"
+    )
+    audit_retention_days: int = Field(
+        default=366, ge=366, description="audit rows are kept at least this long before archiving"
+    )
+    audit_syslog: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9.\-]*:[0-9]{1,5}$",
+        description="host:port of a syslog receiver (UDP) for the seal checkpoints",
+    )
+
+    @field_validator("database_url", "database_admin_url")
     @classmethod
     def _asyncpg_driver(cls, value: str | None) -> str | None:
         if value is None or value == "":
@@ -168,7 +195,7 @@ class Settings(BaseSettings):
         if value.startswith(("postgresql://", "postgres://")):
             return "postgresql+asyncpg://" + value.split("://", 1)[1]
         if not value.startswith("postgresql+asyncpg://"):
-            raise ValueError("CAD_DATABASE_URL must be a postgresql:// URL")
+            raise ValueError("a database URL must be a postgresql:// URL")
         return value
 
     @field_validator("tls_key")
@@ -189,3 +216,7 @@ class Settings(BaseSettings):
     @property
     def geocode_snapshot_dir(self) -> Path | None:
         return self.var_dir / "geocode" if self.geocode_snapshots else None
+
+    @property
+    def audit_path(self) -> Path:
+        return self.audit_dir if self.audit_dir is not None else self.var_dir / "audit"

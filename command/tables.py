@@ -25,7 +25,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 metadata = MetaData()
 
@@ -113,6 +113,19 @@ audit_log = Table(
     ),
 )
 
+
+# The chain's identity (its checkpoints outside the database carry it), the first ``seq``
+# hashed with the key, and the end of what has been archived away.
+audit_chain = Table(
+    "audit_chain",
+    metadata,
+    Column("one", Boolean, primary_key=True, server_default=text("true")),
+    Column("chain", UUID(as_uuid=False), nullable=False, server_default=text("gen_random_uuid()")),
+    Column("keyed_from", BigInteger),
+    Column("archived_upto", BigInteger, nullable=False, server_default=text("0")),
+    Column("archived_hash", Text, nullable=False, server_default=text("'" + "0" * 64 + "'")),
+    CheckConstraint("one", name="audit_chain_one_check"),
+)
 
 idempotency_keys = Table(
     "idempotency_keys",

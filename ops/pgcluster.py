@@ -3,7 +3,9 @@
 Used when no external server is configured: `cad db init|start|stop|status` and the test suite.
 PostgreSQL refuses to run as root, so when we are root the server runs as an unprivileged
 system user (``postgres`` when the Debian package created it). The superuser password is
-generated at init and kept beside the data directory, readable only by its owner.
+generated at init and kept beside the data directory, readable only by its owner; so is the
+password of the application's own role (``cad_app``, see ``ops.db_roles``), which the server
+processes use instead of the superuser.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ log = logging.getLogger(__name__)
 PG_VERSIONS = ("17", "16", "15")
 SERVER_USER = "postgres"
 DB_USER = "cad"
+APP_USER = "cad_app"
 
 
 class ClusterError(RuntimeError):
@@ -72,11 +75,31 @@ class Cluster:
         return self.root / "password"
 
     @property
+    def app_password_file(self) -> Path:
+        return self.root / "app_password"
+
+    @property
     def log_file(self) -> Path:
         return self.root / "server.log"
 
     def url(self, database: str = "cad", driver: str = "postgresql+asyncpg") -> str:
+        """The superuser's URL: for migrations and administration, not for serving."""
         return f"{driver}://{DB_USER}:{self.password()}@127.0.0.1:{self.port}/{database}"
+
+    def app_url(self, database: str = "cad", driver: str = "postgresql+asyncpg") -> str:
+        """The application role's URL (the role exists once ``ops.db_roles.grant`` ran)."""
+        return f"{driver}://{APP_USER}:{self.app_password()}@127.0.0.1:{self.port}/{database}"
+
+    def app_password(self) -> str:
+        """The application role's password, made on first use (clusters older than the role)."""
+        if not self.password_file.exists():
+            self.password()  # the cluster's own error: not initialised
+        if not self.app_password_file.exists():
+            tmp = self.app_password_file.with_suffix(".tmp")
+            tmp.write_text(secrets.token_urlsafe(24) + "\n")
+            tmp.chmod(0o600)
+            tmp.replace(self.app_password_file)
+        return self.app_password_file.read_text().strip()
 
     def password(self) -> str:
         try:

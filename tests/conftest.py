@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from command import log_redaction
@@ -91,6 +92,20 @@ async def foundation_url(pg_server: PgServer) -> AsyncIterator[str]:
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     eng = create_async_engine(database_url, pool_size=5, max_overflow=30)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture
+def database_admin_url(pg_server: PgServer, database_url: str) -> str:
+    """This test's database as its owner (the cluster's superuser) reaches it: for migrations,
+    scratch databases, faults and what an intruder with the owner's rights could do."""
+    return pg_server.admin_url(str(make_url(database_url).database))
+
+
+@pytest.fixture
+async def admin_engine(database_admin_url: str) -> AsyncIterator[AsyncEngine]:
+    eng = create_async_engine(database_admin_url)
     yield eng
     await eng.dispose()
 

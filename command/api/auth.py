@@ -131,5 +131,5 @@ async def revoke_device(
 
 @router.get("/audit/verify")
 async def verify_audit(_: Supervisor, c: ContainerDep) -> AuditCheckOut:
-    report = await c.accounts.verify_audit()
+    report = await c.audit_trail.verify()
     return AuditCheckOut(ok=report.ok, rows=report.rows, head=report.head, problems=report.problems)

@@ -230,7 +230,3 @@ class Accounts:
                 detail={"token_id": token_id},
             )
         return revoked
-
-    async def verify_audit(self) -> audit.Verification:
-        async with self.engine.connect() as conn:
-            return await audit.verify(conn)

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from command.db import database_url, make_engine
+from command.db import admin_database_url, database_url, make_engine, prepare_roles
 from command.errors import Unavailable
 from command.settings import Settings
 from ops import migrate
@@ -32,27 +32,31 @@ async def _admin(url: str, sql: str) -> None:
 
 @asynccontextmanager
 async def scratch_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
-    """An engine on a fresh, migrated database (same server and engine settings as the
-    service's), dropped on the way out."""
-    base = database_url(settings)
+    """An engine on a fresh, migrated database (same server, role and engine settings as the
+    service's: created and migrated by the owner), dropped on the way out."""
+    base, owner = database_url(settings), admin_database_url(settings)
     name = f"{PREFIX}{secrets.token_hex(4)}"
     try:
-        await _admin(base, f"CREATE DATABASE {name}")
+        await _admin(owner, f"CREATE DATABASE {name}")
     except Exception as exc:
         raise Unavailable(
             f"cannot create a scratch database for the benchmark: {exc}",
             code="bench.scratch_failed",
             reason=str(exc),
         ) from exc
-    engine = make_engine(
-        make_url(base).set(database=name).render_as_string(hide_password=False), settings
-    )
+    app_url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(app_url, settings)
     try:
-        await migrate.upgrade(engine)
+        migrator = create_async_engine(make_url(owner).set(database=name))
+        try:
+            await migrate.upgrade(migrator)
+            await prepare_roles(migrator, app_url)
+        finally:
+            await migrator.dispose()
         yield engine
     finally:
         await engine.dispose()
-        await _admin(base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await _admin(owner, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 async def analyse(engine: AsyncEngine) -> None:

@@ -11,9 +11,10 @@ from contextlib import asynccontextmanager
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from command.db import cluster_for, database_url, make_engine
+from command.db import admin_database_url, cluster_for, database_url, make_engine, prepare_roles
 from command.errors import Unavailable
 from command.settings import Settings
+from ops import migrate
 from ops.pgcluster import ClusterError
 
 
@@ -42,8 +43,10 @@ async def _create_database(admin_dsn: str) -> None:
 
 
 @asynccontextmanager
-async def engine_for(settings: Settings) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(database_url(settings), settings)
+async def engine_for(settings: Settings, *, admin: bool = False) -> AsyncIterator[AsyncEngine]:
+    """The application role's engine, or (``admin``) the owner's, for migrations."""
+    url = admin_database_url(settings) if admin else database_url(settings)
+    engine = make_engine(url, settings)
     try:
         yield engine
     except (OSError, asyncpg.PostgresError) as exc:
@@ -52,6 +55,16 @@ async def engine_for(settings: Settings) -> AsyncIterator[AsyncEngine]:
         ) from exc
     finally:
         await engine.dispose()
+
+
+async def migrate_and_grant(settings: Settings, engine: AsyncEngine) -> list[str]:
+    """Apply what is pending with the owner's ``engine``, then give the application role its
+    rights again (new tables are the owner's until then); returns the revisions applied."""
+    pending = await migrate.pending(engine)
+    if pending:
+        await migrate.upgrade(engine)
+    await prepare_roles(engine, database_url(settings))
+    return pending
 
 
 BAR_WIDTH = 20

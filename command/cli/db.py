@@ -11,7 +11,7 @@ import asyncio
 
 from sqlalchemy import make_url
 
-from command.cli.common import engine_for, ensure_embedded_running
+from command.cli.common import engine_for, ensure_embedded_running, migrate_and_grant
 from command.db import cluster_for
 from command.errors import InvalidInput, Unavailable
 from command.settings import Settings
@@ -43,7 +43,7 @@ def _embedded_only(settings: Settings, what: str) -> None:
 
 def _pending(settings: Settings) -> list[str]:
     async def run() -> list[str]:
-        async with engine_for(settings) as engine:
+        async with engine_for(settings, admin=True) as engine:
             return await migrate.pending(engine)
 
     return asyncio.run(run())
@@ -53,11 +53,8 @@ def _upgrade(settings: Settings) -> list[str]:
     """Apply what is pending; returns the revisions applied."""
 
     async def run() -> list[str]:
-        async with engine_for(settings) as engine:
-            pending = await migrate.pending(engine)
-            if pending:
-                await migrate.upgrade(engine)
-            return pending
+        async with engine_for(settings, admin=True) as engine:
+            return await migrate_and_grant(settings, engine)
 
     return asyncio.run(run())
 

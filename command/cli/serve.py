@@ -17,7 +17,7 @@ from command import bootstrap, demo_vehicles
 from command.app import create_app, create_tracker_app
 from command.bootstrap import Container
 from command.calltaking.demo_switch import start_demo_simulator
-from command.cli.common import engine_for, ensure_embedded_running
+from command.cli.common import engine_for, ensure_embedded_running, migrate_and_grant
 from command.db import cluster_for
 from command.demo import seed_demo
 from command.errors import Unavailable
@@ -126,7 +126,7 @@ def serve_cmd(args: argparse.Namespace, settings: Settings) -> int:
         ensure_embedded_running(settings)
 
     async def run() -> None:
-        async with engine_for(settings) as engine:
+        async with engine_for(settings, admin=True) as engine:
             pending = await migrate.pending(engine)
         if pending:
             raise Unavailable(
@@ -152,8 +152,9 @@ def demo_cmd(args: argparse.Namespace, settings: Settings) -> int:
     ensure_embedded_running(settings)
 
     async def run() -> None:
+        async with engine_for(settings, admin=True) as admin:
+            await migrate_and_grant(settings, admin)
         async with engine_for(settings) as engine:
-            await migrate.upgrade(engine)
             await seed_demo(engine, settings)
             fleet = await demo_vehicles.prepare(
                 engine,

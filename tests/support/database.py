@@ -16,8 +16,8 @@ import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from ops import migrate
-from ops.pgcluster import Cluster, free_port
+from ops import db_roles, migrate
+from ops.pgcluster import APP_USER, Cluster, free_port
 
 TEMPLATE = "cad_template"
 _counter = itertools.count(1)
@@ -38,7 +38,24 @@ class PgServer:
         self.cluster.destroy()
 
     def url(self, database: str) -> str:
+        """The application role's URL, as ``cad serve`` connects."""
+        return self.cluster.app_url(database)
+
+    def admin_url(self, database: str) -> str:
+        """The owner's (the cluster's superuser): migrations, tampering, faults."""
         return self.cluster.url(database)
+
+    async def migrate(self, database: str, revision: str = "heads") -> None:
+        """Migrate as the owner, then give the application role its rights, as `cad db
+        migrate` does."""
+        engine = create_async_engine(self.admin_url(database))
+        try:
+            await migrate.upgrade(engine, revision)
+            async with engine.begin() as conn:
+                await db_roles.ensure_role(conn, APP_USER, self.cluster.app_password())
+                await db_roles.grant(conn, APP_USER)
+        finally:
+            await engine.dispose()
 
     async def _admin(self) -> asyncpg.Connection:
         dsn = self.cluster.url("postgres", driver="postgresql")
@@ -50,11 +67,7 @@ class PgServer:
             await conn.execute(f"CREATE DATABASE {TEMPLATE}")
         finally:
             await conn.close()
-        engine = create_async_engine(self.url(TEMPLATE))
-        try:
-            await migrate.upgrade(engine)
-        finally:
-            await engine.dispose()
+        await self.migrate(TEMPLATE)
 
     async def new_database(self) -> str:
         name = f"test_{next(_counter)}"
@@ -78,11 +91,7 @@ class PgServer:
     async def database_at(self, revision: str) -> str:
         """A new database migrated only up to ``revision``: one as an older release left it."""
         name = await self.new_empty_database()
-        engine = create_async_engine(self.url(name))
-        try:
-            await migrate.upgrade(engine, revision)
-        finally:
-            await engine.dispose()
+        await self.migrate(name, revision)
         return name
 
     async def drop_database(self, name: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ async def _answered_secrets(response: httpx.Response) -> None:
 @asynccontextmanager
 async def serve(database_url: str, **overrides: object) -> AsyncIterator[LiveApp]:
     port = free_port()
+    overrides.setdefault("audit_dir", tempfile.mkdtemp(prefix="cad-audit-"))
     settings = Settings(database_url=database_url, port=port, **overrides)  # type: ignore[arg-type]
     container = await bootstrap.start(settings)
     app = create_app(settings, container)

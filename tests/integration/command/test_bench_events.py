@@ -22,8 +22,10 @@ async def _scratch_databases(pg_server: database.PgServer) -> list[str]:
 
 
 @pytest.mark.slow
-async def test_small_benchmark_run(pg_server: database.PgServer, database_url: str) -> None:
-    settings = Settings(database_url=database_url)
+async def test_small_benchmark_run(
+    pg_server: database.PgServer, database_url: str, database_admin_url: str
+) -> None:
+    settings = Settings(database_url=database_url, database_admin_url=database_admin_url)
     result = await run_benchmark(settings, writers=4, seconds=1.0, hold=0.5, quiet=10)
     assert [r.design for r in result.plain] == [LOCKED, OURS]
     assert [r.design for r in result.slow] == [OURS, LOCKED]
@@ -41,7 +43,9 @@ async def test_small_benchmark_run(pg_server: database.PgServer, database_url: s
     assert await _scratch_databases(pg_server) == []
 
 
-async def test_bad_parameters_are_refused(pg_server: database.PgServer, database_url: str) -> None:
+async def test_bad_parameters_are_refused(
+    pg_server: database.PgServer, database_url: str, database_admin_url: str
+) -> None:
     for args, message in (
         (["--writers", "0"], "--writers 0 is outside 1..100"),
         (["--seconds", "0.5"], "--seconds 0.5 is outside 1..600"),
@@ -49,7 +53,13 @@ async def test_bad_parameters_are_refused(pg_server: database.PgServer, database
         (["--quiet", "0"], "--quiet 0 is outside 1..10000"),
         (["--rounds", "0"], "--rounds 0 is outside 1..20"),
     ):
-        result = cad("bench", "events", *args, CAD_DATABASE_URL=database_url)
+        result = cad(
+            "bench",
+            "events",
+            *args,
+            CAD_DATABASE_URL=database_url,
+            CAD_DATABASE_ADMIN_URL=database_admin_url,
+        )
         assert result.returncode == 2, result.stderr
         assert message in result.stderr
     assert await _scratch_databases(pg_server) == []

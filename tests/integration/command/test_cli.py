@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from command.tables import audit_log, tokens, users
 from ops import migrate
@@ -98,29 +98,31 @@ def test_db_init_leaves_a_database_ready_to_use() -> None:
 
 async def test_db_status_lists_every_pending_revision_of_every_branch(pg_server: PgServer) -> None:
     name = await pg_server.new_empty_database()
-    url = pg_server.url(name)
+    # The server's role, and the owner that migrates.
+    urls = {
+        "CAD_DATABASE_URL": pg_server.url(name),
+        "CAD_DATABASE_ADMIN_URL": pg_server.admin_url(name),
+    }
     try:
-        engine = create_async_engine(url)
-        try:  # one branch of three brought up to date, the others not started
-            await migrate.upgrade(engine, "0004_gis_routing")
-        finally:
-            await engine.dispose()
+        # one branch of three brought up to date, the others not started
+        await pg_server.migrate(name, "0004_gis_routing")
         applied = {"0001_foundation", "0002_gis", "0004_gis_routing"}
         every = sorted(p.stem for p in VERSIONS.glob("0*.py"))
-        status = cad("db", "status", CAD_DATABASE_URL=url)
+        status = cad("db", "status", **urls)
         assert (status.returncode, status.stderr) == (1, "")
         lines = status.stdout.splitlines()
         assert "***" in lines[0]
         assert pg_server.cluster.password() not in status.stdout
+        assert pg_server.cluster.app_password() not in status.stdout
         pending = [r for r in every if r not in applied]
         assert lines[1:] == [
             f"schema: behind, {len(pending)} pending (run `cad db migrate`):",
             *(f"  {r}" for r in pending),
         ]
-        migrated = cad("db", "migrate", CAD_DATABASE_URL=url)
+        migrated = cad("db", "migrate", **urls)
         assert (migrated.returncode, migrated.stderr) == (0, "")
         assert migrated.stdout == f"schema: current (applied {', '.join(pending)})\n"
-        current = cad("db", "status", CAD_DATABASE_URL=url)
+        current = cad("db", "status", **urls)
         assert (current.returncode, current.stdout.splitlines()[1]) == (0, "schema: current")
     finally:
         await pg_server.drop_database(name)

@@ -8,16 +8,15 @@ from typing import Any
 
 import pytest
 import websockets
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from command import events
 from command.eventhub import EventHub
 from command.events import Event, NewEvent
-from ops import migrate
 from tests.support import builders
-from tests.support.database import until_waiting_for_a_lock
+from tests.support.database import PgServer, until_waiting_for_a_lock
 from tests.support.live import serve
 
 WRITERS = 20
@@ -339,7 +338,9 @@ async def test_the_one_change_the_log_allows_is_numbering_an_event_once(
         ]
 
 
-async def test_an_existing_log_keeps_its_numbers_through_the_upgrade(foundation_url: str) -> None:
+async def test_an_existing_log_keeps_its_numbers_through_the_upgrade(
+    foundation_url: str, pg_server: PgServer
+) -> None:
     engine = create_async_engine(foundation_url)
     try:
         async with engine.begin() as conn:
@@ -352,7 +353,7 @@ async def test_an_existing_log_keeps_its_numbers_through_the_upgrade(foundation_
                     ),
                     {"i": str(i)},
                 )
-        await migrate.upgrade(engine)
+        await pg_server.migrate(str(make_url(foundation_url).database))
         await _one(engine, "new")
         async with engine.connect() as conn:
             logged = await events.read_after(conn, 0)

@@ -31,7 +31,10 @@ RUN = {
     ("dispatch", "units"),
     ("gis", "import-osm"),
     ("gis", "geocode"),
+    ("audit", "seal"),
     ("audit", "verify"),
+    ("audit", "export"),
+    ("audit", "archive"),
     ("plan", "list"),
 }
 #: Commands that serve until stopped, or measure: other tests run them.

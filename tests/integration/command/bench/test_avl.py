@@ -13,7 +13,9 @@ from tests.support import database
 
 
 @pytest.mark.slow
-async def test_small_benchmark_run(pg_server: database.PgServer, database_url: str) -> None:
+async def test_small_benchmark_run(
+    pg_server: database.PgServer, database_url: str, database_admin_url: str
+) -> None:
     plan = Plan(
         units=20,
         interval=0.5,
@@ -24,7 +26,11 @@ async def test_small_benchmark_run(pg_server: database.PgServer, database_url: s
         ingest_seconds=2,
         sample=1,
     )
-    result = await run_benchmark(Settings(database_url=database_url), plan, rate_hz=5.0)
+    result = await run_benchmark(
+        Settings(database_url=database_url, database_admin_url=database_admin_url),
+        plan,
+        rate_hz=5.0,
+    )
     phases = {(p.server, p.phase): p for p in result.phases}
     assert sorted(phases) == sorted(
         [

@@ -13,8 +13,10 @@ from tests.support import database
 
 
 @pytest.mark.slow
-async def test_small_benchmark_run(pg_server: database.PgServer, database_url: str) -> None:
-    settings = Settings(database_url=database_url)
+async def test_small_benchmark_run(
+    pg_server: database.PgServer, database_url: str, database_admin_url: str
+) -> None:
+    settings = Settings(database_url=database_url, database_admin_url=database_admin_url)
     result = await run_benchmark(settings, plans=400, incidents=30, seed=5)
     assert result.plans == 400
     assert result.ours.runs == result.baseline.runs == result.ours_polling.runs == 30

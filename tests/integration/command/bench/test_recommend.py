@@ -13,8 +13,10 @@ from tests.support import dispatch_builders as b
 
 
 @pytest.mark.slow
-async def test_small_benchmark_run(pg_server: database.PgServer, database_url: str) -> None:
-    settings = Settings(database_url=database_url)
+async def test_small_benchmark_run(
+    pg_server: database.PgServer, database_url: str, database_admin_url: str
+) -> None:
+    settings = Settings(database_url=database_url, database_admin_url=database_admin_url)
     result = await run_benchmark(settings, b.REGION, b.PBF, 60, runs=4, baseline_runs=2, seed=7)
     assert result.units == 60
     assert result.ours.runs == 4
@@ -34,8 +36,8 @@ async def test_small_benchmark_run(pg_server: database.PgServer, database_url: s
 
 
 @pytest.mark.slow
-async def test_small_benchmark_run_in_a_city(database_url: str) -> None:
-    settings = Settings(database_url=database_url)
+async def test_small_benchmark_run_in_a_city(database_url: str, database_admin_url: str) -> None:
+    settings = Settings(database_url=database_url, database_admin_url=database_admin_url)
     result = await run_benchmark(
         settings, b.REGION, b.PBF, 80, runs=3, baseline_runs=3, seed=7, tiles=(2, 1)
     )

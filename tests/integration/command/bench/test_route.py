@@ -69,8 +69,10 @@ async def test_the_city_is_one_network_of_tiled_copies(map_engine: AsyncEngine) 
 
 
 @pytest.mark.slow
-async def test_small_benchmark_run(pg_server: database.PgServer, database_url: str) -> None:
-    settings = Settings(database_url=database_url)
+async def test_small_benchmark_run(
+    pg_server: database.PgServer, database_url: str, database_admin_url: str
+) -> None:
+    settings = Settings(database_url=database_url, database_admin_url=database_admin_url)
     result = await run_benchmark(
         settings, b.PBF, b.REGION, (2, 1), units=30, runs=3, baseline_runs=2, seed=5
     )

@@ -10,8 +10,10 @@ from command.cli import main
 from command.settings import Settings
 
 
-async def test_a_small_run_measures_both_designs(database_url: str) -> None:
-    settings = Settings(database_url=database_url)
+async def test_a_small_run_measures_both_designs(
+    database_url: str, database_admin_url: str
+) -> None:
+    settings = Settings(database_url=database_url, database_admin_url=database_admin_url)
     said: list[str] = []
     result = await run_benchmark(
         settings, positions=24_000, units=10, days=3, samples=20, ingest=2_000, say=said.append
