@@ -68,5 +68,6 @@ def load(path: Path, *, create: bool) -> ChainKey:
             f"the audit key {path} is not {KEY_BYTES} bytes of hex",
             code="audit.key_invalid",
             path=str(path),
+            bytes=KEY_BYTES,
         )
     return ChainKey(secret)
