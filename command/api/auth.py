@@ -98,6 +98,9 @@ async def me(principal: AnySession, c: ContainerDep) -> MeOut:
         roles=sorted(principal.roles),
         command_level=principal.command_level,
         region=c.settings.region,
+        limited_to=None
+        if principal.limited_to is None
+        else limit_refusal(principal.limited_to).code,
     )
 
 

@@ -60,6 +60,9 @@ class MeOut(Model):
     roles: list[str]
     command_level: str | None
     region: str
+    limited_to: str | None = Field(
+        default=None, description="the one step this session may take (as at sign-in)"
+    )
 
 
 class UserIn(BaseModel):

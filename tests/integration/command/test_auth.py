@@ -30,6 +30,7 @@ async def test_sign_in_and_who_am_i(live: LiveApp) -> None:
         "roles": ["dispatcher"],
         "command_level": None,
         "region": "liechtenstein",
+        "limited_to": None,
     }
 
 
