@@ -76,15 +76,12 @@ async def _users(engine: AsyncEngine, settings: Settings) -> None:
                     await second_factor.enrolled(
                         conn, username, totp.new_secret(), datetime.now(UTC)
                     )
-        secrets = dict(
-            (
-                await conn.execute(
-                    select(users.c.username, users.c.totp_secret).where(
-                        users.c.totp_confirmed_at.is_not(None)
-                    )
-                )
-            ).tuples()
+        enrolled = await conn.execute(
+            select(users.c.username, users.c.totp_secret).where(
+                users.c.totp_confirmed_at.is_not(None)
+            )
         )
+        secrets = {r.username: r.totp_secret for r in enrolled}
     print(f"demo accounts, one per role (password for all: {DEMO_PASSWORD}):")
     order = list(Role)
     for username, role, _ in sorted(accounts, key=lambda a: order.index(Role(a[1]))):
