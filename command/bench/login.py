@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import multiprocessing
 import random
 import time
@@ -29,6 +30,8 @@ from command.bench.stats import Timing, load_average
 from command.cli.common import ensure_embedded_running
 from command.errors import InvalidInput
 from command.settings import Settings
+
+log = logging.getLogger(__name__)
 
 GOAL_RATIO = 2.0
 #: the shortest flood, so that attempts waiting for a hashing slot are answered in it
@@ -150,19 +153,24 @@ def _probe_process(conn: Connection, base: str, token: str) -> None:
                 refused = 0
                 for i in range(n):
                     t0 = time.perf_counter()
-                    r = await http.post(
-                        "/api/v1/incidents",
-                        headers=headers,
-                        json={
-                            "type": "traffic_collision",
-                            "lon": LON + (i % 50) * 1e-4,
-                            "lat": LAT,
-                            "summary": "bench",
-                        },
-                    )
+                    try:
+                        r = await http.post(
+                            "/api/v1/incidents",
+                            headers=headers,
+                            json={
+                                "type": "traffic_collision",
+                                "lon": LON + (i % 50) * 1e-4,
+                                "lat": LAT,
+                                "summary": "bench",
+                            },
+                        )
+                        created = r.status_code == 201
+                    except httpx.HTTPError:
+                        created = False
                     samples.append((time.perf_counter() - t0) * 1000)
-                    # A refusal (a pool that stayed empty: 503) is timed and counted too.
-                    refused += r.status_code != 201
+                    # A refusal (a pool that stayed empty: 503, a dropped connection) is
+                    # timed and counted too.
+                    refused += not created
                     await asyncio.sleep(0.02)
                 conn.send((samples, refused))
 
@@ -203,6 +211,11 @@ async def _phase(
     from command.app import create_app
     from ops.pgcluster import free_port
 
+    log.info(
+        "login bench: %s, hashing %s",
+        "baseline" if inline else "ours",
+        "on the event loop" if inline else "in the pool",
+    )
     port = free_port()
     cfg = settings.model_copy(
         update={
@@ -252,6 +265,7 @@ async def _phase(
         )
         flood.start()
         await _recv(flood_end, flood)
+        log.info("login bench: unloaded %s; flood started", unloaded.line())
         await asyncio.sleep(1.0)  # the flood at its rate
         refused0 = container.accounts.hasher.refused
         flood_t0 = time.monotonic()
