@@ -22,6 +22,7 @@ from command.auth.roles import Role, parse_roles
 from command.auth.second_factor import Enrolment
 from command.auth.service import Policy, Principal, Session
 from command.auth.signin import SigninPolicy
+from command.auth.throttle import refusal
 from command.errors import InvalidInput, NotFound
 from command.origin import Origin
 from command.tables import signin_failures, tokens, users
@@ -235,9 +236,13 @@ class Accounts:
         if principal.user_id is None:
             raise InvalidInput("a device has no password", code="auth.not_a_user")
         async with self.engine.connect() as conn:
+            # Guessing the current password with a stolen session waits like a sign-in.
+            wait = refusal(*await signin_store.counters(conn, principal.name, source), self.clock())
             old_hash = await conn.scalar(
                 select(users.c.password_hash).where(users.c.id == principal.user_id)
             )
+        if wait is not None:
+            raise signin.throttled(wait.seconds)
         if not await self.hasher.verify(old_hash, current):
             async with self.engine.begin() as conn:
                 await signin_store.count_failure(

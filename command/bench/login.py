@@ -347,9 +347,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bench = sub.add_parser(
         "login", help="incident creation during a flood of failed sign-ins: hashing off vs on loop"
     )
-    bench.add_argument("--rate", type=float, default=200.0, help="failed sign-ins a second")
-    bench.add_argument("--sources", type=int, default=200, help="addresses they come from")
-    bench.add_argument("--incidents", type=int, default=100, help="incidents timed per phase")
+    bench.add_argument("--rate", type=float, default=40.0, help="failed sign-ins a second")
+    bench.add_argument("--sources", type=int, default=40, help="addresses they come from")
+    bench.add_argument("--incidents", type=int, default=40, help="incidents timed per phase")
     bench.add_argument("--json", action="store_true", help="print the figures as JSON")
     bench.set_defaults(handler=bench_cmd)
 

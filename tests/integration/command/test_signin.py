@@ -297,3 +297,15 @@ async def test_changing_ones_password_ends_the_other_sessions(live: LiveApp) -> 
             select(func.count()).select_from(tokens).where(tokens.c.revoked_at.is_(None))
         )
     assert live_tokens == 1
+
+
+async def test_guessing_the_current_password_with_a_stolen_session_waits(live: LiveApp) -> None:
+    headers = await builders.signed_in(live.http, live.container.engine, "ct3", "call_taker")
+    guess = {"current": "not the password", "new": "a brand new phrase"}
+    answers = [
+        await live.http.post("/api/v1/auth/password", json=guess, headers=headers) for _ in range(6)
+    ]
+    assert [r.json()["code"] for r in answers] == ["auth.password_current_wrong"] * 5 + [
+        "auth.throttled"
+    ]
+    assert answers[-1].status_code == 429
