@@ -107,6 +107,7 @@ def test_demo_serves_health_and_stops(var_dir: Path) -> None:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
         reader.join(10)
+        stdout.close()
     output = "".join(printed)
     assert "dispatcher" in output
     assert proc.returncode == 0, output
