@@ -141,6 +141,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (408, "the request body did not arrive in time; nothing changed"),
         (413, "the request body is larger than the route takes; nothing changed"),
         (422, "input that cannot be used; nothing changed"),
+        (429, "too many attempts: try again after Retry-After seconds; nothing changed"),
         (503, "a part is down (database, Asterisk); nothing changed"),
     )
 }
@@ -218,7 +219,9 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     )
 
     async def known_error(_: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse(error_body(exc), status_for(exc) or 500)
+        retry = getattr(exc, "params", {}).get("retry_after_s")
+        headers = {"Retry-After": str(retry)} if retry is not None else None
+        return JSONResponse(error_body(exc), status_for(exc) or 500, headers=headers)
 
     for base in ERROR_ROOTS:
         app.add_exception_handler(base, known_error)

@@ -24,9 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from command.audit_trail import AuditTrail
 from command.auth.accounts import Accounts
+from command.auth.hashing import Hasher
+from command.auth.password_policy import PasswordPolicy
 from command.auth.revocations import OpenSockets, RevocationListener
-from command.auth.roles import Role
+from command.auth.roles import Role, parse_roles
 from command.auth.service import Policy
+from command.auth.signin import SigninPolicy
+from command.auth.throttle import Limit, ThrottlePolicy
 from command.calltaking.config import config_from
 from command.calltaking.service import TelephonyService
 from command.clock import Clock
@@ -129,6 +133,34 @@ def policy_from(settings: Settings) -> Policy:
     )
 
 
+def signin_policy_from(settings: Settings) -> SigninPolicy:
+    lock = timedelta(minutes=settings.lockout_minutes)
+    source_window = timedelta(minutes=settings.login_source_minutes)
+    return SigninPolicy(
+        throttle=ThrottlePolicy(
+            per_source=Limit(settings.login_source_failures, source_window, source_window),
+            per_account_source=Limit(settings.lockout_failures, lock, lock),
+        ),
+        totp_roles=parse_roles(settings.totp_required_roles)
+        if settings.totp_required_roles.strip()
+        else frozenset(),
+    )
+
+
+def _accounts(settings: Settings, engine: AsyncEngine, clock: Clock) -> Accounts:
+    hasher = Hasher(
+        settings.auth_hash_concurrency, settings.auth_hash_wait_s, settings.auth_hash_inline
+    )
+    return Accounts(
+        engine,
+        policy_from(settings),
+        clock,
+        hasher,
+        PasswordPolicy.shipped(),
+        signin_policy_from(settings),
+    )
+
+
 def writer_policy_from(settings: Settings) -> WriterPolicy:
     return WriterPolicy(
         batch_size=settings.position_batch_size,
@@ -168,7 +200,7 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
         clock=clock,
         config=config,
         hub=hub,
-        accounts=Accounts(engine, policy_from(settings), clock),
+        accounts=_accounts(settings, engine, clock),
         incidents=incidents,
         access=access,
         assignments=assignments,
@@ -403,6 +435,7 @@ async def stop(container: Container) -> None:
         except Exception:
             log.exception("error while stopping a part")
     container.running.clear()
+    container.accounts.hasher.close()
     await container.engine.dispose()
 
 
@@ -410,8 +443,10 @@ async def stop(container: Container) -> None:
 async def parts(settings: Settings) -> AsyncIterator[Container]:
     """The container for one command of the command line: built, used, closed."""
     engine = make_engine(database_url(settings), settings)
+    container: Container | None = None
     try:
-        yield build(settings, engine)
+        container = build(settings, engine)
+        yield container
     except ProgrammingError as exc:
         if getattr(exc.orig, "sqlstate", None) == UNDEFINED_TABLE:
             raise Unavailable(
@@ -424,4 +459,6 @@ async def parts(settings: Settings) -> AsyncIterator[Container]:
             f"cannot reach the database: {exc}", code="database.unreachable", reason=str(exc)
         ) from exc
     finally:
+        if container is not None:
+            container.accounts.hasher.close()
         await engine.dispose()

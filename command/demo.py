@@ -1,8 +1,10 @@
 """The demo: the demo region's map and its fleet, and an account for each role (printed).
 
 The field-unit account is the terminal of one demo unit: a user named after the unit, which
-may report for that unit only. Idempotent: a second run finds everything in place and only
-prints the accounts.
+may report for that unit only. The accounts of the roles that sign in with a second factor
+(``CAD_TOTP_REQUIRED_ROLES``) have a TOTP secret in force, printed with them, to type into an
+authenticator app (or compute a code with any RFC 6238 tool). Idempotent: a second run finds
+everything in place and only prints the accounts.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from command.auth import service
-from command.auth.roles import Role
+from command.auth import second_factor, service, totp
+from command.auth.roles import Role, parse_roles
 from command.bootstrap import build
 from command.errors import Unavailable
 from command.planning.demo import seed_plans
@@ -43,7 +45,7 @@ async def seed_demo(engine: AsyncEngine, settings: Settings) -> None:
         summary = await seed_region(conn, settings.region, datetime.now(UTC))
     if not summary.skipped:
         print(describe([summary]))
-    await _users(engine, settings.region)
+    await _users(engine, settings)
     await _plans(engine, settings)
 
 
@@ -53,9 +55,14 @@ async def _plans(engine: AsyncEngine, settings: Settings) -> None:
         print(f"contingency plans: {imported} demo plans imported and approved")
 
 
-async def _users(engine: AsyncEngine, region: str) -> None:
+async def _users(engine: AsyncEngine, settings: Settings) -> None:
+    with_factor = (
+        parse_roles(settings.totp_required_roles)
+        if settings.totp_required_roles.strip()
+        else frozenset()
+    )
     async with engine.begin() as conn:
-        fleet = await dispatch_store.list_units(conn, region=region)
+        fleet = await dispatch_store.list_units(conn, region=settings.region)
         unit = next((u for u in fleet if u.unit_type == FIELD_UNIT_TYPE), fleet[0])
         accounts = [
             *DEMO_USERS,
@@ -65,10 +72,22 @@ async def _users(engine: AsyncEngine, region: str) -> None:
         for username, role, name in accounts:
             if username not in existing:
                 await service.create_user(conn, username, DEMO_PASSWORD, role, name)
+                if Role(role) in with_factor:
+                    await second_factor.enrolled(
+                        conn, username, totp.new_secret(), datetime.now(UTC)
+                    )
+        enrolled = await conn.execute(
+            select(users.c.username, users.c.totp_secret).where(
+                users.c.totp_confirmed_at.is_not(None)
+            )
+        )
+        secrets = {r.username: r.totp_secret for r in enrolled}
     print(f"demo accounts, one per role (password for all: {DEMO_PASSWORD}):")
     order = list(Role)
     for username, role, _ in sorted(accounts, key=lambda a: order.index(Role(a[1]))):
         note = f"  the terminal of unit {unit.id} ({unit.callsign})" if username == unit.id else ""
+        if username in secrets:
+            note = f"  one-time codes (TOTP) from secret {secrets[username]}"
         print(f"  {username:<12} {role:<12}{note}".rstrip())
 
 

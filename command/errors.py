@@ -87,6 +87,13 @@ class Locked(CadError):
     code = "auth.locked"
 
 
+class TooMany(CadError):
+    """Too many attempts: ``retry_after_s`` says when to try again (the Retry-After header)."""
+
+    kind = "too_many"
+    code = "too_many"
+
+
 class Unavailable(CadError):
     kind = "unavailable"
     code = "unavailable"

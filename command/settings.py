@@ -54,7 +54,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
 
     session_idle_minutes: float = Field(default=30.0, gt=0)
-    lockout_failures: int = Field(default=5, ge=1)
+    lockout_failures: int = Field(
+        default=5, ge=1, description="failed sign-ins locking an account from one address"
+    )
     lockout_minutes: float = Field(default=10.0, gt=0)
     device_token_days: float = Field(
         default=365.0, gt=0, le=3650, description="how long a new device token is valid"
@@ -67,6 +69,26 @@ class Settings(BaseSettings):
     tls_cert: Path | None = Field(default=None, description="PEM certificate: cad serve on TLS")
     tls_key: Path | None = Field(
         default=None, validate_default=True, description="PEM private key of CAD_TLS_CERT"
+    )
+    login_source_failures: int = Field(
+        default=30, ge=1, description="failed sign-ins from one address before it must wait"
+    )
+    login_source_minutes: float = Field(
+        default=10.0, gt=0, description="the window of an address's failures, and its wait"
+    )
+    auth_hash_concurrency: int = Field(
+        default=2, ge=1, le=64, description="password hashes at once (each in its own thread)"
+    )
+    auth_hash_wait_s: float = Field(
+        default=2.0, gt=0, le=60, description="how long a sign-in waits for a hashing slot"
+    )
+    auth_hash_inline: bool = Field(
+        default=False,
+        description="hash on the event loop (the old design; only for `cad bench login`)",
+    )
+    totp_required_roles: str = Field(
+        default="admin,supervisor,leader",
+        description="comma list of roles that must sign in with a second factor (TOTP)",
     )
 
     event_queue_size: int = Field(default=10_000, ge=10)

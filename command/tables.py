@@ -64,6 +64,33 @@ users = Table(
     CheckConstraint(
         "command_level IN ('department', 'district', 'city')", name="users_command_level"
     ),
+    # An administrator's reset: the next session may only change the password.
+    Column("must_change_password", Boolean, nullable=False, server_default="false"),
+    # The TOTP secret (RFC 6238) in base32: kept so that codes can be checked, hence not hashed;
+    # set at enrolment, in force once confirmed; the last time step used (replays refused).
+    Column("totp_secret", Text),
+    Column("totp_confirmed_at", DateTime(timezone=True)),
+    Column("totp_last_step", BigInteger),
+)
+
+# Failed sign-ins per (account, source address); account '' is the address's own counter.
+signin_failures = Table(
+    "signin_failures",
+    metadata,
+    Column("account", Text, primary_key=True),
+    Column("source", Text, primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("window_start", DateTime(timezone=True), nullable=False),
+    Column("locked_until", DateTime(timezone=True)),
+)
+
+# One-time recovery codes of the second factor, as their SHA-256 (they are random, not chosen).
+totp_recovery_codes = Table(
+    "totp_recovery_codes",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("code_hash", Text, primary_key=True),
+    Column("used_at", DateTime(timezone=True)),
 )
 
 tokens = Table(
@@ -84,6 +111,11 @@ tokens = Table(
     CheckConstraint(
         "kind <> 'device' OR expires_at IS NOT NULL OR revoked_at IS NOT NULL",
         name="tokens_device_expires",
+    ),
+    # A session that may take one step only (change the password, enrol a second factor).
+    Column("limited_to", Text),
+    CheckConstraint(
+        "limited_to IN ('password_change', 'totp_enrolment')", name="tokens_limited_to"
     ),
 )
 

@@ -14,6 +14,7 @@ from fastapi import Depends, Request, WebSocket
 from command.api.ws_guard import GUARD, SocketGuard
 from command.auth.roles import Role
 from command.auth.service import Principal
+from command.auth.signin import limit_refusal
 from command.bootstrap import Container
 from command.errors import CadError, Forbidden, Unauthorized
 from command.origin import Origin
@@ -71,8 +72,18 @@ async def _refuse(
     )
 
 
-def require_roles(*roles: Role | str) -> Callable[..., Awaitable[Principal]]:
-    """Dependency: the caller, who must hold one of ``roles`` (admin is not implied)."""
+def _limited(principal: Principal, allowed: frozenset[str]) -> Forbidden | None:
+    """A session limited to one step (command.auth.signin) is refused anywhere else."""
+    if principal.limited_to is None or principal.limited_to in allowed:
+        return None
+    return limit_refusal(principal.limited_to)
+
+
+def require_roles(
+    *roles: Role | str, limited_ok: frozenset[str] = frozenset()
+) -> Callable[..., Awaitable[Principal]]:
+    """Dependency: the caller, who must hold one of ``roles`` (admin is not implied), with a
+    full session unless its limit is one of ``limited_ok``."""
     wanted = frozenset(Role(r) for r in roles)
 
     async def dependency(request: Request, container: ContainerDep) -> Principal:
@@ -86,6 +97,9 @@ def require_roles(*roles: Role | str) -> Callable[..., Awaitable[Principal]]:
             known[1] if known is not None and known[0] == token
             else await container.accounts.authenticate(token)
         )
+        refusal = _limited(principal, limited_ok)
+        if refusal is not None:
+            raise refusal
         if not principal.has_any(wanted):
             what = f"{request.method} {request.url.path}"
             raise await _refuse(container, principal, what, client_address(request), wanted)
@@ -110,6 +124,9 @@ async def websocket_principal(
         if not token:
             raise Unauthorized("sign in first: pass ?token=<token>", code="auth.required")
         principal = await container.accounts.authenticate(token)
+        refusal = _limited(principal, frozenset())
+        if refusal is not None:
+            raise refusal
         if not principal.has_any(frozenset(roles)):
             raise await _refuse(
                 container,

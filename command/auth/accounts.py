@@ -11,19 +11,24 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from command import audit
 from command.auth import devices as device_rows
-from command.auth import revocations, service, user_changes
+from command.auth import revocations, second_factor, service, signin, signin_store, user_changes
 from command.auth.devices import DeviceToken
 from command.auth.governance import actor_username
+from command.auth.hashing import Hasher
+from command.auth.password_policy import PasswordPolicy
 from command.auth.roles import Role, parse_roles
+from command.auth.second_factor import Enrolment
 from command.auth.service import Policy, Principal, Session
-from command.errors import NotFound
+from command.auth.signin import SigninPolicy
+from command.auth.throttle import refusal
+from command.errors import InvalidInput, NotFound
 from command.origin import Origin
-from command.tables import users
+from command.tables import signin_failures, tokens, users
 from dispatch import store as dispatch_store
 
 
@@ -62,14 +67,35 @@ class IssuedDevice:
 class Accounts:
     """Users, sessions and device tokens over one database."""
 
-    def __init__(self, engine: AsyncEngine, policy: Policy, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        policy: Policy,
+        clock: Callable[[], datetime],
+        hasher: Hasher,
+        passwords: PasswordPolicy,
+        signin_policy: SigninPolicy,
+    ) -> None:
         self.engine = engine
         self.policy = policy
         self.clock = clock
+        self.hasher = hasher
+        self.passwords = passwords
+        self.signin_policy = signin_policy
 
-    async def login(self, username: str, password: str, source: str) -> Session:
-        return await service.login(
-            self.engine, self.policy, username, password, source, self.clock()
+    async def login(
+        self, username: str, password: str, source: str, second: str | None = None
+    ) -> Session:
+        """A session; ``second`` is the one-time code or a recovery code (command.auth.signin)."""
+        return await signin.login(
+            self.engine,
+            self.hasher,
+            self.signin_policy,
+            username,
+            password,
+            second,
+            source,
+            self.clock(),
         )
 
     async def authenticate(self, token: str) -> Principal:
@@ -110,6 +136,15 @@ class Accounts:
             )
 
     async def users(self) -> list[UserRow]:
+        """Every user; ``locked_until`` is the latest lock of the account from any address."""
+        locked = (
+            select(func.max(signin_failures.c.locked_until))
+            .where(
+                signin_failures.c.account == users.c.username,
+                signin_failures.c.locked_until > self.clock(),
+            )
+            .scalar_subquery()
+        )
         async with self.engine.connect() as conn:
             rows = await conn.execute(
                 select(
@@ -118,7 +153,7 @@ class Accounts:
                     users.c.roles,
                     users.c.disabled,
                     users.c.language,
-                    users.c.locked_until,
+                    locked.label("locked_until"),
                     users.c.command_level,
                 ).order_by(users.c.username)
             )
@@ -134,9 +169,18 @@ class Accounts:
         command_level: str | None,
         origin: Origin,
     ) -> int:
+        self.passwords.check(username, password)
+        password_hash = await self.hasher.hash(password)
         async with self.engine.begin() as conn:
             user_id = await service.create_user(
-                conn, username, password, roles, display_name, language, command_level
+                conn,
+                username,
+                password,
+                roles,
+                display_name,
+                language,
+                command_level,
+                password_hash=password_hash,
             )
             await _check_unit_account(conn, username, roles)
             await audit.record(
@@ -209,6 +253,138 @@ class Accounts:
                 detail={"token_id": issued.id, "roles": issued.roles},
             )
         return IssuedDevice(token, issued)
+
+    async def unlock(self, username: str, origin: Origin) -> None:
+        """Clear the account's failed sign-ins from every address (a supervisor's unlock)."""
+        async with self.engine.begin() as conn:
+            await self._user_id(conn, username)
+            addresses = await signin_store.unlock(conn, username)
+            await audit.record(
+                conn,
+                actor=origin.actor,
+                action="user.unlock",
+                object_type="user",
+                object_id=username,
+                source=origin.source,
+                result="ok",
+                detail={"locked_addresses": addresses},
+            )
+
+    async def change_password(
+        self, principal: Principal, current: str, new: str, source: str
+    ) -> None:
+        """The user's own change: the current password first; their other sessions end."""
+        if principal.user_id is None:
+            raise InvalidInput("a device has no password", code="auth.not_a_user")
+        async with self.engine.connect() as conn:
+            # Guessing the current password with a stolen session waits like a sign-in.
+            wait = refusal(*await signin_store.counters(conn, principal.name, source), self.clock())
+            old_hash = await conn.scalar(
+                select(users.c.password_hash).where(users.c.id == principal.user_id)
+            )
+        if wait is not None:
+            raise signin.throttled(wait.seconds)
+        if not await self.hasher.verify(old_hash, current):
+            async with self.engine.begin() as conn:
+                await signin_store.count_failure(
+                    conn, principal.name, source, self.clock(), self.signin_policy.throttle
+                )
+                await self._audit_password(
+                    conn,
+                    principal.actor,
+                    principal.name,
+                    source,
+                    "user.password_change",
+                    "failed: wrong password",
+                )
+            raise InvalidInput("the current password is wrong", code="auth.password_current_wrong")
+        self.passwords.check(principal.name, new)
+        new_hash = await self.hasher.hash(new)
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(users)
+                .where(users.c.id == principal.user_id)
+                .values(password_hash=new_hash, must_change_password=False)
+            )
+            await signin.after_password_change(conn, principal, self.signin_policy)
+            await self._audit_password(
+                conn, principal.actor, principal.name, source, "user.password_change", "ok"
+            )
+
+    async def reset_password(self, username: str, new: str, origin: Origin) -> None:
+        """An administrator's reset: the user must change it at the next sign-in; every
+        session of the user ends."""
+        self.passwords.check(username, new)
+        new_hash = await self.hasher.hash(new)
+        async with self.engine.begin() as conn:
+            user_id = await self._user_id(conn, username)
+            await conn.execute(
+                update(users)
+                .where(users.c.id == user_id)
+                .values(password_hash=new_hash, must_change_password=True)
+            )
+            await conn.execute(
+                update(tokens)
+                .where(tokens.c.user_id == user_id, tokens.c.revoked_at.is_(None))
+                .values(revoked_at=func.now())
+            )
+            await self._audit_password(
+                conn, origin.actor, username, origin.source, "user.password_reset", "ok"
+            )
+
+    async def totp_begin(self, principal: Principal, source: str) -> Enrolment:
+        """A new TOTP secret for the signed-in user, in force once confirmed."""
+        user_id = self._own(principal)
+        async with self.engine.begin() as conn:
+            enrolment = await second_factor.begin(conn, user_id, principal.name)
+            await self._audit_password(
+                conn, principal.actor, principal.name, source, "user.totp_begin", "ok"
+            )
+        return enrolment
+
+    async def totp_confirm(self, principal: Principal, code: str, source: str) -> list[str]:
+        """Confirm the enrolment with its first code; the one-time recovery codes, shown once.
+        A session limited to enrolment becomes a full one."""
+        user_id = self._own(principal)
+        async with self.engine.begin() as conn:
+            codes = await second_factor.confirm(conn, user_id, code, self.clock())
+            if principal.limited_to == signin.TOTP_ENROLMENT:
+                await conn.execute(
+                    update(tokens).where(tokens.c.id == principal.token_id).values(limited_to=None)
+                )
+            await self._audit_password(
+                conn, principal.actor, principal.name, source, "user.totp_enrol", "ok"
+            )
+        return codes
+
+    @staticmethod
+    def _own(principal: Principal) -> int:
+        if principal.user_id is None:
+            raise InvalidInput(
+                "a device's token is its factor: only people enrol one", code="auth.not_a_user"
+            )
+        return principal.user_id
+
+    @staticmethod
+    async def _user_id(conn: AsyncConnection, username: str) -> int:
+        user_id = await conn.scalar(select(users.c.id).where(users.c.username == username))
+        if user_id is None:
+            raise NotFound(f"no user named {username}", code="user.unknown", username=username)
+        return int(user_id)
+
+    @staticmethod
+    async def _audit_password(
+        conn: AsyncConnection, actor: str, username: str, source: str, action: str, result: str
+    ) -> None:
+        await audit.record(
+            conn,
+            actor=actor,
+            action=action,
+            object_type="user",
+            object_id=username,
+            source=source,
+            result=result,
+        )
 
     async def devices(self) -> list[DeviceToken]:
         async with self.engine.connect() as conn:

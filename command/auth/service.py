@@ -1,4 +1,4 @@
-"""Login with lockout, token checks with idle expiry, users and device tokens."""
+"""Token checks with idle expiry, users and device tokens (signing in: command.auth.signin)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from command import audit
 from command.auth import revocations
 from command.auth.governance import check_device_roles, check_user_roles
 from command.auth.passwords import (
@@ -18,10 +17,9 @@ from command.auth.passwords import (
     hash_password,
     new_token,
     token_digest,
-    verify_password,
 )
 from command.auth.roles import Role, parse_roles
-from command.errors import Conflict, InvalidInput, Locked, NotFound, Unauthorized
+from command.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from command.incidents.domain import CommandLevel
 from command.tables import tokens, users
 
@@ -51,6 +49,8 @@ class Principal:
     user_id: int | None = None
     #: city | district | department; None is the centre's top level (city)
     command_level: str | None = None
+    #: the one step this session may take (command.auth.signin), None for a full session
+    limited_to: str | None = None
 
     @property
     def actor(self) -> str:
@@ -74,9 +74,11 @@ async def create_user(
     display_name: str | None = None,
     language: str = "zh-CN",
     command_level: str | None = None,
+    password_hash: str | None = None,
 ) -> int:
     """Add a user; ``command_level`` (city, district, department) is where they direct
-    incidents, None meaning the centre's top level."""
+    incidents, None meaning the centre's top level. ``password_hash`` is the password's hash
+    when the caller made it off the event loop (``command.auth.hashing``)."""
     username = username.strip()
     if not username or len(username) > 64 or not username.isprintable() or " " in username:
         raise InvalidInput(
@@ -106,7 +108,7 @@ async def create_user(
                     .values(
                         username=username,
                         display_name=display_name or username,
-                        password_hash=hash_password(password),
+                        password_hash=password_hash or hash_password(password),
                         roles=sorted(r.value for r in parsed),
                         language=language,
                         command_level=level,
@@ -172,100 +174,6 @@ async def create_device_token(
     return token
 
 
-async def login(
-    engine: AsyncEngine, policy: Policy, username: str, password: str, source: str, now: datetime
-) -> Session:
-    """Check the password; five failures lock the account for ten minutes (both configurable).
-
-    The failure is committed (counter and audit row) before the error is raised.
-    """
-    failure: Unauthorized | Locked | None = None
-    session: Session | None = None
-    async with engine.begin() as conn:
-        row = (
-            await conn.execute(select(users).where(users.c.username == username).with_for_update())
-        ).first()
-        if row is None:
-            verify_password(None, password)
-            failure = Unauthorized("wrong username or password", code="auth.credentials_wrong")
-            result = "failed: unknown user"
-        elif row.disabled:
-            failure = Unauthorized("this account is disabled", code="auth.account_disabled")
-            result = "failed: disabled"
-        elif row.locked_until is not None and row.locked_until > now:
-            failure = Locked(
-                "this account is locked after repeated failed logins; try again at "
-                f"{row.locked_until:%H:%M:%S} UTC or ask a supervisor",
-                code="auth.account_locked",
-                locked_until=row.locked_until.isoformat(),
-            )
-            result = "failed: locked"
-        elif not verify_password(row.password_hash, password):
-            failures = row.failed_logins + 1
-            if failures >= policy.lockout_failures:
-                until = now + policy.lockout
-                await conn.execute(
-                    update(users)
-                    .where(users.c.id == row.id)
-                    .values(failed_logins=0, locked_until=until)
-                )
-                failure = Locked(
-                    f"wrong password; the account is now locked until {until:%H:%M:%S} UTC",
-                    code="auth.account_locked_now",
-                    locked_until=until.isoformat(),
-                )
-                result = "failed: locked now"
-            else:
-                await conn.execute(
-                    update(users).where(users.c.id == row.id).values(failed_logins=failures)
-                )
-                failure = Unauthorized("wrong username or password", code="auth.credentials_wrong")
-                result = "failed: wrong password"
-        else:
-            token = new_token()
-            token_id = (
-                await conn.execute(
-                    tokens.insert()
-                    .values(
-                        token_hash=token_digest(token),
-                        kind="session",
-                        user_id=row.id,
-                        roles=row.roles,
-                        last_seen_at=now,
-                    )
-                    .returning(tokens.c.id)
-                )
-            ).scalar_one()
-            await conn.execute(
-                update(users).where(users.c.id == row.id).values(failed_logins=0, locked_until=None)
-            )
-            session = Session(
-                token=token,
-                principal=Principal(
-                    kind="user",
-                    name=row.username,
-                    roles=frozenset(Role(r) for r in row.roles),
-                    token_id=token_id,
-                    user_id=row.id,
-                    command_level=row.command_level,
-                ),
-            )
-            result = "ok"
-        await audit.record(
-            conn,
-            actor=f"user:{username[:64]}",
-            action="login",
-            object_type="user",
-            object_id=username[:64],
-            source=source,
-            result=result,
-        )
-    if failure is not None:
-        raise failure
-    assert session is not None
-    return session
-
-
 async def authenticate(engine: AsyncEngine, policy: Policy, token: str, now: datetime) -> Principal:
     """The principal behind a bearer token, or Unauthorized (unknown, revoked, idle too long)."""
     if not token or len(token) > 200:
@@ -285,6 +193,7 @@ async def authenticate(engine: AsyncEngine, policy: Policy, token: str, now: dat
                     users.c.username,
                     users.c.disabled,
                     users.c.command_level,
+                    tokens.c.limited_to,
                 )
                 .select_from(tokens.outerjoin(users, users.c.id == tokens.c.user_id))
                 .where(tokens.c.token_hash == token_digest(token))
@@ -322,6 +231,7 @@ async def authenticate(engine: AsyncEngine, policy: Policy, token: str, now: dat
         token_id=row.id,
         user_id=row.user_id,
         command_level=row.command_level,
+        limited_to=row.limited_to,
     )
 
 

@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -339,6 +340,7 @@ async def run_bench(
 
     from command import bootstrap
     from command.app import create_app
+    from command.auth import second_factor, totp
     from command.auth import service as auth
     from ops import migrate
     from ops.pgcluster import Cluster, free_port
@@ -369,8 +371,11 @@ async def run_bench(
         url = cluster.url("postgres")
         engine = create_async_engine(url)
         await migrate.upgrade(engine)
+        # The supervisor signs in with a second factor, as the default policy has it.
+        secret = totp.new_secret()
         async with engine.begin() as conn:
             await auth.create_user(conn, "bench", "bench password 1", "supervisor")
+            await second_factor.enrolled(conn, "bench", secret, datetime.now(UTC))
         await engine.dispose()
         port = free_port()
         cfg = settings.model_copy(
@@ -397,7 +402,12 @@ async def run_bench(
             await svc.bridge.wait_ready(10)
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
                 r = await http.post(
-                    "/api/v1/auth/login", json={"username": "bench", "password": "bench password 1"}
+                    "/api/v1/auth/login",
+                    json={
+                        "username": "bench",
+                        "password": "bench password 1",
+                        "totp": totp.code_at(secret, datetime.now(UTC)),
+                    },
                 )
                 r.raise_for_status()
                 token = r.json()["token"]

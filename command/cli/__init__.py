@@ -19,6 +19,7 @@ from command.bench import avl as bench_avl
 from command.bench import events as bench_events
 from command.bench import geocode as bench_geocode
 from command.bench import import_osm as bench_import
+from command.bench import login as bench_login
 from command.bench import plans as bench_plans
 from command.bench import recommend as bench_recommend
 from command.bench import route as bench_route
@@ -36,6 +37,7 @@ BENCH_MODULES: list[Any] = [
     bench_events,
     bench_geocode,
     bench_import,
+    bench_login,
     bench_plans,
     bench_recommend,
     bench_route,

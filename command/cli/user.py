@@ -1,4 +1,4 @@
-"""``cad user add|list|disable|enable|roles`` and
+"""``cad user add|list|disable|enable|roles|unlock|password`` and
 ``cad device add|tokens|revoke|bind|unbind|list``.
 
 A ``field_unit`` account (a user or a device) acts for the unit it is named after, by the unit's
@@ -47,6 +47,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     roles.add_argument("username")
     roles.add_argument("--roles", required=True, help="comma list: call_taker,dispatcher,...")
     roles.set_defaults(handler=set_roles)
+    unlock = actions.add_parser(
+        "unlock", help="clear a user's failed sign-ins from every address (audited)"
+    )
+    unlock.add_argument("username")
+    unlock.set_defaults(handler=unlock_user)
+    reset = actions.add_parser(
+        "password",
+        help="set a new password (CAD_NEW_PASSWORD or a prompt) to be changed at next sign-in",
+    )
+    reset.add_argument("username")
+    reset.set_defaults(handler=reset_password)
 
     device = sub.add_parser("device", help="unit terminals and other devices")
     dev_actions = device.add_subparsers(dest="device_action", required=True, metavar="ACTION")
@@ -133,6 +144,30 @@ def set_roles(args: argparse.Namespace, settings: Settings) -> int:
             return await parts.accounts.set_roles(args.username, roles, _origin())
 
     print(f"{args.username} has the roles {','.join(asyncio.run(run()))}")
+    return 0
+
+
+def unlock_user(args: argparse.Namespace, settings: Settings) -> int:
+    async def run() -> None:
+        async with bootstrap.parts(settings) as parts:
+            await parts.accounts.unlock(args.username, _origin())
+
+    asyncio.run(run())
+    print(f"unlocked {args.username}")
+    return 0
+
+
+def reset_password(args: argparse.Namespace, settings: Settings) -> int:
+    password = os.environ.get("CAD_NEW_PASSWORD") or getpass.getpass(
+        f"new password for {args.username}: "
+    )
+
+    async def run() -> None:
+        async with bootstrap.parts(settings) as parts:
+            await parts.accounts.reset_password(args.username, password, _origin())
+
+    asyncio.run(run())
+    print(f"password of {args.username} set; it must be changed at the next sign-in")
     return 0
 
 

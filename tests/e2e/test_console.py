@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 from playwright.async_api import Browser, async_playwright, expect
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from command import events
+from command.auth import service, totp
 from command.events import NewEvent
+from command.tables import users
 from tests.support import builders
 from tests.support import dispatch_builders as b
 from tests.support.live import LiveApp, serve
@@ -126,5 +129,44 @@ async def test_a_call_becomes_an_incident_with_units_assigned(
         assigned = [r.unit_id for r in rows]
     assert assigned == sorted(recommended)
     assert len(assigned) >= 2  # a structure fire's run card needs more than one unit
+    await page.close()
+    assert problems == []
+
+
+async def test_a_supervisor_sets_up_the_second_factor_then_signs_in_with_it(
+    browser: Browser, console_app: LiveApp
+) -> None:
+    engine = console_app.container.engine
+    async with engine.begin() as conn:  # no second factor yet
+        await service.create_user(conn, "sup", builders.PASSWORD, "supervisor")
+    page = await browser.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    await page.goto(console_app.base_url)
+    await page.fill("input[name=username]", "sup")
+    await page.fill("input[name=password]", builders.PASSWORD)
+    await page.click("#signin button[type=submit]")
+    await expect(page.locator("#totp-enrol")).to_be_visible()
+    await expect(page.locator("#console-view")).to_be_hidden()
+    await page.click("#totp-begin")
+    await expect(page.locator("#totp-uri")).to_contain_text("otpauth://totp/CAD:sup?secret=")
+    secret = await page.locator("#totp-secret").text_content()
+    assert secret
+    await page.fill("#totp-enrol input[name=code]", totp.code_at(secret, datetime.now(UTC)))
+    await page.click("#totp-enrol button[type=submit]")
+    await expect(page.locator("#recovery-codes li")).to_have_count(10)
+    await page.click("#recovery-done")
+    await expect(page.locator("#who")).to_contain_text("sup (supervisor)")
+
+    # Signed out and in again: now with a code in the one-time code field.
+    await page.click("#logout")
+    await page.fill("input[name=username]", "sup")
+    await page.fill("input[name=password]", builders.PASSWORD)
+    async with engine.connect() as conn:
+        last = await conn.scalar(select(users.c.totp_last_step).where(users.c.username == "sup"))
+    assert last is not None
+    await page.fill("input[name=totp]", totp.hotp(totp.key_of(secret), int(last) + 1))
+    await page.click("#signin button[type=submit]")
+    await expect(page.locator("#who")).to_contain_text("sup (supervisor)")
     await page.close()
     assert problems == []

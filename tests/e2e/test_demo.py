@@ -4,19 +4,23 @@ cleanly."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from command.auth import totp
 from ops.pgcluster import Cluster, free_port
 from tests.support.log_secrets import KNOWN
 
@@ -50,6 +54,16 @@ def test_demo_serves_health_and_stops(var_dir: Path) -> None:
         stderr=subprocess.STDOUT,
         text=True,
     )
+    assert proc.stdout is not None
+    printed: list[str] = []
+    stdout = proc.stdout
+
+    def read() -> None:
+        for line in stdout:
+            printed.append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     try:
         deadline = time.monotonic() + 240
         health = None
@@ -89,14 +103,17 @@ def test_demo_serves_health_and_stops(var_dir: Path) -> None:
         assert board.json()["counts"]["available"] > 0
         _the_vehicles_report_and_drive_to_an_assignment(f"http://127.0.0.1:{port}", headers)
         _a_phone_reports_on_the_tracker_port(
-            f"http://127.0.0.1:{port}", f"http://127.0.0.1:{tracker_port}"
+            f"http://127.0.0.1:{port}", f"http://127.0.0.1:{tracker_port}", "".join(printed)
         )
     finally:
         proc.send_signal(signal.SIGINT)
-        output, _ = proc.communicate(timeout=60)
-        # Its log is searched for secrets, not the line that prints the demo password.
-        logged = [line for line in output.splitlines() if "password for all" not in line]
-        KNOWN.output("cad demo", "\n".join(logged))
+        proc.wait(timeout=60)
+        reader.join(10)
+        stdout.close()
+    output = "".join(printed)
+    # Its log is searched for secrets, not the line that prints the demo password.
+    logged = [line for line in output.splitlines() if "password for all" not in line]
+    KNOWN.output("cad demo", "\n".join(logged))
     assert "dispatcher" in output
     assert proc.returncode == 0, output
     # The demo stopped the database it started.
@@ -162,12 +179,20 @@ def _the_vehicles_report_and_drive_to_an_assignment(base: str, headers: dict[str
     assert len({(s["position"]["lon"], s["position"]["lat"]) for s in seen}) >= 4
 
 
-def _a_phone_reports_on_the_tracker_port(base: str, trackers: str) -> None:
+def _a_phone_reports_on_the_tracker_port(base: str, trackers: str, printed: str) -> None:
+    # The admin signs in with a code from the TOTP secret the demo printed.
+    secret = re.search(r"^  admin .* secret (\S+)$", printed, re.MULTILINE)
+    assert secret, printed
     login = httpx.post(
         f"{base}/api/v1/auth/login",
-        json={"username": "admin", "password": "demo-pass-112"},
+        json={
+            "username": "admin",
+            "password": "demo-pass-112",
+            "totp": totp.code_at(secret[1], datetime.now(UTC)),
+        },
         timeout=10,
     )
+    assert login.status_code == 200, login.text
     admin = {"Authorization": f"Bearer {login.json()['token']}"}
     unknown = httpx.get(trackers, params={"id": "4711", "lat": "47.1", "lon": "9.5"}, timeout=10)
     assert (unknown.status_code, unknown.json()["code"]) == (404, "osmand.device_unknown")

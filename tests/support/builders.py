@@ -1,22 +1,61 @@
-"""Builders for test data: users, tokens, audit rows."""
+"""Builders for test data: users (with their second factor where the role needs one), tokens,
+sign-ins."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from command.auth import service
+from command.auth import second_factor, service, totp
+from command.auth.roles import parse_roles
+from command.settings import Settings
+from command.tables import users
 from tests.support.log_secrets import KNOWN
 
 PASSWORD = "correct horse battery"
+#: every test user's TOTP secret (base32), for the roles that sign in with one
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def needs_totp(roles: str) -> bool:
+    required = parse_roles(Settings().totp_required_roles)
+    return bool(parse_roles(roles) & required)
 
 
 async def user(engine: AsyncEngine, username: str, roles: str, password: str = PASSWORD) -> int:
+    """A user; one of a role that needs a second factor has ``TOTP_SECRET`` in force."""
     KNOWN.add(password)
+    KNOWN.add(TOTP_SECRET)
     async with engine.begin() as conn:
-        return await service.create_user(conn, username, password, roles)
+        user_id = await service.create_user(conn, username, password, roles)
+        if needs_totp(roles):
+            await second_factor.enrolled(conn, username, TOTP_SECRET, datetime.now(UTC))
+        return user_id
+
+
+async def totp_code(engine: AsyncEngine, username: str, at: datetime | None = None) -> str:
+    """A code the server takes now for ``username``: of the earliest step in the accepted
+    window that is not used yet (so that a test may sign in again at once)."""
+    at = at or datetime.now(UTC)
+    async with engine.connect() as conn:
+        last = await conn.scalar(select(users.c.totp_last_step).where(users.c.username == username))
+    step = totp.step_at(at) - totp.DRIFT_STEPS
+    if last is not None:
+        step = max(step, last + 1)
+    return totp.hotp(totp.key_of(TOTP_SECRET), step)
+
+
+async def login_body(
+    engine: AsyncEngine, username: str, roles: str, password: str = PASSWORD
+) -> dict[str, str]:
+    """The JSON of a sign-in by a builder's user (with a one-time code when the role needs it)."""
+    body = {"username": username, "password": password}
+    if needs_totp(roles):
+        body["totp"] = await totp_code(engine, username)
+    return body
 
 
 async def device(
@@ -36,9 +75,7 @@ async def signed_in(
 ) -> dict[str, str]:
     """Create the user, sign in over HTTP, return the Authorization header."""
     await user(engine, username, roles)
-    response = await http.post(
-        "/api/v1/auth/login", json={"username": username, "password": PASSWORD}
-    )
+    response = await http.post("/api/v1/auth/login", json=await login_body(engine, username, roles))
     response.raise_for_status()
     KNOWN.add(response.json()["token"])
     return {"Authorization": f"Bearer {response.json()['token']}"}

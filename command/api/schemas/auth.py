@@ -15,6 +15,9 @@ from command.auth.roles import Role
 class LoginIn(BaseModel):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=200)
+    totp: str | None = Field(
+        default=None, max_length=40, description="the one-time code, or a recovery code"
+    )
 
 
 class LoginOut(Model):
@@ -22,6 +25,34 @@ class LoginOut(Model):
     username: str
     roles: list[str]
     idle_minutes: float
+    limited_to: str | None = Field(
+        default=None,
+        description="auth.password_change_required or auth.totp_enrolment_required: this "
+        "session may only take that step",
+    )
+    notice: str | None = Field(default=None, description="what to do first, in English")
+
+
+class PasswordChangeIn(BaseModel):
+    current: str = Field(min_length=1, max_length=200)
+    new: str = Field(min_length=1, max_length=200)
+
+
+class PasswordResetIn(BaseModel):
+    password: str = Field(min_length=1, max_length=200)
+
+
+class TotpEnrolmentOut(Model):
+    secret: str = Field(description="base32, for typing into an authenticator app")
+    uri: str = Field(description="otpauth:// URI (as text or a QR code)")
+
+
+class TotpConfirmIn(BaseModel):
+    code: str = Field(min_length=1, max_length=12)
+
+
+class RecoveryCodesOut(Model):
+    recovery_codes: list[str] = Field(description="each works once; shown only now")
 
 
 class MeOut(Model):
@@ -30,6 +61,9 @@ class MeOut(Model):
     roles: list[str]
     command_level: str | None
     region: str
+    limited_to: str | None = Field(
+        default=None, description="the one step this session may take (as at sign-in)"
+    )
 
 
 class UserIn(BaseModel):

@@ -11,6 +11,10 @@ const STRINGS = {
     other: "English", newIncident: "新警情", pickAddress: "先核实地址", callerPhone: "报警电话",
     summary: "警情描述", create: "创建", assign: "派遣推荐力量", use: "采用", created: "已创建",
     duplicates: "可能重复", assigned: "已派遣", minutes: "分钟",
+    totp: "动态验证码", totpHint: "如已设置(或恢复码)", changePassword: "修改密码",
+    currentPassword: "当前密码", newPassword: "新密码", enrol: "设置动态验证码",
+    enrolBegin: "生成密钥", secret: "密钥", enrolConfirm: "确认",
+    recoveryCodes: "恢复码(每个仅可使用一次,请妥善保存)", continue: "继续",
   },
   en: {
     title: "Command and dispatch", signin: "Sign in", username: "Username", password: "Password",
@@ -21,6 +25,11 @@ const STRINGS = {
     newIncident: "New incident", pickAddress: "verify an address first", callerPhone: "Caller phone",
     summary: "What happened", create: "Create", assign: "Assign the recommended units", use: "use",
     created: "created", duplicates: "probably the same as", assigned: "assigned", minutes: "min",
+    totp: "One-time code", totpHint: "if set up (or a recovery code)",
+    changePassword: "Change password", currentPassword: "Current password",
+    newPassword: "New password", enrol: "Set up one-time codes", enrolBegin: "Make a secret",
+    secret: "Secret", enrolConfirm: "Confirm",
+    recoveryCodes: "Recovery codes (each works once; keep them safe)", continue: "Continue",
   },
 };
 
@@ -53,10 +62,15 @@ async function api(path, options = {}) {
   const token = state.token;
   if (token) headers.Authorization = `Bearer ${token}`;
   const response = await fetch(`/api/v1${path}`, { ...options, headers });
-  const body = response.headers.get("content-type")?.includes("json") ? await response.json() : null;
+  const json = response.status !== 204 && response.headers.get("content-type")?.includes("json");
+  const body = json ? await response.json() : null;
   // Only a refusal of the current token signs out (not a request sent before signing in).
   if (response.status === 401 && token && token === state.token) signOut();
-  if (!response.ok) throw new Error(body?.message || `HTTP ${response.status}`);
+  if (!response.ok) {
+    const error = new Error(body?.message || `HTTP ${response.status}`);
+    error.code = body?.code;
+    throw error;
+  }
   return body;
 }
 
@@ -78,6 +92,7 @@ function signOut() {
   sessionStorage.removeItem("cad.token");
   state.socket?.close();
   $("#console-view").hidden = true;
+  $("#step-view").hidden = true;
   $("#signin-view").hidden = false;
   $("#logout").hidden = true;
   $("#who").textContent = "";
@@ -87,21 +102,93 @@ async function signIn(event) {
   event.preventDefault();
   const form = new FormData(event.target);
   try {
-    const session = await api("/auth/login", {
-      method: "POST",
-      body: JSON.stringify({ username: form.get("username"), password: form.get("password") }),
-    });
+    const credentials = { username: form.get("username"), password: form.get("password") };
+    if (form.get("totp")) credentials.totp = form.get("totp");
+    const session = await api("/auth/login", { method: "POST", body: JSON.stringify(credentials) });
     state.token = session.token;
     sessionStorage.setItem("cad.token", session.token);
     $("#signin-error").textContent = "";
-    await start();
+    event.target.reset();
+    if (session.limited_to) showStep(session.limited_to, session.notice);
+    else await start();
   } catch (error) {
     $("#signin-error").textContent = error.message;
   }
 }
 
+// A session limited to one step: change the reset password, or set up the second factor.
+function showStep(code, notice) {
+  $("#signin-view").hidden = true;
+  $("#console-view").hidden = true;
+  $("#step-view").hidden = false;
+  $("#logout").hidden = false;
+  $("#step-notice").textContent = notice || code;
+  $("#step-error").textContent = "";
+  $("#password-change").hidden = code !== "auth.password_change_required";
+  $("#totp-enrol").hidden = code !== "auth.totp_enrolment_required";
+  $("#recovery").hidden = true;
+}
+
+async function stepDone() {
+  $("#step-view").hidden = true;
+  await start();
+}
+
+async function changePassword(event) {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  try {
+    await api("/auth/password", {
+      method: "POST",
+      body: JSON.stringify({ current: form.get("current"), new: form.get("new") }),
+    });
+    event.target.reset();
+    await stepDone();
+  } catch (error) {
+    if (error.code === "auth.totp_enrolment_required") showStep(error.code, error.message);
+    else $("#step-error").textContent = error.message;
+  }
+}
+
+async function beginEnrolment() {
+  try {
+    const enrolment = await api("/auth/totp/enrol", { method: "POST" });
+    // As text: typed or pasted into an authenticator app (no QR library is loaded).
+    $("#totp-secret").textContent = enrolment.secret;
+    $("#totp-uri").textContent = enrolment.uri;
+  } catch (error) {
+    $("#step-error").textContent = error.message;
+  }
+}
+
+async function confirmEnrolment(event) {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  try {
+    const result = await api("/auth/totp/confirm", {
+      method: "POST",
+      body: JSON.stringify({ code: form.get("code") }),
+    });
+    event.target.reset();
+    $("#totp-enrol").hidden = true;
+    $("#recovery-codes").replaceChildren(...result.recovery_codes.map((code) => {
+      const item = document.createElement("li");
+      item.textContent = code;
+      return item;
+    }));
+    $("#recovery").hidden = false;
+  } catch (error) {
+    $("#step-error").textContent = error.message;
+  }
+}
+
 async function start() {
   const me = await api("/auth/me");
+  // A session limited to one step (kept over a reload) still has that step to take.
+  if (me.limited_to) {
+    showStep(me.limited_to, "");
+    return;
+  }
   state.region = me.region;
   $("#who").textContent = `${me.name} (${me.roles.join(", ")}${me.command_level ? ` · ${me.command_level}` : ""})`;
   $("#signin-view").hidden = true;
@@ -287,6 +374,10 @@ async function assignRecommended() {
 $("#incident-form").addEventListener("submit", createIncident);
 $("#assign").addEventListener("click", assignRecommended);
 $("#signin").addEventListener("submit", signIn);
+$("#password-change").addEventListener("submit", changePassword);
+$("#totp-begin").addEventListener("click", beginEnrolment);
+$("#totp-enrol").addEventListener("submit", confirmEnrolment);
+$("#recovery-done").addEventListener("click", () => stepDone().catch(signOut));
 $("#logout").addEventListener("click", async () => {
   try { await api("/auth/logout", { method: "POST" }); } finally { signOut(); }
 });

@@ -3,7 +3,7 @@
 Tokens issued before this revision get a year from now, rather than never expiring.
 
 Revision ID: 0019_governance
-Revises: 0017_idempotency_keys
+Revises: 0018_signin
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0019_governance"
-down_revision = "0017_idempotency_keys"
+down_revision = "0018_signin"
 branch_labels = None
 depends_on = None
 

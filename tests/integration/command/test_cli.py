@@ -40,6 +40,33 @@ async def test_user_add_list_disable(engine: AsyncEngine, database_url: str) -> 
     assert actions == ["user.add", "user.disable"]
 
 
+async def test_user_unlock_and_password_reset(live: LiveApp, database_url: str) -> None:
+    db = {"CAD_DATABASE_URL": database_url}
+    await builders.user(live.container.engine, "ana", "call_taker")
+    for _ in range(5):
+        await live.http.post("/api/v1/auth/login", json={"username": "ana", "password": "no no no"})
+    right = {"username": "ana", "password": builders.PASSWORD}
+    assert (await live.http.post("/api/v1/auth/login", json=right)).status_code == 429
+    unlocked = cad("user", "unlock", "ana", **db)
+    assert (unlocked.returncode, unlocked.stdout) == (0, "unlocked ana\n"), unlocked.stderr
+    assert (await live.http.post("/api/v1/auth/login", json=right)).status_code == 200
+    weak = cad("user", "password", "ana", CAD_NEW_PASSWORD="ana12345", **db)
+    assert weak.returncode == 2
+    assert "may not contain the user name" in weak.stderr
+    reset = cad("user", "password", "ana", CAD_NEW_PASSWORD="river stones 12", **db)
+    assert reset.returncode == 0, reset.stderr
+    r = await live.http.post(
+        "/api/v1/auth/login", json={"username": "ana", "password": "river stones 12"}
+    )
+    assert r.json()["limited_to"] == "auth.password_change_required"
+    async with live.container.engine.connect() as conn:
+        rows = await conn.execute(
+            select(audit_log.c.action, audit_log.c.actor).where(audit_log.c.source == "cli")
+        )
+        done = [(action, actor.split(":")[0]) for action, actor in rows]
+    assert done == [("user.unlock", "os"), ("user.password_reset", "os")]
+
+
 async def test_bad_input_is_one_clear_line_and_changes_nothing(
     engine: AsyncEngine, database_url: str
 ) -> None:
@@ -52,6 +79,10 @@ async def test_bad_input_is_one_clear_line_and_changes_nothing(
         (
             cad("user", "add", "x", "--roles", "leader", CAD_NEW_PASSWORD="short", **db),
             "at least 8 characters",
+        ),
+        (
+            cad("user", "add", "x", "--roles", "leader", CAD_NEW_PASSWORD="password1", **db),
+            "common or breached",
         ),
         (cad("user", "disable", "nobody", **db), "no user named nobody"),
         (cad("db", "status", CAD_PORT="99999", **db), "CAD_PORT"),

@@ -34,7 +34,7 @@ from telephony.ami_protocol import AmiMessage
 from telephony.calls import Call
 from telephony.tables import call_transitions, calls, recordings
 from tests.support.asterisk import Asterisk, Installation, LinkCut
-from tests.support.builders import PASSWORD, signed_in, user
+from tests.support.builders import login_body, signed_in, user
 from tests.support.live import LiveApp, serve
 from tests.support.waiting import until
 
@@ -586,8 +586,10 @@ async def test_two_processes_one_bridge_and_a_takeover_mid_call(
                 for _, port in procs:
                     if not headers:
                         try:
-                            r = await http.post(f"http://127.0.0.1:{port}/api/v1/auth/login",
-                                                json={"username": "sue", "password": PASSWORD})
+                            r = await http.post(
+                                f"http://127.0.0.1:{port}/api/v1/auth/login",
+                                json=await login_body(engine, "sue", "supervisor"),
+                            )
                         except httpx.HTTPError:
                             continue
                         headers["Authorization"] = f"Bearer {r.json()['token']}"
