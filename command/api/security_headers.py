@@ -15,7 +15,7 @@
 - ``Cache-Control: no-store`` on API answers: callers' names, numbers and locations stay out of
   browser and proxy caches (a shared machine in the centre, a proxy's disk).
 
-HSTS is the TLS proxy's (docs/security-edge.md): this service may be reached over plain HTTP
+HSTS is the TLS proxy's (docs/security.md): this service may be reached over plain HTTP
 on 127.0.0.1, where ``Strict-Transport-Security`` would be meaningless or wrong.
 """
 

@@ -47,7 +47,7 @@ class Ending:
 
 Why = Literal["disabled", "revoked", "logout", "expired", "roles"]
 
-#: the reasons a token's sockets are closed; the close codes are those of docs/security-edge.md
+#: the reasons a token's sockets are closed; the close codes are those of docs/security.md
 ENDINGS: dict[str, Ending] = {
     "disabled": Ending(4401, "the account was disabled"),
     "revoked": Ending(4401, "the device token was revoked"),

@@ -62,7 +62,7 @@ async def _serve(
             log_level="info",
             lifespan="on",
             ws_max_size=settings.max_ws_message_bytes,
-            # TLS straight from cad serve (docs/security-edge.md); usually a proxy does it.
+            # TLS straight from cad serve (docs/security.md); usually a proxy does it.
             ssl_certfile=settings.tls_cert,
             ssl_keyfile=settings.tls_key,
         )

@@ -170,3 +170,37 @@ async def test_a_supervisor_sets_up_the_second_factor_then_signs_in_with_it(
     await expect(page.locator("#who")).to_contain_text("sup (supervisor)")
     await page.close()
     assert problems == []
+
+
+async def test_a_supervisor_unlocks_an_account_from_the_console(
+    browser: Browser, console_app: LiveApp
+) -> None:
+    engine = console_app.container.engine
+    await builders.user(engine, "locked2", "call_taker")
+    wrong = {"username": "locked2", "password": "guess guess"}
+    for _ in range(5):
+        await console_app.http.post("/api/v1/auth/login", json=wrong)
+    right = {"username": "locked2", "password": builders.PASSWORD}
+    assert (await console_app.http.post("/api/v1/auth/login", json=right)).status_code == 429
+    await builders.user(engine, "sup2", "supervisor")
+    page = await browser.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    await page.goto(console_app.base_url)
+    await page.fill("input[name=username]", "sup2")
+    await page.fill("input[name=password]", builders.PASSWORD)
+    await page.fill("input[name=totp]", await builders.totp_code(engine, "sup2"))
+    await page.click("#signin button[type=submit]")
+    await expect(page.locator("#who")).to_contain_text("sup2 (supervisor)")
+    await expect(page.locator("#unlock")).to_be_visible()
+    await page.fill("#unlock-form input[name=username]", "locked2")
+    await page.click("#unlock-form button[type=submit]")
+    await expect(page.locator("#unlock-result")).to_contain_text("locked2")
+    assert (await console_app.http.post("/api/v1/auth/login", json=right)).status_code == 200
+    # An unknown name is answered in the panel, and nothing else changes.
+    await page.fill("#unlock-form input[name=username]", "nobody")
+    await page.click("#unlock-form button[type=submit]")
+    await expect(page.locator("#unlock-result")).not_to_contain_text("已解除锁定")
+    assert await page.locator("#unlock-result").text_content()
+    await page.close()
+    assert problems == []

@@ -15,6 +15,7 @@ const STRINGS = {
     currentPassword: "当前密码", newPassword: "新密码", enrol: "设置动态验证码",
     enrolBegin: "生成密钥", secret: "密钥", enrolConfirm: "确认",
     recoveryCodes: "恢复码(每个仅可使用一次,请妥善保存)", continue: "继续",
+    unlock: "解除登录锁定", unlockButton: "解除锁定", unlocked: "已解除锁定:",
   },
   en: {
     title: "Command and dispatch", signin: "Sign in", username: "Username", password: "Password",
@@ -30,6 +31,7 @@ const STRINGS = {
     newPassword: "New password", enrol: "Set up one-time codes", enrolBegin: "Make a secret",
     secret: "Secret", enrolConfirm: "Confirm",
     recoveryCodes: "Recovery codes (each works once; keep them safe)", continue: "Continue",
+    unlock: "Unlock a sign-in", unlockButton: "Unlock", unlocked: "unlocked:",
   },
 };
 
@@ -182,6 +184,18 @@ async function confirmEnrolment(event) {
   }
 }
 
+async function unlockAccount(event) {
+  event.preventDefault();
+  const username = new FormData(event.target).get("username").trim();
+  try {
+    await api(`/users/${encodeURIComponent(username)}/unlock`, { method: "POST" });
+    $("#unlock-result").textContent = `${t("unlocked")} ${username}`;
+    event.target.reset();
+  } catch (error) {
+    $("#unlock-result").textContent = error.message;
+  }
+}
+
 async function start() {
   const me = await api("/auth/me");
   // A session limited to one step (kept over a reload) still has that step to take.
@@ -194,6 +208,8 @@ async function start() {
   $("#signin-view").hidden = true;
   $("#console-view").hidden = false;
   $("#logout").hidden = false;
+  // Supervisors clear an account's failed sign-ins (from every address).
+  $("#unlock").hidden = !me.roles.some((r) => r === "supervisor" || r === "admin");
   connectEvents();
   loadTypes();
   document.dispatchEvent(new CustomEvent("cad:signed-in", { detail: { region: state.region, token: state.token } }));
@@ -377,6 +393,7 @@ $("#signin").addEventListener("submit", signIn);
 $("#password-change").addEventListener("submit", changePassword);
 $("#totp-begin").addEventListener("click", beginEnrolment);
 $("#totp-enrol").addEventListener("submit", confirmEnrolment);
+$("#unlock-form").addEventListener("submit", unlockAccount);
 $("#recovery-done").addEventListener("click", () => stepDone().catch(signOut));
 $("#logout").addEventListener("click", async () => {
   try { await api("/auth/logout", { method: "POST" }); } finally { signOut(); }

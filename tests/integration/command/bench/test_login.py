@@ -13,8 +13,12 @@ from tests.support import database
 
 
 @pytest.mark.slow
-async def test_small_benchmark_run(pg_server: database.PgServer, database_url: str) -> None:
-    settings = Settings(database_url=database_url, login_source_failures=5)
+async def test_small_benchmark_run(
+    pg_server: database.PgServer, database_url: str, database_admin_url: str
+) -> None:
+    settings = Settings(
+        database_url=database_url, database_admin_url=database_admin_url, login_source_failures=5
+    )
     result = await run_benchmark(settings, rate=40.0, sources=3, incidents=5)
     for phase in (result.ours, result.baseline):
         assert phase.unloaded.runs == phase.flooded.runs == 5
