@@ -122,6 +122,6 @@ async def grant(conn: AsyncConnection, role: str) -> None:
             await _quoted(conn, "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO %I", role)
         )
     )
-    log.info(
+    log.debug(
         "role %s owns %d relations; the audit log it may only read and append", role, len(rows)
     )

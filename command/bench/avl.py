@@ -194,13 +194,13 @@ async def _seed(engine: AsyncEngine, units: int) -> tuple[dict[str, str], str]:
 
 
 async def _database_process(engine: AsyncEngine) -> psutil.Process | None:
-    """The cluster's postmaster, when it runs on this machine (its children are the backends)."""
+    """The cluster's postmaster, when it runs on this machine (its children are the backends):
+    the parent of this connection's backend, which any role may ask for."""
     async with engine.connect() as conn:
-        data_dir = await conn.scalar(text("SHOW data_directory"))
+        backend = await conn.scalar(text("SELECT pg_backend_pid()"))
     try:
-        pid = int((Path(str(data_dir)) / "postmaster.pid").read_text().split()[0])
-        return psutil.Process(pid)
-    except (OSError, ValueError, psutil.Error):
+        return psutil.Process(int(backend)).parent()
+    except (OSError, ValueError, TypeError, psutil.Error):
         return None
 
 

@@ -21,6 +21,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from command.auth.password_policy import PasswordPolicy
+
 #: secrets shorter than this are too likely to occur by chance (a port, a word)
 MIN_SECRET = 8
 PATTERNS = (
@@ -36,6 +38,7 @@ class SecretBook:
     secrets: set[str] = field(default_factory=set)
     outputs: list[tuple[str, str]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    common: frozenset[str] = field(default_factory=lambda: PasswordPolicy.shipped().common)
 
     def add(self, *secrets: str | None) -> None:
         with self._lock:
@@ -48,7 +51,9 @@ class SecretBook:
                 self.outputs.append((what, text))
 
     def from_json(self, body: bytes) -> None:
-        """The ``token`` and ``password`` values of a JSON body (a sign-in, a new device)."""
+        """The ``token`` and ``password`` values of a JSON body (a sign-in, a new device).
+        A common password is no one's secret: the app refuses it (tests send ``password`` to
+        see it refused), and as a word it is in every route that changes one."""
         try:
             data = json.loads(body)
         except ValueError:
@@ -56,7 +61,7 @@ class SecretBook:
         if isinstance(data, dict):
             for name in ("token", "password", "new_password", "totp", "otp"):
                 value = data.get(name)
-                if isinstance(value, str):
+                if isinstance(value, str) and value.lower() not in self.common:
                     self.add(value)
 
 

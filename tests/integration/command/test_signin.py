@@ -230,7 +230,7 @@ async def test_anyone_may_enrol_and_then_needs_the_factor(live: LiveApp) -> None
 
 
 async def test_a_device_token_is_its_own_factor(live: LiveApp) -> None:
-    token = await builders.device(live.container.engine, "gateway-1", "call_taker")
+    token = await builders.device(live.container.engine, "gateway-1", "intake")
     r = await live.http.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 200
     assert r.json()["kind"] == "device"
