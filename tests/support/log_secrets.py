@@ -25,6 +25,8 @@ from command.auth.password_policy import PasswordPolicy
 
 #: secrets shorter than this are too likely to occur by chance (a port, a word)
 MIN_SECRET = 8
+#: nor is a string of a few repeated characters a secret (``"x" * 129``, refused as too long)
+MIN_DISTINCT = 4
 PATTERNS = (
     re.compile(r"\bbearer\s+(?!\*\*\*)[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE),
     re.compile(r"[?&]token=(?!\*\*\*)[^&\s\"']{8,}", re.IGNORECASE),
@@ -42,7 +44,9 @@ class SecretBook:
 
     def add(self, *secrets: str | None) -> None:
         with self._lock:
-            self.secrets.update(s for s in secrets if s and len(s) >= MIN_SECRET)
+            self.secrets.update(
+                s for s in secrets if s and len(s) >= MIN_SECRET and len(set(s)) >= MIN_DISTINCT
+            )
 
     def output(self, what: str, text: str | None) -> None:
         """A subprocess's output (``cad serve``'s log, a command's stderr), to be searched."""
