@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -125,15 +126,7 @@ class Accounts:
     ) -> None:
         """The audit row of a change made over the API that its handler did not audit."""
         async with self.engine.begin() as conn:
-            await audit.record(
-                conn,
-                actor=origin.actor,
-                action=action,
-                object_type=object_type,
-                object_id=object_id,
-                source=origin.source,
-                result=result,
-            )
+            await _audited(conn, origin, action, object_type, object_id, result=result)
 
     async def users(self) -> list[UserRow]:
         """Every user; ``locked_until`` is the latest lock of the account from any address."""
@@ -183,14 +176,12 @@ class Accounts:
                 password_hash=password_hash,
             )
             await _check_unit_account(conn, username, roles)
-            await audit.record(
+            await _audited(
                 conn,
-                actor=origin.actor,
-                action="user.add",
-                object_type="user",
-                object_id=username,
-                source=origin.source,
-                result="ok",
+                origin,
+                "user.add",
+                "user",
+                username,
                 detail={"roles": sorted(roles), "command_level": command_level},
             )
         return user_id
@@ -203,14 +194,8 @@ class Accounts:
                 conn, username, disabled, actor_username(origin.actor)
             )
             await revocations.announce(conn, ended, "disabled")
-            await audit.record(
-                conn,
-                actor=origin.actor,
-                action="user.disable" if disabled else "user.enable",
-                object_type="user",
-                object_id=username,
-                source=origin.source,
-                result="ok",
+            await _audited(
+                conn, origin, "user.disable" if disabled else "user.enable", "user", username
             )
 
     async def set_roles(self, username: str, roles: list[str], origin: Origin) -> list[str]:
@@ -222,14 +207,12 @@ class Accounts:
             )
             await _check_unit_account(conn, username, changed.after)
             await revocations.announce(conn, changed.token_ids, "roles")
-            await audit.record(
+            await _audited(
                 conn,
-                actor=origin.actor,
-                action="user.roles",
-                object_type="user",
-                object_id=username,
-                source=origin.source,
-                result="ok",
+                origin,
+                "user.roles",
+                "user",
+                username,
                 detail={"before": changed.before, "after": changed.after},
             )
         return changed.after
@@ -242,14 +225,12 @@ class Accounts:
             )
             await _check_unit_account(conn, device, roles)
             issued = await device_rows.issued(conn, token)
-            await audit.record(
+            await _audited(
                 conn,
-                actor=origin.actor,
-                action="device.add",
-                object_type="device",
-                object_id=device,
-                source=origin.source,
-                result="ok",
+                origin,
+                "device.add",
+                "device",
+                device,
                 detail={"token_id": issued.id, "roles": issued.roles},
             )
         return IssuedDevice(token, issued)
@@ -259,14 +240,12 @@ class Accounts:
         async with self.engine.begin() as conn:
             await self._user_id(conn, username)
             addresses = await signin_store.unlock(conn, username)
-            await audit.record(
+            await _audited(
                 conn,
-                actor=origin.actor,
-                action="user.unlock",
-                object_type="user",
-                object_id=username,
-                source=origin.source,
-                result="ok",
+                origin,
+                "user.unlock",
+                "user",
+                username,
                 detail={"locked_addresses": addresses},
             )
 
@@ -289,13 +268,13 @@ class Accounts:
                 await signin_store.count_failure(
                     conn, principal.name, source, self.clock(), self.signin_policy.throttle
                 )
-                await self._audit_password(
+                await _audited(
                     conn,
-                    principal.actor,
-                    principal.name,
-                    source,
+                    Origin(principal.actor, source),
                     "user.password_change",
-                    "failed: wrong password",
+                    "user",
+                    principal.name,
+                    result="failed: wrong password",
                 )
             raise InvalidInput("the current password is wrong", code="auth.password_current_wrong")
         self.passwords.check(principal.name, new)
@@ -307,8 +286,12 @@ class Accounts:
                 .values(password_hash=new_hash, must_change_password=False)
             )
             await signin.after_password_change(conn, principal, self.signin_policy)
-            await self._audit_password(
-                conn, principal.actor, principal.name, source, "user.password_change", "ok"
+            await _audited(
+                conn,
+                Origin(principal.actor, source),
+                "user.password_change",
+                "user",
+                principal.name,
             )
 
     async def reset_password(self, username: str, new: str, origin: Origin) -> None:
@@ -328,17 +311,15 @@ class Accounts:
                 .where(tokens.c.user_id == user_id, tokens.c.revoked_at.is_(None))
                 .values(revoked_at=func.now())
             )
-            await self._audit_password(
-                conn, origin.actor, username, origin.source, "user.password_reset", "ok"
-            )
+            await _audited(conn, origin, "user.password_reset", "user", username)
 
     async def totp_begin(self, principal: Principal, source: str) -> Enrolment:
         """A new TOTP secret for the signed-in user, in force once confirmed."""
         user_id = self._own(principal)
         async with self.engine.begin() as conn:
             enrolment = await second_factor.begin(conn, user_id, principal.name)
-            await self._audit_password(
-                conn, principal.actor, principal.name, source, "user.totp_begin", "ok"
+            await _audited(
+                conn, Origin(principal.actor, source), "user.totp_begin", "user", principal.name
             )
         return enrolment
 
@@ -352,8 +333,8 @@ class Accounts:
                 await conn.execute(
                     update(tokens).where(tokens.c.id == principal.token_id).values(limited_to=None)
                 )
-            await self._audit_password(
-                conn, principal.actor, principal.name, source, "user.totp_enrol", "ok"
+            await _audited(
+                conn, Origin(principal.actor, source), "user.totp_enrol", "user", principal.name
             )
         return codes
 
@@ -372,20 +353,6 @@ class Accounts:
             raise NotFound(f"no user named {username}", code="user.unknown", username=username)
         return int(user_id)
 
-    @staticmethod
-    async def _audit_password(
-        conn: AsyncConnection, actor: str, username: str, source: str, action: str, result: str
-    ) -> None:
-        await audit.record(
-            conn,
-            actor=actor,
-            action=action,
-            object_type="user",
-            object_id=username,
-            source=source,
-            result=result,
-        )
-
     async def devices(self) -> list[DeviceToken]:
         async with self.engine.connect() as conn:
             return await device_rows.listed(conn)
@@ -395,14 +362,35 @@ class Accounts:
         async with self.engine.begin() as conn:
             revoked = await device_rows.revoke(conn, token_id)
             await revocations.announce(conn, [token_id], "revoked")
-            await audit.record(
+            await _audited(
                 conn,
-                actor=origin.actor,
-                action="device.revoke",
-                object_type="device",
-                object_id=revoked.device,
-                source=origin.source,
-                result="ok",
+                origin,
+                "device.revoke",
+                "device",
+                revoked.device,
                 detail={"token_id": token_id},
             )
         return revoked
+
+
+async def _audited(
+    conn: AsyncConnection,
+    origin: Origin,
+    action: str,
+    object_type: str,
+    object_id: str,
+    *,
+    result: str = "ok",
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """The audit row of an account change, in the change's transaction."""
+    await audit.record(
+        conn,
+        actor=origin.actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        source=origin.source,
+        result=result,
+        detail=detail,
+    )
