@@ -215,6 +215,9 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         version="0.1.0",
         lifespan=lifespan,
         openapi_url="/openapi.json",
+        # The reference at /docs is served from the app's own files (below), not from a CDN.
+        docs_url=None,
+        redoc_url=None,
         dependencies=[Depends(integers_within_64_bits)],
     )
 
@@ -293,6 +296,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     for router in ROUTERS:
         app.include_router(router, responses=ERROR_RESPONSES)
     app.mount("/console", StaticFiles(directory=STATIC / "console", html=True), name="console")
+    app.mount("/docs", StaticFiles(directory=STATIC / "docs", html=True), name="docs")
     if VENDOR.is_dir():  # browser libraries installed by ops/setup (npm), served from here
         app.mount("/vendor", StaticFiles(directory=VENDOR), name="vendor")
 

@@ -5,8 +5,7 @@
   injected into a page (an incident note, a caller's name rendered by a future bug) does not
   run, and a page cannot be framed to trick a dispatcher into clicks (clickjacking). The map
   library runs its workers from ``blob:`` URLs and draws images from ``data:`` and ``blob:``.
-  The API's documentation pages (``/docs``, ``/redoc``) are FastAPI's, which load their script
-  from a CDN with an inline start: they get a policy of their own that allows exactly that.
+  The API's reference (``/docs``) is the Swagger UI the app serves itself, under the same policy.
 - ``X-Content-Type-Options: nosniff``: an upload or an answer is never run as a script or a
   style because its bytes look like one.
 - ``Referrer-Policy: no-referrer``: no address of ours (a token in a websocket URL, an incident
@@ -47,22 +46,6 @@ CSP = "; ".join(
         "frame-ancestors 'none'",
     )
 )
-#: FastAPI's Swagger UI and ReDoc pages: their CDN script and its inline start, nothing more
-DOCS_CSP = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net",
-        "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com",
-        "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly",
-        "font-src 'self' https://fonts.gstatic.com",
-        "worker-src 'self' blob:",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "frame-ancestors 'none'",
-    )
-)
-DOCS_PATHS = ("/docs", "/redoc")
 
 _COMMON: tuple[tuple[bytes, bytes], ...] = (
     (b"x-content-type-options", b"nosniff"),
@@ -75,8 +58,7 @@ _COMMON: tuple[tuple[bytes, bytes], ...] = (
 def headers_for(path: str, present: set[bytes]) -> list[tuple[bytes, bytes]]:
     """The headers to add to an answer at ``path`` that has the headers ``present`` (lower
     case names)."""
-    policy = DOCS_CSP if path.startswith(DOCS_PATHS) else CSP
-    added = [*_COMMON, (b"content-security-policy", policy.encode())]
+    added = [*_COMMON, (b"content-security-policy", CSP.encode())]
     if path.startswith("/api/"):
         added.append((b"cache-control", b"no-store"))
     return [(name, value) for name, value in added if name not in present]

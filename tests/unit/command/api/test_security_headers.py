@@ -1,9 +1,9 @@
-"""The headers every answer gets: the strict policy everywhere but FastAPI's doc pages, no-store
-on the API, and nothing a handler set itself overwritten."""
+"""The headers every answer gets: the strict policy everywhere (the API's reference included),
+no-store on the API, and nothing a handler set itself overwritten."""
 
 from __future__ import annotations
 
-from command.api.security_headers import CSP, DOCS_CSP, headers_for
+from command.api.security_headers import CSP, headers_for
 
 
 def _names(path: str, present: set[bytes] | None = None) -> dict[bytes, bytes]:
@@ -24,9 +24,8 @@ def test_api_answers_are_not_stored() -> None:
     assert _names("/api/v1/incidents")[b"cache-control"] == b"no-store"
 
 
-def test_the_doc_pages_have_their_own_policy() -> None:
-    assert _names("/docs")[b"content-security-policy"] == DOCS_CSP.encode()
-    assert "frame-ancestors 'none'" in DOCS_CSP
+def test_the_api_reference_has_the_strict_policy_too() -> None:
+    assert _names("/docs/")[b"content-security-policy"] == CSP.encode()
 
 
 def test_a_header_the_handler_set_is_kept() -> None:
