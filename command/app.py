@@ -297,6 +297,8 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         app.include_router(router, responses=ERROR_RESPONSES)
     app.mount("/console", StaticFiles(directory=STATIC / "console", html=True), name="console")
     app.mount("/docs", StaticFiles(directory=STATIC / "docs", html=True), name="docs")
+    if (STATIC / "app").is_dir():  # the consoles, built from consoles/ by ops/setup
+        app.mount("/app", StaticFiles(directory=STATIC / "app", html=True), name="app")
     if VENDOR.is_dir():  # browser libraries installed by ops/setup (npm), served from here
         app.mount("/vendor", StaticFiles(directory=VENDOR), name="vendor")
 

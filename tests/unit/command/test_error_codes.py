@@ -12,6 +12,7 @@ from typing import get_args
 
 import pytest
 
+from command import error_catalogue
 from command.api.schemas.common import Reason
 from command.errors import InvalidInput
 from command.incidents.domain import InvalidIncidentTransition
@@ -19,7 +20,7 @@ from dispatch.errors import InvalidTransition
 from dispatch.recommend import RejectionCode
 from dispatch.timers import DEFAULT_LIMITS_S
 from gis.geocode.model import ReasonCode
-from tests.support import error_docs, error_sites
+from tests.support import error_sites
 from tests.support.error_sites import Site
 
 # Still to be converted: other engineers are changing these files right now. Until they are
@@ -202,7 +203,7 @@ def _reason_codes() -> set[str]:
 
 def test_the_docs_list_every_error_code_and_no_other(classes: Classes, sites: list[Site]) -> None:
     used = _error_codes(classes, sites)
-    documented = {r.code for r in error_docs.read() if r.section == "Errors"}
+    documented = {r.code for r in error_catalogue.read() if r.section == "Errors"}
     assert "request.invalid" in used
     assert sorted(set(used) - documented) == [], "missing from docs/errors.md"
     assert sorted(documented - set(used)) == [], "in docs/errors.md but no longer used"
@@ -214,7 +215,7 @@ def test_the_docs_give_each_error_its_status_and_parameters(
     used = _error_codes(classes, sites)
     by_code = _by_code(sites)
     wrong = []
-    for row in error_docs.read():
+    for row in error_catalogue.read():
         if row.section != "Errors" or row.code not in used:
             continue
         if used[row.code] and row.status not in used[row.code]:
@@ -227,14 +228,14 @@ def test_the_docs_give_each_error_its_status_and_parameters(
 
 def test_the_docs_list_every_reason_code_and_no_other() -> None:
     reasons = _reason_codes()
-    documented = {r.code for r in error_docs.read() if r.section == "Reasons"}
+    documented = {r.code for r in error_catalogue.read() if r.section == "Reasons"}
     assert {"recommendation.fastest", "slower", "address", "turnout"} <= reasons
     assert sorted(reasons - documented) == [], "missing from docs/errors.md"
     assert sorted(documented - reasons) == [], "in docs/errors.md but no longer used"
 
 
 def test_each_code_is_listed_once_and_worded_with_its_parameters() -> None:
-    found = error_docs.read()
+    found = error_catalogue.read()
     codes = [r.code for r in found]
     assert sorted({c for c in codes if codes.count(c) > 1}) == []
     assert {r.section for r in found} == {"Errors", "Reasons"}

@@ -1,0 +1,16 @@
+// The consoles' one start-up: the language, the API client, the session, then the page.
+import { createApp } from "vue";
+
+import { makeApi } from "./api/client";
+import App from "./App.vue";
+import { CONTEXT } from "./context";
+import { makeI18n, storedLocale } from "./i18n";
+import { makeSession } from "./session";
+import "./style.css";
+
+const session = makeSession(window.sessionStorage);
+const api = makeApi(() => session.state.token);
+const app = createApp(App);
+app.use(makeI18n(storedLocale(window.localStorage)));
+app.provide(CONTEXT, { api, session });
+void session.resume(api).finally(() => app.mount("#app"));

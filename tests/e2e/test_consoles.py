@@ -1,0 +1,103 @@
+"""The consoles application (consoles/, built by ops/setup, served at /app/) in a real headless
+Chromium: sign-in refusals worded from their code in Chinese, the language switched without
+losing what is typed, a forced password change, and the service's state once signed in."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+from sqlalchemy import update
+
+from command.console_contract import CONSOLES
+from command.tables import users
+from tests.support import builders
+from tests.support.live import LiveApp
+from tests.support.log_secrets import KNOWN
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+BUILT = CONSOLES.parent / "command" / "static" / "app" / "index.html"
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    assert BUILT.is_file(), "the consoles are not built: run `make setup`"
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        await browser.close()
+
+
+def _watch(page: Page) -> list[str]:
+    """Script errors and console errors (a content-policy violation is one)."""
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on(
+        "console",
+        lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None,
+    )
+    return problems
+
+
+async def test_a_refusal_is_worded_in_chinese_and_the_switch_keeps_what_is_typed(
+    browser: Browser, live: LiveApp
+) -> None:
+    await builders.user(live.container.engine, "ct1", "call_taker")
+    page = await browser.new_page()
+    problems = _watch(page)
+    await page.goto(f"{live.base_url}/app/")
+    await expect(page.locator("h1")).to_have_text("指挥调度")
+
+    await page.fill("input[name=username]", "ct1")
+    await page.fill("input[name=password]", "not the password")
+    await page.click("#sign-in button[type=submit]")
+    refusal = page.locator("#sign-in-problem")
+    await expect(refusal).to_have_attribute("data-code", "auth.credentials_wrong")
+    await expect(refusal).to_have_text("用户名或密码错误")
+    problems.clear()  # the browser reports the refused sign-in (401) as a console error
+
+    await page.click("#lang")
+    await expect(page.locator("h1")).to_have_text("Command and dispatch")
+    await expect(refusal).to_have_text("wrong username or password")
+    await expect(page.locator("input[name=username]")).to_have_value("ct1")
+    await expect(page.locator("input[name=password]")).to_have_value("not the password")
+
+    await page.fill("input[name=password]", builders.PASSWORD)
+    await page.click("#sign-in button[type=submit]")
+    await expect(page.locator("#who")).to_have_text("ct1 (call-taker)")
+    await expect(page.locator("#health [data-part=database]")).to_have_text("database: ok")
+    await page.click("#lang")
+    await expect(page.locator("#who")).to_have_text("ct1(接警员)")
+    await page.close()
+    assert problems == []
+
+
+async def test_a_user_told_to_change_the_password_does_so_first(
+    browser: Browser, live: LiveApp
+) -> None:
+    engine = live.container.engine
+    await builders.user(engine, "ct2", "call_taker")
+    async with engine.begin() as conn:  # as after an administrator's reset
+        await conn.execute(
+            update(users).where(users.c.username == "ct2").values(must_change_password=True)
+        )
+    page = await browser.new_page()
+    problems = _watch(page)
+    await page.goto(f"{live.base_url}/app/")
+    await page.fill("input[name=username]", "ct2")
+    await page.fill("input[name=password]", builders.PASSWORD)
+    await page.click("#sign-in button[type=submit]")
+    await expect(page.locator("#step-notice")).to_have_text("密码已被重置:请先修改密码")
+    await expect(page.locator("#health")).to_have_count(0)
+
+    new = "a brand new passphrase 42"
+    KNOWN.add(new)
+    await page.fill("#password-change input[name=current]", builders.PASSWORD)
+    await page.fill("#password-change input[name=new]", new)
+    await page.click("#password-change button[type=submit]")
+    await expect(page.locator("#health [data-part=database]")).to_be_visible()
+    await page.close()
+    assert problems == []
