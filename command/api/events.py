@@ -2,7 +2,8 @@
 
 ``/api/v1/events/ws?after=N&token=T`` sends every committed event after N, in order, exactly
 once, then live ones, as JSON text frames. A console that reconnects passes the last ``seq`` it
-processed. ``GET /api/v1/events?after=N`` pages through the same log. Both leave out the events
+processed; a new one starts after ``GET /api/v1/events/head``. ``GET /api/v1/events?after=N``
+pages through the same log. Both leave out the events
 of sensitive incidents the console's user may not read, and the incident from units' events
 (``command.incidents.access``); a page's ``last_seq`` still moves past them.
 """
@@ -18,7 +19,7 @@ from fastapi import APIRouter, Depends, Query, Request, WebSocket, WebSocketDisc
 from command.api.deps import ContainerDep, client_address, require_roles, websocket_principal
 from command.api.incident_access import reader_of, route_of
 from command.api.request_guard import INT64_MAX
-from command.api.schemas.events import EventOut, EventPage
+from command.api.schemas.events import EventHead, EventOut, EventPage
 from command.auth.roles import Role
 from command.auth.service import Principal
 from command.bootstrap import Container
@@ -53,6 +54,13 @@ async def read(
         events=[EventOut.model_validate(e.to_json()) for e, _ in shown],
         last_seq=batch[-1].seq if batch else after,
     )
+
+
+@router.get("/head")
+async def head(_: Console, container: ContainerDep) -> EventHead:
+    """Where a console that signs in starts: it loads the current picture from the resources,
+    then follows the stream after this sequence number, not the whole history of the log."""
+    return EventHead(last_seq=container.hub.last_seq)
 
 
 @router.websocket("/ws")

@@ -11,11 +11,15 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 from sqlalchemy import update
 
+from command import events
 from command.console_contract import CONSOLES
+from command.events import NewEvent
 from command.tables import users
+from ops.tcp_relay import LinkCut
 from tests.support import builders
 from tests.support.live import LiveApp
 from tests.support.log_secrets import KNOWN
+from tests.support.waiting import until
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
@@ -73,6 +77,48 @@ async def test_a_refusal_is_worded_in_chinese_and_the_switch_keeps_what_is_typed
     await expect(page.locator("#who")).to_have_text("ct1(接警员)")
     await page.close()
     assert problems == []
+
+
+async def test_the_feed_starts_at_the_head_is_live_and_resumes_after_a_drop(
+    browser: Browser, live: LiveApp
+) -> None:
+    engine = live.container.engine
+    await builders.user(engine, "disp1", "dispatcher")
+    async with engine.begin() as conn:  # history: not replayed to a new sign-in
+        await events.append(conn, [NewEvent("test.before", "t", "old")])
+    await until(lambda: live.container.hub.last_seq >= 1)
+    relay = LinkCut(int(live.base_url.rsplit(":", 1)[1]))  # the network between page and app
+    await relay.start()
+    page = await browser.new_page()
+    problems = _watch(page)
+    await page.goto(f"http://127.0.0.1:{relay.port}/app/")
+    await page.click("#lang")  # English
+    await page.fill("input[name=username]", "disp1")
+    await page.fill("input[name=password]", builders.PASSWORD)
+    await page.click("#sign-in button[type=submit]")
+    state = page.locator("#feed-state")
+    await expect(state).to_have_attribute("data-state", "live")
+    await expect(state).to_have_text("live")
+
+    async with engine.begin() as conn:
+        await events.append(conn, [NewEvent("test.first", "t", "a")])
+    await expect(page.locator("#events li", has_text="test.first")).to_have_count(1)
+    await expect(page.locator("#events li", has_text="test.before")).to_have_count(0)
+
+    # The network goes away and comes back: the feed says so, comes back by itself, and shows
+    # what was written meanwhile exactly once.
+    await relay.cut()
+    await expect(state).to_have_attribute("data-state", "reconnecting")
+    async with engine.begin() as conn:
+        await events.append(conn, [NewEvent("test.meanwhile", "t", "b")])
+    await relay.restore()
+    await expect(state).to_have_attribute("data-state", "live", timeout=20_000)
+    await expect(page.locator("#events li", has_text="test.meanwhile")).to_have_count(1)
+    await expect(page.locator("#events li", has_text="test.first")).to_have_count(1)
+    await page.close()
+    await relay.stop()
+    # While cut, the browser reports each refused connection as a console error.
+    assert [p for p in problems if "ERR_CONNECTION" not in p and "WebSocket" not in p] == []
 
 
 async def test_a_user_told_to_change_the_password_does_so_first(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import Field
+
 from command.api.schemas.common import Model
 
 
@@ -21,3 +23,7 @@ class EventOut(Model):
 class EventPage(Model):
     events: list[EventOut]
     last_seq: int
+
+
+class EventHead(Model):
+    last_seq: int = Field(description="the newest sequence number: where a new console starts")

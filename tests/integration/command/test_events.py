@@ -18,6 +18,7 @@ from command.events import Event, NewEvent
 from tests.support import builders
 from tests.support.database import PgServer, until_waiting_for_a_lock
 from tests.support.live import serve
+from tests.support.waiting import until
 
 WRITERS = 20
 PER_WRITER = 100
@@ -113,6 +114,32 @@ async def test_bad_resume_position_is_refused(database_url: str, engine: AsyncEn
         assert closed.value.rcvd.code == 4400
         r = await live.http.get("/api/v1/events?after=-1", headers=headers)
         assert r.status_code == 422
+
+
+async def test_a_new_console_starts_at_the_head_and_gets_only_what_follows(
+    database_url: str, engine: AsyncEngine
+) -> None:
+    async with serve(database_url) as live:
+        for i in range(3):  # history a new console does not need to replay
+            async with engine.begin() as conn:
+                await events.append(conn, [NewEvent("test.old", "t", str(i))])
+        await until(lambda: live.container.hub.last_seq >= 3)
+        headers = await builders.signed_in(live.http, engine, "w3", "dispatcher")
+        answer = await live.http.get("/api/v1/events/head", headers=headers)
+        assert answer.status_code == 200
+        head = answer.json()["last_seq"]
+        assert head >= 3
+        token = headers["Authorization"].removeprefix("Bearer ")
+        async with websockets.connect(
+            f"{live.ws_url}/api/v1/events/ws?token={token}&after={head}"
+        ) as ws:
+            async with engine.begin() as conn:
+                await events.append(conn, [NewEvent("test.new", "t", "x")])
+            first = json.loads(await asyncio.wait_for(ws.recv(), 30))
+        assert (first["type"], first["seq"]) == ("test.new", head + 1)
+        terminal = {"Authorization": f"Bearer {await builders.device(engine, 'E9')}"}
+        refused = await live.http.get("/api/v1/events/head", headers=terminal)
+        assert refused.status_code == 403  # field terminals have their own channel
 
 
 async def _collect(hub: EventHub, after: int, n: int) -> list[int]:

@@ -1,0 +1,85 @@
+// The live feed of the event log: starts at the head (a new sign-in loads the current picture,
+// not the whole history), resumes after the last sequence seen when the link drops, and says
+// at every moment whether it is live.
+
+export type FeedState = "connecting" | "live" | "reconnecting";
+
+export interface FeedEvent {
+  seq: number;
+  at: string;
+  type: string;
+  subject_type: string;
+  subject_id: string;
+}
+
+/** What the feed needs of a websocket: the browser's WebSocket has all of it. The handlers
+ * take their event as ``never`` so that WebSocket's own (Event, MessageEvent, CloseEvent) fit;
+ * the feed reads only a message's ``data``. */
+export interface Link {
+  onopen: ((event: never) => void) | null;
+  onmessage: ((message: never) => void) | null;
+  onclose: ((event: never) => void) | null;
+  close(): void;
+}
+
+/** Seconds to wait before the ``attempt``-th reconnection: quick first, never more than 8 s. */
+export function reconnectDelay(attempt: number): number {
+  return Math.min(0.5 * 2 ** attempt, 8);
+}
+
+/** The last sequence seen after ``event``, or null when the event was seen already. */
+export function accept(lastSeq: number, event: FeedEvent): number | null {
+  return event.seq > lastSeq ? event.seq : null;
+}
+
+export interface FeedOptions {
+  head: () => Promise<number>;
+  open: (after: number) => Link;
+  onEvent: (event: FeedEvent) => void;
+  onState: (state: FeedState) => void;
+  wait?: (seconds: number) => Promise<void>;
+}
+
+export class LiveFeed {
+  lastSeq = -1;
+  private link: Link | null = null;
+  private stopped = false;
+  private attempt = 0;
+
+  constructor(private readonly options: FeedOptions) {}
+
+  async start(): Promise<void> {
+    this.options.onState("connecting");
+    this.lastSeq = await this.options.head();
+    this.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.link?.close();
+  }
+
+  private connect(): void {
+    const link = this.options.open(this.lastSeq);
+    this.link = link;
+    link.onopen = () => {
+      this.attempt = 0;
+      this.options.onState("live");
+    };
+    link.onmessage = (message: { data: unknown }) => {
+      const event = JSON.parse(String(message.data)) as FeedEvent;
+      const seq = accept(this.lastSeq, event);
+      if (seq === null) return;
+      this.lastSeq = seq;
+      this.options.onEvent(event);
+    };
+    link.onclose = () => {
+      if (this.stopped) return;
+      this.options.onState("reconnecting");
+      const wait = this.options.wait ?? ((s: number) => new Promise<void>((r) => setTimeout(r, s * 1000)));
+      void wait(reconnectDelay(this.attempt++)).then(() => {
+        if (!this.stopped) this.connect();
+      });
+    };
+  }
+}
