@@ -4,6 +4,7 @@ import { join } from "node:path";
 
 import { describe, expect, it } from "vitest";
 
+import { parse, preview, STATUS_WORDS, type Desk } from "../src/commandline";
 import errors from "../src/locales/errors.json";
 import { MESSAGES } from "../src/i18n";
 import { LOCALES } from "../src/wording";
@@ -57,5 +58,25 @@ describe("the catalogues", () => {
     const entries = Object.entries(errors as Record<string, Record<string, string>>);
     expect(entries.length).toBeGreaterThan(200);
     expect(entries.filter(([, w]) => !w["zh-CN"] || !w.en).map(([c]) => c)).toEqual([]);
+  });
+});
+
+describe("the command line's words", () => {
+  const desk: Desk = { units: new Map([["E1", { status: "available", incident: null }]]) };
+  const lines = ["", "X ENR", "E1", "FOO", "D E1", "D 2026-000001", "NOTE 2026-000001", "E1 ONS 1", "U", "E1 ONS 2026-000009",
+    "E1 ENR", "D E1 2026-000001", "NOTE 2026-000001 x", "I 2026-000001", "U E1"];
+  const has = (locale: (typeof LOCALES)[number], key: string) =>
+    key.split(".").reduce<unknown>((t, k) => (t === undefined ? undefined : (t as Tree)[k]), MESSAGES[locale]) !== undefined;
+
+  it("has every refusal and preview the grammar gives, in every language", () => {
+    const codes = lines.map((l) => parse(l, desk)).map((p) => (p.ok ? preview(p.command).code : p.refusal.code));
+    expect(new Set(codes).size).toBeGreaterThan(12);
+    for (const locale of LOCALES) expect(codes.filter((c) => !has(locale, c))).toEqual([]);
+    for (const locale of LOCALES) expect(["status", "dispatch", "note", "incident", "unit"].filter((k) => !has(locale, `cmd.done.${k}`))).toEqual([]);
+  });
+
+  it("words every unit status", () => {
+    const statuses = [...Object.values(STATUS_WORDS), "dispatched"];
+    for (const locale of LOCALES) expect(statuses.filter((s) => !has(locale, `status.${s}`))).toEqual([]);
   });
 });

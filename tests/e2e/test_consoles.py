@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
-from sqlalchemy import update
+from sqlalchemy import text, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from command import events
 from command.console_contract import CONSOLES
@@ -17,7 +18,8 @@ from command.events import NewEvent
 from command.tables import users
 from ops.tcp_relay import LinkCut
 from tests.support import builders
-from tests.support.live import LiveApp
+from tests.support import dispatch_builders as b
+from tests.support.live import LiveApp, serve
 from tests.support.log_secrets import KNOWN
 from tests.support.waiting import until
 
@@ -147,3 +149,71 @@ async def test_a_user_told_to_change_the_password_does_so_first(
     await expect(page.locator("#health [data-part=database]")).to_be_visible()
     await page.close()
     assert problems == []
+
+
+async def test_the_dispatcher_dispatches_and_moves_units_from_the_command_line(
+    browser: Browser, map_url: str, map_engine: AsyncEngine
+) -> None:
+    await b.seeded(map_engine)
+    async with serve(map_url) as app:
+        crew = await b.crew(app.http, map_engine)
+        lon, lat = b.VADUZ_CENTRE
+        created = await app.http.post(
+            "/api/v1/incidents",
+            json={"type": "fire.structure", "lon": lon, "lat": lat, "summary": "smoke"},
+            headers=crew.call_taker,
+        )
+        assert created.status_code == 201, created.text
+        number = created.json()["incident"]["number"]
+        board = (await app.http.get("/api/v1/units/board", headers=crew.dispatcher)).json()
+        first, second = sorted(u["id"] for u in board["units"] if u["status"] == "available")[:2]
+
+        page = await browser.new_page()
+        problems = _watch(page)
+        await page.goto(f"{app.base_url}/app/")
+        await page.fill("input[name=username]", "disp1")
+        await page.fill("input[name=password]", builders.PASSWORD)
+        await page.click("#sign-in button[type=submit]")
+        command = page.locator("#command")
+        preview = page.locator("#command-preview")
+
+        await command.fill("X9 ENR")
+        await expect(preview).to_have_text("没有此单位:X9")
+        await command.fill(f"d {first.lower()} {second} {number}")
+        await expect(preview).to_have_text(f"回车:派遣 {first} {second} 前往 {number}")
+        await command.press("Enter")
+        await expect(page.locator("#command-outcome")).to_have_text(
+            f"已派遣 {first} {second} 前往 {number}"
+        )
+        async with map_engine.connect() as conn:
+            rows = await conn.execute(text("SELECT unit_id FROM dispatch_assignments"))
+            assert sorted(r.unit_id for r in rows) == [first, second]
+
+        await page.click("#lang")  # what is typed stays, worded in English
+        await command.fill(f"{first} E")
+        await expect(page.locator("#completions li")).to_have_text(["ENR"])
+        await command.press("Tab")
+        await expect(command).to_have_value(f"{first} ENR ")
+        await expect(preview).to_have_text(f"Enter: {first} → en route")
+        await command.press("Enter")
+        await expect(page.locator("#command-outcome")).to_have_text(f"{first}: en route")
+        unit = await app.http.get(f"/api/v1/units/{first}", headers=crew.dispatcher)
+        assert unit.json()["status"] == "en_route"
+
+        await command.fill(f"I {number}")
+        await command.press("Enter")
+        await expect(page.locator("#command-outcome")).to_have_text(
+            f"{number}: en route, priority 1, -"
+        )
+        await page.close()
+        assert problems == []
+
+        # A call-taker's desk has no command line: nothing there would answer 403.
+        page = await browser.new_page()
+        await page.goto(f"{app.base_url}/app/")
+        await page.fill("input[name=username]", "ct1")
+        await page.fill("input[name=password]", builders.PASSWORD)
+        await page.click("#sign-in button[type=submit]")
+        await expect(page.locator("#feed-state")).to_be_visible()
+        await expect(page.locator("#command")).to_have_count(0)
+        await page.close()
