@@ -17,6 +17,7 @@ from command.console_contract import CONSOLES
 from command.events import NewEvent
 from command.tables import users
 from ops.tcp_relay import LinkCut
+from telephony.simulator import AmiSimulator
 from tests.support import builders
 from tests.support import dispatch_builders as b
 from tests.support.live import LiveApp, serve
@@ -26,6 +27,9 @@ from tests.support.waiting import until
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 BUILT = CONSOLES.parent / "command" / "static" / "app" / "index.html"
+#: The shared folder (AMI fixtures) and a seat of the simulated call centre.
+SHARED = CONSOLES.parent.parent / "shared"
+SEAT = "Local/1001@agents"
 
 
 @pytest.fixture
@@ -217,3 +221,73 @@ async def test_the_dispatcher_dispatches_and_moves_units_from_the_command_line(
         await expect(page.locator("#feed-state")).to_be_visible()
         await expect(page.locator("#command")).to_have_count(0)
         await page.close()
+
+
+async def test_a_call_pops_on_the_call_takers_desk_and_becomes_a_linked_incident(
+    browser: Browser, map_url: str, map_engine: AsyncEngine
+) -> None:
+    sim = AmiSimulator(speed=1.0, seed=5)
+    await sim.start()
+    try:
+        async with serve(
+            map_url, ami_port=sim.port, ami_secret="cadsecret", shared_dir=SHARED
+        ) as app:
+            await app.container.telephony.bridge.wait_ready(10)
+            taker = await builders.signed_in(app.http, map_engine, "ct9", "call_taker")
+            located = await app.http.post(  # the caller's handset location (AML)
+                "/api/v1/telephony/locations",
+                headers=taker,
+                json={"number": "+4237775001", "lat": 47.141, "lon": 9.521, "source": "aml"},
+            )
+            assert located.status_code == 201, located.text
+
+            page = await browser.new_page()
+            problems = _watch(page)
+            await page.goto(f"{app.base_url}/app/")
+            await page.fill("input[name=username]", "ct9")
+            await page.fill("input[name=password]", builders.PASSWORD)
+            await page.click("#sign-in button[type=submit]")
+            await page.fill("input[name=seat]", SEAT)
+            await page.click("#seat-sign-in")
+            await expect(page.locator("#seat-state")).to_have_attribute("data-state", "available")
+            await expect(page.locator("#pop-link")).to_have_attribute("data-state", "live")
+            await page.click("#seat-pause")
+            await expect(page.locator("#seat-state")).to_have_attribute("data-state", "paused")
+            await page.click("#seat-resume")
+            await expect(page.locator("#seat-state")).to_have_attribute("data-state", "available")
+
+            sim.originate_caller("+4237775001", "Anna Beispiel", hold_for=600, talk=600)
+            await expect(page.locator("#pop-caller")).to_have_text("+4237775001 Anna Beispiel")
+            await expect(page.locator("#pop-location")).to_contain_text("47.14100, 9.52100")
+            form = page.locator("#incident-form")
+            await expect(form.locator("input[name=caller_phone]")).to_have_value("+4237775001")
+            call_id = await page.locator("#pop").get_attribute("data-call")
+            await expect(page.locator("#form-call")).to_contain_text(str(call_id))
+
+            await form.locator("select[name=type]").select_option("fire.structure")
+            await form.locator("input[name=address]").press_sequentially("Städtle")
+            await page.locator("#suggestions button").first.click()
+            await form.locator("textarea[name=summary]").fill("smoke from a roof")
+            await page.click("#lang")  # English mid-flow: what is typed stays
+            await expect(form.locator("textarea[name=summary]")).to_have_value("smoke from a roof")
+            await form.locator("button[type=submit]").click()
+            created = page.locator("#incident-created")
+            await expect(created).to_contain_text("created")
+            number = (await created.inner_text()).split()[1]
+
+            await page.close()
+            assert problems == []
+
+            async with map_engine.connect() as conn:
+                linked = await conn.execute(
+                    text(
+                        "SELECT i.number, i.caller_phone, i.address FROM incident_calls c "
+                        "JOIN incidents i ON i.id = c.incident_id WHERE c.call_id = :c"
+                    ),
+                    {"c": call_id},
+                )
+                [(saved_number, phone, address)] = linked.all()
+            assert (saved_number, phone) == (number, "+4237775001")
+            assert "Städtle" in address
+    finally:
+        await sim.stop()
