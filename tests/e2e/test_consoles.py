@@ -89,7 +89,7 @@ async def test_the_feed_starts_at_the_head_is_live_and_resumes_after_a_drop(
     browser: Browser, live: LiveApp
 ) -> None:
     engine = live.container.engine
-    await builders.user(engine, "disp1", "dispatcher")
+    await builders.user(engine, "ct3", "call_taker")
     async with engine.begin() as conn:  # history: not replayed to a new sign-in
         await events.append(conn, [NewEvent("test.before", "t", "old")])
     await until(lambda: live.container.hub.last_seq >= 1)
@@ -99,7 +99,7 @@ async def test_the_feed_starts_at_the_head_is_live_and_resumes_after_a_drop(
     problems = _watch(page)
     await page.goto(f"http://127.0.0.1:{relay.port}/app/")
     await page.click("#lang")  # English
-    await page.fill("input[name=username]", "disp1")
+    await page.fill("input[name=username]", "ct3")
     await page.fill("input[name=password]", builders.PASSWORD)
     await page.click("#sign-in button[type=submit]")
     state = page.locator("#feed-state")
@@ -192,6 +192,15 @@ async def test_the_dispatcher_dispatches_and_moves_units_from_the_command_line(
         async with map_engine.connect() as conn:
             rows = await conn.execute(text("SELECT unit_id FROM dispatch_assignments"))
             assert sorted(r.unit_id for r in rows) == [first, second]
+
+        # The map and the queue: the incident on both, the dispatched units on it.
+        await expect(page.locator("#map[data-ready]")).to_be_attached(timeout=30_000)
+        await expect(page.locator(".marker.incident", has_text=number)).to_have_count(1)
+        await page.locator(f"#queue li[data-number='{number}'] button").click()
+        await expect(page.locator("#incident-units li")).to_have_count(2)
+        await expect(page.locator(f"#incident-units li[data-unit='{first}']")).to_contain_text(
+            "已派遣"
+        )
 
         await page.click("#lang")  # what is typed stays, worded in English
         await command.fill(f"{first} E")
