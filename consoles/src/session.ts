@@ -36,6 +36,17 @@ export function makeSession(storage: Storage) {
       state.me = await answer(api.GET("/api/v1/auth/me"));
       return login;
     },
+    /** A unit terminal starts with its device token instead of a password. */
+    async useToken(api: Api, token: string): Promise<void> {
+      keep(token);
+      try {
+        state.me = await answer(api.GET("/api/v1/auth/me"));
+        state.step = null;
+      } catch (error) {
+        keep(null);
+        throw error;
+      }
+    },
     async resume(api: Api): Promise<void> {
       if (state.token === null) return;
       try {

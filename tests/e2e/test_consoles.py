@@ -4,6 +4,7 @@ losing what is typed, a forced password change, and the service's state once sig
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import AsyncIterator
 
@@ -300,3 +301,67 @@ async def test_a_call_pops_on_the_call_takers_desk_and_becomes_a_linked_incident
             assert "Städtle" in address
     finally:
         await sim.stop()
+
+
+async def test_the_field_terminal_gets_its_assignment_acknowledges_and_reports(
+    browser: Browser, map_url: str, map_engine: AsyncEngine
+) -> None:
+    await b.seeded(map_engine)
+    async with serve(map_url) as app:
+        crew = await b.crew(app.http, map_engine)
+        board = (await app.http.get("/api/v1/units/board", headers=crew.dispatcher)).json()
+        unit = sorted(u["id"] for u in board["units"] if u["status"] == "available")[0]
+        token = await builders.device(map_engine, unit)
+        lon, lat = b.VADUZ_CENTRE
+
+        context = await browser.new_context(
+            geolocation={"latitude": lat, "longitude": lon, "accuracy": 8},
+            permissions=["geolocation"],
+        )
+        page = await context.new_page()
+        problems = _watch(page)
+        await page.goto(f"{app.base_url}/app/")
+        await page.fill("input[name=device_token]", token)
+        await page.click("#device-sign-in button[type=submit]")
+        await expect(page.locator("#unit-link")).to_have_attribute("data-state", "live")
+        await expect(page.locator("#unit-status")).to_have_attribute("data-status", "available")
+        await expect(page.locator("#no-assignment")).to_have_text("暂无任务")
+
+        # The device's GPS reaches the dispatchers' board.
+        async def positioned() -> bool:
+            units = (await app.http.get("/api/v1/units/board", headers=crew.dispatcher)).json()
+            return any(u["id"] == unit and u["position"] for u in units["units"])
+
+        for _ in range(300):
+            if await positioned():
+                break
+            await asyncio.sleep(0.05)
+        assert await positioned()
+
+        created = await app.http.post(
+            "/api/v1/incidents",
+            json={"type": "fire.structure", "lon": lon + 0.01, "lat": lat, "summary": "smoke"},
+            headers=crew.call_taker,
+        )
+        number, incident_id = created.json()["incident"]["number"], created.json()["incident"]["id"]
+        assigned = await app.http.post(
+            f"/api/v1/incidents/{incident_id}/assignments",
+            json={"unit_ids": [unit]},
+            headers=crew.dispatcher,
+        )
+        assert assigned.status_code == 201, assigned.text
+        assignment = page.locator("#assignment")
+        await expect(assignment).to_have_attribute("data-incident", number)
+        await expect(page.locator("#route")).to_contain_text("公里")
+
+        await page.click("#acknowledge")
+        await expect(page.locator("#acknowledged")).to_be_visible()
+        await page.click("#status-en_route")
+        await expect(page.locator("#unit-status")).to_have_attribute("data-status", "en_route")
+        units = (await app.http.get("/api/v1/units/board", headers=crew.dispatcher)).json()
+        mine = next(u for u in units["units"] if u["id"] == unit)
+        assert mine["status"] == "en_route"
+        assert mine["acknowledged_at"] is not None
+
+        await context.close()
+        assert problems == []
