@@ -365,3 +365,36 @@ async def test_the_field_terminal_gets_its_assignment_acknowledges_and_reports(
 
         await context.close()
         assert problems == []
+
+
+async def test_the_leader_board_shows_the_picture_and_follows_it_live(
+    browser: Browser, map_url: str, map_engine: AsyncEngine
+) -> None:
+    await b.seeded(map_engine)
+    async with serve(map_url) as app:
+        crew = await b.crew(app.http, map_engine)
+        board = (await app.http.get("/api/v1/units/board", headers=crew.dispatcher)).json()
+        available = sum(1 for u in board["units"] if u["status"] == "available")
+        page = await browser.new_page()
+        problems = _watch(page)
+        await page.goto(f"{app.base_url}/app/")
+        await page.fill("input[name=username]", "lead1")
+        await page.fill("input[name=password]", builders.PASSWORD)
+        await page.fill("input[name=totp]", await builders.totp_code(map_engine, "lead1"))
+        await page.click("#sign-in button[type=submit]")
+        await expect(page.locator("#open-count")).to_have_text("0")
+        await expect(page.locator("#available-count")).to_have_text(str(available))
+        await expect(page.locator("#targets-chart canvas")).to_have_count(1)
+        await expect(page.locator("#command")).to_have_count(0)  # leaders do not dispatch
+
+        lon, lat = b.VADUZ_CENTRE
+        created = await app.http.post(
+            "/api/v1/incidents",
+            json={"type": "fire.structure", "lon": lon, "lat": lat, "summary": "smoke"},
+            headers=crew.call_taker,
+        )
+        assert created.status_code == 201, created.text
+        await expect(page.locator("#open-count")).to_have_text("1")  # without a reload
+        await expect(page.locator("#by-type li")).to_have_count(1)
+        await page.close()
+        assert problems == []
