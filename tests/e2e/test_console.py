@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,10 +16,8 @@ from command.events import NewEvent
 from command.tables import users
 from tests.support import builders
 from tests.support import dispatch_builders as b
+from tests.support.browser import watch
 from tests.support.live import LiveApp, serve
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
 
 async def _delivered_seq(engine: AsyncEngine, event_id: int) -> int:
@@ -29,14 +26,6 @@ async def _delivered_seq(engine: AsyncEngine, event_id: int) -> int:
         await events.sequence(conn)
         seq = await conn.scalar(text("SELECT seq FROM events WHERE id = :i"), {"i": event_id})
     return int(seq)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        await browser.close()
 
 
 @pytest.fixture
@@ -50,12 +39,7 @@ async def test_sign_in_verify_an_address_and_follow_events(
 ) -> None:
     await builders.user(console_app.container.engine, "disp", "dispatcher")
     page = await browser.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on(
-        "console",
-        lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None,
-    )
+    problems = watch(page)
     await page.goto(console_app.base_url)
 
     await page.fill("input[name=username]", "disp")

@@ -5,11 +5,8 @@ losing what is typed, a forced password change, and the service's state once sig
 from __future__ import annotations
 
 import asyncio
-import shutil
-from collections.abc import AsyncIterator
 
-import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, expect
 from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,36 +18,15 @@ from ops.tcp_relay import LinkCut
 from telephony.simulator import AmiSimulator
 from tests.support import builders
 from tests.support import dispatch_builders as b
+from tests.support.browser import watch
 from tests.support.live import LiveApp, serve
 from tests.support.log_secrets import KNOWN
 from tests.support.waiting import until
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 BUILT = CONSOLES.parent / "command" / "static" / "app" / "index.html"
 #: The shared folder (AMI fixtures) and a seat of the simulated call centre.
 SHARED = CONSOLES.parent.parent / "shared"
 SEAT = "Local/1001@agents"
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    assert BUILT.is_file(), "the consoles are not built: run `make setup`"
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        await browser.close()
-
-
-def _watch(page: Page) -> list[str]:
-    """Script errors and console errors (a content-policy violation is one)."""
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on(
-        "console",
-        lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None,
-    )
-    return problems
 
 
 async def test_a_refusal_is_worded_in_chinese_and_the_switch_keeps_what_is_typed(
@@ -58,7 +34,7 @@ async def test_a_refusal_is_worded_in_chinese_and_the_switch_keeps_what_is_typed
 ) -> None:
     await builders.user(live.container.engine, "ct1", "call_taker")
     page = await browser.new_page()
-    problems = _watch(page)
+    problems = watch(page)
     await page.goto(f"{live.base_url}/app/")
     await expect(page.locator("h1")).to_have_text("指挥调度")
 
@@ -97,7 +73,7 @@ async def test_the_feed_starts_at_the_head_is_live_and_resumes_after_a_drop(
     relay = LinkCut(int(live.base_url.rsplit(":", 1)[1]))  # the network between page and app
     await relay.start()
     page = await browser.new_page()
-    problems = _watch(page)
+    problems = watch(page)
     await page.goto(f"http://127.0.0.1:{relay.port}/app/")
     await page.click("#lang")  # English
     await page.fill("input[name=username]", "ct3")
@@ -138,7 +114,7 @@ async def test_a_user_told_to_change_the_password_does_so_first(
             update(users).where(users.c.username == "ct2").values(must_change_password=True)
         )
     page = await browser.new_page()
-    problems = _watch(page)
+    problems = watch(page)
     await page.goto(f"{live.base_url}/app/")
     await page.fill("input[name=username]", "ct2")
     await page.fill("input[name=password]", builders.PASSWORD)
@@ -174,7 +150,7 @@ async def test_the_dispatcher_dispatches_and_moves_units_from_the_command_line(
         first, second = sorted(u["id"] for u in board["units"] if u["status"] == "available")[:2]
 
         page = await browser.new_page()
-        problems = _watch(page)
+        problems = watch(page)
         await page.goto(f"{app.base_url}/app/")
         await page.fill("input[name=username]", "disp1")
         await page.fill("input[name=password]", builders.PASSWORD)
@@ -252,7 +228,7 @@ async def test_a_call_pops_on_the_call_takers_desk_and_becomes_a_linked_incident
             assert located.status_code == 201, located.text
 
             page = await browser.new_page()
-            problems = _watch(page)
+            problems = watch(page)
             await page.goto(f"{app.base_url}/app/")
             await page.fill("input[name=username]", "ct9")
             await page.fill("input[name=password]", builders.PASSWORD)
@@ -319,7 +295,7 @@ async def test_the_field_terminal_gets_its_assignment_acknowledges_and_reports(
             permissions=["geolocation"],
         )
         page = await context.new_page()
-        problems = _watch(page)
+        problems = watch(page)
         await page.goto(f"{app.base_url}/app/")
         await page.fill("input[name=device_token]", token)
         await page.click("#device-sign-in button[type=submit]")
@@ -376,7 +352,7 @@ async def test_the_leader_board_shows_the_picture_and_follows_it_live(
         board = (await app.http.get("/api/v1/units/board", headers=crew.dispatcher)).json()
         available = sum(1 for u in board["units"] if u["status"] == "available")
         page = await browser.new_page()
-        problems = _watch(page)
+        problems = watch(page)
         await page.goto(f"{app.base_url}/app/")
         await page.fill("input[name=username]", "lead1")
         await page.fill("input[name=password]", builders.PASSWORD)
