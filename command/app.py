@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import exc as sa_exc
 
-from command import bootstrap
+from command import bootstrap, request_audit
 from command.api import (
     auth,
     events,
@@ -262,6 +262,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         response = await call_next(request)
+        request_audit.close(getattr(request.state, "expected_audit", None))
         principal = getattr(request.state, "principal", None)
         # Refusals before the role check are audited where they happen; malformed input
         # (422) is refused before anything is done and writes nothing at all.

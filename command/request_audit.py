@@ -38,6 +38,8 @@ class Expected:
     done: bool = False
     #: audited by the handler itself, or nothing to audit (a read sent as POST)
     handled: bool = False
+    #: the request was answered: a task it started (which copied its context) writes no row
+    closed: bool = False
 
     @property
     def settled(self) -> bool:
@@ -65,14 +67,24 @@ def handled() -> None:
 
 
 def forget() -> None:
+    """The request or frame was answered: nothing more writes its row."""
+    expected = _EXPECTED.get()
+    if expected is not None:
+        expected.closed = True
     _EXPECTED.set(None)
+
+
+def close(expected: Expected | None) -> None:
+    """``forget`` from outside the request's context (the answer's middleware)."""
+    if expected is not None:
+        expected.closed = True
 
 
 async def write(conn: AsyncConnection) -> Expected | None:
     """Write the expected row in ``conn``'s transaction, unless it is settled; returns what
     was written, to pass to ``committed`` after the commit."""
     expected = _EXPECTED.get()
-    if expected is None or expected.settled:
+    if expected is None or expected.settled or expected.closed:
         return None
     await audit.record(
         conn,
