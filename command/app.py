@@ -78,8 +78,8 @@ ROUTERS = (
 
 
 async def _audit_change(request: Request, principal: Principal, status: int) -> None:
-    """Who was refused or failed a change, from where, with what answer: nothing of it was
-    committed (a change that commits writes its row in its own transaction)."""
+    """Who was refused or failed a change, from where, with what answer (a change writes its
+    row in its own transaction, so a failed one's row was rolled back with it)."""
     action, object_type, object_id = described(request)
     container: Container = request.app.state.container
     await container.accounts.record_change(

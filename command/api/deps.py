@@ -2,7 +2,7 @@
 
 Every route declares the roles it admits with ``require_roles``; every websocket calls
 ``websocket_principal``. Refusals are audited. A change passing the role check owes one audit
-row, written in its own transaction (``command.request_audit``).
+row, written in the transaction of the change (``command.request_audit``).
 """
 
 from __future__ import annotations
