@@ -25,7 +25,7 @@ from starlette.routing import BaseRoute
 from command import request_audit
 from command.app import create_app
 from command.settings import Settings
-from tests.support import builders, dispatch_builders
+from tests.support import builders, dispatch_builders, plan_builders
 from tests.support.database import PgServer
 from tests.support.live import LiveApp
 from tests.support.terminal import connected, frame
@@ -140,6 +140,23 @@ async def _message(app: LiveApp, engine: AsyncEngine) -> Call:
     )
 
 
+async def _unit_status(app: LiveApp, engine: AsyncEngine) -> Call:
+    await dispatch_builders.add_unit(engine, "E9", "engine")
+    terminal = await dispatch_builders.terminal(engine, "E9")
+    return Call(
+        "POST", "/api/v1/units/E9/status", terminal, "POST /api/v1/units/{unit_id}/status",
+        {"status": "out_of_service", "reason": "tyre"},
+    )
+
+
+async def _plan(app: LiveApp, engine: AsyncEngine) -> Call:
+    sup = await builders.signed_in(app.http, engine, "sup1", "supervisor")
+    return Call(
+        "POST", "/api/v1/plans", sup, "POST /api/v1/plans",
+        {"yaml": plan_builders.COLLISION_YAML}, status=201,
+    )
+
+
 async def _intake(app: LiveApp, engine: AsyncEngine) -> Call:
     gateway = {"Authorization": f"Bearer {await builders.device(engine, 'sms-gw', 'intake')}"}
     return Call(
@@ -182,6 +199,8 @@ CASES: dict[str, Prepare] = {
     "priority": _priority,
     "assignment": _assign,
     "unit message": _message,
+    "unit status": _unit_status,
+    "plan import": _plan,
     "sms intake": _intake,
     "caller location": _location,
     "sign out": _logout,
