@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import exc as sa_exc
 
-from command import bootstrap
+from command import bootstrap, request_audit
 from command.api import (
     auth,
     events,
@@ -29,7 +29,7 @@ from command.api import (
     tracking,
     units,
 )
-from command.api.deps import bearer_token, client_address
+from command.api.deps import READ_ONLY, bearer_token, client_address, described
 from command.api.integer_bounds import integers_within_64_bits
 from command.api.request_guard import Limits, RequestGuard
 from command.api.schemas.common import ErrorOut
@@ -77,23 +77,25 @@ ROUTERS = (
 )
 
 
-READ_ONLY = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
 async def _audit_change(request: Request, principal: Principal, status: int) -> None:
-    """Who changed what, from where, with what result: for every change a handler did not
-    audit itself (the event log has the change; this row has the request)."""
-    route = request.scope.get("route")
-    template = getattr(route, "path", request.url.path)
-    params = request.path_params
+    """Who was refused or failed a change, from where, with what answer (a change writes its
+    row in its own transaction, so a failed one's row was rolled back with it)."""
+    action, object_type, object_id = described(request)
     container: Container = request.app.state.container
     await container.accounts.record_change(
         Origin(principal.actor, client_address(request)),
-        action=f"{request.method} {template}",
-        object_type=template.removeprefix("/api/v1/").split("/")[0],
-        object_id=",".join(f"{k}={v}" for k, v in params.items()) or "-",
-        result="ok" if status < 400 else f"failed: {status}",
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        result=f"failed: {status}",
     )
+
+
+def _audited(request: Request) -> bool:
+    """The change wrote its audit row in its transaction (or its handler audited it)."""
+    expected = getattr(request.state, "expected_audit", None)
+    done = expected is not None and expected.settled
+    return bool(getattr(request.state, "audited", False)) or done
 
 
 def _field(error: Mapping[str, Any]) -> str:
@@ -253,20 +255,26 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
             422,
         )
 
+    app.state.unaudited = []  # successes that committed without their audit row (bugs)
+
     @app.middleware("http")
     async def audit_changes(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         response = await call_next(request)
-        # A handler that audits its own change does so in the change's transaction: when the
-        # change fails, that row is rolled back with it and the failure is recorded here.
-        audited = getattr(request.state, "audited", False) and response.status_code < 400
-        if request.method not in READ_ONLY and not audited:
-            principal = getattr(request.state, "principal", None)
-            # Refusals before the role check are audited where they happen; malformed input
-            # (422) is refused before anything is done and writes nothing at all.
-            if principal is not None and response.status_code != 422:
-                await _audit_change(request, principal, response.status_code)
+        request_audit.close(getattr(request.state, "expected_audit", None))
+        principal = getattr(request.state, "principal", None)
+        # Refusals before the role check are audited where they happen; malformed input
+        # (422) is refused before anything is done and writes nothing at all.
+        if request.method in READ_ONLY or principal is None or response.status_code == 422:
+            return response
+        if response.status_code >= 400:
+            # Rolled back, so its audit row too: the refusal or failure is recorded here.
+            await _audit_change(request, principal, response.status_code)
+        elif not _audited(request):
+            action = described(request)[0]
+            log.error("%s succeeded without an audit row in its transaction", action)
+            request.app.state.unaudited.append(action)
         return response
 
     @app.middleware("http")

@@ -1,8 +1,9 @@
 """One use case, one transaction: its connection, its time and actor, and the events it emits.
 
 Changes are checked before anything is written, rows are versioned (a concurrent change raises
-``Conflict``), and the events are appended last, just before commit: a refused request changes
-nothing, and every change that commits is in the log with its events.
+``Conflict``), and the events are appended last, just before commit, with the audit row the
+request owes (``command.request_audit``): a refused request changes nothing, and every change
+that commits is in the log with its events and its audit row.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from command import events
+from command import events, request_audit
 from command.events import NewEvent
 
 
@@ -40,11 +41,14 @@ class UnitOfWork:
 
     @asynccontextmanager
     async def begin(self, actor: str) -> AsyncIterator[Work]:
-        """A transaction that commits with its events, or rolls back whole on an error."""
+        """A transaction that commits with its events and the request's audit row, or rolls
+        back whole on an error."""
         async with self.engine.begin() as conn:
             work = Work(conn, self.clock(), actor)
             yield work
+            written = await request_audit.write(conn)
             await events.append(conn, work.events)
+        request_audit.committed(written)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

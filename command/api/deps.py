@@ -1,7 +1,8 @@
 """Request dependencies: the container, and who is calling (with the role check).
 
 Every route declares the roles it admits with ``require_roles``; every websocket calls
-``websocket_principal``. Refusals are audited.
+``websocket_principal``. Refusals are audited. A change passing the role check owes one audit
+row, written in the transaction of the change (``command.request_audit``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request, WebSocket
 
+from command import request_audit
 from command.api.ws_guard import GUARD, SocketGuard
 from command.auth.roles import Role
 from command.auth.service import Principal
@@ -38,11 +40,44 @@ def client_address(request: Request | WebSocket) -> str:
 def audit_source(request: Request | WebSocket) -> str:
     """The caller's address for an audit row written by the handler itself.
 
-    Marks the request as audited, so the catch-all audit of changes does not write a second row
-    when the change succeeds.
+    Marks the request as audited, so neither its transaction nor the catch-all audit of
+    changes writes a second row when the change succeeds.
     """
     request.state.audited = True
+    request_audit.handled()
     return client_address(request)
+
+
+def changes_nothing(request: Request) -> None:
+    """Dependency of a route that only reads though sent as POST: it owes no audit row."""
+    request.state.audited = True
+    request_audit.handled()
+
+
+READ_ONLY = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def described(request: Request) -> tuple[str, str, str]:
+    """The request as its audit row names it: action, object type and object id."""
+    route = request.scope.get("route")
+    template = getattr(route, "path", request.url.path)
+    params = request.path_params
+    return (
+        f"{request.method} {template}",
+        template.removeprefix("/api/v1/").split("/")[0],
+        ",".join(f"{k}={v}" for k, v in params.items()) or "-",
+    )
+
+
+def _expect_audit(request: Request, principal: Principal) -> None:
+    """A change owes its audit row, which its transaction writes (``command.request_audit``)."""
+    if request.method in READ_ONLY or getattr(request.state, "audited", False):
+        return
+    action, object_type, object_id = described(request)
+    origin = Origin(principal.actor, client_address(request))
+    request.state.expected_audit = request_audit.expect(
+        request_audit.Expected(origin, action, object_type, object_id)
+    )
 
 
 def origin_of(request: Request | WebSocket, principal: Principal) -> Origin:
@@ -104,8 +139,10 @@ def require_roles(
             what = f"{request.method} {request.url.path}"
             raise await _refuse(container, principal, what, client_address(request), wanted)
         request.state.principal = principal
+        _expect_audit(request, principal)
         return principal
 
+    dependency.expects_audit = True  # type: ignore[attr-defined]  # (checked by the tests)
     return dependency
 
 

@@ -21,7 +21,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from command.api.deps import ContainerDep, client_address, origin_of, require_roles
+from command.api.deps import (
+    ContainerDep,
+    changes_nothing,
+    client_address,
+    origin_of,
+    require_roles,
+)
 from command.api.incident_access import incident_reader, reader_of, route_of
 from command.api.schemas.incidents import (
     AssignedOut,
@@ -104,7 +110,7 @@ def _assigned(done: Assigned, c: ContainerDep) -> AssignedOut:
 # ---------------------------------------------------------------------- logging
 
 
-@router.post("/duplicates")
+@router.post("/duplicates", dependencies=[Depends(changes_nothing)])
 async def duplicates(
     body: DuplicatesIn, request: Request, who: Creator, c: ContainerDep
 ) -> DuplicatesOut:
@@ -366,7 +372,7 @@ async def merge(
 # ---------------------------------------------------------------------- dispatching
 
 
-@router.post("/{incident_id}/recommendation")
+@router.post("/{incident_id}/recommendation", dependencies=[Depends(changes_nothing)])
 async def recommendation(
     incident_id: int, _: DispatcherOf, c: ContainerDep, body: RecommendIn | None = None
 ) -> IncidentRecommendationOut:

@@ -14,7 +14,7 @@ import contextlib
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from command.api.deps import WS_FORBIDDEN, websocket_principal
+from command.api.deps import WS_FORBIDDEN, client_address, websocket_principal
 from command.auth.roles import Role
 from command.bootstrap import Container
 from command.errors import CadError
@@ -33,7 +33,7 @@ async def terminal(ws: WebSocket) -> None:
         return
     terminals = container.terminals
     try:
-        session = await terminals.open(principal)
+        session = await terminals.open(principal, client_address(ws))
     except CadError as exc:
         await ws.close(code=WS_FORBIDDEN, reason=exc.message[:120])
         return

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from command import request_audit
 from command.auth import revocations
 from command.auth.governance import check_device_roles, check_user_roles
 from command.auth.passwords import (
@@ -236,7 +237,7 @@ async def authenticate(engine: AsyncEngine, policy: Policy, token: str, now: dat
 
 
 async def logout(engine: AsyncEngine, principal: Principal) -> None:
-    async with engine.begin() as conn:
+    async with request_audit.transaction(engine) as conn:
         await conn.execute(
             update(tokens).where(tokens.c.id == principal.token_id).values(revoked_at=func.now())
         )

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from command import audit
+from command import audit, request_audit
 from command import events as event_log
 from command.auth.roles import Role
 from command.auth.service import Principal
@@ -471,7 +471,7 @@ class TelephonyService:
         reason: str | None,
     ) -> None:
         self.bridge.check_interface(interface)
-        async with self.engine.begin() as conn:
+        async with request_audit.transaction(self.engine) as conn:
             before = await store.seat_user(conn, interface)
             await store.bind_user(conn, interface, name, username, self.clock())
         try:
@@ -573,25 +573,25 @@ class TelephonyService:
     ) -> None:
         """Who listened in, hung up, transferred ... from where."""
         async with self.engine.begin() as conn:
-            await audit.record(
-                conn,
-                actor=origin.actor,
-                action=f"telephony.{action}",
-                object_type=object_type,
-                object_id=object_id,
-                source=origin.source,
-                result="ok",
-                detail=detail,
-            )
+            await _record(conn, origin, action, object_type, object_id, **detail)
+
+    async def _audit_request(self) -> None:
+        """The request's audit row, for a change Asterisk holds (no row of ours changes): once
+        Asterisk has taken it, as the call-centre actions above."""
+        async with request_audit.transaction(self.engine):
+            pass
 
     async def pause(self, interface: str, reason: str) -> None:
         await self.bridge.pause(interface, reason)
+        await self._audit_request()
 
     async def resume(self, interface: str) -> None:
         await self.bridge.resume(interface)
+        await self._audit_request()
 
     async def sign_out(self, interface: str) -> None:
         await self.bridge.sign_out(interface)
+        await self._audit_request()
 
     async def transfer(
         self, call_id: str, exten: str, context: str | None, attended: bool, origin: Origin
@@ -633,12 +633,13 @@ class TelephonyService:
                 await incident_store.get(conn, incident_id)
         action, made = await self.bridge.call_back(interface, number, origin_call=call_id,
                                                    incident=incident_id)
-        if incident_id is not None:
-            async with self.engine.begin() as conn:
+        # The link to the incident and the audit row commit together.
+        async with self.engine.begin() as conn:
+            if incident_id is not None:
                 await incident_store.link_call(conn, incident_id, made, None, number,
                                                self.clock(), origin.actor)
-        await self._audit(origin, "call_back", "seat", interface, number=number, call=made,
-                          origin_call=call_id, incident=incident_id)
+            await _record(conn, origin, "call_back", "seat", interface, number=number,
+                          call=made, origin_call=call_id, incident=incident_id)
         return action, made
 
     def link_status(self) -> dict[str, Any]:
@@ -675,7 +676,7 @@ class TelephonyService:
             )
         file = await self.bridge.start_recording(call_id)
         now = self.clock()
-        async with self.engine.begin() as conn:
+        async with request_audit.transaction(self.engine) as conn:
             rec_id = await store.add_recording(conn, call_id, file, now, actor)
             await event_log.append(
                 conn,
@@ -694,7 +695,7 @@ class TelephonyService:
 
     async def stop_recording(self, call_id: str, actor: str) -> int:
         await self.bridge.stop_recording(call_id)
-        async with self.engine.begin() as conn:
+        async with request_audit.transaction(self.engine) as conn:
             stopped = await store.stop_recordings(conn, call_id, self.clock())
             await event_log.append(
                 conn,
@@ -721,7 +722,7 @@ class TelephonyService:
     async def push_location(
         self, number: str, lat: float, lon: float, accuracy_m: float | None, source: str
     ) -> int:
-        async with self.engine.begin() as conn:
+        async with request_audit.transaction(self.engine) as conn:
             loc_id = await store.push_location(
                 conn, number, lat, lon, accuracy_m, source, self.clock()
             )
@@ -755,7 +756,7 @@ class TelephonyService:
     async def intake(self, report: Report, actor: str) -> dict[str, Any]:
         """Store the report, queue it, and offer it to an available seat if there is one."""
         now = self.clock()
-        async with self.engine.begin() as conn:
+        async with request_audit.transaction(self.engine) as conn:
             call_id, new = await store.intake(conn, report, now, actor)
             if new:
                 await event_log.append(conn, [to_new_event(e, actor) for e in new])
@@ -782,7 +783,7 @@ class TelephonyService:
                 log.exception("waiting reports could not be offered")
 
     async def move_report(self, call_id: str, to: str, seat: str | None, actor: str) -> None:
-        async with self.engine.begin() as conn:
+        async with request_audit.transaction(self.engine) as conn:
             new = await store.move_report(conn, call_id, to, seat, self.clock())
             await event_log.append(conn, [to_new_event(e, actor) for e in new])
         self.hub.poke()
@@ -794,3 +795,24 @@ class TelephonyService:
                     self._report_seats.pop(call_id, None)
             if isinstance(event, CallTransitioned) and event.to_state == "offered":
                 await self._pop(event.call)
+
+
+async def _record(
+    conn: AsyncConnection,
+    origin: Origin,
+    action: str,
+    object_type: str,
+    object_id: str,
+    **detail: Any,
+) -> None:
+    """The audit row of a call-centre action, in the caller's transaction."""
+    await audit.record(
+        conn,
+        actor=origin.actor,
+        action=f"telephony.{action}",
+        object_type=object_type,
+        object_id=object_id,
+        source=origin.source,
+        result="ok",
+        detail=detail,
+    )

@@ -34,7 +34,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from command import events
+from command import events, request_audit
 from command.auth.roles import Role
 from command.auth.service import Principal
 from command.dispatching.assignments import Assignments
@@ -44,6 +44,7 @@ from command.eventhub import EventHub
 from command.events import Event, NewEvent
 from command.incidents.access import IncidentAccess
 from command.incidents.config import IncidentConfig
+from command.origin import Origin
 from command.tracking import keys
 from command.tracking.service import Tracking
 from dispatch.avl import terminal
@@ -55,6 +56,8 @@ from gis.errors import GisError
 from gis.routing import RoadGraphs
 
 log = logging.getLogger(__name__)
+
+_KINDS: dict[type, str] = {StatusMsg: "status", AckMsg: "ack", TextMsg: "message"}
 
 V = terminal.VERSION
 Frame = dict[str, Any]
@@ -82,6 +85,8 @@ class Session:
     #: set when the outbox overflowed: the connection is closed, the terminal reconnects and
     #: gets its current assignment again
     lagged: asyncio.Event = field(default_factory=asyncio.Event)
+    #: the terminal's address, for the audit rows of its changes
+    source: str = "websocket"
 
     def push(self, frame: Frame) -> None:
         try:
@@ -151,10 +156,12 @@ class Terminals:
         self._task: asyncio.Task[None] | None = None
         #: frames refused by the rate limit, per device (health and tests read it)
         self.limited: dict[str, int] = {}
+        #: changes answered without their audit row (bugs: the tests read it)
+        self.unaudited: list[str] = []
 
     # ------------------------------------------------------------------ sessions
 
-    async def open(self, principal: Principal) -> Session:
+    async def open(self, principal: Principal, source: str = "websocket") -> Session:
         """A session for a unit's terminal: its token names the unit it reports for."""
         if Role.FIELD_UNIT not in principal.roles:
             raise Forbidden(
@@ -175,7 +182,8 @@ class Terminals:
                 ) from None
             unit = found[0]
         session = Session(
-            principal.name, unit.id, principal.actor, asyncio.Queue(self.policy.outbox)
+            principal.name, unit.id, principal.actor, asyncio.Queue(self.policy.outbox),
+            source=source,
         )
         self._sessions.setdefault(unit.id, set()).add(session)
         return session
@@ -233,14 +241,33 @@ class Terminals:
             if isinstance(msg, PositionsMsg):
                 field_name = "positions" if msg.batch else "position"
                 return await self._positions(session, msg)
-            if isinstance(msg, StatusMsg):
-                field_name = "status"
-                return await self._status(session, msg)
-            if isinstance(msg, AckMsg):
-                field_name = "assignment_id"
-                return await self._ack(session, msg)
-            field_name = "text"
-            return await self._text(session, msg)
+            # Positions are not audited one by one (docs/security.md); every other frame
+            # changes state and its audit row commits with the change.
+            expected = request_audit.expect(
+                request_audit.Expected(
+                    Origin(session.actor, session.source),
+                    f"terminal.{_KINDS.get(type(msg), 'message')}",
+                    "unit",
+                    session.unit_id,
+                )
+            )
+            try:
+                if isinstance(msg, StatusMsg):
+                    field_name = "status"
+                    answer = await self._status(session, msg)
+                elif isinstance(msg, AckMsg):
+                    field_name = "assignment_id"
+                    answer = await self._ack(session, msg)
+                else:
+                    field_name = "text"
+                    answer = await self._text(session, msg)
+            finally:
+                request_audit.forget()
+            # A replayed frame changed nothing (the first answer's row stands).
+            if not answer.get("duplicate") and not expected.settled:
+                log.error("%s from %s answered without its audit row", expected.action, key)
+                self.unaudited.append(expected.action)
+            return answer
         except (CadError, DispatchError, GisError) as exc:
             return error_frame(exc, key, field_name)
 
@@ -362,7 +389,7 @@ class Terminals:
     async def _text(self, session: Session, msg: TextMsg) -> Frame:
         answer: Frame = {}
         try:
-            async with self.engine.begin() as conn:
+            async with request_audit.transaction(self.engine) as conn:
                 if not await keys.claim(conn, session.device, msg.key, "message", answer):
                     raise _Replayed
                 await events.append(
@@ -379,7 +406,7 @@ class Terminals:
         """A dispatcher's message to a unit: an event, pushed to the unit's open terminals in
         every process."""
         await self.unit_status.unit(unit_id)  # NotFound for an unknown unit
-        async with self.engine.begin() as conn:
+        async with request_audit.transaction(self.engine) as conn:
             await events.append(
                 conn, [NewEvent("unit.message_sent", "unit", unit_id, {"text": text}, actor)]
             )

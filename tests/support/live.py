@@ -6,7 +6,7 @@ import asyncio
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import httpx
@@ -26,6 +26,8 @@ class LiveApp:
     base_url: str
     ws_url: str
     http: httpx.AsyncClient
+    #: changes answered without their audit row (``command.app``): none, or the test fails
+    unaudited: list[str] = field(default_factory=list)
 
     def advance(self, delta: timedelta) -> None:
         """Move the app's clock forward (lockouts, idle sessions)."""
@@ -70,7 +72,16 @@ async def serve(database_url: str, **overrides: object) -> AsyncIterator[LiveApp
             timeout=30,
             event_hooks={"request": [_sent_secrets], "response": [_answered_secrets]},
         ) as http:
-            yield LiveApp(container, f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", http)
+            yield LiveApp(
+                container,
+                f"http://127.0.0.1:{port}",
+                f"ws://127.0.0.1:{port}",
+                http,
+                app.state.unaudited,
+            )
+        unaudited = [*app.state.unaudited, *container.terminals.unaudited]
+        # Every change the test made must have committed with its audit row (request_audit).
+        assert not unaudited, f"changes answered without their audit row: {unaudited}"
     finally:
         server.should_exit = True
         await task
