@@ -169,6 +169,12 @@ def take(cluster: Cluster, directory: Path) -> Backup:
     return _read(directory / name)
 
 
+def verify(backup: Backup) -> None:
+    """Check ``backup`` against its manifest (every file, its checksum, the WAL it needs);
+    raises ClusterError saying what is wrong."""
+    _client_less([str(find_bindir() / "pg_verifybackup"), "-q", "--ignore", META, str(backup.path)])
+
+
 def _read(path: Path) -> Backup:
     meta = json.loads((path / META).read_text())
     fields = {

@@ -188,6 +188,15 @@ def restore_cmd(args: argparse.Namespace, settings: Settings) -> int:
     directory = (args.directory or settings.backup_path).resolve()
     backup = choose(pgbackup.backups(directory), args.backup, target)
     try:
+        pgbackup.verify(backup)
+    except ClusterError as exc:
+        raise InvalidInput(
+            f"backup {backup.name} does not match its manifest, nothing was changed: {exc}",
+            code="backup.damaged",
+            backup=backup.name,
+            reason=str(exc),
+        ) from exc
+    try:
         if not cluster.running():
             cluster.start()  # to archive what it wrote last (a lost cluster will not start)
     except ClusterError:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -194,6 +195,12 @@ def test_restore_to_a_time_brings_back_every_table_as_it_was(centre: Centre) -> 
     later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     assert "is in the future" in _refused(c, "--to-time", later)
     assert "no backup named" in _refused(c, "19700101T000000Z")
+    # A copy of the backup with one file gone is refused before anything is done.
+    damaged = c.settings.backup_path / "20000101T000000Z"
+    shutil.copytree(c.settings.backup_path / name.group(1), damaged, symlinks=True)
+    (damaged / "global" / "pg_control").unlink()
+    assert "does not match its manifest" in _refused(c, damaged.name)
+    shutil.rmtree(damaged)
     _untouched(c, after, identity)
 
     clock = time.monotonic()
@@ -246,3 +253,11 @@ def test_backup_keep_prunes_older_backups_and_their_wal(centre: Centre) -> None:
     )
     assert segments, "no WAL archived"
     assert segments[0] == kept.start_wal
+
+
+def test_backup_and_restore_refuse_a_server_that_is_not_embedded() -> None:
+    elsewhere = {"CAD_DATABASE_URL": "postgresql://cad_app:secret@127.0.0.1:9/cad"}
+    for args in (("backup",), ("restore",), ("restore", "--to-time", "2026-01-01T00:00:00Z")):
+        done = cad(*args, **elsewhere)
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "CAD_DATABASE_URL is set" in done.stderr
