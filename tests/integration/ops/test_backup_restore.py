@@ -176,6 +176,7 @@ def test_restore_to_a_time_brings_back_every_table_as_it_was(centre: Centre) -> 
     assert done.returncode == 0, done.stderr
     name = re.search(r"^backup (\S+) in ", done.stdout, re.M)
     assert name, done.stdout
+    print(done.stdout)
     listed = cad("backup", "list", **c.env)
     assert name.group(1) in listed.stdout, listed.stdout
     assert "WAL archive" in listed.stdout, listed.stdout
