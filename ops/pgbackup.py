@@ -126,29 +126,14 @@ def take(cluster: Cluster, directory: Path) -> Backup:
     shutil.rmtree(part, ignore_errors=True)
     bindir = find_bindir()
     clock = time.monotonic()
-    _client(
-        cluster,
-        [
-            str(bindir / "pg_basebackup"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(cluster.port),
-            "-U",
-            DB_USER,
-            "--no-password",
-            "-D",
-            str(part),
-            "-Fp",
-            "-X",
-            "stream",
-            "--checkpoint=fast",
-            "--manifest-checksums=CRC32C",
-        ],
-    )
-    finished = datetime.now(UTC)
-    seconds = time.monotonic() - clock
-    _client(cluster, [str(bindir / "pg_verifybackup"), "-q", str(part)])
+    try:
+        _base_backup(cluster, part)
+        finished = datetime.now(UTC)
+        seconds = time.monotonic() - clock
+        _client(cluster, [str(bindir / "pg_verifybackup"), "-q", str(part)])
+    except ClusterError:
+        shutil.rmtree(part, ignore_errors=True)  # nothing half-made stays behind
+        raise
     ranges = json.loads((part / "backup_manifest").read_text())["WAL-Ranges"]
     timeline = int(ranges[-1]["Timeline"])
     start_lsn, end_lsn = str(ranges[0]["Start-LSN"]), str(ranges[-1]["End-LSN"])
@@ -173,6 +158,29 @@ def verify(backup: Backup) -> None:
     """Check ``backup`` against its manifest (every file, its checksum, the WAL it needs);
     raises ClusterError saying what is wrong."""
     _client_less([str(find_bindir() / "pg_verifybackup"), "-q", "--ignore", META, str(backup.path)])
+
+
+def _base_backup(cluster: Cluster, part: Path) -> None:
+    _client(
+        cluster,
+        [
+            str(find_bindir() / "pg_basebackup"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(cluster.port),
+            "-U",
+            DB_USER,
+            "--no-password",
+            "-D",
+            str(part),
+            "-Fp",
+            "-X",
+            "stream",
+            "--checkpoint=fast",
+            "--manifest-checksums=CRC32C",
+        ],
+    )
 
 
 def _read(path: Path) -> Backup:
@@ -258,17 +266,21 @@ def _place(backup: Backup, data: Path) -> None:
 
 def _recovery_lines(cluster: Cluster, since: int) -> list[str]:
     """The server log's lines on where recovery stopped, written after byte ``since``."""
-    try:
-        with cluster.log_file.open("rb") as log_:
-            log_.seek(since)
-            text = log_.read().decode(errors="replace")
-    except OSError:
-        return []
     wanted = ("recovery stopping", "last completed", "selected new timeline", "redo done")
+    text = _log_since(cluster, since)
     return [line.strip() for line in text.splitlines() if any(w in line for w in wanted)]
 
 
-def _wait_promoted(cluster: Cluster, timeout: float) -> None:
+def _log_since(cluster: Cluster, since: int) -> str:
+    try:
+        with cluster.log_file.open("rb") as log_:
+            log_.seek(since)
+            return log_.read().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _wait_promoted(cluster: Cluster, since: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -276,7 +288,8 @@ def _wait_promoted(cluster: Cluster, timeout: float) -> None:
                 return
         except ClusterError:
             if not cluster.running():
-                raise
+                tail = "\n".join(_log_since(cluster, since).splitlines()[-15:])
+                raise ClusterError(f"the restored server stopped in recovery:\n{tail}") from None
         if time.monotonic() > deadline:
             raise ClusterError(f"the restored server did not finish recovery in {timeout:g} s")
         time.sleep(0.1)
@@ -306,7 +319,7 @@ def restore(
         cluster.recovery_conf.write_text(_recovery_settings(cluster.archive_dir, target))
         (cluster.data / "recovery.signal").touch()
         cluster.start()
-        _wait_promoted(cluster, timeout)
+        _wait_promoted(cluster, since, timeout)
     except (ClusterError, OSError) as exc:
         _put_back(cluster, aside, stamp)
         raise ClusterError(f"the restore failed, the old data directory is back: {exc}") from exc

@@ -29,7 +29,7 @@ from command.audit_trail import AuditTrail
 from command.incidents import store
 from command.settings import Settings
 from ops import pgbackup
-from ops.pgcluster import Cluster
+from ops.pgcluster import Cluster, ClusterError
 from tests.support.cli import cad, embedded_cluster
 
 
@@ -262,3 +262,20 @@ def test_backup_and_restore_refuse_a_server_that_is_not_embedded() -> None:
         done = cad(*args, **elsewhere)
         assert done.returncode == 2, done.stdout + done.stderr
         assert "CAD_DATABASE_URL is set" in done.stderr
+
+
+def test_a_restore_that_fails_puts_the_old_data_directory_back(centre: Centre) -> None:
+    c = centre
+    done = cad("backup", **c.env)
+    assert done.returncode == 0, done.stderr
+    asyncio.run(_write(c, "unarchived", 2))
+    before, identity = asyncio.run(_counts(c)), _identity(c)
+    backup = pgbackup.backups(c.settings.backup_path)[-1]
+    # Straight to the restore, without archiving the newest WAL first: the archive cannot
+    # reach this time, so the restored server refuses to promote.
+    with pytest.raises(ClusterError, match="the old data directory is back") as failed:
+        pgbackup.restore(c.cluster, backup, datetime.now(UTC))
+    assert "recovery ended before configured recovery target was reached" in str(failed.value)
+    assert asyncio.run(_counts(c)) == before
+    assert _identity(c) == identity
+    assert len(list(c.cluster.root.glob("data.failed-restore-*"))) == 1
