@@ -241,9 +241,10 @@ def test_restore_to_a_time_brings_back_every_table_as_it_was(centre: Centre) -> 
 
 
 def test_backup_keep_prunes_older_backups_and_their_wal(centre: Centre) -> None:
-    for _ in range(2):
-        done = cad("backup", "--keep", "1", **centre.env)
-        assert done.returncode == 0, done.stderr
+    if not pgbackup.backups(centre.settings.backup_path):  # (run alone: one to prune)
+        assert cad("backup", **centre.env).returncode == 0
+    done = cad("backup", "--keep", "1", **centre.env)
+    assert done.returncode == 0, done.stderr
     names = [p.name for p in centre.settings.backup_path.iterdir() if p.name != "wal"]
     assert len(names) == 1, names
     assert "removed backup" in done.stdout
