@@ -62,6 +62,7 @@ class Restored:
     moved_aside: Path | None  # None: the old data directory was removed (``force``)
     timeline: int
     seconds: float
+    salvaged: int  # WAL segments of the old data directory that the archive did not have
     recovery_log: list[str]  # the server's own lines on where it stopped
 
 
@@ -264,6 +265,19 @@ def _place(backup: Backup, data: Path) -> None:
         (data / leftover).unlink(missing_ok=True)
 
 
+def _salvage(old_wal: Path, new_wal: Path, archive: Path) -> int:
+    """Copy the segments the old server wrote but had not archived (its last ones, when it
+    crashed or cannot start) to where recovery looks once the archive has no more. The
+    archive is read first, and recovery checks each page's cluster and position, so a segment
+    from elsewhere or recycled ahead of time ends the replay rather than corrupting it."""
+    copied = 0
+    for segment in sorted(old_wal.glob("[0-9A-F]" * 24)) if old_wal.is_dir() else []:
+        if not (archive / segment.name).exists() and not (new_wal / segment.name).exists():
+            shutil.copy2(segment, new_wal / segment.name)
+            copied += 1
+    return copied
+
+
 def _recovery_lines(cluster: Cluster, since: int) -> list[str]:
     """The server log's lines on where recovery stopped, written after byte ``since``."""
     wanted = ("recovery stopping", "last completed", "selected new timeline", "redo done")
@@ -304,8 +318,9 @@ def restore(
     timeout: float = 300.0,
 ) -> Restored:
     """Stop the server, put ``backup`` in place (the old data directory moved aside, or with
-    ``force`` removed once the restore worked), replay the archive up to ``target`` (None: all
-    of it), start, and wait for the promotion. On failure the old data directory comes back."""
+    ``force`` removed once the restore worked), replay the archive and then the old server's
+    unarchived WAL up to ``target`` (None: all of it), start, and wait for the promotion. On
+    failure the old data directory comes back."""
     if cluster.archive_dir is None:
         raise ClusterError("this cluster has no WAL archive to restore from")
     clock = time.monotonic()
@@ -316,12 +331,19 @@ def restore(
     since = cluster.log_file.stat().st_size if cluster.log_file.exists() else 0
     try:
         _place(backup, cluster.data)
+        salvaged = _salvage(aside / "pg_wal", cluster.data / "pg_wal", cluster.archive_dir)
         cluster.recovery_conf.write_text(_recovery_settings(cluster.archive_dir, target))
         (cluster.data / "recovery.signal").touch()
         cluster.start()
         _wait_promoted(cluster, since, timeout)
     except (ClusterError, OSError) as exc:
-        _put_back(cluster, aside, stamp)
+        try:
+            _put_back(cluster, aside, stamp)
+        except ClusterError as again:  # (it did not start before the restore either)
+            raise ClusterError(
+                f"the restore failed: {exc}\nthe old data directory is back in "
+                f"{cluster.data} but does not start: {again}"
+            ) from exc
         raise ClusterError(f"the restore failed, the old data directory is back: {exc}") from exc
     cluster.recovery_conf.unlink(missing_ok=True)
     timeline = int(sql(cluster, "SELECT pg_walfile_name(pg_current_wal_lsn())")[:8], 16)
@@ -335,6 +357,7 @@ def restore(
         moved_aside=moved,
         timeline=timeline,
         seconds=time.monotonic() - clock,
+        salvaged=salvaged,
         recovery_log=_recovery_lines(cluster, since),
     )
 

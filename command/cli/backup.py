@@ -217,6 +217,11 @@ def restore_cmd(args: argparse.Namespace, settings: Settings) -> int:
         raise Unavailable(str(exc), code="backup.restore_failed", reason=str(exc)) from exc
     print(f"restored backup {backup.name} ({backup.finished.isoformat()})")
     print(f"  replayed the archived WAL up to {target.isoformat() if target else 'its end'}")
+    if restored.salvaged:
+        print(
+            f"  and {restored.salvaged} WAL segments of the old data directory that were not "
+            "archived yet"
+        )
     for line in restored.recovery_log:
         print(f"  server: {line}")
     print(f"  promoted on timeline {restored.timeline} in {restored.seconds:.2f} s")

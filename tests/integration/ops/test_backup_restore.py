@@ -12,8 +12,10 @@ nothing.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
+import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +33,7 @@ from command.settings import Settings
 from ops import pgbackup
 from ops.pgcluster import Cluster, ClusterError
 from tests.support.cli import cad, embedded_cluster
+from tests.support.waiting import until
 
 
 @dataclass
@@ -272,11 +275,40 @@ def test_a_restore_that_fails_puts_the_old_data_directory_back(centre: Centre) -
     asyncio.run(_write(c, "unarchived", 2))
     before, identity = asyncio.run(_counts(c)), _identity(c)
     backup = pgbackup.backups(c.settings.backup_path)[-1]
-    # Straight to the restore, without archiving the newest WAL first: the archive cannot
-    # reach this time, so the restored server refuses to promote.
+    # Straight to the restore, without the commit `cad restore` stamps first: no WAL reaches
+    # past this time, so the restored server refuses to promote.
     with pytest.raises(ClusterError, match="the old data directory is back") as failed:
         pgbackup.restore(c.cluster, backup, datetime.now(UTC))
     assert "recovery ended before configured recovery target was reached" in str(failed.value)
     assert asyncio.run(_counts(c)) == before
     assert _identity(c) == identity
     assert len(list(c.cluster.root.glob("data.failed-restore-*"))) == 1
+
+
+def test_a_cluster_that_no_longer_starts_is_restored_with_its_unarchived_wal(
+    centre: Centre,
+) -> None:
+    c = centre
+    if not pgbackup.backups(c.settings.backup_path):  # (run alone)
+        assert cad("backup", **c.env).returncode == 0
+    kept = asyncio.run(_write(c, "kept-unarchived", 3))
+    at_t = asyncio.run(_counts(c))
+    target = datetime.now(UTC)
+    lost = asyncio.run(_write(c, "lost-unarchived", 2))
+    # The server crashes with its newest WAL not archived (a clean stop would archive it),
+    # and its control file is lost.
+    os.kill(int((c.cluster.data / "postmaster.pid").read_text().split()[0]), signal.SIGKILL)
+    asyncio.run(until(lambda: not c.cluster.running()))
+    (c.cluster.data / "global" / "pg_control").unlink()
+
+    done = cad("restore", "--to-time", target.isoformat(), **c.env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "the cluster does not start" in done.stdout
+    assert re.search(r"and [1-9][0-9]* WAL segments of the old data directory", done.stdout)
+    assert asyncio.run(_counts(c)) == {**at_t, "audit_log": at_t["audit_log"] + 1}
+    numbers = asyncio.run(_fetch(c, "SELECT array_agg(number) FROM incidents"))
+    assert isinstance(numbers, list)
+    assert set(kept) <= set(numbers)
+    assert not set(lost) & set(numbers)
+    verified = cad("audit", "verify", **c.env)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
