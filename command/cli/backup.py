@@ -24,7 +24,7 @@ from command.settings import Settings
 from command.tables import audit_log
 from ops import pgbackup
 from ops.pgbackup import Backup
-from ops.pgcluster import ClusterError
+from ops.pgcluster import Cluster, ClusterError
 
 
 def _time(raw: str) -> datetime:
@@ -83,14 +83,23 @@ def _embedded(settings: Settings, what: str) -> None:
         )
 
 
+def _initialised(cluster: Cluster) -> None:
+    if not cluster.initialised():
+        raise InvalidInput(
+            "there is no embedded cluster yet: `cad db init` creates it",
+            code="database.no_cluster",
+        )
+
+
 def _megabytes(size: int) -> str:
     return f"{size / 1_048_576:.1f} MB"
 
 
 def backup_cmd(args: argparse.Namespace, settings: Settings) -> int:
     _embedded(settings, "backup")
-    ensure_embedded_running(settings)
     cluster = cluster_for(settings)
+    _initialised(cluster)
+    ensure_embedded_running(settings)
     directory = (args.to or settings.backup_path).resolve()
     try:
         archiving = pgbackup.sql(cluster, "SHOW archive_mode") == "on"
@@ -171,11 +180,7 @@ def choose(found: list[Backup], name: str | None, target: datetime | None) -> Ba
 def restore_cmd(args: argparse.Namespace, settings: Settings) -> int:
     _embedded(settings, "restore")
     cluster = cluster_for(settings)
-    if not cluster.initialised():
-        raise InvalidInput(
-            "there is no embedded cluster yet: `cad db init` creates it",
-            code="database.no_cluster",
-        )
+    _initialised(cluster)
     target: datetime | None = args.to_time
     now = datetime.now(UTC)
     if target is not None and target > now:

@@ -260,6 +260,15 @@ def test_backup_keep_prunes_older_backups_and_their_wal(centre: Centre) -> None:
     assert segments[0] == kept.start_wal
 
 
+def test_backup_and_restore_refuse_without_a_cluster() -> None:
+    with embedded_cluster() as env:
+        for args in (("backup",), ("restore",)):
+            done = cad(*args, **env)
+            assert done.returncode == 2, done.stdout + done.stderr
+            assert "there is no embedded cluster yet" in done.stderr
+        assert not (Path(env["CAD_VAR_DIR"]) / "pg").exists()
+
+
 def test_backup_and_restore_refuse_a_server_that_is_not_embedded() -> None:
     elsewhere = {"CAD_DATABASE_URL": "postgresql://cad_app:secret@127.0.0.1:9/cad"}
     for args in (("backup",), ("restore",), ("restore", "--to-time", "2026-01-01T00:00:00Z")):
