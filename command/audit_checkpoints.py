@@ -113,6 +113,29 @@ class Checkpoints:
         for number, raw in enumerate(lines, 1):
             yield self._parse(number, raw)
 
+    def rewind(self, chain: str, head_seq: int, suffix: str) -> tuple[int, Path | None]:
+        """After a restore to an earlier time the chain ends at ``head_seq`` on purpose: the
+        checkpoints past it move, with the whole file as it was, to ``<file>.<suffix>``, and
+        the file keeps those the restored chain reached. Returns how many moved, and where."""
+        path = self.path(chain)
+        try:
+            lines = path.read_text().splitlines()
+        except FileNotFoundError:
+            return 0, None
+        kept = [raw for raw in lines if not _past(raw, head_seq)]
+        if len(kept) == len(lines):
+            return 0, None
+        aside = path.with_name(f"{path.name}.{suffix}")
+        os.link(path, aside)  # the old file stays whole; never replaces one already there
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write("".join(raw + "\n" for raw in kept))
+            out.flush()
+            os.fsync(out.fileno())
+        tmp.replace(path)
+        return len(lines) - len(kept), aside
+
     def _parse(self, number: int, raw: str) -> ReadLine:
         try:
             fields = json.loads(raw)
@@ -125,6 +148,15 @@ class Checkpoints:
         if mac != self._key.mac(checkpoint.body()):
             return ReadLine(number, None, f"checkpoint line {number} was forged or changed")
         return ReadLine(number, checkpoint, None)
+
+
+def _past(raw: str, head_seq: int) -> bool:
+    """A line naming a row past ``head_seq`` (a line that cannot be read stays, to be reported)."""
+    try:
+        seq = json.loads(raw)["seq"]
+    except (ValueError, TypeError, KeyError):
+        return False
+    return isinstance(seq, int) and seq > head_seq
 
 
 def _address(raw: str) -> tuple[str, int]:

@@ -21,7 +21,11 @@ log = logging.getLogger(__name__)
 
 
 def cluster_for(settings: Settings) -> Cluster:
-    return Cluster(root=settings.cluster_dir.resolve(), port=settings.embedded_port)
+    return Cluster(
+        root=settings.cluster_dir.resolve(),
+        port=settings.embedded_port,
+        archive_dir=settings.wal_archive_path.resolve(),
+    )
 
 
 def database_url(settings: Settings) -> str:

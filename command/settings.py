@@ -23,6 +23,11 @@ class Settings(BaseSettings):
         "cluster's superuser, or CAD_DATABASE_URL itself (then the roles are not separated)",
     )
     var_dir: Path = Field(default=Path("var"), description="where the embedded cluster lives")
+    backup_dir: Path | None = Field(
+        default=None,
+        description="base backups of the embedded cluster and its WAL archive (in wal/); "
+        "unset = var/backups",
+    )
     embedded_port: int = Field(default=54329, ge=1024, le=65535)
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_statement_timeout_ms: int = Field(default=10_000, ge=100)
@@ -234,6 +239,14 @@ class Settings(BaseSettings):
     @property
     def cluster_dir(self) -> Path:
         return self.var_dir / "pg"
+
+    @property
+    def backup_path(self) -> Path:
+        return self.backup_dir if self.backup_dir is not None else self.var_dir / "backups"
+
+    @property
+    def wal_archive_path(self) -> Path:
+        return self.backup_path / "wal"
 
     @property
     def geocode_snapshot_dir(self) -> Path | None:

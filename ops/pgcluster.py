@@ -15,6 +15,7 @@ import logging
 import os
 import pwd
 import secrets
+import shlex
 import shutil
 import socket
 import subprocess
@@ -28,6 +29,8 @@ PG_VERSIONS = ("17", "16", "15")
 SERVER_USER = "postgres"
 DB_USER = "cad"
 APP_USER = "cad_app"
+ARCHIVE_CONF = "cad-archive.conf"
+RECOVERY_CONF = "cad-recovery.conf"
 
 
 class ClusterError(RuntimeError):
@@ -61,6 +64,9 @@ class Cluster:
 
     root: Path
     port: int
+    # Where the server copies each finished WAL segment (``cad restore`` replays them); None:
+    # no archiving (the test suite's shared cluster).
+    archive_dir: Path | None = None
 
     @property
     def data(self) -> Path:
@@ -130,8 +136,22 @@ class Cluster:
     def initialised(self) -> bool:
         return (self.data / "PG_VERSION").exists()
 
-    def init(self) -> bool:
-        """Create the cluster if it does not exist. Returns True when it was created."""
+    @property
+    def archive_conf(self) -> Path:
+        """Written at every start, so clusters made by older releases archive after a restart."""
+        return self.data / ARCHIVE_CONF
+
+    @property
+    def recovery_conf(self) -> Path:
+        """Written by a restore, removed once the restored server has promoted."""
+        return self.data / RECOVERY_CONF
+
+    def init(self, durable: bool = True) -> bool:
+        """Create the cluster if it does not exist. Returns True when it was created.
+
+        ``durable`` False (only for throwaway test clusters) turns fsync off: a power cut may
+        then lose the cluster, which a test run does not mind; commits still wait for WAL.
+        """
         if self.initialised():
             return False
         bindir = find_bindir()
@@ -160,7 +180,8 @@ class Cluster:
                     "-E",
                     "UTF8",
                     "--locale=C.UTF-8",
-                    "--no-sync",
+                    "--data-checksums",
+                    *([] if durable else ["--no-sync"]),
                 ]
             )
         finally:
@@ -173,10 +194,38 @@ class Cluster:
                 "max_connections = 200\n"
                 "shared_buffers = 256MB\n"
                 "work_mem = 16MB\n"
-                "fsync = on\n"
+                f"fsync = {'on' if durable else 'off'}\n"
                 "synchronous_commit = on\n"
+                f"include_if_exists = '{ARCHIVE_CONF}'\n"
+                f"include_if_exists = '{RECOVERY_CONF}'\n"
             )
         return True
+
+    def _write_archive_conf(self) -> None:
+        """The archiving settings, and the include lines on clusters older than them."""
+        conf = self.data / "postgresql.conf"
+        text = conf.read_text()
+        missing = [
+            f"include_if_exists = '{name}'\n"
+            for name in (ARCHIVE_CONF, RECOVERY_CONF)
+            if f"include_if_exists = '{name}'" not in text
+        ]
+        if missing:
+            with conf.open("a") as out:
+                out.write("\n# cad: archiving and restore settings\n" + "".join(missing))
+        if self.archive_dir is None:
+            body = "archive_mode = off\n"
+        else:
+            self.archive_dir.mkdir(parents=True, exist_ok=True)
+            body = (
+                "wal_level = replica\n"
+                "archive_mode = on\n"
+                f"archive_command = {conf_string(archive_command(self.archive_dir))}\n"
+                # A quiet centre still closes a segment every few minutes: that is the most a
+                # restore can miss of what was committed before the disk was lost.
+                "archive_timeout = 300\n"
+            )
+        self.archive_conf.write_text("# written by cad at each start: do not edit\n" + body)
 
     def _clear_stale_pid(self) -> None:
         """Remove a postmaster.pid left by a server that is no longer running."""
@@ -209,8 +258,11 @@ class Cluster:
         if self.running():
             return
         self._clear_stale_pid()
+        self._write_archive_conf()
         if os.geteuid() == 0:
             _give_to_server_user(self.root)
+            if self.archive_dir is not None:
+                _give_dir_to_server_user(self.archive_dir)
         result = self._run(
             [
                 str(find_bindir() / "pg_ctl"),
@@ -242,6 +294,31 @@ class Cluster:
         with contextlib.suppress(ClusterError):
             self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def conf_string(value: str) -> str:
+    """``value`` as a postgresql.conf string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def archive_command(directory: Path) -> str:
+    """Copy a finished segment into ``directory`` under a temporary name, flush it, then name
+    it: a crash never leaves a half segment under the real name. A segment already there is
+    accepted only when it is the same (the server archives again after a crash), never
+    overwritten."""
+    d = shlex.quote(str(directory))
+    return (
+        f"test ! -f {d}/%f && cp %p {d}/%f.part && sync {d}/%f.part && mv {d}/%f.part {d}/%f"
+        f" || cmp -s %p {d}/%f"
+    )
+
+
+def _give_dir_to_server_user(path: Path) -> None:
+    if os.geteuid() != 0:
+        return
+    entry = pwd.getpwnam(_server_user())
+    os.chown(path, entry.pw_uid, entry.pw_gid)
+    _allow_traverse(path.parent)
 
 
 def _server_user() -> str:

@@ -31,7 +31,7 @@ class PgServer:
         self.cluster = Cluster(root=self.tmp / "pg", port=free_port())
 
     def start(self) -> None:
-        self.cluster.init()
+        self.cluster.init(durable=False)
         self.cluster.start()
 
     def stop(self) -> None:

@@ -25,6 +25,7 @@ SHARED = ROOT.parent / "shared"
 #: Commands that finish on a test database: each example of these runs.
 RUN = {
     ("db",),
+    ("backup",),
     ("user",),
     ("device",),
     ("dispatch", "seed"),
@@ -38,7 +39,7 @@ RUN = {
     ("plan", "list"),
 }
 #: Commands that serve until stopped, or measure: other tests run them.
-NOT_RUN = {("serve",), ("demo",), ("ami-sim",), ("bench",)}
+NOT_RUN = {("serve",), ("demo",), ("ami-sim",), ("bench",), ("restore",)}
 #: The batch file the geocoding example reads (``{"id", "query"}`` lines, as the README says).
 QUERIES = [{"id": 1, "query": "Städtle 5, Vaduz"}, {"id": 2, "query": "Kunstmuseum"}]
 

@@ -1,4 +1,5 @@
-"""The embedded cluster recovers from a crashed server and from a stale lock file."""
+"""The embedded cluster recovers from a crashed server and from a stale lock file; it is
+durable with data checksums, and a cluster made before WAL archiving archives after a restart."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from ops.pgcluster import Cluster, free_port
+from ops.pgcluster import ARCHIVE_CONF, RECOVERY_CONF, Cluster, free_port
+from tests.support.waiting import until
 
 
 @pytest.fixture(scope="module")
@@ -58,3 +60,44 @@ async def test_start_with_a_stale_lock_file(cluster: Cluster) -> None:
     pidfile.write_text(f"999999\n{cluster.data}\n0\n{cluster.port}\n")
     cluster.start()
     assert await _answers(cluster)
+
+
+async def _show(c: Cluster, setting: str) -> str:
+    conn = await asyncpg.connect(c.url("postgres", driver="postgresql"))
+    try:
+        return str(await conn.fetchval(f"SHOW {setting}"))
+    finally:
+        await conn.close()
+
+
+async def test_a_new_cluster_is_durable_with_checksums(cluster: Cluster) -> None:
+    assert await _show(cluster, "data_checksums") == "on"
+    assert await _show(cluster, "fsync") == "on"
+    assert await _show(cluster, "synchronous_commit") == "on"
+
+
+async def test_a_cluster_older_than_archiving_archives_after_a_restart(cluster: Cluster) -> None:
+    # As an older release left it: no include lines, no archiving settings.
+    conf = cluster.data / "postgresql.conf"
+    conf.write_text(
+        "".join(
+            line
+            for line in conf.read_text().splitlines(keepends=True)
+            if ARCHIVE_CONF not in line and RECOVERY_CONF not in line
+        )
+    )
+    (cluster.data / ARCHIVE_CONF).unlink(missing_ok=True)
+    cluster.stop()
+    archive = cluster.root.parent / "wal"
+    upgraded = Cluster(root=cluster.root, port=cluster.port, archive_dir=archive)
+    upgraded.start()
+    assert await _show(upgraded, "archive_mode") == "on"
+    conn = await asyncpg.connect(upgraded.url("postgres", driver="postgresql"))
+    try:
+        segment = await conn.fetchval("SELECT pg_walfile_name(pg_switch_wal())")
+    finally:
+        await conn.close()
+    await until((archive / segment).exists)
+    upgraded.stop()
+    cluster.start()  # the module's cluster again, without archiving
+    assert await _show(cluster, "archive_mode") == "off"
