@@ -140,12 +140,16 @@ class Supervisor:
         self.since = _now()
         self._stop_asked = False
         self._dirty = True
+        # The exit status of a child given up on for a setting or command-line error: the
+        # supervisor exits with it, as the command would have without supervision.
+        self._config_exit: int | None = None
 
     # -- the loop --------------------------------------------------------------------------
 
     def run(self, *, handle_signals: bool = True) -> int:
         """Supervise until SIGTERM or SIGINT or ``stop()`` (0), or until a child is given up on
-        (1). Without ``handle_signals`` it may run in a thread other than the main one."""
+        (1, or the status of a child's setting or command-line error). Without
+        ``handle_signals`` it may run in a thread other than the main one."""
         signals = (signal.SIGTERM, signal.SIGINT) if handle_signals else ()
         previous = {sig: signal.signal(sig, self._ask_stop) for sig in signals}
         status = 0
@@ -154,7 +158,7 @@ class Supervisor:
                 self._set(child, "waiting")
             while not self._stop_asked:
                 if any(c.state == "gave_up" for c in self.children):
-                    status = 1
+                    status = self._config_exit or 1
                     break
                 for child in self.children:
                     self._step(child, time.monotonic())
@@ -223,6 +227,7 @@ class Supervisor:
         child.proc = None
         if code in spec.config_exits and not child.served:
             log.error("supervisor: %s exited with %s: not restarting it", spec.name, code)
+            self._config_exit = code
             self._set(child, "gave_up")
             return
         decision = decide(self.policy, child.history, child.started_mono, now)

@@ -113,7 +113,7 @@ def test_a_config_error_before_serving_is_not_restarted(tmp_path: Path) -> None:
     )
     with _supervising(Supervisor([wrong], state)) as status:
         _until(lambda: bool(status))
-    assert status == [1]
+    assert status == [2]
     assert _child(state, "wrong")["restarts"] == 0
 
 
