@@ -194,7 +194,8 @@ class Supervisor:
                     log.error("supervisor: %s did not start in %.0f s", spec.name,
                               spec.start_timeout_s)
                     child.proc.kill()
-        elif (
+        # Not ``elif``: a child that just died with no delay to wait starts again at once.
+        if (
             child.state in ("waiting", "restarting")
             and now >= child.restart_at
             and all(self._running(name) for name in spec.needs)
