@@ -1,0 +1,135 @@
+"""The fault suite's rig: a database cluster of its own (the faults kill and freeze it), `cad
+serve` in its own process behind a relay the clients go through, and the people and units of the
+load; and the table of figures printed at the end of the run."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from ops.pgcluster import free_port
+from ops.tcp_relay import LinkCut
+from tests.faults.app_process import AppProcess
+from tests.faults.durations import Durations, from_environment
+from tests.faults.injectors import Target
+from tests.faults.report import FIGURES, Figures, table
+from tests.support import builders, dispatch_builders
+from tests.support.database import PgServer
+
+ASSIGNABLE = tuple(f"FL-E{n}" for n in range(1, 5))
+TERMINALS = tuple(f"FL-T{n}" for n in range(1, 4))
+# A square around Vaduz as the one jurisdiction: incidents need one, the map is not needed.
+_REGION = """
+INSERT INTO gis_regions (name, srid_metric, imported_at, source)
+VALUES ('liechtenstein', 2056, now(), 'fault suite');
+INSERT INTO gis_jurisdictions (region, name, admin_level, geom)
+VALUES ('liechtenstein', 'Vaduz', 8,
+        ST_Multi(ST_MakeEnvelope(9.45, 47.05, 9.65, 47.25, 4326)));
+"""
+
+
+@dataclass
+class Rig:
+    server: PgServer
+    engine: AsyncEngine  # the owner's, for the checks
+    app: AppProcess
+    front: LinkCut
+    durations: Durations
+    headers: dict[str, str]
+    console_token: str
+    device_tokens: dict[str, str]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.front.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.front.port}"
+
+    def target(self) -> Target:
+        return Target(self.app, self.server.cluster, self.front, self.durations.freeze_s)
+
+
+async def _seed(engine: AsyncEngine) -> dict[str, str]:
+    async with engine.begin() as conn:
+        for statement in filter(str.strip, _REGION.split(";")):
+            await conn.execute(text(statement))
+    for unit in (*ASSIGNABLE, *TERMINALS):
+        await dispatch_builders.add_unit(engine, unit, "engine")
+    return {unit: await builders.device(engine, unit) for unit in TERMINALS}
+
+
+async def until_served(app: AppProcess, limit: float) -> None:
+    """Return once `cad serve` answers its health check (polled, bounded)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    async with httpx.AsyncClient(base_url=app.base_url, timeout=2) as http:
+        while True:
+            with contextlib.suppress(httpx.TransportError):
+                if (await http.get("/api/v1/health")).status_code < 500:
+                    return
+            assert app.alive(), app.log_tail()
+            assert loop.time() < deadline, f"not served within {limit} s"
+            await asyncio.sleep(0.1)  # polled: the server is still starting
+
+
+@pytest.fixture(scope="module")
+async def rig() -> AsyncIterator[Rig]:
+    server = PgServer()
+    server.start()
+    app: AppProcess | None = None
+    front: LinkCut | None = None
+    engine = None
+    try:
+        await server.build_template()
+        database = await server.new_database()
+        engine = create_async_engine(server.admin_url(database))
+        tokens = await _seed(engine)
+        app = AppProcess(server.url(database), free_port(), CAD_IDEMPOTENCY_RUNNING_S="5")
+        app.start()
+        await until_served(app, 60)
+        front = LinkCut(app.port)
+        await front.start()
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{front.port}") as http:
+            headers = await builders.signed_in(http, engine, "fl.disp", "dispatcher")
+            console = await builders.signed_in(http, engine, "fl.watch", "supervisor")
+        yield Rig(
+            server,
+            engine,
+            app,
+            front,
+            from_environment(),
+            headers,
+            console["Authorization"].removeprefix("Bearer "),
+            tokens,
+        )
+    finally:
+        if front is not None:
+            await front.stop()
+        if app is not None:
+            app.stop()
+        if engine is not None:
+            await engine.dispose()
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def figures(request: pytest.FixtureRequest) -> list[Figures]:
+    """The figures of every fault of the run, printed at its end."""
+    return request.config.stash.setdefault(FIGURES, [])
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    rows = terminalreporter.config.stash.get(FIGURES, [])
+    if rows:
+        terminalreporter.section("fault suite")
+        for line in table(rows):
+            terminalreporter.write_line(line)

@@ -1,0 +1,120 @@
+"""The faults: each does its harm and returns how the app came back (``by itself`` or
+``restarted by harness``) once the cause is removed.
+
+- ``kill_app``: kill -9 of `cad serve`;
+- ``restart_database``: the postmaster stopped (fast) and started again;
+- ``kill_database``: kill -9 of the postmaster and every backend, then started again;
+- ``freeze_database``: SIGSTOP of the postmaster and its children for a while, then SIGCONT;
+- ``drop_websockets``: the link between clients and app cut and restored at once (every open
+  socket and HTTP connection dropped).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ops.pgcluster import Cluster
+from ops.tcp_relay import LinkCut
+from tests.faults.app_process import AppProcess
+from tests.support.waiting import until
+
+BY_ITSELF = "by itself"
+BY_HARNESS = "restarted by harness"
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the faults act on."""
+
+    app: AppProcess
+    cluster: Cluster
+    front: LinkCut  # between the clients and the app
+    freeze_s: float
+
+
+Fault = Callable[[Target], Awaitable[str]]
+
+
+def postmaster(cluster: Cluster) -> int:
+    return int((cluster.data / "postmaster.pid").read_text().split()[0])
+
+
+def children(pid: int) -> list[int]:
+    return [int(p) for p in os.listdir("/proc") if p.isdigit() and _parent(int(p)) == pid]
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def _gone(pids: list[int]) -> bool:
+    return not any(Path(f"/proc/{p}").exists() and _state(p) != "Z" for p in pids)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"
+
+
+async def kill_app(target: Target) -> str:
+    target.app.kill()
+    target.app.start()
+    return BY_HARNESS
+
+
+async def restart_database(target: Target) -> str:
+    await asyncio.to_thread(target.cluster.stop)
+    await asyncio.to_thread(target.cluster.start)
+    return BY_HARNESS
+
+
+async def kill_database(target: Target) -> str:
+    main = postmaster(target.cluster)
+    # The postmaster first, so that it forks no new backend meanwhile.
+    os.kill(main, signal.SIGKILL)
+    pids = [main, *children(main)]
+    for pid in pids[1:]:
+        os.kill(pid, signal.SIGKILL)
+    await until(lambda: _gone(pids), 10)  # its shared memory must be free before a restart
+    await asyncio.to_thread(target.cluster.start)
+    return BY_HARNESS
+
+
+async def freeze_database(target: Target) -> str:
+    main = postmaster(target.cluster)
+    os.kill(main, signal.SIGSTOP)
+    frozen = [main, *children(main)]
+    for pid in frozen[1:]:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        await asyncio.sleep(target.freeze_s)  # the fault itself: the server frozen this long
+    finally:
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+    return BY_ITSELF
+
+
+async def drop_websockets(target: Target) -> str:
+    await target.front.cut()
+    await target.front.restore()
+    return BY_ITSELF
+
+
+FAULTS: dict[str, Fault] = {
+    "kill -9 app": kill_app,
+    "restart database": restart_database,
+    "kill -9 database": kill_database,
+    "freeze database": freeze_database,
+    "drop websockets": drop_websockets,
+}

@@ -1,0 +1,131 @@
+"""Each fault under a steady load: the app serves again within 10 s, every acknowledged item is
+in the database exactly once, nothing unacknowledged is there twice, every console received
+every event once, every terminal's buffer was replayed without a duplicate.
+
+The short form runs in `make test`; `make test-faults` sets CAD_FAULT_SECONDS and
+CAD_FAULT_FREEZE_SECONDS for the long one (docs/reliability.md, "The fault suite").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from tests.faults.checker import check
+from tests.faults.conftest import ASSIGNABLE, Rig
+from tests.faults.injectors import FAULTS
+from tests.faults.ledger import Ledger
+from tests.faults.load import (
+    ConsoleClient,
+    Probe,
+    Run,
+    TerminalClient,
+    dispatch,
+    intake,
+    pause,
+)
+from tests.faults.report import Figures
+from tests.support.waiting import until
+
+#: the faults that cut every websocket (the others may leave them open)
+SOCKETS_CUT = {"kill -9 app", "drop websockets"}
+
+
+async def _head(rig: Rig, http: httpx.AsyncClient) -> int:
+    answer = await http.get("/api/v1/events/head", headers=rig.headers)
+    answer.raise_for_status()
+    return int(answer.json()["last_seq"])
+
+
+async def _logged_head(rig: Rig) -> tuple[int, int]:
+    """The log's last sequence number, and how many events still wait for one."""
+    async with rig.engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text(
+                    "SELECT coalesce(max(seq), 0), count(*) FILTER (WHERE seq IS NULL) "
+                    "FROM events"
+                )
+            )
+        ).one()
+    return int(row[0]), int(row[1])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", list(FAULTS))
+async def test_fault_under_load(rig: Rig, fault: str, figures: list[Figures]) -> None:
+    run = Run(rig.base_url, rig.ws_url, Ledger(), prefix=fault.replace(" ", "").replace("-", ""))
+    limits = httpx.Limits(max_connections=20)
+    async with httpx.AsyncClient(base_url=rig.base_url, limits=limits) as http:
+        after = await _head(rig, http)
+        probe = Probe(run, f"/api/v1/events?after={after}&limit=1", rig.headers)
+        created: asyncio.Queue[int] = asyncio.Queue()
+        units: asyncio.Queue[str] = asyncio.Queue()
+        for unit in ASSIGNABLE:
+            units.put_nowait(unit)
+        terminals = [TerminalClient(run, u, t) for u, t in rig.device_tokens.items()]
+        consoles = [ConsoleClient(run, rig.console_token, after) for _ in range(2)]
+        tasks = [
+            asyncio.create_task(probe(http)),
+            *(asyncio.create_task(intake(run, http, rig.headers, created)) for _ in range(2)),
+            asyncio.create_task(dispatch(run, http, rig.headers, created, units)),
+            *(asyncio.create_task(t()) for t in terminals),
+            *(asyncio.create_task(c()) for c in consoles),
+        ]
+        try:
+            await pause(run.give_up, rig.durations.load_s)  # the steady load before the fault
+            started = time.monotonic()
+            recovered_how = await FAULTS[fault](rig.target())
+            ended = time.monotonic()
+            await until(
+                lambda: probe.served_after(ended) is not None, rig.durations.recovery_limit_s
+            )
+            served = probe.served_after(ended)
+            assert served is not None
+            await pause(run.give_up, rig.durations.load_s)  # and after it
+            run.stop.set()
+            # What is still unanswered is sent again until answered (or known to be unknown).
+            await until(lambda: not run.ledger.open_items(), rig.durations.drain_s)
+            await until(lambda: all(not t.buffer for t in terminals), rig.durations.drain_s)
+            head, unsequenced = await _logged_head(rig)
+            for console in consoles:
+                console.target = head
+            await asyncio.wait_for(
+                asyncio.gather(*(c.done.wait() for c in consoles)), rig.durations.drain_s
+            )
+        finally:
+            run.stop.set()
+            run.give_up.set()
+            await asyncio.gather(*tasks)
+
+    found = await check(rig.engine, run.ledger, consoles)
+    window = served - started
+    figures.append(
+        Figures(
+            fault=fault,
+            load_held=run.ledger.acked_between(started, served) / max(window, 1e-3),
+            recovery_s=served - ended,
+            recovered=recovered_how,
+            acked=sum(found.acked.values()),
+            lost=len(found.lost),
+            doubled=len(found.doubled),
+            events_missed=found.events_missed,
+            events_twice=found.events_twice,
+            retries=run.ledger.retries,
+        )
+    )
+    assert run.ledger.server_errors == []
+    assert found.lost == [], found.lost[:20]
+    assert found.doubled == [], found.doubled[:20]
+    assert (found.events_missed, found.events_twice, unsequenced) == (0, 0, 0)
+    assert served - ended < rig.durations.recovery_limit_s
+    # The load really ran, through every client, and the consoles were really dropped.
+    for kind in ("incident", "note", "assignment", "release", "position", "message"):
+        assert found.acked[kind] > 0, (kind, found.acked)
+    if fault in SOCKETS_CUT:
+        assert all(c.connects >= 2 for c in consoles), [c.connects for c in consoles]
+        assert all(t.connects >= 2 for t in terminals), [t.connects for t in terminals]
