@@ -147,6 +147,26 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+async def _kept_track(bookkeeping: Awaitable[None], key: str) -> bool:
+    """Run one update of a key's record; whether it was done. The database going away just
+    then leaves the claim as it was (running): a retry waits, then hears the outcome is unknown."""
+    try:
+        await bookkeeping
+    except DATABASE_FAILURES as exc:
+        log.warning("could not record the outcome of Idempotency-Key %s: %s", key, exc)
+        return False
+    return True
+
+
+def _unavailable(exc: Exception) -> JSONResponse:
+    known = translate(exc)
+    if known is None:
+        raise exc
+    retry = known.params.get("retry_after_s")
+    headers = {"Retry-After": str(retry)} if retry is not None else None
+    return JSONResponse(error_body(known), status_for(known) or 503, headers=headers)
+
+
 async def _idempotent(
     request: Request, call_next: Callable[[Request], Awaitable[Response]], key: str
 ) -> Response:
@@ -163,6 +183,8 @@ async def _idempotent(
         principal = await container.accounts.authenticate(token)
     except CadError:
         return await call_next(request)  # the route refuses it, and says why
+    except DATABASE_FAILURES as exc:
+        return _unavailable(exc)
     actor = principal.actor
     request.state.authenticated = (token, principal)  # the route's role check reuses it
     body = await request.body()
@@ -171,6 +193,8 @@ async def _idempotent(
         claim = await container.idempotency.claim(actor, key, print_)
     except CadError as exc:
         return JSONResponse(error_body(exc), status_for(exc) or 409)
+    except DATABASE_FAILURES as exc:  # nothing was done: the retry may run
+        return _unavailable(exc)
     if claim.kept is not None:
         kept = claim.kept
         return Response(
@@ -182,16 +206,21 @@ async def _idempotent(
     try:
         response = await call_next(request)
     except BaseException:
-        await container.idempotency.release(actor, key)
+        await _kept_track(container.idempotency.release(actor, key), key)
         raise
     if response.status_code >= 500:  # rolled back: the retry may run
-        await container.idempotency.release(actor, key)
+        await _kept_track(container.idempotency.release(actor, key), key)
         return response
     chunks = [chunk async for chunk in response.body_iterator]  # type: ignore[attr-defined]
     answer = b"".join(c if isinstance(c, bytes) else str(c).encode() for c in chunks)
     content_type = response.headers.get("content-type", "application/json")
-    await container.idempotency.keep_answer(
-        actor, key, Kept(response.status_code, answer, content_type)
+    # The change is done: its answer goes out even when it cannot be kept (a retry is then
+    # told the outcome is unknown, never done twice).
+    await _kept_track(
+        container.idempotency.keep_answer(
+            actor, key, Kept(response.status_code, answer, content_type)
+        ),
+        key,
     )
     headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
     return Response(answer, response.status_code, headers=headers)
@@ -266,7 +295,16 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
             # Refusals before the role check are audited where they happen; malformed input
             # (422) is refused before anything is done and writes nothing at all.
             if principal is not None and response.status_code != 422:
-                await _audit_change(request, principal, response.status_code)
+                try:
+                    await _audit_change(request, principal, response.status_code)
+                except DATABASE_FAILURES as exc:
+                    # The answer stands (a change done is not told as a failure, which a
+                    # client would retry); the missing row is in the log instead.
+                    log.error(
+                        "audit row not written (%s %s by %s, answered %d): %s",
+                        request.method, request.url.path, principal.actor,
+                        response.status_code, exc,
+                    )
         return response
 
     @app.middleware("http")

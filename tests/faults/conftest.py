@@ -13,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from ops.pgcluster import free_port
 from ops.tcp_relay import LinkCut
@@ -91,7 +92,8 @@ async def rig() -> AsyncIterator[Rig]:
     try:
         await server.build_template()
         database = await server.new_database()
-        engine = create_async_engine(server.admin_url(database))
+        # No pool: the faults restart the server under it.
+        engine = create_async_engine(server.admin_url(database), poolclass=NullPool)
         tokens = await _seed(engine)
         app = AppProcess(server.url(database), free_port(), CAD_IDEMPOTENCY_RUNNING_S="5")
         app.start()

@@ -10,7 +10,7 @@ import pytest
 @dataclass(frozen=True)
 class Figures:
     fault: str
-    #: acknowledged writes a second from the fault's start until the app served again
+    #: acknowledged writes a second from the fault's start until 1 s after the app served again
     load_held: float
     #: seconds from the fault's end (cause removed) until a read was answered again
     recovery_s: float

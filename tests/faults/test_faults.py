@@ -103,11 +103,13 @@ async def test_fault_under_load(rig: Rig, fault: str, figures: list[Figures]) ->
             await asyncio.gather(*tasks)
 
     found = await check(rig.engine, run.ledger, consoles)
-    window = served - started
+    # From the fault's start until a second after the app served again (a second at least,
+    # for the faults that last an instant).
+    window = served + 1.0 - started
     figures.append(
         Figures(
             fault=fault,
-            load_held=run.ledger.acked_between(started, served) / max(window, 1e-3),
+            load_held=run.ledger.acked_between(started, served + 1.0) / window,
             recovery_s=served - ended,
             recovered=recovered_how,
             acked=sum(found.acked.values()),
