@@ -57,14 +57,8 @@ def _parent(pid: int) -> int | None:
 
 
 def _gone(pids: list[int]) -> bool:
-    return not any(Path(f"/proc/{p}").exists() and _state(p) != "Z" for p in pids)
-
-
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return "Z"
+    """Reaped, not only dead: until then ``pg_ctl status`` takes a zombie for the server."""
+    return not any(Path(f"/proc/{p}").exists() for p in pids)
 
 
 async def kill_app(target: Target) -> str:
@@ -81,10 +75,11 @@ async def restart_database(target: Target) -> str:
 
 async def kill_database(target: Target) -> str:
     main = postmaster(target.cluster)
-    # The postmaster first, so that it forks no new backend meanwhile.
-    os.kill(main, signal.SIGKILL)
+    # Held first, so that it forks no new backend meanwhile; its children listed while they
+    # are still its own.
+    os.kill(main, signal.SIGSTOP)
     pids = [main, *children(main)]
-    for pid in pids[1:]:
+    for pid in pids:
         os.kill(pid, signal.SIGKILL)
     await until(lambda: _gone(pids), 10)  # its shared memory must be free before a restart
     await asyncio.to_thread(target.cluster.start)

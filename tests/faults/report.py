@@ -10,8 +10,11 @@ import pytest
 @dataclass(frozen=True)
 class Figures:
     fault: str
-    #: acknowledged writes a second from the fault's start until 1 s after the app served again
+    #: acknowledged writes a second from the fault's start until the app served again (over
+    #: one second at least)
     load_held: float
+    #: seconds from the fault's start until a read was answered again
+    outage_s: float
     #: seconds from the fault's end (cause removed) until a read was answered again
     recovery_s: float
     recovered: str  # by itself | restarted by harness
@@ -26,7 +29,7 @@ class Figures:
 FIGURES = pytest.StashKey[list[Figures]]()
 
 _HEAD = (
-    "fault", "load held (acked/s)", "recovery (s)", "recovered", "acked", "lost", "doubled",
+    "fault", "load held (acked/s)", "outage (s)", "recovery (s)", "recovered", "acked", "lost", "doubled",
     "events missed", "events twice", "retries",
 )
 
@@ -36,7 +39,7 @@ def table(rows: list[Figures]) -> list[str]:
     lines = ["| " + " | ".join(_HEAD) + " |", "|" + "---|" * len(_HEAD)]
     for r in rows:
         cells = (
-            r.fault, f"{r.load_held:.1f}", f"{r.recovery_s:.2f}", r.recovered, str(r.acked),
+            r.fault, f"{r.load_held:.1f}", f"{r.outage_s:.2f}", f"{r.recovery_s:.2f}", r.recovered, str(r.acked),
             str(r.lost), str(r.doubled), str(r.events_missed), str(r.events_twice),
             str(r.retries),
         )

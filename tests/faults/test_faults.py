@@ -103,13 +103,14 @@ async def test_fault_under_load(rig: Rig, fault: str, figures: list[Figures]) ->
             await asyncio.gather(*tasks)
 
     found = await check(rig.engine, run.ledger, consoles)
-    # From the fault's start until a second after the app served again (a second at least,
-    # for the faults that last an instant).
-    window = served + 1.0 - started
+    # The fault's window: from its start until the app served again (a second at least, for
+    # the faults that last an instant).
+    window_end = max(served, started + 1.0)
     figures.append(
         Figures(
             fault=fault,
-            load_held=run.ledger.acked_between(started, served + 1.0) / window,
+            load_held=run.ledger.acked_between(started, window_end) / (window_end - started),
+            outage_s=served - started,
             recovery_s=served - ended,
             recovered=recovered_how,
             acked=sum(found.acked.values()),
