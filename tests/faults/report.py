@@ -29,8 +29,17 @@ class Figures:
 FIGURES = pytest.StashKey[list[Figures]]()
 
 _HEAD = (
-    "fault", "load held (acked/s)", "outage (s)", "recovery (s)", "recovered", "acked", "lost", "doubled",
-    "events missed", "events twice", "retries",
+    "fault",
+    "load held (acked/s)",
+    "outage (s)",
+    "recovery (s)",
+    "recovered",
+    "acked",
+    "lost",
+    "doubled",
+    "events missed",
+    "events twice",
+    "retries",
 )
 
 
@@ -39,8 +48,16 @@ def table(rows: list[Figures]) -> list[str]:
     lines = ["| " + " | ".join(_HEAD) + " |", "|" + "---|" * len(_HEAD)]
     for r in rows:
         cells = (
-            r.fault, f"{r.load_held:.1f}", f"{r.outage_s:.2f}", f"{r.recovery_s:.2f}", r.recovered, str(r.acked),
-            str(r.lost), str(r.doubled), str(r.events_missed), str(r.events_twice),
+            r.fault,
+            f"{r.load_held:.1f}",
+            f"{r.outage_s:.2f}",
+            f"{r.recovery_s:.2f}",
+            r.recovered,
+            str(r.acked),
+            str(r.lost),
+            str(r.doubled),
+            str(r.events_missed),
+            str(r.events_twice),
             str(r.retries),
         )
         lines.append("| " + " | ".join(cells) + " |")
