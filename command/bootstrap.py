@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from command import supervision
 from command.audit_trail import AuditTrail
 from command.auth.accounts import Accounts
 from command.auth.hashing import Hasher
@@ -264,6 +265,7 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
     container.health.checks["positions"] = container.positions.health
     container.health.checks["tracking"] = _relay_check(container.relay)
     container.health.checks["revocations"] = _revocations_check(container.revocations)
+    container.health.checks["supervisor"] = supervision.check_for(settings.supervisor_state)
     return container
 
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
 class PartHealth:
     status: str  # ok | degraded
     detail: str = ""
+    # A stable reason code (docs/errors.md, Reasons) and its parameters, for parts that give one.
+    code: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
 
 
 HealthCheck = Callable[[], Awaitable[PartHealth]]

@@ -24,6 +24,11 @@ class Settings(BaseSettings):
     )
     var_dir: Path = Field(default=Path("var"), description="where the embedded cluster lives")
     embedded_port: int = Field(default=54329, ge=1024, le=65535)
+    supervisor_state: Path | None = Field(
+        default=None,
+        description="set by `cad serve`'s supervisor for its app worker: the supervisor's state "
+        "file, read by the health; unset = not supervised by cad (systemd restarts it)",
+    )
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_statement_timeout_ms: int = Field(default=10_000, ge=100)
     db_connect_timeout_s: float = Field(

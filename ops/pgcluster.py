@@ -16,6 +16,7 @@ import os
 import pwd
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -231,6 +232,81 @@ class Cluster:
             tail = _tail(self.log_file)
             raise ClusterError(f"the database server did not start (port {self.port}):\n{tail}")
         _wait_for_port(self.port, timeout)
+
+    # -- run in the foreground, as a supervisor's child -----------------------------------------
+
+    def postmaster_pid(self) -> int | None:
+        """The pid in postmaster.pid when it is a running server, else None."""
+        try:
+            pid = int((self.data / "postmaster.pid").read_text().splitlines()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        return pid if _is_postgres(pid) else None
+
+    def accepting(self, pid: int) -> bool:
+        """Has the server ``pid`` finished starting (recovery included)? PostgreSQL writes its
+        status on the last line of postmaster.pid."""
+        try:
+            lines = (self.data / "postmaster.pid").read_text().splitlines()
+        except OSError:
+            return False
+        return len(lines) >= 8 and lines[0].strip() == str(pid) and lines[7].strip() == "ready"
+
+    def spawn(self, orphan_wait_s: float = 5.0) -> subprocess.Popen[bytes]:
+        """Start the server as our child, in the foreground (``postgres``, not ``pg_ctl``, so
+        that its exit is seen at once), its output appended to the server log.
+
+        After a crash (``kill -9`` of the postmaster) its backends may still hold the shared
+        memory, and PostgreSQL refuses to start until they are gone: wait for them, then clear
+        the stale lock file."""
+        if not self.initialised():
+            raise ClusterError(f"no cluster at {self.data}: run `cad db init`")
+        running = self.postmaster_pid()
+        if running is not None:
+            raise ClusterError(f"the database server is already running (pid {running})")
+        self._end_orphans(orphan_wait_s)
+        self._clear_stale_pid()
+        as_user: dict[str, object] = {}
+        if os.geteuid() == 0:
+            _give_to_server_user(self.root)
+            entry = pwd.getpwnam(_server_user())
+            as_user = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+        with self.log_file.open("ab") as log_out:
+            return subprocess.Popen(  # type: ignore[call-overload, no-any-return]
+                [str(find_bindir() / "postgres"), "-D", str(self.data), "-p", str(self.port)],
+                stdin=subprocess.DEVNULL,
+                stdout=log_out,
+                stderr=subprocess.STDOUT,
+                cwd=self.data,
+                start_new_session=True,
+                **as_user,
+            )
+
+    def _orphans(self) -> list[int]:
+        """Server processes of this cluster left without their postmaster (they work in the
+        data directory)."""
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                if Path(os.readlink(entry / "cwd")) == self.data and _is_postgres(int(entry.name)):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+        return found
+
+    def _end_orphans(self, wait_s: float) -> None:
+        """Let the orphans notice their postmaster's death and go; end the slow ones."""
+        deadline = time.monotonic() + wait_s
+        while (left := self._orphans()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for pid in left:
+            log.warning("ending pid %s, a server process left by a crashed postmaster", pid)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        while self._orphans() and time.monotonic() < deadline + 2:
+            time.sleep(0.05)
 
     def stop(self) -> None:
         if self.running():

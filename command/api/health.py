@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Response
+from pydantic import Field
 
 from command.api.deps import ContainerDep
 from command.api.schemas.common import Model
@@ -13,6 +16,8 @@ router = APIRouter(prefix="/api/v1", tags=["health"])
 class PartOut(Model):
     status: str
     detail: str
+    code: str | None = Field(default=None, description="the reason's stable code, if it has one")
+    params: dict[str, Any] = Field(default_factory=dict)
 
 
 class HealthOut(Model):
@@ -28,5 +33,8 @@ async def health(c: ContainerDep, response: Response) -> HealthOut:
         response.status_code = 503
     return HealthOut(
         status=overall,
-        parts={name: PartOut(status=p.status, detail=p.detail) for name, p in parts.items()},
+        parts={
+            name: PartOut(status=p.status, detail=p.detail, code=p.code, params=dict(p.params))
+            for name, p in parts.items()
+        },
     )

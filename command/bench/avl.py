@@ -374,7 +374,7 @@ async def run_benchmark(settings: Settings, plan: Plan, rate_hz: float) -> Resul
             "CAD_AMI_ENABLED": "false",
             "CAD_TRACKING_RATE_HZ": str(rate_hz),
         }
-        argv = [sys.executable, "-m", "command", "serve"]
+        argv = [sys.executable, "-m", "command", "serve", "--no-supervise"]
         health = f"http://127.0.0.1:{port}/api/v1/health"
         ws = f"ws://127.0.0.1:{port}"
         ours = Target(

@@ -18,15 +18,17 @@ from ops import migrate
 from ops.pgcluster import ClusterError
 
 
-def ensure_embedded_running(settings: Settings) -> None:
-    """Create (once) and start the private cluster, and its ``cad`` database."""
+def ensure_embedded_running(settings: Settings, *, start: bool = True) -> None:
+    """Create (once) and start the private cluster, and its ``cad`` database; ``start=False``
+    when a supervisor runs the server."""
     if not settings.embedded:
         return
     cluster = cluster_for(settings)
     try:
         if cluster.init():
             print(f"created the embedded database cluster in {cluster.root}")
-        cluster.start()
+        if start:
+            cluster.start()
     except ClusterError as exc:
         raise Unavailable(str(exc), code="database.cluster_failed", reason=str(exc)) from exc
     asyncio.run(_create_database(cluster.url("postgres", driver="postgresql")))

@@ -17,6 +17,7 @@ from command import bootstrap, demo_vehicles
 from command.app import create_app, create_tracker_app
 from command.bootstrap import Container
 from command.calltaking.demo_switch import start_demo_simulator
+from command.cli import supervised
 from command.cli.common import engine_for, ensure_embedded_running, migrate_and_grant
 from command.db import cluster_for
 from command.demo import seed_demo
@@ -25,17 +26,23 @@ from command.settings import Settings
 from ops import migrate
 
 DEMO_SEATS = ("Local/1001@agents", "Local/1002@agents")
+NO_SUPERVISE = (
+    "serve in this process only: no supervisor restarting the app and the embedded database"
+    " (under systemd, which restarts the service itself)"
+)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = sub.add_parser("serve", help="serve the API and consoles")
     serve.add_argument("--host", help="default CAD_HOST (127.0.0.1)")
     serve.add_argument("--port", type=int, help="default CAD_PORT (8000)")
+    serve.add_argument("--no-supervise", action="store_true", help=NO_SUPERVISE)
     serve.set_defaults(handler=serve_cmd)
     demo = sub.add_parser(
         "demo", help="set up the database and a demo region, seed demo users, and serve"
     )
     demo.add_argument("--port", type=int, help="default CAD_PORT (8000)")
+    demo.add_argument("--no-supervise", action="store_true", help=NO_SUPERVISE)
     demo.set_defaults(handler=demo_cmd)
 
 
@@ -122,8 +129,11 @@ async def _run_together(servers: list[uvicorn.Server]) -> None:
 
 def serve_cmd(args: argparse.Namespace, settings: Settings) -> int:
     settings = _settings_with(args, settings)
+    if not args.no_supervise:
+        return supervised.run("serve", settings)
     if settings.embedded:
-        ensure_embedded_running(settings)
+        # A supervised worker finds the cluster running: the supervisor owns it.
+        ensure_embedded_running(settings, start=settings.supervisor_state is None)
 
     async def run() -> None:
         async with engine_for(settings, admin=True) as engine:
@@ -147,9 +157,12 @@ def _local(host: str) -> str:
 
 def demo_cmd(args: argparse.Namespace, settings: Settings) -> int:
     settings = _settings_with(args, settings)
-    cluster = cluster_for(settings) if settings.embedded else None
+    if not args.no_supervise:
+        return supervised.run("demo", settings)
+    alone = settings.supervisor_state is None
+    cluster = cluster_for(settings) if settings.embedded and alone else None
     started_here = cluster is not None and not cluster.running()
-    ensure_embedded_running(settings)
+    ensure_embedded_running(settings, start=alone)
 
     async def run() -> None:
         async with engine_for(settings, admin=True) as admin:

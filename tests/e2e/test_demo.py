@@ -3,6 +3,7 @@ cleanly."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -105,6 +106,7 @@ def test_demo_serves_health_and_stops(var_dir: Path) -> None:
         _a_phone_reports_on_the_tracker_port(
             f"http://127.0.0.1:{port}", f"http://127.0.0.1:{tracker_port}", "".join(printed)
         )
+        _it_survives_kill_9_of_the_app_and_the_postmaster(f"http://127.0.0.1:{port}", var_dir)
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
@@ -177,6 +179,39 @@ def _the_vehicles_report_and_drive_to_an_assignment(base: str, headers: dict[str
     assert last["status"] == "en_route", last
     assert last["acknowledged_at"] is not None
     assert len({(s["position"]["lon"], s["position"]["lat"]) for s in seen}) >= 4
+
+
+def _child(state: Path, name: str) -> dict[str, Any]:
+    found: dict[str, Any] = json.loads(state.read_text())["children"][name]
+    return found
+
+
+def _all_ok(base: str) -> bool:
+    try:
+        answer = httpx.get(f"{base}/api/v1/health", timeout=5)
+    except httpx.TransportError:
+        return False
+    parts = answer.json()["parts"]
+    return answer.status_code == 200 and all(
+        parts[p]["status"] == "ok" for p in ("database", "telephony", "supervisor")
+    )
+
+
+def _it_survives_kill_9_of_the_app_and_the_postmaster(base: str, var_dir: Path) -> None:
+    """The demo runs under its supervisor: the app worker, then the postmaster, killed with -9
+    come back by themselves, the call centre's link with them."""
+    state = var_dir / "supervisor_state.json"
+    for name in ("app", "database"):
+        before = _child(state, name)
+        os.kill(before["pid"], signal.SIGKILL)
+        killed = time.monotonic()
+        while time.monotonic() - killed < 60 and not (
+            _child(state, name)["pid"] not in (None, before["pid"]) and _all_ok(base)
+        ):
+            time.sleep(0.1)
+        print(f"demo: {name} killed with -9, all ok again after {time.monotonic() - killed:.2f} s")
+        assert _all_ok(base)
+        assert _child(state, name)["restarts"] == before["restarts"] + 1
 
 
 def _a_phone_reports_on_the_tracker_port(base: str, trackers: str, printed: str) -> None:

@@ -3157,8 +3157,17 @@ export interface components {
         };
         /** PartOut */
         PartOut: {
+            /**
+             * Code
+             * @description the reason's stable code, if it has one
+             */
+            code?: string | null;
             /** Detail */
             detail: string;
+            /** Params */
+            params?: {
+                [key: string]: unknown;
+            };
             /** Status */
             status: string;
         };

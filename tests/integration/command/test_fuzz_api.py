@@ -55,7 +55,7 @@ def server(map_url: str) -> Iterator[str]:
         "CAD_AMI_ENABLED": "false",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "command", "serve"],
+        [sys.executable, "-m", "command", "serve", "--no-supervise"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

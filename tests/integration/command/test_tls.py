@@ -44,7 +44,7 @@ async def test_cad_serve_speaks_tls_when_given_a_certificate(
         "CAD_TLS_KEY": str(key),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "command", "serve"],
+        [sys.executable, "-m", "command", "serve", "--no-supervise"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

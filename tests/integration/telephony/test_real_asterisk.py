@@ -556,8 +556,8 @@ def cad_serve(database_url: str, asterisk: Asterisk,
            "CAD_AMI_PORT": str(asterisk.port), "CAD_AMI_SECRET": asterisk.secret,
            "CAD_VAR_DIR": var_dir}
     process = subprocess.Popen(  # our own command line
-        [sys.executable, "-m", "command", "serve"], env=env, stdin=subprocess.DEVNULL,
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        [sys.executable, "-m", "command", "serve", "--no-supervise"], env=env,
+        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     log.close()
     return process, port
 

@@ -16,6 +16,7 @@ from command import error_catalogue
 from command.api.schemas.common import Reason
 from command.errors import InvalidInput
 from command.incidents.domain import InvalidIncidentTransition
+from command.supervision import SupervisionReason
 from dispatch.errors import InvalidTransition
 from dispatch.recommend import RejectionCode
 from dispatch.timers import DEFAULT_LIMITS_S
@@ -198,7 +199,13 @@ def _reason_codes() -> set[str]:
     for path in error_sites.source_files(NOT_YET_CONVERTED):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         chosen |= error_sites.keyword_codes(tree, error_sites.namespace(path, tree), {Reason})
-    return chosen | set(get_args(RejectionCode)) | set(get_args(ReasonCode)) | set(DEFAULT_LIMITS_S)
+    return (
+        chosen
+        | set(get_args(RejectionCode))
+        | set(get_args(ReasonCode))
+        | set(DEFAULT_LIMITS_S)
+        | set(get_args(SupervisionReason))
+    )
 
 
 def test_the_docs_list_every_error_code_and_no_other(classes: Classes, sites: list[Site]) -> None:
