@@ -1,6 +1,6 @@
-"""The fault suite's rig: a database cluster of its own (the faults kill and freeze it), `cad
-serve` in its own process behind a relay the clients go through, and the people and units of the
-load; and the table of figures printed at the end of the run."""
+"""The fault suite's rig: `cad serve` under its supervisor on an embedded cluster of the suite's
+own (the faults kill and freeze it), behind a relay the clients go through; the people and units
+of the load; and the table of figures printed at the end of the run."""
 
 from __future__ import annotations
 
@@ -15,14 +15,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from ops.pgcluster import free_port
 from ops.tcp_relay import LinkCut
-from tests.faults.app_process import AppProcess
+from tests.faults.app_process import Supervised
 from tests.faults.durations import Durations, from_environment
 from tests.faults.injectors import Target
 from tests.faults.report import FIGURES, Figures, table
 from tests.support import builders, dispatch_builders
-from tests.support.database import PgServer
 
 ASSIGNABLE = tuple(f"FL-E{n}" for n in range(1, 5))
 TERMINALS = tuple(f"FL-T{n}" for n in range(1, 4))
@@ -38,9 +36,8 @@ VALUES ('liechtenstein', 'Vaduz', 8,
 
 @dataclass
 class Rig:
-    server: PgServer
     engine: AsyncEngine  # the owner's, for the checks
-    app: AppProcess
+    app: Supervised
     front: LinkCut
     durations: Durations
     headers: dict[str, str]
@@ -56,7 +53,7 @@ class Rig:
         return f"ws://127.0.0.1:{self.front.port}"
 
     def target(self) -> Target:
-        return Target(self.app, self.server.cluster, self.front, self.durations.freeze_s)
+        return Target(self.app, self.app.cluster, self.front, self.durations.freeze_s)
 
 
 async def _seed(engine: AsyncEngine) -> dict[str, str]:
@@ -68,7 +65,7 @@ async def _seed(engine: AsyncEngine) -> dict[str, str]:
     return {unit: await builders.device(engine, unit) for unit in TERMINALS}
 
 
-async def until_served(app: AppProcess, limit: float) -> None:
+async def until_served(app: Supervised, limit: float) -> None:
     """Return once `cad serve` answers its health check (polled, bounded)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + limit
@@ -84,27 +81,22 @@ async def until_served(app: AppProcess, limit: float) -> None:
 
 @pytest.fixture(scope="module")
 async def rig() -> AsyncIterator[Rig]:
-    server = PgServer()
-    server.start()
-    app: AppProcess | None = None
+    app = Supervised(CAD_IDEMPOTENCY_RUNNING_S="5")
     front: LinkCut | None = None
     engine = None
     try:
-        await server.build_template()
-        database = await server.new_database()
-        # No pool: the faults restart the server under it.
-        engine = create_async_engine(server.admin_url(database), poolclass=NullPool)
-        tokens = await _seed(engine)
-        app = AppProcess(server.url(database), free_port(), CAD_IDEMPOTENCY_RUNNING_S="5")
+        await asyncio.to_thread(app.init)
         app.start()
-        await until_served(app, 60)
+        await until_served(app, 120)
+        # No pool: the faults restart the server under it.
+        engine = create_async_engine(app.cluster.url("cad"), poolclass=NullPool)
+        tokens = await _seed(engine)
         front = LinkCut(app.port)
         await front.start()
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{front.port}") as http:
             headers = await builders.signed_in(http, engine, "fl.disp", "dispatcher")
             console = await builders.signed_in(http, engine, "fl.watch", "supervisor")
         yield Rig(
-            server,
             engine,
             app,
             front,
@@ -116,11 +108,9 @@ async def rig() -> AsyncIterator[Rig]:
     finally:
         if front is not None:
             await front.stop()
-        if app is not None:
-            app.stop()
+        app.stop()
         if engine is not None:
             await engine.dispose()
-        server.stop()
 
 
 @pytest.fixture(scope="session")

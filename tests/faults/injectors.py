@@ -1,9 +1,9 @@
-"""The faults: each does its harm and returns how the app came back (``by itself`` or
-``restarted by harness``) once the cause is removed.
+"""The faults: each does its harm and returns how the app came back (``by itself``: nothing
+but `cad serve` and its supervisor acted) once the cause is removed.
 
-- ``kill_app``: kill -9 of `cad serve`;
-- ``restart_database``: the postmaster stopped (fast) and started again;
-- ``kill_database``: kill -9 of the postmaster and every backend, then started again;
+- ``kill_app``: kill -9 of the app worker;
+- ``restart_database``: the postmaster's fast shutdown;
+- ``kill_database``: kill -9 of the postmaster;
 - ``freeze_database``: SIGSTOP of the postmaster and its children for a while, then SIGCONT;
 - ``drop_websockets``: the link between clients and app cut and restored at once (every open
   socket and HTTP connection dropped).
@@ -20,18 +20,16 @@ from pathlib import Path
 
 from ops.pgcluster import Cluster
 from ops.tcp_relay import LinkCut
-from tests.faults.app_process import AppProcess
-from tests.support.waiting import until
+from tests.faults.app_process import Supervised
 
 BY_ITSELF = "by itself"
-BY_HARNESS = "restarted by harness"
 
 
 @dataclass(frozen=True)
 class Target:
     """What the faults act on."""
 
-    app: AppProcess
+    app: Supervised
     cluster: Cluster
     front: LinkCut  # between the clients and the app
     freeze_s: float
@@ -56,34 +54,24 @@ def _parent(pid: int) -> int | None:
     return int(stat.rsplit(")", 1)[1].split()[1])
 
 
-def _gone(pids: list[int]) -> bool:
-    """Reaped, not only dead: until then ``pg_ctl status`` takes a zombie for the server."""
-    return not any(Path(f"/proc/{p}").exists() for p in pids)
-
-
 async def kill_app(target: Target) -> str:
-    target.app.kill()
-    target.app.start()
-    return BY_HARNESS
+    """kill -9 of the app worker; its supervisor starts another."""
+    os.kill(target.app.pid("app"), signal.SIGKILL)
+    return BY_ITSELF
 
 
 async def restart_database(target: Target) -> str:
-    await asyncio.to_thread(target.cluster.stop)
-    await asyncio.to_thread(target.cluster.start)
-    return BY_HARNESS
+    """The postmaster's fast shutdown (SIGINT), as an operator's restart; its supervisor starts
+    it again."""
+    os.kill(postmaster(target.cluster), signal.SIGINT)
+    return BY_ITSELF
 
 
 async def kill_database(target: Target) -> str:
-    main = postmaster(target.cluster)
-    # Held first, so that it forks no new backend meanwhile; its children listed while they
-    # are still its own.
-    os.kill(main, signal.SIGSTOP)
-    pids = [main, *children(main)]
-    for pid in pids:
-        os.kill(pid, signal.SIGKILL)
-    await until(lambda: _gone(pids), 10)  # its shared memory must be free before a restart
-    await asyncio.to_thread(target.cluster.start)
-    return BY_HARNESS
+    """kill -9 of the postmaster; its backends end by themselves, the supervisor waits them out
+    and starts it again."""
+    os.kill(postmaster(target.cluster), signal.SIGKILL)
+    return BY_ITSELF
 
 
 async def freeze_database(target: Target) -> str:

@@ -33,6 +33,8 @@ from tests.support.waiting import until
 
 #: the faults that cut every websocket (the others may leave them open)
 SOCKETS_CUT = {"kill -9 app", "drop websockets"}
+#: the supervisor's child that each fault ends, and that it must have started again
+ENDS = {"kill -9 app": "app", "restart database": "database", "kill -9 database": "database"}
 
 
 async def _head(rig: Rig, http: httpx.AsyncClient) -> int:
@@ -78,6 +80,8 @@ async def test_fault_under_load(rig: Rig, fault: str, figures: list[Figures]) ->
         ]
         try:
             await pause(run.give_up, rig.durations.load_s)  # the steady load before the fault
+            ended_child = ENDS.get(fault)
+            before = rig.app.pid(ended_child) if ended_child else None
             started = time.monotonic()
             recovered_how = await FAULTS[fault](rig.target())
             ended = time.monotonic()
@@ -126,6 +130,8 @@ async def test_fault_under_load(rig: Rig, fault: str, figures: list[Figures]) ->
     assert found.doubled == [], found.doubled[:20]
     assert (found.events_missed, found.events_twice, unsequenced) == (0, 0, 0)
     assert served - ended < rig.durations.recovery_limit_s
+    if ended_child is not None:  # started again by the supervisor, not by this test
+        assert rig.app.pid(ended_child) != before
     # The load really ran, through every client, and the consoles were really dropped.
     for kind in ("incident", "note", "assignment", "release", "position", "message"):
         assert found.acked[kind] > 0, (kind, found.acked)
