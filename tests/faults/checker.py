@@ -23,6 +23,9 @@ _TEXTS = {
     "message": "SELECT data->>'text' FROM events WHERE type = 'unit.message_received'",
 }
 
+#: the kinds found by what they are about rather than by their key
+_BY_SUBJECT = {"assignment", "release", "position", "call"}
+
 
 @dataclass
 class Found:
@@ -33,6 +36,8 @@ class Found:
     doubled: list[str] = field(default_factory=list)
     events_missed: int = 0
     events_twice: int = 0
+    #: the rows of calls recorded more than once, to tell how
+    doubled_calls: list[str] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
@@ -64,6 +69,8 @@ async def _counts(engine: AsyncEngine, ledger: Ledger) -> dict[str, Counter[str]
             {"units": units},
         )
         counts["position"] = Counter(f"{u}@{t.isoformat()}" for u, t in fixes)
+        numbers = await conn.execute(text("SELECT number FROM calls"))
+        counts["call"] = Counter(re.sub(r"\D", "", n or "") for (n,) in numbers)
     return counts
 
 
@@ -76,13 +83,32 @@ def _look(found: Found, item: Item, present: int) -> None:
         found.doubled.append(f"{item.kind} {item.key} x{present}")
 
 
+async def calls_recorded(engine: AsyncEngine, ledger: Ledger) -> bool:
+    """Whether every call Asterisk took is in the calls table (the bridge writes behind)."""
+    async with engine.connect() as conn:
+        numbers = {re.sub(r"\D", "", n or "") for (n,) in await conn.execute(
+            text("SELECT number FROM calls")
+        )}
+    return all(i.subject in numbers for i in ledger.of("call") if i.acked)
+
+
 async def check(engine: AsyncEngine, ledger: Ledger, consoles: list[ConsoleClient]) -> Found:
     counts = await _counts(engine, ledger)
     found = Found()
     for item in ledger.items:
-        key = item.subject if item.kind in ("assignment", "release", "position") else item.key
+        key = item.subject if item.kind in _BY_SUBJECT else item.key
         _look(found, item, counts[item.kind][key])
     async with engine.connect() as conn:
+        twice = [d.split()[1] for d in found.doubled if d.startswith("call ")]
+        if twice:
+            rows = await conn.execute(
+                text(
+                    "SELECT number, id, linkedid, channel, state, recovered, queued_at FROM calls "
+                    "WHERE regexp_replace(number, '\\D', '', 'g') = ANY(:n) ORDER BY number"
+                ),
+                {"n": twice},
+            )
+            found.doubled_calls = [" ".join(map(str, r)) for r in rows]
         for console in consoles:
             logged = {
                 seq

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -20,7 +20,8 @@ from tests.faults.app_process import Supervised
 from tests.faults.durations import Durations, from_environment
 from tests.faults.injectors import Target
 from tests.faults.report import FIGURES, Figures, table
-from tests.support import builders, dispatch_builders
+from tests.support import asterisk, builders, dispatch_builders
+from tests.support.asterisk import Asterisk
 
 ASSIGNABLE = tuple(f"FL-E{n}" for n in range(1, 5))
 TERMINALS = tuple(f"FL-T{n}" for n in range(1, 4))
@@ -39,6 +40,9 @@ class Rig:
     engine: AsyncEngine  # the owner's, for the checks
     app: Supervised
     front: LinkCut
+    #: a real Asterisk (None without the shared build), and the link between it and the app
+    pbx: Asterisk | None
+    ami_link: LinkCut | None
     durations: Durations
     headers: dict[str, str]
     console_token: str
@@ -53,7 +57,9 @@ class Rig:
         return f"ws://127.0.0.1:{self.front.port}"
 
     def target(self) -> Target:
-        return Target(self.app, self.app.cluster, self.front, self.durations.freeze_s)
+        return Target(
+            self.app, self.app.cluster, self.front, self.ami_link, self.durations.freeze_s
+        )
 
 
 async def _seed(engine: AsyncEngine) -> dict[str, str]:
@@ -80,8 +86,33 @@ async def until_served(app: Supervised, limit: float) -> None:
 
 
 @pytest.fixture(scope="module")
-async def rig() -> AsyncIterator[Rig]:
-    app = Supervised(CAD_IDEMPOTENCY_RUNNING_S="5")
+def pbx() -> Iterator[Asterisk | None]:
+    """The shared Asterisk build, when it is there (the AMI fault is skipped without it)."""
+    if not asterisk.available():
+        yield None
+        return
+    install = asterisk.install()
+    try:
+        made = install.asterisk()
+        made.start()
+        yield made
+    finally:
+        install.cleanup()
+
+
+@pytest.fixture(scope="module")
+async def rig(pbx: Asterisk | None) -> AsyncIterator[Rig]:
+    ami_link = None if pbx is None else LinkCut(pbx.port)
+    telephony = {}
+    if pbx is not None and ami_link is not None:
+        await ami_link.start()
+        telephony = {
+            "CAD_AMI_ENABLED": "true",
+            "CAD_AMI_PORT": str(ami_link.port),
+            "CAD_AMI_SECRET": pbx.secret,
+            "CAD_AMI_RECORDING_DIR": str(pbx.monitor_dir),
+        }
+    app = Supervised(CAD_IDEMPOTENCY_RUNNING_S="5", **telephony)
     front: LinkCut | None = None
     engine = None
     try:
@@ -100,6 +131,8 @@ async def rig() -> AsyncIterator[Rig]:
             engine,
             app,
             front,
+            pbx,
+            ami_link,
             from_environment(),
             headers,
             console["Authorization"].removeprefix("Bearer "),
@@ -109,6 +142,8 @@ async def rig() -> AsyncIterator[Rig]:
         if front is not None:
             await front.stop()
         app.stop()
+        if ami_link is not None:
+            await ami_link.stop()
         if engine is not None:
             await engine.dispose()
 

@@ -6,7 +6,8 @@ but `cad serve` and its supervisor acted) once the cause is removed.
 - ``kill_database``: kill -9 of the postmaster;
 - ``freeze_database``: SIGSTOP of the postmaster and its children for a while, then SIGCONT;
 - ``drop_websockets``: the link between clients and app cut and restored at once (every open
-  socket and HTTP connection dropped).
+  socket and HTTP connection dropped);
+- ``cut_ami``: the link between the app's telephony bridge and Asterisk cut and restored.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Target:
     app: Supervised
     cluster: Cluster
     front: LinkCut  # between the clients and the app
+    ami_link: LinkCut | None  # between the app and Asterisk's AMI
     freeze_s: float
 
 
@@ -94,10 +96,19 @@ async def drop_websockets(target: Target) -> str:
     return BY_ITSELF
 
 
+async def cut_ami(target: Target) -> str:
+    """The link to Asterisk's AMI cut (its session closed, new ones refused) and restored."""
+    assert target.ami_link is not None
+    await target.ami_link.cut()
+    await target.ami_link.restore()
+    return BY_ITSELF
+
+
 FAULTS: dict[str, Fault] = {
     "kill -9 app": kill_app,
     "restart database": restart_database,
     "kill -9 database": kill_database,
     "freeze database": freeze_database,
     "drop websockets": drop_websockets,
+    "cut AMI": cut_ami,
 }

@@ -5,7 +5,8 @@ was acknowledged (``tests.faults.ledger``), retrying with the same key until ans
 - dispatch: a unit assigned to a new incident, then released (``Idempotency-Key``);
 - terminals: a unit's GPS fixes and text messages over the unit protocol, kept in an offline
   buffer until acknowledged and replayed after a reconnect with their own keys;
-- consoles: the event stream, resumed after a drop from the last sequence number seen.
+- consoles: the event stream, resumed after a drop from the last sequence number seen;
+- callers: emergency calls into a real Asterisk's queue, which the app's bridge records.
 
 Each client paces itself by waiting on the stop signal with a time-out, so that it stops at
 once when told.
@@ -18,6 +19,7 @@ import contextlib
 import itertools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +28,7 @@ import httpx
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from telephony.ami_client import AmiClient
 from tests.faults.ledger import Item, Ledger
 
 #: answers after which the same request is sent again with the same key
@@ -323,16 +326,60 @@ class Probe:
     path: str
     headers: dict[str, str]
     answers: list[tuple[float, bool]] = field(default_factory=list)
+    #: when the health said the Asterisk link was up, when not
+    telephony: list[tuple[float, bool]] = field(default_factory=list)
 
     async def __call__(self, http: httpx.AsyncClient) -> None:
         while not self.run.give_up.is_set():
             try:
                 ok = (await http.get(self.path, headers=self.headers, timeout=2)).status_code == 200
-            except httpx.TransportError:
-                ok = False
+                health = (await http.get("/api/v1/health", timeout=2)).json()
+                linked = health["parts"]["telephony"]["status"] == "ok"
+            except (httpx.TransportError, ValueError, KeyError):
+                ok = linked = False
             self.answers.append((time.monotonic(), ok))
+            self.telephony.append((time.monotonic(), linked))
             await pause(self.run.give_up, 0.1)
 
     def served_after(self, moment: float) -> float | None:
         """The first time at or after ``moment`` when a read was answered."""
         return next((t for t, ok in self.answers if t >= moment and ok), None)
+
+    def linked_after(self, moment: float) -> float | None:
+        """The first time at or after ``moment`` when the Asterisk link was up."""
+        return next((t for t, ok in self.telephony if t >= moment and ok), None)
+
+    def linked(self) -> bool:
+        return bool(self.telephony) and self.telephony[-1][1]
+
+
+@dataclass
+class CallerClient:
+    """Emergency calls into Asterisk's queue, one every ``period`` s from its own AMI session
+    (not through the app's link); each call Asterisk took is an item the bridge must record
+    once. While the app's link is down, no new call starts: a call it never saw is not the
+    bridge's to record."""
+
+    run: Run
+    ami: AmiClient
+    link_up: Callable[[], bool]
+    #: a number of this run's own, for its callers' numbers (the calls table outlives a run)
+    series: int = 0
+    period: float = 0.5
+    hold_s: float = 4.0
+
+    async def __call__(self) -> None:
+        while not self.run.stop.is_set():
+            if self.link_up():
+                number = f"77{self.series:02d}{next(self.run.numbers):06d}"
+                item = self.run.ledger.add("call", number, number)
+                answer = await self.ami.send(
+                    "Originate", ("Variable", f"HOLDFOR={self.hold_s:g}"),
+                    Channel="Local/112@incoming", Context="caller", Exten="s", Priority="1",
+                    CallerID=f'"Caller" <{number}>', Async="true",
+                )
+                if answer.get("Response") == "Success":
+                    item.acked_at = time.monotonic()
+                else:
+                    item.refused = str(answer.get("Message"))
+            await pause(self.run.stop, self.period)

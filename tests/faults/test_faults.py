@@ -9,17 +9,22 @@ CAD_FAULT_FREEZE_SECONDS for the long one (docs/reliability.md, "The fault suite
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.faults.checker import check
+from telephony.ami_client import AmiClient
+from tests.faults.checker import calls_recorded, check
 from tests.faults.conftest import ASSIGNABLE, Rig
 from tests.faults.injectors import FAULTS
 from tests.faults.ledger import Ledger
 from tests.faults.load import (
+    CallerClient,
     ConsoleClient,
     Probe,
     Run,
@@ -29,6 +34,7 @@ from tests.faults.load import (
     pause,
 )
 from tests.faults.report import Figures
+from tests.support.asterisk import MISSING
 from tests.support.waiting import until
 
 #: the faults that cut every websocket (the others may leave them open)
@@ -41,6 +47,32 @@ async def _head(rig: Rig, http: httpx.AsyncClient) -> int:
     answer = await http.get("/api/v1/events/head", headers=rig.headers)
     answer.raise_for_status()
     return int(answer.json()["last_seq"])
+
+
+async def _until_calls_recorded(rig: Rig, ledger: Ledger) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + rig.durations.drain_s
+    while not await calls_recorded(rig.engine, ledger) and loop.time() < deadline:
+        await asyncio.sleep(0.2)  # polled: the bridge writes the calls behind
+
+
+@asynccontextmanager
+async def _callers(
+    rig: Rig, run: Run, probe: Probe, fault: str
+) -> AsyncIterator[list[CallerClient]]:
+    """Callers into the real Asterisk, when there is one (from an AMI session of their own)."""
+    if rig.pbx is None:
+        yield []
+        return
+    ami = await AmiClient.open("127.0.0.1", rig.pbx.port, "cad", rig.pbx.secret, _ignore)
+    try:
+        yield [CallerClient(run, ami, probe.linked, series=list(FAULTS).index(fault))]
+    finally:
+        ami.close()
+
+
+def _ignore(*_: object) -> None:
+    """What Asterisk tells the callers' own session: not theirs to follow."""
 
 
 async def _logged_head(rig: Rig) -> tuple[int, int]:
@@ -60,11 +92,17 @@ async def _logged_head(rig: Rig) -> tuple[int, int]:
 @pytest.mark.slow
 @pytest.mark.parametrize("fault", list(FAULTS))
 async def test_fault_under_load(rig: Rig, fault: str, figures: list[Figures]) -> None:
+    if fault == "cut AMI" and rig.pbx is None:
+        pytest.skip(MISSING)
     run = Run(rig.base_url, rig.ws_url, Ledger(), prefix=fault.replace(" ", "").replace("-", ""))
     limits = httpx.Limits(max_connections=20)
-    async with httpx.AsyncClient(base_url=rig.base_url, limits=limits) as http:
+    async with (
+        httpx.AsyncClient(base_url=rig.base_url, limits=limits) as http,
+        contextlib.AsyncExitStack() as stack,
+    ):
         after = await _head(rig, http)
         probe = Probe(run, f"/api/v1/events?after={after}&limit=1", rig.headers)
+        callers = await stack.enter_async_context(_callers(rig, run, probe, fault))
         created: asyncio.Queue[int] = asyncio.Queue()
         units: asyncio.Queue[str] = asyncio.Queue()
         for unit in ASSIGNABLE:
@@ -77,6 +115,7 @@ async def test_fault_under_load(rig: Rig, fault: str, figures: list[Figures]) ->
             asyncio.create_task(dispatch(run, http, rig.headers, created, units)),
             *(asyncio.create_task(t()) for t in terminals),
             *(asyncio.create_task(c()) for c in consoles),
+            *(asyncio.create_task(c()) for c in callers),
         ]
         try:
             await pause(run.give_up, rig.durations.load_s)  # the steady load before the fault
@@ -85,16 +124,17 @@ async def test_fault_under_load(rig: Rig, fault: str, figures: list[Figures]) ->
             started = time.monotonic()
             recovered_how = await FAULTS[fault](rig.target())
             ended = time.monotonic()
-            await until(
-                lambda: probe.served_after(ended) is not None, rig.durations.recovery_limit_s
-            )
-            served = probe.served_after(ended)
+            # Served again: a read answered (the Asterisk link up again, for its fault).
+            back = probe.linked_after if fault == "cut AMI" else probe.served_after
+            await until(lambda: back(ended) is not None, rig.durations.recovery_limit_s)
+            served = back(ended)
             assert served is not None
             await pause(run.give_up, rig.durations.load_s)  # and after it
             run.stop.set()
             # What is still unanswered is sent again until answered (or known to be unknown).
             await until(lambda: not run.ledger.open_items(), rig.durations.drain_s)
             await until(lambda: all(not t.buffer for t in terminals), rig.durations.drain_s)
+            await _until_calls_recorded(rig, run.ledger)
             head, unsequenced = await _logged_head(rig)
             for console in consoles:
                 console.target = head
@@ -127,13 +167,14 @@ async def test_fault_under_load(rig: Rig, fault: str, figures: list[Figures]) ->
     )
     assert run.ledger.server_errors == []
     assert found.lost == [], found.lost[:20]
-    assert found.doubled == [], found.doubled[:20]
+    assert found.doubled == [], (found.doubled[:20], found.doubled_calls[:20])
     assert (found.events_missed, found.events_twice, unsequenced) == (0, 0, 0)
     assert served - ended < rig.durations.recovery_limit_s
     if ended_child is not None:  # started again by the supervisor, not by this test
         assert rig.app.pid(ended_child) != before
     # The load really ran, through every client, and the consoles were really dropped.
-    for kind in ("incident", "note", "assignment", "release", "position", "message"):
+    kinds = ["incident", "note", "assignment", "release", "position", "message"]
+    for kind in kinds + (["call"] if callers else []):
         assert found.acked[kind] > 0, (kind, found.acked)
     if fault in SOCKETS_CUT:
         assert all(c.connects >= 2 for c in consoles), [c.connects for c in consoles]
