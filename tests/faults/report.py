@@ -24,6 +24,8 @@ class Figures:
     events_missed: int
     events_twice: int
     retries: int
+    #: writes whose retry was told the first attempt's outcome is unknown (never done twice)
+    unknown: int
 
 
 FIGURES = pytest.StashKey[list[Figures]]()
@@ -40,6 +42,7 @@ _HEAD = (
     "events missed",
     "events twice",
     "retries",
+    "outcome unknown",
 )
 
 
@@ -59,6 +62,7 @@ def table(rows: list[Figures]) -> list[str]:
             str(r.events_missed),
             str(r.events_twice),
             str(r.retries),
+        str(r.unknown),
         )
         lines.append("| " + " | ".join(cells) + " |")
     return lines

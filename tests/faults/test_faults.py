@@ -163,6 +163,7 @@ async def test_fault_under_load(rig: Rig, fault: str, figures: list[Figures]) ->
             events_missed=found.events_missed,
             events_twice=found.events_twice,
             retries=run.ledger.retries,
+            unknown=sum(1 for i in run.ledger.items if i.unknown),
         )
     )
     assert run.ledger.server_errors == []
