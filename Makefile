@@ -17,7 +17,7 @@ test-faults: setup
 	CAD_FAULT_SECONDS=$${CAD_FAULT_SECONDS:-15} CAD_FAULT_FREEZE_SECONDS=$${CAD_FAULT_FREEZE_SECONDS:-15} \
 		.venv/bin/pytest tests/faults -q
 	CAD_FUZZ_EXAMPLES=$${CAD_FUZZ_EXAMPLES:-10} \
-		.venv/bin/pytest tests/integration/command/test_fuzz_api.py -q -rP --timeout 1800
+		.venv/bin/pytest tests/integration/command/test_fuzz_api.py -q -s --timeout 1800
 
 serve: setup
 	.venv/bin/cad serve
