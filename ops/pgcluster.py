@@ -209,6 +209,8 @@ class Cluster:
             raise ClusterError(f"no cluster at {self.data}: run `cad db init`")
         if self.running():
             return
+        # The backends of a server killed with -9 hold its shared memory until they notice.
+        self._end_orphans(5.0)
         self._clear_stale_pid()
         if os.geteuid() == 0:
             _give_to_server_user(self.root)

@@ -309,7 +309,12 @@ class Supervisor:
 
     def _flush(self) -> None:
         if self._dirty:
-            write_state(self.state_file, self.state())
+            try:
+                write_state(self.state_file, self.state())
+            except OSError as exc:
+                # The children matter more than the report: keep them, try again next look.
+                log.warning("supervisor: cannot write %s: %s", self.state_file, exc)
+                return
             self._dirty = False
 
 

@@ -69,7 +69,10 @@ async def test_disabling_a_user_closes_its_event_and_tracking_sockets(live: Live
     ):
         await until(lambda: len(live.container.sockets) == 4)
         health = (await live.http.get("/api/v1/health")).json()["parts"]["revocations"]
-        assert health == {"status": "ok", "detail": "4 socket(s) watched for revocation"}
+        assert health == {
+            "status": "ok", "detail": "4 socket(s) watched for revocation", "code": None,
+            "params": {},
+        }
         r = await live.http.post("/api/v1/users/anna/disable", headers=admin)
         assert r.status_code == 204
         for ws in (anna_events, anna_map):

@@ -51,6 +51,18 @@ async def test_start_after_a_crash(cluster: Cluster) -> None:
     assert await _answers(cluster)
 
 
+async def test_start_after_a_crash_with_a_session_open(cluster: Cluster) -> None:
+    # The session's backend outlives its postmaster for a moment, holding the shared memory.
+    session = await asyncpg.connect(cluster.url("postgres", driver="postgresql"))
+    os.kill(_postmaster_pid(cluster), signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while cluster.running() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    cluster.start()
+    assert await _answers(cluster)
+    session.terminate()
+
+
 async def test_start_with_a_stale_lock_file(cluster: Cluster) -> None:
     cluster.stop()
     pidfile: Path = cluster.data / "postmaster.pid"

@@ -23,10 +23,12 @@ from ops.restart_policy import RestartPolicy
 from ops.supervisor import ChildSpec, Supervisor, spawn
 
 
-def _until(condition: Callable[[], bool], limit: float = 20.0) -> None:
+def _until(
+    condition: Callable[[], bool], limit: float = 20.0, why: Callable[[], str] = lambda: ""
+) -> None:
     deadline = time.monotonic() + limit
     while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
+        assert time.monotonic() < deadline, f"condition not reached in time {why()}"
         time.sleep(0.01)
 
 
@@ -151,8 +153,12 @@ async def test_a_postmaster_killed_with_its_backends_alive_starts_again(
         first = _child(state, "database")["pid"]
         killed = time.monotonic()
         os.kill(first, signal.SIGKILL)
-        _until(lambda: _child(state, "database").get("state") == "running"
-               and _child(state, "database")["pid"] != first, 30)
+        _until(
+            lambda: _child(state, "database").get("state") == "running"
+            and _child(state, "database")["pid"] != first,
+            30,
+            lambda: f"{_state(state)}\n{cluster.log_file.read_text()[-3000:]}",
+        )
         took = time.monotonic() - killed
         print(f"\npostmaster killed with -9 accepting again after {took:.2f} s")
         assert await _select_one(cluster) == 1
