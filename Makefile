@@ -1,5 +1,5 @@
 # The two commands a new user needs: `make demo` and `make test`.
-.PHONY: setup demo test serve clean lock lock-upgrade
+.PHONY: setup demo test test-faults serve clean lock lock-upgrade
 
 setup:
 	@ops/setup
@@ -9,6 +9,15 @@ demo: setup
 
 test: setup
 	@ops/check
+
+# The long form of the fault suite (its short form runs in `make test`): 15 s of load before
+# and after each fault, the database frozen 15 s; then the API fuzzed with more examples.
+# The figures go into docs/reliability.md.
+test-faults: setup
+	CAD_FAULT_SECONDS=$${CAD_FAULT_SECONDS:-15} CAD_FAULT_FREEZE_SECONDS=$${CAD_FAULT_FREEZE_SECONDS:-15} \
+		.venv/bin/pytest tests/faults -q
+	CAD_FUZZ_EXAMPLES=$${CAD_FUZZ_EXAMPLES:-10} \
+		.venv/bin/pytest tests/integration/command/test_fuzz_api.py -q -s --timeout 1800
 
 serve: setup
 	.venv/bin/cad serve

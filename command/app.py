@@ -149,6 +149,26 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+async def _kept_track(bookkeeping: Awaitable[None], key: str) -> bool:
+    """Run one update of a key's record; whether it was done. The database going away just
+    then leaves the claim as it was (running): a retry waits, then hears the outcome is unknown."""
+    try:
+        await bookkeeping
+    except DATABASE_FAILURES as exc:
+        log.warning("could not record the outcome of Idempotency-Key %s: %s", key, exc)
+        return False
+    return True
+
+
+def _unavailable(exc: Exception) -> JSONResponse:
+    known = translate(exc)
+    if known is None:
+        raise exc
+    retry = known.params.get("retry_after_s")
+    headers = {"Retry-After": str(retry)} if retry is not None else None
+    return JSONResponse(error_body(known), status_for(known) or 503, headers=headers)
+
+
 async def _idempotent(
     request: Request, call_next: Callable[[Request], Awaitable[Response]], key: str
 ) -> Response:
@@ -165,6 +185,8 @@ async def _idempotent(
         principal = await container.accounts.authenticate(token)
     except CadError:
         return await call_next(request)  # the route refuses it, and says why
+    except DATABASE_FAILURES as exc:
+        return _unavailable(exc)
     actor = principal.actor
     request.state.authenticated = (token, principal)  # the route's role check reuses it
     body = await request.body()
@@ -173,6 +195,8 @@ async def _idempotent(
         claim = await container.idempotency.claim(actor, key, print_)
     except CadError as exc:
         return JSONResponse(error_body(exc), status_for(exc) or 409)
+    except DATABASE_FAILURES as exc:  # nothing was done: the retry may run
+        return _unavailable(exc)
     if claim.kept is not None:
         kept = claim.kept
         return Response(
@@ -184,16 +208,21 @@ async def _idempotent(
     try:
         response = await call_next(request)
     except BaseException:
-        await container.idempotency.release(actor, key)
+        await _kept_track(container.idempotency.release(actor, key), key)
         raise
     if response.status_code >= 500:  # rolled back: the retry may run
-        await container.idempotency.release(actor, key)
+        await _kept_track(container.idempotency.release(actor, key), key)
         return response
     chunks = [chunk async for chunk in response.body_iterator]  # type: ignore[attr-defined]
     answer = b"".join(c if isinstance(c, bytes) else str(c).encode() for c in chunks)
     content_type = response.headers.get("content-type", "application/json")
-    await container.idempotency.keep_answer(
-        actor, key, Kept(response.status_code, answer, content_type)
+    # The change is done: its answer goes out even when it cannot be kept (a retry is then
+    # told the outcome is unknown, never done twice).
+    await _kept_track(
+        container.idempotency.keep_answer(
+            actor, key, Kept(response.status_code, answer, content_type)
+        ),
+        key,
     )
     headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
     return Response(answer, response.status_code, headers=headers)
@@ -270,7 +299,15 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
             return response
         if response.status_code >= 400:
             # Rolled back, so its audit row too: the refusal or failure is recorded here.
-            await _audit_change(request, principal, response.status_code)
+            try:
+                await _audit_change(request, principal, response.status_code)
+            except DATABASE_FAILURES as exc:
+                # The answer stands; with the database away the refusal is in the log instead.
+                log.error(
+                    "audit row not written (%s %s by %s, answered %d): %s",
+                    request.method, request.url.path, principal.actor,
+                    response.status_code, exc,
+                )
         elif not _audited(request):
             action = described(request)[0]
             log.error("%s succeeded without an audit row in its transaction", action)

@@ -217,7 +217,9 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
         incident_plans=incident_plans,
         activations=activations,
         health=HealthBoard(),
-        idempotency=IdempotencyKeys(engine, clock),
+        idempotency=IdempotencyKeys(
+            engine, clock, running_limit=timedelta(seconds=settings.idempotency_running_s)
+        ),
         tracking=tracking,
         fanout=fanout,
         relay=relay,

@@ -162,6 +162,13 @@ class Settings(BaseSettings):
         le=1_000_000,
         description="position keys remembered per device to answer a replay as a duplicate",
     )
+    idempotency_running_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="after this, a retry of a keyed request whose first attempt never reported "
+        "back (its process died) is told the outcome is unknown",
+    )
     # Breadcrumbs: batched writes, daily partitions, retention.
     position_batch_size: int = Field(default=5_000, ge=1, le=50_000)
     position_flush_ms: float = Field(

@@ -86,6 +86,15 @@ async def test_a_stopped_database_is_a_503_and_the_app_comes_back(own_server: Pg
             "/api/v1/incidents", headers=headers, json={"type": "medical", "lon": 9.5, "lat": 47.1}
         )
         assert r.status_code == 503, r.text
+        # With an Idempotency-Key too: its record cannot be claimed either, nothing was done.
+        r = await live.http.post(
+            "/api/v1/incidents",
+            headers={**headers, "Idempotency-Key": "while-down-1"},
+            json={"type": "medical", "lon": 9.5, "lat": 47.1},
+        )
+        assert r.status_code == 503, r.text
+        assert r.json()["code"] == "database.unavailable"
+        assert r.headers["Retry-After"] == "2"
         own_server.cluster.start()
         await _until_served(live, headers)
 

@@ -142,6 +142,11 @@ def test_no_server_error_and_no_answer_outside_the_contract(served: Served) -> N
         for role, authorization in served.tokens.items()
     }
     found = [f"{role}: {f}" for role, fs in failures.items() for f in fs]
+    errors = sum(n for s, n in statuses.items() if s >= 500)
+    print(
+        f"fuzz: {sum(statuses.values())} cases tried ({examples} examples an operation and "
+        f"role), {errors} server errors (5xx); answers by status: {dict(sorted(statuses.items()))}"
+    )
     assert found == [], "\n".join(found[:40])
     # It reached the handlers, not only the door: some calls were done, some refused as invalid.
     assert sum(n for s, n in statuses.items() if s < 300) > 50, statuses
