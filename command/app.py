@@ -125,6 +125,8 @@ DATABASE_FAILURES: tuple[type[Exception], ...] = (
     sa_exc.TimeoutError,
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
+    # None of the servers of a multi-host URL is writable (a standby not yet promoted).
+    asyncpg.TargetServerAttributeNotMatched,
     OSError,
     TimeoutError,
 )
@@ -145,6 +147,15 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (503, "a part is down (database, Asterisk); nothing changed"),
     )
 }
+
+
+async def _release(container: Container, actor: str, key: str) -> None:
+    """Give up a claim after a failed attempt; a database that is away (the attempt's failure,
+    most likely) leaves the claim, which the retry then finds (``command.idempotency``)."""
+    try:
+        await container.idempotency.release(actor, key)
+    except DATABASE_FAILURES as exc:
+        log.warning("the claim of key %s was not released: %s", key, exc)
 
 
 async def _idempotent(
@@ -182,17 +193,22 @@ async def _idempotent(
     try:
         response = await call_next(request)
     except BaseException:
-        await container.idempotency.release(actor, key)
+        await _release(container, actor, key)
         raise
     if response.status_code >= 500:  # rolled back: the retry may run
-        await container.idempotency.release(actor, key)
+        await _release(container, actor, key)
         return response
     chunks = [chunk async for chunk in response.body_iterator]  # type: ignore[attr-defined]
     answer = b"".join(c if isinstance(c, bytes) else str(c).encode() for c in chunks)
     content_type = response.headers.get("content-type", "application/json")
-    await container.idempotency.keep_answer(
-        actor, key, Kept(response.status_code, answer, content_type)
-    )
+    try:
+        await container.idempotency.keep_answer(
+            actor, key, Kept(response.status_code, answer, content_type)
+        )
+    except DATABASE_FAILURES as exc:
+        # The change is done (its transaction committed): the client gets its answer; only a
+        # retry with this key, which it has no reason to send, would not find it kept.
+        log.warning("the answer to key %s was not kept: %s", key, exc)
     headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
     return Response(answer, response.status_code, headers=headers)
 
