@@ -1,0 +1,76 @@
+"""A PostgreSQL that fails over, with our schema on it: one etcd, two nodes under Patroni
+(synchronous replication), migrated as `cad db migrate` migrates, and the application role."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import asyncpg
+import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from command.db_hosts import sqlalchemy_form
+from ops import db_roles, migrate
+from ops.pgcluster import APP_USER
+from tests.support.log_secrets import KNOWN
+from tests.support.patroni import PatroniCluster
+
+DATABASE = "cad"
+
+
+@dataclass
+class HaDatabase:
+    cluster: PatroniCluster
+    app_password: str
+
+    def app_url(self) -> str:
+        """The application role on every node, as an operator writes it (libpq's form)."""
+        return (
+            f"postgresql+asyncpg://{APP_USER}:{self.app_password}@{self.cluster.hosts()}"
+            f"/{DATABASE}?target_session_attrs=read-write"
+        )
+
+    def admin_url(self) -> str:
+        return sqlalchemy_form(self.cluster.superuser_url(DATABASE))
+
+
+async def _create_database(cluster: PatroniCluster) -> None:
+    primary = cluster.primary()
+    assert primary is not None
+    conn = await asyncpg.connect(
+        host="127.0.0.1",
+        port=primary.pg_port,
+        user="cad",
+        password=cluster.password,
+        database="postgres",
+    )
+    try:
+        await conn.execute(f"CREATE DATABASE {DATABASE}")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def ha_database() -> AsyncIterator[HaDatabase]:
+    cluster = PatroniCluster(size=2)
+    KNOWN.add(cluster.password)
+    KNOWN.add(cluster.replication_password)
+    try:
+        await asyncio.to_thread(cluster.start)
+        await _create_database(cluster)
+        ha = HaDatabase(cluster, app_password=secrets.token_urlsafe(18))
+        KNOWN.add(ha.app_password)
+        engine = create_async_engine(ha.admin_url())
+        try:
+            await migrate.upgrade(engine, "heads")
+            async with engine.begin() as conn:
+                await db_roles.ensure_role(conn, APP_USER, ha.app_password)
+                await db_roles.grant(conn, APP_USER)
+        finally:
+            await engine.dispose()
+        yield ha
+    finally:
+        await asyncio.to_thread(cluster.stop)
