@@ -125,8 +125,9 @@ DATABASE_FAILURES: tuple[type[Exception], ...] = (
     sa_exc.TimeoutError,
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
-    # None of the servers of a multi-host URL is writable (a standby not yet promoted).
-    asyncpg.TargetServerAttributeNotMatched,
+    # The driver's own: no server of a multi-host URL is writable (a standby not promoted
+    # yet), or a connection left unusable by a server that vanished mid-statement.
+    asyncpg.InternalClientError,
     OSError,
     TimeoutError,
 )
@@ -149,6 +150,17 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _database_answer(exc: BaseException) -> JSONResponse | None:
+    """The answer to a database failure (503 with Retry-After, or 422), or None for a bug."""
+    known = translate(exc)
+    if known is None:
+        return None
+    log.warning("answered %s: %s", known.code, exc)
+    retry = known.params.get("retry_after_s")
+    headers = {"Retry-After": str(retry)} if retry is not None else None
+    return JSONResponse(error_body(known), status_for(known) or 500, headers=headers)
+
+
 async def _release(container: Container, actor: str, key: str) -> None:
     """Give up a claim after a failed attempt; a database that is away (the attempt's failure,
     most likely) leaves the claim, which the retry then finds (``command.idempotency``)."""
@@ -168,12 +180,18 @@ async def _idempotent(
     except CadError as exc:
         return JSONResponse(error_body(exc), status_for(exc) or 422)
     token = bearer_token(request.headers.get("authorization"))
+    # A middleware's failures do not reach the app's handlers: a database away is answered
+    # here, as they would answer it.
     try:
         if token is None:
             raise Unauthorized("no token", code="auth.required")
         principal = await container.accounts.authenticate(token)
     except CadError:
         return await call_next(request)  # the route refuses it, and says why
+    except DATABASE_FAILURES as exc:
+        if (refused := _database_answer(exc)) is None:
+            raise
+        return refused
     actor = principal.actor
     request.state.authenticated = (token, principal)  # the route's role check reuses it
     body = await request.body()
@@ -182,6 +200,10 @@ async def _idempotent(
         claim = await container.idempotency.claim(actor, key, print_)
     except CadError as exc:
         return JSONResponse(error_body(exc), status_for(exc) or 409)
+    except DATABASE_FAILURES as exc:
+        if (refused := _database_answer(exc)) is None:
+            raise
+        return refused
     if claim.kept is not None:
         kept = claim.kept
         return Response(
@@ -246,13 +268,10 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         app.add_exception_handler(base, known_error)
 
     async def database_failure(_: Request, exc: Exception) -> JSONResponse:
-        known = translate(exc)
-        if known is None:
+        answer = _database_answer(exc)
+        if answer is None:
             raise exc
-        log.warning("answered %s: %s", known.code, exc)
-        retry = known.params.get("retry_after_s")
-        headers = {"Retry-After": str(retry)} if retry is not None else None
-        return JSONResponse(error_body(known), status_for(known) or 500, headers=headers)
+        return answer
 
     for failure in DATABASE_FAILURES:
         app.add_exception_handler(failure, database_failure)
@@ -282,7 +301,17 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
             # Refusals before the role check are audited where they happen; malformed input
             # (422) is refused before anything is done and writes nothing at all.
             if principal is not None and response.status_code != 422:
-                await _audit_change(request, principal, response.status_code)
+                try:
+                    await _audit_change(request, principal, response.status_code)
+                except DATABASE_FAILURES:
+                    # The request's own work is over (done or refused): its answer stands, and
+                    # a retry must not do it again. The missing row is an error in the log.
+                    log.exception(
+                        "the audit row of %s %s (answered %d) was not written",
+                        request.method,
+                        request.url.path,
+                        response.status_code,
+                    )
         return response
 
     @app.middleware("http")

@@ -25,6 +25,12 @@ _DOWN_CLASSES = ("08", "53", "57", "58")
 READ_ONLY = "25006"
 
 
+def broken_connection(exc: BaseException) -> bool:
+    """Whether the failure leaves the connection unusable, though the driver does not say
+    it is closed (so the pool would otherwise hand it out again)."""
+    return isinstance(_driver_error(exc), asyncpg.InternalClientError)
+
+
 def not_primary(exc: BaseException) -> bool:
     """Whether the failure says the server written to is not (or no longer) the primary."""
     driver = _driver_error(exc)
@@ -33,11 +39,10 @@ def not_primary(exc: BaseException) -> bool:
     return getattr(driver, "sqlstate", None) == READ_ONLY
 
 
-_DRIVER_ERRORS = (
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-    asyncpg.TargetServerAttributeNotMatched,
-)
+# InternalClientError: the driver's own state is broken ("cannot switch to state …; another
+# operation is in progress" on a connection whose server vanished mid-statement); its subclass
+# TargetServerAttributeNotMatched: no server of a multi-host URL is the primary.
+_DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
 
 
 def _driver_error(exc: BaseException) -> BaseException | None:
@@ -80,7 +85,7 @@ def translate(exc: BaseException) -> CadError | None:
             detail=detail,
         )
     down = (isinstance(sqlstate, str) and sqlstate.startswith(_DOWN_CLASSES)) or isinstance(
-        driver, asyncpg.InterfaceError
+        driver, asyncpg.InterfaceError | asyncpg.InternalClientError
     )
     if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
         down = True

@@ -13,7 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from command.database_errors import not_primary
+from command.database_errors import broken_connection, not_primary
 from command.errors import Unavailable
 from command.settings import Settings
 from ops import db_roles
@@ -79,6 +79,8 @@ def _drop_when_not_primary(context: ExceptionContext) -> None:
         log.warning("the database server is not the primary: dropping the pooled connections")
         context.is_disconnect = True
         context.invalidate_pool_on_disconnect = True
+    elif broken_connection(context.original_exception):
+        context.is_disconnect = True  # this one only: the others may be fine
 
 
 def make_engine(url: str, settings: Settings) -> AsyncEngine:

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import asyncpg
 import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from command.db_hosts import sqlalchemy_form
 from ops import db_roles, migrate
@@ -19,6 +20,7 @@ from tests.support.log_secrets import KNOWN
 from tests.support.patroni import PatroniCluster
 
 DATABASE = "cad"
+POINT = (9.52, 47.14)  # lon, lat: inside the one jurisdiction
 
 
 @dataclass
@@ -53,6 +55,24 @@ async def _create_database(cluster: PatroniCluster) -> None:
         await conn.close()
 
 
+async def _one_jurisdiction(conn: AsyncConnection) -> None:
+    """A region with one jurisdiction around ``POINT``, so that incidents there are taken
+    (the test is about the database, not the map: no OSM import)."""
+    box = "ST_Multi(ST_MakeEnvelope(9.47, 47.05, 9.64, 47.27, 4326))"
+    await conn.execute(
+        text(
+            "INSERT INTO gis_regions (name, srid_metric, bbox, imported_at, source) VALUES "
+            "('ha-test', 32632, ST_MakeEnvelope(9.47, 47.05, 9.64, 47.27, 4326), now(), 'test')"
+        )
+    )
+    await conn.execute(
+        text(
+            "INSERT INTO gis_jurisdictions (region, name, admin_level, geom) "
+            f"VALUES ('ha-test', 'HA test district', 8, {box})"
+        )
+    )
+
+
 @pytest.fixture
 async def ha_database() -> AsyncIterator[HaDatabase]:
     cluster = PatroniCluster(size=2)
@@ -69,6 +89,7 @@ async def ha_database() -> AsyncIterator[HaDatabase]:
             async with engine.begin() as conn:
                 await db_roles.ensure_role(conn, APP_USER, ha.app_password)
                 await db_roles.grant(conn, APP_USER)
+                await _one_jurisdiction(conn)
         finally:
             await engine.dispose()
         yield ha

@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from command.db_hosts import sqlalchemy_form
-from tests.ha.conftest import HaDatabase
+from tests.ha.conftest import POINT, HaDatabase
 from tests.support import builders
 from tests.support.live import serve
 
@@ -63,7 +63,7 @@ async def _writer(http: httpx.AsyncClient, headers: dict[str, str], me: int, loa
         n += 1
         key = f"ha-{me}-{n}"
         load.sent_at[key] = loop.time()
-        body = {"type": "medical", "lon": 9.52, "lat": 47.14, "summary": key}
+        body = {"type": "medical", "lon": POINT[0], "lat": POINT[1], "summary": key}
         while True:
             try:
                 r = await http.post(
@@ -76,7 +76,7 @@ async def _writer(http: httpx.AsyncClient, headers: dict[str, str], me: int, loa
                 load.refusals[type(exc).__name__] += 1
                 continue
             if r.status_code == 201:
-                load.acked[key] = int(r.json()["id"])
+                load.acked[key] = int(r.json()["incident"]["id"])
                 load.acked_at[key] = loop.time()
                 break
             code = r.json().get("code", "?")
@@ -92,11 +92,17 @@ async def _writer(http: httpx.AsyncClient, headers: dict[str, str], me: int, loa
             await asyncio.sleep(0.05)
 
 
-async def _until(what: str, check: object, limit: float) -> None:
+async def _until(
+    what: str, check: object, limit: float, load: Load, writers: list[asyncio.Task[None]]
+) -> None:
     assert callable(check)
     deadline = asyncio.get_running_loop().time() + limit
     while not await check():
-        assert asyncio.get_running_loop().time() < deadline, f"{what}: not within {limit} s"
+        for writer in writers:
+            if writer.done():
+                writer.result()  # a writer's failure, with its own message
+        seen = f"{len(load.acked)} acknowledged, refused: {dict(load.refusals)}"
+        assert asyncio.get_running_loop().time() < deadline, f"{what}: not in {limit} s; {seen}"
         await asyncio.sleep(0.05)
 
 
@@ -125,20 +131,20 @@ async def test_the_standby_takes_over_and_no_acknowledged_write_is_lost(
         async def enough_before() -> bool:
             return len(load.acked) >= BEFORE_KILL
 
-        await _until("writes acknowledged before the kill", enough_before, 60)
+        await _until("writes acknowledged before the kill", enough_before, 60, load, writers)
         load.killed_at = loop.time()
         old.kill()
 
         async def promoted() -> bool:
             return await asyncio.to_thread(standby.role) == "primary"
 
-        await _until("the standby promoted", promoted, 60)
+        await _until("the standby promoted", promoted, 60, load, writers)
         promoted_at = loop.time()
 
         async def enough_after() -> bool:
             return len(load.acked_after_kill()) >= AFTER_KILL
 
-        await _until("writes acknowledged by the new primary", enough_after, 60)
+        await _until("writes acknowledged by the new primary", enough_after, 60, load, writers)
         load.stop.set()
         await asyncio.gather(*writers)
 
