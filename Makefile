@@ -1,5 +1,5 @@
 # The two commands a new user needs: `make demo` and `make test`.
-.PHONY: setup demo test serve clean lock lock-upgrade
+.PHONY: setup demo test test-ha serve clean lock lock-upgrade
 
 setup:
 	@ops/setup
@@ -9,6 +9,11 @@ demo: setup
 
 test: setup
 	@ops/check
+
+# Only the failover tests (also part of `make test`): etcd and two PostgreSQL nodes under
+# Patroni, the primary killed under a load of writes; prints the figures.
+test-ha: setup
+	.venv/bin/pytest tests/ha -q
 
 serve: setup
 	.venv/bin/cad serve
