@@ -1,7 +1,7 @@
 """The primary dies under a steady load of acknowledged writes; the standby takes over.
 
 Writers create incidents through the HTTP API, each with its own ``Idempotency-Key``, and send
-the same request again (the same key) after a 503 or a dropped connection until it is
+the same request again (the same key) after a 503, a 409 or a dropped connection until it is
 acknowledged. The primary's Patroni and postmaster are killed with SIGKILL; Patroni promotes
 the synchronous standby once the leader key lapses, and the app, connected with a multi-host
 URL (``target_session_attrs=read-write``), finds it by itself. Afterwards every acknowledged
@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -27,7 +28,7 @@ from tests.support.live import serve
 
 WRITERS = 3
 BEFORE_KILL = 30  # acknowledged writes before the primary is killed
-AFTER_KILL = 30  # and after the first acknowledged write of the new primary
+AFTER_KILL = 30  # and of writes first sent after the kill
 RETRYABLE = {503, 409}  # 409: the first attempt with this key has not reported back yet
 
 pytestmark = pytest.mark.slow
@@ -93,9 +94,12 @@ async def _writer(http: httpx.AsyncClient, headers: dict[str, str], me: int, loa
 
 
 async def _until(
-    what: str, check: object, limit: float, load: Load, writers: list[asyncio.Task[None]]
+    what: str,
+    check: Callable[[], Awaitable[bool]],
+    limit: float,
+    load: Load,
+    writers: list[asyncio.Task[None]],
 ) -> None:
-    assert callable(check)
     deadline = asyncio.get_running_loop().time() + limit
     while not await check():
         for writer in writers:

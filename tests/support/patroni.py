@@ -24,6 +24,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -47,9 +48,8 @@ def _get(url: str, timeout: float = 1.0) -> tuple[int, bytes]:
         return 0, b""
 
 
-def until(what: str, check: object, limit: float) -> None:
+def until(what: str, check: Callable[[], bool], limit: float) -> None:
     """Poll ``check()`` until it is true, or fail saying ``what`` never happened."""
-    assert callable(check)
     deadline = time.monotonic() + limit
     while not check():
         if time.monotonic() > deadline:
