@@ -135,8 +135,15 @@ class Node:
         status, body = _get(f"{self.api}/patroni")
         return dict(json.loads(body)) if status else {}
 
-    def postmaster_pid(self) -> int:
-        return int((self.data / "postmaster.pid").read_text().split()[0])
+    def postmaster_pid(self) -> int | None:
+        """This node's running postmaster; None when there is none (its pid file may be stale,
+        and its number another process's now: only a server of this data directory counts)."""
+        try:
+            pid = int((self.data / "postmaster.pid").read_text().split()[0])
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            return None
+        return pid if str(self.data).encode() in argv else None
 
     def start(self, config: dict[str, object]) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -166,6 +173,7 @@ class Node:
     def kill(self) -> None:
         """kill -9 this node's Patroni and its postmaster: a machine that is gone."""
         postmaster = self.postmaster_pid()
+        assert postmaster is not None, f"{self.name} runs no server"
         if self.process is not None:
             os.kill(self.process.pid, signal.SIGKILL)
             self.process.wait()
@@ -175,8 +183,10 @@ class Node:
     def stop(self) -> None:
         _end(self.process)
         # A postmaster left by a killed Patroni: stop it too, not leave it running.
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            os.kill(self.postmaster_pid(), signal.SIGQUIT)
+        postmaster = self.postmaster_pid()
+        if postmaster is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(postmaster, signal.SIGQUIT)
 
 
 @dataclass
