@@ -40,7 +40,7 @@ from command.auth.service import Principal
 from command.bootstrap import Container
 from command.database_errors import translate
 from command.errors import CadError, Unauthorized, error_body, status_for
-from command.idempotency import Kept, check_key, fingerprint
+from command.idempotency import CHANGING, Kept, check_key, fingerprint
 from command.origin import Origin
 from command.settings import Settings
 from dispatch.errors import DispatchError
@@ -212,11 +212,14 @@ async def _idempotent(
             media_type=kept.content_type,
             headers={"Idempotent-Replayed": "true"},
         )
+    changing = CHANGING.set((actor, key))  # the route's commits mark the claim done
     try:
         response = await call_next(request)
     except BaseException:
+        CHANGING.reset(changing)
         await _release(container, actor, key)
         raise
+    CHANGING.reset(changing)
     if response.status_code >= 500:  # rolled back: the retry may run
         await _release(container, actor, key)
         return response
@@ -301,6 +304,8 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
             # Refusals before the role check are audited where they happen; malformed input
             # (422) is refused before anything is done and writes nothing at all.
             if principal is not None and response.status_code != 422:
+                # The request's audit row is not its change: it does not mark the claim done.
+                changing = CHANGING.set(None)
                 try:
                     await _audit_change(request, principal, response.status_code)
                 except DATABASE_FAILURES:
@@ -312,6 +317,8 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
                         request.url.path,
                         response.status_code,
                     )
+                finally:
+                    CHANGING.reset(changing)
         return response
 
     @app.middleware("http")
