@@ -51,9 +51,11 @@ KEY = re.compile(r"[\x21-\x7e]{1,200}")
 CHANGING: ContextVar[tuple[str, str] | None] = ContextVar("idempotency_changing", default=None)
 
 # The primary's current timeline (the first 8 hex digits of its WAL file name); a standby
-# promoted after a failover starts a newer one.
+# promoted after a failover starts a newer one. NULL on a standby (which then refuses the
+# claim itself as read-only: database.not_primary).
 TIMELINE = text(
-    "SELECT ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int"
+    "SELECT CASE WHEN pg_is_in_recovery() THEN NULL"
+    " ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END"
 )
 
 
@@ -159,7 +161,7 @@ class IdempotencyKeys:
                 )
             if row.status is not None:
                 return Claim(Outcome.REPLAY, Kept(row.status, bytes(row.body), row.content_type))
-            replaced = row.timeline is not None and row.timeline < timeline
+            replaced = None not in (row.timeline, timeline) and row.timeline < timeline
             if replaced and row.done_at is None and await self._take_over(conn, row, now, timeline):
                 return Claim(Outcome.NEW)
         if replaced and row.done_at is not None:
