@@ -1,5 +1,5 @@
 # The two commands a new user needs: `make demo` and `make test`.
-.PHONY: setup demo test test-faults serve clean lock lock-upgrade
+.PHONY: setup demo test test-faults test-ha serve clean lock lock-upgrade
 
 setup:
 	@ops/setup
@@ -18,6 +18,11 @@ test-faults: setup
 		.venv/bin/pytest tests/faults -q
 	CAD_FUZZ_EXAMPLES=$${CAD_FUZZ_EXAMPLES:-10} \
 		.venv/bin/pytest tests/integration/command/test_fuzz_api.py -q -s --timeout 1800
+
+# Only the failover tests (also part of `make test`): etcd and two PostgreSQL nodes under
+# Patroni, the primary killed under a load of writes; prints the figures.
+test-ha: setup
+	.venv/bin/pytest tests/ha -q
 
 serve: setup
 	.venv/bin/cad serve

@@ -40,7 +40,7 @@ from command.auth.service import Principal
 from command.bootstrap import Container
 from command.database_errors import translate
 from command.errors import CadError, Unauthorized, error_body, status_for
-from command.idempotency import Kept, check_key, fingerprint
+from command.idempotency import CHANGING, Kept, check_key, fingerprint
 from command.origin import Origin
 from command.settings import Settings
 from dispatch.errors import DispatchError
@@ -127,6 +127,9 @@ DATABASE_FAILURES: tuple[type[Exception], ...] = (
     sa_exc.TimeoutError,
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
+    # The driver's own: no server of a multi-host URL is writable (a standby not promoted
+    # yet), or a connection left unusable by a server that vanished mid-statement.
+    asyncpg.InternalClientError,
     OSError,
     TimeoutError,
 )
@@ -149,24 +152,24 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _kept_track(bookkeeping: Awaitable[None], key: str) -> bool:
-    """Run one update of a key's record; whether it was done. The database going away just
-    then leaves the claim as it was (running): a retry waits, then hears the outcome is unknown."""
-    try:
-        await bookkeeping
-    except DATABASE_FAILURES as exc:
-        log.warning("could not record the outcome of Idempotency-Key %s: %s", key, exc)
-        return False
-    return True
-
-
-def _unavailable(exc: Exception) -> JSONResponse:
+def _database_answer(exc: BaseException) -> JSONResponse | None:
+    """The answer to a database failure (503 with Retry-After, or 422), or None for a bug."""
     known = translate(exc)
     if known is None:
-        raise exc
+        return None
+    log.warning("answered %s: %s", known.code, exc)
     retry = known.params.get("retry_after_s")
     headers = {"Retry-After": str(retry)} if retry is not None else None
-    return JSONResponse(error_body(known), status_for(known) or 503, headers=headers)
+    return JSONResponse(error_body(known), status_for(known) or 500, headers=headers)
+
+
+async def _release(container: Container, actor: str, key: str) -> None:
+    """Give up a claim after a failed attempt; a database that is away (the attempt's failure,
+    most likely) leaves the claim, which the retry then finds (``command.idempotency``)."""
+    try:
+        await container.idempotency.release(actor, key)
+    except DATABASE_FAILURES as exc:
+        log.warning("the claim of key %s was not released: %s", key, exc)
 
 
 async def _idempotent(
@@ -179,6 +182,8 @@ async def _idempotent(
     except CadError as exc:
         return JSONResponse(error_body(exc), status_for(exc) or 422)
     token = bearer_token(request.headers.get("authorization"))
+    # A middleware's failures do not reach the app's handlers: a database away is answered
+    # here, as they would answer it.
     try:
         if token is None:
             raise Unauthorized("no token", code="auth.required")
@@ -186,7 +191,9 @@ async def _idempotent(
     except CadError:
         return await call_next(request)  # the route refuses it, and says why
     except DATABASE_FAILURES as exc:
-        return _unavailable(exc)
+        if (refused := _database_answer(exc)) is None:
+            raise
+        return refused
     actor = principal.actor
     request.state.authenticated = (token, principal)  # the route's role check reuses it
     body = await request.body()
@@ -195,8 +202,10 @@ async def _idempotent(
         claim = await container.idempotency.claim(actor, key, print_)
     except CadError as exc:
         return JSONResponse(error_body(exc), status_for(exc) or 409)
-    except DATABASE_FAILURES as exc:  # nothing was done: the retry may run
-        return _unavailable(exc)
+    except DATABASE_FAILURES as exc:
+        if (refused := _database_answer(exc)) is None:
+            raise
+        return refused
     if claim.kept is not None:
         kept = claim.kept
         return Response(
@@ -205,25 +214,28 @@ async def _idempotent(
             media_type=kept.content_type,
             headers={"Idempotent-Replayed": "true"},
         )
+    changing = CHANGING.set((actor, key))  # the route's commits mark the claim done
     try:
         response = await call_next(request)
     except BaseException:
-        await _kept_track(container.idempotency.release(actor, key), key)
+        CHANGING.reset(changing)
+        await _release(container, actor, key)
         raise
+    CHANGING.reset(changing)
     if response.status_code >= 500:  # rolled back: the retry may run
-        await _kept_track(container.idempotency.release(actor, key), key)
+        await _release(container, actor, key)
         return response
     chunks = [chunk async for chunk in response.body_iterator]  # type: ignore[attr-defined]
     answer = b"".join(c if isinstance(c, bytes) else str(c).encode() for c in chunks)
     content_type = response.headers.get("content-type", "application/json")
-    # The change is done: its answer goes out even when it cannot be kept (a retry is then
-    # told the outcome is unknown, never done twice).
-    await _kept_track(
-        container.idempotency.keep_answer(
+    try:
+        await container.idempotency.keep_answer(
             actor, key, Kept(response.status_code, answer, content_type)
-        ),
-        key,
-    )
+        )
+    except DATABASE_FAILURES as exc:
+        # The change is done (its transaction committed): the client gets its answer; only a
+        # retry with this key, which it has no reason to send, would not find it kept.
+        log.warning("the answer to key %s was not kept: %s", key, exc)
     headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
     return Response(answer, response.status_code, headers=headers)
 
@@ -261,13 +273,10 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         app.add_exception_handler(base, known_error)
 
     async def database_failure(_: Request, exc: Exception) -> JSONResponse:
-        known = translate(exc)
-        if known is None:
+        answer = _database_answer(exc)
+        if answer is None:
             raise exc
-        log.warning("answered %s: %s", known.code, exc)
-        retry = known.params.get("retry_after_s")
-        headers = {"Retry-After": str(retry)} if retry is not None else None
-        return JSONResponse(error_body(known), status_for(known) or 500, headers=headers)
+        return answer
 
     for failure in DATABASE_FAILURES:
         app.add_exception_handler(failure, database_failure)
@@ -298,16 +307,21 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         if request.method in READ_ONLY or principal is None or response.status_code == 422:
             return response
         if response.status_code >= 400:
-            # Rolled back, so its audit row too: the refusal or failure is recorded here.
+            # Rolled back, so its audit row too: the refusal or failure is recorded here. That
+            # row is not the request's change: it does not mark the key's claim done.
+            changing = CHANGING.set(None)
             try:
                 await _audit_change(request, principal, response.status_code)
-            except DATABASE_FAILURES as exc:
+            except DATABASE_FAILURES:
                 # The answer stands; with the database away the refusal is in the log instead.
-                log.error(
-                    "audit row not written (%s %s by %s, answered %d): %s",
-                    request.method, request.url.path, principal.actor,
-                    response.status_code, exc,
+                log.exception(
+                    "the audit row of %s %s (answered %d) was not written",
+                    request.method,
+                    request.url.path,
+                    response.status_code,
                 )
+            finally:
+                CHANGING.reset(changing)
         elif not _audited(request):
             action = described(request)[0]
             log.error("%s succeeded without an audit row in its transaction", action)

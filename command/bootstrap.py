@@ -36,6 +36,7 @@ from command.calltaking.config import config_from
 from command.calltaking.service import TelephonyService
 from command.clock import Clock
 from command.db import database_url, make_engine
+from command.db_hosts import asyncpg_dsn
 from command.dispatching import timers as status_timers
 from command.dispatching.assignments import Assignments
 from command.dispatching.recommendation import Recommender
@@ -186,7 +187,7 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
     telephony = TelephonyService(engine, hub, config_from(settings), clock)
     unit_status = UnitStatusReports(engine, config.status_limits, clock)
     fanout = Fanout(settings.tracking_rate_hz, encode_position)
-    dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    dsn = asyncpg_dsn(engine.url)
     relay = PgRelay(dsn, fanout)
     positions = BatchedPositionWriter(engine, writer_policy_from(settings))
     tracking = _tracking(settings, engine, clock, unit_status, positions, relay)

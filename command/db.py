@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy.engine import make_url
+from sqlalchemy import event
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from command.database_errors import broken_connection, not_primary
 from command.errors import Unavailable
 from command.settings import Settings
 from ops import db_roles
@@ -73,8 +75,20 @@ async def prepare_roles(admin: AsyncEngine, app_url: str) -> None:
         await db_roles.grant(conn, app.username)
 
 
+def _drop_when_not_primary(context: ExceptionContext) -> None:
+    """A connection to a server that is no longer the primary is as good as a lost one: the
+    pool drops it, and the connections pooled with it (they point to the old primary too), so
+    the next checkout connects afresh and ``target_session_attrs`` picks the new primary."""
+    if not_primary(context.original_exception):
+        log.warning("the database server is not the primary: dropping the pooled connections")
+        context.is_disconnect = True
+        context.invalidate_pool_on_disconnect = True
+    elif broken_connection(context.original_exception):
+        context.is_disconnect = True  # this one only: the others may be fine
+
+
 def make_engine(url: str, settings: Settings) -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
@@ -93,3 +107,5 @@ def make_engine(url: str, settings: Settings) -> AsyncEngine:
             },
         },
     )
+    event.listen(engine.sync_engine, "handle_error", _drop_when_not_primary)
+    return engine

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from command import events
+from command.db_hosts import asyncpg_dsn
 from command.events import Event
 
 log = logging.getLogger(__name__)
@@ -137,13 +138,18 @@ class EventHub:
 
     async def _listen(self) -> None:
         self._next_listen = time.monotonic() + self._poll_interval
-        dsn = self._engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        dsn = asyncpg_dsn(self._engine.url)
         try:
             self._listener = await asyncpg.connect(dsn, timeout=10)
             await self._listener.add_listener(events.CHANNEL, self._on_notify)
             self._listener.add_termination_listener(self._on_lost)
             self.listening = True
-        except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+        except (
+            OSError,
+            TimeoutError,
+            asyncpg.PostgresError,
+            asyncpg.TargetServerAttributeNotMatched,  # no server of the URL is the primary
+        ) as exc:
             log.warning("event listener not connected (%s); polling until it is", exc)
             self.listening = False
 

@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from command.db_hosts import sqlalchemy_form
+
 
 class Settings(BaseSettings):
     """Everything the service can be told. Passed down from the wiring; never read globally."""
@@ -15,7 +17,8 @@ class Settings(BaseSettings):
 
     database_url: str | None = Field(
         default=None,
-        description="postgresql+asyncpg://user:pass@host:port/db; unset = embedded cluster in var/",
+        description="postgresql+asyncpg://user:pass@host:port/db; unset = embedded cluster in "
+        "var/. Several servers: user:pass@h1:p1,h2:p2/db?target_session_attrs=read-write",
     )
     database_admin_url: str | None = Field(
         default=None,
@@ -232,10 +235,11 @@ class Settings(BaseSettings):
         if value is None or value == "":
             return None
         if value.startswith(("postgresql://", "postgres://")):
-            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+            value = "postgresql+asyncpg://" + value.split("://", 1)[1]
         if not value.startswith("postgresql+asyncpg://"):
             raise ValueError("a database URL must be a postgresql:// URL")
-        return value
+        # Several servers (h1:p1,h2:p2), as libpq writes them: in the form SQLAlchemy reads.
+        return sqlalchemy_form(value)
 
     @field_validator("tls_key")
     @classmethod

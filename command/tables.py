@@ -170,5 +170,9 @@ idempotency_keys = Table(
     Column("status", Integer),
     Column("body", LargeBinary),
     Column("content_type", Text),
+    # Set in the transaction of the first attempt's change: it committed (command.idempotency).
+    Column("done_at", DateTime(timezone=True)),
+    # The timeline of the primary that took the claim; a promoted standby has a newer one.
+    Column("timeline", Integer),
     Index("idempotency_keys_created_at", "created_at"),
 )

@@ -28,6 +28,7 @@ import asyncpg
 from sqlalchemy import or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from command.db_hosts import asyncpg_dsn
 from command.tables import tokens, users
 
 log = logging.getLogger(__name__)
@@ -190,12 +191,17 @@ class RevocationListener:
                 conn.terminate()
 
     async def _connect(self) -> bool:
-        dsn = self._engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        dsn = asyncpg_dsn(self._engine.url)
         try:
             conn = await asyncpg.connect(dsn, timeout=10)
             await conn.add_listener(CHANNEL, self._on_notify)
             conn.add_termination_listener(self._on_lost)
-        except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+        except (
+            OSError,
+            TimeoutError,
+            asyncpg.PostgresError,
+            asyncpg.TargetServerAttributeNotMatched,  # no server of the URL is the primary
+        ) as exc:
             log.warning("revocation listener not connected (%s); retrying", exc)
             return False
         self._conn = conn

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from command.db_hosts import hosts_of
 from command.settings import Settings
 from telephony.bridge import AmiSettings
 
@@ -27,7 +28,10 @@ def spool_path(settings: Settings) -> Path:
         where = f"embedded:{settings.embedded_port}".encode()
     else:
         url = make_url(settings.database_url)
-        where = f"{url.host}:{url.port}/{url.database}".encode()
+        servers = hosts_of(settings.database_url)
+        # One server keeps the name it always had; several are named by all of them.
+        named = f"{url.host}:{url.port}" if len(servers) == 1 else ",".join(servers)
+        where = f"{named}/{url.database}".encode()
     return settings.var_dir / "telephony" / f"spool-{hashlib.sha256(where).hexdigest()[:16]}.jsonl"
 
 

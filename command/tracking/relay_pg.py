@@ -193,7 +193,12 @@ class PgRelay:
                 self.listening = True
             if self._sender is None or self._sender.is_closed():
                 self._sender = await asyncpg.connect(self._dsn, timeout=10)
-        except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+        except (
+            OSError,
+            TimeoutError,
+            asyncpg.PostgresError,
+            asyncpg.TargetServerAttributeNotMatched,  # no server of the URL is the primary
+        ) as exc:
             log.warning("position relay not connected (%s); retrying", exc)
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from command.auth.service import Principal
@@ -101,4 +101,73 @@ async def test_an_attempt_that_never_reported_back_is_not_run_again(
     app.advance(timedelta(minutes=2))
     unknown = await app.http.post("/api/v1/incidents", headers=keyed, json=INCIDENT)
     assert (unknown.status_code, unknown.json()["code"]) == (409, "request.outcome_unknown")
+    assert await dispatch_builders.count(map_engine, "incidents") == 1
+
+
+async def _as_claimed_on(engine: AsyncEngine, key: str, timeline_back: int, done: bool) -> None:
+    """Make ``key``'s row a claim without an answer, taken ``timeline_back`` timelines ago
+    (1: on a primary since replaced by a promoted standby), its change committed or not."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(idempotency_keys)
+            .where(idempotency_keys.c.key == key)
+            .values(
+                status=None,
+                body=None,
+                timeline=idempotency_keys.c.timeline - timeline_back,
+                done_at=func.now() if done else None,
+            )
+        )
+
+
+async def test_a_change_marks_its_claim_done_in_its_own_transaction(
+    app: LiveApp, map_engine: AsyncEngine
+) -> None:
+    headers = await builders.signed_in(app.http, map_engine, "ct1", "call_taker")
+    created = await app.http.post(
+        "/api/v1/incidents", headers={**headers, "Idempotency-Key": "done-1"}, json=INCIDENT
+    )
+    assert created.status_code == 201
+    refused = await app.http.post(
+        "/api/v1/incidents",
+        headers={**headers, "Idempotency-Key": "refused-1"},
+        json={**INCIDENT, "lon": 8.54, "lat": 47.38},  # outside every jurisdiction
+    )
+    assert refused.status_code == 422
+    async with map_engine.connect() as conn:
+        rows = dict(
+            (await conn.execute(select(idempotency_keys.c.key, idempotency_keys.c.done_at))).all()
+        )
+    assert rows["done-1"] is not None
+    assert rows["refused-1"] is None  # refused: nothing committed (its audit row is not its change)
+
+
+async def test_after_a_failover_an_attempt_that_changed_nothing_runs_again_at_once(
+    app: LiveApp, map_engine: AsyncEngine
+) -> None:
+    headers = await builders.signed_in(app.http, map_engine, "ct1", "call_taker")
+    keyed = {**headers, "Idempotency-Key": "failover-1"}
+    body = {**INCIDENT, "lon": 8.54, "lat": 47.38}  # refused, and so changing nothing
+    assert (await app.http.post("/api/v1/incidents", headers=keyed, json=body)).status_code == 422
+    # Still on the same primary: the attempt may be running.
+    await _as_claimed_on(map_engine, "failover-1", timeline_back=0, done=False)
+    running = await app.http.post("/api/v1/incidents", headers=keyed, json=body)
+    assert (running.status_code, running.json()["code"]) == (409, "request.in_progress")
+    # Claimed on a primary since replaced, unmarked: the retry runs (and is refused again).
+    await _as_claimed_on(map_engine, "failover-1", timeline_back=1, done=False)
+    again = await app.http.post("/api/v1/incidents", headers=keyed, json=body)
+    assert again.status_code == 422, again.text
+    assert "Idempotent-Replayed" not in again.headers
+
+
+async def test_after_a_failover_an_attempt_that_was_done_is_not_run_again(
+    app: LiveApp, map_engine: AsyncEngine
+) -> None:
+    headers = await builders.signed_in(app.http, map_engine, "ct1", "call_taker")
+    keyed = {**headers, "Idempotency-Key": "failover-2"}
+    first = await app.http.post("/api/v1/incidents", headers=keyed, json=INCIDENT)
+    assert first.status_code == 201
+    await _as_claimed_on(map_engine, "failover-2", timeline_back=1, done=True)
+    again = await app.http.post("/api/v1/incidents", headers=keyed, json=INCIDENT)
+    assert (again.status_code, again.json()["code"]) == (409, "request.outcome_unknown")
     assert await dispatch_builders.count(map_engine, "incidents") == 1
