@@ -18,11 +18,14 @@ from command.auth.roles import Role
 from command.auth.service import Principal
 from command.auth.signin import limit_refusal
 from command.bootstrap import Container
+from command.database_errors import translate
 from command.errors import CadError, Forbidden, Unauthorized
 from command.origin import Origin
 
 WS_UNAUTHORIZED = 4401
 WS_FORBIDDEN = 4403
+#: The standard "try again later" close code: a part the socket needs is down for now.
+WS_TRY_AGAIN = 1013
 
 
 def get_container(request: Request) -> Container:
@@ -175,6 +178,14 @@ async def websocket_principal(
     except CadError as exc:
         code = WS_FORBIDDEN if isinstance(exc, Forbidden) else WS_UNAUTHORIZED
         await ws.close(code=code, reason=exc.message[:120])
+        return None
+    except Exception as exc:
+        # The database away: the client is told to come back later, with the reason's code,
+        # instead of the accepted socket failing with the server's own error.
+        known = translate(exc)
+        if known is None:
+            raise
+        await ws.close(code=WS_TRY_AGAIN, reason=known.code)
         return None
     # Closed as soon as the token ends (disabled, revoked, signed out, roles changed).
     guard: SocketGuard = ws.scope[GUARD]

@@ -11,7 +11,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import websockets
 from sqlalchemy.ext.asyncio import create_async_engine
+from websockets.exceptions import ConnectionClosed
 
 from tests.support import builders
 from tests.support.database import PgServer
@@ -95,6 +97,14 @@ async def test_a_stopped_database_is_a_503_and_the_app_comes_back(own_server: Pg
         assert r.status_code == 503, r.text
         assert r.json()["code"] == "database.unavailable"
         assert r.headers["Retry-After"] == "2"
+        # A console opening the event stream is told to come back, not failed by the server.
+        ws_url = live.base_url.replace("http", "ws", 1)
+        token = headers["Authorization"].removeprefix("Bearer ")
+        async with websockets.connect(f"{ws_url}/api/v1/events/ws?token={token}") as ws:
+            with pytest.raises(ConnectionClosed) as closed:
+                await ws.recv()
+        assert closed.value.rcvd is not None
+        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1013, "database.unavailable")
         own_server.cluster.start()
         await _until_served(live, headers)
 
