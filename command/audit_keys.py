@@ -46,7 +46,8 @@ def load(path: Path, *, create: bool) -> ChainKey:
                 path=str(path),
             )
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
+        # A name of this attempt's own: servers started together each write their own file.
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as out:
             out.write(secrets.token_hex(KEY_BYTES) + "\n")
