@@ -42,10 +42,21 @@ async def totp_code(engine: AsyncEngine, username: str, at: datetime | None = No
     at = at or datetime.now(UTC)
     async with engine.connect() as conn:
         last = await conn.scalar(select(users.c.totp_last_step).where(users.c.username == username))
-    step = totp.step_at(at) - totp.DRIFT_STEPS
-    if last is not None:
-        step = max(step, last + 1)
-    return totp.hotp(totp.key_of(TOTP_SECRET), step)
+    return totp.hotp(totp.key_of(TOTP_SECRET), totp_step(at, last))
+
+
+#: How long a code chosen by ``totp_code`` stays accepted at least: a busy machine may take
+#: seconds between choosing a code and the server checking it.
+TOTP_MARGIN = timedelta(seconds=15)
+
+
+def totp_step(at: datetime, last: int | None) -> int:
+    """The earliest step after ``last`` accepted both at ``at`` and ``TOTP_MARGIN`` later; when
+    the steps accepted now are used up but one, that one."""
+    earliest = totp.step_at(at) - totp.DRIFT_STEPS
+    unused = earliest if last is None else max(earliest, last + 1)
+    lasting = max(unused, totp.step_at(at + TOTP_MARGIN) - totp.DRIFT_STEPS)
+    return lasting if lasting <= totp.step_at(at) + totp.DRIFT_STEPS else unused
 
 
 async def login_body(
