@@ -30,6 +30,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from command import events
 from command.db_hosts import asyncpg_dsn
 from command.events import Event
+from command.pg_listen import LISTEN_FAILURES, listen
 
 log = logging.getLogger(__name__)
 
@@ -140,16 +141,9 @@ class EventHub:
         self._next_listen = time.monotonic() + self._poll_interval
         dsn = asyncpg_dsn(self._engine.url)
         try:
-            self._listener = await asyncpg.connect(dsn, timeout=10)
-            await self._listener.add_listener(events.CHANNEL, self._on_notify)
-            self._listener.add_termination_listener(self._on_lost)
+            self._listener = await listen(dsn, events.CHANNEL, self._on_notify, self._on_lost)
             self.listening = True
-        except (
-            OSError,
-            TimeoutError,
-            asyncpg.PostgresError,
-            asyncpg.TargetServerAttributeNotMatched,  # no server of the URL is the primary
-        ) as exc:
+        except LISTEN_FAILURES as exc:
             log.warning("event listener not connected (%s); polling until it is", exc)
             self.listening = False
 

@@ -29,6 +29,7 @@ from sqlalchemy import or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from command.db_hosts import asyncpg_dsn
+from command.pg_listen import LISTEN_FAILURES, listen
 from command.tables import tokens, users
 
 log = logging.getLogger(__name__)
@@ -193,15 +194,8 @@ class RevocationListener:
     async def _connect(self) -> bool:
         dsn = asyncpg_dsn(self._engine.url)
         try:
-            conn = await asyncpg.connect(dsn, timeout=10)
-            await conn.add_listener(CHANNEL, self._on_notify)
-            conn.add_termination_listener(self._on_lost)
-        except (
-            OSError,
-            TimeoutError,
-            asyncpg.PostgresError,
-            asyncpg.TargetServerAttributeNotMatched,  # no server of the URL is the primary
-        ) as exc:
+            conn = await listen(dsn, CHANNEL, self._on_notify, self._on_lost)
+        except LISTEN_FAILURES as exc:
             log.warning("revocation listener not connected (%s); retrying", exc)
             return False
         self._conn = conn

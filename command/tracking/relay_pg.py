@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from command.pg_listen import LISTEN_FAILURES, listen
 from command.tracking.fanout import Fanout
 from dispatch.avl.fixes import Fix
 
@@ -186,19 +187,11 @@ class PgRelay:
         self._next_connect = time.monotonic() + self._reconnect_interval
         try:
             if self._listener is None or self._listener.is_closed():
-                listener = await asyncpg.connect(self._dsn, timeout=10)
-                await listener.add_listener(CHANNEL, self._on_notify)
-                listener.add_termination_listener(self._on_lost)
-                self._listener = listener
+                self._listener = await listen(self._dsn, CHANNEL, self._on_notify, self._on_lost)
                 self.listening = True
             if self._sender is None or self._sender.is_closed():
                 self._sender = await asyncpg.connect(self._dsn, timeout=10)
-        except (
-            OSError,
-            TimeoutError,
-            asyncpg.PostgresError,
-            asyncpg.TargetServerAttributeNotMatched,  # no server of the URL is the primary
-        ) as exc:
+        except LISTEN_FAILURES as exc:
             log.warning("position relay not connected (%s); retrying", exc)
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
