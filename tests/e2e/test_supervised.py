@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import pytest
 from ops.pgcluster import free_port
 from tests.support.cli import cad, embedded_cluster
 from tests.support.log_secrets import KNOWN
+from tests.support.waiting import waited
 
 
 @dataclass(frozen=True)
@@ -40,15 +41,6 @@ class Seen:
     status: int | None  # None: nothing answered
     database: str | None
     supervisor: str | None
-
-
-def _until(condition: Callable[[], bool], limit: float) -> float:
-    """Wait for ``condition``; the seconds it took."""
-    started = time.monotonic()
-    while not condition():
-        assert time.monotonic() - started < limit, "condition not reached in time"
-        time.sleep(0.02)
-    return time.monotonic() - started
 
 
 def _health(base: str) -> Seen:
@@ -84,7 +76,7 @@ def served() -> Iterator[Served]:
         base = f"http://127.0.0.1:{env['CAD_PORT']}"
         state_file = Path(env["CAD_VAR_DIR"]) / "supervisor_state.json"
         try:
-            _until(lambda: _health(base).status == 200 or process.poll() is not None, 120)
+            waited(lambda: _health(base).status == 200 or process.poll() is not None, 120)
             assert process.poll() is None, "".join(output)
             yield Served(process, base, state_file)
         finally:
@@ -105,8 +97,8 @@ def test_the_app_killed_with_minus_9_serves_again(served: Served) -> None:
     assert before["state"] == "running"
     os.kill(before["pid"], signal.SIGKILL)
     killed = time.monotonic()
-    _until(lambda: served.child("app")["pid"] != before["pid"], 5)
-    _until(lambda: _health(served.base).status == 200, 10)
+    waited(lambda: served.child("app")["pid"] != before["pid"], 5)
+    waited(lambda: _health(served.base).status == 200, 10)
     took = time.monotonic() - killed
     print(f"\napp worker killed with -9: serving again after {took:.2f} s")
     assert took < 10
@@ -134,7 +126,7 @@ def test_the_postmaster_killed_with_minus_9_comes_back_and_the_app_with_it(
             s.status == 503 for s in seen
         )
 
-    _until(recovered, 30)
+    waited(recovered, 30)
     first_503 = next(s.at for s in seen if s.status == 503)
     degraded = [s for s in seen if s.supervisor == "supervisor.child_restarting"]
     # The health may answer 200 a moment before the supervisor's next look says "running".

@@ -21,10 +21,8 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -32,6 +30,7 @@ from typing import IO
 import yaml
 
 from ops.pgcluster import DB_USER, SERVER_USER, find_bindir, free_port
+from tests.support.waiting import waited
 
 SCOPE = "cad-ha-test"
 REPLICATION_USER = "replicator"
@@ -46,15 +45,6 @@ def _get(url: str, timeout: float = 1.0) -> tuple[int, bytes]:
         return int(exc.code), bytes(exc.read())
     except (OSError, TimeoutError):
         return 0, b""
-
-
-def until(what: str, check: Callable[[], bool], limit: float) -> None:
-    """Poll ``check()`` until it is true, or fail saying ``what`` never happened."""
-    deadline = time.monotonic() + limit
-    while not check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: not within {limit:.0f} s")
-        time.sleep(0.05)
 
 
 @dataclass
@@ -92,7 +82,7 @@ class Etcd:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
             )
-        until("etcd healthy", lambda: _get(f"{client}/health")[0] == 200, 30)
+        waited(lambda: _get(f"{client}/health")[0] == 200, 30, lambda: "etcd healthy")
 
     def stop(self) -> None:
         _end(self.process)
@@ -223,11 +213,11 @@ class PatroniCluster:
             _chown(node.root, _owner_for(node.root))
         # The first node bootstraps the cluster; the others clone it once it leads.
         self.nodes[0].start(self._config(self.nodes[0]))
-        until("the first node leads", self.nodes[0].leads, limit)
+        waited(self.nodes[0].leads, limit, lambda: "the first node leads")
         for node in self.nodes[1:]:
             node.start(self._config(node))
-        until("every standby streams", self.all_replicating, limit)
-        until("a synchronous standby", lambda: self.sync_standby() is not None, limit)
+        waited(self.all_replicating, limit, lambda: "every standby streams")
+        waited(lambda: self.sync_standby() is not None, limit, lambda: "a synchronous standby")
 
     def primary(self) -> Node | None:
         found = [n for n in self.nodes if n.role() == "primary"]

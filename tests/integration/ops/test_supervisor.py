@@ -10,7 +10,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -21,15 +21,7 @@ import pytest
 from ops.pgcluster import Cluster, free_port
 from ops.restart_policy import RestartPolicy
 from ops.supervisor import ChildSpec, Supervisor, spawn
-
-
-def _until(
-    condition: Callable[[], bool], limit: float = 20.0, why: Callable[[], str] = lambda: ""
-) -> None:
-    deadline = time.monotonic() + limit
-    while not condition():
-        assert time.monotonic() < deadline, f"condition not reached in time {why()}"
-        time.sleep(0.01)
+from tests.support.waiting import waited
 
 
 def _state(path: Path) -> dict[str, Any]:
@@ -70,13 +62,13 @@ def test_a_killed_child_is_started_again_and_a_stop_stops_all(tmp_path: Path) ->
     state = tmp_path / "state.json"
     supervisor = Supervisor([_sleeper("first"), _sleeper("second", ("first",))], state)
     with _supervising(supervisor) as status:
-        _until(lambda: _child(state, "second").get("state") == "running")
+        waited(lambda: _child(state, "second").get("state") == "running", 20)
         first = _child(state, "first")["pid"]
         second = _child(state, "second")["pid"]
         killed = time.monotonic()
         os.kill(first, signal.SIGKILL)
-        _until(lambda: _child(state, "first").get("pid") not in (None, first)
-               and _child(state, "first").get("state") == "running")
+        waited(lambda: _child(state, "first").get("pid") not in (None, first)
+               and _child(state, "first").get("state") == "running", 20)
         took = time.monotonic() - killed
         print(f"\nkilled child running again after {took:.2f} s")
         assert took < 2.0
@@ -87,7 +79,7 @@ def test_a_killed_child_is_started_again_and_a_stop_stops_all(tmp_path: Path) ->
         again = after["pid"]
     assert status == [0]
     assert {c["state"] for c in _state(state)["children"].values()} == {"stopped"}
-    _until(lambda: _gone(again) and _gone(second))
+    waited(lambda: _gone(again) and _gone(second), 20)
 
 
 def test_a_child_that_keeps_dying_is_given_up_and_the_rest_stopped(tmp_path: Path) -> None:
@@ -96,7 +88,7 @@ def test_a_child_that_keeps_dying_is_given_up_and_the_rest_stopped(tmp_path: Pat
     dying = ChildSpec(name="dying", start=lambda: spawn(["false"]), ready=lambda _: False)
     supervisor = Supervisor([_sleeper("steady"), dying], state, policy)
     with _supervising(supervisor) as status:
-        _until(lambda: bool(status))
+        waited(lambda: bool(status), 20)
     assert status == [1]
     children = _state(state)["children"]
     assert children["dying"]["state"] == "gave_up"
@@ -114,7 +106,7 @@ def test_a_config_error_before_serving_is_not_restarted(tmp_path: Path) -> None:
         config_exits=frozenset({2}),
     )
     with _supervising(Supervisor([wrong], state)) as status:
-        _until(lambda: bool(status))
+        waited(lambda: bool(status), 20)
     assert status == [2]
     assert _child(state, "wrong")["restarts"] == 0
 
@@ -146,14 +138,14 @@ async def test_a_postmaster_killed_with_its_backends_alive_starts_again(
         stop_signal=signal.SIGINT,
     )
     with _supervising(Supervisor([database], state)):
-        _until(lambda: _child(state, "database").get("state") == "running", 60)
+        waited(lambda: _child(state, "database").get("state") == "running", 60)
         # A session open across the crash: its backend outlives the postmaster for a moment
         # and holds the shared memory that a new postmaster refuses to share.
         conn = await asyncpg.connect(cluster.url("postgres", driver="postgresql"))
         first = _child(state, "database")["pid"]
         killed = time.monotonic()
         os.kill(first, signal.SIGKILL)
-        _until(
+        waited(
             lambda: _child(state, "database").get("state") == "running"
             and _child(state, "database")["pid"] != first,
             30,
