@@ -78,14 +78,17 @@ def _client_env(cluster: Cluster) -> dict[str, str]:
     return {**os.environ, "PGPASSWORD": cluster.password(), "PGCONNECT_TIMEOUT": "10"}
 
 
-def _client(cluster: Cluster, argv: list[str]) -> str:
-    """Run a client program of the server's (as ourselves: it connects over TCP)."""
-    result = subprocess.run(
-        argv, capture_output=True, text=True, check=False, env=_client_env(cluster)
-    )
+def _program(argv: list[str], env: dict[str, str] | None = None) -> str:
+    """Run a program of the server's (as ourselves); its output, or why it failed."""
+    result = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
     if result.returncode != 0:
         raise ClusterError(f"{Path(argv[0]).name} failed: {result.stderr.strip()}")
     return result.stdout
+
+
+def _client(cluster: Cluster, argv: list[str]) -> str:
+    """Run a client program of the server's: it connects over TCP, as the superuser."""
+    return _program(argv, _client_env(cluster))
 
 
 def sql(cluster: Cluster, query: str) -> str:
@@ -158,7 +161,7 @@ def take(cluster: Cluster, directory: Path) -> Backup:
 def verify(backup: Backup) -> None:
     """Check ``backup`` against its manifest (every file, its checksum, the WAL it needs);
     raises ClusterError saying what is wrong."""
-    _client_less([str(find_bindir() / "pg_verifybackup"), "-q", "--ignore", META, str(backup.path)])
+    _program([str(find_bindir() / "pg_verifybackup"), "-q", "--ignore", META, str(backup.path)])
 
 
 def _base_backup(cluster: Cluster, part: Path) -> None:
@@ -217,14 +220,8 @@ def prune(directory: Path, keep: int, archive: Path | None) -> list[Backup]:
         shutil.rmtree(backup.path)
     kept = every[-keep:]
     if removed and kept and archive is not None and archive.is_dir():
-        _client_less([str(find_bindir() / "pg_archivecleanup"), str(archive), kept[0].start_wal])
+        _program([str(find_bindir() / "pg_archivecleanup"), str(archive), kept[0].start_wal])
     return removed
-
-
-def _client_less(argv: list[str]) -> None:
-    result = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise ClusterError(f"{Path(argv[0]).name} failed: {result.stderr.strip()}")
 
 
 def archive_current(cluster: Cluster, archive: Path, timeout: float = 60.0) -> str | None:
