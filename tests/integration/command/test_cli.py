@@ -61,7 +61,9 @@ async def test_user_unlock_and_password_reset(live: LiveApp, database_url: str) 
     assert r.json()["limited_to"] == "auth.password_change_required"
     async with live.container.engine.connect() as conn:
         rows = await conn.execute(
-            select(audit_log.c.action, audit_log.c.actor).where(audit_log.c.source == "cli")
+            select(audit_log.c.action, audit_log.c.actor)
+            .where(audit_log.c.source == "cli")
+            .order_by(audit_log.c.id)  # the order of writing: a scan has none of its own
         )
         done = [(action, actor.split(":")[0]) for action, actor in rows]
     assert done == [("user.unlock", "os"), ("user.password_reset", "os")]
