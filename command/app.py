@@ -18,6 +18,7 @@ from sqlalchemy import exc as sa_exc
 from command import bootstrap, request_audit
 from command.api import (
     auth,
+    consultations,
     events,
     health,
     incidents,
@@ -74,6 +75,7 @@ ROUTERS = (
     units.router,
     tracking.router,
     plans.router,
+    consultations.router,
 )
 
 

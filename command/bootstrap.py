@@ -28,13 +28,16 @@ from command.auth.accounts import Accounts
 from command.auth.hashing import Hasher
 from command.auth.password_policy import PasswordPolicy
 from command.auth.revocations import OpenSockets, RevocationListener
-from command.auth.roles import Role, parse_roles
+from command.auth.roles import DEVICE_ONLY_ROLES, Role, parse_roles
 from command.auth.service import Policy
 from command.auth.signin import SigninPolicy
 from command.auth.throttle import Limit, ThrottlePolicy
 from command.calltaking.config import config_from
 from command.calltaking.service import TelephonyService
 from command.clock import Clock
+from command.consulting.files import AttachmentFiles
+from command.consulting.live import LiveBoard
+from command.consulting.service import Consultations
 from command.db import database_url, make_engine
 from command.db_hosts import asyncpg_dsn
 from command.dispatching import timers as status_timers
@@ -123,6 +126,8 @@ class Container:
     revocations: RevocationListener
     #: the audit chain's key and its checkpoints outside the database
     audit_trail: AuditTrail
+    #: video consultations: who is in, what they may do; the files attached to incidents
+    consultations: Consultations
     running: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
@@ -258,6 +263,14 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
         sockets=sockets,
         revocations=RevocationListener(engine, sockets, clock),
         audit_trail=AuditTrail(engine, settings, create_key=True),
+        consultations=Consultations(
+            engine,
+            clock,
+            AttachmentFiles(settings.attachment_path, settings.attachment_max_mb * 1024 * 1024),
+            LiveBoard(),
+            bitrate_kbps=settings.consultation_bitrate_kbps,
+            known_roles=(r.value for r in Role if r not in DEVICE_ONLY_ROLES),
+        ),
     )
     container.health.checks["database"] = _database_check(engine)
     container.health.checks["events"] = _event_stream_check(hub)

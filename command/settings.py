@@ -213,6 +213,21 @@ class Settings(BaseSettings):
         default=Path("../shared"), description="shared data: OSM extracts, AMI fixtures"
     )
 
+    # Recordings and stills attached to incidents (command.consulting.files).
+    attachment_dir: Path | None = Field(
+        default=None,
+        description="recordings and stills, named by checksum; unset = var/attachments",
+    )
+    attachment_max_mb: int = Field(
+        default=4096, ge=1, le=1_000_000, description="the largest file attached to an incident"
+    )
+    consultation_bitrate_kbps: int = Field(
+        default=1500,
+        ge=64,
+        le=20_000,
+        description="what each participant of a consultation may send, unless the host says",
+    )
+
     # The audit chain's key and checkpoints live outside the database (default under var/audit).
     audit_dir: Path | None = Field(
         default=None, description="the audit key and seal checkpoints; unset = var/audit"
@@ -271,3 +286,9 @@ class Settings(BaseSettings):
     @property
     def audit_path(self) -> Path:
         return self.audit_dir if self.audit_dir is not None else self.var_dir / "audit"
+
+    @property
+    def attachment_path(self) -> Path:
+        if self.attachment_dir is not None:
+            return self.attachment_dir
+        return self.var_dir / "attachments"

@@ -467,8 +467,10 @@ def mute(
             consultation_id=c.id,
             member=current.key,
         )
-    field = "audio_muted" if media is Media.AUDIO else "video_muted"
-    p = replace(current, **{field: muted})
+    if media is Media.AUDIO:
+        p = replace(current, audio_muted=muted)
+    else:
+        p = replace(current, video_muted=muted)
     return p, ParticipantChanged(
         "muted",
         c.id,
@@ -492,6 +494,8 @@ def end(
         for p in participants
         if p.state is ParticipantState.JOINED
     ]
-    return ended, out, ConsultationChanged(
-        "ended", c.id, at, by.member.key, {"left": [p.key for p in out]}
+    return (
+        ended,
+        out,
+        ConsultationChanged("ended", c.id, at, by.member.key, {"left": [p.key for p in out]}),
     )

@@ -22,7 +22,7 @@ from typing import Any
 
 from command.errors import HTTP_STATUS
 
-PACKAGES = ("command", "gis", "dispatch", "telephony", "plans")
+PACKAGES = ("command", "gis", "dispatch", "telephony", "plans", "video")
 ROOT = Path(__file__).resolve().parents[2]
 CODE_SHAPE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
 

@@ -157,6 +157,29 @@ async def _plan(app: LiveApp, engine: AsyncEngine) -> Call:
     )
 
 
+async def _consultation(app: LiveApp, engine: AsyncEngine) -> Call:
+    ct = await builders.signed_in(app.http, engine, "ct1", "call_taker")
+    lead = await builders.signed_in(app.http, engine, "lead1", "leader")
+    inc = await _incident(app, ct)
+    return Call(
+        "POST", "/api/v1/consultations", lead, "POST /api/v1/consultations",
+        {"title": "dam overflow", "incident_id": inc["id"]}, status=201,
+    )
+
+
+async def _consultation_invite(app: LiveApp, engine: AsyncEngine) -> Call:
+    lead = await builders.signed_in(app.http, engine, "lead1", "leader")
+    await builders.user(engine, "exp1", "dispatcher")
+    r = await app.http.post("/api/v1/consultations", headers=lead, json={"title": "alone"})
+    assert r.status_code == 201, r.text
+    cid = r.json()["consultation"]["id"]
+    return Call(
+        "POST", f"/api/v1/consultations/{cid}/invitations", lead,
+        "POST /api/v1/consultations/{consultation_id}/invitations",
+        {"users": ["exp1"], "roles": ["supervisor"]},
+    )
+
+
 async def _intake(app: LiveApp, engine: AsyncEngine) -> Call:
     gateway = {"Authorization": f"Bearer {await builders.device(engine, 'sms-gw', 'intake')}"}
     return Call(
@@ -201,6 +224,8 @@ CASES: dict[str, Prepare] = {
     "unit message": _message,
     "unit status": _unit_status,
     "plan import": _plan,
+    "consultation": _consultation,
+    "consultation invitation": _consultation_invite,
     "sms intake": _intake,
     "caller location": _location,
     "sign out": _logout,

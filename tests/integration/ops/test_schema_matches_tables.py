@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from geoalchemy2 import Geometry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import command.consulting.tables
 import command.incidents.tables
 import command.tables
 import command.tracking.tables
@@ -24,6 +25,7 @@ from tests.support.schema import Reference, copy_of, differences, table_set_diff
 
 PACKAGES: dict[str, sa.MetaData] = {
     "command": command.tables.metadata,
+    "command.consulting": command.consulting.tables.metadata,
     "command.incidents": command.incidents.tables.metadata,
     "command.tracking": command.tracking.tables.metadata,
     "dispatch": dispatch.tables.metadata,
@@ -45,6 +47,8 @@ CROSS_PACKAGE_REFERENCES: tuple[Reference, ...] = (
     Reference("plan_matches", ("incident_id",), "incidents", ("id",)),
     Reference("plan_activations", ("incident_id",), "incidents", ("id",)),
     Reference("plan_tasks", ("incident_id",), "incidents", ("id",)),
+    Reference("consultations", ("incident_id",), "incidents", ("id",)),
+    Reference("incident_attachments", ("incident_id",), "incidents", ("id",)),
 )
 
 

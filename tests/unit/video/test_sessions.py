@@ -38,7 +38,7 @@ def _code(exc: pytest.ExceptionInfo[VideoError]) -> str:
 
 def test_the_creator_hosts_an_open_consultation() -> None:
     c, ps = _open()
-    assert c.open and c.host == "user:lead1" and c.room == 1000 and c.bitrate_kbps == 1500
+    assert (c.open, c.host, c.room, c.bitrate_kbps) == (True, "user:lead1", 1000, 1500)
     [host] = ps.values()
     assert (host.role, host.state) == (s.ParticipantRole.HOST, ParticipantState.INVITED)
     admitted = s.admission(c, ps, (), HOST)
@@ -53,8 +53,12 @@ def test_a_unit_cannot_host() -> None:
 
 @pytest.mark.parametrize(
     ("title", "kbps", "code"),
-    [("", 1500, "consultation.title_invalid"), ("x" * 201, 1500, "consultation.title_invalid"),
-     ("ok", 10, "consultation.bitrate_range"), ("ok", 50_000, "consultation.bitrate_range")],
+    [
+        ("", 1500, "consultation.title_invalid"),
+        ("x" * 201, 1500, "consultation.title_invalid"),
+        ("ok", 10, "consultation.bitrate_range"),
+        ("ok", 50_000, "consultation.bitrate_range"),
+    ],
 )
 def test_bad_titles_and_bitrates_are_refused(title: str, kbps: int, code: str) -> None:
     with pytest.raises(InvalidInput) as e:
@@ -73,12 +77,17 @@ def test_an_uninvited_user_is_refused() -> None:
 def test_a_user_holding_an_invited_role_may_join_and_becomes_a_participant() -> None:
     c, ps = _open()
     roles, event = s.invite_roles(c, (), ["dispatcher"], HOST, T0)
-    assert roles == {"dispatcher"} and event is not None and event.detail == {"roles": ["dispatcher"]}
+    assert roles == {"dispatcher"}
+    assert event is not None
+    assert event.detail == {"roles": ["dispatcher"]}
     admitted = s.admission(c, ps, roles, EXPERT)
     assert (admitted.known, admitted.via_role) == (False, "dispatcher")
     p, joined = s.join(c, admitted, None, T0)
     assert (p.state, p.via_role, p.invited_by, joined.kind) == (
-        ParticipantState.JOINED, "dispatcher", "role:dispatcher", "joined"
+        ParticipantState.JOINED,
+        "dispatcher",
+        "role:dispatcher",
+        "joined",
     )
     # Inviting the same role again is nothing new.
     assert s.invite_roles(c, roles, ["dispatcher"], HOST, T0) == (frozenset(), None)
@@ -91,7 +100,9 @@ def test_a_role_invitation_admits_no_unit() -> None:
     assert _code(e) == "consultation.not_invited"
 
 
-def test_an_invited_unit_joins_and_rejoins_after_a_network_change_without_a_new_invitation() -> None:
+def test_an_invited_unit_joins_and_rejoins_after_a_network_change_without_a_new_invitation() -> (
+    None
+):
     c, ps = _invited(VEHICLE)
     p, event = s.join(c, s.admission(c, ps, (), VEHICLE), ps["unit:CMD1"], T0)
     assert (p.state, p.joins, event.detail["again"]) == (ParticipantState.JOINED, 1, False)
@@ -113,7 +124,11 @@ def test_a_removed_participant_cannot_rejoin_until_invited_again() -> None:
     c, ps = _invited(EXPERT)
     p, _ = s.join(c, s.admission(c, ps, (), EXPERT), ps["user:exp1"], T0)
     p, event = s.remove(c, p, HOST, T0)
-    assert (p.state, event.kind, event.detail["was"]) == (ParticipantState.REMOVED, "removed", "joined")
+    assert (p.state, event.kind, event.detail["was"]) == (
+        ParticipantState.REMOVED,
+        "removed",
+        "joined",
+    )
     ps[p.key] = p
     with pytest.raises(Forbidden) as e:
         s.admission(c, ps, (), EXPERT)
@@ -147,13 +162,21 @@ def test_a_supervisor_may_end_but_not_mute() -> None:
     with pytest.raises(Forbidden):
         s.mute(c, ps["user:exp1"], s.Media.VIDEO, True, SUP, T0)
     ended, _, event = s.end(c, ps.values(), SUP, T0)
-    assert (ended.state, ended.ended_by, event.by) == (s.ConsultationState.ENDED, "user:sup1", "user:sup1")
+    assert (ended.state, ended.ended_by, event.by) == (
+        s.ConsultationState.ENDED,
+        "user:sup1",
+        "user:sup1",
+    )
 
 
 def test_the_host_mutes_and_unmutes_audio_and_video() -> None:
     c, ps = _invited(EXPERT)
     p, event = s.mute(c, ps["user:exp1"], s.Media.AUDIO, True, HOST, T0)
-    assert (p.audio_muted, p.video_muted, event.detail) == (True, False, {"media": "audio", "muted": True})
+    assert (p.audio_muted, p.video_muted, event.detail) == (
+        True,
+        False,
+        {"media": "audio", "muted": True},
+    )
     p, _ = s.mute(c, p, s.Media.VIDEO, True, HOST, T0)
     p, _ = s.mute(c, p, s.Media.AUDIO, False, HOST, T0)
     assert (p.audio_muted, p.video_muted) == (False, True)
