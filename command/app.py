@@ -48,6 +48,7 @@ from dispatch.errors import DispatchError
 from gis.errors import GisError
 from plans.errors import PlanError
 from telephony.errors import TelephonyError
+from video.errors import VideoError
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ ERROR_ROOTS: tuple[type[Exception], ...] = (
     DispatchError,
     TelephonyError,
     PlanError,
+    VideoError,
 )
 
 ROUTERS = (
