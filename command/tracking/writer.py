@@ -5,9 +5,10 @@ resolved once the fixes are committed: that is when a terminal gets its ack. One
 the queue out in batches of at most ``batch_size`` fixes, each batch one multi-row insert and
 the update of its units' latest positions in one transaction, committed synchronously (the
 WAL on disk before the ack: neither the death of this process nor a crash of the database
-server loses what was acknowledged; one flush covers the whole batch). With ``interval_s`` 0 (the default) this is a group commit: whatever
-queued while one batch was written is the next batch, written at once, so batches grow with
-the load and an ack waits about one batch's round trip.
+server loses what was acknowledged; one flush covers the whole batch). With ``interval_s`` 0
+(the default) this is a group commit: whatever queued while one batch was written is the next
+batch, written at once, so batches grow with the load and an ack waits about one batch's round
+trip.
 
 Nothing queued is dropped while the database is away: the batch stays at the head of the queue
 and is retried, with a growing pause, until it is written. The queue is bounded
