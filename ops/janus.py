@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ops import child_process
 from ops.pgcluster import free_port
 
 log = logging.getLogger(__name__)
@@ -257,14 +258,7 @@ admin: {{
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        child_process.stop(process)
 
 
 def host_address() -> str:
