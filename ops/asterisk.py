@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ops import child_process
 from ops.pgcluster import free_port
 
 # the fixture manager.conf's account; this Asterisk listens on the loopback only
@@ -139,14 +140,7 @@ class Asterisk:
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        child_process.stop(process)
 
     def restart(self) -> None:
         self.stop()

@@ -3,13 +3,12 @@
 ``write`` only queues (it never waits for the database) and hands back a future that is
 resolved once the fixes are committed: that is when a terminal gets its ack. One task takes
 the queue out in batches of at most ``batch_size`` fixes, each batch one multi-row insert and
-the update of its units' latest positions in one transaction with asynchronous commit (``SET
-LOCAL synchronous_commit = off``: the commit is in PostgreSQL's hands once it returns, so the
-death of this process loses nothing acknowledged; a crash of the database server itself may
-lose its last fraction of a second; status changes and acknowledgments never go this way and
-commit synchronously). With ``interval_s`` 0 (the default) this is a group commit: whatever
-queued while one batch was written is the next batch, written at once, so batches grow with
-the load and an ack waits about one batch's round trip.
+the update of its units' latest positions in one transaction, committed synchronously (the
+WAL on disk before the ack: neither the death of this process nor a crash of the database
+server loses what was acknowledged; one flush covers the whole batch). With ``interval_s`` 0
+(the default) this is a group commit: whatever queued while one batch was written is the next
+batch, written at once, so batches grow with the load and an ack waits about one batch's round
+trip.
 
 Nothing queued is dropped while the database is away: the batch stays at the head of the queue
 and is retried, with a growing pause, until it is written. The queue is bounded

@@ -90,9 +90,9 @@ def batch_params(fixes: Sequence[Fix]) -> dict[str, list[object]]:
 async def write_batch(
     conn: AsyncConnection, fixes: Sequence[Fix], table: str = PARENT, latest: bool = True
 ) -> None:
-    """Store one batch in the caller's transaction, with asynchronous commit (a crash may lose
-    the last moments of positions, never a status change: those commit on their own)."""
-    await conn.execute(text("SET LOCAL synchronous_commit = off"))
+    """Store one batch in the caller's transaction. Its commit is synchronous, like every
+    other: a terminal drops what was acknowledged, so an ack must mean on disk, even when the
+    database server itself is killed right after (the batch is one commit, so one flush)."""
     sql = insert_and_latest_sql(table) if latest else insert_sql(table)
     await conn.execute(text(sql), batch_params(fixes))
 

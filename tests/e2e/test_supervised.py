@@ -55,6 +55,13 @@ def _health(base: str) -> Seen:
     )
 
 
+def _settled(served: Served) -> bool:
+    if not served.state_file.exists() or _health(served.base).status != 200:
+        return False
+    children = json.loads(served.state_file.read_text())["children"]
+    return {c["state"] for c in children.values()} == {"running"}
+
+
 @pytest.fixture(scope="module")
 def served() -> Iterator[Served]:
     with embedded_cluster() as env:
@@ -76,9 +83,12 @@ def served() -> Iterator[Served]:
         base = f"http://127.0.0.1:{env['CAD_PORT']}"
         state_file = Path(env["CAD_VAR_DIR"]) / "supervisor_state.json"
         try:
-            waited(lambda: _health(base).status == 200 or process.poll() is not None, 120)
+            served = Served(process, base, state_file)
+            # The health may answer 200 a moment before the supervisor's next look says
+            # "running": wait for both, so that each test starts from a settled state.
+            waited(lambda: _settled(served) or process.poll() is not None, 120)
             assert process.poll() is None, "".join(output)
-            yield Served(process, base, state_file)
+            yield served
         finally:
             process.send_signal(signal.SIGTERM)
             code = process.wait(timeout=90)
@@ -100,6 +110,7 @@ def test_the_app_killed_with_minus_9_serves_again(served: Served) -> None:
     waited(lambda: served.child("app")["pid"] != before["pid"], 5)
     waited(lambda: _health(served.base).status == 200, 10)
     took = time.monotonic() - killed
+    waited(lambda: _settled(served), 10)
     print(f"\napp worker killed with -9: serving again after {took:.2f} s")
     assert took < 10
     after = served.child("app")

@@ -48,7 +48,10 @@ async def test_five_failures_lock_the_account_from_that_address_for_ten_minutes(
     )
     assert r.status_code == 429
     assert r.json()["code"] == "auth.throttled"
-    assert int(r.headers["Retry-After"]) == r.json()["params"]["retry_after_s"] == 600
+    # Ten minutes from the fifth failure, less what a busy machine took since (whole seconds).
+    wait = r.json()["params"]["retry_after_s"]
+    assert int(r.headers["Retry-After"]) == wait
+    assert 590 <= wait <= 600
     live.advance(timedelta(minutes=9))
     status, _ = await _login(live, "bob", builders.PASSWORD)
     assert status == 429

@@ -113,6 +113,34 @@ async def test_a_write_is_answered_once_its_fixes_are_committed(
     assert len(await _stored(engine)) == 5  # answered: committed, readable by anyone
 
 
+async def test_an_acknowledged_batch_is_committed_synchronously(
+    engine: AsyncEngine, admin_engine: AsyncEngine, writer: BatchedPositionWriter
+) -> None:
+    """An ack lets the terminal drop its fixes, so the batch must be on disk, even if the
+    database server is killed right after: its transaction may not relax synchronous_commit
+    (it did once, and a kill -9 of the postmaster lost an acknowledged fix)."""
+    async with admin_engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE commit_modes (mode text)"))
+        await conn.execute(text("GRANT INSERT ON commit_modes TO PUBLIC"))
+        await conn.execute(
+            text(
+                "CREATE FUNCTION note_commit_mode() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                "BEGIN INSERT INTO commit_modes VALUES (current_setting('synchronous_commit')); "
+                "RETURN NULL; END $$"
+            )
+        )
+        await conn.execute(
+            text(
+                "CREATE TRIGGER note_commit_mode AFTER INSERT ON unit_positions "
+                "FOR EACH STATEMENT EXECUTE FUNCTION note_commit_mode()"
+            )
+        )
+    assert await (await writer.write([_fix(n) for n in range(3)])) == 3
+    async with admin_engine.connect() as conn:
+        modes = (await conn.execute(text("SELECT mode FROM commit_modes"))).scalars().all()
+    assert modes == ["on"]
+
+
 async def test_a_replayed_batch_is_stored_once(
     engine: AsyncEngine, writer: BatchedPositionWriter
 ) -> None:
