@@ -20,7 +20,7 @@ from command.unit_of_work import Work
 from dispatch import store as dispatch_store
 
 
-def incident_event(kind: str, inc: Incident, actor: str, **data: Any) -> NewEvent:
+def incident_event(kind: str, inc: Incident, actor: str, /, **data: Any) -> NewEvent:
     return NewEvent(
         f"incident.{kind}", "incident", str(inc.id), {"number": inc.number, **data}, actor
     )

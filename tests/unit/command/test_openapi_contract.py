@@ -10,11 +10,13 @@ from command.app import create_app
 from command.settings import Settings
 
 # Answers that are not JSON objects of ours: a binary tile, a CSV file, a MapLibre style
-# document (its shape is MapLibre's specification), and routes that answer with no body.
+# document (its shape is MapLibre's specification), an incident's attached recording or still,
+# and routes that answer with no body.
 NOT_OURS = {
     ("get", "/api/v1/gis/tiles/{z}/{x}/{y}.pbf"),
     ("get", "/api/v1/incidents/response-times.csv"),
     ("get", "/api/v1/gis/style.json"),
+    ("get", "/api/v1/incidents/{incident_id}/attachments/{attachment_id}"),
 }
 
 
