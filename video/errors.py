@@ -1,4 +1,6 @@
-"""Errors of the video package; ``command.errors.status_for`` maps their ``kind`` to HTTP."""
+"""Errors of the video package, one hierarchy: consultations, signaling frames and the media
+plane. ``command.errors.status_for`` maps their ``kind`` to HTTP; the signaling websocket sends
+their ``code`` and ``params`` in an error frame."""
 
 from __future__ import annotations
 
@@ -39,3 +41,17 @@ class Conflict(VideoError):
 
     kind = "conflict"
     code = "video.conflict"
+
+
+class NotFound(VideoError):
+    """No such consultation, room or feed."""
+
+    kind = "not_found"
+    code = "video.not_found"
+
+
+class MediaPlaneError(VideoError):
+    """The media plane (the SFU) could not carry out a request: it is down, slow or refused."""
+
+    kind = "unavailable"
+    code = "video.sfu_failed"

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
+
+from video.errors import InvalidInput
+from video.media_plane import Candidate
 
 VERSION = 1
 MAX_FRAME_BYTES = 64_000
@@ -24,28 +27,12 @@ Leg = Literal["publisher", "subscriber"]
 LEGS: tuple[Leg, ...] = ("publisher", "subscriber")
 
 
-class FrameError(Exception):
-    """A frame that cannot be used; ``field`` names what is wrong (same shape as the other
-    packages' errors: ``kind``, ``code``, ``message``, ``params``)."""
-
-    kind: ClassVar[str] = "invalid"
+class FrameError(InvalidInput):
+    """A frame that cannot be used; ``field`` names what is wrong."""
 
     def __init__(self, message: str, *, code: str, field: str, **params: Any) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
+        super().__init__(message, code=code, field=field, **params)
         self.field = field
-        self.params = {"field": field, **params}
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One trickled ICE candidate, as ``RTCIceCandidate.toJSON()`` gives it; ``None`` in a
-    :class:`CandidateMsg` means the end of the candidates."""
-
-    candidate: str
-    sdp_mid: str | None
-    sdp_mline_index: int | None
 
 
 @dataclass(frozen=True)
@@ -81,6 +68,8 @@ class AnswerMsg:
 
 @dataclass(frozen=True)
 class CandidateMsg:
+    """A trickled candidate of one leg; ``candidate`` None: the end of its candidates."""
+
     id: str
     leg: Leg
     candidate: Candidate | None
@@ -145,6 +134,8 @@ def _sdp(obj: dict[str, Any]) -> str:
             "sdp is not a session description (it must start with v=0)",
             code="video.sdp_invalid",
             field="sdp",
+            reason="sdp.no_version",
+            line=1,
         )
     return sdp
 

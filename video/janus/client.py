@@ -109,7 +109,8 @@ class JanusConnection:
             ws = await connect(url, subprotocols=[SUBPROTOCOL], open_timeout=open_timeout,
                                max_size=2**22, ping_interval=None)
         except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
-            raise JanusUnavailable(f"janus at {url} is not reachable: {exc}", url=url) from exc
+            log.warning("janus at %s is not reachable: %s", url, exc)
+            raise JanusUnavailable("janus is not reachable", reason="unreachable") from exc
         return cls(ws, api_secret, request_timeout)
 
     async def close(self) -> None:
@@ -125,7 +126,7 @@ class JanusConnection:
     ) -> Json:
         """Send one request and return Janus's answer; typed errors for its refusals."""
         if self.closed.is_set():
-            raise JanusUnavailable("the connection to janus is closed")
+            raise JanusUnavailable("the connection to janus is closed", reason="closed")
         transaction = f"{self._prefix}-{next(self._ids)}"
         future: asyncio.Future[Json] = asyncio.get_running_loop().create_future()
         self._pending[transaction] = _Pending(future, final_on_ack)
@@ -141,14 +142,14 @@ class JanusConnection:
         except TimeoutError as exc:
             raise JanusTimeout(request, limit) from exc
         except ConnectionClosed as exc:
-            raise JanusUnavailable("the connection to janus was lost") from exc
+            raise JanusUnavailable("the connection to janus was lost", reason="lost") from exc
         finally:
             self._pending.pop(transaction, None)
         if answer.get("janus") == "error":
             error = answer.get("error") or {}
             code, reason = int(error.get("code", 0)), str(error.get("reason", ""))
             if code in GONE_CODES:
-                raise SessionGone(f"janus: {reason}", janus_code=code, reason=reason)
+                raise SessionGone(f"the janus session is gone: {reason}", reason=reason)
             raise JanusApiError(code, reason, request)
         data = (answer.get("plugindata") or {}).get("data") or {}
         if "error_code" in data:
@@ -184,7 +185,7 @@ class JanusConnection:
             for pending in self._pending.values():
                 if not pending.future.done():
                     pending.future.set_exception(
-                        JanusUnavailable("the connection to janus was lost"))
+                        JanusUnavailable("the connection to janus was lost", reason="lost"))
             for session in list(self._sessions.values()):
                 session._gone("connection lost")
 
@@ -226,7 +227,7 @@ class JanusSession:
 
     async def call(self, body: Json, **options: Any) -> Json:
         if self.gone_reason is not None:
-            raise SessionGone(f"janus session {self.id} is gone: {self.gone_reason}",
+            raise SessionGone(f"the janus session is gone: {self.gone_reason}",
                               reason=self.gone_reason)
         return await self.connection.call({**body, "session_id": self.id}, **options)
 

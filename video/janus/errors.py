@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
+from video.errors import MediaPlaneError
 
-class JanusError(Exception):
-    """Anything that went wrong talking to Janus."""
 
-    code = "video.janus_failed"
+class JanusError(MediaPlaneError):
+    """Anything that went wrong talking to Janus (a media plane error with its own code)."""
 
-    def __init__(self, message: str, **params: object) -> None:
-        super().__init__(message)
-        self.params = params
+    code = "video.sfu_failed"
 
 
 class JanusUnavailable(JanusError):
     """Janus could not be reached, or the connection to it was lost."""
 
-    code = "video.janus_unavailable"
+    code = "video.sfu_unavailable"
 
 
 class JanusTimeout(JanusError):
     """Janus did not answer a request in time."""
 
-    code = "video.janus_timeout"
+    code = "video.sfu_timeout"
 
     def __init__(self, request: str, seconds: float) -> None:
         super().__init__(f"janus did not answer {request} in {seconds} s",
@@ -32,7 +30,7 @@ class JanusTimeout(JanusError):
 class JanusApiError(JanusError):
     """Janus refused a request of its core API (``{"janus": "error"}``)."""
 
-    code = "video.janus_refused"
+    code = "video.sfu_refused"
 
     def __init__(self, janus_code: int, reason: str, request: str) -> None:
         super().__init__(f"janus refused {request}: {janus_code} {reason}",
@@ -65,4 +63,4 @@ class VideoRoomError(JanusError):
 class SessionGone(JanusError):
     """The Janus session or handle was destroyed (timed out, detached, connection lost)."""
 
-    code = "video.janus_session_gone"
+    code = "video.leg_gone"

@@ -6,11 +6,14 @@ handle attached to the plugin; a publisher and a subscriber each have a handle o
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from video.janus.client import JanusEvent, JanusHandle, JanusSession, Jsep
 from video.janus.errors import JanusError
+
+log = logging.getLogger(__name__)
 
 PLUGIN = "janus.plugin.videoroom"
 Json = dict[str, Any]
@@ -112,7 +115,9 @@ class Subscription:
 def _expect(event: JanusEvent, videoroom: str, request: str, key: str | None = None) -> Json:
     data = event.data
     if data.get("videoroom") != videoroom or (key is not None and key not in data):
-        raise JanusError(f"unexpected answer to {request}: {data}", request=request)
+        log.warning("janus answered %s with %s", request, data)
+        raise JanusError(f"unexpected answer to {request}", code="video.sfu_unexpected",
+                         request=request)
     return data
 
 
@@ -190,7 +195,8 @@ async def publish(handle: JanusHandle, offer: Jsep, *, bitrate: int | None = Non
     event = await handle.message(body, offer)
     _expect(event, "event", "publish", "configured")
     if event.jsep is None:
-        raise JanusError("janus answered publish without an SDP answer", request="publish")
+        raise JanusError("janus answered publish without an SDP answer",
+                         code="video.sfu_unexpected", request="publish")
     return event.jsep
 
 

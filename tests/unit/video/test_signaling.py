@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from video import signaling
+from video.media_plane import Candidate
 from video.signaling import (
     AnswerMsg,
-    Candidate,
     CandidateMsg,
     FrameError,
     LeaveMsg,
