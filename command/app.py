@@ -18,6 +18,7 @@ from sqlalchemy import exc as sa_exc
 from command import bootstrap, request_audit
 from command.api import (
     auth,
+    consultation_signaling,
     consultations,
     events,
     health,
@@ -78,6 +79,7 @@ ROUTERS = (
     tracking.router,
     plans.router,
     consultations.router,
+    consultation_signaling.router,
 )
 
 

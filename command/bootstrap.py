@@ -37,7 +37,9 @@ from command.calltaking.service import TelephonyService
 from command.clock import Clock
 from command.consulting.files import AttachmentFiles
 from command.consulting.live import LiveBoard
+from command.consulting.media import Connect, MediaRooms
 from command.consulting.service import Consultations
+from command.consulting.signaling import Channels
 from command.db import database_url, make_engine
 from command.db_hosts import asyncpg_dsn
 from command.dispatching import timers as status_timers
@@ -75,6 +77,8 @@ from gis.errors import GisError
 from gis.geocode.service import Geocoder
 from gis.geocode.store import IndexCache
 from gis.routing import RoadGraphs
+from video.janus.plane import JanusMediaPlane
+from video.media_plane import MediaPlane
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +132,10 @@ class Container:
     audit_trail: AuditTrail
     #: video consultations: who is in, what they may do; the files attached to incidents
     consultations: Consultations
+    #: the media plane (Janus) and the consultations' rooms on it
+    media_rooms: MediaRooms
+    #: this process's signaling sockets, one per participant
+    signaling_channels: Channels
     running: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
@@ -271,6 +279,10 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
             bitrate_kbps=settings.consultation_bitrate_kbps,
             known_roles=(r.value for r in Role if r not in DEVICE_ONLY_ROLES),
         ),
+        media_rooms=MediaRooms(
+            _janus(settings), max_publishers=settings.video_max_publishers
+        ),
+        signaling_channels=Channels(),
     )
     container.health.checks["database"] = _database_check(engine)
     container.health.checks["events"] = _event_stream_check(hub)
@@ -281,6 +293,18 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
     container.health.checks["revocations"] = _revocations_check(container.revocations)
     container.health.checks["supervisor"] = supervision.check_for(settings.supervisor_state)
     return container
+
+
+def _janus(settings: Settings) -> Connect | None:
+    """How to reach the media plane: the configured Janus, or none (no video)."""
+    url = settings.janus_url
+    if not url:
+        return None
+
+    async def connect() -> MediaPlane:
+        return await JanusMediaPlane.connect(url, settings.janus_api_secret)
+
+    return connect
 
 
 def _tracking(
@@ -401,6 +425,8 @@ async def start(settings: Settings, url: str | None = None) -> Container:
         container.running.append(container.positions.stop)
         await container.telephony.start()
         container.running.append(container.telephony.stop)
+        # The media plane is reached on first use; what was reached is let go at the end.
+        container.running.append(container.media_rooms.stop)
         # Units too long in a status (not acknowledged, ...) become alert events.
         container.running.append(
             status_timers.start(engine, container.config.status_limits, container.clock)

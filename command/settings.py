@@ -227,6 +227,29 @@ class Settings(BaseSettings):
         le=20_000,
         description="what each participant of a consultation may send, unless the host says",
     )
+    # The media plane (video.janus): a Janus reached over its websocket API.
+    janus_url: str | None = Field(
+        default=None, description="Janus's websocket API (ws://host:8188); unset = no video"
+    )
+    janus_api_secret: str = Field(
+        default="", description="Janus's API secret (its janus.jcfg api_secret)"
+    )
+    video_max_publishers: int = Field(
+        default=12, ge=2, le=64, description="how many participants of a room may send at once"
+    )
+    video_stun: str = Field(
+        default="", description="STUN servers for participants, comma-separated stun: URLs"
+    )
+    video_turn: str = Field(
+        default="", description="TURN servers for participants, comma-separated turn: URLs"
+    )
+    video_turn_secret: str = Field(
+        default="", description="the secret shared with the TURN server (use-auth-secret)"
+    )
+    video_turn_ttl_s: int = Field(
+        default=12 * 3600, ge=60, le=7 * 86400,
+        description="how long a participant's TURN credentials stay valid",
+    )
 
     # The audit chain's key and checkpoints live outside the database (default under var/audit).
     audit_dir: Path | None = Field(

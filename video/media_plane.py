@@ -65,6 +65,15 @@ class Feed:
 
 
 @dataclass(frozen=True)
+class SubscribedMedia:
+    """One m-line of a subscription: its mid in the SFU's offer, whose feed, which media."""
+
+    mid: str
+    feed_id: int
+    kind: str
+
+
+@dataclass(frozen=True)
 class Participant:
     id: int
     display: str
@@ -209,6 +218,11 @@ class SubscriberLeg(Protocol):
     @property
     def feeds(self) -> tuple[int, ...]: ...
 
+    @property
+    def streams(self) -> tuple[SubscribedMedia, ...]:
+        """What each m-line of the latest offer carries (the active ones)."""
+        ...
+
     async def start(self, answer_sdp: str) -> None: ...
 
     async def update(self, *, add: Sequence[int] = (), remove: Sequence[int] = ()) -> str | None:
@@ -223,7 +237,9 @@ class SubscriberLeg(Protocol):
 
 
 class MediaPlane(Protocol):
-    async def open_room(self, spec: RoomSpec) -> Room: ...
+    async def open_room(self, room_id: int, spec: RoomSpec) -> Room:
+        """The room numbered ``room_id``: made, or joined as it is when it exists."""
+        ...
 
     async def close_room(self, room: Room) -> None: ...
 
@@ -243,4 +259,11 @@ class MediaPlane(Protocol):
         """The room's events (feeds published and gone, talking), from now on."""
         ...
 
-    async def close(self) -> None: ...
+    @property
+    def closed(self) -> bool:
+        """The plane lost its SFU (its connection ended): make a new one."""
+        ...
+
+    async def close(self) -> None:
+        """Let go of the SFU; its rooms stay open for other processes (``close_room`` ends one)."""
+        ...

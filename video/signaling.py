@@ -33,6 +33,8 @@ class FrameError(InvalidInput):
     def __init__(self, message: str, *, code: str, field: str, **params: Any) -> None:
         super().__init__(message, code=code, field=field, **params)
         self.field = field
+        #: the frame's ``id`` when it had a usable one, so that the error answers it
+        self.ident: str | None = None
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,26 @@ def _feeds(value: object) -> tuple[int, ...] | None:
 
 
 def parse(raw: str | bytes) -> Message:
-    """One client frame into its message, or :class:`FrameError`."""
+    """One client frame into its message, or :class:`FrameError` (with the frame's ``id``
+    when it had one)."""
+    try:
+        return _parse(raw)
+    except FrameError as exc:
+        if exc.ident is None:
+            exc.ident = _ident_of(raw)
+        raise
+
+
+def _ident_of(raw: str | bytes) -> str | None:
+    try:
+        obj = json.loads(raw) if len(raw) <= MAX_FRAME_BYTES else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+    ident = obj.get("id") if isinstance(obj, dict) else None
+    return ident if isinstance(ident, str) and 0 < len(ident) <= MAX_ID else None
+
+
+def _parse(raw: str | bytes) -> Message:
     if len(raw) > MAX_FRAME_BYTES:
         raise FrameError(
             f"the frame is larger than {MAX_FRAME_BYTES} bytes",

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -40,6 +39,7 @@ from video.media_plane import (
     RoomClosed,
     RoomSpec,
     SlowLink,
+    SubscribedMedia,
     Talking,
     WebrtcUp,
 )
@@ -254,6 +254,11 @@ class JanusSubscriberLeg(_Leg):
         return tuple(sorted({s.feed_id for s in self._streams
                              if s.active and s.feed_id is not None}))
 
+    @property
+    def streams(self) -> tuple[SubscribedMedia, ...]:
+        return tuple(SubscribedMedia(s.mid, s.feed_id, s.type) for s in self._streams
+                     if s.active and s.feed_id is not None)
+
     async def start(self, answer_sdp: str) -> None:
         answer = _checked_sdp(answer_sdp, "answer")
         try:
@@ -360,16 +365,24 @@ class JanusMediaPlane:
                            room=room.id)
         return state
 
-    async def open_room(self, spec: RoomSpec) -> Room:
-        room_id = secrets.randbelow(2**52) + 1  # Janus's ids are JSON numbers: below 2**53
+    async def open_room(self, room_id: int, spec: RoomSpec) -> Room:
+        """Room ``room_id`` (below 2**53: Janus's ids are JSON numbers), made if Janus has none
+        of that number; one that exists (another ``cad serve`` made it) is used as it is."""
+        state = self._rooms.get(room_id)
+        if state is not None:
+            return state.room
         recordings = None
         if spec.record and self._recordings is not None:
             recordings = f"{self._recordings.rstrip('/')}/{room_id}"
-        await vr.create_room(self._handle, vr.RoomOptions(
-            room=room_id, description=spec.description, publishers=spec.max_publishers,
-            bitrate=spec.bitrate, record=recordings is not None, rec_dir=recordings,
-            audiolevel_event=spec.audio_levels,
-        ))
+        try:
+            await vr.create_room(self._handle, vr.RoomOptions(
+                room=room_id, description=spec.description, publishers=spec.max_publishers,
+                bitrate=spec.bitrate, record=recordings is not None, rec_dir=recordings,
+                audiolevel_event=spec.audio_levels,
+            ))
+        except VideoRoomError as exc:
+            if exc.janus_code != VideoRoomError.ROOM_EXISTS:
+                raise
         room = Room(room_id, spec, recordings)
         monitor = await vr.attach(self._admin)
         joined = await vr.join_publisher(monitor, room_id, MONITOR_DISPLAY)
@@ -449,8 +462,26 @@ class JanusMediaPlane:
         finally:
             await probe.detach()
 
+    @property
+    def closed(self) -> bool:
+        return self._connection.closed.is_set()
+
+    async def forget_room(self, room: Room) -> None:
+        """Stop watching ``room`` here, leaving it open on Janus for other processes."""
+        state = self._rooms.pop(room.id, None)
+        if state is None:
+            return
+        if state.pump is not None:
+            state.pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await state.pump
+        state.finish()
+        with contextlib.suppress(JanusError):
+            await state.monitor.detach()
+
     async def close(self) -> None:
+        """Leave Janus; rooms stay open there (only ``close_room`` ends one)."""
         for state in list(self._rooms.values()):
-            await self.close_room(state.room)
+            await self.forget_room(state.room)
         await self._admin.destroy()
         await self._connection.close()

@@ -107,3 +107,13 @@ def test_the_error_frame_carries_code_field_and_params() -> None:
         "message": "feeds.1 must be a participant id",
         "params": {"wanted": "a participant id", "got": "str"},
     }
+
+
+def test_an_error_answers_the_frame_by_its_id_when_it_has_one() -> None:
+    assert refused('{"v": 1, "type": "dance", "id": "x1"}').ident == "x1"
+    assert refused('{"v": 1, "type": "publish", "id": "p7", "sdp": "hello"}').ident == "p7"
+    assert refused('{"v": 1, "type": "publish", "id": 7}').ident is None
+    assert refused("not json").ident is None
+    answer = json.loads(signaling.error_frame(refused('{"v": 2, "id": "a"}'), ident="a"))
+    assert (answer["id"], answer["code"]) == ("a", "video.version_unsupported")
+    assert answer["field"] == "v"
