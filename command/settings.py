@@ -231,6 +231,10 @@ class Settings(BaseSettings):
     janus_url: str | None = Field(
         default=None, description="Janus's websocket API (ws://host:8188); unset = no video"
     )
+    janus_private: bool = Field(
+        default=True,
+        description="with no CAD_JANUS_URL, the supervisor runs a private Janus under var/janus",
+    )
     janus_api_secret: str = Field(
         default="", description="Janus's API secret (its janus.jcfg api_secret)"
     )

@@ -85,6 +85,7 @@ class JanusServer:
     debug_level: int = 4
     lib_dir: Path = LIB_DIR
     process: subprocess.Popen[bytes] | None = None
+    _log_offset: int = 0
 
     @property
     def config_dir(self) -> Path:
@@ -228,14 +229,12 @@ admin: {{
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    def start(self, wait: float = 20.0) -> None:
-        """Start in the foreground and return once its websocket accepts; JanusError if not."""
-        if self.running:
-            return
+    def spawn(self) -> subprocess.Popen[bytes]:
+        """Start Janus and return at once (the supervisor watches it: ``serving``)."""
         binary = find_binary()
         self.write_config()
         out = self.log_file.open("ab")
-        offset = out.tell()  # the log is appended to: look only at this run's lines
+        self._log_offset = out.tell()  # the log is appended to: look only at this run's lines
         self.process = subprocess.Popen(
             [str(binary), "-C", str((self.config_dir / "janus.jcfg").resolve()),
              "-F", str(self.config_dir.resolve()), "-o"],
@@ -243,14 +242,27 @@ admin: {{
             start_new_session=True,
         )
         out.close()
+        return self.process
+
+    def serving(self) -> bool:
+        """The websocket transport of this run has started and accepts."""
+        return _accepts(self.port) and _log_has(
+            self.log_file, self._log_offset, "Websockets server started"
+        )
+
+    def start(self, wait: float = 20.0) -> None:
+        """Start in the foreground and return once its websocket accepts; JanusError if not."""
+        if self.running:
+            return
+        process = self.spawn()
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                code = self.process.returncode
+            if process.poll() is not None:
                 self.process = None
-                raise JanusError(f"janus exited with {code}: {_tail(self.log_file)}")
-            if _accepts(self.port) and _log_has(self.log_file, offset, "Websockets server started"):
-                log.info("janus started on %s (pid %s)", self.url, self.process.pid)
+                raise JanusError(f"janus exited with {process.returncode}: "
+                                 f"{_tail(self.log_file)}")
+            if self.serving():
+                log.info("janus started on %s (pid %s)", self.url, process.pid)
                 return
             time.sleep(0.05)
         self.stop()

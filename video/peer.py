@@ -70,6 +70,8 @@ class _State:
     answers: dict[str, str] = field(default_factory=dict)
     #: the mids of the latest subscription offer: what feed and member each carries
     streams: dict[str, Frame] = field(default_factory=dict)
+    #: what each mid's track was last told to carry: (feed, track)
+    announced: dict[str, tuple[int, MediaStreamTrack]] = field(default_factory=dict)
 
 
 def _configuration(servers: Sequence[Frame]) -> RTCConfiguration:
@@ -248,6 +250,10 @@ class Peer:
             pc = self._receiver
             await pc.setRemoteDescription(RTCSessionDescription(str(frame["sdp"]), "offer"))
             await pc.setLocalDescription(await pc.createAnswer())
+            # The SFU reuses an m-line that a feed left for the next one: no new track event
+            # then, but a track that now carries someone else.
+            for transceiver in pc.getTransceivers():
+                self._announce(transceiver.mid, transceiver.receiver.track)
             try:
                 await self.request("answer", sdp=pc.localDescription.sdp)
             except PeerError as exc:
@@ -256,8 +262,17 @@ class Peer:
     def _on_track(self, track: MediaStreamTrack) -> None:
         mid = next((t.mid for t in self._receiver.getTransceivers() if t.receiver.track is track),
                    None)
-        stream = self._state.streams.get(str(mid), {})
+        self._announce(mid, track)
+
+    def _announce(self, mid: str | None, track: MediaStreamTrack | None) -> None:
+        """Tell of ``track`` once per feed it carries (on ``received``)."""
+        stream = self._state.streams.get(str(mid))
+        if stream is None or track is None or stream.get("feed") is None:
+            return
+        feed = int(stream["feed"])
+        if self._state.announced.get(str(mid)) == (feed, track):
+            return
+        self._state.announced[str(mid)] = (feed, track)
         self.received.put_nowait(Received(
-            feed=int(stream.get("feed") or 0), member=stream.get("member"), kind=track.kind,
-            track=track,
+            feed=feed, member=stream.get("member"), kind=track.kind, track=track,
         ))

@@ -24,13 +24,13 @@ from command.bench import plans as bench_plans
 from command.bench import recommend as bench_recommend
 from command.bench import route as bench_route
 from command.bench import tracks as bench_tracks
-from command.cli import audit, backup, db, dispatch, gis, plan, serve, telephony, user
+from command.cli import audit, backup, db, dispatch, gis, plan, serve, telephony, user, video
 from command.errors import status_for
 from command.settings import Settings
 
 # Areas with their own subcommands; ``bench`` collects the benchmarks of command.bench, one
 # module per area, each with ``register``.
-AREAS: list[Any] = [db, backup, serve, user, audit, gis, telephony, dispatch, plan]
+AREAS: list[Any] = [db, backup, serve, user, audit, gis, telephony, dispatch, plan, video]
 BENCH_MODULES: list[Any] = [
     bench_ami,
     bench_avl,

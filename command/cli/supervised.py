@@ -1,6 +1,7 @@
 """``cad serve`` and ``cad demo`` under supervision: the embedded postmaster (when the database
-is the embedded cluster) and the app worker run as children of ``ops.supervisor``, which
-restarts one that dies. The worker is the same command with ``--no-supervise``, forked from
+is the embedded cluster), a private Janus (when no ``CAD_JANUS_URL`` is set and Janus is
+installed) and the app worker run as children of ``ops.supervisor``, which restarts one that
+dies. The worker is the same command with ``--no-supervise``, forked from
 the supervisor (which has imported everything already, so that a worker is back quickly); it
 learns the state file from ``CAD_SUPERVISOR_STATE`` and leaves the database to the
 supervisor."""
@@ -13,6 +14,7 @@ from pathlib import Path
 from command.db import cluster_for
 from command.errors import Unavailable
 from command.settings import Settings
+from ops.janus import JanusServer, find_binary
 from ops.pgcluster import Cluster, ClusterError
 from ops.supervisor import Adopted, ChildSpec, Process, Supervisor, fork, port_open
 
@@ -37,6 +39,10 @@ def run(command: str, settings: Settings) -> int:
         "CAD_PORT": str(settings.port),
         "CAD_VAR_DIR": str(settings.var_dir.resolve()),
     }
+    janus = _private_janus(settings)
+    if janus is not None:
+        children.append(_janus(janus))
+        env |= {"CAD_JANUS_URL": janus.url, "CAD_JANUS_API_SECRET": janus.api_secret()}
     host = _local(settings.host)
 
     def worker() -> int:
@@ -50,6 +56,7 @@ def run(command: str, settings: Settings) -> int:
             name="app",
             start=lambda: fork(worker, env),
             ready=lambda _: port_open(host, settings.port),
+            # The app does not wait for Janus: video reconnects to it on first use.
             needs=("database",) if settings.embedded else (),
             config_exits=frozenset({CLI_ERROR}),
         )
@@ -78,6 +85,28 @@ def _database(cluster: Cluster) -> ChildSpec:
         stop_signal=signal.SIGINT,
         stop_timeout_s=60.0,
         adopt=adopt,
+    )
+
+
+def _private_janus(settings: Settings) -> JanusServer | None:
+    """The media server this supervisor runs, unless one is configured or none is installed."""
+    if settings.janus_url or not settings.janus_private:
+        return None
+    try:
+        find_binary()
+    except RuntimeError as exc:
+        print(f"no video consultations: {exc}", flush=True)
+        return None
+    return JanusServer(root=(settings.var_dir / "janus").resolve())
+
+
+def _janus(janus: JanusServer) -> ChildSpec:
+    return ChildSpec(
+        name="janus",
+        start=janus.spawn,
+        ready=lambda _: janus.serving(),
+        start_timeout_s=30.0,
+        stop_timeout_s=10.0,
     )
 
 

@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 REMOVED = 4403
 REPLACED = 4409
 ENDED = 4410
+TRY_AGAIN_LATER = 1013
+SESSION_ENDED = "session ended"
 
 
 @dataclass(frozen=True)
@@ -323,6 +325,9 @@ class Channel:
             case WebrtcUp() if legs.publisher is not None and event.leg == legs.publisher.id:
                 audio, video = legs.sending
                 self._report(MediaReport(sending_audio=audio, sending_video=video))
+            case Hangup() if event.reason.startswith(SESSION_ENDED):
+                # The SFU lost the leg (it restarted): the participant joins again.
+                self.end(TRY_AGAIN_LATER, "video.leg_gone")
             case Hangup() if legs.publisher is not None and event.leg == legs.publisher.id:
                 self._report(MediaReport(sending_audio=False, sending_video=False))
 
@@ -385,5 +390,6 @@ class Channels:
         if self._open.get(key) is channel:
             del self._open[key]
 
-    def count(self, consultation_id: int) -> int:
-        return sum(1 for cid, _ in self._open if cid == consultation_id)
+    def of(self, consultation_id: int, member: str) -> Channel | None:
+        """The participant's open channel in this process, if any."""
+        return self._open.get((consultation_id, member))

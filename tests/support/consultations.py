@@ -1,0 +1,113 @@
+"""Building consultations for tests: people signed in, a consultation with its invitations,
+and what a participant must see of the others (their test patterns decoded)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from av import VideoFrame
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.support import builders
+from tests.support.live import LiveApp
+from video.media.pattern import identify
+from video.peer import Peer, Received
+
+
+@dataclass(frozen=True)
+class Seat:
+    name: str
+    headers: dict[str, str]
+
+    @property
+    def token(self) -> str:
+        return self.headers["Authorization"].removeprefix("Bearer ")
+
+
+async def consultation(
+    app: LiveApp, host: Seat, invited: Sequence[str], *, units: Sequence[str] = (),
+    incident_id: int | None = None,
+) -> int:
+    """A consultation hosted by ``host`` with ``invited`` users and ``units`` invited."""
+    body: dict[str, Any] = {"title": "Dam overflow"}
+    if incident_id is not None:
+        body["incident_id"] = incident_id
+    r = await app.http.post("/api/v1/consultations", headers=host.headers, json=body)
+    assert r.status_code == 201, r.text
+    cid = int(r.json()["consultation"]["id"])
+    if invited or units:
+        r = await app.http.post(f"/api/v1/consultations/{cid}/invitations",
+                                headers=host.headers,
+                                json={"users": list(invited), "units": list(units)})
+        assert r.status_code == 200, r.text
+    return cid
+
+
+async def seats(app: LiveApp, engine: AsyncEngine, count: int) -> list[Seat]:
+    """A leader (``lead1``, the host) and ``count - 1`` dispatchers (``disp1``...)."""
+    host = Seat("lead1", await builders.signed_in(app.http, engine, "lead1", "leader"))
+    others = [
+        Seat(name, await builders.signed_in(app.http, engine, name, "dispatcher"))
+        for name in (f"disp{i}" for i in range(1, count))
+    ]
+    return [host, *others]
+
+
+async def sees(peer: Peer, senders: dict[str, int], *, within: float = 30.0) -> dict[str, Any]:
+    """Wait until ``peer`` has decoded frames of every sender's pattern (member -> index),
+    the last five in order; what it saw, by member."""
+    videos: dict[str, Received] = {}
+    seen: dict[str, list[int]] = {}
+    deadline = time.monotonic() + within
+
+    async def read(got: Received) -> None:
+        while True:
+            frame = await got.track.recv()
+            assert isinstance(frame, VideoFrame)
+            found = identify(frame)
+            assert got.member is not None
+            # The pattern decoded is the one its member sends (index and colour agree).
+            if found.index == senders.get(got.member) and found.colour_index == found.index % 8:
+                seen.setdefault(got.member, []).append(found.counter)
+
+    readers: list[asyncio.Task[None]] = []
+    try:
+        while not all(_moving_on(seen.get(m, [])) for m in senders):
+            left = deadline - time.monotonic()
+            assert left > 0, f"{peer.member} saw {sorted(seen)} of {sorted(senders)}"
+            try:
+                got = await asyncio.wait_for(peer.received.get(), min(left, 0.5))
+            except TimeoutError:
+                continue
+            if got.kind == "video" and got.member in senders and got.member not in videos:
+                videos[got.member] = got
+                readers.append(asyncio.create_task(read(got)))
+    finally:
+        for task in readers:
+            task.cancel()
+        await asyncio.gather(*readers, return_exceptions=True)
+    return seen
+
+
+def _moving_on(counters: list[int], frames: int = 5) -> bool:
+    """The last ``frames`` counters rise: the sender's frames arrive in order. (A track the
+    SFU gave to a new feed may first hand over one frame of the feed before.)"""
+    last = counters[-frames:]
+    return len(last) == frames and all(a < b for a, b in itertools.pairwise(last))
+
+
+async def told_left(peer: Peer, member: str, *, within: float) -> float:
+    deadline = time.monotonic() + within
+    while True:
+        left = deadline - time.monotonic()
+        assert left > 0, f"{peer.member} was not told that {member} left"
+        frame = await asyncio.wait_for(peer.events.get(), left)
+        if frame.get("type") == "participant" and frame.get("member") == member and (
+            frame.get("state") == "left"
+        ):
+            return time.monotonic()
