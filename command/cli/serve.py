@@ -13,7 +13,7 @@ from typing import Any
 
 import uvicorn
 
-from command import bootstrap, demo_vehicles
+from command import bootstrap, demo_consultation, demo_vehicles
 from command.app import create_app, create_tracker_app
 from command.bootstrap import Container
 from command.calltaking.demo_switch import start_demo_simulator
@@ -191,8 +191,21 @@ def demo_cmd(args: argparse.Namespace, settings: Settings) -> int:
         )
         ws_url = f"ws://{_local(settings.host)}:{settings.port}"
 
-        async def fleet_drives(_: Container) -> None:
-            await demo_vehicles.drive(ws_url, fleet, policy)
+        async def fleet_drives(container: Container) -> None:
+            if not fleet or not container.media_rooms.configured:
+                await demo_vehicles.drive(ws_url, fleet, policy)
+                return
+            # The first vehicle is in a standing consultation, sending its camera's stand-in.
+            cid = await demo_consultation.prepare(container.consultations, fleet[0])
+            print(
+                f"video consultation {cid}: vehicle {fleet[0].unit_id} sends a test pattern "
+                f"(sign in as {demo_consultation.HOST} to join)",
+                flush=True,
+            )
+            await asyncio.gather(
+                demo_vehicles.drive(ws_url, fleet, policy),
+                demo_consultation.run_agent(ws_url, fleet[0], cid),
+            )
 
         print(
             f"simulated fleet: {len(fleet)} vehicles report every {policy.every_s:g} s over "

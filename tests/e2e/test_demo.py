@@ -3,6 +3,7 @@ cleanly."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -23,7 +24,9 @@ import pytest
 
 from command.auth import totp
 from ops.pgcluster import Cluster, free_port
+from tests.support.consultations import sees
 from tests.support.log_secrets import KNOWN
+from video.peer import Peer
 
 
 @pytest.fixture
@@ -106,6 +109,7 @@ def test_demo_serves_health_and_stops(var_dir: Path) -> None:
         _a_phone_reports_on_the_tracker_port(
             f"http://127.0.0.1:{port}", f"http://127.0.0.1:{tracker_port}", "".join(printed)
         )
+        _the_vehicle_agent_is_in_the_demo_consultation(port, "".join(printed))
         _it_survives_kill_9_of_the_app_and_the_postmaster(f"http://127.0.0.1:{port}", var_dir)
     finally:
         proc.send_signal(signal.SIGINT)
@@ -214,21 +218,59 @@ def _it_survives_kill_9_of_the_app_and_the_postmaster(base: str, var_dir: Path) 
         assert _child(state, name)["restarts"] == before["restarts"] + 1
 
 
-def _a_phone_reports_on_the_tracker_port(base: str, trackers: str, printed: str) -> None:
-    # The admin signs in with a code from the TOTP secret the demo printed.
-    secret = re.search(r"^  admin .* secret (\S+)$", printed, re.MULTILINE)
+def _signed_in(base: str, who: str, printed: str) -> dict[str, str]:
+    """A demo account that signs in with a code from the TOTP secret the demo printed."""
+    secret = re.search(rf"^  {who} .* secret (\S+)$", printed, re.MULTILINE)
     assert secret, printed
     login = httpx.post(
         f"{base}/api/v1/auth/login",
         json={
-            "username": "admin",
+            "username": who,
             "password": "demo-pass-112",
             "totp": totp.code_at(secret[1], datetime.now(UTC)),
         },
         timeout=10,
     )
     assert login.status_code == 200, login.text
-    admin = {"Authorization": f"Bearer {login.json()['token']}"}
+    KNOWN.add(login.json()["token"])
+    return {"Authorization": f"Bearer {login.json()['token']}"}
+
+
+def _the_vehicle_agent_is_in_the_demo_consultation(port: int, printed: str) -> None:
+    """The leader finds the demo's consultation with a vehicle in it, joins it, and decodes
+    the vehicle's test pattern (sent through the demo's private Janus)."""
+    base = f"http://127.0.0.1:{port}"
+    leader = _signed_in(base, "leader", printed)
+    deadline = time.monotonic() + 60
+    vehicle: dict[str, Any] | None = None
+    while time.monotonic() < deadline and vehicle is None:
+        found = httpx.get(f"{base}/api/v1/consultations", headers=leader, timeout=10).json()
+        for c in found["consultations"]:
+            one = httpx.get(f"{base}/api/v1/consultations/{c['id']}", headers=leader,
+                            timeout=10).json()
+            vehicle = next((p for p in one["participants"] if p["member"].startswith("unit:")
+                            and p["state"] == "joined"), None)
+            if vehicle is not None:
+                cid = int(c["id"])
+        time.sleep(0.5)
+    assert vehicle is not None, "no vehicle is in a demo consultation"
+
+    async def watch() -> float:
+        started = time.monotonic()
+        peer = await Peer.join(f"ws://127.0.0.1:{port}", leader["Authorization"][7:], cid)
+        try:
+            await peer.subscribe("all")
+            await sees(peer, {vehicle["member"]: 1}, within=60)
+            return time.monotonic() - started
+        finally:
+            await peer.leave()
+
+    took = asyncio.run(watch())
+    print(f"demo: the leader sees {vehicle['member']}'s video {took:.2f} s after joining")
+
+
+def _a_phone_reports_on_the_tracker_port(base: str, trackers: str, printed: str) -> None:
+    admin = _signed_in(base, "admin", printed)
     unknown = httpx.get(trackers, params={"id": "4711", "lat": "47.1", "lon": "9.5"}, timeout=10)
     assert (unknown.status_code, unknown.json()["code"]) == (404, "osmand.device_unknown")
     r = httpx.put(
