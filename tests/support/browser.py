@@ -10,13 +10,22 @@ from playwright.async_api import Browser, Page, async_playwright
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+#: a camera and a microphone of Chromium's own (a test pattern and a beep), allowed without
+#: asking, and video that plays with its sound before anyone clicks
+MEDIA_FLAGS = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+]
 
 
 @asynccontextmanager
-async def chromium() -> AsyncIterator[Browser]:
-    """The system's browser: nothing is downloaded."""
+async def chromium(*, media: bool = False) -> AsyncIterator[Browser]:
+    """The system's browser: nothing is downloaded. ``media``: with a fake camera."""
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        browser = await p.chromium.launch(
+            executable_path=CHROMIUM, args=[*FLAGS, *(MEDIA_FLAGS if media else [])]
+        )
         try:
             yield browser
         finally:

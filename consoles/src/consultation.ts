@@ -1,0 +1,186 @@
+// A video consultation in the browser: the client side of the signaling protocol
+// (docs/protocols/video.md). One connection sends the camera and microphone, one receives the
+// others; the media server's offers are answered again whenever someone starts or stops
+// sending. Each received stream is known by the member it carries (the offer's ``streams``).
+
+export type CallState = "connecting" | "joined" | "ended" | "refused" | "lost";
+
+export interface Frame {
+  type: string;
+  id?: string | null;
+  [field: string]: unknown;
+}
+
+export interface OfferStream {
+  mid: string;
+  feed: number;
+  member: string | null;
+  kind: string;
+}
+
+export interface RemoteMedia {
+  mid: string;
+  member: string | null;
+  kind: string;
+  stream: MediaStream;
+}
+
+/** How a close code ends the call: refused (4401, 4403, 4404, 4409), ended (4410), or lost
+ * (anything else: the link dropped, the server restarted). */
+export function closedAs(code: number): CallState {
+  if (code === 4410) return "ended";
+  if ([4401, 4403, 4404, 4409].includes(code)) return "refused";
+  if (code === 1000) return "ended";
+  return "lost";
+}
+
+/** The streams of an offer frame, by mid. */
+export function streamsOf(frame: Frame): Map<string, OfferStream> {
+  const found = new Map<string, OfferStream>();
+  for (const s of (frame.streams as OfferStream[] | undefined) ?? []) found.set(String(s.mid), s);
+  return found;
+}
+
+/** Resolves when the connection has gathered its candidates (sent whole, not trickled). */
+export function gathered(pc: RTCPeerConnection, limitMs = 5000): Promise<void> {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      if (pc.iceGatheringState === "complete") {
+        pc.removeEventListener("icegatheringstatechange", done);
+        resolve();
+      }
+    };
+    pc.addEventListener("icegatheringstatechange", done);
+    window.setTimeout(resolve, limitMs);
+  });
+}
+
+export interface CallOptions {
+  open: () => WebSocket;
+  camera: () => Promise<MediaStream>;
+  onState: (state: CallState, reason: string) => void;
+  onRemote: (media: RemoteMedia) => void;
+  onFrame: (frame: Frame) => void;
+}
+
+export class ConsultationCall {
+  private ws: WebSocket | null = null;
+  private sender: RTCPeerConnection | null = null;
+  private receiver: RTCPeerConnection | null = null;
+  private streams = new Map<string, OfferStream>();
+  private pending = new Map<string, (frame: Frame) => void>();
+  private answers = new Map<string, string>();
+  private ids = 0;
+  private negotiation: Promise<void> = Promise.resolve();
+  local: MediaStream | null = null;
+
+  constructor(private readonly options: CallOptions) {}
+
+  join(): void {
+    this.options.onState("connecting", "");
+    const ws = this.options.open();
+    this.ws = ws;
+    ws.onmessage = (message: MessageEvent<string>) => this.received(JSON.parse(message.data) as Frame);
+    ws.onclose = (event: CloseEvent) => {
+      this.stopMedia();
+      this.options.onState(closedAs(event.code), event.reason);
+    };
+  }
+
+  async leave(): Promise<void> {
+    try {
+      await this.request({ type: "leave" });
+    } finally {
+      this.ws?.close();
+      this.stopMedia();
+    }
+  }
+
+  private stopMedia(): void {
+    this.local?.getTracks().forEach((t) => t.stop());
+    this.sender?.close();
+    this.receiver?.close();
+  }
+
+  private send(frame: Frame): void {
+    this.ws?.send(JSON.stringify({ v: 1, ...frame }));
+  }
+
+  private request(frame: Frame): Promise<Frame> {
+    const id = `${frame.type}-${++this.ids}`;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, (answer) => (answer.type === "error" ? reject(new CallProblem(answer)) : resolve(answer)));
+      this.send({ ...frame, id });
+    });
+  }
+
+  private received(frame: Frame): void {
+    if (frame.type === "hello") {
+      void this.start(frame);
+    } else if (frame.type === "answer" && frame.id) {
+      this.answers.set(frame.id, String(frame.sdp));
+    } else if ((frame.type === "ack" || frame.type === "error") && frame.id && this.pending.has(frame.id)) {
+      const settle = this.pending.get(frame.id);
+      this.pending.delete(frame.id);
+      settle?.(frame);
+    } else if (frame.type === "offer") {
+      this.negotiation = this.negotiation.then(() => this.answerOffer(frame));
+    } else if (frame.type === "candidate") {
+      this.negotiation = this.negotiation.then(() => this.addCandidate(frame));
+    } else {
+      this.options.onFrame(frame);
+    }
+  }
+
+  private async start(hello: Frame): Promise<void> {
+    const config: RTCConfiguration = { iceServers: (hello.ice_servers as RTCIceServer[] | undefined) ?? [] };
+    this.receiver = new RTCPeerConnection(config);
+    this.receiver.ontrack = (event) => {
+      const mid = event.transceiver.mid ?? "";
+      const about = this.streams.get(mid);
+      this.options.onRemote({
+        mid,
+        member: about?.member ?? null,
+        kind: event.track.kind,
+        stream: event.streams[0] ?? new MediaStream([event.track]),
+      });
+    };
+    this.options.onState("joined", "");
+    this.local = await this.options.camera();
+    this.sender = new RTCPeerConnection(config);
+    for (const track of this.local.getTracks()) this.sender.addTransceiver(track, { direction: "sendonly" });
+    await this.sender.setLocalDescription(await this.sender.createOffer());
+    await gathered(this.sender);
+    const kinds = new Set(this.local.getTracks().map((t) => t.kind));
+    const id = `publish-${++this.ids}`;
+    await new Promise<Frame>((resolve, reject) => {
+      this.pending.set(id, (a) => (a.type === "error" ? reject(new CallProblem(a)) : resolve(a)));
+      this.send({ type: "publish", id, sdp: this.sender?.localDescription?.sdp ?? "", audio: kinds.has("audio"), video: kinds.has("video") });
+    });
+    await this.sender.setRemoteDescription({ type: "answer", sdp: this.answers.get(id) ?? "" });
+    await this.request({ type: "subscribe", feeds: "all" });
+  }
+
+  private async answerOffer(offer: Frame): Promise<void> {
+    const pc = this.receiver;
+    if (pc === null) return;
+    this.streams = streamsOf(offer);
+    await pc.setRemoteDescription({ type: "offer", sdp: String(offer.sdp) });
+    await pc.setLocalDescription(await pc.createAnswer());
+    await gathered(pc);
+    await this.request({ type: "answer", sdp: pc.localDescription?.sdp ?? "" });
+  }
+
+  private async addCandidate(frame: Frame): Promise<void> {
+    const pc = frame.leg === "publisher" ? this.sender : this.receiver;
+    const candidate = frame.candidate as RTCIceCandidateInit | null;
+    if (pc !== null && candidate) await pc.addIceCandidate(candidate);
+  }
+}
+
+export class CallProblem extends Error {
+  constructor(readonly frame: Frame) {
+    super(String(frame.message ?? frame.code));
+  }
+}

@@ -1,0 +1,127 @@
+"""A video consultation in a real headless Chromium (Debian's, with its fake camera): a leader
+signs in to the consoles, joins from the page, and receives a command vehicle's video from
+``video.agent`` through a real Janus; the page's own camera reaches another participant."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from av import VideoFrame
+from playwright.async_api import expect
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ops.janus import JanusServer
+from tests.support import builders
+from tests.support import dispatch_builders as b
+from tests.support.browser import chromium, watch
+from tests.support.consultations import Seat, consultation
+from tests.support.janus import start_janus
+from tests.support.live import LiveApp, serve
+from video import agent
+from video.media.pattern import PALETTE, PatternTrack, nearest_colour
+from video.media.tone import ToneTrack
+from video.peer import Peer
+
+pytestmark = pytest.mark.timeout(180)
+INDEX = 5  # the vehicle's test pattern: its colour is PALETTE[5]
+
+# The colour of a pixel of the background of the video the page shows.
+PIXEL = """(video) => {
+  if (video.videoWidth === 0) return null;
+  const canvas = document.createElement("canvas");
+  canvas.width = video.videoWidth;
+  canvas.height = video.videoHeight;
+  const context = canvas.getContext("2d");
+  context.drawImage(video, 0, 0);
+  const [r, g, b] = context.getImageData(8, Math.floor(video.videoHeight / 2), 1, 1).data;
+  return [r, g, b, video.videoWidth, video.videoHeight];
+}"""
+
+
+@pytest.fixture(scope="module")
+def janus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JanusServer]:
+    server = start_janus(tmp_path_factory.mktemp("janus"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def app(map_url: str, janus: JanusServer, tmp_path: Path) -> AsyncIterator[LiveApp]:
+    async with serve(
+        map_url,
+        attachment_dir=tmp_path / "attachments",
+        janus_url=janus.url,
+        janus_api_secret=janus.api_secret(),
+    ) as live:
+        yield live
+
+
+async def test_a_leader_joins_from_the_page_and_sees_the_vehicle(
+    app: LiveApp, map_engine: AsyncEngine
+) -> None:
+    # The dispatcher opens the consultation; the leader joins it from the browser.
+    host = Seat("disp1", await builders.signed_in(app.http, map_engine, "disp1", "dispatcher"))
+    await builders.user(map_engine, "lead1", "leader")
+    await b.add_unit(map_engine, "CMD1", "command_vehicle")
+    unit_token = (await b.terminal(map_engine, "CMD1"))["Authorization"].removeprefix("Bearer ")
+    cid = await consultation(app, host, ["lead1"], units=["CMD1"])
+    stop = asyncio.Event()
+    vehicle = asyncio.create_task(agent.run(
+        app.ws_url, unit_token, cid, lambda: [PatternTrack(INDEX), ToneTrack(INDEX)], stop=stop
+    ))
+    try:
+        async with chromium(media=True) as browser:
+            page = await browser.new_page()
+            problems = watch(page)
+            await page.goto(f"{app.base_url}/app/")
+            await page.click("#lang")  # English
+            await page.fill("input[name=username]", "lead1")
+            await page.fill("input[name=password]", builders.PASSWORD)
+            await page.fill("input[name=totp]", await builders.totp_code(map_engine, "lead1"))
+            await page.click("#sign-in button[type=submit]")
+            await page.click(f"#consultations [data-consultation='{cid}'] .join")
+            await expect(page.locator("#call")).to_have_attribute("data-state", "joined")
+
+            # The vehicle's video plays on the page, in the vehicle's colour.
+            video = page.locator("video[data-member='unit:CMD1']")
+            await expect(video).to_have_count(1, timeout=30_000)
+            handle = await video.element_handle()
+            seen = await page.wait_for_function(
+                f"(v) => {{ const p = ({PIXEL})(v); return p && p[3] > 0 ? p : null; }}",
+                arg=handle, timeout=30_000,
+            )
+            r, g, bl, width, height = await seen.json_value()
+            print(f"\nthe page shows the vehicle's video {width}x{height}, pixel {(r, g, bl)}")
+            assert nearest_colour((float(r), float(g), float(bl))) == INDEX, PALETTE[INDEX]
+
+            # The page's own camera reaches another participant through the media server.
+            peer = await Peer.join(app.ws_url, host.token, cid)
+            try:
+                await peer.subscribe("all")
+                frame = await asyncio.wait_for(_video_of(peer, "user:lead1"), 30)
+                assert frame.width > 0
+                assert frame.height > 0
+            finally:
+                await peer.leave()
+
+            await page.click("#leave")
+            await expect(page.locator("#consultations .join")).to_have_count(1)
+            assert problems == []
+    finally:
+        stop.set()
+        outcome = await asyncio.wait_for(vehicle, 30)
+        assert outcome.joins == 1
+
+
+async def _video_of(peer: Peer, member: str) -> VideoFrame:
+    while True:
+        got = await peer.received.get()
+        if got.member == member and got.kind == "video":
+            frame = await got.track.recv()
+            assert isinstance(frame, VideoFrame)
+            return frame
