@@ -24,6 +24,7 @@ from command.bench import plans as bench_plans
 from command.bench import recommend as bench_recommend
 from command.bench import route as bench_route
 from command.bench import tracks as bench_tracks
+from command.bench import video as bench_video
 from command.cli import audit, backup, db, dispatch, gis, plan, serve, telephony, user, video
 from command.errors import status_for
 from command.settings import Settings
@@ -42,6 +43,7 @@ BENCH_MODULES: list[Any] = [
     bench_recommend,
     bench_route,
     bench_tracks,
+    bench_video,
 ]
 
 

@@ -103,18 +103,22 @@ def identify(frame: av.VideoFrame) -> Identified:
 
 
 class PatternTrack(VideoStreamTrack):
-    """The pattern of participant ``index`` at 30 frames a second, counting from 0."""
+    """The pattern of participant ``index`` at 30 frames a second, counting from 0; ``scale``
+    2 sends it at 640x480 (each pixel doubled: ``identify`` reads it the same)."""
 
-    def __init__(self, index: int) -> None:
+    def __init__(self, index: int, scale: int = 1) -> None:
         super().__init__()
         self.index = index
         self.sent = 0
+        self.scale = scale
         self._base = base_image(index)
 
     async def recv(self) -> av.VideoFrame:
         pts, time_base = await self.next_timestamp()
-        frame = av.VideoFrame.from_ndarray(render(self.index, self.sent, self._base),
-                                           format="rgb24")
+        image = render(self.index, self.sent, self._base)
+        if self.scale > 1:
+            image = image.repeat(self.scale, axis=0).repeat(self.scale, axis=1)
+        frame = av.VideoFrame.from_ndarray(image, format="rgb24")
         frame.pts = pts
         frame.time_base = fractions.Fraction(time_base)
         self.sent += 1
