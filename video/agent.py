@@ -20,7 +20,7 @@ from typing import Any
 from aiortc import MediaStreamTrack
 from websockets.exceptions import InvalidHandshake, InvalidURI
 
-from video.peer import Peer, PeerClosed
+from video.peer import Peer, PeerClosed, PeerError
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,7 @@ async def run(
     backoff: Backoff = Backoff(),
     on_joined: Callable[[Peer], Awaitable[None]] | None = None,
     stop: asyncio.Event | None = None,
+    stats_every_s: float = 5.0,
 ) -> Outcome:
     """Be in the consultation until the server refuses (or ``stop`` is set); ``tracks`` makes
     fresh tracks for each join."""
@@ -98,7 +99,11 @@ async def run(
             failures = 0
             if on_joined is not None:
                 await on_joined(peer)
-            closed = await _until_closed(peer, stop)
+            reporting = asyncio.create_task(_report_link(peer, stats_every_s))
+            try:
+                closed = await _until_closed(peer, stop)
+            finally:
+                reporting.cancel()
         except Exception as exc:  # a failed publish: drop this try and join again
             log.warning("publishing failed (%s): joining again", exc)
             failures += 1
@@ -112,6 +117,16 @@ async def run(
         failures = 1
         log.info("the link dropped (%s %s): joining again", closed.code, closed.reason)
     return Outcome(None, "stopped", joins)
+
+
+async def _report_link(peer: Peer, every_s: float) -> None:
+    """The link's loss, round trip and bitrate for everyone's console, every ``every_s``."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await peer.report_link()
+        except (PeerError, PeerClosed, TimeoutError) as exc:
+            log.info("link statistics not reported: %s", exc)
 
 
 async def _until_closed(peer: Peer, stop: asyncio.Event) -> PeerClosed | None:

@@ -15,6 +15,7 @@ import contextlib
 import itertools
 import json
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.sdp import candidate_from_sdp
+from aiortc.stats import RTCOutboundRtpStreamStats, RTCRemoteInboundRtpStreamStats
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -96,6 +98,7 @@ class Peer:
         #: tracks received from the others, as they arrive
         self.received: asyncio.Queue[Received] = asyncio.Queue()
         self.feed: int | None = None
+        self._last_sent: tuple[int, float] | None = None
         config = _configuration(hello.get("ice_servers") or [])
         self._sender: RTCPeerConnection | None = None
         self._receiver = RTCPeerConnection(config)
@@ -176,6 +179,25 @@ class Peer:
 
     async def stats(self, loss: float, rtt_ms: float, bitrate_kbps: float) -> None:
         await self.request("stats", loss=loss, rtt_ms=rtt_ms, bitrate_kbps=bitrate_kbps)
+
+    async def report_link(self) -> bool:
+        """Tell the server what the sending link does (loss, round trip, bitrate), from
+        WebRTC's statistics since the last report; False while there is nothing to tell."""
+        if self._sender is None:
+            return False
+        bytes_sent, loss, rtt = 0, 0.0, None
+        for item in (await self._sender.getStats()).values():
+            if isinstance(item, RTCOutboundRtpStreamStats) and item.kind == "video":
+                bytes_sent += item.bytesSent
+            elif isinstance(item, RTCRemoteInboundRtpStreamStats) and item.kind == "video":
+                loss, rtt = float(item.fractionLost), float(item.roundTripTime)
+        now = time.monotonic()
+        last, self._last_sent = self._last_sent, (bytes_sent, now)
+        if last is None or rtt is None or now <= last[1]:
+            return False
+        kbps = max(0.0, (bytes_sent - last[0]) * 8 / (now - last[1]) / 1000)
+        await self.stats(min(1.0, max(0.0, loss)), rtt * 1000, kbps)
+        return True
 
     async def leave(self) -> None:
         """Say goodbye: the server records it as left and closes the socket."""

@@ -25,6 +25,57 @@ export interface RemoteMedia {
   stream: MediaStream;
 }
 
+export interface Quality {
+  grade: string;
+  loss: number;
+  rtt_ms: number;
+  bitrate_kbps: number;
+}
+
+export interface MediaState {
+  audio: boolean;
+  video: boolean;
+  speaking: boolean;
+  quality: Quality | null;
+}
+
+export interface Someone {
+  member: string;
+  state: string;
+  media: MediaState;
+}
+
+const NOTHING: MediaState = { audio: false, video: false, speaking: false, quality: null };
+
+/** Who is in after a ``hello`` (everyone) or a ``participant`` frame (one's state or media). */
+export function applyParticipant(people: Map<string, Someone>, frame: Frame): Map<string, Someone> {
+  const next = new Map(people);
+  if (frame.type === "hello") {
+    next.clear();
+    for (const p of (frame.participants as Someone[] | undefined) ?? []) next.set(p.member, { member: p.member, state: p.state, media: p.media ?? NOTHING });
+    return next;
+  }
+  if (frame.type !== "participant") return next;
+  const member = String(frame.member);
+  const known = next.get(member) ?? { member, state: "joined", media: NOTHING };
+  next.set(member, {
+    member,
+    state: typeof frame.state === "string" ? frame.state : known.state,
+    media: (frame.media as MediaState | undefined) ?? (frame.state === "left" ? NOTHING : known.media),
+  });
+  return next;
+}
+
+/** A link's figures from two readings of an outbound video stream and its remote report. */
+export function linkFigures(
+  before: { bytes: number; at: number } | null,
+  now: { bytes: number; at: number; fractionLost: number | null; rttSeconds: number | null },
+): { loss: number; rtt_ms: number; bitrate_kbps: number } | null {
+  if (before === null || now.at <= before.at || now.rttSeconds === null) return null;
+  const kbps = ((now.bytes - before.bytes) * 8) / (now.at - before.at) / 1000;
+  return { loss: Math.min(1, Math.max(0, now.fractionLost ?? 0)), rtt_ms: now.rttSeconds * 1000, bitrate_kbps: Math.max(0, kbps) };
+}
+
 /** How a close code ends the call: refused (4401, 4403, 4404, 4409), ended (4410), or lost
  * (anything else: the link dropped, the server restarted). */
 export function closedAs(code: number): CallState {
@@ -62,7 +113,14 @@ export interface CallOptions {
   onState: (state: CallState, reason: string) => void;
   onRemote: (media: RemoteMedia) => void;
   onFrame: (frame: Frame) => void;
+  onPeople: (people: Someone[]) => void;
 }
+
+const SIMULCAST: RTCRtpEncodingParameters[] = [
+  { rid: "h", maxBitrate: 900_000 },
+  { rid: "m", maxBitrate: 300_000, scaleResolutionDownBy: 2 },
+  { rid: "l", maxBitrate: 100_000, scaleResolutionDownBy: 4 },
+];
 
 export class ConsultationCall {
   private ws: WebSocket | null = null;
@@ -73,6 +131,9 @@ export class ConsultationCall {
   private answers = new Map<string, string>();
   private ids = 0;
   private negotiation: Promise<void> = Promise.resolve();
+  private people = new Map<string, Someone>();
+  private statsTimer: number | undefined;
+  private lastOut: { bytes: number; at: number } | null = null;
   local: MediaStream | null = null;
 
   constructor(private readonly options: CallOptions) {}
@@ -98,6 +159,7 @@ export class ConsultationCall {
   }
 
   private stopMedia(): void {
+    window.clearInterval(this.statsTimer);
     this.local?.getTracks().forEach((t) => t.stop());
     this.sender?.close();
     this.receiver?.close();
@@ -116,6 +178,10 @@ export class ConsultationCall {
   }
 
   private received(frame: Frame): void {
+    if (frame.type === "hello" || frame.type === "participant") {
+      this.people = applyParticipant(this.people, frame);
+      this.options.onPeople([...this.people.values()]);
+    }
     if (frame.type === "hello") {
       void this.start(frame);
     } else if (frame.type === "answer" && frame.id) {
@@ -128,9 +194,29 @@ export class ConsultationCall {
       this.negotiation = this.negotiation.then(() => this.answerOffer(frame));
     } else if (frame.type === "candidate") {
       this.negotiation = this.negotiation.then(() => this.addCandidate(frame));
-    } else {
+    } else if (frame.type !== "participant") {
       this.options.onFrame(frame);
     }
+  }
+
+  /** What the link does, from WebRTC's statistics, for everyone's console (every 5 s). */
+  private async reportStats(): Promise<void> {
+    const pc = this.sender;
+    if (pc === null) return;
+    let bytes = 0;
+    let fractionLost: number | null = null;
+    let rttSeconds: number | null = null;
+    (await pc.getStats()).forEach((s: Record<string, unknown>) => {
+      if (s.type === "outbound-rtp" && s.kind === "video") bytes += Number(s.bytesSent ?? 0);
+      if (s.type === "remote-inbound-rtp" && s.kind === "video") {
+        fractionLost = Number(s.fractionLost ?? 0);
+        rttSeconds = typeof s.roundTripTime === "number" ? s.roundTripTime : rttSeconds;
+      }
+    });
+    const now = { bytes, at: performance.now() / 1000, fractionLost, rttSeconds };
+    const figures = linkFigures(this.lastOut, now);
+    this.lastOut = { bytes, at: now.at };
+    if (figures !== null) await this.request({ type: "stats", ...figures });
   }
 
   private async start(hello: Frame): Promise<void> {
@@ -149,7 +235,11 @@ export class ConsultationCall {
     this.options.onState("joined", "");
     this.local = await this.options.camera();
     this.sender = new RTCPeerConnection(config);
-    for (const track of this.local.getTracks()) this.sender.addTransceiver(track, { direction: "sendonly" });
+    for (const track of this.local.getTracks()) {
+      // Video in three layers (simulcast), so that a viewer on a weak link gets a lower one.
+      const sendEncodings = track.kind === "video" ? SIMULCAST : undefined;
+      this.sender.addTransceiver(track, { direction: "sendonly", sendEncodings });
+    }
     await this.sender.setLocalDescription(await this.sender.createOffer());
     await gathered(this.sender);
     const kinds = new Set(this.local.getTracks().map((t) => t.kind));
@@ -160,6 +250,7 @@ export class ConsultationCall {
     });
     await this.sender.setRemoteDescription({ type: "answer", sdp: this.answers.get(id) ?? "" });
     await this.request({ type: "subscribe", feeds: "all" });
+    this.statsTimer = window.setInterval(() => void this.reportStats().catch(() => undefined), 5000);
   }
 
   private async answerOffer(offer: Frame): Promise<void> {

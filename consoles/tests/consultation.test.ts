@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { closedAs, streamsOf } from "../src/consultation";
+import { applyParticipant, closedAs, linkFigures, streamsOf } from "../src/consultation";
 
 describe("a consultation call", () => {
   it("ends as refused, ended or lost by the socket's close code", () => {
@@ -22,5 +22,43 @@ describe("a consultation call", () => {
     expect(streams.get("0")?.member).toBe("unit:CMD1");
     expect(streams.get("1")?.kind).toBe("audio");
     expect(streamsOf({ type: "offer" }).size).toBe(0);
+  });
+});
+
+describe("who is in", () => {
+  it("starts from the hello and follows each participant frame", () => {
+    let people = applyParticipant(new Map(), {
+      type: "hello",
+      participants: [
+        { member: "user:lead1", state: "joined", media: { audio: true, video: true, speaking: false, quality: null } },
+        { member: "unit:CMD1", state: "invited", media: { audio: false, video: false, speaking: false, quality: null } },
+      ],
+    });
+    expect([...people.keys()]).toEqual(["user:lead1", "unit:CMD1"]);
+    people = applyParticipant(people, { type: "participant", member: "unit:CMD1", state: "joined" });
+    people = applyParticipant(people, {
+      type: "participant",
+      member: "unit:CMD1",
+      media: { audio: true, video: true, speaking: true, quality: { grade: "fair", loss: 0.04, rtt_ms: 90, bitrate_kbps: 800 } },
+    });
+    const vehicle = people.get("unit:CMD1");
+    expect(vehicle?.state).toBe("joined");
+    expect(vehicle?.media.speaking).toBe(true);
+    expect(vehicle?.media.quality?.grade).toBe("fair");
+    people = applyParticipant(people, { type: "participant", member: "unit:CMD1", state: "left" });
+    expect(people.get("unit:CMD1")?.media.video).toBe(false);
+    // A frame of another kind changes nothing.
+    expect(applyParticipant(people, { type: "ack", id: "x" })).toEqual(people);
+  });
+
+  it("reads the link's loss, round trip and bitrate from two readings", () => {
+    expect(linkFigures(null, { bytes: 1000, at: 1, fractionLost: 0, rttSeconds: 0.05 })).toBeNull();
+    expect(linkFigures({ bytes: 0, at: 0 }, { bytes: 125_000, at: 1, fractionLost: 0.02, rttSeconds: 0.04 })).toEqual({
+      loss: 0.02,
+      rtt_ms: 40,
+      bitrate_kbps: 1000,
+    });
+    // No remote report yet: nothing to say.
+    expect(linkFigures({ bytes: 0, at: 0 }, { bytes: 10, at: 1, fractionLost: null, rttSeconds: null })).toBeNull();
   });
 });

@@ -5,6 +5,7 @@ signs in to the consoles, joins from the page, and receives a command vehicle's 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -72,7 +73,8 @@ async def test_a_leader_joins_from_the_page_and_sees_the_vehicle(
     cid = await consultation(app, host, ["lead1"], units=["CMD1"])
     stop = asyncio.Event()
     vehicle = asyncio.create_task(agent.run(
-        app.ws_url, unit_token, cid, lambda: [PatternTrack(INDEX), ToneTrack(INDEX)], stop=stop
+        app.ws_url, unit_token, cid, lambda: [PatternTrack(INDEX), ToneTrack(INDEX)], stop=stop,
+        stats_every_s=1.0,
     ))
     try:
         async with chromium(media=True) as browser:
@@ -98,6 +100,15 @@ async def test_a_leader_joins_from_the_page_and_sees_the_vehicle(
             r, g, bl, width, height = await seen.json_value()
             print(f"\nthe page shows the vehicle's video {width}x{height}, pixel {(r, g, bl)}")
             assert nearest_colour((float(r), float(g), float(bl))) == INDEX, PALETTE[INDEX]
+
+            # Who is in, and what they send, from the server's participant frames.
+            row = page.locator("#people tr[data-member='unit:CMD1']")
+            await expect(row).to_have_attribute("data-state", "joined")
+            await expect(row.locator("td").nth(2)).to_have_text("sound + video")
+            # ... and how its link does, from the agent's WebRTC statistics.
+            await expect(row.locator("td").nth(3)).to_have_attribute(
+                "data-grade", re.compile("^(good|fair|poor)$"), timeout=15_000
+            )
 
             # The page's own camera reaches another participant through the media server.
             peer = await Peer.join(app.ws_url, host.token, cid)
