@@ -49,6 +49,14 @@ class Settings(BaseSettings):
     max_login_body_bytes: int = Field(default=16_384, ge=1024)
     body_timeout_s: float = Field(default=10.0, gt=0)
     max_ws_message_bytes: int = Field(default=1_048_576, ge=1024)
+    # A websocket whose peer vanished without closing (a vehicle in a tunnel) is found by its
+    # pings: one that is not answered in ws_ping_timeout_s closes it.
+    ws_ping_interval_s: float = Field(
+        default=3.0, gt=0, le=300, description="how often every websocket is pinged"
+    )
+    ws_ping_timeout_s: float = Field(
+        default=4.0, gt=0, le=300, description="how long a ping may wait for its answer"
+    )
     import_statement_timeout_ms: int = Field(
         default=600_000, ge=1_000, description="one statement of `cad gis import-osm` at most"
     )

@@ -1,6 +1,8 @@
 """A TCP relay whose link can be cut and restored, as when a network path goes away.
 
-While cut, open sessions are closed and new ones refused; restored, it accepts again. The
+While cut, open sessions are closed and new ones refused; restored, it accepts again. A link
+that goes silent instead (``silence``: a vehicle in a tunnel) closes nothing and carries
+nothing: only the peers' own keepalives can find it. The
 telephony tests and ``cad bench ami`` put it between the bridge and Asterisk's AMI port.
 """
 
@@ -20,6 +22,7 @@ class LinkCut:
         self.port = free_port()
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.StreamWriter] = set()
+        self.silent = False
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
@@ -35,6 +38,8 @@ class LinkCut:
         async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
             with contextlib.suppress(OSError):
                 while data := await src.read(65536):
+                    if self.silent:
+                        continue  # swallowed, as by a path that went away
                     dst.write(data)
                     await dst.drain()
             dst.close()
@@ -52,7 +57,12 @@ class LinkCut:
         if server is not None:
             await server.wait_closed()
 
+    def silence(self) -> None:
+        """Carry nothing more, and close nothing: the link goes quiet."""
+        self.silent = True
+
     async def restore(self) -> None:
+        self.silent = False
         await self.start()
 
     async def stop(self) -> None:

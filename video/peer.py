@@ -97,6 +97,8 @@ class Peer:
         self.events: asyncio.Queue[Frame] = asyncio.Queue()
         #: tracks received from the others, as they arrive
         self.received: asyncio.Queue[Received] = asyncio.Queue()
+        #: the track that carries each member's audio and video now, by (member, kind)
+        self.latest: dict[tuple[str | None, str], Received] = {}
         self.feed: int | None = None
         self._last_sent: tuple[int, float] | None = None
         config = _configuration(hello.get("ice_servers") or [])
@@ -295,6 +297,6 @@ class Peer:
         if self._state.announced.get(str(mid)) == (feed, track):
             return
         self._state.announced[str(mid)] = (feed, track)
-        self.received.put_nowait(Received(
-            feed=feed, member=stream.get("member"), kind=track.kind, track=track,
-        ))
+        got = Received(feed=feed, member=stream.get("member"), kind=track.kind, track=track)
+        self.latest[(got.member, got.kind)] = got
+        self.received.put_nowait(got)

@@ -69,6 +69,8 @@ async def _serve(
             log_level="info",
             lifespan="on",
             ws_max_size=settings.max_ws_message_bytes,
+            ws_ping_interval=settings.ws_ping_interval_s,
+            ws_ping_timeout=settings.ws_ping_timeout_s,
             # TLS straight from cad serve (docs/security.md); usually a proxy does it.
             ssl_certfile=settings.tls_cert,
             ssl_keyfile=settings.tls_key,

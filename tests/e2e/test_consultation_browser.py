@@ -73,8 +73,8 @@ async def test_a_leader_joins_from_the_page_and_sees_the_vehicle(
     cid = await consultation(app, host, ["lead1"], units=["CMD1"])
     stop = asyncio.Event()
     vehicle = asyncio.create_task(agent.run(
-        app.ws_url, unit_token, cid, lambda: [PatternTrack(INDEX), ToneTrack(INDEX)], stop=stop,
-        stats_every_s=1.0,
+        app.ws_url, unit_token, cid, lambda: [PatternTrack(INDEX), ToneTrack(INDEX)],
+        stop=stop, stats_every_s=1.0,
     ))
     try:
         async with chromium(media=True) as browser:

@@ -60,8 +60,9 @@ async def seats(app: LiveApp, engine: AsyncEngine, count: int) -> list[Seat]:
 
 async def sees(peer: Peer, senders: dict[str, int], *, within: float = 30.0) -> dict[str, Any]:
     """Wait until ``peer`` has decoded frames of every sender's pattern (member -> index),
-    the last five in order; what it saw, by member."""
-    videos: dict[str, Received] = {}
+    the last five in order; what it saw, by member. It reads the track that carries each
+    sender now (``Peer.latest``): after a renegotiation that may be another one."""
+    reading: dict[str, tuple[Received, asyncio.Task[None]]] = {}
     seen: dict[str, list[int]] = {}
     deadline = time.monotonic() + within
 
@@ -75,22 +76,23 @@ async def sees(peer: Peer, senders: dict[str, int], *, within: float = 30.0) -> 
             if found.index == senders.get(got.member) and found.colour_index == found.index % 8:
                 seen.setdefault(got.member, []).append(found.counter)
 
-    readers: list[asyncio.Task[None]] = []
     try:
         while not all(_moving_on(seen.get(m, [])) for m in senders):
             left = deadline - time.monotonic()
-            assert left > 0, f"{peer.member} saw {sorted(seen)} of {sorted(senders)}"
-            try:
-                got = await asyncio.wait_for(peer.received.get(), min(left, 0.5))
-            except TimeoutError:
-                continue
-            if got.kind == "video" and got.member in senders and got.member not in videos:
-                videos[got.member] = got
-                readers.append(asyncio.create_task(read(got)))
+            assert left > 0, f"{peer.member} saw {seen} of {sorted(senders)}"
+            for member in senders:
+                got = peer.latest.get((member, "video"))
+                current = reading.get(member)
+                if got is not None and (current is None or current[0].track is not got.track):
+                    if current is not None:
+                        current[1].cancel()
+                    reading[member] = (got, asyncio.create_task(read(got)))
+            await asyncio.sleep(0.1)  # the condition above, polled
     finally:
-        for task in readers:
+        tasks = [task for _, task in reading.values()]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*readers, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
     return seen
 
 

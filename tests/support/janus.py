@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,9 @@ def start_janus(root: Path, **options: object) -> JanusServer:
         find_binary()
     except RuntimeError as exc:
         pytest.skip(f"REAL JANUS TESTS SKIPPED: {exc}")
+    # Test processes run side by side: each Janus gets RTP ports of its own.
+    base = 21000 + (os.getpid() % 40) * 1000
+    options.setdefault("rtp_ports", (base, base + 999))
     server = JanusServer(root=root, **options)  # type: ignore[arg-type]
     server.start()
     return server

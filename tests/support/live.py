@@ -58,7 +58,9 @@ async def serve(database_url: str, **overrides: object) -> AsyncIterator[LiveApp
         # Its log goes to the root logger at DEBUG, where the suite searches it for secrets
         # (log_secrets): no logging configuration of uvicorn's own.
         uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="debug", log_config=None, lifespan="on"
+            app, host="127.0.0.1", port=port, log_level="debug", log_config=None, lifespan="on",
+            ws_ping_interval=settings.ws_ping_interval_s,
+            ws_ping_timeout=settings.ws_ping_timeout_s,
         )
     )
     task = asyncio.create_task(server.serve())

@@ -8,7 +8,9 @@ centre's mean luma is above the middle.
 
 from __future__ import annotations
 
+import asyncio
 import fractions
+import time
 from dataclasses import dataclass
 
 import av
@@ -17,6 +19,7 @@ from aiortc import VideoStreamTrack
 from numpy.typing import NDArray
 
 WIDTH, HEIGHT = 320, 240
+CLOCK_RATE = 90_000  # RTP's video clock
 INDEX_BITS, COUNTER_BITS = 8, 16
 # index blocks: one row of 8 blocks 40x40 at the top; counter: 16 blocks 20x40 at the bottom
 INDEX_ROW = (20, 60)
@@ -103,18 +106,32 @@ def identify(frame: av.VideoFrame) -> Identified:
 
 
 class PatternTrack(VideoStreamTrack):
-    """The pattern of participant ``index`` at 30 frames a second, counting from 0; ``scale``
-    2 sends it at 640x480 (each pixel doubled: ``identify`` reads it the same)."""
+    """The pattern of participant ``index`` at ``fps`` frames a second, counting from 0;
+    ``scale`` 2 sends it at 640x480 (each pixel doubled: ``identify`` reads it the same)."""
 
-    def __init__(self, index: int, scale: int = 1) -> None:
+    def __init__(self, index: int, scale: int = 1, fps: float = 30.0) -> None:
         super().__init__()
         self.index = index
         self.sent = 0
         self.scale = scale
+        self.fps = fps
+        self._started: float | None = None
         self._base = base_image(index)
 
+    async def _next_timestamp(self) -> tuple[int, fractions.Fraction]:
+        """Frame ``sent``'s presentation time at ``fps`` (90 kHz clock), once it is due."""
+        now = time.monotonic()
+        if self._started is None:
+            self._started = now
+        # A live source that fell behind skips the frames it missed instead of bursting them.
+        self.sent = max(self.sent, int((now - self._started) * self.fps))
+        due = self._started + self.sent / self.fps
+        if due > now:
+            await asyncio.sleep(due - now)
+        return int(self.sent * CLOCK_RATE / self.fps), fractions.Fraction(1, CLOCK_RATE)
+
     async def recv(self) -> av.VideoFrame:
-        pts, time_base = await self.next_timestamp()
+        pts, time_base = await self._next_timestamp()
         image = render(self.index, self.sent, self._base)
         if self.scale > 1:
             image = image.repeat(self.scale, axis=0).repeat(self.scale, axis=1)

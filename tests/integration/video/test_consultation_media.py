@@ -12,6 +12,7 @@ import time
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ops.tcp_relay import LinkCut
 from tests.support.consultations import Seat, consultation, seats, sees, told_left
 from tests.support.live import LiveApp
 from video.media.pattern import PatternTrack
@@ -21,9 +22,13 @@ from video.peer import Peer, PeerClosed, PeerError
 pytestmark = pytest.mark.timeout(240)
 
 
-async def _join_and_send(app: LiveApp, cid: int, seat: Seat, index: int) -> Peer:
-    peer = await Peer.join(app.ws_url, seat.token, cid)
-    await peer.publish([PatternTrack(index), ToneTrack(index)])
+async def _join_and_send(
+    app: LiveApp, cid: int, seat: Seat, index: int, *, via: int | None = None
+) -> Peer:
+    url = app.ws_url if via is None else f"ws://127.0.0.1:{via}"
+    peer = await Peer.join(url, seat.token, cid)
+    # 10 frames a second: the peers' encoders and decoders share the machine with the suite.
+    await peer.publish([PatternTrack(index, fps=10), ToneTrack(index)])
     return peer
 
 
@@ -52,8 +57,15 @@ async def test_four_participants_a_late_leader_and_one_who_vanishes(
     everyone = await seats(app, map_engine, 5)
     lead, early, late = everyone[0], everyone[1:4], everyone[4]
     cid = await consultation(app, lead, [s.name for s in everyone[1:]])
-    peers = [await _join_and_send(app, cid, s, i) for i, s in enumerate([lead, *early])]
+    # The second one reaches the server through a link that will go silent.
+    link = LinkCut(int(app.base_url.rsplit(":", 1)[1]))
+    await link.start()
+    peers = [
+        await _join_and_send(app, cid, s, i, via=link.port if i == 1 else None)
+        for i, s in enumerate([lead, *early])
+    ]
     members = {p.member: i for i, p in enumerate(peers)}
+    gone = peers[1]
     try:
         for peer in peers:
             await peer.subscribe("all")
@@ -68,10 +80,11 @@ async def test_four_participants_a_late_leader_and_one_who_vanishes(
         await sees(newcomer, {m: i for m, i in members.items() if m != newcomer.member})
         await sees(peers[0], {newcomer.member: 4})
 
-        # One vanishes without a goodbye: the others are told within 10 s.
-        gone = peers.pop(1)
+        # One vanishes without a goodbye, its link gone silent (no close, no reset): the
+        # others are told within 10 s.
+        peers.remove(gone)
         vanished = time.monotonic()
-        await gone.close()
+        link.silence()
         told = await told_left(peers[0], gone.member, within=10.0)
         print(f"\n{gone.member} vanished: the host was told after {told - vanished:.2f} s")
         r = await app.http.get(f"/api/v1/consultations/{cid}", headers=lead.headers)
@@ -81,6 +94,8 @@ async def test_four_participants_a_late_leader_and_one_who_vanishes(
     finally:
         for peer in peers:
             await peer.leave()
+        await gone.close()
+        await link.stop()
 
 
 async def test_the_uninvited_are_refused_and_bad_sdp_gets_an_error(
@@ -117,7 +132,7 @@ async def test_the_uninvited_are_refused_and_bad_sdp_gets_an_error(
             await peer.request("answer", sdp="v=0\r\n")
         assert early.value.code == "video.no_offer"
         # The socket is still good: a real offer is answered.
-        feed = await peer.publish([PatternTrack(3)])
+        feed = await peer.publish([PatternTrack(3, fps=10)])
         assert feed > 0
     finally:
         await peer.leave()

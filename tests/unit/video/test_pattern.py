@@ -7,7 +7,7 @@ import fractions
 
 import av
 
-from video.media.pattern import PALETTE, PatternTrack, identify, nearest_colour
+from video.media.pattern import PALETTE, PatternTrack, identify, nearest_colour, render
 
 
 def _frames(track: PatternTrack, count: int) -> list[av.VideoFrame]:
@@ -22,7 +22,10 @@ def test_a_frame_says_who_sent_it_and_its_number_at_320_and_at_640() -> None:
         frames = _frames(PatternTrack(37, scale=scale), 3)
         assert (frames[0].width, frames[0].height) == size
         found = [identify(f) for f in frames]
-        assert [(f.index, f.counter) for f in found] == [(37, 0), (37, 1), (37, 2)]
+        assert [f.index for f in found] == [37, 37, 37]
+        # In order; a frame the track was too late for is skipped, as a live camera's is.
+        counters = [f.counter for f in found]
+        assert counters == sorted(set(counters))
         assert all(f.colour_index == 37 % len(PALETTE) for f in found)
 
 
@@ -33,7 +36,8 @@ def test_the_pattern_survives_a_low_bitrate_vp8_round_trip() -> None:
     encoder.time_base = fractions.Fraction(1, 30)
     decoder = av.CodecContext.create("libvpx", "r")
     decoded: list[av.VideoFrame] = []
-    for n, frame in enumerate(_frames(PatternTrack(200), 20)):
+    for n in range(20):
+        frame = av.VideoFrame.from_ndarray(render(200, n), format="rgb24")
         frame.pts = n
         for packet in encoder.encode(frame.reformat(format="yuv420p")):
             decoded.extend(decoder.decode(packet))
