@@ -152,10 +152,6 @@ class Peer:
             raise PeerError(answer)
         return answer
 
-    async def send_raw(self, text: str) -> None:
-        """A frame as it is (a test sends what a broken client would)."""
-        await self._ws.send(text)
-
     async def publish(self, tracks: Sequence[MediaStreamTrack]) -> int:
         """Send ``tracks`` (audio and/or video) through the SFU; the feed id others see."""
         if self._sender is None:

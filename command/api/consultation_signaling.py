@@ -19,13 +19,13 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from command.api.deps import WS_FORBIDDEN, client_address, websocket_principal
+from command.api.deps import WS_FORBIDDEN, client_address, received_frame, websocket_principal
 from command.auth.roles import Role
 from command.bootstrap import Container
 from command.consulting.signaling import ENDED, Channel
-from command.errors import CadError, NotFound
+from command.errors import CadError
 from command.eventhub import Lagged
-from video.errors import Conflict, MediaPlaneError, VideoError
+from video.errors import VideoError
 from video.ice import ice_servers
 
 log = logging.getLogger(__name__)
@@ -39,12 +39,13 @@ PARTICIPANT_ROLES = frozenset(
 )
 
 
-def _close_code(exc: Exception) -> int:
-    if isinstance(exc, NotFound) or getattr(exc, "kind", "") == "not_found":
+def _close_code(exc: CadError | VideoError) -> int:
+    """A refusal's close code, from its kind (docs/protocols/video.md)."""
+    if exc.kind == "not_found":
         return NO_SUCH
-    if isinstance(exc, Conflict) and getattr(exc, "code", "") == "consultation.ended":
+    if exc.code == "consultation.ended":
         return ENDED
-    if isinstance(exc, MediaPlaneError) or getattr(exc, "kind", "") == "unavailable":
+    if exc.kind == "unavailable":
         return TRY_AGAIN_LATER
     return WS_FORBIDDEN
 
@@ -110,13 +111,7 @@ async def _converse(ws: WebSocket, channel: Channel, container: Container) -> st
             await ws.send_text(await channel.outbox.get())
 
     async def receive() -> None:
-        while True:
-            message = await ws.receive()
-            if message["type"] == "websocket.disconnect":
-                return
-            raw = message.get("text")
-            if raw is None:
-                raw = message.get("bytes") or b""
+        while (raw := await received_frame(ws)) is not None:
             await channel.handle(raw)
 
     async def events() -> None:

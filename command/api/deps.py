@@ -191,3 +191,12 @@ async def websocket_principal(
     guard: SocketGuard = ws.scope[GUARD]
     guard.forget = container.sockets.add(principal.token_id, guard.close)
     return principal
+
+
+async def received_frame(ws: WebSocket) -> str | bytes | None:
+    """The next frame a websocket client sent (text or bytes), or None once it disconnected."""
+    message = await ws.receive()
+    if message["type"] == "websocket.disconnect":
+        return None
+    text: str | None = message.get("text")
+    return text if text is not None else bytes(message.get("bytes") or b"")

@@ -14,7 +14,7 @@ import contextlib
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from command.api.deps import WS_FORBIDDEN, client_address, websocket_principal
+from command.api.deps import WS_FORBIDDEN, client_address, received_frame, websocket_principal
 from command.auth.roles import Role
 from command.bootstrap import Container
 from command.errors import CadError
@@ -53,13 +53,7 @@ async def _converse(ws: WebSocket, session: Session, container: Container) -> No
             await ws.send_json(await session.outbox.get())
 
     async def receive() -> None:
-        while True:
-            message = await ws.receive()
-            if message["type"] == "websocket.disconnect":
-                return
-            raw = message.get("text")
-            if raw is None:
-                raw = message.get("bytes") or b""
+        while (raw := await received_frame(ws)) is not None:
             await session.outbox.put(await container.terminals.handle(session, raw))
 
     tasks = [

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, WebSocket
 
-from command.api.deps import websocket_principal
+from command.api.deps import received_frame, websocket_principal
 from command.api.events import CONSOLE_ROLES
 from command.bootstrap import Container
 from command.tracking.consoles import ConsoleSession
@@ -25,11 +25,4 @@ async def stream(ws: WebSocket) -> None:
     if await websocket_principal(ws, container, CONSOLE_ROLES) is None:
         return
 
-    async def receive() -> str | bytes | None:
-        message = await ws.receive()
-        if message["type"] == "websocket.disconnect":
-            return None
-        text: str | None = message.get("text")
-        return text if text is not None else bytes(message.get("bytes") or b"")
-
-    await ConsoleSession(container.fanout, ws.send_text, receive).run()
+    await ConsoleSession(container.fanout, ws.send_text, lambda: received_frame(ws)).run()

@@ -6,27 +6,25 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 from av import VideoFrame
 from playwright.async_api import expect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ops.janus import JanusServer
 from tests.support import builders
 from tests.support import dispatch_builders as b
 from tests.support.browser import chromium, watch
 from tests.support.consultations import Seat, consultation
-from tests.support.janus import start_janus
-from tests.support.live import LiveApp, serve
+from tests.support.janus import app, janus
+from tests.support.live import LiveApp
 from video import agent
 from video.media.pattern import PALETTE, PatternTrack, nearest_colour
 from video.media.tone import ToneTrack
 from video.peer import Peer
 
 pytestmark = pytest.mark.timeout(180)
+__all__ = ["app", "janus"]  # the fixtures of a real Janus and the app on it
 INDEX = 5  # the vehicle's test pattern: its colour is PALETTE[5]
 
 # The colour of a pixel of the background of the video the page shows.
@@ -40,26 +38,6 @@ PIXEL = """(video) => {
   const [r, g, b] = context.getImageData(8, Math.floor(video.videoHeight / 2), 1, 1).data;
   return [r, g, b, video.videoWidth, video.videoHeight];
 }"""
-
-
-@pytest.fixture(scope="module")
-def janus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JanusServer]:
-    server = start_janus(tmp_path_factory.mktemp("janus"))
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-async def app(map_url: str, janus: JanusServer, tmp_path: Path) -> AsyncIterator[LiveApp]:
-    async with serve(
-        map_url,
-        attachment_dir=tmp_path / "attachments",
-        janus_url=janus.url,
-        janus_api_secret=janus.api_secret(),
-    ) as live:
-        yield live
 
 
 async def test_a_leader_joins_from_the_page_and_sees_the_vehicle(
