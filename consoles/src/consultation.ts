@@ -107,6 +107,40 @@ export function gathered(pc: RTCPeerConnection, limitMs = 5000): Promise<void> {
   });
 }
 
+/** Negotiation steps run one at a time in the order their frames came; one that fails is
+ * reported and the next still runs (a rejected chain would leave every later offer unanswered). */
+export class Steps {
+  private last: Promise<void> = Promise.resolve();
+
+  constructor(private readonly failed: (error: unknown) => void) {}
+
+  add(step: () => Promise<void>): Promise<void> {
+    this.last = this.last.then(step).catch(this.failed);
+    return this.last;
+  }
+}
+
+type Described = Pick<RTCPeerConnection, "remoteDescription" | "addIceCandidate">;
+
+/** Trickled candidates for one connection. The media server trickles its candidates for the
+ * sending connection as soon as it has answered, which can be before the page has applied the
+ * answer; those wait for it. */
+export class Candidates {
+  private held: RTCIceCandidateInit[] = [];
+
+  constructor(private readonly pc: Described) {}
+
+  async add(candidate: RTCIceCandidateInit): Promise<void> {
+    if (this.pc.remoteDescription === null) this.held.push(candidate);
+    else await this.pc.addIceCandidate(candidate);
+  }
+
+  /** The remote description is applied: the held candidates go in. */
+  async described(): Promise<void> {
+    for (const candidate of this.held.splice(0)) await this.pc.addIceCandidate(candidate);
+  }
+}
+
 export interface CallOptions {
   open: () => WebSocket;
   camera: () => Promise<MediaStream>;
@@ -130,7 +164,8 @@ export class ConsultationCall {
   private pending = new Map<string, (frame: Frame) => void>();
   private answers = new Map<string, string>();
   private ids = 0;
-  private negotiation: Promise<void> = Promise.resolve();
+  private steps = new Steps((error) => console.warn("consultation: a negotiation step failed", error));
+  private candidates = new Map<string, Candidates>();
   private people = new Map<string, Someone>();
   private statsTimer: number | undefined;
   private lastOut: { bytes: number; at: number } | null = null;
@@ -191,9 +226,9 @@ export class ConsultationCall {
       this.pending.delete(frame.id);
       settle?.(frame);
     } else if (frame.type === "offer") {
-      this.negotiation = this.negotiation.then(() => this.answerOffer(frame));
+      void this.steps.add(() => this.answerOffer(frame));
     } else if (frame.type === "candidate") {
-      this.negotiation = this.negotiation.then(() => this.addCandidate(frame));
+      void this.steps.add(() => this.addCandidate(frame));
     } else if (frame.type !== "participant") {
       this.options.onFrame(frame);
     }
@@ -222,6 +257,7 @@ export class ConsultationCall {
   private async start(hello: Frame): Promise<void> {
     const config: RTCConfiguration = { iceServers: (hello.ice_servers as RTCIceServer[] | undefined) ?? [] };
     this.receiver = new RTCPeerConnection(config);
+    this.candidates.set("subscriber", new Candidates(this.receiver));
     this.receiver.ontrack = (event) => {
       const mid = event.transceiver.mid ?? "";
       const about = this.streams.get(mid);
@@ -235,6 +271,8 @@ export class ConsultationCall {
     this.options.onState("joined", "");
     this.local = await this.options.camera();
     this.sender = new RTCPeerConnection(config);
+    const sent = new Candidates(this.sender);
+    this.candidates.set("publisher", sent);
     for (const track of this.local.getTracks()) {
       // Video in three layers (simulcast), so that a viewer on a weak link gets a lower one.
       const sendEncodings = track.kind === "video" ? SIMULCAST : undefined;
@@ -249,6 +287,7 @@ export class ConsultationCall {
       this.send({ type: "publish", id, sdp: this.sender?.localDescription?.sdp ?? "", audio: kinds.has("audio"), video: kinds.has("video") });
     });
     await this.sender.setRemoteDescription({ type: "answer", sdp: this.answers.get(id) ?? "" });
+    await sent.described();
     await this.request({ type: "subscribe", feeds: "all" });
     this.statsTimer = window.setInterval(() => void this.reportStats().catch(() => undefined), 5000);
   }
@@ -258,15 +297,15 @@ export class ConsultationCall {
     if (pc === null) return;
     this.streams = streamsOf(offer);
     await pc.setRemoteDescription({ type: "offer", sdp: String(offer.sdp) });
+    await this.candidates.get("subscriber")?.described();
     await pc.setLocalDescription(await pc.createAnswer());
     await gathered(pc);
     await this.request({ type: "answer", sdp: pc.localDescription?.sdp ?? "" });
   }
 
   private async addCandidate(frame: Frame): Promise<void> {
-    const pc = frame.leg === "publisher" ? this.sender : this.receiver;
     const candidate = frame.candidate as RTCIceCandidateInit | null;
-    if (pc !== null && candidate) await pc.addIceCandidate(candidate);
+    if (candidate) await this.candidates.get(frame.leg === "publisher" ? "publisher" : "subscriber")?.add(candidate);
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { applyParticipant, closedAs, linkFigures, streamsOf } from "../src/consultation";
+import { applyParticipant, Candidates, closedAs, linkFigures, Steps, streamsOf } from "../src/consultation";
 
 describe("a consultation call", () => {
   it("ends as refused, ended or lost by the socket's close code", () => {
@@ -60,5 +60,44 @@ describe("who is in", () => {
     });
     // No remote report yet: nothing to say.
     expect(linkFigures({ bytes: 0, at: 0 }, { bytes: 10, at: 1, fractionLost: null, rttSeconds: null })).toBeNull();
+  });
+});
+
+describe("negotiation", () => {
+  it("runs the steps in order and goes on past one that fails", async () => {
+    const done: string[] = [];
+    const failures: unknown[] = [];
+    const steps = new Steps((error) => failures.push(error));
+    void steps.add(async () => {
+      done.push("offer");
+    });
+    void steps.add(() => Promise.reject(new Error("InvalidStateError")));
+    await steps.add(async () => {
+      done.push("next offer");
+    });
+    expect(done).toEqual(["offer", "next offer"]);
+    expect(failures).toHaveLength(1);
+  });
+
+  it("holds a candidate that comes before the answer is applied", async () => {
+    const added: RTCIceCandidateInit[] = [];
+    const pc = {
+      remoteDescription: null as RTCSessionDescription | null,
+      addIceCandidate: (c?: RTCIceCandidateInit | null): Promise<void> => {
+        if (pc.remoteDescription === null) return Promise.reject(new Error("no remote description"));
+        if (c) added.push(c);
+        return Promise.resolve();
+      },
+    };
+    const candidates = new Candidates(pc);
+    await candidates.add({ candidate: "candidate:1 1 udp 1 10.0.0.1 4000 typ host", sdpMid: "0" });
+    expect(added).toEqual([]);
+    pc.remoteDescription = { type: "answer", sdp: "v=0" } as RTCSessionDescription;
+    await candidates.described();
+    await candidates.add({ candidate: "candidate:2 1 udp 1 10.0.0.1 4002 typ host", sdpMid: "0" });
+    expect(added.map((c) => c.candidate)).toEqual([
+      "candidate:1 1 udp 1 10.0.0.1 4000 typ host",
+      "candidate:2 1 udp 1 10.0.0.1 4002 typ host",
+    ]);
   });
 });
