@@ -26,18 +26,14 @@ import asyncio
 import contextlib
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psutil
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -47,9 +43,10 @@ from command.auth.passwords import new_token, token_digest
 from command.auth.service import create_device_token, create_user
 from command.bench.avl_load import Consoles, Fleet, Tally, Target, unit_id
 from command.bench.scratch import drop_on_sigterm, scratch_engine
+from command.bench.servers import http_ready, port_ready, server_process
 from command.bench.stats import Timing, load_average
 from command.cli.common import ensure_embedded_running
-from command.errors import InvalidInput, Unavailable
+from command.errors import InvalidInput
 from command.settings import Settings
 from dispatch import store as dispatch_store
 from dispatch.units import Unit, UnitStatus
@@ -204,58 +201,6 @@ async def _database_process(engine: AsyncEngine) -> psutil.Process | None:
         return None
 
 
-@asynccontextmanager
-async def _process(
-    argv: list[str], env: dict[str, str], ready: Callable[[], Awaitable[bool]], log: Path
-) -> AsyncIterator[psutil.Process]:
-    with log.open("wb") as out:
-        proc = await asyncio.create_subprocess_exec(
-            *argv, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    try:
-        deadline = time.monotonic() + 120
-        while not await ready():
-            if proc.returncode is not None or time.monotonic() > deadline:
-                raise Unavailable(
-                    f"the benchmark's server did not start (see {log})",
-                    code="bench.server_failed",
-                    log=str(log),
-                )
-            await asyncio.sleep(0.2)
-        yield psutil.Process(proc.pid)
-    finally:
-        if proc.returncode is None:
-            proc.terminate()
-            try:
-                await asyncio.wait_for(proc.wait(), 30)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-
-
-def _http_ready(url: str) -> Callable[[], Awaitable[bool]]:
-    async def ready() -> bool:
-        try:
-            async with httpx.AsyncClient(timeout=2) as http:
-                return (await http.get(url)).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    return ready
-
-
-def _port_ready(port: int) -> Callable[[], Awaitable[bool]]:
-    async def ready() -> bool:
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            return False
-        writer.close()
-        return True
-
-    return ready
-
-
 @dataclass(frozen=True)
 class Plan:
     units: int
@@ -385,7 +330,7 @@ async def run_benchmark(settings: Settings, plan: Plan, rate_hz: float) -> Resul
             answers=True,
             greeting=2,
         )
-        async with _process(argv, env, _http_ready(health), logs / "serve.log") as proc:
+        async with server_process(argv, env, http_ready(health), logs / "serve.log") as proc:
             fleet = Fleet(ours)
             await fleet.open(plan.units)
             try:
@@ -407,8 +352,8 @@ async def run_benchmark(settings: Settings, plan: Plan, rate_hz: float) -> Resul
             greeting=0,
         )
         bare_argv = [sys.executable, "-m", "command.bench.avl_baseline", "--port", str(bare_port)]
-        async with _process(
-            bare_argv, dict(os.environ), _port_ready(bare_port), logs / "bare.log"
+        async with server_process(
+            bare_argv, dict(os.environ), port_ready(bare_port), logs / "bare.log"
         ) as proc:
             fleet = Fleet(bare)
             await fleet.open(plan.units)

@@ -40,8 +40,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from command import tables
 from command.auth.passwords import new_token, token_digest
 from command.auth.service import create_device_token, create_user
-from command.bench.avl import _http_ready, _port_ready, _process
 from command.bench.scratch import drop_on_sigterm, scratch_engine
+from command.bench.servers import http_ready, port_ready, server_process
 from command.bench.stats import Timing, load_average, percentile
 from command.cli.common import ensure_embedded_running
 from command.errors import InvalidInput
@@ -325,7 +325,7 @@ async def _ours(settings: Settings, plan: Plan, logs: Path) -> Phase:
         }
         argv = [sys.executable, "-m", "command", "serve", "--no-supervise"]
         health = f"http://127.0.0.1:{port}/api/v1/health"
-        async with _process(argv, env, _http_ready(health), logs / "serve.log"):
+        async with server_process(argv, env, http_ready(health), logs / "serve.log"):
             cid = await _consultation(f"http://127.0.0.1:{port}", host, names)
             assert janus.process is not None
             media = psutil.Process(janus.process.pid)
@@ -349,7 +349,8 @@ async def _baseline(plan: Plan, logs: Path) -> Phase:
     argv = [sys.executable, "-m", "command.bench.video_baseline", "--port", str(port)]
     names = [f"p{i}" for i in range(max(plan.parties, 2))]
     url = f"ws://127.0.0.1:{port}"
-    async with _process(argv, dict(os.environ), _port_ready(port), logs / "relay.log") as relay:
+    relay_log = logs / "relay.log"
+    async with server_process(argv, dict(os.environ), port_ready(port), relay_log) as relay:
 
         async def join(i: int) -> Participant:
             return await RelayPeer.join(url, names[i])
