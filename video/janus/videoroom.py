@@ -35,6 +35,9 @@ class RoomOptions:
     audio_level_average: int = 40  # dBov; 127 is silence
     videocodec: str = "vp8"
     audiocodec: str = "opus"
+    # Janus asks every publisher for a key frame this often (seconds): a subscriber that lost
+    # one (a lossy mobile link, a busy receiver that asks for none) sees a picture again soon.
+    fir_freq: int = 5
 
 
 @dataclass(frozen=True)
@@ -137,11 +140,18 @@ async def create_room(handle: JanusHandle, options: RoomOptions) -> int:
         "audio_active_packets": options.audio_active_packets,
         "audio_level_average": options.audio_level_average,
         "videocodec": options.videocodec, "audiocodec": options.audiocodec,
+        "fir_freq": options.fir_freq,
     }
     if options.rec_dir is not None:
         body["rec_dir"] = options.rec_dir
     data = _expect(await handle.message(body), "created", "create")
     return int(data["room"])
+
+
+async def enable_recording(handle: JanusHandle, room: int, *, record: bool) -> None:
+    """Start or stop recording every publisher of the room (its ``rec_dir``)."""
+    body: Json = {"request": "enable_recording", "room": room, "record": record}
+    _expect(await handle.message(body), "success", "enable_recording")
 
 
 async def destroy_room(handle: JanusHandle, room: int) -> None:
@@ -185,9 +195,12 @@ async def join_publisher(handle: JanusHandle, room: int, display: str) -> Joined
 
 
 async def publish(handle: JanusHandle, offer: Jsep, *, bitrate: int | None = None,
-                  display: str | None = None) -> Jsep:
-    """Publish with an offer; Janus's answer."""
+                  display: str | None = None, filename: str | None = None) -> Jsep:
+    """Publish with an offer; Janus's answer. ``filename``: the base name of this publisher's
+    recorded files (in the room's ``rec_dir``) whenever the room is recorded."""
     body: Json = {"request": "publish"}
+    if filename is not None:
+        body["filename"] = filename
     if bitrate is not None:
         body["bitrate"] = bitrate
     if display is not None:
