@@ -38,6 +38,7 @@ from command.clock import Clock
 from command.consulting.files import AttachmentFiles
 from command.consulting.live import LiveBoard
 from command.consulting.media import Connect, MediaRooms
+from command.consulting.recordings import Recordings
 from command.consulting.service import Consultations
 from command.consulting.signaling import Channels
 from command.db import database_url, make_engine
@@ -134,6 +135,8 @@ class Container:
     consultations: Consultations
     #: the media plane (Janus) and the consultations' rooms on it
     media_rooms: MediaRooms
+    #: recording consultations (the files converted and attached after) and their stills
+    recordings: Recordings
     #: this process's signaling sockets, one per participant
     signaling_channels: Channels
     running: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -209,6 +212,15 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
     incident_plans = IncidentPlans(engine, library, clock, ZoneInfo(settings.plans_timezone))
     activations = Activations(engine, incident_plans, clock)
     sockets = OpenSockets()
+    consultations = Consultations(
+        engine,
+        clock,
+        AttachmentFiles(settings.attachment_path, settings.attachment_max_mb * 1024 * 1024),
+        LiveBoard(),
+        bitrate_kbps=settings.consultation_bitrate_kbps,
+        known_roles=(r.value for r in Role if r not in DEVICE_ONLY_ROLES),
+    )
+    media_rooms = MediaRooms(_janus(settings), max_publishers=settings.video_max_publishers)
     container = Container(
         settings=settings,
         engine=engine,
@@ -271,17 +283,9 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
         sockets=sockets,
         revocations=RevocationListener(engine, sockets, clock),
         audit_trail=AuditTrail(engine, settings, create_key=True),
-        consultations=Consultations(
-            engine,
-            clock,
-            AttachmentFiles(settings.attachment_path, settings.attachment_max_mb * 1024 * 1024),
-            LiveBoard(),
-            bitrate_kbps=settings.consultation_bitrate_kbps,
-            known_roles=(r.value for r in Role if r not in DEVICE_ONLY_ROLES),
-        ),
-        media_rooms=MediaRooms(
-            _janus(settings), max_publishers=settings.video_max_publishers
-        ),
+        consultations=consultations,
+        media_rooms=media_rooms,
+        recordings=Recordings(consultations, media_rooms, settings.janus_recordings_dir),
         signaling_channels=Channels(),
     )
     container.health.checks["database"] = _database_check(engine)
@@ -301,8 +305,13 @@ def _janus(settings: Settings) -> Connect | None:
     if not url:
         return None
 
+    recordings = settings.janus_recordings_dir
+
     async def connect() -> MediaPlane:
-        return await JanusMediaPlane.connect(url, settings.janus_api_secret)
+        return await JanusMediaPlane.connect(
+            url, settings.janus_api_secret,
+            recordings_dir=None if recordings is None else str(recordings.resolve()),
+        )
 
     return connect
 
@@ -427,6 +436,9 @@ async def start(settings: Settings, url: str | None = None) -> Container:
         container.running.append(container.telephony.stop)
         # The media plane is reached on first use; what was reached is let go at the end.
         container.running.append(container.media_rooms.stop)
+        # Recordings a process stopped and did not attach before it ended: attached now.
+        container.recordings.convert_finished()
+        container.running.append(container.recordings.stop)
         # Units too long in a status (not acknowledged, ...) become alert events.
         container.running.append(
             status_timers.start(engine, container.config.status_limits, container.clock)

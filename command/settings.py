@@ -246,6 +246,11 @@ class Settings(BaseSettings):
     janus_api_secret: str = Field(
         default="", description="Janus's API secret (its janus.jcfg api_secret)"
     )
+    janus_recordings_dir: Path | None = Field(
+        default=None,
+        description="where Janus writes recordings, as this host sees the folder (Janus on "
+        "another host: a shared folder); unset = consultations are not recorded",
+    )
     video_max_publishers: int = Field(
         default=12, ge=2, le=64, description="how many participants of a room may send at once"
     )

@@ -45,7 +45,7 @@ class Candidate:
 class Room:
     id: int
     spec: RoomSpec
-    recordings: str | None  # the folder the SFU records into, when ``spec.record``
+    recordings: str | None  # the folder the SFU records into; None: it cannot record
 
 
 @dataclass(frozen=True)
@@ -248,6 +248,11 @@ class MediaPlane(Protocol):
     async def subscriber(self, room: Room, feeds: Sequence[int]) -> SubscriberLeg: ...
 
     async def participants(self, room: Room) -> list[Participant]: ...
+
+    async def record(self, room: Room, *, on: bool) -> None:
+        """Start or stop recording everyone who sends (``video.recording_unavailable`` when
+        the SFU has nowhere to write); the files are named by ``video.recording_names``."""
+        ...
 
     async def kick(self, room: Room, feed_id: int) -> None: ...
 

@@ -120,6 +120,8 @@ class Consultation:
     created_at: datetime
     ended_at: datetime | None = None
     ended_by: str | None = None
+    #: when its recording started; None: not recording
+    recording_since: datetime | None = None
 
     @property
     def open(self) -> bool:
@@ -488,7 +490,8 @@ def end(
     """The consultation ended by its host or a supervisor; everyone still in has left."""
     require_open(c)
     require_host(c, by, "end", supervisor_may=True)
-    ended = replace(c, state=ConsultationState.ENDED, ended_at=at, ended_by=by.member.key)
+    ended = replace(c, state=ConsultationState.ENDED, ended_at=at, ended_by=by.member.key,
+                    recording_since=None)
     out = [
         replace(p, state=ParticipantState.LEFT, left_at=at, left_reason="ended")
         for p in participants
@@ -499,3 +502,81 @@ def end(
         out,
         ConsultationChanged("ended", c.id, at, by.member.key, {"left": [p.key for p in out]}),
     )
+
+
+# ---------------------------------------------------------------------- recording and stills
+
+
+def _require_incident(c: Consultation, what: str) -> int:
+    """Recordings and stills are attached to the consultation's incident: it needs one."""
+    if c.incident_id is None:
+        raise Conflict(
+            f"consultation {c.id} is about no incident: {what} would have nowhere to go",
+            code="consultation.no_incident",
+            consultation_id=c.id,
+            action=what,
+        )
+    return c.incident_id
+
+
+def start_recording(
+    c: Consultation, by: Who, at: datetime
+) -> tuple[Consultation, ConsultationChanged]:
+    """The host (or a supervisor) starts recording everyone who sends."""
+    require_open(c)
+    require_host(c, by, "record", supervisor_may=True)
+    _require_incident(c, "a recording")
+    if c.recording_since is not None:
+        raise Conflict(
+            f"consultation {c.id} is being recorded already",
+            code="consultation.recording_on",
+            consultation_id=c.id,
+            since=c.recording_since.isoformat(),
+        )
+    return replace(c, recording_since=at), ConsultationChanged(
+        "recording_started", c.id, at, by.member.key, {}
+    )
+
+
+def stop_recording(
+    c: Consultation, by: Who, at: datetime
+) -> tuple[Consultation, ConsultationChanged]:
+    """The host (or a supervisor) stops the recording; its files are attached afterwards."""
+    require_open(c)
+    require_host(c, by, "record", supervisor_may=True)
+    if c.recording_since is None:
+        raise Conflict(
+            f"consultation {c.id} is not being recorded",
+            code="consultation.recording_off",
+            consultation_id=c.id,
+        )
+    since = c.recording_since
+    return replace(c, recording_since=None), ConsultationChanged(
+        "recording_stopped", c.id, at, by.member.key,
+        {"since": since.isoformat(), "seconds": round((at - since).total_seconds(), 1)},
+    )
+
+
+def may_take_still(
+    c: Consultation, participants: Mapping[str, Participant], by: Who, of: Member
+) -> int:
+    """A participant who is in (or a supervisor) takes a still of someone who is in; the
+    incident it goes to."""
+    require_open(c)
+    incident_id = _require_incident(c, "a still")
+    mine = participants.get(by.member.key)
+    if not by.supervisor and (mine is None or mine.state is not ParticipantState.JOINED):
+        raise Forbidden(
+            f"only a participant who is in consultation {c.id} takes stills of it",
+            code="consultation.not_in",
+            consultation_id=c.id,
+        )
+    theirs = participants.get(of.key)
+    if theirs is None or theirs.state is not ParticipantState.JOINED:
+        raise Conflict(
+            f"{of.key} is not in consultation {c.id}",
+            code="consultation.participant_not_in",
+            consultation_id=c.id,
+            member=of.key,
+        )
+    return incident_id

@@ -1,6 +1,6 @@
 """Video consultations over HTTP: create one (on an incident or alone), list mine or an
-incident's, read one with its participants and their live media state, invite, mute, remove
-and end; and the files (recordings, stills) attached to an incident.
+incident's, read one with its participants and their live media state, invite, mute, remove,
+record, take a still and end; and the files (recordings, stills) attached to an incident.
 
 Roles: dispatchers, supervisors and leaders create consultations; every person who works
 incidents, and a unit's terminal, may take part, and the service decides what each may do in a
@@ -28,6 +28,7 @@ from command.api.schemas.consultations import (
     ConsultationSummary,
     InviteIn,
     MuteIn,
+    RecordingIn,
 )
 from command.auth.roles import Role
 from command.auth.service import Principal
@@ -111,7 +112,35 @@ async def remove(
 
 @router.post("/consultations/{consultation_id}/end")
 async def end(consultation_id: int, who: Participant, c: ContainerDep) -> ConsultationOut:
-    return ConsultationOut.of(await c.consultations.end(consultation_id, who))
+    """Ended for everyone; a recording that runs is stopped and attached."""
+    return ConsultationOut.of(await c.recordings.end(consultation_id, who))
+
+
+@router.post("/consultations/{consultation_id}/recording")
+async def recording(
+    consultation_id: int, body: RecordingIn, who: Participant, c: ContainerDep
+) -> ConsultationOut:
+    """Start or stop recording (the host, or a supervisor). Each sender's recording is
+    attached to the incident as a WebM shortly after the stop (``attachment_added``)."""
+    if body.on:
+        found = await c.recordings.start_recording(consultation_id, who)
+    else:
+        found = await c.recordings.stop_recording(consultation_id, who)
+    return ConsultationOut.of(found)
+
+
+@router.post("/consultations/{consultation_id}/participants/{kind}/{name}/still",
+             status_code=201)
+async def still(
+    consultation_id: int,
+    kind: Literal["user", "unit"],
+    name: str,
+    who: Participant,
+    c: ContainerDep,
+) -> AttachmentOut:
+    """A still picture of the participant's video, attached to the incident (JPEG)."""
+    found = await c.recordings.still(consultation_id, _member(kind, name), who)
+    return AttachmentOut.of(found)
 
 
 # ---------------------------------------------------------------------- attachments

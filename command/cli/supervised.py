@@ -42,7 +42,8 @@ def run(command: str, settings: Settings) -> int:
     janus = _private_janus(settings)
     if janus is not None:
         children.append(_janus(janus))
-        env |= {"CAD_JANUS_URL": janus.url, "CAD_JANUS_API_SECRET": janus.api_secret()}
+        env |= {"CAD_JANUS_URL": janus.url, "CAD_JANUS_API_SECRET": janus.api_secret(),
+                "CAD_JANUS_RECORDINGS_DIR": str(janus.recordings_dir)}
     host = _local(settings.host)
 
     def worker() -> int:

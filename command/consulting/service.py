@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -268,6 +268,40 @@ class Consultations:
         self.live.drop(c.id)
         return Details(ended, list(current.values()), frozenset(), {})
 
+    async def recording(
+        self,
+        consultation_id: int,
+        principal: Principal,
+        on: bool,
+        effect: Callable[[Consultation], Awaitable[None]],
+    ) -> Details:
+        """Start (``on``) or stop its recording. ``effect`` (the media plane's part) runs once
+        the change is allowed, under the consultation's lock and before the commit: when it
+        fails, nothing has changed."""
+        async with self.work.begin(principal.actor) as work:
+            c, current, by = await self._loaded(work, consultation_id, principal)
+            if on:
+                changed, event = sessions.start_recording(c, by, work.now)
+            else:
+                changed, event = sessions.stop_recording(c, by, work.now)
+            await effect(c)
+            await store.save(work.conn, changed)
+            verb = "started" if on else "stopped"
+            await self._record(work, changed, event, f"consultation {c.id}: recording {verb}")
+        return await self._details(changed, current)
+
+    async def still_allowed(
+        self, consultation_id: int, member: Member, principal: Principal
+    ) -> tuple[Consultation, int]:
+        """May ``principal`` take a still of ``member`` now? The consultation and the incident
+        the still goes to."""
+        async with self.work.read() as conn:
+            c = await store.get(conn, consultation_id)
+            current = await store.participants_of(conn, c.id)
+            incident_id = sessions.may_take_still(c, current, await self.who(conn, principal),
+                                                  member)
+        return c, incident_id
+
     # ------------------------------------------------------------------ the signaling's calls
 
     async def admit(self, consultation_id: int, principal: Principal, source: str) -> Admission:
@@ -388,6 +422,9 @@ class Consultations:
                         consultation_id=c.id,
                         number=inc.number,
                     )
+            same = await store.attachment_with(work.conn, incident_id, stored.sha256)
+            if same is not None:
+                return same  # attached before (a retried conversion, the same still twice)
             found = await store.add_attachment(
                 work.conn,
                 {
@@ -403,6 +440,7 @@ class Consultations:
                     "created_by": actor,
                     "created_at": work.now,
                     "file_name": stored.name,
+                    "member": meta.member,
                 },
             )
             view = asdict(found)

@@ -74,6 +74,7 @@ async def save(conn: AsyncConnection, c: Consultation) -> None:
             state=c.state.value,
             ended_at=c.ended_at,
             ended_by=c.ended_by,
+            recording_since=c.recording_since,
             version=consultations.c.version + 1,
         )
     )
@@ -182,6 +183,19 @@ async def add_attachment(conn: AsyncConnection, values: dict[str, Any]) -> Attac
     return Attachment(**row._mapping)
 
 
+async def attachment_with(
+    conn: AsyncConnection, incident_id: int, sha256: str
+) -> Attachment | None:
+    row = (
+        await conn.execute(
+            select(attachments).where(
+                attachments.c.incident_id == incident_id, attachments.c.sha256 == sha256
+            )
+        )
+    ).first()
+    return None if row is None else Attachment(**row._mapping)
+
+
 async def attachments_of(conn: AsyncConnection, incident_id: int) -> list[Attachment]:
     rows = await conn.execute(
         select(attachments)
@@ -226,6 +240,7 @@ def _consultation(r: Row[Any]) -> Consultation:
         created_at=r.created_at,
         ended_at=r.ended_at,
         ended_by=r.ended_by,
+        recording_since=r.recording_since,
     )
 
 

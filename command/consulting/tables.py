@@ -1,10 +1,10 @@
 """The consultation tables (SQLAlchemy Core): consultations, their participants and role
 invitations, and the files attached to incidents.
 
-Created by the Alembic revision ``0024_consultations``; these definitions say the same, checked
-by ``tests/integration/ops/test_schema_matches_tables``. The references to ``incidents`` are
-declared there (they cross packages); room numbers come from the ``consultation_rooms``
-sequence, which lives only in the migration.
+Created by the Alembic revisions ``0024_consultations`` and ``0025_recordings_stills``; these
+definitions say the same, checked by ``tests/integration/ops/test_schema_matches_tables``. The
+references to ``incidents`` are declared there (they cross packages); room numbers come from
+the ``consultation_rooms`` sequence, which lives only in the migration.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ consultations = sa.Table(
     _at("created_at", nullable=False),
     _at("ended_at"),
     sa.Column("ended_by", sa.Text),
+    _at("recording_since"),
     sa.Column("version", sa.Integer, nullable=False, server_default="1"),
     sa.CheckConstraint("state IN ('open', 'ended')", name="consultations_state"),
     sa.UniqueConstraint("room", name="consultations_room"),
@@ -92,6 +93,7 @@ attachments = sa.Table(
     sa.Column("created_by", sa.Text, nullable=False),
     _at("created_at", nullable=False),
     sa.Column("file_name", sa.Text, nullable=False),
+    sa.Column("member", sa.Text),
     sa.CheckConstraint("kind IN ('recording', 'still')", name="incident_attachments_kind"),
     sa.CheckConstraint("size >= 0", name="incident_attachments_size"),
     sa.CheckConstraint("sha256 ~ '^[0-9a-f]{64}$'", name="incident_attachments_sha256"),

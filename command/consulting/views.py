@@ -34,6 +34,8 @@ class Attachment:
     created_by: str
     created_at: datetime
     file_name: str
+    #: whose stream it shows (``unit:CMD1``)
+    member: str | None = None
 
 
 @dataclass(frozen=True)
@@ -46,3 +48,4 @@ class AttachmentMeta:
     width: int | None = None
     height: int | None = None
     duration_s: float | None = None
+    member: str | None = None

@@ -58,9 +58,11 @@ async def seats(app: LiveApp, engine: AsyncEngine, count: int) -> list[Seat]:
     return [host, *others]
 
 
-async def sees(peer: Peer, senders: dict[str, int], *, within: float = 30.0) -> dict[str, Any]:
-    """Wait until ``peer`` has decoded frames of every sender's pattern (member -> index),
-    the last five in order; what it saw, by member. It reads the track that carries each
+async def sees(
+    peer: Peer, senders: dict[str, int], *, within: float = 30.0, frames: int = 5
+) -> dict[str, Any]:
+    """Wait until ``peer`` has decoded ``frames`` frames of every sender's pattern (member ->
+    index), the last five in order; what it saw, by member. It reads the track that carries each
     sender now (``Peer.latest``): after a renegotiation that may be another one."""
     reading: dict[str, tuple[Received, asyncio.Task[None]]] = {}
     seen: dict[str, list[int]] = {}
@@ -77,7 +79,9 @@ async def sees(peer: Peer, senders: dict[str, int], *, within: float = 30.0) -> 
                 seen.setdefault(got.member, []).append(found.counter)
 
     try:
-        while not all(_moving_on(seen.get(m, [])) for m in senders):
+        while not all(
+            len(seen.get(m, [])) >= frames and _moving_on(seen.get(m, [])) for m in senders
+        ):
             left = deadline - time.monotonic()
             assert left > 0, f"{peer.member} saw {seen} of {sorted(senders)}"
             for member in senders:

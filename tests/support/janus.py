@@ -46,5 +46,6 @@ async def app(map_url: str, janus: JanusServer, tmp_path: Path) -> AsyncIterator
         attachment_dir=tmp_path / "attachments",
         janus_url=janus.url,
         janus_api_secret=janus.api_secret(),
+        janus_recordings_dir=janus.recordings_dir,
     ) as live:
         yield live

@@ -13,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from video import recording_names
 from video import sdp as sdp_checks
-from video.errors import InvalidInput, NotFound
+from video.errors import InvalidInput, MediaPlaneError, NotFound
 from video.janus import videoroom as vr
 from video.janus.client import JanusConnection, JanusEvent, JanusHandle, JanusSession, Jsep
 from video.janus.errors import JanusApiError, JanusError, VideoRoomError
@@ -196,9 +198,12 @@ class _Leg:
 
 
 class JanusPublisherLeg(_Leg):
-    def __init__(self, session: JanusSession, handle: JanusHandle, joined: vr.Joined) -> None:
+    def __init__(self, session: JanusSession, handle: JanusHandle, joined: vr.Joined,
+                 display: str, *, recorded: bool) -> None:
         super().__init__(session, handle, f"pub-{joined.id}")
         self._joined = joined
+        self._display = display
+        self._recorded = recorded
         self._mids: list[tuple[str, str]] = []
 
     @property
@@ -216,7 +221,10 @@ class JanusPublisherLeg(_Leg):
     async def publish(self, offer_sdp: str, *, bitrate: int | None = None) -> str:
         offer = _checked_sdp(offer_sdp, "offer")
         try:
-            answer = await vr.publish(self._handle, offer, bitrate=bitrate)
+            # Named for whose they are, should the room be recorded while this one sends.
+            filename = (recording_names.base_of(self._display, int(time.time() * 1000))
+                        if self._recorded else None)
+            answer = await vr.publish(self._handle, offer, bitrate=bitrate, filename=filename)
         except JanusError as exc:
             raise _sfu_sdp_error(exc) from exc
         self._mids = sdp_checks.media_mids(offer_sdp)
@@ -371,13 +379,15 @@ class JanusMediaPlane:
         state = self._rooms.get(room_id)
         if state is not None:
             return state.room
+        # Every room has its folder, so that recording can start at any time.
         recordings = None
-        if spec.record and self._recordings is not None:
+        if self._recordings is not None:
             recordings = f"{self._recordings.rstrip('/')}/{room_id}"
         try:
             await vr.create_room(self._handle, vr.RoomOptions(
                 room=room_id, description=spec.description, publishers=spec.max_publishers,
-                bitrate=spec.bitrate, record=recordings is not None, rec_dir=recordings,
+                bitrate=spec.bitrate, record=spec.record and recordings is not None,
+                rec_dir=recordings,
                 audiolevel_event=spec.audio_levels,
             ))
         except VideoRoomError as exc:
@@ -418,7 +428,8 @@ class JanusMediaPlane:
         except BaseException:
             await session.destroy()
             raise
-        return JanusPublisherLeg(session, handle, joined)
+        return JanusPublisherLeg(session, handle, joined, display,
+                                 recorded=room.recordings is not None)
 
     async def subscriber(self, room: Room, feeds: Sequence[int]) -> JanusSubscriberLeg:
         self._state(room)
@@ -440,6 +451,12 @@ class JanusMediaPlane:
             for p in await vr.list_participants(self._handle, room.id)
             if p.id != state.monitor_id
         ]
+
+    async def record(self, room: Room, *, on: bool) -> None:
+        if on and room.recordings is None:
+            raise MediaPlaneError("the media server has no folder to record into",
+                                  code="video.recording_unavailable")
+        await vr.enable_recording(self._handle, room.id, record=on)
 
     async def kick(self, room: Room, feed_id: int) -> None:
         await vr.kick(self._handle, room.id, feed_id)

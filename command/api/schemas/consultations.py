@@ -39,6 +39,11 @@ class MuteIn(Strict):
     muted: bool = True
 
 
+class RecordingIn(Strict):
+    #: true: start recording everyone who sends; false: stop (the files are attached after)
+    on: bool
+
+
 class QualityOut(Model):
     loss: float
     rtt_ms: float
@@ -117,6 +122,8 @@ class ConsultationSummary(Model):
     created_at: datetime
     ended_at: datetime | None
     ended_by: str | None
+    #: when its recording started; null: not recording
+    recording_since: datetime | None
 
     @classmethod
     def of(cls, c: Consultation) -> ConsultationSummary:
@@ -131,6 +138,7 @@ class ConsultationSummary(Model):
             created_at=c.created_at,
             ended_at=c.ended_at,
             ended_by=c.ended_by,
+            recording_since=c.recording_since,
         )
 
 
@@ -164,6 +172,8 @@ class AttachmentOut(Model):
     width: int | None
     height: int | None
     duration_s: float | None
+    #: whose stream it shows (``unit:CMD1``)
+    member: str | None
     created_by: str
     created_at: datetime
 
@@ -180,6 +190,7 @@ class AttachmentOut(Model):
             width=a.width,
             height=a.height,
             duration_s=a.duration_s,
+            member=a.member,
             created_by=a.created_by,
             created_at=a.created_at,
         )

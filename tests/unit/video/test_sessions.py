@@ -238,3 +238,44 @@ def test_media_names_are_checked() -> None:
     with pytest.raises(InvalidInput) as e:
         s.parse_media("screen")
     assert _code(e) == "consultation.media_unknown"
+
+
+def test_the_host_or_a_supervisor_records_a_consultation_about_an_incident() -> None:
+    c, _ = _open()
+    with pytest.raises(Forbidden) as refused:
+        s.start_recording(c, EXPERT, T0)
+    assert _code(refused) == "consultation.host_only"
+    with pytest.raises(Conflict) as off:
+        s.stop_recording(c, HOST, T0)
+    assert _code(off) == "consultation.recording_off"
+    on, started = s.start_recording(c, SUP, T0)
+    assert (on.recording_since, started.kind, started.by) == (T0, "recording_started", "user:sup1")
+    with pytest.raises(Conflict) as again:
+        s.start_recording(on, HOST, T0)
+    assert _code(again) == "consultation.recording_on"
+    off_again, stopped = s.stop_recording(on, HOST, T0 + timedelta(seconds=42))
+    assert off_again.recording_since is None
+    assert stopped.detail == {"since": T0.isoformat(), "seconds": 42.0}
+    alone, _ = _open(incident_id=None)
+    with pytest.raises(Conflict) as nowhere:
+        s.start_recording(alone, HOST, T0)
+    assert _code(nowhere) == "consultation.no_incident"
+    # Ending stops it.
+    ended, _, _ = s.end(on, [], HOST, T0)
+    assert ended.recording_since is None
+
+
+def test_a_still_is_taken_by_someone_in_of_someone_in() -> None:
+    c, ps = _invited(VEHICLE)
+    host = ps[HOST.member.key]
+    ps[host.key] = s.join(c, s.admission(c, ps, (), HOST), host, T0)[0]
+    with pytest.raises(Conflict) as absent:
+        s.may_take_still(c, ps, HOST, VEHICLE.member)
+    assert _code(absent) == "consultation.participant_not_in"
+    vehicle = ps[VEHICLE.member.key]
+    ps[vehicle.key] = s.join(c, s.admission(c, ps, (), VEHICLE), vehicle, T0)[0]
+    assert s.may_take_still(c, ps, HOST, VEHICLE.member) == 7
+    assert s.may_take_still(c, ps, SUP, VEHICLE.member) == 7  # a supervisor need not be in
+    with pytest.raises(Forbidden) as outside:
+        s.may_take_still(c, ps, EXPERT, VEHICLE.member)
+    assert _code(outside) == "consultation.not_in"
