@@ -48,7 +48,11 @@ async def test_a_leader_joins_from_the_page_and_sees_the_vehicle(
     await builders.user(map_engine, "lead1", "leader")
     await b.add_unit(map_engine, "CMD1", "command_vehicle")
     unit_token = (await b.terminal(map_engine, "CMD1"))["Authorization"].removeprefix("Bearer ")
-    cid = await consultation(app, host, ["lead1"], units=["CMD1"])
+    r = await app.http.post("/api/v1/incidents", headers=host.headers, json={
+        "type": "fire", "lon": 9.52, "lat": 47.14, "summary": "warehouse fire"})
+    assert r.status_code == 201, r.text
+    incident_id = r.json()["incident"]["id"]
+    cid = await consultation(app, host, ["lead1"], units=["CMD1"], incident_id=incident_id)
     stop = asyncio.Event()
     vehicle = asyncio.create_task(agent.run(
         app.ws_url, unit_token, cid, lambda: [PatternTrack(INDEX), ToneTrack(INDEX)],
@@ -87,6 +91,17 @@ async def test_a_leader_joins_from_the_page_and_sees_the_vehicle(
             await expect(row.locator("td").nth(3)).to_have_attribute(
                 "data-grade", re.compile("^(good|fair|poor)$"), timeout=15_000
             )
+
+            # A still of the vehicle, from its row: attached to the incident. Recording is
+            # the host's, and the leader is not it.
+            await row.locator("button.still").click()
+            await expect(page.locator("#notice")).to_contain_text("unit:CMD1")
+            await expect(page.locator("#record")).to_have_count(0)
+            r = await app.http.get(f"/api/v1/incidents/{incident_id}/attachments",
+                                   headers=host.headers)
+            assert [(a["kind"], a["member"]) for a in r.json()["attachments"]] == [
+                ("still", "unit:CMD1")
+            ]
 
             # The page's own camera reaches another participant through the media server.
             peer = await Peer.join(app.ws_url, host.token, cid)
