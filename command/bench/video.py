@@ -3,8 +3,10 @@ private Janus forwarding packets), against a relay on aiortc alone
 (:mod:`command.bench.video_baseline`: it decodes what it receives and encodes again for every
 viewer), with the same participants, in one run.
 
-The participants are aiortc peers in this process (the load generator) sending the test
-pattern (``video.media.pattern``): every frame counted is decoded and read back as its sender's.
+The participants are aiortc peers (the load generator) sending the test pattern
+(``video.media.pattern``) at ``--fps``: every frame counted is decoded and read back as its
+sender's. The joins run in this process; in the consultation each participant has a process of
+its own, so that the load generator uses every core.
 
 - join to first frame: one participant sends; ``--joins`` others join one after the other, each
   timed from opening its socket to its first decoded frame of the sender (p50, p95);
@@ -20,13 +22,16 @@ import argparse
 import asyncio
 import contextlib
 import json
+import multiprocessing
 import os
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -44,7 +49,7 @@ from command.bench.scratch import drop_on_sigterm, scratch_engine
 from command.bench.servers import http_ready, port_ready, server_process
 from command.bench.stats import Timing, load_average, percentile
 from command.cli.common import ensure_embedded_running
-from command.errors import InvalidInput
+from command.errors import InvalidInput, Unavailable
 from command.settings import Settings
 from dispatch import store as dispatch_store
 from dispatch.units import Unit, UnitStatus
@@ -63,6 +68,8 @@ class Plan:
     parties: int = 6
     seconds: float = 10.0
     warmup_s: float = 3.0
+    #: the frame rate every participant sends
+    fps: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -187,27 +194,50 @@ class RelayPeer:
 
 # -- the phases -------------------------------------------------------------------------------
 
-Join = Callable[[int], Awaitable[Participant]]
-Publish = Callable[[Participant, int], Awaitable[None]]
-View = Callable[[Participant, int], Awaitable[None]]
+@dataclass(frozen=True)
+class Side:
+    """How a participant reaches one of the two designs (plain data: it goes to the
+    participants' processes)."""
+
+    server: str  # OURS or BASELINE
+    url: str
+    #: per participant: a device token (ours) or a name (the relay)
+    credentials: tuple[str, ...]
+    consultation_id: int = 0
 
 
-def _track(index: int) -> PatternTrack:
-    return PatternTrack(index, scale=2 if index == 0 else 1)
+async def _join(side: Side, i: int) -> Participant:
+    if side.server == OURS:
+        return await Peer.join(side.url, side.credentials[i], side.consultation_id)
+    return await RelayPeer.join(side.url, side.credentials[i])
 
 
-async def _joins(plan: Plan, join: Join, publish: Publish, view: View, names: Sequence[str],
-                 ) -> Timing:
+async def _publish(p: Participant, i: int, fps: float) -> None:
+    track = PatternTrack(i, scale=2 if i == 0 else 1, fps=fps)
+    assert isinstance(p, Peer | RelayPeer)
+    await p.publish([track])
+
+
+async def _view(p: Participant, count: int) -> None:
+    if isinstance(p, Peer):
+        await p.subscribe("all")
+        return
+    assert isinstance(p, RelayPeer)
+    await p.wait_for(count)  # the relay offers only what is published already
+    await p.view()
+
+
+async def _joins(plan: Plan, side: Side, names: Sequence[str]) -> Timing:
     """One sender; ``plan.joins`` viewers one after the other, from socket to first frame."""
-    sender = await join(0)
+    sender = await _join(side, 0)
     samples: list[float] = []
     try:
-        await publish(sender, 0)
+        await _publish(sender, 0, plan.fps)
         for n in range(plan.joins):
             started = time.perf_counter()
-            viewer = await join(1 + n % (len(names) - 1))
+            viewer = await _join(side, 1 + n % (len(names) - 1))
             try:
-                await view(viewer, 1)
+                await _view(viewer, 1)
                 await asyncio.wait_for(_first_frame(viewer, names[0], 0), 30)
                 samples.append((time.perf_counter() - started) * 1000)
             finally:
@@ -222,46 +252,105 @@ def _cpu(process: psutil.Process) -> float:
     return float(times.user + times.system)
 
 
-async def _party(plan: Plan, join: Join, publish: Publish, view: View, names: Sequence[str],
-                 media: psutil.Process) -> tuple[list[float], float, float]:
-    """Everyone sends and sees everyone: fps on each stream; the media plane's and this
-    process's CPU over the window (per cent of one core)."""
-    everyone = [await join(i) for i in range(plan.parties)]
-    counters: list[_Counter] = []
+# -- the consultation of ``parties``: a process for each participant ---------------------------
+
+def _seat_process(conn: Connection, side: Side, i: int, plan: Plan, names: list[str]) -> None:
+    """One participant in a process of its own (the load generator spread over the cores):
+    sends, sees everyone, and answers ``count`` with its decoded frames per sender and its
+    CPU seconds, until ``stop``."""
     try:
-        for i, p in enumerate(everyone):
-            await publish(p, i)
-        for i, p in enumerate(everyone):
-            counters.append(_Counter(p, {names[j]: j for j in range(plan.parties) if j != i}))
-            await view(p, plan.parties)
+        asyncio.run(_seat(conn, side, i, plan, names))
+    except Exception as exc:  # reported to the benchmark, which stops
+        conn.send({"failed": f"{type(exc).__name__}: {exc}"})
+
+
+async def _seat(conn: Connection, side: Side, i: int, plan: Plan, names: list[str]) -> None:
+    me = await _join(side, i)
+    counter: _Counter | None = None
+    try:
+        await _publish(me, i, plan.fps)
+        counter = _Counter(me, {names[j]: j for j in range(plan.parties) if j != i})
+        await _view(me, plan.parties)
+        conn.send("ready")
+        myself = psutil.Process()
+        while (order := await asyncio.to_thread(conn.recv)) != "stop":
+            assert order == "count"
+            conn.send((dict(counter.frames), _cpu(myself)))
+    finally:
+        if counter is not None:
+            await counter.stop()
+        await me.close()
+
+
+async def _party(plan: Plan, side: Side, names: Sequence[str], media: psutil.Process,
+                 ) -> tuple[list[float], float, float]:
+    """Everyone sends and sees everyone: fps on each stream; the media plane's and the
+    participants' CPU over the window (per cent of one core)."""
+    ctx = multiprocessing.get_context("spawn")
+    seats: list[tuple[Connection, BaseProcess]] = []
+    try:
+        for i in range(plan.parties):
+            mine, theirs = ctx.Pipe()
+            seat = ctx.Process(target=_seat_process, args=(theirs, side, i, plan, list(names)),
+                               daemon=True)
+            seat.start()
+            seats.append((mine, seat))
+        for conn, started in seats:
+            await _answer(conn, started, within=120)
         await asyncio.sleep(plan.warmup_s)
-        me = psutil.Process()
-        before = [c.frames.copy() for c in counters]
-        cpu0, own0, t0 = _cpu(media), _cpu(me), time.monotonic()
+        before = await _counts(seats)
+        cpu0, t0 = _cpu(media), time.monotonic()
         await asyncio.sleep(plan.seconds)
-        cpu1, own1, t1 = _cpu(media), _cpu(me), time.monotonic()
+        after = await _counts(seats)
+        cpu1, t1 = _cpu(media), time.monotonic()
         window = t1 - t0
         fps = [
-            (c.frames[m] - b[m]) / window for c, b in zip(counters, before, strict=True)
-            for m in c.frames
+            (a[0][m] - b[0][m]) / window for a, b in zip(after, before, strict=True)
+            for m in a[0]
         ]
-        return fps, 100 * (cpu1 - cpu0) / window, 100 * (own1 - own0) / window
+        loadgen = sum(a[1] - b[1] for a, b in zip(after, before, strict=True))
+        return fps, 100 * (cpu1 - cpu0) / window, 100 * loadgen / window
     finally:
-        for counter in counters:
-            await counter.stop()
-        for p in everyone:
-            await p.close()
+        for conn, _ in seats:
+            with contextlib.suppress(OSError):
+                conn.send("stop")
+        for _, ended in seats:
+            await asyncio.to_thread(ended.join, 30)
+            if ended.is_alive():
+                ended.kill()
 
 
-async def _phase(server: str, plan: Plan, join: Join, publish: Publish, view: View,
-                 names: Sequence[str], media: psutil.Process) -> Phase:
-    timing = await _joins(plan, join, publish, view, names)
-    fps, cpu, own = await _party(plan, join, publish, view, names, media)
+async def _counts(seats: Sequence[tuple[Connection, BaseProcess]]
+                  ) -> list[tuple[dict[str, int], float]]:
+    for conn, _ in seats:
+        conn.send("count")
+    return [await _answer(conn, process, within=30) for conn, process in seats]
+
+
+async def _answer(conn: Connection, process: BaseProcess, *, within: float) -> Any:
+    """A participant process's next message; its failure, death or silence raised here."""
+    deadline = time.monotonic() + within
+    while not conn.poll():
+        if not process.is_alive() and not conn.poll():
+            raise Unavailable("a participant of the benchmark died",
+                              code="bench.client_failed", reason="died")
+        if time.monotonic() > deadline:
+            raise Unavailable("a participant of the benchmark did not answer",
+                              code="bench.client_failed", reason="silent")
+        await asyncio.sleep(0.02)
+    message = conn.recv()
+    if isinstance(message, dict) and "failed" in message:
+        raise Unavailable(f"a participant of the benchmark failed: {message['failed']}",
+                          code="bench.client_failed", reason=str(message["failed"]))
+    return message
+
+
+async def _phase(plan: Plan, side: Side, names: Sequence[str], media: psutil.Process) -> Phase:
+    timing = await _joins(plan, side, names)
+    fps, cpu, own = await _party(plan, side, names, media)
     streams = plan.parties * (plan.parties - 1)
-    return Phase(server, timing, fps, streams, cpu, cpu / streams, own, load_average())
+    return Phase(side.server, timing, fps, streams, cpu, cpu / streams, own, load_average())
 
-
-# -- ours: cad serve and a private Janus --------------------------------------------------------
 
 async def _seed(engine: AsyncEngine, count: int) -> tuple[list[str], list[str], str]:
     """Units with a device token each (the participants), and a dispatcher's session."""
@@ -329,19 +418,8 @@ async def _ours(settings: Settings, plan: Plan, logs: Path) -> Phase:
             cid = await _consultation(f"http://127.0.0.1:{port}", host, names)
             assert janus.process is not None
             media = psutil.Process(janus.process.pid)
-
-            async def join(i: int) -> Participant:
-                return await Peer.join(f"ws://127.0.0.1:{port}", tokens[i], cid)
-
-            async def publish(p: Participant, i: int) -> None:
-                assert isinstance(p, Peer)
-                await p.publish([_track(i)])
-
-            async def view(p: Participant, _count: int) -> None:
-                assert isinstance(p, Peer)
-                await p.subscribe("all")
-
-            return await _phase(OURS, plan, join, publish, view, names, media)
+            side = Side(OURS, f"ws://127.0.0.1:{port}", tuple(tokens), cid)
+            return await _phase(plan, side, names, media)
 
 
 async def _baseline(plan: Plan, logs: Path) -> Phase:
@@ -351,20 +429,7 @@ async def _baseline(plan: Plan, logs: Path) -> Phase:
     url = f"ws://127.0.0.1:{port}"
     relay_log = logs / "relay.log"
     async with server_process(argv, dict(os.environ), port_ready(port), relay_log) as relay:
-
-        async def join(i: int) -> Participant:
-            return await RelayPeer.join(url, names[i])
-
-        async def publish(p: Participant, i: int) -> None:
-            assert isinstance(p, RelayPeer)
-            await p.publish([_track(i)])
-
-        async def view(p: Participant, count: int) -> None:
-            assert isinstance(p, RelayPeer)
-            await p.wait_for(count)  # the relay offers only what is published already
-            await p.view()
-
-        return await _phase(BASELINE, plan, join, publish, view, names, relay)
+        return await _phase(plan, Side(BASELINE, url, tuple(names)), names, relay)
 
 
 async def run_benchmark(settings: Settings, plan: Plan) -> Result:
@@ -391,6 +456,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bench.add_argument("--joins", type=int, default=20, help="joins timed to first frame")
     bench.add_argument("--parties", type=int, default=6, help="participants seeing each other")
     bench.add_argument("--seconds", type=float, default=10.0, help="seconds the fps are counted")
+    bench.add_argument("--fps", type=float, default=30.0, help="frames a second each one sends")
     bench.add_argument("--json", action="store_true", help="print the figures as JSON")
     bench.set_defaults(handler=bench_cmd)
 
@@ -410,9 +476,10 @@ def bench_cmd(args: argparse.Namespace, settings: Settings) -> int:
     _range("--joins", args.joins, 1, 500)
     _range("--parties", args.parties, 2, 12)
     _range("--seconds", args.seconds, 1, 600)
+    _range("--fps", args.fps, 1, 60)
     ensure_embedded_running(settings)
     drop_on_sigterm()
-    plan = Plan(joins=args.joins, parties=args.parties, seconds=args.seconds)
+    plan = Plan(joins=args.joins, parties=args.parties, seconds=args.seconds, fps=args.fps)
     before = load_average()
     result = asyncio.run(run_benchmark(settings, plan))
     if args.json:
@@ -423,10 +490,15 @@ def bench_cmd(args: argparse.Namespace, settings: Settings) -> int:
     ours, base = result.phases
     ratio = (ours.cpu_per_stream_pct / base.cpu_per_stream_pct
              if base.cpu_per_stream_pct > 0 else float("nan"))
+    # Per frame delivered too: a relay that delivers fewer frames spends less per stream.
+    per_frame = [p.server_cpu_pct / sum(p.fps) if sum(p.fps) > 0 else float("nan")
+                 for p in (ours, base)]
     print(
-        f"video: {plan.joins} joins, a consultation of {plan.parties} for {plan.seconds:g} s "
+        f"video: {plan.joins} joins, a consultation of {plan.parties} for {plan.seconds:g} s, "
+        f"each sending {plan.fps:g} fps "
         f"(load average {before:.1f} -> {load_average():.1f})\n"
         + "\n".join(_line(p) for p in result.phases)
-        + f"\nmedia CPU per forwarded stream, ours / relay: {ratio:.3f}"
+        + f"\nmedia CPU per forwarded stream, ours / relay: {ratio:.3f}; "
+        f"per forwarded frame: {per_frame[0] / per_frame[1]:.3f}"
     )
     return 0
