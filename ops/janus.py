@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import secrets
 import shutil
 import socket
@@ -165,6 +166,8 @@ general: {{
 	candidates_timeout = 45
 	reclaim_session_timeout = 0
 	server_name = "cad"
+	# A few shared media loops rather than a thread per handle (two per participant).
+	event_loops = {max(2, os.cpu_count() or 2)}
 	protected_folders = ["/bin", "/boot", "/dev", "/etc", "/lib", "/proc", "/sbin", "/sys", "/usr"]
 }}
 media: {{
