@@ -145,6 +145,8 @@ class Participant:
     video_muted: bool = False
     #: times it joined (a rejoin after a dropped connection counts)
     joins: int = 0
+    #: the host's cap of this participant's sending (kbit/s); None: the consultation's
+    bitrate_kbps: int | None = None
 
     @property
     def key(self) -> str:
@@ -361,7 +363,7 @@ def admission(
         room=c.room,
         member=who.member,
         role=current.role if current is not None else ParticipantRole.MEMBER,
-        bitrate_kbps=c.bitrate_kbps,
+        bitrate_kbps=sending_cap(c, current),
         audio_muted=current.audio_muted if current is not None else False,
         video_muted=current.video_muted if current is not None else False,
         known=current is not None,
@@ -580,3 +582,35 @@ def may_take_still(
             member=of.key,
         )
     return incident_id
+
+
+# ---------------------------------------------------------------------- a participant's cap
+
+
+def sending_cap(c: Consultation, p: Participant | None) -> int:
+    """What a participant may send (kbit/s): their own cap, never above the consultation's."""
+    if p is None or p.bitrate_kbps is None:
+        return c.bitrate_kbps
+    return min(p.bitrate_kbps, c.bitrate_kbps)
+
+
+def cap(
+    c: Consultation, current: Participant, kbps: int | None, by: Who, at: datetime
+) -> tuple[Participant, ParticipantChanged]:
+    """The host caps what one participant sends (a vehicle on a weak link); None lifts it."""
+    require_open(c)
+    require_host(c, by, "cap")
+    if kbps is not None:
+        check_bitrate(kbps)
+    if current.state is ParticipantState.REMOVED:
+        raise Conflict(
+            f"{current.key} was removed from consultation {c.id}",
+            code="consultation.participant_removed",
+            consultation_id=c.id,
+            member=current.key,
+        )
+    p = replace(current, bitrate_kbps=kbps)
+    return p, ParticipantChanged(
+        "capped", c.id, p.member, p.state, at, by.member.key,
+        {"bitrate_kbps": sending_cap(c, p)},
+    )

@@ -22,6 +22,7 @@ from command.api.incidents import READERS
 from command.api.schemas.consultations import (
     AttachmentList,
     AttachmentOut,
+    CapIn,
     ConsultationIn,
     ConsultationList,
     ConsultationOut,
@@ -95,6 +96,21 @@ async def mute(
     found = await c.consultations.mute(
         consultation_id, _member(kind, name), Media(body.media), body.muted, who
     )
+    return ConsultationOut.of(found)
+
+
+@router.post("/consultations/{consultation_id}/participants/{kind}/{name}/bitrate")
+async def cap(
+    consultation_id: int,
+    kind: Literal["user", "unit"],
+    name: str,
+    body: CapIn,
+    who: Participant,
+    c: ContainerDep,
+) -> ConsultationOut:
+    """The host caps what one participant sends (a vehicle on a weak link), at once and on
+    every later join; ``kbps`` null lifts it. Never above the consultation's cap."""
+    found = await c.consultations.cap(consultation_id, _member(kind, name), body.kbps, who)
     return ConsultationOut.of(found)
 
 

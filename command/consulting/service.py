@@ -255,6 +255,18 @@ class Consultations:
             await self._record(work, c, event, f"consultation {c.id}: {member.key} {media} {verb}")
         return await self._details(c, current)
 
+    async def cap(
+        self, consultation_id: int, member: Member, kbps: int | None, principal: Principal
+    ) -> Details:
+        async with self.work.begin(principal.actor) as work:
+            c, current, by = await self._loaded(work, consultation_id, principal)
+            p, event = sessions.cap(c, self._participant(c, current, member), kbps, by, work.now)
+            await store.put_participant(work.conn, p)
+            current[p.key] = p
+            what = "lifted" if kbps is None else f"{sessions.sending_cap(c, p)} kbit/s"
+            await self._record(work, c, event, f"consultation {c.id}: {member.key} capped: {what}")
+        return await self._details(c, current)
+
     async def end(self, consultation_id: int, principal: Principal) -> Details:
         """Ended by its host or a supervisor: everyone still in has left."""
         async with self.work.begin(principal.actor) as work:

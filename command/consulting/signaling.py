@@ -361,6 +361,11 @@ class Channel:
             self._send("ended", reason="consultation.ended")
             self.end(ENDED, "consultation.ended")
             await self._rooms.end(self.room)
+        elif kind == "participant_capped" and member == self.member:
+            kbps = int(data.get("bitrate_kbps") or self.admission.bitrate_kbps)
+            if self._legs.publisher is not None:
+                await self._legs.publisher.configure(bitrate=kbps * 1000)
+            self._send("capped", bitrate_kbps=kbps)
         elif kind == "participant_removed" and member == self.member:
             self.end(REMOVED, "consultation.removed")
         elif kind == "participant_muted" and member == self.member:

@@ -133,6 +133,7 @@ async def put_participant(conn: AsyncConnection, p: Participant) -> None:
         "audio_muted": p.audio_muted,
         "video_muted": p.video_muted,
         "joins": p.joins,
+        "bitrate_kbps": p.bitrate_kbps,
     }
     statement = insert(participants).values(
         consultation_id=p.consultation_id, kind=p.member.kind.value, name=p.member.name, **values
@@ -259,4 +260,5 @@ def _participant(r: Row[Any]) -> Participant:
         audio_muted=r.audio_muted,
         video_muted=r.video_muted,
         joins=r.joins,
+        bitrate_kbps=r.bitrate_kbps,
     )

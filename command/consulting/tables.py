@@ -57,6 +57,7 @@ participants = sa.Table(
     sa.Column("audio_muted", sa.Boolean, nullable=False, server_default="false"),
     sa.Column("video_muted", sa.Boolean, nullable=False, server_default="false"),
     sa.Column("joins", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("bitrate_kbps", sa.Integer),
     sa.CheckConstraint("kind IN ('user', 'unit')", name="consultation_participants_kind"),
     sa.CheckConstraint("role IN ('host', 'member')", name="consultation_participants_role"),
     sa.CheckConstraint(

@@ -27,7 +27,9 @@ class RoomOptions:
     description: str = ""
     publishers: int = 6
     bitrate: int = 512_000  # bits/s, the cap Janus sends publishers via REMB
-    bitrate_cap: bool = True  # publishers may not raise it
+    # False: a publisher's own ``configure`` bitrate applies (only our server sends those, and
+    # never above the room's: a vehicle on a weak link is capped lower).
+    bitrate_cap: bool = False
     record: bool = False
     rec_dir: str | None = None
     audiolevel_event: bool = True

@@ -44,6 +44,11 @@ class RecordingIn(Strict):
     on: bool
 
 
+class CapIn(Strict):
+    #: kbit/s; null lifts the cap (the consultation's applies)
+    kbps: int | None = Field(ge=MIN_BITRATE_KBPS, le=MAX_BITRATE_KBPS)
+
+
 class QualityOut(Model):
     loss: float
     rtt_ms: float
@@ -88,6 +93,8 @@ class ParticipantOut(Model):
     left_reason: str
     audio_muted: bool
     video_muted: bool
+    #: the host's cap of what this participant sends (kbit/s); null: the consultation's
+    bitrate_kbps: int | None
     #: what the media plane last said (none: nothing reported yet, or not in the room)
     live: LiveOut | None
 
@@ -107,6 +114,7 @@ class ParticipantOut(Model):
             left_reason=p.left_reason,
             audio_muted=p.audio_muted,
             video_muted=p.video_muted,
+            bitrate_kbps=p.bitrate_kbps,
             live=None if live is None else LiveOut.of(live),
         )
 

@@ -204,6 +204,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/consultations/{consultation_id}/participants/{kind}/{name}/bitrate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cap
+         * @description The host caps what one participant sends (a vehicle on a weak link), at once and on
+         *     every later join; ``kbps`` null lifts it. Never above the consultation's cap.
+         */
+        post: operations["cap_api_v1_consultations__consultation_id__participants__kind___name__bitrate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/consultations/{consultation_id}/participants/{kind}/{name}/mute": {
         parameters: {
             query?: never;
@@ -2383,6 +2404,11 @@ export interface components {
             /** Street */
             street: string | null;
         };
+        /** CapIn */
+        CapIn: {
+            /** Kbps */
+            kbps: number | null;
+        };
         /** ChangeOut */
         ChangeOut: {
             /** After */
@@ -3491,6 +3517,8 @@ export interface components {
         ParticipantOut: {
             /** Audio Muted */
             audio_muted: boolean;
+            /** Bitrate Kbps */
+            bitrate_kbps: number | null;
             /**
              * Invited At
              * Format: date-time
@@ -5705,6 +5733,115 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["InviteIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsultationOut"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description not allowed (role, command level, own unit or seat) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description no such thing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description the request body did not arrive in time; nothing changed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description the state does not allow it, or someone changed it first */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description the request body is larger than the route takes; nothing changed */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description input that cannot be used; nothing changed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description too many attempts: try again after Retry-After seconds; nothing changed */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description a part is down (database, Asterisk); nothing changed */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    cap_api_v1_consultations__consultation_id__participants__kind___name__bitrate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                consultation_id: number;
+                kind: "user" | "unit";
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CapIn"];
             };
         };
         responses: {

@@ -279,3 +279,22 @@ def test_a_still_is_taken_by_someone_in_of_someone_in() -> None:
     with pytest.raises(Forbidden) as outside:
         s.may_take_still(c, ps, EXPERT, VEHICLE.member)
     assert _code(outside) == "consultation.not_in"
+
+
+def test_the_host_caps_one_participant_never_above_the_consultation() -> None:
+    c, ps = _invited(VEHICLE)
+    vehicle = ps[VEHICLE.member.key]
+    with pytest.raises(Forbidden) as refused:
+        s.cap(c, vehicle, 300, EXPERT, T0)
+    assert _code(refused) == "consultation.host_only"
+    with pytest.raises(InvalidInput) as low:
+        s.cap(c, vehicle, 10, HOST, T0)
+    assert _code(low) == "consultation.bitrate_range"
+    capped, event = s.cap(c, vehicle, 300, HOST, T0)
+    assert (capped.bitrate_kbps, event.kind, event.detail) == (300, "capped", {"bitrate_kbps": 300})
+    assert s.admission(c, {**ps, capped.key: capped}, (), VEHICLE).bitrate_kbps == 300
+    # Above the consultation's cap: the consultation's applies.
+    high, event = s.cap(c, vehicle, 5000, HOST, T0)
+    assert (s.sending_cap(c, high), event.detail) == (1500, {"bitrate_kbps": 1500})
+    lifted, event = s.cap(c, capped, None, HOST, T0)
+    assert (lifted.bitrate_kbps, event.detail) == (None, {"bitrate_kbps": 1500})
