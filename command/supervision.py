@@ -68,7 +68,8 @@ def assess(state: Mapping[str, Any], me: int, alive: Callable[[int], bool]) -> P
     )
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this machine (one of another user's does too)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -90,7 +91,7 @@ def check_for(state_file: Path | None) -> Callable[[], Awaitable[PartHealth]]:
             )
         try:
             state = json.loads(await asyncio.to_thread(state_file.read_text))
-            return assess(state, os.getpid(), _alive)
+            return assess(state, os.getpid(), alive)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             return _part(
                 "degraded",

@@ -458,12 +458,8 @@ def remove(
     )
 
 
-def mute(
-    c: Consultation, current: Participant, media: Media, muted: bool, by: Who, at: datetime
-) -> tuple[Participant, ParticipantChanged]:
-    """The host mutes (or lets speak again) a participant's audio or video."""
-    require_open(c)
-    require_host(c, by, "mute")
+def _require_not_removed(c: Consultation, current: Participant) -> None:
+    """A removed participant's media is nobody's to change until they are invited again."""
     if current.state is ParticipantState.REMOVED:
         raise Conflict(
             f"{current.key} was removed from consultation {c.id}",
@@ -471,6 +467,15 @@ def mute(
             consultation_id=c.id,
             member=current.key,
         )
+
+
+def mute(
+    c: Consultation, current: Participant, media: Media, muted: bool, by: Who, at: datetime
+) -> tuple[Participant, ParticipantChanged]:
+    """The host mutes (or lets speak again) a participant's audio or video."""
+    require_open(c)
+    require_host(c, by, "mute")
+    _require_not_removed(c, current)
     if media is Media.AUDIO:
         p = replace(current, audio_muted=muted)
     else:
@@ -602,13 +607,7 @@ def cap(
     require_host(c, by, "cap")
     if kbps is not None:
         check_bitrate(kbps)
-    if current.state is ParticipantState.REMOVED:
-        raise Conflict(
-            f"{current.key} was removed from consultation {c.id}",
-            code="consultation.participant_removed",
-            consultation_id=c.id,
-            member=current.key,
-        )
+    _require_not_removed(c, current)
     p = replace(current, bitrate_kbps=kbps)
     return p, ParticipantChanged(
         "capped", c.id, p.member, p.state, at, by.member.key,

@@ -27,6 +27,7 @@ from command.auth.service import Principal
 from command.consulting.media import MediaRooms
 from command.consulting.service import Consultations
 from command.consulting.views import Attachment, AttachmentMeta, Details
+from command.supervision import alive
 from video import recording_names
 from video.errors import Conflict, VideoError
 from video.sessions import Consultation, Member
@@ -175,7 +176,7 @@ class Recordings:
 def _claim(folder: Path) -> Path | None:
     """The folder renamed as this process's; None: another live process has it."""
     name, _, owner = folder.name.partition(CLAIMED)
-    if owner and owner != str(os.getpid()) and (not owner.isdigit() or _alive(int(owner))):
+    if owner and owner != str(os.getpid()) and (not owner.isdigit() or alive(int(owner))):
         return None
     claimed = folder.with_name(f"{name}{CLAIMED}{os.getpid()}")
     try:
@@ -183,14 +184,4 @@ def _claim(folder: Path) -> Path | None:
     except FileNotFoundError:
         return None  # claimed by another process just now
     return claimed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
