@@ -252,6 +252,11 @@ class JanusSubscriberLeg(_Leg):
         super().__init__(session, handle, f"sub-{handle.id}")
         self._offer = subscription.offer.sdp if subscription.offer else ""
         self._streams = subscription.streams
+        # Feeds asked for (or dropped) in an update Janus queued behind a renegotiation under
+        # way: counted as subscribed (or not) until its ``updated`` event says what it did, so
+        # that a second update does not ask for the same feed twice (Janus would send it twice).
+        self._queued_add: set[int] = set()
+        self._queued_remove: set[int] = set()
 
     @property
     def offer(self) -> str:
@@ -259,8 +264,8 @@ class JanusSubscriberLeg(_Leg):
 
     @property
     def feeds(self) -> tuple[int, ...]:
-        return tuple(sorted({s.feed_id for s in self._streams
-                             if s.active and s.feed_id is not None}))
+        carried = {s.feed_id for s in self._streams if s.active and s.feed_id is not None}
+        return tuple(sorted((carried | self._queued_add) - self._queued_remove))
 
     @property
     def streams(self) -> tuple[SubscribedMedia, ...]:
@@ -277,7 +282,10 @@ class JanusSubscriberLeg(_Leg):
     async def update(self, *, add: Sequence[int] = (), remove: Sequence[int] = ()) -> str | None:
         subscription = await vr.update(self._handle, add=list(add), remove=list(remove))
         if subscription.streams:
-            self._streams = subscription.streams
+            self._carries(subscription.streams)
+        elif subscription.offer is None:  # queued: comes as an ``updated`` event
+            self._queued_add = (self._queued_add | set(add)) - set(remove)
+            self._queued_remove = (self._queued_remove | set(remove)) - set(add)
         if subscription.offer is None:
             return None
         self._offer = subscription.offer.sdp
@@ -288,10 +296,16 @@ class JanusSubscriberLeg(_Leg):
         if event.kind == "event" and event.data.get("videoroom") == "updated" and event.jsep:
             streams = event.data.get("streams")
             if streams is not None:
-                self._streams = tuple(vr.SubscribedStream.of(s) for s in streams)
+                self._carries(tuple(vr.SubscribedStream.of(s) for s in streams))
             self._offer = event.jsep.sdp
             return Renegotiate(self._id, self._offer, self.feeds)
         return super()._plugin_event(event)
+
+    def _carries(self, streams: tuple[vr.SubscribedStream, ...]) -> None:
+        """What Janus says the subscription now carries: the queued changes are done."""
+        self._streams = streams
+        self._queued_add.clear()
+        self._queued_remove.clear()
 
     async def close(self) -> None:
         if not self._closed:
