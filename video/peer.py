@@ -187,8 +187,10 @@ class Peer:
         for item in (await self._sender.getStats()).values():
             if isinstance(item, RTCOutboundRtpStreamStats) and item.kind == "video":
                 bytes_sent += item.bytesSent
-            elif isinstance(item, RTCRemoteInboundRtpStreamStats) and item.kind == "video":
-                loss, rtt = float(item.fractionLost), float(item.roundTripTime)
+            # aiortc leaves the round trip None until a receiver report has timed one.
+            elif (isinstance(item, RTCRemoteInboundRtpStreamStats) and item.kind == "video"
+                  and item.roundTripTime is not None):
+                loss, rtt = float(item.fractionLost or 0.0), float(item.roundTripTime)
         now = time.monotonic()
         last, self._last_sent = self._last_sent, (bytes_sent, now)
         if last is None or rtt is None or now <= last[1]:
