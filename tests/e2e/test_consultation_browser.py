@@ -76,7 +76,9 @@ async def test_a_leader_joins_from_the_page_and_sees_the_vehicle(
             await expect(video).to_have_count(1, timeout=30_000)
             handle = await video.element_handle()
             seen = await page.wait_for_function(
-                f"(v) => {{ const p = ({PIXEL})(v); return p && p[3] > 0 ? p : null; }}",
+                # A frame painted: the element knows its size a moment before (black then).
+                f"(v) => {{ const p = ({PIXEL})(v); "
+                "return p && p[3] > 0 && p[0] + p[1] + p[2] > 0 ? p : null; }",
                 arg=handle, timeout=30_000,
             )
             r, g, bl, width, height = await seen.json_value()
