@@ -45,7 +45,11 @@ ReaderOf = Annotated[Principal, Depends(incident_reader(*READERS))]
 
 
 def _member(kind: Literal["user", "unit"], name: str) -> Member:
+    """The participant a route's path names (``.../participants/{kind}/{name}/...``)."""
     return Member(MemberKind(kind), name)
+
+
+Named = Annotated[Member, Depends(_member)]
 
 
 @router.post("/consultations", status_code=201)
@@ -87,14 +91,13 @@ async def invite(
 @router.post("/consultations/{consultation_id}/participants/{kind}/{name}/mute")
 async def mute(
     consultation_id: int,
-    kind: Literal["user", "unit"],
-    name: str,
+    member: Named,
     body: MuteIn,
     who: Participant,
     c: ContainerDep,
 ) -> ConsultationOut:
     found = await c.consultations.mute(
-        consultation_id, _member(kind, name), Media(body.media), body.muted, who
+        consultation_id, member, Media(body.media), body.muted, who
     )
     return ConsultationOut.of(found)
 
@@ -102,27 +105,25 @@ async def mute(
 @router.post("/consultations/{consultation_id}/participants/{kind}/{name}/bitrate")
 async def cap(
     consultation_id: int,
-    kind: Literal["user", "unit"],
-    name: str,
+    member: Named,
     body: CapIn,
     who: Participant,
     c: ContainerDep,
 ) -> ConsultationOut:
     """The host caps what one participant sends (a vehicle on a weak link), at once and on
     every later join; ``kbps`` null lifts it. Never above the consultation's cap."""
-    found = await c.consultations.cap(consultation_id, _member(kind, name), body.kbps, who)
+    found = await c.consultations.cap(consultation_id, member, body.kbps, who)
     return ConsultationOut.of(found)
 
 
 @router.post("/consultations/{consultation_id}/participants/{kind}/{name}/remove")
 async def remove(
     consultation_id: int,
-    kind: Literal["user", "unit"],
-    name: str,
+    member: Named,
     who: Participant,
     c: ContainerDep,
 ) -> ConsultationOut:
-    found = await c.consultations.remove(consultation_id, _member(kind, name), who)
+    found = await c.consultations.remove(consultation_id, member, who)
     return ConsultationOut.of(found)
 
 
@@ -149,13 +150,12 @@ async def recording(
              status_code=201)
 async def still(
     consultation_id: int,
-    kind: Literal["user", "unit"],
-    name: str,
+    member: Named,
     who: Participant,
     c: ContainerDep,
 ) -> AttachmentOut:
     """A still picture of the participant's video, attached to the incident (JPEG)."""
-    found = await c.recordings.still(consultation_id, _member(kind, name), who)
+    found = await c.recordings.still(consultation_id, member, who)
     return AttachmentOut.of(found)
 
 

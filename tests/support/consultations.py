@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.support import builders
 from tests.support.live import LiveApp
 from video.media.pattern import identify
-from video.peer import Peer, Received
+from video.peer import Frame, Peer, Received
 
 
 @dataclass(frozen=True)
@@ -107,13 +107,21 @@ def _moving_on(counters: list[int], frames: int = 5) -> bool:
     return len(last) == frames and all(a < b for a, b in itertools.pairwise(last))
 
 
+async def told(peer: Peer, kind: str, *, within: float = 10.0, **fields: object) -> Frame:
+    """The next event frame of this ``kind`` (with these ``fields``) that ``peer`` is sent."""
+    try:
+        async with asyncio.timeout(within):
+            while True:
+                frame = await peer.events.get()
+                if frame.get("type") == kind and all(
+                    frame.get(k) == v for k, v in fields.items()
+                ):
+                    return frame
+    except TimeoutError:
+        raise AssertionError(f"{peer.member} was not sent {kind} {fields} in {within} s") from None
+
+
 async def told_left(peer: Peer, member: str, *, within: float) -> float:
-    deadline = time.monotonic() + within
-    while True:
-        left = deadline - time.monotonic()
-        assert left > 0, f"{peer.member} was not told that {member} left"
-        frame = await asyncio.wait_for(peer.events.get(), left)
-        if frame.get("type") == "participant" and frame.get("member") == member and (
-            frame.get("state") == "left"
-        ):
-            return time.monotonic()
+    """When ``peer`` was told that ``member`` left."""
+    await told(peer, "participant", within=within, member=member, state="left")
+    return time.monotonic()

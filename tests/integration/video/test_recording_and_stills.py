@@ -12,6 +12,9 @@ import io
 import json
 import os
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +60,33 @@ async def _vehicle(app: LiveApp, token: str, cid: int) -> Peer:
     return peer
 
 
+@dataclass(frozen=True)
+class _OnAir:
+    host: Seat
+    lead: Seat
+    cid: int
+    incident_id: int
+    present: Peer  # the host, in the consultation
+
+
+@asynccontextmanager
+async def _vehicle_on_air(app: LiveApp, engine: AsyncEngine, *,
+                          watching: bool) -> AsyncIterator[_OnAir]:
+    """The scene with CMD1 sending and the host in (``watching``: seeing CMD1's picture);
+    both leave at the end."""
+    host, lead, unit, cid, incident_id = await _scene(app, engine)
+    vehicle = await _vehicle(app, unit, cid)
+    present = await Peer.join(app.ws_url, host.token, cid)
+    try:
+        if watching:
+            await present.subscribe("all")
+            await sees(present, {"unit:CMD1": INDEX})
+        yield _OnAir(host, lead, cid, incident_id, present)
+    finally:
+        await present.leave()
+        await vehicle.leave()
+
+
 async def _attachments(app: LiveApp, seat: Seat, incident_id: int, count: int,
                        within: float = 60.0) -> list[dict[str, Any]]:
     """The incident's attachments once there are ``count`` of them."""
@@ -98,25 +128,18 @@ def _colour_of(frame: VideoFrame) -> int:
 async def test_a_recording_plays_back_for_as_long_as_it_ran_and_is_attached(
     app: LiveApp, map_engine: AsyncEngine
 ) -> None:
-    host, _, unit, cid, incident_id = await _scene(app, map_engine)
-    vehicle = await _vehicle(app, unit, cid)
-    watcher = await Peer.join(app.ws_url, host.token, cid)
-    try:
-        await watcher.subscribe("all")
-        await sees(watcher, {"unit:CMD1": INDEX})
+    async with _vehicle_on_air(app, map_engine, watching=True) as on:
+        host, cid, incident_id = on.host, on.cid, on.incident_id
         r = await _record(app, host, cid, True)
         assert r.status_code == 200, r.text
         started = time.monotonic()
         assert r.json()["consultation"]["recording_since"] is not None
         # About four seconds of the vehicle's video reach the host while it records.
-        await sees(watcher, {"unit:CMD1": INDEX}, frames=40)
+        await sees(on.present, {"unit:CMD1": INDEX}, frames=40)
         r = await _record(app, host, cid, False)
         ran = time.monotonic() - started
         assert r.status_code == 200, r.text
         assert r.json()["consultation"]["recording_since"] is None
-    finally:
-        await watcher.leave()
-        await vehicle.leave()
 
     [found] = await _attachments(app, host, incident_id, 1)
     assert (found["kind"], found["media_type"], found["member"], found["consultation_id"]) == (
@@ -146,10 +169,8 @@ async def test_a_recording_plays_back_for_as_long_as_it_ran_and_is_attached(
 async def test_a_still_of_the_vehicle_is_attached_as_a_jpeg_of_its_picture(
     app: LiveApp, map_engine: AsyncEngine
 ) -> None:
-    host, lead, unit, cid, incident_id = await _scene(app, map_engine)
-    vehicle = await _vehicle(app, unit, cid)
-    present = await Peer.join(app.ws_url, host.token, cid)
-    try:
+    async with _vehicle_on_air(app, map_engine, watching=False) as on:
+        host, lead, cid, incident_id = on.host, on.lead, on.cid, on.incident_id
         url = f"/api/v1/consultations/{cid}/participants/unit/CMD1/still"
         # The leader is invited but not in: no stills for them.
         r = await app.http.post(url, headers=lead.headers)
@@ -174,9 +195,6 @@ async def test_a_still_of_the_vehicle_is_attached_as_a_jpeg_of_its_picture(
         r = await app.http.post(f"/api/v1/consultations/{cid}/participants/user/lead1/still",
                                 headers=host.headers)
         assert (r.status_code, r.json()["code"]) == (409, "consultation.participant_not_in")
-    finally:
-        await present.leave()
-        await vehicle.leave()
     assert [a["kind"] for a in await _attachments(app, host, incident_id, 1)] == ["still"]
 
 
@@ -212,21 +230,14 @@ async def test_who_may_not_record_and_what_cannot_be_recorded_change_nothing(
 async def test_a_recording_left_by_a_process_that_died_is_attached_at_the_next_start(
     app: LiveApp, map_engine: AsyncEngine
 ) -> None:
-    host, _, unit, cid, incident_id = await _scene(app, map_engine)
-    vehicle = await _vehicle(app, unit, cid)
-    watcher = await Peer.join(app.ws_url, host.token, cid)
     recordings = app.container.recordings
-    try:
-        await watcher.subscribe("all")
-        await sees(watcher, {"unit:CMD1": INDEX})
+    async with _vehicle_on_air(app, map_engine, watching=True) as on:
+        host, cid, incident_id = on.host, on.cid, on.incident_id
         assert (await _record(app, host, cid, True)).status_code == 200
-        await sees(watcher, {"unit:CMD1": INDEX}, frames=20)
+        await sees(on.present, {"unit:CMD1": INDEX}, frames=20)
         # The process dies as it stops: its conversion never runs (here: held back).
         recordings.convert_finished = lambda: None  # type: ignore[method-assign]
         assert (await _record(app, host, cid, False)).status_code == 200
-    finally:
-        await watcher.leave()
-        await vehicle.leave()
     finished = Path(app.container.settings.janus_recordings_dir or "") / "finished"
     [left] = list(finished.iterdir())
     assert json.loads((left / "recording.json").read_text())["consultation_id"] == cid
