@@ -15,11 +15,11 @@ from av import VideoFrame
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support import dispatch_builders as b
-from tests.support.consultations import Seat, consultation, seats, sees
+from tests.support.consultations import Seat, consultation, seats, sees, told
 from tests.support.live import LiveApp
 from video.media.pattern import PatternTrack
 from video.media.tone import ToneTrack
-from video.peer import Frame, Peer
+from video.peer import Peer
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -41,13 +41,6 @@ async def _frames(track: MediaStreamTrack, count: int, within: float) -> None:
             await track.recv()
 
 
-async def _told(peer: Peer, kind: str, within: float = 10.0) -> Frame:
-    async with asyncio.timeout(within):
-        while (frame := await peer.events.get()).get("type") != kind:
-            pass
-    return frame
-
-
 async def test_muted_video_stops_while_the_sound_goes_on_and_comes_back(
     app: LiveApp, map_engine: AsyncEngine
 ) -> None:
@@ -65,8 +58,8 @@ async def test_muted_video_stops_while_the_sound_goes_on_and_comes_back(
 
         r = await app.http.post(url, headers=lead.headers, json={"media": "video", "muted": True})
         assert r.status_code == 200, r.text
-        told = await _told(sender, "muted")
-        assert (told["media"], told["muted"]) == ("video", True)
+        frame = await told(sender, "muted")
+        assert (frame["media"], frame["muted"]) == ("video", True)
         took = await _quiet(video, gap=2.0, within=10.0)
         print(f"\nno video of disp1 {took:.2f} s after the mute")
         await _frames(sound, 25, within=5.0)  # half a second of Opus goes on arriving
@@ -80,8 +73,9 @@ async def test_muted_video_stops_while_the_sound_goes_on_and_comes_back(
 
 
 class _Noise(VideoStreamTrack):
-    """320x240 of blocky noise at 15 fps: the more bits the encoder may spend, the more it
-    sends."""
+    """320x240 of fine noise at 15 fps: the more bits the encoder may spend, the more it
+    sends, and at its coarsest it needs little (blocky noise would need ~500 kbit/s even
+    then: one changed macroblock costs bits at any quality)."""
 
     kind = "video"
 
@@ -92,9 +86,9 @@ class _Noise(VideoStreamTrack):
     async def recv(self) -> VideoFrame:
         pts, time_base = await self.next_timestamp()
         await asyncio.sleep(1 / 15 - 1 / 30)  # next_timestamp paces at 30 fps
-        # Blocks of 8x8 pixels changing every frame: compressible, but only by spending less.
-        blocks = self._random.integers(0, 256, (30, 40, 3), dtype=np.uint8)
-        pixels = np.ascontiguousarray(blocks.repeat(8, axis=0).repeat(8, axis=1))
+        # Grey with noise in every pixel, new every frame: detail only a finer quality keeps.
+        noise = self._random.integers(96, 160, (240, 320, 3), dtype=np.uint8)
+        pixels = np.ascontiguousarray(noise)
         frame = VideoFrame.from_ndarray(pixels, format="rgb24")
         frame.pts, frame.time_base = pts, time_base
         return frame
@@ -135,7 +129,7 @@ async def test_the_host_caps_one_vehicle_below_the_room_and_lifts_it(
     watcher = await Peer.join(app.ws_url, lead.token, cid)
     url = f"/api/v1/consultations/{cid}/participants/unit/CMD1/bitrate"
     try:
-        # Blocky noise: the encoder spends much of what the room allows (aiortc's VP8 encoder
+        # Fine noise: the encoder spends much of what the room allows (aiortc's VP8 encoder
         # never goes below 250 kbit/s, so the cap tried is above that).
         await vehicle.publish([_Noise()])
         await watcher.subscribe("all")
@@ -151,8 +145,8 @@ async def test_the_host_caps_one_vehicle_below_the_room_and_lifts_it(
         assert r.status_code == 200, r.text
         [capped] = [p for p in r.json()["participants"] if p["member"] == "unit:CMD1"]
         assert capped["bitrate_kbps"] == 300
-        told = await _told(vehicle, "capped")
-        assert told["bitrate_kbps"] == 300
+        frame = await told(vehicle, "capped")
+        assert frame["bitrate_kbps"] == 300
         # Janus's next REMB says so within seconds; the encoder lands near it (VP8 overshoots).
         under = await _settled_kbps(app, lead, cid, vehicle, "unit:CMD1", 300 * 1.5, 20)
         print(f"\nCMD1 sent {[round(k) for k in free]} kbit/s; capped to 300: "
@@ -164,7 +158,7 @@ async def test_the_host_caps_one_vehicle_below_the_room_and_lifts_it(
         r = await app.http.post(url, headers=lead.headers, json={"kbps": None})
         [lifted] = [p for p in r.json()["participants"] if p["member"] == "unit:CMD1"]
         assert lifted["bitrate_kbps"] is None
-        assert (await _told(vehicle, "capped"))["bitrate_kbps"] == 1500  # the room's
+        assert (await told(vehicle, "capped"))["bitrate_kbps"] == 1500  # the room's
     finally:
         await watcher.leave()
         await vehicle.leave()
