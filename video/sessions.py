@@ -194,6 +194,9 @@ class Admission:
     #: the participant was already in (a rejoin after a dropped connection)
     rejoin: bool
     via_role: str | None = None
+    #: which of the participant's joins this connection is (its ``joins`` once in): a later
+    #: join, in any process, replaces this connection
+    join: int = 0
 
 
 # ---------------------------------------------------------------------- checks
@@ -411,14 +414,16 @@ def join(
         p.state,
         at,
         p.key,
-        {"again": again, "role": p.role.value, "via_role": p.via_role},
+        {"again": again, "role": p.role.value, "via_role": p.via_role, "join": p.joins},
     )
 
 
 def leave(
-    c: Consultation, current: Participant, reason: str, at: datetime
+    c: Consultation, current: Participant, reason: str, at: datetime, *, join: int | None = None
 ) -> tuple[Participant, ParticipantChanged]:
-    """The participant out of the room (hung up, connection lost, ...): it may join again."""
+    """The participant out of the room (hung up, connection lost, ...): it may join again.
+    ``join``: the connection that ended (``Admission.join``); the end of one that a later
+    join replaced is not a leaving."""
     if current.state is not ParticipantState.JOINED:
         raise Conflict(
             f"{current.key} is {current.state} in consultation {c.id}, not joined",
@@ -426,6 +431,14 @@ def leave(
             consultation_id=c.id,
             member=current.key,
             state=current.state.value,
+        )
+    if join is not None and join != current.joins:
+        raise Conflict(
+            f"{current.key} connected again to consultation {c.id}; its connection {join} "
+            "was replaced",
+            code="consultation.connected_elsewhere",
+            consultation_id=c.id,
+            member=current.key,
         )
     why = reason.strip()[:REASON_MAX]
     p = replace(current, state=ParticipantState.LEFT, left_at=at, left_reason=why)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -340,21 +340,24 @@ class Consultations:
                 await self._record(
                     work, c, event, f"consultation {c.id}: {p.key} joined", source=source
                 )
-                return admitted
+                return replace(admitted, join=p.joins)
         except (NotFound, Forbidden, VideoForbidden, VideoConflict) as refused:
             await self._audit_refusal(principal, consultation_id, source, refused)
             raise
 
     async def left(
-        self, consultation_id: int, principal: Principal, reason: str, source: str
+        self, consultation_id: int, principal: Principal, reason: str, source: str, *,
+        join: int | None = None,
     ) -> Participant:
-        """The participant's media connection is gone (hung up, lost): it may join again."""
+        """The participant's media connection is gone (hung up, lost): it may join again.
+        ``join``: which connection (``Admission.join``); a replaced one is refused
+        (``consultation.connected_elsewhere``) and changes nothing."""
         async with self.work.begin(principal.actor) as work:
             c = await store.get(work.conn, consultation_id, lock=True)
             who = await self.who(work.conn, principal)
             current = await store.participants_of(work.conn, c.id, lock=True)
             p, event = sessions.leave(
-                c, self._participant(c, current, who.member), reason, work.now
+                c, self._participant(c, current, who.member), reason, work.now, join=join
             )
             await store.put_participant(work.conn, p)
             await self._record(

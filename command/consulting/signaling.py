@@ -164,7 +164,8 @@ class Channel:
             self._left = True
             try:
                 await self._service.left(
-                    self.admission.consultation_id, self._principal, reason, self._source
+                    self.admission.consultation_id, self._principal, reason, self._source,
+                    join=self.admission.join,
                 )
             except VideoError as exc:
                 log.info("%s's leaving not recorded: %s", self.member, exc)
@@ -368,6 +369,10 @@ class Channel:
             self._send("capped", bitrate_kbps=kbps)
         elif kind == "participant_removed" and member == self.member:
             self.end(REMOVED, "consultation.removed")
+        elif kind == "participant_joined" and member == self.member:
+            # Connected again, here or in another process: this connection is the old one.
+            if int(data.get("join") or 0) > self.admission.join:
+                self.end(REPLACED, "consultation.connected_elsewhere")
         elif kind == "participant_muted" and member == self.member:
             media, muted = str(data.get("media")), bool(data.get("muted"))
             if self._legs.publisher is not None:

@@ -147,9 +147,13 @@ async def test_a_consultation_from_invitation_to_end(app: LiveApp, map_engine: A
         created["room"],
         False,
     )
-    await consulting.joined(cid, unit, "10.0.0.5")
+    first = await consulting.joined(cid, unit, "10.0.0.5")
     again = await consulting.joined(cid, unit, "10.0.0.9")  # its old connection not gone yet
-    assert again.rejoin
+    assert (again.rejoin, first.join, again.join) == (True, 1, 2)
+    # The old connection's end, noticed late (here or in another process), changes nothing.
+    with pytest.raises(Conflict) as replaced:
+        await consulting.left(cid, unit, "lost", "10.0.0.5", join=first.join)
+    assert replaced.value.code == "consultation.connected_elsewhere"
     await consulting.left(cid, unit, "network change", "10.0.0.9")
     await consulting.joined(cid, unit, "10.0.0.7")
 

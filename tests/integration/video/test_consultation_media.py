@@ -2,19 +2,24 @@
 running app, their media goes through a real Janus, and each checks what it receives by
 decoding the others' test patterns (who sent it, and that the frame counter moves on).
 
-Two participants, then four; a leader who joins late; one who vanishes without a goodbye; an
-uninvited user refused; malformed SDP answered with an error frame and nothing broken."""
+Two participants, then four; a leader who joins late; one who vanishes without a goodbye; one
+who connects again through another `cad serve` process, its old connection closed (4409) and
+not taken for a leaving; an uninvited user refused; malformed SDP answered with an error frame
+and nothing broken."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ops.tcp_relay import LinkCut
 from tests.support.consultations import Seat, consultation, seats, sees, told_left
-from tests.support.live import LiveApp
+from tests.support.janus import JanusServer
+from tests.support.live import LiveApp, serve
 from video.media.pattern import PatternTrack
 from video.media.tone import ToneTrack
 from video.peer import Peer, PeerClosed, PeerError
@@ -49,6 +54,36 @@ async def test_two_participants_each_receive_the_others_video(
     finally:
         for peer in peers:
             await peer.leave()
+
+
+async def test_one_who_connects_again_through_another_process_replaces_its_connection(
+    app: LiveApp, map_engine: AsyncEngine, map_url: str, janus: JanusServer, tmp_path: Path
+) -> None:
+    lead, disp = await seats(app, map_engine, 2)
+    cid = await consultation(app, lead, [disp.name])
+    host = await _join_and_send(app, cid, lead, 0)
+    old = await _join_and_send(app, cid, disp, 1)
+    async with serve(map_url, attachment_dir=tmp_path / "b", janus_url=janus.url,
+                     janus_api_secret=janus.api_secret()) as other:
+        new: Peer | None = None
+        try:
+            await host.subscribe("all")
+            await sees(host, {"user:disp1": 1})
+            # The dispatcher's console moved to process B (a reload behind a balancer): the
+            # connection on process A is closed with 4409 and is not a leaving.
+            new = await Peer.join(other.ws_url, disp.token, cid)
+            closed = await asyncio.wait_for(old.closed, 10.0)
+            assert (closed.code, closed.reason) == (4409, "consultation.connected_elsewhere")
+            await new.publish([PatternTrack(2, fps=10), ToneTrack(2)])
+            await sees(host, {"user:disp1": 2})
+            r = await app.http.get(f"/api/v1/consultations/{cid}", headers=lead.headers)
+            [moved] = [p for p in r.json()["participants"] if p["member"] == "user:disp1"]
+            assert moved["state"] == "joined"
+        finally:
+            if new is not None:
+                await new.leave()
+            await old.close()
+            await host.leave()
 
 
 async def test_four_participants_a_late_leader_and_one_who_vanishes(

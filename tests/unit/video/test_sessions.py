@@ -111,9 +111,13 @@ def test_an_invited_unit_joins_and_rejoins_after_a_network_change_without_a_new_
     again = s.admission(c, ps, (), VEHICLE)
     assert again.rejoin
     p, event = s.join(c, again, p, T0 + timedelta(seconds=5))
-    assert (p.joins, event.detail["again"]) == (2, True)
+    assert (p.joins, event.detail["again"], event.detail["join"]) == (2, True, 2)
+    # The old connection's end, noticed now, is not a leaving: the second join replaced it.
+    with pytest.raises(Conflict) as e:
+        s.leave(c, p, "lost", T0 + timedelta(seconds=6), join=1)
+    assert _code(e) == "consultation.connected_elsewhere"
     # After leaving it may come back too.
-    p, left = s.leave(c, p, "network lost", T0 + timedelta(seconds=9))
+    p, left = s.leave(c, p, "network lost", T0 + timedelta(seconds=9), join=2)
     assert (p.state, left.detail["reason"]) == (ParticipantState.LEFT, "network lost")
     ps[p.key] = p
     p, _ = s.join(c, s.admission(c, ps, (), VEHICLE), p, T0 + timedelta(seconds=12))
