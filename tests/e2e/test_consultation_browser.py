@@ -1,11 +1,14 @@
 """A video consultation in a real headless Chromium (Debian's, with its fake camera): a leader
 signs in to the consoles, joins from the page, and receives a command vehicle's video from
-``video.agent`` through a real Janus; the page's own camera reaches another participant."""
+``video.agent`` through a real Janus; the page's own camera reaches another participant. The
+host, from the page, records, caps the vehicle's bitrate, stops its video, removes it and ends
+the consultation, in English and in Chinese (screenshots under build/screenshots/)."""
 
 from __future__ import annotations
 
 import asyncio
 import re
+from pathlib import Path
 
 import pytest
 from av import VideoFrame
@@ -26,6 +29,7 @@ from video.peer import Peer
 pytestmark = pytest.mark.timeout(180)
 __all__ = ["app", "janus"]  # the fixtures of a real Janus and the app on it
 INDEX = 5  # the vehicle's test pattern: its colour is PALETTE[5]
+SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 
 # The colour of a pixel of the background of the video the page shows.
 PIXEL = """(video) => {
@@ -131,3 +135,72 @@ async def _video_of(peer: Peer, member: str) -> VideoFrame:
             frame = await got.track.recv()
             assert isinstance(frame, VideoFrame)
             return frame
+
+
+async def _participant(app: LiveApp, host: Seat, cid: int, member: str) -> dict[str, object]:
+    r = await app.http.get(f"/api/v1/consultations/{cid}", headers=host.headers)
+    [found] = [p for p in r.json()["participants"] if p["member"] == member]
+    return dict(found)
+
+
+async def test_the_host_records_caps_stops_the_video_of_and_removes_a_vehicle_from_the_page(
+    app: LiveApp, map_engine: AsyncEngine
+) -> None:
+    host = Seat("disp1", await builders.signed_in(app.http, map_engine, "disp1", "dispatcher"))
+    await b.add_unit(map_engine, "CMD1", "command_vehicle")
+    unit_token = (await b.terminal(map_engine, "CMD1"))["Authorization"].removeprefix("Bearer ")
+    r = await app.http.post("/api/v1/incidents", headers=host.headers, json={
+        "type": "fire", "lon": 9.52, "lat": 47.14, "summary": "warehouse fire"})
+    assert r.status_code == 201, r.text
+    cid = await consultation(app, host, [], units=["CMD1"], incident_id=r.json()["incident"]["id"])
+    stop = asyncio.Event()
+    vehicle = asyncio.create_task(agent.run(
+        app.ws_url, unit_token, cid, lambda: [PatternTrack(INDEX), ToneTrack(INDEX)],
+        stop=stop, stats_every_s=1.0,
+    ))
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        async with chromium(media=True) as browser:
+            page = await browser.new_page(viewport={"width": 1280, "height": 900})
+            problems = watch(page)
+            await page.goto(f"{app.base_url}/app/")
+            await page.click("#lang")  # English
+            await page.fill("input[name=username]", "disp1")
+            await page.fill("input[name=password]", builders.PASSWORD)
+            await page.fill("input[name=totp]", await builders.totp_code(map_engine, "disp1"))
+            await page.click("#sign-in button[type=submit]")
+            await page.click(f"#consultations [data-consultation='{cid}'] .join")
+            await expect(page.locator("#call")).to_have_attribute("data-state", "joined")
+            row = page.locator("#people tr[data-member='unit:CMD1']")
+            await expect(row.locator("td").nth(2)).to_have_text("sound + video", timeout=30_000)
+            await expect(page.locator("video[data-member='unit:CMD1']")).to_have_count(1)
+
+            await page.click("#record")
+            await expect(page.locator("#recording")).to_be_visible()
+            async with page.expect_response(lambda r: r.url.endswith("/bitrate")) as capped:
+                await row.locator("select.cap").select_option("300")
+            assert (await capped.value).status == 200
+            await expect(row.locator("select.cap")).to_have_value("300")
+            assert (await _participant(app, host, cid, "unit:CMD1"))["bitrate_kbps"] == 300
+            await row.locator("button.mute-video").click()
+            await expect(row.locator("button.mute-video")).to_have_attribute("aria-pressed", "true")
+            assert (await _participant(app, host, cid, "unit:CMD1"))["video_muted"] is True
+            panel = page.locator("#consultations")
+            await panel.screenshot(path=str(SHOTS / "consultation-host.en.png"))
+            await page.click("#lang")  # 中文
+            await expect(row.locator("button.mute-video")).to_have_text("允许视频")
+            await expect(page.locator("#stop-recording")).to_have_text("停止录制")
+            await panel.screenshot(path=str(SHOTS / "consultation-host.zh-CN.png"))
+
+            await page.click("#stop-recording")
+            await expect(page.locator("#notice")).to_be_visible()
+            await row.locator("button.remove").click()
+            await expect(row).to_have_attribute("data-state", "removed", timeout=10_000)
+            outcome = await asyncio.wait_for(vehicle, 30)
+            assert outcome.reason == "consultation.removed"
+            await page.click("#end")
+            await expect(page.locator("#call")).to_have_attribute("data-state", "ended")
+            assert problems == []
+    finally:
+        stop.set()
+        await asyncio.wait_for(vehicle, 30)
