@@ -170,9 +170,14 @@ class Peer:
         self.feed = int(ack["feed"])
         return self.feed
 
-    async def subscribe(self, feeds: Sequence[int] | str = "all") -> list[int]:
-        ack = await self.request("subscribe", feeds=feeds if isinstance(feeds, str) else
-                                 list(feeds))
+    async def subscribe(self, feeds: Sequence[int] | str = "all", *,
+                        layer: str | None = None) -> list[int]:
+        """Receive these participants (or ``"all"``); ``layer``: the highest simulcast layer
+        wanted (``low``, ``medium``, ``high``)."""
+        fields: dict[str, Any] = {"feeds": feeds if isinstance(feeds, str) else list(feeds)}
+        if layer is not None:
+            fields["layer"] = layer
+        ack = await self.request("subscribe", **fields)
         return list(ack.get("feeds") or [])
 
     async def stats(self, loss: float, rtt_ms: float, bitrate_kbps: float) -> None:

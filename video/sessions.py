@@ -439,6 +439,7 @@ def leave(
             code="consultation.connected_elsewhere",
             consultation_id=c.id,
             member=current.key,
+            join=join,
         )
     why = reason.strip()[:REASON_MAX]
     p = replace(current, state=ParticipantState.LEFT, left_at=at, left_reason=why)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from video.errors import InvalidInput
+from video.layers import HIGH, LAYERS
 from video.media_plane import Candidate
 
 VERSION = 1
@@ -58,6 +59,8 @@ class SubscribeMsg:
 
     id: str
     feeds: tuple[int, ...] | None
+    #: the highest simulcast layer wanted (``video.layers``: 0 low .. 2 high)
+    layer: int = HIGH
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,17 @@ class LeaveMsg:
 
 
 Message = PublishMsg | UnpublishMsg | SubscribeMsg | AnswerMsg | CandidateMsg | StatsMsg | LeaveMsg
+
+
+def _layer(value: object) -> int:
+    if not isinstance(value, str) or value not in LAYERS:
+        raise FrameError(
+            f"layer must be one of {', '.join(LAYERS)}",
+            code="video.layer_unknown",
+            field="layer",
+            allowed=list(LAYERS),
+        )
+    return LAYERS.index(value)
 
 
 def _wrong(field: str, wanted: str, value: object) -> FrameError:
@@ -251,7 +265,8 @@ def _parse(raw: str | bytes) -> Message:
     if kind == "unpublish":
         return UnpublishMsg(id=ident)
     if kind == "subscribe":
-        return SubscribeMsg(id=ident, feeds=_feeds(obj.get("feeds", "all")))
+        return SubscribeMsg(id=ident, feeds=_feeds(obj.get("feeds", "all")),
+                            layer=_layer(obj.get("layer", LAYERS[HIGH])))
     if kind == "answer":
         return AnswerMsg(id=ident, sdp=_sdp(obj))
     if kind == "candidate":

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,7 @@ from command.consulting.service import Consultations
 from command.events import Event
 from video import signaling as sig
 from video.errors import Conflict, NotFound, VideoError
+from video.layers import HIGH, LAYERS, LayerChoice
 from video.live import MediaReport, MediaState, Quality
 from video.media_plane import (
     FeedPublished,
@@ -36,6 +38,7 @@ from video.media_plane import (
     Renegotiate,
     Room,
     RoomClosed,
+    SlowLink,
     SubscriberLeg,
     Talking,
     WebrtcUp,
@@ -50,6 +53,8 @@ REPLACED = 4409
 ENDED = 4410
 TRY_AGAIN_LATER = 1013
 SESSION_ENDED = "session ended"
+#: how often a viewer stepped down for a slow link is looked at for stepping up again
+LAYER_TICK_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,8 @@ class Channel:
         self._subscribing = asyncio.Lock()
         self._unwatch: Callable[[], None] | None = None
         self._left = False
+        #: the simulcast layer this participant receives (``video.layers``)
+        self._layer = LayerChoice()
 
     # -- opening and closing ------------------------------------------------------------------
 
@@ -147,6 +154,8 @@ class Channel:
                    ice_servers=ice_servers)
         # No wait since the details were read: no change of the live board is missed.
         self._unwatch = self._service.live.watch(self._live_change)
+        self._tasks.append(asyncio.create_task(self._recovering(),
+                                               name=f"signaling {self.member} layer"))
 
     async def close(self, reason: str) -> None:
         """Close both legs, stop watching; the participant left (``reason``) unless it was
@@ -218,7 +227,10 @@ class Channel:
                     missing = min(unknown)
                     raise NotFound(f"no feed {missing} in the room", code="video.no_such_feed",
                                    feed=missing)
-                return {"feeds": list(await self._resubscribe())}
+                feeds = list(await self._resubscribe())
+                if self._layer.choose(msg.layer) is not None:
+                    await self._apply_layer("chosen")
+                return {"feeds": feeds, "layer": LAYERS[self._layer.current]}
             case sig.AnswerMsg():
                 if self._legs.subscriber is None:
                     raise Conflict("there is no offer to answer", code="video.no_offer")
@@ -261,7 +273,29 @@ class Channel:
         """Bring the subscriber leg to the feeds wanted: made, updated, or closed; a new
         offer goes out when the SFU has one."""
         async with self._subscribing:
-            return await self._resubscribed()
+            feeds = await self._resubscribed()
+        if self._layer.current != HIGH:  # new streams start at the SFU's highest layer
+            await self._apply_layer(None)
+        return feeds
+
+    async def _apply_layer(self, why: str | None) -> None:
+        """Ask the SFU for the layer chosen; ``why`` it changed (told to the participant),
+        None when it did not (new streams of the subscription get it too)."""
+        leg = self._legs.subscriber
+        if leg is not None:
+            await leg.prefer(self._layer.current)
+        if why is not None:
+            self._send("layer", layer=LAYERS[self._layer.current], reason=why)
+
+    async def _recovering(self) -> None:
+        """A viewer stepped down for a slow link steps up again after a quiet spell."""
+        while True:
+            await asyncio.sleep(LAYER_TICK_S)
+            if self._layer.tick(time.monotonic()) is not None:
+                try:
+                    await self._apply_layer("recovered")
+                except VideoError as exc:
+                    log.info("%s's layer not raised: %s", self.member, exc)
 
     async def _resubscribed(self) -> tuple[int, ...]:
         legs = self._legs
@@ -323,6 +357,12 @@ class Channel:
                 self._send("candidate", leg=which, candidate=_candidate_json(event))
             case Renegotiate():
                 self._offer(event.offer)
+                if self._layer.current != HIGH:
+                    await self._apply_layer(None)
+            case SlowLink() if legs.subscriber is not None and event.leg == legs.subscriber.id:
+                # The viewer asks again for many packets: a lower layer for it, at once.
+                if self._layer.slow(time.monotonic()) is not None:
+                    await self._apply_layer("slow_link")
             case WebrtcUp() if legs.publisher is not None and event.leg == legs.publisher.id:
                 audio, video = legs.sending
                 self._report(MediaReport(sending_audio=audio, sending_video=video))

@@ -2,12 +2,15 @@
 signs in to the consoles, joins from the page, and receives a command vehicle's video from
 ``video.agent`` through a real Janus; the page's own camera reaches another participant. The
 host, from the page, records, caps the vehicle's bitrate, stops its video, removes it and ends
-the consultation, in English and in Chinese (screenshots under build/screenshots/)."""
+the consultation, in English and in Chinese (screenshots under build/screenshots/). A viewer
+gets the simulcast layer of the page's camera that it asks for, and a lower one when the media
+server finds its link slow."""
 
 from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,12 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.support import builders
 from tests.support import dispatch_builders as b
 from tests.support.browser import chromium, watch
-from tests.support.consultations import Seat, consultation
+from tests.support.consultations import Seat, consultation, told
 from tests.support.janus import app, janus
 from tests.support.live import LiveApp
 from video import agent
 from video.media.pattern import PALETTE, PatternTrack, nearest_colour
 from video.media.tone import ToneTrack
+from video.media_plane import SlowLink
 from video.peer import Peer
 
 pytestmark = pytest.mark.timeout(180)
@@ -204,3 +208,59 @@ async def test_the_host_records_caps_stops_the_video_of_and_removes_a_vehicle_fr
     finally:
         stop.set()
         await asyncio.wait_for(vehicle, 30)
+
+
+async def _width_of(peer: Peer, member: str, wanted: Callable[[int], bool],
+                    within: float = 20.0) -> int:
+    """The width of ``member``'s video at ``peer`` once ``wanted`` holds for it."""
+    got = None
+    async with asyncio.timeout(within):
+        while True:
+            got = peer.latest.get((member, "video"))
+            if got is not None:
+                frame = await got.track.recv()
+                assert isinstance(frame, VideoFrame)
+                if wanted(frame.width):
+                    return frame.width
+            else:
+                await asyncio.sleep(0.1)  # the condition above, polled
+
+
+async def test_a_viewer_gets_the_simulcast_layer_it_asks_for_of_the_pages_camera(
+    app: LiveApp, map_engine: AsyncEngine
+) -> None:
+    host = Seat("disp1", await builders.signed_in(app.http, map_engine, "disp1", "dispatcher"))
+    await builders.user(map_engine, "lead1", "leader")
+    cid = await consultation(app, host, ["lead1"])
+    async with chromium(media=True) as browser:
+        page = await browser.new_page()
+        problems = watch(page)
+        await page.goto(f"{app.base_url}/app/")
+        await page.click("#lang")
+        await page.fill("input[name=username]", "lead1")
+        await page.fill("input[name=password]", builders.PASSWORD)
+        await page.fill("input[name=totp]", await builders.totp_code(map_engine, "lead1"))
+        await page.click("#sign-in button[type=submit]")
+        await page.click(f"#consultations [data-consultation='{cid}'] .join")
+        await expect(page.locator("#call")).to_have_attribute("data-state", "joined")
+        peer = await Peer.join(app.ws_url, host.token, cid)
+        try:
+            # The page's camera is 640 px wide; its lower layers are at most half that.
+            await peer.subscribe("all", layer="low")
+            low = await _width_of(peer, "user:lead1", lambda w: 0 < w <= 320)
+            await peer.subscribe("all", layer="high")
+            high = await _width_of(peer, "user:lead1", lambda w: w > low)
+            print(f"\nthe page's camera: {low} px wide at the low layer, {high} at the high")
+            assert high == 640
+            # The media server reports the link to this viewer slow: one layer down, and it
+            # is told. (The report is handed to its channel as Janus would send it.)
+            channel = app.container.signaling_channels.of(cid, "user:disp1")
+            assert channel is not None
+            assert channel._legs.subscriber is not None
+            await channel._leg_event(SlowLink(channel._legs.subscriber.id, True, "video", 40))
+            layer = await told(peer, "layer", reason="slow_link")
+            assert (layer["layer"], layer["reason"]) == ("medium", "slow_link")
+            await _width_of(peer, "user:lead1", lambda w: 0 < w <= 320)
+        finally:
+            await peer.leave()
+        assert problems == []

@@ -291,6 +291,12 @@ class JanusSubscriberLeg(_Leg):
         self._offer = subscription.offer.sdp
         return self._offer
 
+    async def prefer(self, layer: int) -> None:
+        streams = {s.mid: layer for s in self._streams
+                   if s.active and s.feed_id is not None and s.type == "video"}
+        if streams:
+            await vr.configure_subscriber(self._handle, streams)
+
     def _plugin_event(self, event: JanusEvent) -> MediaEvent | None:
         # Janus renegotiates by itself when a feed of the subscription goes away
         if event.kind == "event" and event.data.get("videoroom") == "updated" and event.jsep:

@@ -258,6 +258,14 @@ async def start(handle: JanusHandle, answer: Jsep) -> None:
     _expect(await handle.message({"request": "start"}, answer), "event", "start", "started")
 
 
+async def configure_subscriber(handle: JanusHandle, substreams: dict[str, int]) -> None:
+    """Which simulcast substream each of a subscription's video streams forwards (by mid);
+    a stream whose publisher sends no simulcast is unaffected."""
+    body: Json = {"request": "configure",
+                  "streams": [{"mid": mid, "substream": n} for mid, n in substreams.items()]}
+    _expect(await handle.message(body), "event", "configure", "configured")
+
+
 async def update(handle: JanusHandle, *, add: list[int], remove: list[int]) -> Subscription:
     """Change which feeds a subscription carries: Janus's new offer (None: nothing changed, or
     the renegotiation is queued behind one under way and comes as an ``updated`` event)."""

@@ -41,6 +41,9 @@ def test_each_client_frame_parses_to_its_message() -> None:
     assert signaling.parse(raw("unpublish")) == UnpublishMsg(id="f1")
     assert signaling.parse(raw("subscribe")) == SubscribeMsg(id="f1", feeds=None)
     assert signaling.parse(raw("subscribe", feeds=[3, 5, 3])) == SubscribeMsg(id="f1", feeds=(3, 5))
+    assert signaling.parse(raw("subscribe", layer="low")) == SubscribeMsg(
+        id="f1", feeds=None, layer=0
+    )
     assert signaling.parse(raw("answer", sdp=SDP)) == AnswerMsg(id="f1", sdp=SDP)
     line = "candidate:1 1 UDP 2122252543 127.0.0.1 40000 typ host"
     assert signaling.parse(
@@ -73,6 +76,8 @@ def test_each_client_frame_parses_to_its_message() -> None:
         (raw("publish", sdp=SDP, audio="yes"), "video.frame_invalid", "audio"),
         (raw("answer", sdp="v=0" + "x" * signaling.MAX_SDP), "video.field_too_long", "sdp"),
         (raw("subscribe", feeds=[]), "video.frame_invalid", "feeds"),
+        (raw("subscribe", layer="ultra"), "video.layer_unknown", "layer"),
+        (raw("subscribe", layer=2), "video.layer_unknown", "layer"),
         (raw("subscribe", feeds=[1, "two"]), "video.frame_invalid", "feeds.1"),
         (raw("subscribe", feeds=[1, True]), "video.frame_invalid", "feeds.1"),
         (raw("subscribe", feeds=list(range(1, 40))), "video.field_too_long", "feeds"),
