@@ -9,6 +9,7 @@ everything in place and only prints the accounts.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -39,14 +40,16 @@ DEMO_PASSWORD = "demo-pass-112"  # noqa: S105 (printed for the demo)
 FIELD_UNIT_TYPE = "engine"
 
 
-async def seed_demo(engine: AsyncEngine, settings: Settings) -> None:
+async def seed_demo(engine: AsyncEngine, settings: Settings) -> str:
+    """Region, fleet, accounts and plans in place (printed); the field unit's account."""
     await _region(engine, settings)
     async with engine.begin() as conn:
         summary = await seed_region(conn, settings.region, datetime.now(UTC))
     if not summary.skipped:
         print(describe([summary]))
-    await _users(engine, settings)
+    field_unit = await _users(engine, settings)
     await _plans(engine, settings)
+    return field_unit
 
 
 async def _plans(engine: AsyncEngine, settings: Settings) -> None:
@@ -55,7 +58,7 @@ async def _plans(engine: AsyncEngine, settings: Settings) -> None:
         print(f"contingency plans: {imported} demo plans imported and approved")
 
 
-async def _users(engine: AsyncEngine, settings: Settings) -> None:
+async def _users(engine: AsyncEngine, settings: Settings) -> str:
     with_factor = (
         parse_roles(settings.totp_required_roles)
         if settings.totp_required_roles.strip()
@@ -89,6 +92,39 @@ async def _users(engine: AsyncEngine, settings: Settings) -> None:
         if username in secrets:
             note = f"  one-time codes (TOTP) from secret {secrets[username]}"
         print(f"  {username:<12} {role:<12}{note}".rstrip())
+    return unit.id
+
+
+#: the screens of the consoles, by the demo account that opens each (the screen follows the
+#: role of whoever signs in at the one address)
+SCREENS = (
+    ("call-taker desk / 接警台", "calltaker", "the screen pop of each call; the incident form"),
+    ("dispatcher map / 调度地图", "dispatcher", "incidents and live vehicles; the command line"),
+    ("field terminal / 移动终端", None, "a vehicle's assignment, route and status buttons"),
+    ("leader board / 领导看板", "leader", "the big screen; join the video consultation"),
+    ("supervisor / 班长", "supervisor", "the call-taker desk and the dispatcher map together"),
+)
+
+
+def screens_guide(base_url: str, field_unit: str) -> list[str]:
+    """What ``cad demo`` prints once it serves: where each screen is, who opens it, and how to
+    follow a call from the pop to the vehicle's arrival."""
+    lines = [f"the consoles: {base_url}/app/  (sign in; the screen follows the account's role)"]
+    for screen, account, what in SCREENS:
+        lines.append(f"  {_padded(screen, 28)} {account or field_unit:<12} {what}")
+    lines += [
+        f"API documentation: {base_url}/docs",
+        "to follow a call: sign in as calltaker and take the incident from the screen pop; as",
+        "dispatcher (another browser window) open it and assign the recommended unit; the",
+        f"vehicle acknowledges, drives there and arrives by itself (its terminal: {field_unit}).",
+    ]
+    return lines
+
+
+def _padded(text: str, width: int) -> str:
+    """``text`` padded to ``width`` columns of a terminal (a CJK character takes two)."""
+    columns = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(0, width - columns)
 
 
 async def _region(engine: AsyncEngine, settings: Settings) -> None:

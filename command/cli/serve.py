@@ -20,7 +20,7 @@ from command.calltaking.demo_switch import start_demo_simulator
 from command.cli import supervised
 from command.cli.common import engine_for, ensure_embedded_running, migrate_and_grant
 from command.db import cluster_for
-from command.demo import seed_demo
+from command.demo import screens_guide, seed_demo
 from command.errors import Unavailable
 from command.settings import Settings
 from ops import migrate
@@ -170,7 +170,7 @@ def demo_cmd(args: argparse.Namespace, settings: Settings) -> int:
         async with engine_for(settings, admin=True) as admin:
             await migrate_and_grant(settings, admin)
         async with engine_for(settings) as engine:
-            await seed_demo(engine, settings)
+            field_unit = await seed_demo(engine, settings)
             fleet = await demo_vehicles.prepare(
                 engine,
                 settings.region,
@@ -213,6 +213,8 @@ def demo_cmd(args: argparse.Namespace, settings: Settings) -> int:
             f"simulated fleet: {len(fleet)} vehicles report every {policy.every_s:g} s over "
             f"{ws_url}/api/v1/units/ws"
         )
+        base = f"http://{_local(settings.host)}:{settings.port}"
+        print("\n" + "\n".join(screens_guide(base, field_unit)))
         print(f"\nserving on http://{settings.host}:{settings.port}  (Ctrl-C stops)\n", flush=True)
         try:
             await _serve(served, fleet_drives)

@@ -121,6 +121,11 @@ def test_demo_serves_health_and_stops(var_dir: Path) -> None:
     logged = [line for line in output.splitlines() if "password for all" not in line]
     KNOWN.output("cad demo", "\n".join(logged))
     assert "dispatcher" in output
+    # The guide: the one address of the screens, and an account for each, a unit's included.
+    assert f"the consoles: http://127.0.0.1:{port}/app/" in output
+    terminal = re.search(r"field terminal / \S+\s+(\S+)", output)
+    assert terminal is not None, output[-3000:]
+    assert re.search(rf"^  {re.escape(terminal[1])}\s+field_unit", output, re.MULTILINE)
     assert proc.returncode == 0, output
     # The demo stopped the database it started.
     assert not (var_dir / "pg" / "data" / "postmaster.pid").exists(), output[-3000:]
