@@ -16,7 +16,8 @@ is to every console; no validation, storage, coalescing or pacing). For both, in
 - with ``--stall K``: the same phase with K more consoles that stop reading, and how much the
   live consoles' p99 rose;
 - ingest alone (ours): no consoles, every unit sending as soon as its last position is
-  answered, for the sustained accepted positions per second.
+  answered (at most ``--ingest-hz`` a second each, under the terminal rate limit of 20), for
+  the sustained accepted positions per second.
 """
 
 from __future__ import annotations
@@ -211,6 +212,10 @@ class Plan:
     warmup: float
     ingest_seconds: float
     sample: int
+    #: the most positions a second each unit sends in the ingest phase
+    ingest_hz: float = 19.0
+    #: the bare server compresses its frames (websockets' default; cad serve does not)
+    bare_compression: bool = True
 
 
 async def _steady(
@@ -274,7 +279,7 @@ async def _ingest(
     warm = min(plan.warmup, 3.0)
     tally.window.start = start + warm
     tally.window.end = tally.window.start + plan.ingest_seconds
-    driving = asyncio.create_task(fleet.flood(tally.window.end, per_unit_hz=15.0))
+    driving = asyncio.create_task(fleet.flood(tally.window.end, per_unit_hz=plan.ingest_hz))
     await asyncio.sleep(warm)
     meter.start()
     await asyncio.sleep(plan.ingest_seconds)
@@ -351,7 +356,8 @@ async def run_benchmark(settings: Settings, plan: Plan, rate_hz: float) -> Resul
             answers=False,
             greeting=0,
         )
-        bare_argv = [sys.executable, "-m", "command.bench.avl_baseline", "--port", str(bare_port)]
+        bare_argv = [sys.executable, "-m", "command.bench.avl_baseline", "--port", str(bare_port),
+                     *(["--no-compression"] if not plan.bare_compression else [])]
         async with server_process(
             bare_argv, dict(os.environ), port_ready(bare_port), logs / "bare.log"
         ) as proc:
@@ -391,6 +397,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--ingest", type=float, default=15.0, help="seconds of ingest alone (0: none)"
     )
     bench.add_argument(
+        "--ingest-hz", type=float, default=19.0,
+        help="positions a second each unit sends at most in the ingest phase, each after the "
+        "last one's ack (the terminal's rate limit is 20)",
+    )
+    bench.add_argument(
+        "--bare-no-compression", action="store_true",
+        help="the bare server without per-message compression too (websockets' default is on)",
+    )
+    bench.add_argument(
         "--rate-hz", type=float, default=0.0,
         help="CAD_TRACKING_RATE_HZ (0: each console as fast as its socket takes batches)",
     )
@@ -426,6 +441,7 @@ def bench_cmd(args: argparse.Namespace, settings: Settings) -> int:
     _range("--stall", args.stall, 0, 500)
     _range("--ingest", args.ingest, 0, 600)
     _range("--rate-hz", args.rate_hz, 0, 50)
+    _range("--ingest-hz", args.ingest_hz, 0.1, 20)
     _range("--sample", args.sample, 1, 1_000)
     ensure_embedded_running(settings)
     drop_on_sigterm()
@@ -438,6 +454,8 @@ def bench_cmd(args: argparse.Namespace, settings: Settings) -> int:
         warmup=min(10.0, max(3.0, args.interval)),
         ingest_seconds=args.ingest,
         sample=args.sample,
+        ingest_hz=args.ingest_hz,
+        bare_compression=not args.bare_no_compression,
     )
     before = load_average()
     result = asyncio.run(run_benchmark(settings, plan, args.rate_hz))

@@ -19,7 +19,7 @@ import signal
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 
 
-async def _run(host: str, port: int) -> None:
+async def _run(host: str, port: int, compress: bool) -> None:
     consoles: set[ServerConnection] = set()
 
     async def handler(ws: ServerConnection) -> None:
@@ -36,7 +36,9 @@ async def _run(host: str, port: int) -> None:
     stop = asyncio.get_running_loop().create_future()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set_result, None)
-    async with serve(handler, host, port):
+    # websockets compresses each frame by default (permessage-deflate); cad serve does not
+    # (command.ws_protocol). ``--no-compression`` runs the bare server without it too.
+    async with serve(handler, host, port, compression="deflate" if compress else None):
         print("ready", flush=True)
         await stop
 
@@ -45,9 +47,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--no-compression", action="store_true",
+                        help="decline permessage-deflate (websockets offers it by default)")
     args = parser.parse_args()
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_run(args.host, args.port))
+        asyncio.run(_run(args.host, args.port, not args.no_compression))
 
 
 if __name__ == "__main__":

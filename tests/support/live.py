@@ -16,6 +16,7 @@ from command import bootstrap
 from command.app import create_app
 from command.bootstrap import Container
 from command.settings import Settings
+from command.ws_protocol import uvicorn_options
 from ops.pgcluster import free_port
 from tests.support.log_secrets import KNOWN
 
@@ -59,6 +60,7 @@ async def serve(database_url: str, **overrides: object) -> AsyncIterator[LiveApp
         # (log_secrets): no logging configuration of uvicorn's own.
         uvicorn.Config(
             app, host="127.0.0.1", port=port, log_level="debug", log_config=None, lifespan="on",
+            **uvicorn_options(),
             ws_ping_interval=settings.ws_ping_interval_s,
             ws_ping_timeout=settings.ws_ping_timeout_s,
         )
