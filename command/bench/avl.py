@@ -30,6 +30,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -42,7 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from command import tables
 from command.auth.passwords import new_token, token_digest
 from command.auth.service import create_device_token, create_user
-from command.bench.avl_load import Consoles, Fleet, Tally, Target, unit_id
+from command.bench.avl_load import ConsoleProcesses, Consoles, Fleet, Tally, Target, unit_id
 from command.bench.scratch import drop_on_sigterm, scratch_engine
 from command.bench.servers import http_ready, port_ready, server_process
 from command.bench.stats import Timing, load_average
@@ -97,10 +98,13 @@ class Result:
 class _Meter:
     """CPU and peak RSS of the processes of one phase, sampled every second."""
 
-    def __init__(self, server: psutil.Process, database: psutil.Process | None) -> None:
+    def __init__(self, server: psutil.Process, database: psutil.Process | None,
+                 helpers: Sequence[int] = ()) -> None:
         self.server = server
         self.database = database
         self.me = psutil.Process()
+        #: the load generator's other processes (consoles), counted with it
+        self.helpers = [psutil.Process(pid) for pid in helpers]
         self.peak_rss = 0
         self._task: asyncio.Task[None] | None = None
 
@@ -122,11 +126,17 @@ class _Meter:
         # Processes that ended meanwhile (database backends) are missed: a lower bound.
         return sum(s - before.get(pid, 0.0) for pid, s in after.items())
 
+    def _loadgen(self) -> dict[int, float]:
+        seconds = self._cpu(self.me)
+        for helper in self.helpers:
+            seconds |= self._cpu(helper)
+        return seconds
+
     def start(self) -> None:
         self._at = time.monotonic()
         self._server0 = self._cpu(self.server)
         self._db0 = self._cpu(self.database, tree=True)
-        self._me0 = self._cpu(self.me)
+        self._me0 = self._loadgen()
         self._task = asyncio.create_task(self._sample())
 
     async def _sample(self) -> None:
@@ -146,7 +156,7 @@ class _Meter:
             if self.database is None
             else self._spent(self._db0, self._cpu(self.database, tree=True)) / wall * 100
         )
-        me = self._spent(self._me0, self._cpu(self.me)) / wall * 100
+        me = self._spent(self._me0, self._loadgen()) / wall * 100
         with contextlib.suppress(psutil.Error):
             self.peak_rss = max(self.peak_rss, self.server.memory_info().rss)
         return server, self.peak_rss / 2**20, db, me
@@ -216,6 +226,8 @@ class Plan:
     ingest_hz: float = 19.0
     #: the bare server compresses its frames (websockets' default; cad serve does not)
     bare_compression: bool = True
+    #: processes the live consoles run in (1: the benchmark's own)
+    console_processes: int = 1
 
 
 async def _steady(
@@ -229,12 +241,18 @@ async def _steady(
     tally = Tally()
     fleet.tally = tally
     consoles = Consoles(fleet.target, tally, plan.sample)
-    await consoles.open(plan.consoles, stalled)
-    meter = _Meter(server_proc, database)
+    spread = ConsoleProcesses(fleet.target, plan.sample, plan.console_processes)
+    if plan.console_processes > 1:
+        await spread.open(plan.consoles)
+        await consoles.open(0, stalled)
+    else:
+        await consoles.open(plan.consoles, stalled)
+    meter = _Meter(server_proc, database, spread.pids)
     try:
         start = time.time()
         tally.window.start = start + plan.warmup
         tally.window.end = tally.window.start + plan.duration
+        spread.window(tally.window.start, tally.window.end)
         driving = asyncio.create_task(fleet.steady(plan.interval, tally.window.end + 0.5))
         await asyncio.sleep(plan.warmup)
         meter.start()
@@ -242,8 +260,10 @@ async def _steady(
         cpu, rss, db, me = meter.stop()
         await driving
         await asyncio.sleep(min(3.0, plan.interval))  # the last answers and deliveries
+        await spread.count_into(tally)
     finally:
         await consoles.close()
+        await spread.close()
     seconds = plan.duration
     base = tally.accepted if fleet.target.answers else tally.sent
     return Phase(
@@ -402,6 +422,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "last one's ack (the terminal's rate limit is 20)",
     )
     bench.add_argument(
+        "--console-processes", type=int, default=1,
+        help="processes the live consoles run in (1: this one), so that reading what they "
+        "receive is not one core's work",
+    )
+    bench.add_argument(
         "--bare-no-compression", action="store_true",
         help="the bare server without per-message compression too (websockets' default is on)",
     )
@@ -442,6 +467,7 @@ def bench_cmd(args: argparse.Namespace, settings: Settings) -> int:
     _range("--ingest", args.ingest, 0, 600)
     _range("--rate-hz", args.rate_hz, 0, 50)
     _range("--ingest-hz", args.ingest_hz, 0.1, 20)
+    _range("--console-processes", args.console_processes, 1, 16)
     _range("--sample", args.sample, 1, 1_000)
     ensure_embedded_running(settings)
     drop_on_sigterm()
@@ -456,6 +482,7 @@ def bench_cmd(args: argparse.Namespace, settings: Settings) -> int:
         sample=args.sample,
         ingest_hz=args.ingest_hz,
         bare_compression=not args.bare_no_compression,
+        console_processes=args.console_processes,
     )
     before = load_average()
     result = asyncio.run(run_benchmark(settings, plan, args.rate_hz))

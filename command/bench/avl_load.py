@@ -18,14 +18,19 @@ import asyncio
 import contextlib
 import json
 import logging
+import multiprocessing
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 import websockets
 from websockets.asyncio.client import ClientConnection
+
+from command.bench.workers import answer
 
 log = logging.getLogger(__name__)
 
@@ -286,3 +291,87 @@ class Consoles:
                     tally.delivered += 1
                     if int(data["key"][1:6]) % sample == 0:
                         tally.latencies_ms.append(now * 1000 - data["position"]["time"])
+
+
+# -- consoles in processes of their own --------------------------------------------------------
+
+
+def _console_process(conn: Connection, url: str, subscribe: str | None, count: int,
+                     sample: int) -> None:
+    """``count`` live consoles in a process of their own (spawned), counting inside the window
+    the benchmark sends, and answering ``report`` with what they counted."""
+    try:
+        asyncio.run(_console_worker(conn, url, subscribe, count, sample))
+    except Exception as exc:  # reported to the benchmark, which stops
+        conn.send({"failed": f"{type(exc).__name__}: {exc}"})
+
+
+async def _console_worker(conn: Connection, url: str, subscribe: str | None, count: int,
+                          sample: int) -> None:
+    tally = Tally()
+    target = Target("consoles", lambda _: "", url, subscribe, answers=False, greeting=0)
+    consoles = Consoles(target, tally, sample)
+    await consoles.open(count, 0)
+    try:
+        conn.send("ready")
+        tally.window.start, tally.window.end = await asyncio.to_thread(conn.recv)
+        order = await asyncio.to_thread(conn.recv)
+        assert order == "report", order
+        conn.send((tally.delivered, tally.latencies_ms, tally.fanout_ms))
+    finally:
+        await consoles.close()
+
+
+class ConsoleProcesses:
+    """Live consoles spread over ``processes`` processes, so that reading and parsing what
+    they receive (200,000 positions a second at 5,000 units) is not one core's work."""
+
+    def __init__(self, target: Target, sample: int, processes: int) -> None:
+        self.target = target
+        self.sample = sample
+        self.processes = processes
+        self._workers: list[tuple[Connection, BaseProcess]] = []
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for _, p in self._workers if p.pid is not None]
+
+    async def open(self, live: int) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        shares = [live // self.processes + (i < live % self.processes)
+                  for i in range(self.processes)]
+        for count in shares:
+            if count == 0:
+                continue
+            mine, theirs = ctx.Pipe()
+            worker = ctx.Process(
+                target=_console_process,
+                args=(theirs, self.target.console_url, self.target.subscribe, count,
+                      self.sample),
+                daemon=True,
+            )
+            worker.start()
+            self._workers.append((mine, worker))
+        for conn, started in self._workers:
+            await answer(conn, started, within=120)
+
+    def window(self, start: float, end: float) -> None:
+        for conn, _ in self._workers:
+            conn.send((start, end))
+
+    async def count_into(self, tally: Tally) -> None:
+        """What every process counted, added to ``tally``."""
+        for conn, _ in self._workers:
+            conn.send("report")
+        for conn, worker in self._workers:
+            delivered, latencies, fanout = await answer(conn, worker, within=60)
+            tally.delivered += delivered
+            tally.latencies_ms.extend(latencies)
+            tally.fanout_ms.extend(fanout)
+
+    async def close(self) -> None:
+        for _, worker in self._workers:
+            await asyncio.to_thread(worker.join, 30)
+            if worker.is_alive():
+                worker.kill()
+        self._workers.clear()

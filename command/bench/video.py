@@ -48,8 +48,9 @@ from command.auth.service import create_device_token, create_user
 from command.bench.scratch import drop_on_sigterm, scratch_engine
 from command.bench.servers import http_ready, port_ready, server_process
 from command.bench.stats import Timing, load_average, percentile
+from command.bench.workers import answer
 from command.cli.common import ensure_embedded_running
-from command.errors import InvalidInput, Unavailable
+from command.errors import InvalidInput
 from command.settings import Settings
 from dispatch import store as dispatch_store
 from dispatch.units import Unit, UnitStatus
@@ -296,7 +297,7 @@ async def _party(plan: Plan, side: Side, names: Sequence[str], media: psutil.Pro
             seat.start()
             seats.append((mine, seat))
         for conn, started in seats:
-            await _answer(conn, started, within=120)
+            await answer(conn, started, within=120)
         await asyncio.sleep(plan.warmup_s)
         before = await _counts(seats)
         cpu0, t0 = _cpu(media), time.monotonic()
@@ -324,25 +325,7 @@ async def _counts(seats: Sequence[tuple[Connection, BaseProcess]]
                   ) -> list[tuple[dict[str, int], float]]:
     for conn, _ in seats:
         conn.send("count")
-    return [await _answer(conn, process, within=30) for conn, process in seats]
-
-
-async def _answer(conn: Connection, process: BaseProcess, *, within: float) -> Any:
-    """A participant process's next message; its failure, death or silence raised here."""
-    deadline = time.monotonic() + within
-    while not conn.poll():
-        if not process.is_alive() and not conn.poll():
-            raise Unavailable("a participant of the benchmark died",
-                              code="bench.client_failed", reason="died")
-        if time.monotonic() > deadline:
-            raise Unavailable("a participant of the benchmark did not answer",
-                              code="bench.client_failed", reason="silent")
-        await asyncio.sleep(0.02)
-    message = conn.recv()
-    if isinstance(message, dict) and "failed" in message:
-        raise Unavailable(f"a participant of the benchmark failed: {message['failed']}",
-                          code="bench.client_failed", reason=str(message["failed"]))
-    return message
+    return [await answer(conn, process, within=30) for conn, process in seats]
 
 
 async def _phase(plan: Plan, side: Side, names: Sequence[str], media: psutil.Process) -> Phase:

@@ -25,6 +25,7 @@ async def test_small_benchmark_run(
         warmup=3,
         ingest_seconds=2,
         sample=1,
+        console_processes=2,  # the live consoles in two processes of their own
     )
     result = await run_benchmark(
         Settings(database_url=database_url, database_admin_url=database_admin_url),
