@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from av import VideoFrame
-from playwright.async_api import expect
+from playwright.async_api import Page, expect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support import builders
@@ -48,6 +48,19 @@ PIXEL = """(video) => {
 }"""
 
 
+async def _joined_from_the_page(page: Page, app: LiveApp, engine: AsyncEngine, username: str,
+                                cid: int) -> None:
+    """``username`` signs in to the consoles (in English) and joins consultation ``cid``."""
+    await page.goto(f"{app.base_url}/app/")
+    await page.click("#lang")  # English
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", builders.PASSWORD)
+    await page.fill("input[name=totp]", await builders.totp_code(engine, username))
+    await page.click("#sign-in button[type=submit]")
+    await page.click(f"#consultations [data-consultation='{cid}'] .join")
+    await expect(page.locator("#call")).to_have_attribute("data-state", "joined")
+
+
 async def test_a_leader_joins_from_the_page_and_sees_the_vehicle(
     app: LiveApp, map_engine: AsyncEngine
 ) -> None:
@@ -70,14 +83,7 @@ async def test_a_leader_joins_from_the_page_and_sees_the_vehicle(
         async with chromium(media=True) as browser:
             page = await browser.new_page()
             problems = watch(page)
-            await page.goto(f"{app.base_url}/app/")
-            await page.click("#lang")  # English
-            await page.fill("input[name=username]", "lead1")
-            await page.fill("input[name=password]", builders.PASSWORD)
-            await page.fill("input[name=totp]", await builders.totp_code(map_engine, "lead1"))
-            await page.click("#sign-in button[type=submit]")
-            await page.click(f"#consultations [data-consultation='{cid}'] .join")
-            await expect(page.locator("#call")).to_have_attribute("data-state", "joined")
+            await _joined_from_the_page(page, app, map_engine, "lead1", cid)
 
             # The vehicle's video plays on the page, in the vehicle's colour.
             video = page.locator("video[data-member='unit:CMD1']")
@@ -167,14 +173,7 @@ async def test_the_host_records_caps_stops_the_video_of_and_removes_a_vehicle_fr
         async with chromium(media=True) as browser:
             page = await browser.new_page(viewport={"width": 1280, "height": 900})
             problems = watch(page)
-            await page.goto(f"{app.base_url}/app/")
-            await page.click("#lang")  # English
-            await page.fill("input[name=username]", "disp1")
-            await page.fill("input[name=password]", builders.PASSWORD)
-            await page.fill("input[name=totp]", await builders.totp_code(map_engine, "disp1"))
-            await page.click("#sign-in button[type=submit]")
-            await page.click(f"#consultations [data-consultation='{cid}'] .join")
-            await expect(page.locator("#call")).to_have_attribute("data-state", "joined")
+            await _joined_from_the_page(page, app, map_engine, "disp1", cid)
             row = page.locator("#people tr[data-member='unit:CMD1']")
             await expect(row.locator("td").nth(2)).to_have_text("sound + video", timeout=30_000)
             await expect(page.locator("video[data-member='unit:CMD1']")).to_have_count(1)
@@ -235,14 +234,7 @@ async def test_a_viewer_gets_the_simulcast_layer_it_asks_for_of_the_pages_camera
     async with chromium(media=True) as browser:
         page = await browser.new_page()
         problems = watch(page)
-        await page.goto(f"{app.base_url}/app/")
-        await page.click("#lang")
-        await page.fill("input[name=username]", "lead1")
-        await page.fill("input[name=password]", builders.PASSWORD)
-        await page.fill("input[name=totp]", await builders.totp_code(map_engine, "lead1"))
-        await page.click("#sign-in button[type=submit]")
-        await page.click(f"#consultations [data-consultation='{cid}'] .join")
-        await expect(page.locator("#call")).to_have_attribute("data-state", "joined")
+        await _joined_from_the_page(page, app, map_engine, "lead1", cid)
         peer = await Peer.join(app.ws_url, host.token, cid)
         try:
             # The page's camera is 640 px wide; its lower layers are at most half that.
