@@ -360,6 +360,13 @@ async def test_the_leader_board_shows_the_picture_and_follows_it_live(
         await page.click("#sign-in button[type=submit]")
         await expect(page.locator("#open-count")).to_have_text("0")
         await expect(page.locator("#available-count")).to_have_text(str(available))
+        # Units available by type, the types named in the page's language (Chinese here).
+        kinds = {
+            u["unit_type_names"]["zh-CN"] for u in board["units"] if u["status"] == "available"
+        }
+        await expect(page.locator("#available-by-type li")).to_have_count(len(kinds))
+        for kind in kinds:
+            await expect(page.locator(f"#available-by-type li[data-key='{kind}']")).to_have_count(1)
         await expect(page.locator("#targets-chart canvas")).to_have_count(1)
         await expect(page.locator("#command")).to_have_count(0)  # leaders do not dispatch
 

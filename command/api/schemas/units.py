@@ -12,7 +12,7 @@ from command.api.schemas.common import Model, PointOut
 from command.api.schemas.incidents import AssignmentOut
 from command.dispatching.unit_status import Board
 from dispatch.timers import StatusAlert
-from dispatch.units import Unit
+from dispatch.units import UNIT_TYPES, Unit
 
 
 class StatusIn(BaseModel):
@@ -35,6 +35,10 @@ class UnitOut(Model):
     id: str
     callsign: str
     unit_type: str
+    unit_type_names: dict[str, str] = Field(
+        description="the unit type's name per language (zh-CN, en); empty for a type of "
+        "the region's own"
+    )
     station_id: str | None
     capabilities: list[str]
     crew: int
@@ -61,6 +65,7 @@ class UnitOut(Model):
             id=unit.id,
             callsign=unit.callsign,
             unit_type=unit.unit_type,
+            unit_type_names=dict(kind.names) if (kind := UNIT_TYPES.get(unit.unit_type)) else {},
             station_id=unit.station_id,
             capabilities=sorted(c.value for c in unit.capabilities),
             crew=unit.crew,

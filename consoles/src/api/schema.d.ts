@@ -4353,6 +4353,13 @@ export interface components {
             status_since: string;
             /** Unit Type */
             unit_type: string;
+            /**
+             * Unit Type Names
+             * @description the unit type's name per language (zh-CN, en); empty for a type of the region's own
+             */
+            unit_type_names: {
+                [key: string]: string;
+            };
             /** Version */
             version: number;
         };
