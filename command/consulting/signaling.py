@@ -129,6 +129,8 @@ class Channel:
         self._left = False
         #: the simulcast layer this participant receives (``video.layers``)
         self._layer = LayerChoice()
+        #: steps the layer up again after a slow link; runs only while it is below the ceiling
+        self._recovery: asyncio.Task[None] | None = None
 
     # -- opening and closing ------------------------------------------------------------------
 
@@ -154,8 +156,6 @@ class Channel:
                    ice_servers=ice_servers)
         # No wait since the details were read: no change of the live board is missed.
         self._unwatch = self._service.live.watch(self._live_change)
-        self._tasks.append(asyncio.create_task(self._recovering(),
-                                               name=f"signaling {self.member} layer"))
 
     async def close(self, reason: str) -> None:
         """Close both legs, stop watching; the participant left (``reason``) unless it was
@@ -274,13 +274,15 @@ class Channel:
         offer goes out when the SFU has one."""
         async with self._subscribing:
             feeds = await self._resubscribed()
-        if self._layer.current != HIGH:  # new streams start at the SFU's highest layer
-            await self._apply_layer(None)
+        await self._apply_layer(None)
         return feeds
 
     async def _apply_layer(self, why: str | None) -> None:
-        """Ask the SFU for the layer chosen; ``why`` it changed (told to the participant),
-        None when it did not (new streams of the subscription get it too)."""
+        """Ask the SFU for the layer chosen; ``why`` it changed (told to the participant).
+        None: the subscription's streams changed, and new ones start at the SFU's highest
+        layer, so a lower one is asked for again."""
+        if why is None and self._layer.current == HIGH:
+            return
         leg = self._legs.subscriber
         if leg is not None:
             await leg.prefer(self._layer.current)
@@ -288,8 +290,9 @@ class Channel:
             self._send("layer", layer=LAYERS[self._layer.current], reason=why)
 
     async def _recovering(self) -> None:
-        """A viewer stepped down for a slow link steps up again after a quiet spell."""
-        while True:
+        """A viewer stepped down for a slow link steps up again after quiet spells, until it
+        is back at its ceiling."""
+        while self._layer.current < self._layer.ceiling:
             await asyncio.sleep(LAYER_TICK_S)
             if self._layer.tick(time.monotonic()) is not None:
                 try:
@@ -357,12 +360,16 @@ class Channel:
                 self._send("candidate", leg=which, candidate=_candidate_json(event))
             case Renegotiate():
                 self._offer(event.offer)
-                if self._layer.current != HIGH:
-                    await self._apply_layer(None)
+                await self._apply_layer(None)
             case SlowLink() if legs.subscriber is not None and event.leg == legs.subscriber.id:
                 # The viewer asks again for many packets: a lower layer for it, at once.
                 if self._layer.slow(time.monotonic()) is not None:
                     await self._apply_layer("slow_link")
+                if self._recovery is None or self._recovery.done():
+                    self._recovery = asyncio.create_task(
+                        self._recovering(), name=f"signaling {self.member} layer"
+                    )
+                    self._tasks.append(self._recovery)
             case WebrtcUp() if legs.publisher is not None and event.leg == legs.publisher.id:
                 audio, video = legs.sending
                 self._report(MediaReport(sending_audio=audio, sending_video=video))
