@@ -30,7 +30,8 @@ class _Relay:
     published: asyncio.Condition = field(default_factory=asyncio.Condition)
 
 
-async def _publish(state: _Relay, name: str, sdp: str, pcs: list[RTCPeerConnection]) -> str:
+async def _publish(state: _Relay, name: str, sdp: str, pcs: list[RTCPeerConnection],
+                   published: list[MediaStreamTrack]) -> str:
     pc = RTCPeerConnection()
     pcs.append(pc)
 
@@ -38,6 +39,7 @@ async def _publish(state: _Relay, name: str, sdp: str, pcs: list[RTCPeerConnecti
     async def on_track(track: MediaStreamTrack) -> None:
         if track.kind == "video":
             state.tracks[name] = track
+            published.append(track)
             async with state.published:
                 state.published.notify_all()
 
@@ -71,13 +73,14 @@ async def _published(state: _Relay, count: int) -> None:
 
 async def _client(state: _Relay, ws: ServerConnection) -> None:
     pcs: list[RTCPeerConnection] = []
+    published: list[MediaStreamTrack] = []
     viewer: RTCPeerConnection | None = None
     try:
         async for raw in ws:
             frame = json.loads(raw)
             kind, name = frame.get("type"), str(frame.get("name"))
             if kind == "publish":
-                answer = await _publish(state, name, str(frame["sdp"]), pcs)
+                answer = await _publish(state, name, str(frame["sdp"]), pcs, published)
                 await ws.send(json.dumps({"type": "answer", "sdp": answer}))
             elif kind == "wait":
                 # until ``count`` participants have published their video
@@ -91,6 +94,10 @@ async def _client(state: _Relay, ws: ServerConnection) -> None:
     except ConnectionClosed:
         pass
     finally:
+        # A later participant of the same name (the next phase) must not be offered this
+        # one's ended track while its own is on the way.
+        for name in [n for n, t in state.tracks.items() if t in published]:
+            del state.tracks[name]
         for pc in pcs:
             await pc.close()
 

@@ -342,14 +342,15 @@ async def test_a_transfer_started_by_another_client_is_recognised(
     assert call.transfer_target == "1002@agents"
     await until(lambda: seats[SEAT1].call is None and seats[SEAT2].call == call.id)
     row = await ended(live, "+4237774001")
-    await until(lambda: bool(pbx.events("AgentComplete", Uniqueid=call.id)))
-    complete = pbx.events("AgentComplete", Uniqueid=call.id)
-    assert complete[0]["Interface"] == SEAT1  # Asterisk still names the first seat
     assert row["state"] == "ended"
     assert row["seat"] == SEAT1
     assert row["transfer_target"] == "1002@agents"
-    assert row["talk_time"] is not None
-    assert row["talk_time"] < float(complete[0]["TalkTime"])  # not the second seat's time
+    # The first seat's part only: from its answer to the redirect, not on to the hang-up.
+    # (Asterisk's AgentComplete, when it comes at all after a redirect, covers both seats;
+    # on a busy machine it sometimes never comes, so the figure may not wait for it.)
+    first_part = (row["transferred_at"] - row["answered_at"]).total_seconds()
+    assert row["talk_time"] == pytest.approx(first_part, abs=0.01)
+    assert row["talk_time"] < (row["ended_at"] - row["answered_at"]).total_seconds() - 1
     done = await steps(live, row["id"])
     assert [s for s, _ in done] == ["queued", "offered", "answered", "transferred", "ended"]
     assert done[3][1]["how"] == "redirect"

@@ -20,8 +20,6 @@ async def test_small_benchmark_run(
     pytest.TempPathFactory,
 ) -> None:
     start_janus(tmp_path_factory.mktemp("janus-probe")).stop()  # skipped loudly without Janus
-    # The benchmark's own warm-up (3 s): a relay stream whose first key frame was lost on a
-    # busy machine has its picture again by the window (aiortc asks its sender for another).
     plan = Plan(joins=3, parties=3, seconds=2.0)
     result = await run_benchmark(
         Settings(database_url=database_url, database_admin_url=database_admin_url), plan
