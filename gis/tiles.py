@@ -9,8 +9,11 @@ tiles stay small.
 
 :func:`style` is the MapLibre style that draws those layers from
 ``/api/v1/gis/tiles/{z}/{x}/{y}.pbf``. It has no external sources and no ``glyphs`` URL:
-MapLibre needs a glyph server to draw text, and the consoles run without internet, so labels
-are drawn as circles coloured by kind (the console shows names in pop-ups and lists).
+without one, MapLibre draws every letter of the street and place names in the browser from
+the fonts it has (:data:`FONTS`, Noto Sans CJK from ``fonts-noto-cjk`` first), so Latin and
+Chinese names need no glyph server and nothing is fetched. Places and municipalities carry
+``name_zh`` and ``name_en`` beside ``name``; the style's global state ``lang`` (``zh`` or
+``en``, set by the console when its language changes) picks one, ``name`` when it is missing.
 """
 
 from __future__ import annotations
@@ -29,6 +32,10 @@ EXTENT = 4096
 BUFFER = 64
 TILE_URL = "/api/v1/gis/tiles/{z}/{x}/{y}.pbf"
 LAYERS = ("landuse", "water", "buildings", "roads", "boundaries", "labels")
+#: the fonts names are drawn with, as a CSS font-family list (the browser's own fonts)
+FONTS = ["Noto Sans CJK SC", "Noto Sans", "DejaVu Sans", "sans-serif"]
+#: the languages a place name is given in, beside its own ``name``
+LANGUAGES = ("zh", "en")
 
 MAJOR_ROADS = ("motorway", "trunk", "primary", "motorway_link", "trunk_link", "primary_link")
 MEDIUM_ROADS = ("secondary", "secondary_link", "tertiary", "tertiary_link")
@@ -97,14 +104,17 @@ _TILE_SQL = text(
     labels AS (
         SELECT ST_AsMVTGeom(ST_Transform(p.geom, 3857), b.merc, {EXTENT}, {BUFFER}, true) AS geom,
                split_part(p.kind, '=', 1) AS class, split_part(p.kind, '=', 2) AS subclass,
-               p.name
+               p.name, coalesce(p.names->>'name:zh-Hans', p.names->>'name:zh') AS name_zh,
+               p.names->>'name:en' AS name_en
         FROM gis_places p, bounds b
         WHERE p.geom && b.geo
-          AND (:z >= 14 OR (:z >= 11 AND p.kind LIKE 'place=%'))
+          AND (:z >= 14 OR (:z >= 11 AND p.kind LIKE 'place=%')
+               OR (:z >= 8 AND p.kind IN ('place=city', 'place=town', 'place=village')))
         UNION ALL
         SELECT ST_AsMVTGeom(ST_Transform(ST_PointOnSurface(j.geom), 3857), b.merc, {EXTENT},
                             {BUFFER}, true),
-               'boundary', 'administrative', j.name
+               'boundary', 'administrative', j.name,
+               coalesce(j.names->>'name:zh-Hans', j.names->>'name:zh'), j.names->>'name:en'
         FROM gis_jurisdictions j, bounds b
         WHERE j.geom && b.geo AND :z >= 9
     )
@@ -240,10 +250,18 @@ _ROAD_WIDTH = [
     ],
 ]
 
+# the name in the console's language when the place has one, else its own
+_LOCAL_NAME = [
+    "coalesce",
+    ["get", ["concat", "name_", ["global-state", "lang"]]],
+    ["get", "name"],
+]
+
 _STYLE: dict[str, Any] = {
     "version": 8,
     "name": "CAD offline basemap",
-    "metadata": {"cad:labels": "circles; no glyph server, see gis.tiles"},
+    "metadata": {"cad:labels": "drawn by the browser from its fonts; see gis.tiles"},
+    "state": {"lang": {"default": "en"}},
     "sources": {
         "cad": {
             "type": "vector",
@@ -342,6 +360,23 @@ _STYLE: dict[str, Any] = {
             },
         },
         {
+            "id": "road-names",
+            "type": "symbol",
+            "source": "cad",
+            "source-layer": "roads",
+            "minzoom": 13,
+            "filter": ["all", ["!", ["get", "rail"]], ["has", "name"]],
+            "layout": {
+                "symbol-placement": "line",
+                "text-field": ["get", "name"],
+                "text-font": FONTS,
+                "text-size": ["interpolate", ["linear"], ["zoom"], 13, 10, 17, 14],
+                "text-max-angle": 30,
+            },
+            "paint": {"text-color": "#4a4036", "text-halo-color": "#ffffff",
+                      "text-halo-width": 1.5},
+        },
+        {
             "id": "labels",
             "type": "circle",
             "source": "cad",
@@ -363,6 +398,32 @@ _STYLE: dict[str, Any] = {
                 ],
                 "circle-stroke-color": "#ffffff",
                 "circle-stroke-width": 1,
+            },
+        },
+        {
+            "id": "place-names",
+            "type": "symbol",
+            "source": "cad",
+            "source-layer": "labels",
+            "layout": {
+                "text-field": _LOCAL_NAME,
+                "text-font": FONTS,
+                "text-size": [
+                    "match", ["get", "subclass"],
+                    ["city", "town", "administrative"], 15,
+                    ["village", "suburb", "borough"], 13,
+                    11,
+                ],
+                "text-anchor": "top",
+                "text-offset": [0, 0.5],
+                "text-max-width": 8,
+                "text-optional": True,
+            },
+            "paint": {
+                "text-color": ["match", ["get", "class"], ["place", "boundary"], "#2e2450",
+                               "#3d3d3d"],
+                "text-halo-color": "#ffffff",
+                "text-halo-width": 1.5,
             },
         },
     ],

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Page, expect
 from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -18,7 +18,7 @@ from ops.tcp_relay import LinkCut
 from telephony.simulator import AmiSimulator
 from tests.support import builders
 from tests.support import dispatch_builders as b
-from tests.support.browser import watch
+from tests.support.browser import SHOTS, watch
 from tests.support.live import LiveApp, serve
 from tests.support.log_secrets import KNOWN
 from tests.support.waiting import until
@@ -132,6 +132,16 @@ async def test_a_user_told_to_change_the_password_does_so_first(
     assert problems == []
 
 
+async def _drawn(page: Page, lang: str) -> bytes:
+    """The map as drawn (saved for review); page text over it hidden for the comparison."""
+    await page.locator("#map").screenshot(path=str(SHOTS / f"map-names.{lang}.png"))
+    over = "#map .marker, #map .maplibregl-control-container"
+    await page.eval_on_selector_all(over, "all => all.forEach(e => e.style.opacity = '0')")
+    drawn = await page.locator("#map").screenshot()
+    await page.eval_on_selector_all(over, "all => all.forEach(e => e.style.opacity = '')")
+    return drawn
+
+
 async def test_the_dispatcher_dispatches_and_moves_units_from_the_command_line(
     browser: Browser, map_url: str, map_engine: AsyncEngine
 ) -> None:
@@ -179,7 +189,14 @@ async def test_the_dispatcher_dispatches_and_moves_units_from_the_command_line(
             "已派遣"
         )
 
+        # Place names in the screen's language, drawn from the browser's fonts: Vaduz is
+        # 瓦杜茲 on the Chinese map. Only the map's own drawing is compared (the markers and
+        # the attribution are page text, in the page's font for the language).
+        await expect(page.locator("#map[data-names='zh']")).to_be_attached()
+        in_chinese = await _drawn(page, "zh-CN")
         await page.click("#lang")  # what is typed stays, worded in English
+        await expect(page.locator("#map[data-names='en']")).to_be_attached()
+        assert await _drawn(page, "en") != in_chinese
         await command.fill(f"{first} E")
         await expect(page.locator("#completions li")).to_have_text(["ENR"])
         await command.press("Tab")

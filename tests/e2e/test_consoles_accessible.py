@@ -15,11 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from command.console_contract import CONSOLES
 from tests.support import builders
 from tests.support import dispatch_builders as b
-from tests.support.browser import watch
+from tests.support.browser import SHOTS, watch
 from tests.support.live import LiveApp, serve
 
 AXE = CONSOLES / "node_modules" / "axe-core" / "axe.min.js"
-SHOTS = CONSOLES.parent / "build" / "screenshots"
 #: What must not be found. Moderate and minor findings are reported, not refused.
 REFUSED = {"serious", "critical"}
 

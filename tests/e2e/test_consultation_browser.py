@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from av import VideoFrame
@@ -20,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support import builders
 from tests.support import dispatch_builders as b
-from tests.support.browser import chromium, watch
+from tests.support.browser import SHOTS, chromium, watch
 from tests.support.consultations import Seat, consultation, told
 from tests.support.janus import app, janus
 from tests.support.live import LiveApp
@@ -33,7 +32,6 @@ from video.peer import Peer
 pytestmark = pytest.mark.timeout(180)
 __all__ = ["app", "janus"]  # the fixtures of a real Janus and the app on it
 INDEX = 5  # the vehicle's test pattern: its colour is PALETTE[5]
-SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 
 # The colour of a pixel of the background of the video the page shows.
 PIXEL = """(video) => {

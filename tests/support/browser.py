@@ -5,10 +5,13 @@ from __future__ import annotations
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from playwright.async_api import Browser, Page, async_playwright
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+#: where the browser tests save what each screen looks like, for review
+SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 #: a camera and a microphone of Chromium's own (a test pattern and a beep), allowed without
 #: asking, and video that plays with its sound before anyone clicks

@@ -148,6 +148,8 @@ async def test_low_zoom_tile_keeps_only_big_things(liechtenstein: AsyncEngine) -
     assert not minor & set(low["roads"].strings)
     assert minor & set(high["roads"].strings)
     assert "Vaduz" in high["labels"].strings
+    assert "瓦杜茲" in high["labels"].strings  # its name:zh, for a console in Chinese
+    assert {"name", "name_zh", "name_en"} <= set(high["labels"].keys)
 
 
 async def test_tile_without_data_is_empty(liechtenstein: AsyncEngine) -> None:
@@ -181,7 +183,13 @@ def test_style_draws_our_layers_from_our_tiles_only() -> None:
     assert style["sources"]["cad"]["tiles"] == ["/api/v1/gis/tiles/{z}/{x}/{y}.pbf"]
     used = {layer["source-layer"] for layer in style["layers"] if "source-layer" in layer}
     assert used == set(tiles.LAYERS)
-    assert all(layer["type"] != "symbol" for layer in style["layers"])
+    # Names are drawn by the browser from its own fonts (no glyph server), CJK fonts first.
+    symbols = {layer["id"]: layer for layer in style["layers"] if layer["type"] == "symbol"}
+    assert set(symbols) == {"road-names", "place-names"}
+    assert all(layer["layout"]["text-font"][0] == "Noto Sans CJK SC" for layer in symbols.values())
+    assert style["state"] == {"lang": {"default": "en"}}
+    assert symbols["place-names"]["layout"]["text-field"] == [
+        "coalesce", ["get", ["concat", "name_", ["global-state", "lang"]]], ["get", "name"]]
     other = tiles.style("http://example.invalid/t/{z}/{x}/{y}.pbf")
     assert other["sources"]["cad"]["tiles"] == ["http://example.invalid/t/{z}/{x}/{y}.pbf"]
     assert tiles.style()["sources"]["cad"]["tiles"] == [tiles.TILE_URL]  # copies, not shared
