@@ -10,6 +10,7 @@ export interface FeedEvent {
   type: string;
   subject_type: string;
   subject_id: string;
+  data?: Record<string, unknown>;
 }
 
 /** What the feed needs of a websocket: the browser's WebSocket has all of it. The handlers

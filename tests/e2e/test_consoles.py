@@ -85,8 +85,8 @@ async def test_the_feed_starts_at_the_head_is_live_and_resumes_after_a_drop(
 
     async with engine.begin() as conn:
         await events.append(conn, [NewEvent("test.first", "t", "a")])
-    await expect(page.locator("#events li", has_text="test.first")).to_have_count(1)
-    await expect(page.locator("#events li", has_text="test.before")).to_have_count(0)
+    await expect(page.locator("#events li[data-type='test.first']")).to_have_count(1)
+    await expect(page.locator("#events li[data-type='test.before']")).to_have_count(0)
 
     # The network goes away and comes back: the feed says so, comes back by itself, and shows
     # what was written meanwhile exactly once.
@@ -96,8 +96,23 @@ async def test_the_feed_starts_at_the_head_is_live_and_resumes_after_a_drop(
         await events.append(conn, [NewEvent("test.meanwhile", "t", "b")])
     await relay.restore()
     await expect(state).to_have_attribute("data-state", "live", timeout=20_000)
-    await expect(page.locator("#events li", has_text="test.meanwhile")).to_have_count(1)
-    await expect(page.locator("#events li", has_text="test.first")).to_have_count(1)
+    await expect(page.locator("#events li[data-type='test.meanwhile']")).to_have_count(1)
+    await expect(page.locator("#events li[data-type='test.first']")).to_have_count(1)
+
+    # Events are worded in the screen's language, an incident by its number; a kind with no
+    # words yet by its family, never as the raw type.
+    async with engine.begin() as conn:
+        await events.append(conn, [
+            NewEvent("incident.created", "incident", "42", {"number": "2026-000042"}),
+            NewEvent("incident.kind_of_tomorrow", "incident", "42", {"number": "2026-000042"}),
+        ])
+    created = page.locator("#events li[data-type='incident.created']")
+    newer = page.locator("#events li[data-type='incident.kind_of_tomorrow']")
+    await expect(created).to_contain_text("Incident created 2026-000042")
+    await expect(newer).to_contain_text("Incident changed 2026-000042")
+    await page.click("#lang")
+    await expect(created).to_contain_text("警情已创建 2026-000042")
+    await expect(newer).to_contain_text("警情变更 2026-000042")
     await page.close()
     await relay.stop()
     # While cut, the browser reports each refused connection as a console error.
