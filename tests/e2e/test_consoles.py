@@ -241,6 +241,51 @@ async def test_the_dispatcher_dispatches_and_moves_units_from_the_command_line(
         await page.close()
 
 
+async def test_the_dispatcher_assigns_the_recommended_units_on_the_map_and_cancels_one(
+    browser: Browser, map_url: str, map_engine: AsyncEngine
+) -> None:
+    await b.seeded(map_engine)
+    async with serve(map_url) as app:
+        crew = await b.crew(app.http, map_engine)
+        lon, lat = b.VADUZ_CENTRE
+        created = await app.http.post(
+            "/api/v1/incidents",
+            json={"type": "fire.structure", "lon": lon, "lat": lat, "summary": "smoke"},
+            headers=crew.call_taker,
+        )
+        assert created.status_code == 201, created.text
+        number = created.json()["incident"]["number"]
+
+        page = await browser.new_page()
+        problems = watch(page)
+        await page.goto(f"{app.base_url}/app/")
+        await page.fill("input[name=username]", "disp1")
+        await page.fill("input[name=password]", builders.PASSWORD)
+        await page.click("#sign-in button[type=submit]")
+        await page.locator(f"#queue li[data-number='{number}'] button").click()
+        await page.click("#recommend")
+        chosen = page.locator("#recommended li")
+        await expect(chosen.first).to_be_visible()
+        # each with its drive time and why, worded in Chinese from the reason's code
+        await expect(chosen.first).to_contain_text("车程")
+        await expect(chosen.first).to_contain_text("最快的")
+        units = await chosen.evaluate_all("all => all.map(e => e.dataset.unit)")
+        await page.locator("#dispatch").screenshot(path=str(SHOTS / "recommendation.zh-CN.png"))
+        await page.click("#assign-recommended")
+        on_it = page.locator("#incident-units li")
+        await expect(on_it).to_have_count(len(units))
+        async with map_engine.connect() as conn:
+            rows = await conn.execute(text("SELECT unit_id FROM dispatch_assignments"))
+            assert sorted(r.unit_id for r in rows) == sorted(units)
+
+        await on_it.filter(has_text=units[0]).locator("button.cancel").click()
+        await expect(on_it).to_have_count(len(units) - 1)
+        unit = await app.http.get(f"/api/v1/units/{units[0]}", headers=crew.dispatcher)
+        assert unit.json()["incident_id"] is None
+        await page.close()
+        assert problems == []
+
+
 async def test_a_call_pops_on_the_call_takers_desk_and_becomes_a_linked_incident(
     browser: Browser, map_url: str, map_engine: AsyncEngine
 ) -> None:

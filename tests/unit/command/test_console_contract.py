@@ -4,11 +4,13 @@ and ``npm run api`` in consoles/, and commit what changed."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from command import console_contract, error_catalogue
+from dispatch.units import Capability, UnitStatus
 
 
 @pytest.mark.parametrize(
@@ -26,3 +28,12 @@ def test_the_catalogue_has_both_languages_of_every_documented_code() -> None:
     catalogue = error_catalogue.catalogue(error_catalogue.read())
     assert len(catalogue) > 200
     assert all(w["en"] and w["zh-CN"] for w in catalogue.values())
+
+
+@pytest.mark.parametrize("locale", ["en", "zh-CN"])
+def test_the_consoles_name_every_capability_and_unit_status(locale: str) -> None:
+    # The recommendation and the board word these codes; a new one needs its words.
+    words = json.loads((console_contract.CONSOLES / "src" / "locales" / f"{locale}.json")
+                       .read_text(encoding="utf-8"))
+    assert {c.value for c in Capability} <= {k for k, v in words["capability"].items() if v}
+    assert {s.value for s in UnitStatus} <= {k for k, v in words["status"].items() if v}
