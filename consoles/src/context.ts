@@ -1,12 +1,15 @@
-// What main.ts builds once and hands down to every screen: the API client and the session.
-import { inject, type InjectionKey } from "vue";
+// What main.ts builds once and hands down to every screen: the API client, the session and
+// the keyboard shortcuts.
+import { inject, onMounted, onUnmounted, type InjectionKey } from "vue";
 
 import type { Api } from "./api/client";
 import type { SessionStore } from "./session";
+import type { Shortcuts } from "./shortcuts";
 
 export interface Context {
   api: Api;
   session: SessionStore;
+  shortcuts: Shortcuts;
 }
 
 export const CONTEXT: InjectionKey<Context> = Symbol("cad.context");
@@ -15,4 +18,12 @@ export function useContext(): Context {
   const context = inject(CONTEXT);
   if (context === undefined) throw new Error("the consoles' context was not provided");
   return context;
+}
+
+/** ``handler`` runs on the shortcut of ``action`` while the calling screen is shown. */
+export function useShortcut(action: string, handler: () => void): void {
+  const { shortcuts } = useContext();
+  let off: (() => void) | null = null;
+  onMounted(() => (off = shortcuts.on(action, handler)));
+  onUnmounted(() => off?.());
 }

@@ -241,7 +241,7 @@ async def test_the_dispatcher_dispatches_and_moves_units_from_the_command_line(
         await page.close()
 
 
-async def test_the_dispatcher_assigns_the_recommended_units_on_the_map_and_cancels_one(
+async def test_the_dispatcher_assigns_the_recommended_units_by_keyboard_and_cancels_one(
     browser: Browser, map_url: str, map_engine: AsyncEngine
 ) -> None:
     await b.seeded(map_engine)
@@ -262,8 +262,21 @@ async def test_the_dispatcher_assigns_the_recommended_units_on_the_map_and_cance
         await page.fill("input[name=username]", "disp1")
         await page.fill("input[name=password]", builders.PASSWORD)
         await page.click("#sign-in button[type=submit]")
-        await page.locator(f"#queue li[data-number='{number}'] button").click()
-        await page.click("#recommend")
+        # By keyboard: the queue, its first incident opened with Alt+↓.
+        await expect(page.locator(f"#queue li[data-number='{number}']")).to_be_visible()
+        await page.keyboard.press("Alt+Q")
+        await page.keyboard.press("Alt+ArrowDown")
+        await expect(page.locator("#incident-view h3")).to_contain_text(number)
+        # F1 lists the keys of this screen as it is now, in Chinese; Escape closes the list.
+        await page.keyboard.press("F1")
+        help_rows = page.locator("#shortcuts tr")
+        await expect(help_rows.filter(has_text="Alt+R")).to_contain_text("为当前警情推荐单位")
+        await expect(page.locator("#shortcuts tr[data-action='takePop']")).to_have_count(0)
+        await page.keyboard.press("Escape")
+        await expect(page.locator("#shortcuts")).not_to_be_visible()
+        await page.keyboard.press("F2")
+        await expect(page.locator("#command")).to_be_focused()
+        await page.keyboard.press("Alt+R")
         chosen = page.locator("#recommended li")
         await expect(chosen.first).to_be_visible()
         # each with its drive time and why, worded in Chinese from the reason's code
@@ -271,7 +284,7 @@ async def test_the_dispatcher_assigns_the_recommended_units_on_the_map_and_cance
         await expect(chosen.first).to_contain_text("最快的")
         units = await chosen.evaluate_all("all => all.map(e => e.dataset.unit)")
         await page.locator("#dispatch").screenshot(path=str(SHOTS / "recommendation.zh-CN.png"))
-        await page.click("#assign-recommended")
+        await page.keyboard.press("Alt+A")
         on_it = page.locator("#incident-units li")
         await expect(on_it).to_have_count(len(units))
         async with map_engine.connect() as conn:
@@ -407,9 +420,9 @@ async def test_the_field_terminal_gets_its_assignment_acknowledges_and_reports(
         await expect(assignment).to_have_attribute("data-incident", number)
         await expect(page.locator("#route")).to_contain_text("公里")
 
-        await page.click("#acknowledge")
+        await page.keyboard.press("Alt+K")  # the keys of a vehicle's keyboard: acknowledge
         await expect(page.locator("#acknowledged")).to_be_visible()
-        await page.click("#status-en_route")
+        await page.keyboard.press("Alt+1")  # the first status button: en route
         await expect(page.locator("#unit-status")).to_have_attribute("data-status", "en_route")
         units = (await app.http.get("/api/v1/units/board", headers=crew.dispatcher)).json()
         mine = next(u for u in units["units"] if u["id"] == unit)
