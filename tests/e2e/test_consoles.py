@@ -5,6 +5,8 @@ losing what is typed, a forced password change, and the service's state once sig
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 
 from playwright.async_api import Browser, Page, expect
 from sqlalchemy import text, update
@@ -295,6 +297,61 @@ async def test_the_dispatcher_assigns_the_recommended_units_by_keyboard_and_canc
         await expect(on_it).to_have_count(len(units) - 1)
         unit = await app.http.get(f"/api/v1/units/{units[0]}", headers=crew.dispatcher)
         assert unit.json()["incident_id"] is None
+        await page.close()
+        assert problems == []
+
+
+async def test_the_status_board_escalates_an_unacknowledged_unit_and_takes_a_radio_report(
+    browser: Browser, map_url: str, map_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    await b.seeded(map_engine)
+    timers = tmp_path / "incidents.json"
+    timers.write_text(json.dumps({"status_limits_s": {"not_acknowledged": 2}}))
+    async with serve(map_url, incidents_config=timers) as app:
+        crew = await b.crew(app.http, map_engine)
+        lon, lat = b.VADUZ_CENTRE
+        created = await app.http.post(
+            "/api/v1/incidents",
+            json={"type": "fire.structure", "lon": lon, "lat": lat, "summary": "smoke"},
+            headers=crew.call_taker,
+        )
+        incident = created.json()["incident"]
+        board = (await app.http.get("/api/v1/units/board", headers=crew.dispatcher)).json()
+        first, second = sorted(u["id"] for u in board["units"] if u["status"] == "available")[:2]
+        sent = await app.http.post(f"/api/v1/incidents/{incident['id']}/assignments",
+                                   json={"unit_ids": [first, second]}, headers=crew.dispatcher)
+        assert sent.status_code == 201, sent.text
+
+        page = await browser.new_page()
+        problems = watch(page)
+        await page.goto(f"{app.base_url}/app/")
+        await page.fill("input[name=username]", "disp1")
+        await page.fill("input[name=password]", builders.PASSWORD)
+        await page.click("#sign-in button[type=submit]")
+        row = page.locator(f"#status-board tr[data-unit='{first}']")
+        await expect(row.locator("[data-status]")).to_have_text("已派遣")
+        await expect(row).to_contain_text(incident["number"])
+        # Past twice its limit unacknowledged: first on the board, the banner names it.
+        await expect(row).to_have_attribute("data-level", "escalated", timeout=20_000)
+        await expect(row.locator("td.alert")).to_contain_text("仍未确认")
+        await expect(page.locator("#escalation")).to_contain_text(first)
+        timer = row.locator("td.timer")
+        running = await timer.text_content()
+        await expect(timer).not_to_have_text(running or "")  # it runs
+
+        # Acknowledged from the vehicle: the alert goes at the next change.
+        acked = await app.http.post(f"/api/v1/units/{first}/acknowledge",
+                                    headers=await b.terminal(map_engine, first))
+        assert acked.status_code == 200, acked.text
+        await expect(row).to_have_attribute("data-level", "none", timeout=20_000)
+
+        # The other one reports by radio: the dispatcher sets its status from its row.
+        other = page.locator(f"#status-board tr[data-unit='{second}']")
+        await other.locator("select").select_option("en_route")
+        await other.locator("button.set-status").click()
+        await expect(other.locator("[data-status]")).to_have_text("在途")
+        unit = await app.http.get(f"/api/v1/units/{second}", headers=crew.dispatcher)
+        assert unit.json()["status"] == "en_route"
         await page.close()
         assert problems == []
 
