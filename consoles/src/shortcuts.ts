@@ -35,6 +35,7 @@ export const SHORTCUTS: readonly Shortcut[] = [
   alt("takePop", "KeyT"),
   alt("address", "KeyD"),
   alt("saveIncident", "KeyS"),
+  alt("attachDuplicate", "KeyY"),
   alt("pauseResume", "KeyP"),
   // the field terminal
   alt("acknowledge", "KeyK"),

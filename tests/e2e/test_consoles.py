@@ -389,7 +389,7 @@ async def test_a_call_pops_on_the_call_takers_desk_and_becomes_a_linked_incident
             await page.click("#seat-resume")
             await expect(page.locator("#seat-state")).to_have_attribute("data-state", "available")
 
-            sim.originate_caller("+4237775001", "Anna Beispiel", hold_for=600, talk=600)
+            sim.originate_caller("+4237775001", "Anna Beispiel", hold_for=600, talk=8)
             await expect(page.locator("#pop-caller")).to_have_text("+4237775001 Anna Beispiel")
             await expect(page.locator("#pop-location")).to_contain_text("47.14100, 9.52100")
             form = page.locator("#incident-form")
@@ -398,7 +398,9 @@ async def test_a_call_pops_on_the_call_takers_desk_and_becomes_a_linked_incident
             await expect(page.locator("#form-call")).to_contain_text(str(call_id))
 
             await form.locator("select[name=type]").select_option("fire.structure")
-            await form.locator("input[name=address]").press_sequentially("Städtle")
+            # misspelled, as a caller says it: no umlaut
+            await form.locator("input[name=address]").press_sequentially("Stadtle")
+            await expect(page.locator("#suggestions button").first).to_contain_text("Städtle")
             await page.locator("#suggestions button").first.click()
             await form.locator("textarea[name=summary]").fill("smoke from a roof")
             await page.click("#lang")  # English mid-flow: what is typed stays
@@ -407,6 +409,21 @@ async def test_a_call_pops_on_the_call_takers_desk_and_becomes_a_linked_incident
             created = page.locator("#incident-created")
             await expect(created).to_contain_text("created")
             number = (await created.inner_text()).split()[1]
+
+            # A second caller about the same fire: before saving, the desk finds the incident
+            # already open there, and one key attaches the call to it.
+            sim.originate_caller("+4237775002", "Bruno Nachbar", hold_for=600, talk=600)
+            await expect(page.locator("#pop-caller")).to_have_text(
+                "+4237775002 Bruno Nachbar", timeout=30_000)
+            second_call = await page.locator("#pop").get_attribute("data-call")
+            await expect(page.locator("#form-call")).to_contain_text(str(second_call))
+            await form.locator("select[name=type]").select_option("fire.structure")
+            await form.locator("input[name=address]").press_sequentially("Städtle")
+            await page.locator("#suggestions button").first.click()
+            await form.locator("button[type=submit]").click()
+            await expect(page.locator(f"#duplicates li[data-number='{number}']")).to_be_visible()
+            await page.keyboard.press("Alt+Y")
+            await expect(page.locator("#call-attached")).to_contain_text(number)
 
             await page.close()
             assert problems == []
@@ -422,6 +439,12 @@ async def test_a_call_pops_on_the_call_takers_desk_and_becomes_a_linked_incident
                 [(saved_number, phone, address)] = linked.all()
             assert (saved_number, phone) == (number, "+4237775001")
             assert "Städtle" in address
+            async with map_engine.connect() as conn:
+                both = await conn.execute(
+                    text("SELECT i.number FROM incident_calls c JOIN incidents i"
+                         " ON i.id = c.incident_id WHERE c.call_id = :c"), {"c": second_call})
+                assert [r.number for r in both] == [number]
+                assert await conn.scalar(text("SELECT count(*) FROM incidents")) == 1
     finally:
         await sim.stop()
 
