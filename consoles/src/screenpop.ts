@@ -21,7 +21,7 @@ export interface IncidentDraft {
 export interface ScreenPop {
   type: "screen_pop";
   seat: string;
-  call: { id: string };
+  call: { id: string; queued_at?: string; answered_at?: string | null };
   caller: { number: string | null; name: string | null };
   earlier_calls: unknown[];
   earlier_incidents: { number?: string }[];

@@ -396,6 +396,10 @@ async def test_a_call_pops_on_the_call_takers_desk_and_becomes_a_linked_incident
             await expect(form.locator("input[name=caller_phone]")).to_have_value("+4237775001")
             call_id = await page.locator("#pop").get_attribute("data-call")
             await expect(page.locator("#form-call")).to_contain_text(str(call_id))
+            # the clocks against the targets: answered (NENA 15 s), then processing (NFPA 60 s)
+            await expect(page.locator("#answer-clock")).to_contain_text("目标 15 秒")
+            await expect(page.locator("#process-clock")).to_contain_text("目标 60 秒",
+                                                                        timeout=15_000)
 
             await form.locator("select[name=type]").select_option("fire.structure")
             # misspelled, as a caller says it: no umlaut
@@ -409,6 +413,8 @@ async def test_a_call_pops_on_the_call_takers_desk_and_becomes_a_linked_incident
             created = page.locator("#incident-created")
             await expect(created).to_contain_text("created")
             number = (await created.inner_text()).split()[1]
+            await expect(page.locator("#processed-in")).to_contain_text("target 60 s")
+            await expect(page.locator("#queue-figures")).to_contain_text("1 answered")
 
             # A second caller about the same fire: before saving, the desk finds the incident
             # already open there, and one key attaches the call to it.
