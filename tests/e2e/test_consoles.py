@@ -431,6 +431,18 @@ async def test_a_call_pops_on_the_call_takers_desk_and_becomes_a_linked_incident
             await page.keyboard.press("Alt+Y")
             await expect(page.locator("#call-attached")).to_contain_text(number)
 
+            # The second caller, once answered, is handed on to another extension, then
+            # called back.
+            await expect(page.locator(f"#call-actions[data-call='{second_call}']")).to_be_attached(
+                timeout=20_000)
+            await page.fill("#call-actions input[name=target]", "1002")
+            await page.click("#transfer")
+            await expect(page.locator("#action-done")).to_have_text("transferred to 1002")
+            call_back = page.locator("#call-back")
+            await expect(call_back).to_have_text("Call +4237775002 back", timeout=15_000)
+            await call_back.click()
+            await expect(page.locator("#action-done")).to_have_text("calling +4237775002 back")
+
             await page.close()
             assert problems == []
 
@@ -451,6 +463,13 @@ async def test_a_call_pops_on_the_call_takers_desk_and_becomes_a_linked_incident
                          " ON i.id = c.incident_id WHERE c.call_id = :c"), {"c": second_call})
                 assert [r.number for r in both] == [number]
                 assert await conn.scalar(text("SELECT count(*) FROM incidents")) == 1
+                transferred = await conn.scalar(
+                    text("SELECT transfer_target FROM calls WHERE id = :c"), {"c": second_call})
+                assert "1002" in str(transferred)
+                called_back = await conn.scalar(
+                    text("SELECT count(*) FROM calls WHERE kind = 'outbound' AND number LIKE :n"),
+                    {"n": "%4237775002"})
+                assert called_back == 1
     finally:
         await sim.stop()
 
