@@ -576,3 +576,90 @@ async def test_the_leader_board_shows_the_picture_and_follows_it_live(
         await expect(page.locator("#by-type li")).to_have_count(1)
         await page.close()
         assert problems == []
+
+
+async def test_an_administrator_manages_people_and_terminals_and_a_supervisor_unlocks(
+    browser: Browser, map_url: str, map_engine: AsyncEngine
+) -> None:
+    await b.seeded(map_engine)
+    async with serve(map_url) as live:
+        await _administration(browser, live, map_engine)
+
+
+async def _administration(browser: Browser, live: LiveApp, engine: AsyncEngine) -> None:
+    await builders.user(engine, "admin1", "admin")
+    await builders.user(engine, "sup1", "supervisor")
+    await b.add_unit(engine, "E12", "engine")
+    page = await browser.new_page()
+    problems = watch(page)
+    await page.goto(f"{live.base_url}/app/")
+    await page.fill("input[name=username]", "admin1")
+    await page.fill("input[name=password]", builders.PASSWORD)
+    await page.fill("input[name=totp]", await builders.totp_code(engine, "admin1"))
+    await page.click("#sign-in button[type=submit]")
+
+    # A new call-taker, then a dispatcher as well.
+    add = page.locator("#add-user")
+    await add.locator("input[name=new-username]").fill("ct7")
+    await add.locator("input[name=new-display-name]").fill("Li Hua")
+    await add.locator("input[name=new-password]").fill("a long enough passphrase 7")
+    await add.locator("button[type=submit]").click()
+    await expect(page.locator("#admin-done")).to_have_text("已添加 ct7")
+    row = page.locator("#users tr[data-user='ct7']")
+    await row.locator("select").select_option(["call_taker", "dispatcher"])
+    await row.locator("button.save-roles").click()
+    await expect(page.locator("#admin-done")).to_have_text("已保存 ct7 的角色")
+    # A bad password is refused in the screen's language, and nothing changes.
+    await row.locator("input[type=password]").fill("short")
+    await row.locator("button.reset").click()
+    await expect(page.locator("#admin [role=alert]")).to_have_attribute(
+        "data-code", "user.password_short")
+    assert [p for p in problems if "422" not in p] == []
+    problems.clear()  # the browser reports the refused request (422) as a console error
+
+    # The unit's terminal gets a token, shown once; a phone's tracker is bound to the unit.
+    await page.fill("#issue-token input[name=device]", "E12")
+    await page.click("#issue-token button[type=submit]")
+    token = (await page.locator("#issued-token code").inner_text()).strip()
+    assert len(token) > 20
+    await page.fill("#bind-tracker input[name=device-id]", "phone-4711")
+    await page.fill("#bind-tracker input[name=unit-id]", "E12")
+    await page.click("#bind-tracker button[type=submit]")
+    await expect(page.locator("#bindings li[data-device='phone-4711']")).to_contain_text("E12")
+
+    async with engine.connect() as conn:
+        roles = await conn.scalar(text("SELECT roles FROM users WHERE username = 'ct7'"))
+    assert sorted(roles) == ["call_taker", "dispatcher"]
+    terminal = await live.http.get("/api/v1/units/E12/assignment",
+                                   headers={"Authorization": f"Bearer {token}"})
+    assert terminal.status_code == 200, terminal.text
+    await page.locator("#tokens tr[data-device='E12'] button.revoke").click()
+    await expect(page.locator("#tokens tr[data-device='E12'] .state")).to_contain_text("吊销")
+    revoked = await live.http.get("/api/v1/units/E12/assignment",
+                                  headers={"Authorization": f"Bearer {token}"})
+    assert revoked.status_code == 401
+    await page.close()
+    assert problems == []
+
+    # ct7 locked out (too many wrong passwords): a supervisor sees it and unlocks, and may
+    # neither change roles nor issue tokens (those are not on the screen).
+    for _ in range(5):
+        await live.http.post("/api/v1/auth/login",
+                             json={"username": "ct7", "password": "guess guess"})
+    page = await browser.new_page()
+    problems = watch(page)
+    await page.goto(f"{live.base_url}/app/")
+    await page.fill("input[name=username]", "sup1")
+    await page.fill("input[name=password]", builders.PASSWORD)
+    await page.fill("input[name=totp]", await builders.totp_code(engine, "sup1"))
+    await page.click("#sign-in button[type=submit]")
+    row = page.locator("#users tr[data-user='ct7']")
+    await expect(row.locator(".state")).to_contain_text("锁定至")
+    await expect(page.locator("#issue-token")).to_have_count(0)
+    await expect(row.locator("button.save-roles")).to_have_count(0)
+    await row.locator("button.unlock").click()
+    await expect(row.locator(".state")).to_have_text("正常")
+    right = {"username": "ct7", "password": "a long enough passphrase 7"}
+    assert (await live.http.post("/api/v1/auth/login", json=right)).status_code == 200
+    await page.close()
+    assert problems == []

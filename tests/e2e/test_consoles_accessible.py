@@ -63,12 +63,19 @@ async def _terminal(page: Page, app: LiveApp, engine: AsyncEngine) -> None:
     await expect(page.locator("#unit-link")).to_have_attribute("data-state", "live")
 
 
+async def _admin(page: Page, app: LiveApp, engine: AsyncEngine) -> None:
+    await builders.user(engine, "admin1", "admin")
+    await _sign_in(page, app, "admin1", await builders.totp_code(engine, "admin1"))
+    await expect(page.locator("#users tr[data-user='disp1']")).to_be_visible()
+
+
 SCREENS: dict[str, Opener] = {
     "sign-in": _sign_in_page,
     "call-taker-desk": _desk,
     "dispatcher-map": _map,
     "leader-board": _board,
     "field-terminal": _terminal,
+    "administration": _admin,
 }
 
 
