@@ -23,6 +23,7 @@ from tests.support import dispatch_builders as b
 from tests.support.browser import SHOTS, watch
 from tests.support.live import LiveApp, serve
 from tests.support.log_secrets import KNOWN
+from tests.support.plan_builders import approved_demo_plans
 from tests.support.waiting import until
 
 BUILT = CONSOLES.parent / "command" / "static" / "app" / "index.html"
@@ -248,6 +249,7 @@ async def test_the_dispatcher_assigns_the_recommended_units_by_keyboard_and_canc
 ) -> None:
     await b.seeded(map_engine)
     async with serve(map_url) as app:
+        assert await approved_demo_plans(app.container)
         crew = await b.crew(app.http, map_engine)
         lon, lat = b.VADUZ_CENTRE
         created = await app.http.post(
@@ -297,6 +299,23 @@ async def test_the_dispatcher_assigns_the_recommended_units_by_keyboard_and_canc
         await expect(on_it).to_have_count(len(units) - 1)
         unit = await app.http.get(f"/api/v1/units/{units[0]}", headers=crew.dispatcher)
         assert unit.json()["incident_id"] is None
+
+        # The incident's timeline, a note, and the plans that match it with why.
+        timeline = page.locator("#timeline li")
+        await expect(timeline.filter(has_text="已派遣")).not_to_have_count(0)
+        await page.fill("#incident-note input[name=note]", "roof burning, north side")
+        await page.click("#incident-note button[type=submit]")
+        await expect(timeline.filter(has_text="roof burning, north side")).to_have_count(1)
+        plan = page.locator("#plans li[data-plan]").first
+        await expect(plan).to_contain_text("✓ 警情类型")
+        await plan.locator("button.activate").click()
+        await expect(plan).to_contain_text("已启动")
+        await expect(page.locator("#tasks li").first).to_be_visible()
+        activated = await app.http.get(
+            f"/api/v1/incidents/{created.json()['incident']['id']}/plan-activations",
+            headers=crew.dispatcher)
+        assert len(activated.json()["activations"]) == 1
+        await page.locator("#dispatch").screenshot(path=str(SHOTS / "incident.zh-CN.png"))
         await page.close()
         assert problems == []
 

@@ -6,7 +6,9 @@ import copy
 from datetime import datetime
 from typing import Any
 
+from command.bootstrap import Container
 from command.incidents.domain import DEFAULT_TYPES
+from command.planning.demo import library_files
 from dispatch.units import Capability
 from plans.conditions import Situation
 from plans.model import Vocabulary
@@ -135,3 +137,13 @@ def line_of(text: str, needle: str) -> int:
         if needle in line:
             return number
     raise AssertionError(needle)
+
+
+async def approved_demo_plans(container: Container) -> list[str]:
+    """The demo library imported and approved (without the demo's incidents): their keys."""
+    keys = []
+    for _, text in library_files():
+        version = await container.plan_library.import_yaml(text, "test")
+        await container.plan_library.approve(version.key, version.version, "test")
+        keys.append(version.key)
+    return keys

@@ -11,6 +11,7 @@ import pytest
 
 from command import console_contract, error_catalogue
 from dispatch.units import Capability, UnitStatus
+from plans.document import CONDITION_KINDS
 
 
 @pytest.mark.parametrize(
@@ -31,9 +32,10 @@ def test_the_catalogue_has_both_languages_of_every_documented_code() -> None:
 
 
 @pytest.mark.parametrize("locale", ["en", "zh-CN"])
-def test_the_consoles_name_every_capability_and_unit_status(locale: str) -> None:
+def test_the_consoles_name_every_capability_unit_status_and_plan_condition(locale: str) -> None:
     # The recommendation and the board word these codes; a new one needs its words.
     words = json.loads((console_contract.CONSOLES / "src" / "locales" / f"{locale}.json")
                        .read_text(encoding="utf-8"))
     assert {c.value for c in Capability} <= {k for k, v in words["capability"].items() if v}
     assert {s.value for s in UnitStatus} <= {k for k, v in words["status"].items() if v}
+    assert set(CONDITION_KINDS) <= {k for k, v in words["planCondition"].items() if v}
