@@ -19,3 +19,5 @@ window.addEventListener("keydown", (event) => {
 });
 app.provide(CONTEXT, { api, session, shortcuts });
 void session.resume(api).finally(() => app.mount("#app"));
+// Installable, and opening again without the network (public/sw.js keeps the app's files).
+if ("serviceWorker" in navigator) void navigator.serviceWorker.register("sw.js");

@@ -553,8 +553,27 @@ async def test_the_field_terminal_gets_its_assignment_acknowledges_and_reports(
         assert mine["status"] == "en_route"
         assert mine["acknowledged_at"] is not None
 
+        # The network gone, the terminal opens again from its own files, knows its unit and
+        # its assignment, keeps the status pressed, and sends it when the network is back.
+        await page.evaluate("navigator.serviceWorker.ready")
+        await context.set_offline(True)
+        await page.reload()
+        await expect(page.locator("#terminal")).to_be_visible()
+        await expect(page.locator("#unit-link")).not_to_have_attribute("data-state", "live")
+        await page.keyboard.press("Alt+2")  # on scene
+        await expect(page.locator("#unit-link")).to_contain_text("条待发送")  # and its GPS fixes
+        await context.set_offline(False)
+        await expect(page.locator("#unit-link")).to_have_attribute(
+            "data-state", "live", timeout=20_000)
+        await expect(page.locator("#unit-status")).to_have_attribute("data-status", "on_scene")
+        await expect(page.locator("#assignment")).to_have_attribute("data-incident", number)
+        unit_now = await app.http.get(f"/api/v1/units/{unit}", headers=crew.dispatcher)
+        assert unit_now.json()["status"] == "on_scene"
+
         await context.close()
-        assert problems == []
+        # While offline, the browser reports each refused connection as a console error.
+        assert [p for p in problems if "ERR_INTERNET_DISCONNECTED" not in p
+                and "WebSocket" not in p] == []
 
 
 async def test_the_leader_board_shows_the_picture_and_follows_it_live(
