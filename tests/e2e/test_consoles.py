@@ -315,6 +315,15 @@ async def test_the_dispatcher_assigns_the_recommended_units_by_keyboard_and_canc
             f"/api/v1/incidents/{created.json()['incident']['id']}/plan-activations",
             headers=crew.dispatcher)
         assert len(activated.json()["activations"]) == 1
+        # Graded response, then tiered command: both on the incident, worded in Chinese.
+        await page.locator("#incident-level select").select_option("II")
+        await page.fill("#incident-level input[name=level-reason]", "two floors burning")
+        await page.click("#incident-level button[type=submit]")
+        await expect(page.locator("#incident-levels")).to_contain_text("响应 II 级")
+        await page.locator("#incident-escalate select").select_option("city")
+        await page.fill("#incident-escalate input[name=escalate-reason]", "spreading")
+        await page.click("#incident-escalate button[type=submit]")
+        await expect(page.locator("#incident-levels")).to_contain_text("市级指挥")
         await page.locator("#dispatch").screenshot(path=str(SHOTS / "incident.zh-CN.png"))
         await page.close()
         assert problems == []
