@@ -315,6 +315,15 @@ async def test_the_dispatcher_assigns_the_recommended_units_by_keyboard_and_canc
             f"/api/v1/incidents/{created.json()['incident']['id']}/plan-activations",
             headers=crew.dispatcher)
         assert len(activated.json()["activations"]) == 1
+        # The active plan's evacuation and cordon areas are drawn on the map, and the zones.
+        [activation] = activated.json()["activations"]
+        areas = sum(1 for k in ("evacuation", "cordon") if activation[k])
+        assert areas > 0
+        await expect(page.locator(f"#map[data-areas='{areas}']")).to_be_attached()
+        zones = await app.http.get("/api/v1/gis/zones", params={"region": b.REGION},
+                                   headers=crew.dispatcher)
+        count = len(zones.json()["features"])
+        await expect(page.locator(f"#map[data-zones='{count}']")).to_be_attached()
         # Graded response, then tiered command: both on the incident, worded in Chinese.
         await page.locator("#incident-level select").select_option("II")
         await page.fill("#incident-level input[name=level-reason]", "two floors burning")
