@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 from pathlib import Path
 
 from playwright.async_api import Browser, Page, expect
@@ -18,7 +19,7 @@ from command.events import NewEvent
 from command.tables import users
 from ops.tcp_relay import LinkCut
 from telephony.simulator import AmiSimulator
-from tests.support import builders
+from tests.support import builders, track_builders
 from tests.support import dispatch_builders as b
 from tests.support.browser import SHOTS, watch
 from tests.support.live import LiveApp, serve
@@ -333,6 +334,28 @@ async def test_the_dispatcher_assigns_the_recommended_units_by_keyboard_and_canc
         await page.fill("#incident-escalate input[name=escalate-reason]", "spreading")
         await page.click("#incident-escalate button[type=submit]")
         await expect(page.locator("#incident-levels")).to_contain_text("市级指挥")
+        # Track playback: a unit's breadcrumbs since its assignment, the route drawn, the slider
+        # and Play running through them.
+        async with map_engine.connect() as conn:
+            assigned_at = await conn.scalar(text(
+                "SELECT assigned_at FROM dispatch_assignments"
+                " WHERE unit_id = :u AND ended_at IS NULL"), {"u": units[1]})
+        step = timedelta(milliseconds=200)
+        await track_builders.write(map_engine, track_builders.every(
+            units[1], assigned_at + step, assigned_at + 5 * step, step, east_m_per_step=30))
+        tracks = await app.http.get(
+            f"/api/v1/incidents/{created.json()['incident']['id']}/tracks",
+            headers=crew.dispatcher)
+        lines = len(tracks.json()["lines"]["features"])
+        assert len(tracks.json()["points"]["features"]) == 5
+        await page.click("#show-tracks")
+        await expect(page.locator(f"#map[data-tracks='{lines}']")).to_be_attached()
+        await expect(page.locator("#map[data-playback='1']")).to_be_attached()
+        slider = page.locator("#playback-time")
+        await expect(slider).to_have_attribute("max", "4")
+        await slider.fill("0")
+        await page.click("#play")
+        await expect(slider).to_have_value("4")
         await page.locator("#dispatch").screenshot(path=str(SHOTS / "incident.zh-CN.png"))
         await page.close()
         assert problems == []
