@@ -36,7 +36,8 @@ async def test_user_add_list_disable(engine: AsyncEngine, database_url: str) -> 
     assert cad("user", "disable", "li.wei", **db).returncode == 0
     assert "disabled" in cad("user", "list", **db).stdout
     async with engine.connect() as conn:
-        actions = (await conn.execute(select(audit_log.c.action))).scalars().all()
+        written = select(audit_log.c.action).order_by(audit_log.c.id)
+        actions = (await conn.execute(written)).scalars().all()
     assert actions == ["user.add", "user.disable"]
 
 
@@ -298,5 +299,6 @@ async def test_device_bind_list_unbind(engine: AsyncEngine, database_url: str) -
     assert again.returncode == 2
     assert "bound to no unit" in again.stderr
     async with engine.connect() as conn:
-        actions = (await conn.execute(select(audit_log.c.action))).scalars().all()
+        written = select(audit_log.c.action).order_by(audit_log.c.id)
+        actions = (await conn.execute(written)).scalars().all()
     assert actions == ["device.bind", "device.unbind"]

@@ -78,7 +78,9 @@ async def test_devices_are_listed_without_their_token_and_revoked(live: LiveApp)
         actions = list(
             (
                 await conn.execute(
-                    select(audit_log.c.action).where(audit_log.c.action.like("device.%"))
+                    select(audit_log.c.action)
+                    .where(audit_log.c.action.like("device.%"))
+                    .order_by(audit_log.c.id)  # in the order written, not as a scan returns it
                 )
             ).scalars()
         )
