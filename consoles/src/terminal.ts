@@ -2,6 +2,7 @@
 // key each, an outbox that keeps every frame until the server answers it (and sends it again
 // after a reconnect: the key makes a replay harmless), and the terminal's state from what the
 // server pushes.
+import type { LineString } from "geojson";
 
 export type TerminalStatus = "en_route" | "on_scene" | "transporting" | "at_hospital" | "returning" | "available" | "out_of_service";
 
@@ -30,7 +31,7 @@ export interface TerminalState {
   status: string | null;
   assignment: { id: number; acknowledged_at: string | null } | null;
   incident: PushedIncident | null;
-  route: { seconds: number; metres: number } | null;
+  route: { seconds: number; metres: number; geometry?: LineString | null } | null;
   ended: string | null;
   messages: { from: string; text: string; at: string }[];
   refused: { code: string; message: string; params: Record<string, unknown> } | null;

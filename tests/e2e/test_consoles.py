@@ -584,6 +584,16 @@ async def test_the_field_terminal_gets_its_assignment_acknowledges_and_reports(
         assignment = page.locator("#assignment")
         await expect(assignment).to_have_attribute("data-incident", number)
         await expect(page.locator("#route")).to_contain_text("公里")
+        # the route on the terminal's map as the routing drew it, and the way to navigate it
+        route_map = page.locator("#route-map")
+        await expect(route_map).to_have_attribute("data-ready", "true", timeout=30_000)
+        drawn = int(await route_map.get_attribute("data-route") or 0)
+        assert drawn > 1
+        href = await page.locator("#navigate").get_attribute("href") or ""
+        assert href.startswith("geo:")
+        assert href.endswith(f"({number})")
+        await page.locator("#terminal").screenshot(
+            path=str(SHOTS / "field-terminal-assignment.zh-CN.png"))
 
         await page.keyboard.press("Alt+K")  # the keys of a vehicle's keyboard: acknowledge
         await expect(page.locator("#acknowledged")).to_be_visible()
