@@ -21,7 +21,7 @@ from ops.tcp_relay import LinkCut
 from telephony.simulator import AmiSimulator
 from tests.support import builders, track_builders
 from tests.support import dispatch_builders as b
-from tests.support.browser import SHOTS, watch
+from tests.support.browser import SHOTS, sign_in, watch
 from tests.support.live import LiveApp, serve
 from tests.support.log_secrets import KNOWN
 from tests.support.plan_builders import approved_demo_plans
@@ -134,10 +134,7 @@ async def test_a_user_told_to_change_the_password_does_so_first(
         )
     page = await browser.new_page()
     problems = watch(page)
-    await page.goto(f"{live.base_url}/app/")
-    await page.fill("input[name=username]", "ct2")
-    await page.fill("input[name=password]", builders.PASSWORD)
-    await page.click("#sign-in button[type=submit]")
+    await sign_in(page, live.base_url, "ct2")
     await expect(page.locator("#step-notice")).to_have_text("密码已被重置:请先修改密码")
     await expect(page.locator("#health")).to_have_count(0)
 
@@ -167,23 +164,14 @@ async def test_the_dispatcher_dispatches_and_moves_units_from_the_command_line(
     await b.seeded(map_engine)
     async with serve(map_url) as app:
         crew = await b.crew(app.http, map_engine)
-        lon, lat = b.VADUZ_CENTRE
-        created = await app.http.post(
-            "/api/v1/incidents",
-            json={"type": "fire.structure", "lon": lon, "lat": lat, "summary": "smoke"},
-            headers=crew.call_taker,
-        )
-        assert created.status_code == 201, created.text
-        number = created.json()["incident"]["number"]
+        incident = await b.fire(app.http, crew)
+        number = incident["number"]
         board = (await app.http.get("/api/v1/units/board", headers=crew.dispatcher)).json()
         first, second = sorted(u["id"] for u in board["units"] if u["status"] == "available")[:2]
 
         page = await browser.new_page()
         problems = watch(page)
-        await page.goto(f"{app.base_url}/app/")
-        await page.fill("input[name=username]", "disp1")
-        await page.fill("input[name=password]", builders.PASSWORD)
-        await page.click("#sign-in button[type=submit]")
+        await sign_in(page, app.base_url, "disp1")
         command = page.locator("#command")
         preview = page.locator("#command-preview")
 
@@ -236,10 +224,7 @@ async def test_the_dispatcher_dispatches_and_moves_units_from_the_command_line(
 
         # A call-taker's desk has no command line: nothing there would answer 403.
         page = await browser.new_page()
-        await page.goto(f"{app.base_url}/app/")
-        await page.fill("input[name=username]", "ct1")
-        await page.fill("input[name=password]", builders.PASSWORD)
-        await page.click("#sign-in button[type=submit]")
+        await sign_in(page, app.base_url, "ct1")
         await expect(page.locator("#feed-state")).to_be_visible()
         await expect(page.locator("#command")).to_have_count(0)
         await page.close()
@@ -252,21 +237,12 @@ async def test_the_dispatcher_assigns_the_recommended_units_by_keyboard_and_canc
     async with serve(map_url) as app:
         assert await approved_demo_plans(app.container)
         crew = await b.crew(app.http, map_engine)
-        lon, lat = b.VADUZ_CENTRE
-        created = await app.http.post(
-            "/api/v1/incidents",
-            json={"type": "fire.structure", "lon": lon, "lat": lat, "summary": "smoke"},
-            headers=crew.call_taker,
-        )
-        assert created.status_code == 201, created.text
-        number = created.json()["incident"]["number"]
+        incident = await b.fire(app.http, crew)
+        number = incident["number"]
 
         page = await browser.new_page()
         problems = watch(page)
-        await page.goto(f"{app.base_url}/app/")
-        await page.fill("input[name=username]", "disp1")
-        await page.fill("input[name=password]", builders.PASSWORD)
-        await page.click("#sign-in button[type=submit]")
+        await sign_in(page, app.base_url, "disp1")
         # By keyboard: the queue, its first incident opened with Alt+↓.
         await expect(page.locator(f"#queue li[data-number='{number}']")).to_be_visible()
         await page.keyboard.press("Alt+Q")
@@ -313,7 +289,7 @@ async def test_the_dispatcher_assigns_the_recommended_units_by_keyboard_and_canc
         await expect(plan).to_contain_text("已启动")
         await expect(page.locator("#tasks li").first).to_be_visible()
         activated = await app.http.get(
-            f"/api/v1/incidents/{created.json()['incident']['id']}/plan-activations",
+            f"/api/v1/incidents/{incident['id']}/plan-activations",
             headers=crew.dispatcher)
         assert len(activated.json()["activations"]) == 1
         # The active plan's evacuation and cordon areas are drawn on the map, and the zones.
@@ -344,7 +320,7 @@ async def test_the_dispatcher_assigns_the_recommended_units_by_keyboard_and_canc
         await track_builders.write(map_engine, track_builders.every(
             units[1], assigned_at + step, assigned_at + 5 * step, step, east_m_per_step=30))
         tracks = await app.http.get(
-            f"/api/v1/incidents/{created.json()['incident']['id']}/tracks",
+            f"/api/v1/incidents/{incident['id']}/tracks",
             headers=crew.dispatcher)
         lines = len(tracks.json()["lines"]["features"])
         assert len(tracks.json()["points"]["features"]) == 5
@@ -369,13 +345,7 @@ async def test_the_status_board_escalates_an_unacknowledged_unit_and_takes_a_rad
     timers.write_text(json.dumps({"status_limits_s": {"not_acknowledged": 2}}))
     async with serve(map_url, incidents_config=timers) as app:
         crew = await b.crew(app.http, map_engine)
-        lon, lat = b.VADUZ_CENTRE
-        created = await app.http.post(
-            "/api/v1/incidents",
-            json={"type": "fire.structure", "lon": lon, "lat": lat, "summary": "smoke"},
-            headers=crew.call_taker,
-        )
-        incident = created.json()["incident"]
+        incident = await b.fire(app.http, crew)
         board = (await app.http.get("/api/v1/units/board", headers=crew.dispatcher)).json()
         first, second = sorted(u["id"] for u in board["units"] if u["status"] == "available")[:2]
         sent = await app.http.post(f"/api/v1/incidents/{incident['id']}/assignments",
@@ -384,10 +354,7 @@ async def test_the_status_board_escalates_an_unacknowledged_unit_and_takes_a_rad
 
         page = await browser.new_page()
         problems = watch(page)
-        await page.goto(f"{app.base_url}/app/")
-        await page.fill("input[name=username]", "disp1")
-        await page.fill("input[name=password]", builders.PASSWORD)
-        await page.click("#sign-in button[type=submit]")
+        await sign_in(page, app.base_url, "disp1")
         row = page.locator(f"#status-board tr[data-unit='{first}']")
         await expect(row.locator("[data-status]")).to_have_text("已派遣")
         await expect(row).to_contain_text(incident["number"])
@@ -436,10 +403,7 @@ async def test_a_call_pops_on_the_call_takers_desk_and_becomes_a_linked_incident
 
             page = await browser.new_page()
             problems = watch(page)
-            await page.goto(f"{app.base_url}/app/")
-            await page.fill("input[name=username]", "ct9")
-            await page.fill("input[name=password]", builders.PASSWORD)
-            await page.click("#sign-in button[type=submit]")
+            await sign_in(page, app.base_url, "ct9")
             await page.fill("input[name=seat]", SEAT)
             await page.click("#seat-sign-in")
             await expect(page.locator("#seat-state")).to_have_attribute("data-state", "available")
@@ -569,12 +533,8 @@ async def test_the_field_terminal_gets_its_assignment_acknowledges_and_reports(
             await asyncio.sleep(0.05)
         assert await positioned()
 
-        created = await app.http.post(
-            "/api/v1/incidents",
-            json={"type": "fire.structure", "lon": lon + 0.01, "lat": lat, "summary": "smoke"},
-            headers=crew.call_taker,
-        )
-        number, incident_id = created.json()["incident"]["number"], created.json()["incident"]["id"]
+        incident = await b.fire(app.http, crew, east=0.01)
+        number, incident_id = incident["number"], incident["id"]
         assigned = await app.http.post(
             f"/api/v1/incidents/{incident_id}/assignments",
             json={"unit_ids": [unit]},
@@ -637,11 +597,7 @@ async def test_the_leader_board_shows_the_picture_and_follows_it_live(
         available = sum(1 for u in board["units"] if u["status"] == "available")
         page = await browser.new_page()
         problems = watch(page)
-        await page.goto(f"{app.base_url}/app/")
-        await page.fill("input[name=username]", "lead1")
-        await page.fill("input[name=password]", builders.PASSWORD)
-        await page.fill("input[name=totp]", await builders.totp_code(map_engine, "lead1"))
-        await page.click("#sign-in button[type=submit]")
+        await sign_in(page, app.base_url, "lead1", await builders.totp_code(map_engine, "lead1"))
         await expect(page.locator("#open-count")).to_have_text("0")
         await expect(page.locator("#available-count")).to_have_text(str(available))
         # Units available by type, the types named in the page's language (Chinese here).
@@ -654,13 +610,7 @@ async def test_the_leader_board_shows_the_picture_and_follows_it_live(
         await expect(page.locator("#targets-chart canvas")).to_have_count(1)
         await expect(page.locator("#command")).to_have_count(0)  # leaders do not dispatch
 
-        lon, lat = b.VADUZ_CENTRE
-        created = await app.http.post(
-            "/api/v1/incidents",
-            json={"type": "fire.structure", "lon": lon, "lat": lat, "summary": "smoke"},
-            headers=crew.call_taker,
-        )
-        assert created.status_code == 201, created.text
+        await b.fire(app.http, crew)
         await expect(page.locator("#open-count")).to_have_text("1")  # without a reload
         await expect(page.locator("#by-type li")).to_have_count(1)
         await page.close()
@@ -681,11 +631,7 @@ async def _administration(browser: Browser, live: LiveApp, engine: AsyncEngine) 
     await b.add_unit(engine, "E12", "engine")
     page = await browser.new_page()
     problems = watch(page)
-    await page.goto(f"{live.base_url}/app/")
-    await page.fill("input[name=username]", "admin1")
-    await page.fill("input[name=password]", builders.PASSWORD)
-    await page.fill("input[name=totp]", await builders.totp_code(engine, "admin1"))
-    await page.click("#sign-in button[type=submit]")
+    await sign_in(page, live.base_url, "admin1", await builders.totp_code(engine, "admin1"))
 
     # A new call-taker, then a dispatcher as well.
     add = page.locator("#add-user")
@@ -737,11 +683,7 @@ async def _administration(browser: Browser, live: LiveApp, engine: AsyncEngine) 
                              json={"username": "ct7", "password": "guess guess"})
     page = await browser.new_page()
     problems = watch(page)
-    await page.goto(f"{live.base_url}/app/")
-    await page.fill("input[name=username]", "sup1")
-    await page.fill("input[name=password]", builders.PASSWORD)
-    await page.fill("input[name=totp]", await builders.totp_code(engine, "sup1"))
-    await page.click("#sign-in button[type=submit]")
+    await sign_in(page, live.base_url, "sup1", await builders.totp_code(engine, "sup1"))
     row = page.locator("#users tr[data-user='ct7']")
     await expect(row.locator(".state")).to_contain_text("锁定至")
     await expect(page.locator("#issue-token")).to_have_count(0)

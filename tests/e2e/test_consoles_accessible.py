@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from command.console_contract import CONSOLES
 from tests.support import builders
 from tests.support import dispatch_builders as b
-from tests.support.browser import SHOTS, watch
+from tests.support.browser import SHOTS, sign_in, watch
 from tests.support.live import LiveApp, serve
 
 AXE = CONSOLES / "node_modules" / "axe-core" / "axe.min.js"
@@ -27,12 +27,7 @@ Opener = Callable[[Page, LiveApp, AsyncEngine], Awaitable[None]]
 
 
 async def _sign_in(page: Page, app: LiveApp, username: str, totp: str = "") -> None:
-    await page.goto(f"{app.base_url}/app/")
-    await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", builders.PASSWORD)
-    if totp:
-        await page.fill("input[name=totp]", totp)
-    await page.click("#sign-in button[type=submit]")
+    await sign_in(page, app.base_url, username, totp)
 
 
 async def _sign_in_page(page: Page, app: LiveApp, engine: AsyncEngine) -> None:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from playwright.async_api import Browser, Page, async_playwright
 
+from tests.support.builders import PASSWORD
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 #: where the browser tests save what each screen looks like, for review
 SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
@@ -44,3 +46,14 @@ def watch(page: Page) -> list[str]:
         lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None,
     )
     return problems
+
+
+async def sign_in(page: Page, base_url: str, username: str, totp: str = "",
+                  password: str | None = None) -> None:
+    """Open the consoles at ``base_url`` and sign in as ``username`` (with its one-time code)."""
+    await page.goto(f"{base_url}/app/")
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", password or PASSWORD)
+    if totp:
+        await page.fill("input[name=totp]", totp)
+    await page.click("#sign-in button[type=submit]")

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -149,6 +150,19 @@ async def crew(http: httpx.AsyncClient, engine: AsyncEngine) -> Crew:
         await builders.signed_in(http, engine, "lead1", "leader"),
         await builders.signed_in(http, engine, "sup1", "supervisor"),
     )
+
+
+async def fire(http: httpx.AsyncClient, crew: Crew, east: float = 0.0) -> dict[str, Any]:
+    """A structure fire logged by the call-taker in Vaduz (``east`` degrees further east)."""
+    lon, lat = VADUZ_CENTRE
+    created = await http.post(
+        "/api/v1/incidents",
+        json={"type": "fire.structure", "lon": lon + east, "lat": lat, "summary": "smoke"},
+        headers=crew.call_taker,
+    )
+    assert created.status_code == 201, created.text
+    incident: dict[str, Any] = created.json()["incident"]
+    return incident
 
 
 async def terminal(engine: AsyncEngine, unit_id: str) -> dict[str, str]:
