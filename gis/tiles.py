@@ -34,8 +34,6 @@ TILE_URL = "/api/v1/gis/tiles/{z}/{x}/{y}.pbf"
 LAYERS = ("landuse", "water", "buildings", "roads", "boundaries", "labels")
 #: the fonts names are drawn with, as a CSS font-family list (the browser's own fonts)
 FONTS = ["Noto Sans CJK SC", "Noto Sans", "DejaVu Sans", "sans-serif"]
-#: the languages a place name is given in, beside its own ``name``
-LANGUAGES = ("zh", "en")
 
 MAJOR_ROADS = ("motorway", "trunk", "primary", "motorway_link", "trunk_link", "primary_link")
 MEDIUM_ROADS = ("secondary", "secondary_link", "tertiary", "tertiary_link")
