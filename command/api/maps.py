@@ -16,6 +16,7 @@ from command.api.schemas.gis import (
     CandidateOut,
     GeocodeOut,
     JurisdictionOut,
+    RegionList,
     RegionOut,
     ReverseOut,
     RouteOut,
@@ -31,6 +32,7 @@ from command.errors import InvalidInput
 from gis import tiles
 from gis.geocode.model import MAX_QUERY_CHARS
 from gis.geocode.service import MAX_LIMIT
+from gis.regions import RegionInfo
 
 router = APIRouter(prefix="/api/v1/gis", tags=["gis"])
 
@@ -103,16 +105,26 @@ async def typeahead_route(
     )
 
 
-@router.get("/regions/{name}")
-async def region_route(_: Searcher, c: ContainerDep, name: str) -> RegionOut:
-    """An imported region: its bounds (for opening a map) and metric projection."""
-    info = await c.maps.region(name)
+def _region(info: RegionInfo) -> RegionOut:
     return RegionOut(
         name=info.name,
         bbox=list(info.bbox),
         srid_metric=info.srid_metric,
         imported_at=info.imported_at,
     )
+
+
+@router.get("/regions")
+async def regions_route(_: MapReader, c: ContainerDep) -> RegionList:
+    """Every imported region, by name: the map of a user who covers no one region opens on
+    all of them."""
+    return RegionList(regions=[_region(r) for r in await c.maps.regions()])
+
+
+@router.get("/regions/{name}")
+async def region_route(_: Searcher, c: ContainerDep, name: str) -> RegionOut:
+    """An imported region: its bounds (for opening a map) and metric projection."""
+    return _region(await c.maps.region(name))
 
 
 @router.get("/reverse")

@@ -20,7 +20,7 @@ from gis import tiles, zones
 from gis.coordtext import parse_coordinates
 from gis.geocode.model import Candidate, Suggestion
 from gis.geocode.service import Geocoder
-from gis.regions import RegionInfo, region_info
+from gis.regions import RegionInfo, list_regions, region_info
 from gis.reverse import Jurisdiction, ReverseResult
 from gis.routing_sql import Route
 
@@ -62,6 +62,10 @@ class Maps:
     async def region(self, name: str) -> RegionInfo:
         async with self.engine.connect() as conn:
             return await region_info(conn, name)
+
+    async def regions(self) -> list[RegionInfo]:
+        async with self.engine.connect() as conn:
+            return await list_regions(conn)
 
     async def reverse(self, region: str, lon: float, lat: float) -> ReverseResult:
         async with self.engine.connect() as conn:

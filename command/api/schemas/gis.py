@@ -56,6 +56,10 @@ class RegionOut(Model):
     imported_at: datetime
 
 
+class RegionList(Model):
+    regions: list[RegionOut]
+
+
 class JurisdictionOut(Model):
     id: int
     name: str

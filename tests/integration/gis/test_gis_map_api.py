@@ -220,3 +220,19 @@ async def test_tiles_and_style_over_http(
     style = await http.get("/api/v1/gis/style.json", headers=auth)
     assert style.status_code == 200
     assert style.json()["sources"]["cad"]["tiles"] == ["/api/v1/gis/tiles/{z}/{x}/{y}.pbf"]
+
+
+async def test_the_regions_for_opening_a_map(
+    http: httpx.AsyncClient, liechtenstein: AsyncEngine
+) -> None:
+    auth = await headers(http, liechtenstein, "supervisor")
+    listed = await http.get("/api/v1/gis/regions", headers=auth)
+    assert listed.status_code == 200, listed.text
+    (only,) = listed.json()["regions"]
+    assert only["name"] == REGION
+    west, south, east, north = only["bbox"]
+    assert west < VADUZ[1] < east
+    assert south < VADUZ[0] < north
+    one = await http.get(f"/api/v1/gis/regions/{REGION}", headers=auth)
+    assert one.json() == only
+    assert (await http.get("/api/v1/gis/regions")).status_code == 401
