@@ -45,6 +45,7 @@ from command.db import database_url, make_engine
 from command.db_hosts import asyncpg_dsn
 from command.dispatching import timers as status_timers
 from command.dispatching.assignments import Assignments
+from command.dispatching.fleet import Fleet
 from command.dispatching.recommendation import Recommender
 from command.dispatching.unit_status import UnitStatusReports
 from command.errors import Unavailable
@@ -101,6 +102,8 @@ class Container:
     access: IncidentAccess
     assignments: Assignments
     unit_status: UnitStatusReports
+    #: stations, units and run cards administered at run time
+    fleet: Fleet
     recommender: Recommender
     geocoder: Geocoder
     #: drive times and routes: each region's road graph, read once per import
@@ -208,6 +211,7 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
     positions = BatchedPositionWriter(engine, writer_policy_from(settings))
     tracking = _tracking(settings, engine, clock, unit_status, positions, relay)
     assignments = Assignments(engine, clock)
+    fleet = Fleet(engine, config, clock, settings.region)
     library = PlanLibrary(engine, vocabulary_of(config), clock, settings.region)
     incident_plans = IncidentPlans(engine, library, clock, ZoneInfo(settings.plans_timezone))
     activations = Activations(engine, incident_plans, clock)
@@ -232,8 +236,14 @@ def build(settings: Settings, engine: AsyncEngine) -> Container:
         access=access,
         assignments=assignments,
         unit_status=unit_status,
+        fleet=fleet,
         recommender=Recommender(
-            engine, config, incidents, roads.drive_times, activations.requirements
+            engine,
+            config,
+            incidents,
+            roads.drive_times,
+            activations.requirements,
+            run_cards=fleet.effective_cards,
         ),
         geocoder=geocoder,
         roads=roads,

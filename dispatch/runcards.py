@@ -2,7 +2,8 @@
 
 Incident type codes are dotted (``fire.structure``); a card for ``fire`` serves every ``fire.*``
 type without its own card. The cards are configuration: ``RunCards.from_mapping`` reads the same
-shape as ``DEFAULT_RUN_CARDS`` (type code -> capability name -> count).
+shape as ``DEFAULT_RUN_CARDS`` (type code -> capability name -> count). Cards changed at run
+time are stored (``dispatch.store``) and laid over the configured ones (``with_overrides``).
 """
 
 from __future__ import annotations
@@ -60,6 +61,19 @@ class RunCards:
     @classmethod
     def default(cls) -> RunCards:
         return cls.from_mapping(DEFAULT_RUN_CARDS)
+
+    def with_overrides(self, overrides: Mapping[str, Mapping[Capability, int]]) -> RunCards:
+        """These cards with ``overrides`` (stored at run time) in place of their codes' cards."""
+        return RunCards({**self.cards, **{code: dict(card) for code, card in overrides.items()}})
+
+    def applying(self, type_code: str) -> str | None:
+        """The code whose card serves ``type_code``: its own or its nearest parent's."""
+        code = type_code
+        while code:
+            if code in self.cards:
+                return code
+            code = code.rpartition(".")[0]
+        return None
 
     def for_type(self, type_code: str) -> dict[Capability, int]:
         """The card of ``type_code`` or of its nearest parent; empty when there is none."""

@@ -1,4 +1,5 @@
-"""SQL adapter for stations, units, unit status history and assignments.
+"""SQL adapter for stations, units, unit status history, assignments and the run cards changed
+at run time.
 
 Every function takes the caller's ``AsyncConnection`` and runs in its transaction. Unit rows
 are versioned: ``save_unit`` updates ``WHERE id = :id AND version = :v`` and raises ``Conflict``
@@ -13,12 +14,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, and_, func, insert, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dispatch.assignments import Assignment, EndReason
 from dispatch.errors import Conflict, NotFound
-from dispatch.tables import assignments, stations, unit_status_history, units
+from dispatch.tables import assignments, run_cards, stations, unit_status_history, units
 from dispatch.units import Capability, Position, Station, Unit, UnitStatus, UnitStatusChanged
 
 
@@ -29,31 +31,69 @@ def _point(p: Position | None) -> Any:
 
 
 async def insert_station(conn: AsyncConnection, station: Station, source: str = "") -> None:
-    await conn.execute(
-        insert(stations).values(
-            id=station.id,
-            region=station.region or None,
-            name=station.name,
-            names=dict(station.names),
-            source=source or None,
-            geom=_point(station.position),
+    try:
+        await conn.execute(
+            insert(stations).values(
+                id=station.id,
+                region=station.region or None,
+                name=station.name,
+                names=dict(station.names),
+                source=source or None,
+                geom=_point(station.position),
+            )
         )
-    )
+    except IntegrityError as exc:
+        raise Conflict(
+            f"a station with id {station.id} exists",
+            code="station.exists",
+            station_id=station.id,
+        ) from exc
 
 
-async def list_stations(conn: AsyncConnection, region: str | None = None) -> list[Station]:
-    query = select(
+def _station_query() -> Any:
+    return select(
         stations.c.id,
         stations.c.name,
         stations.c.region,
         stations.c.names,
         func.ST_X(stations.c.geom).label("lon"),
         func.ST_Y(stations.c.geom).label("lat"),
-    ).order_by(stations.c.id)
+    )
+
+
+def _station(r: Any) -> Station:
+    return Station(r.id, r.name, Position(r.lon, r.lat), r.region or "", r.names)
+
+
+async def get_station(conn: AsyncConnection, station_id: str, *, lock: bool = False) -> Station:
+    query = _station_query().where(stations.c.id == station_id)
+    if lock:
+        query = query.with_for_update(of=stations)
+    row = (await conn.execute(query)).first()
+    if row is None:
+        raise NotFound(
+            f"station {station_id!r} does not exist",
+            code="station.unknown",
+            station_id=station_id,
+        )
+    return _station(row)
+
+
+async def update_station(conn: AsyncConnection, station: Station) -> None:
+    """Write the station's name, names and position (its id and region stay)."""
+    await conn.execute(
+        update(stations)
+        .where(stations.c.id == station.id)
+        .values(name=station.name, names=dict(station.names), geom=_point(station.position))
+    )
+
+
+async def list_stations(conn: AsyncConnection, region: str | None = None) -> list[Station]:
+    query = _station_query().order_by(stations.c.id)
     if region is not None:
         query = query.where(stations.c.region == region)
     rows = await conn.execute(query)
-    return [Station(r.id, r.name, Position(r.lon, r.lat), r.region or "", r.names) for r in rows]
+    return [_station(r) for r in rows]
 
 
 async def insert_unit(conn: AsyncConnection, unit: Unit) -> None:
@@ -151,8 +191,12 @@ def _units_query() -> Any:
     )
 
 
-async def get_unit(conn: AsyncConnection, unit_id: str) -> Unit:
-    row = (await conn.execute(_units_query().where(units.c.id == unit_id))).first()
+async def get_unit(conn: AsyncConnection, unit_id: str, *, lock: bool = False) -> Unit:
+    """The unit; with ``lock``, its row is locked until the transaction ends."""
+    query = _units_query().where(units.c.id == unit_id)
+    if lock:
+        query = query.with_for_update(of=units)
+    row = (await conn.execute(query)).first()
     if row is None:
         raise NotFound(f"unit {unit_id!r} does not exist", code="unit.unknown", unit_id=unit_id)
     return _unit(row)
@@ -208,6 +252,7 @@ async def save_unit(conn: AsyncConnection, old: Unit, new: Unit) -> Unit:
             crew=new.crew,
             capabilities=sorted(c.value for c in new.capabilities),
             station_id=new.station_id,
+            unit_type=new.unit_type,
             version=old.version + 1,
         )
     )
@@ -372,3 +417,50 @@ async def save_assignment(conn: AsyncConnection, a: Assignment) -> None:
             end_reason=None if a.end_reason is None else a.end_reason.value,
         )
     )
+
+
+# ---------------------------------------------------------------------- run cards
+
+
+async def run_card_overrides(conn: AsyncConnection) -> dict[str, dict[Capability, int]]:
+    """The run cards changed at run time: incident type code -> capability -> count."""
+    rows = await conn.execute(select(run_cards.c.type_code, run_cards.c.requirements))
+    return {
+        r.type_code: {_CAPABILITIES[c]: int(n) for c, n in r.requirements.items()} for r in rows
+    }
+
+
+async def put_run_card(
+    conn: AsyncConnection,
+    type_code: str,
+    requirements: dict[Capability, int],
+    actor: str,
+    at: datetime,
+) -> dict[Capability, int] | None:
+    """Store the card of ``type_code`` (replacing a stored one); returns the one it replaced."""
+    before = await conn.scalar(
+        select(run_cards.c.requirements)
+        .where(run_cards.c.type_code == type_code)
+        .with_for_update()
+    )
+    values = {
+        "requirements": {c.value: n for c, n in sorted(requirements.items())},
+        "updated_by": actor,
+        "updated_at": at,
+    }
+    await conn.execute(
+        pg_insert(run_cards)
+        .values(type_code=type_code, **values)
+        .on_conflict_do_update(index_elements=[run_cards.c.type_code], set_=values)
+    )
+    return None if before is None else {_CAPABILITIES[c]: int(n) for c, n in before.items()}
+
+
+async def delete_run_card(conn: AsyncConnection, type_code: str) -> dict[Capability, int] | None:
+    """Remove the stored card of ``type_code``; returns it (None: there was none)."""
+    gone = await conn.scalar(
+        run_cards.delete()
+        .where(run_cards.c.type_code == type_code)
+        .returning(run_cards.c.requirements)
+    )
+    return None if gone is None else {_CAPABILITIES[c]: int(n) for c, n in gone.items()}

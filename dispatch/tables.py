@@ -1,4 +1,5 @@
-"""The dispatch tables (SQLAlchemy Core): stations, units, unit status history, assignments.
+"""The dispatch tables (SQLAlchemy Core): stations, units, unit status history, assignments,
+run cards changed at run time (revision ``0026_run_cards``).
 
 Units are versioned rows: every update says ``WHERE id = :id AND version = :v`` and bumps the
 version, so of two dispatchers changing the same unit at once exactly one wins. A unit has at most
@@ -103,6 +104,19 @@ assignments = sa.Table(
         unique=True,
         postgresql_where=sa.text("ended_at IS NULL"),
     ),
+)
+
+
+# Run cards changed at run time: one row per incident type code overrides the configuration's
+# card of that code (``dispatch.runcards.RunCards.with_overrides``); removing the row brings the
+# configured default back. ``requirements`` is capability name -> count.
+run_cards = sa.Table(
+    "dispatch_run_cards",
+    metadata,
+    sa.Column("type_code", sa.Text, primary_key=True),
+    sa.Column("requirements", JSONB, nullable=False),
+    sa.Column("updated_by", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 

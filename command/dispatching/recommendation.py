@@ -1,7 +1,8 @@
-"""Which units to send: the incident's requirements (its type's run card, or what a matched
-plan asks for), the drive time of every available unit that carries a needed capability (one
-search on the road network, ``gis.routing``), and the fastest cover with every other unit
-explained (``dispatch.recommend``, pure).
+"""Which units to send: the incident's requirements (its type's run card, read from the
+database on every request as the configuration's cards with the ones changed at run time laid
+over them, or what a matched plan asks for), the drive time of every available unit that
+carries a needed capability (one search on the road network, ``gis.routing``), and the fastest
+cover with every other unit explained (``dispatch.recommend``, pure).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from command.incidents.domain import Incident
 from command.incidents.service import Created, IncidentService, NewIncident, check_point
 from dispatch import store as dispatch_store
 from dispatch.recommend import Recommendation, recommend
+from dispatch.runcards import RunCards
 from dispatch.units import ASSIGNED, DISPATCHABLE, Capability, parse_capability
 
 
@@ -44,6 +46,12 @@ class PlanRequirements(Protocol):
     ) -> Awaitable[Mapping[str, int] | None]: ...
 
 
+class RunCardSource(Protocol):
+    """The run cards in effect now (the configured ones with the stored changes)."""
+
+    def __call__(self, conn: AsyncConnection) -> Awaitable[RunCards]: ...
+
+
 @dataclass(frozen=True)
 class Recommended:
     incident: Incident
@@ -61,15 +69,25 @@ class Recommender:
         incidents: IncidentService,
         drive_times: DriveTimes,
         plan_requirements: PlanRequirements | None = None,
+        *,
+        run_cards: RunCardSource | None = None,
     ) -> None:
         self.engine = engine
         self.config = config
         self.incidents = incidents
         self.drive_times = drive_times
         self.plan_requirements = plan_requirements
+        #: None: the configuration's cards only
+        self.run_cards = run_cards
+
+    async def cards(self, conn: AsyncConnection) -> RunCards:
+        """The run cards in effect, read now (no cache: a change applies to the next request)."""
+        if self.run_cards is None:
+            return self.config.run_cards
+        return await self.run_cards(conn)
 
     def requirements(
-        self, type_code: str, requested: Mapping[str, int] | None
+        self, type_code: str, requested: Mapping[str, int] | None, cards: RunCards
     ) -> tuple[str, dict[Capability, int]]:
         """What to send: ``requested`` (capability -> count) if given, else the run card."""
         if requested:
@@ -83,7 +101,7 @@ class Recommender:
                     )
                 reqs[parse_capability(name)] = count
             return "requested", reqs
-        card = self.config.run_cards.for_type(type_code)
+        card = cards.for_type(type_code)
         if not card:
             raise InvalidInput(
                 f"there is no run card for incident type {type_code}; "
@@ -118,9 +136,10 @@ class Recommender:
         planned = None
         if not requested and self.plan_requirements is not None:
             planned = await self.plan_requirements(conn, inc.id)
+        cards = self.config.run_cards if requested else await self.cards(conn)
         if not planned:
-            return self.requirements(inc.type_code, requested)
-        card = self.config.run_cards.for_type(inc.type_code)
+            return self.requirements(inc.type_code, requested, cards)
+        card = cards.for_type(inc.type_code)
         reqs = dict(card)
         for name, count in planned.items():
             capability = parse_capability(name)
@@ -141,7 +160,13 @@ class Recommender:
         on a second connection while the incident is written (a new incident has no units yet).
         If the incident is refused, so is the whole request.
         """
-        source, reqs = self.requirements(self.config.taxonomy.get(new.type_code).code, requested)
+        type_code = self.config.taxonomy.get(new.type_code).code
+        if requested:
+            cards = self.config.run_cards  # not read: what was asked for is sent
+        else:
+            async with self.engine.connect() as conn:
+                cards = await self.cards(conn)
+        source, reqs = self.requirements(type_code, requested, cards)
         check_point(new.lon, new.lat)
 
         async def advise() -> Recommendation:

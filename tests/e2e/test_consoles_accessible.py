@@ -83,11 +83,13 @@ LATIN_ALLOWED = {"English", "Alt", "OpenStreetMap", "MapLibre", "OsmAnd", "Tracc
 
 async def _english_words(page: Page) -> list[str]:
     """Latin words in what the screen itself says (headings, labels, buttons, column heads,
-    options, placeholders), not in the data it shows (names, numbers, unit ids)."""
+    options, placeholders), not in the data it shows (names, numbers, unit ids; an option
+    that names a thing of the data, such as a station, says so with ``data-datum``)."""
     texts: list[str] = await page.evaluate(
         """() => [...document.querySelectorAll(
               'h1, h2, h3, h4, label, button, th[scope=col], option, summary, legend, dialog th')]
             .filter(e => e.offsetParent !== null || e.tagName === 'OPTION')
+            .filter(e => !e.hasAttribute('data-datum'))
             .map(e => e.tagName === 'LABEL'
               ? [...e.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join(' ')
               : e.textContent)
