@@ -186,7 +186,8 @@ export class ConsultationCall {
 
   async leave(): Promise<void> {
     try {
-      await this.request({ type: "leave" });
+      // a socket already closed (the consultation ended, the link dropped) answers nothing
+      if (this.ws?.readyState === WebSocket.OPEN) await this.request({ type: "leave" });
     } finally {
       this.ws?.close();
       this.stopMedia();

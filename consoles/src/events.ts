@@ -24,3 +24,12 @@ export function eventSubject(event: Worded): string {
   const number = event.data?.number;
   return typeof number === "string" && number ? number : event.subject_id;
 }
+
+/** Whether ``event`` changes what is shown of incident ``id`` with the ``units`` on it: an event
+ *  of the incident itself, one that names it (``incident_id``, ``to_incident``...), or one of a
+ *  unit on it. */
+export function concerns(event: Worded & { subject_type: string }, id: number, units: ReadonlySet<string>): boolean {
+  if (event.subject_type === "incident") return event.subject_id === String(id);
+  if (event.subject_type === "unit" && units.has(event.subject_id)) return true;
+  return Object.entries(event.data ?? {}).some(([key, value]) => key.includes("incident") && (value === id || value === String(id)));
+}

@@ -84,3 +84,18 @@ export class LiveFeed {
     };
   }
 }
+
+/** The feed's events handed to whichever panels listen (provided by the shell): a panel that
+ *  cares about one incident hears every event and keeps those that concern it. */
+export class FeedListeners {
+  private readonly listeners = new Set<(event: FeedEvent) => void>();
+
+  on(listener: (event: FeedEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(event: FeedEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+}
