@@ -2,8 +2,9 @@
 
 :func:`tile` builds one ``z/x/y`` tile (Web Mercator) with ``ST_AsMVT`` from the imported data
 of every region: layers ``roads`` (roads and railways, with ``class``), ``water``
-(areas and waterways), ``landuse``, ``buildings``, ``boundaries`` (administrative) and
-``labels`` (places and landmarks, municipality names). Small things appear only from a zoom
+(areas and waterways), ``landuse``, ``buildings``, ``boundaries`` (administrative),
+``jurisdictions`` (the dispatch jurisdictions: their boundary lines, and their names at a point
+inside each) and ``labels`` (places and landmarks). Small things appear only from a zoom
 where they can be seen (buildings from 14, footpaths from 14, landuse from 10), so low-zoom
 tiles stay small.
 
@@ -31,7 +32,7 @@ MAX_ZOOM = 22
 EXTENT = 4096
 BUFFER = 64
 TILE_URL = "/api/v1/gis/tiles/{z}/{x}/{y}.pbf"
-LAYERS = ("landuse", "water", "buildings", "roads", "boundaries", "labels")
+LAYERS = ("landuse", "water", "buildings", "roads", "boundaries", "jurisdictions", "labels")
 #: the fonts names are drawn with, as a CSS font-family list (the browser's own fonts)
 FONTS = ["Noto Sans CJK SC", "Noto Sans", "DejaVu Sans", "sans-serif"]
 
@@ -108,10 +109,17 @@ _TILE_SQL = text(
         WHERE p.geom && b.geo
           AND (:z >= 14 OR (:z >= 11 AND p.kind LIKE 'place=%')
                OR (:z >= 8 AND p.kind IN ('place=city', 'place=town', 'place=village')))
+    ),
+    jurisdictions AS (
+        SELECT ST_AsMVTGeom(ST_Transform(ST_Boundary(j.geom), 3857), b.merc, {EXTENT}, {BUFFER},
+                            true) AS geom,
+               'line' AS part, j.id, j.name, NULL AS name_zh, NULL AS name_en
+        FROM gis_jurisdictions j, bounds b
+        WHERE j.geom && b.geo AND :z >= 8
         UNION ALL
         SELECT ST_AsMVTGeom(ST_Transform(ST_PointOnSurface(j.geom), 3857), b.merc, {EXTENT},
                             {BUFFER}, true),
-               'boundary', 'administrative', j.name,
+               'name', j.id, j.name,
                coalesce(j.names->>'name:zh-Hans', j.names->>'name:zh'), j.names->>'name:en'
         FROM gis_jurisdictions j, bounds b
         WHERE j.geom && b.geo AND :z >= 9
@@ -127,6 +135,8 @@ _TILE_SQL = text(
          FROM (SELECT * FROM roads WHERE geom IS NOT NULL) l)
      || (SELECT coalesce(ST_AsMVT(l, 'boundaries', {EXTENT}, 'geom'), '')
          FROM (SELECT * FROM boundaries WHERE geom IS NOT NULL) l)
+     || (SELECT coalesce(ST_AsMVT(l, 'jurisdictions', {EXTENT}, 'geom'), '')
+         FROM (SELECT * FROM jurisdictions WHERE geom IS NOT NULL) l)
      || (SELECT coalesce(ST_AsMVT(l, 'labels', {EXTENT}, 'geom'), '')
          FROM (SELECT * FROM labels WHERE geom IS NOT NULL) l)
     AS tile
@@ -357,6 +367,17 @@ _STYLE: dict[str, Any] = {
                 "line-dasharray": [4, 2],
             },
         },
+        # The dispatch jurisdictions: a layer of their own, so that a console may show or hide
+        # them (their lines over the administrative boundaries, their names in the screen's
+        # language).
+        {
+            "id": "jurisdiction-lines",
+            "type": "line",
+            "source": "cad",
+            "source-layer": "jurisdictions",
+            "filter": ["==", ["get", "part"], "line"],
+            "paint": {"line-color": "#1b6f6a", "line-width": 2.2, "line-opacity": 0.85},
+        },
         {
             "id": "road-names",
             "type": "symbol",
@@ -423,6 +444,24 @@ _STYLE: dict[str, Any] = {
                 "text-halo-color": "#ffffff",
                 "text-halo-width": 1.5,
             },
+        },
+        {
+            "id": "jurisdiction-names",
+            "type": "symbol",
+            "source": "cad",
+            "source-layer": "jurisdictions",
+            "filter": ["==", ["get", "part"], "name"],
+            "layout": {
+                "text-field": _LOCAL_NAME,
+                "text-font": FONTS,
+                "text-size": 14,
+                "text-transform": "uppercase",
+                "text-letter-spacing": 0.08,
+                "text-max-width": 8,
+                "text-optional": True,
+            },
+            "paint": {"text-color": "#1b6f6a", "text-halo-color": "#ffffff",
+                      "text-halo-width": 2},
         },
     ],
 }

@@ -1,9 +1,11 @@
 """The dispatcher's map in a real Chromium, live: a unit's marker moves and turns as its terminal
 reports (over the tracking socket, with no change in the event log), and a centre whose region
-has no imported map opens on every region there is instead of failing."""
+has no imported map opens on every region there is instead of failing; the jurisdictions
+are a layer shown or hidden."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from playwright.async_api import Browser, Page, expect
@@ -90,5 +92,27 @@ async def test_a_centre_without_its_region_s_map_opens_on_every_region(
         await expect(page.locator("#dispatch .problem[role=alert]")).to_have_count(0)
         # the imported region's streets are there: Vaduz's names are drawn
         await expect(page.locator("#map[data-names='zh']")).to_be_attached()
+        await page.close()
+        assert problems == []
+
+
+async def test_the_jurisdictions_are_a_layer_the_dispatcher_shows_or_hides(
+    browser: Browser, map_url: str, map_engine: AsyncEngine
+) -> None:
+    await b.seeded(map_engine)
+    async with serve(map_url) as app:
+        await b.crew(app.http, map_engine)
+        page = await browser.new_page()
+        problems = watch(page)
+        await sign_in(page, app.base_url, "disp1")
+        the_map = page.locator("#map")
+        await expect(page.locator("#map[data-ready]")).to_be_attached(timeout=30_000)
+        # the municipalities' boundary lines, drawn over the region
+        await expect(the_map).to_have_attribute("data-jurisdictions", re.compile(r"^[1-9]\d*$"))
+        jurisdictions = page.get_by_role("checkbox", name="辖区")
+        await jurisdictions.uncheck()
+        await expect(the_map).to_have_attribute("data-jurisdictions", "0")
+        await jurisdictions.check()
+        await expect(the_map).to_have_attribute("data-jurisdictions", re.compile(r"^[1-9]\d*$"))
         await page.close()
         assert problems == []

@@ -152,6 +152,18 @@ async def test_low_zoom_tile_keeps_only_big_things(liechtenstein: AsyncEngine) -
     assert {"name", "name_zh", "name_en"} <= set(high["labels"].keys)
 
 
+async def test_jurisdictions_are_a_layer_of_their_own(liechtenstein: AsyncEngine) -> None:
+    async with liechtenstein.connect() as conn:
+        tile = decode(await tiles.tile(conn, 12, *tile_of(*VADUZ, 12)))
+        low = decode(await tiles.tile(conn, 8, *tile_of(*VADUZ, 8)))
+    mine = tile["jurisdictions"]
+    assert mine.geometry_types == {POINT, LINE}  # boundary lines and a name inside each
+    assert {"part", "id", "name", "name_zh", "name_en"} <= set(mine.keys)
+    assert {"Vaduz", "Schaan"} <= set(mine.strings)
+    assert "name" not in low["jurisdictions"].strings  # the lines only, at a region's zoom
+    assert low["jurisdictions"].geometry_types == {LINE}
+
+
 async def test_tile_without_data_is_empty(liechtenstein: AsyncEngine) -> None:
     async with liechtenstein.connect() as conn:
         assert await tiles.tile(conn, 10, 0, 0) == b""  # the Pacific, far from any region
@@ -185,7 +197,7 @@ def test_style_draws_our_layers_from_our_tiles_only() -> None:
     assert used == set(tiles.LAYERS)
     # Names are drawn by the browser from its own fonts (no glyph server), CJK fonts first.
     symbols = {layer["id"]: layer for layer in style["layers"] if layer["type"] == "symbol"}
-    assert set(symbols) == {"road-names", "place-names"}
+    assert set(symbols) == {"road-names", "place-names", "jurisdiction-names"}
     assert all(layer["layout"]["text-font"][0] == "Noto Sans CJK SC" for layer in symbols.values())
     assert style["state"] == {"lang": {"default": "en"}}
     assert symbols["place-names"]["layout"]["text-field"] == [
