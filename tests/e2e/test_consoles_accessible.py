@@ -5,7 +5,6 @@ saved under build/screenshots/ for review."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from command.console_contract import CONSOLES
 from tests.support import builders
 from tests.support import dispatch_builders as b
-from tests.support.browser import SHOTS, sign_in, watch
+from tests.support.browser import SHOTS, english_words, sign_in, watch
 from tests.support.live import LiveApp, serve
 
 AXE = CONSOLES / "node_modules" / "axe-core" / "axe.min.js"
@@ -75,31 +74,6 @@ SCREENS: dict[str, Opener] = {
 }
 
 
-#: Latin words that may stand in a Chinese screen's own wording: names of products and of
-#: the other language, key names, and the placeholders that show what to type.
-LATIN_ALLOWED = {"English", "Alt", "OpenStreetMap", "MapLibre", "OsmAnd", "Traccar", "Client",
-                 "Asterisk", "GPS", "ENR", "ONS", "AV", "NOTE", "Local", "agents", "TOTP"}
-
-
-async def _english_words(page: Page) -> list[str]:
-    """Latin words in what the screen itself says (headings, labels, buttons, column heads,
-    options, placeholders), not in the data it shows (names, numbers, unit ids; an option
-    that names a thing of the data, such as a station, says so with ``data-datum``)."""
-    texts: list[str] = await page.evaluate(
-        """() => [...document.querySelectorAll(
-              'h1, h2, h3, h4, label, button, th[scope=col], option, summary, legend, dialog th')]
-            .filter(e => e.offsetParent !== null || e.tagName === 'OPTION')
-            .filter(e => !e.hasAttribute('data-datum'))
-            .map(e => e.tagName === 'LABEL'
-              ? [...e.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join(' ')
-              : e.textContent)
-            .concat([...document.querySelectorAll('input[placeholder], textarea[placeholder]')]
-              .map(e => e.getAttribute('placeholder')))"""
-    )
-    found = {w for t in texts for w in re.findall(r"\b[A-Za-z][a-z]{2,}\b", t or "")}
-    return sorted(found - LATIN_ALLOWED)
-
-
 async def _findings(page: Page) -> list[dict[str, Any]]:
     """axe-core's violations on the page as it is now."""
     if not await page.evaluate("() => 'axe' in window"):
@@ -136,7 +110,7 @@ async def test_every_screen_in_both_languages_has_no_serious_accessibility_findi
                 await expect(page.locator(f"html[lang='{lang}']")).to_be_attached()
                 await page.screenshot(path=str(SHOTS / f"{screen}.{lang}.png"), full_page=True)
                 if lang == "zh-CN":
-                    assert await _english_words(page) == [], screen
+                    assert await english_words(page) == [], screen
                 for finding in await _findings(page):
                     print(f"axe {screen} {lang}: {finding}")
                     if finding["impact"] in REFUSED:

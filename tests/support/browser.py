@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -57,3 +58,28 @@ async def sign_in(page: Page, base_url: str, username: str, totp: str = "",
     if totp:
         await page.fill("input[name=totp]", totp)
     await page.click("#sign-in button[type=submit]")
+
+
+#: Latin words that may stand in a Chinese screen's own wording: names of products and of
+#: the other language, key names, and the placeholders that show what to type.
+LATIN_ALLOWED = {"English", "Alt", "OpenStreetMap", "MapLibre", "OsmAnd", "Traccar", "Client",
+                 "Asterisk", "GPS", "ENR", "ONS", "AV", "NOTE", "Local", "agents", "TOTP"}
+
+
+async def english_words(page: Page) -> list[str]:
+    """Latin words in what the screen itself says (headings, labels, buttons, column heads,
+    options, placeholders), not in the data it shows (names, numbers, unit ids; an option
+    that names a thing of the data, such as a station, says so with ``data-datum``)."""
+    texts: list[str] = await page.evaluate(
+        """() => [...document.querySelectorAll(
+              'h1, h2, h3, h4, label, button, th[scope=col], option, summary, legend, dialog th')]
+            .filter(e => e.offsetParent !== null || e.tagName === 'OPTION')
+            .filter(e => !e.hasAttribute('data-datum'))
+            .map(e => e.tagName === 'LABEL'
+              ? [...e.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join(' ')
+              : e.textContent)
+            .concat([...document.querySelectorAll('input[placeholder], textarea[placeholder]')]
+              .map(e => e.getAttribute('placeholder')))"""
+    )
+    found = {w for t in texts for w in re.findall(r"\b[A-Za-z][a-z]{2,}\b", t or "")}
+    return sorted(found - LATIN_ALLOWED)
