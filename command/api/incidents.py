@@ -183,7 +183,7 @@ async def list_open(
 
 @router.get("/types")
 async def types(_: Reader, c: ContainerDep) -> IncidentTypes:
-    return IncidentTypes.of(c.config)
+    return IncidentTypes.of(c.config, await c.fleet.cards_now())
 
 
 @router.get("/response-times")

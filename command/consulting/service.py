@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import asdict, replace
 from datetime import datetime
 from pathlib import Path
@@ -41,6 +41,7 @@ from command.events import NewEvent
 from command.incidents import changes, sensitivity_store
 from command.incidents import store as incidents_store
 from command.incidents.access import hidden
+from command.incidents.domain import NarrativeCode
 from command.incidents.sensitivity import Reader, may_read
 from command.unit_of_work import UnitOfWork, Work
 from dispatch import store as dispatch_store
@@ -158,7 +159,14 @@ class Consultations:
             )
             await store.add(work.conn, c)
             await store.put_participant(work.conn, p)
-            await self._record(work, c, event, f"consultation {c.id} opened: {c.title}")
+            await self._record(
+                work,
+                c,
+                event,
+                f"consultation {c.id} opened: {c.title}",
+                code="narrative.consultation_opened",
+                params={"consultation_id": c.id, "title": c.title},
+            )
             return Details(c, [p], frozenset(), {})
 
     async def invite(
@@ -213,7 +221,14 @@ class Consultations:
                 p, event = sessions.invite(c, current.get(member.key), member, by, work.now)
                 await store.put_participant(work.conn, p)
                 current[p.key] = p
-                await self._record(work, c, event, f"consultation {c.id}: {member.key} invited")
+                await self._record(
+                    work,
+                    c,
+                    event,
+                    f"consultation {c.id}: {member.key} invited",
+                    code="narrative.consultation_invited",
+                    params={"consultation_id": c.id, "member": member.key},
+                )
             invited = await store.invited_roles(work.conn, c.id)
             new, roles_event = sessions.invite_roles(c, invited, wanted_roles, by, work.now)
             if roles_event is not None:
@@ -223,6 +238,8 @@ class Consultations:
                     c,
                     roles_event,
                     f"consultation {c.id}: roles {', '.join(sorted(new))} invited",
+                    code="narrative.consultation_roles_invited",
+                    params={"consultation_id": c.id, "roles": sorted(new)},
                 )
             return Details(c, list(current.values()), invited | new, self.live.of(c.id))
 
@@ -232,7 +249,14 @@ class Consultations:
             p, event = sessions.remove(c, self._participant(c, current, member), by, work.now)
             await store.put_participant(work.conn, p)
             current[p.key] = p
-            await self._record(work, c, event, f"consultation {c.id}: {member.key} removed")
+            await self._record(
+                work,
+                c,
+                event,
+                f"consultation {c.id}: {member.key} removed",
+                code="narrative.consultation_removed",
+                params={"consultation_id": c.id, "member": member.key},
+            )
         self.live.drop(c.id, member.key)
         return await self._details(c, current)
 
@@ -252,7 +276,14 @@ class Consultations:
             await store.put_participant(work.conn, p)
             current[p.key] = p
             verb = "muted" if muted else "unmuted"
-            await self._record(work, c, event, f"consultation {c.id}: {member.key} {media} {verb}")
+            await self._record(
+                work,
+                c,
+                event,
+                f"consultation {c.id}: {member.key} {media} {verb}",
+                code="narrative.consultation_muted" if muted else "narrative.consultation_unmuted",
+                params={"consultation_id": c.id, "member": member.key, "media": media.value},
+            )
         return await self._details(c, current)
 
     async def cap(
@@ -263,8 +294,21 @@ class Consultations:
             p, event = sessions.cap(c, self._participant(c, current, member), kbps, by, work.now)
             await store.put_participant(work.conn, p)
             current[p.key] = p
-            what = "lifted" if kbps is None else f"{sessions.sending_cap(c, p)} kbit/s"
-            await self._record(work, c, event, f"consultation {c.id}: {member.key} capped: {what}")
+            capped = None if kbps is None else sessions.sending_cap(c, p)
+            what = "lifted" if capped is None else f"{capped} kbit/s"
+            await self._record(
+                work,
+                c,
+                event,
+                f"consultation {c.id}: {member.key} capped: {what}",
+                code=(
+                    "narrative.consultation_cap_lifted"
+                    if capped is None
+                    else "narrative.consultation_capped"
+                ),
+                params={"consultation_id": c.id, "member": member.key}
+                | ({} if capped is None else {"kbps": capped}),
+            )
         return await self._details(c, current)
 
     async def end(self, consultation_id: int, principal: Principal) -> Details:
@@ -276,7 +320,14 @@ class Consultations:
             for p in out:
                 await store.put_participant(work.conn, p)
                 current[p.key] = p
-            await self._record(work, ended, event, f"consultation {c.id} ended")
+            await self._record(
+                work,
+                ended,
+                event,
+                f"consultation {c.id} ended",
+                code="narrative.consultation_ended",
+                params={"consultation_id": c.id},
+            )
         self.live.drop(c.id)
         return Details(ended, list(current.values()), frozenset(), {})
 
@@ -299,7 +350,18 @@ class Consultations:
             await effect(c)
             await store.save(work.conn, changed)
             verb = "started" if on else "stopped"
-            await self._record(work, changed, event, f"consultation {c.id}: recording {verb}")
+            await self._record(
+                work,
+                changed,
+                event,
+                f"consultation {c.id}: recording {verb}",
+                code=(
+                    "narrative.consultation_recording_started"
+                    if on
+                    else "narrative.consultation_recording_stopped"
+                ),
+                params={"consultation_id": c.id},
+            )
         return await self._details(changed, current)
 
     async def still_allowed(
@@ -338,7 +400,13 @@ class Consultations:
                 p, event = sessions.join(c, admitted, current.get(admitted.member.key), work.now)
                 await store.put_participant(work.conn, p)
                 await self._record(
-                    work, c, event, f"consultation {c.id}: {p.key} joined", source=source
+                    work,
+                    c,
+                    event,
+                    f"consultation {c.id}: {p.key} joined",
+                    code="narrative.consultation_joined",
+                    params={"consultation_id": c.id, "member": p.key},
+                    source=source,
                 )
                 return replace(admitted, join=p.joins)
         except (NotFound, Forbidden, VideoForbidden, VideoConflict) as refused:
@@ -365,6 +433,8 @@ class Consultations:
                 c,
                 event,
                 f"consultation {c.id}: {p.key} left ({p.left_reason})",
+                code="narrative.consultation_left",
+                params={"consultation_id": c.id, "member": p.key, "reason": p.left_reason},
                 source=source,
             )
         self.live.drop(c.id, p.key)
@@ -461,7 +531,13 @@ class Consultations:
             view = asdict(found)
             view.pop("file_name")
             view["created_at"] = found.created_at.isoformat()
-            await changes.note(work, incident_id, f"{meta.kind} attached ({stored.size} bytes)")
+            await changes.note(
+                work,
+                incident_id,
+                f"{meta.kind} attached ({stored.size} bytes)",
+                code="narrative.attachment_added",
+                params={"kind": meta.kind, "size_bytes": stored.size},
+            )
             work.emit(changes.incident_event("attachment_added", inc, actor, **view))
             await _own_audit(work, "incident.attach", "incident", str(incident_id), origin)
             return found
@@ -535,10 +611,13 @@ class Consultations:
         change: ParticipantChanged | ConsultationChanged,
         note: str,
         *,
+        code: NarrativeCode,
+        params: Mapping[str, Any],
         source: str | None = None,
     ) -> None:
-        """The change's event (about the incident when there is one, with a narrative note);
-        with ``source``, the audit row too (a call from the signaling, not a route)."""
+        """The change's event (about the incident when there is one, with a narrative note:
+        ``note`` in English, ``code`` and ``params`` to word it); with ``source``, the audit row
+        too (a call from the signaling, not a route)."""
         data: dict[str, Any] = {"consultation_id": c.id, "room": c.room, **change.detail}
         if isinstance(change, ParticipantChanged):
             data |= {"member": change.member.key, "state": change.state.value}
@@ -548,7 +627,7 @@ class Consultations:
         if c.incident_id is not None:
             inc = await incidents_store.get(work.conn, c.incident_id)
             data["number"] = inc.number
-            await changes.note(work, c.incident_id, note)
+            await changes.note(work, c.incident_id, note, code=code, params=params)
             work.emit(
                 NewEvent(f"consultation.{kind}", "incident", str(c.incident_id), data, change.by)
             )

@@ -66,8 +66,13 @@ class Assignments:
             units = await dispatch_store.get_units(work.conn, ids)
             made = [await self._send(work, inc, unit, divert) for unit in units]
             inc = await incident_changes.follow_unit(work, inc, UnitStatus.DISPATCHED.value)
+            callsigns = [u.callsign for u in units]
             await incident_changes.note(
-                work, inc.id, "assigned " + ", ".join(u.callsign for u in units)
+                work,
+                inc.id,
+                "assigned " + ", ".join(callsigns),
+                code="narrative.units_assigned",
+                params={"callsigns": callsigns},
             )
             return Assigned(inc, made)
 
@@ -123,7 +128,11 @@ class Assignments:
             [unit] = await dispatch_store.get_units(work.conn, [to_unit])
             made = await self._send(work, inc, unit, divert)
             await incident_changes.note(
-                work, inc.id, f"reassigned: {unit.callsign} replaces {from_unit}"
+                work,
+                inc.id,
+                f"reassigned: {unit.callsign} replaces {from_unit}",
+                code="narrative.unit_replaced",
+                params={"callsign": unit.callsign, "unit_id": unit.id, "replaced": from_unit},
             )
             return Assigned(inc, [made])
 

@@ -85,7 +85,11 @@ async def dispatch_one(work: Work, inc: Incident, unit: Unit, divert: bool) -> A
     if previous is not None:
         await dispatch_store.save_assignment(work.conn, end(previous, EndReason.DIVERTED, work.now))
         await incident_changes.note(
-            work, previous.incident_id, f"{unit.callsign} diverted to incident {inc.number}"
+            work,
+            previous.incident_id,
+            f"{unit.callsign} diverted to incident {inc.number}",
+            code="narrative.unit_diverted",
+            params={"callsign": unit.callsign, "unit_id": unit.id, "number": inc.number},
         )
         work.emit(
             assignment_ended(

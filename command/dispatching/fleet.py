@@ -323,6 +323,11 @@ class Fleet:
         overrides = await dispatch_store.run_card_overrides(conn)
         return self.config.run_cards.with_overrides(overrides)
 
+    async def cards_now(self) -> RunCards:
+        """The cards in effect now (for the incident types a desk shows)."""
+        async with self.work.read() as conn:
+            return await self.effective_cards(conn)
+
     async def run_cards(self) -> list[CardLine]:
         """Every incident type's card, by type code."""
         async with self.work.read() as conn:

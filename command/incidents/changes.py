@@ -76,8 +76,17 @@ async def save(work: Work, inc: Incident, changes: Mapping[str, Any]) -> Inciden
     return await incidents_store.save(work.conn, inc, changes, work.now)
 
 
-async def note(work: Work, incident_id: int, text: str, kind: str = "system") -> int:
-    entry = domain.narrative_entry(text, work.actor, work.now, kind)
+async def note(
+    work: Work,
+    incident_id: int,
+    text: str,
+    *,
+    code: domain.NarrativeCode,
+    params: Mapping[str, Any],
+) -> int:
+    """A system entry in the narrative: the English ``text`` as the record reads it, with the
+    ``code`` and ``params`` a console words it from (docs/errors.md, "Narrative")."""
+    entry = domain.system_entry(text, work.actor, work.now, code=code, params=params)
     return await incidents_store.add_narrative(work.conn, incident_id, entry)
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from command.errors import Conflict, Forbidden, InvalidInput
 from gis.coords import distance_m
@@ -495,15 +495,59 @@ def check_reopen(number: str, current: IncidentStatus, reason: str) -> str:
 MAX_NARRATIVE = 8000
 NARRATIVE_KINDS = ("note", "system")
 
+#: What the server's own ("system") narrative entries say, as stable codes: each entry keeps its
+#: English text (the record, exports, logs) and carries its code and parameters, so that a
+#: console words it in its language (listed under "Narrative" in docs/errors.md).
+NarrativeCode = Literal[
+    "narrative.units_assigned",
+    "narrative.unit_replaced",
+    "narrative.unit_diverted",
+    "narrative.status_reason",
+    "narrative.reopened",
+    "narrative.escalated",
+    "narrative.merged",
+    "narrative.level_raised",
+    "narrative.plan_activated",
+    "narrative.plan_stage_called",
+    "narrative.plan_task_done",
+    "narrative.plan_task_done_late",
+    "narrative.plan_task_overdue",
+    "narrative.attachment_added",
+    "narrative.consultation_opened",
+    "narrative.consultation_invited",
+    "narrative.consultation_roles_invited",
+    "narrative.consultation_removed",
+    "narrative.consultation_muted",
+    "narrative.consultation_unmuted",
+    "narrative.consultation_capped",
+    "narrative.consultation_cap_lifted",
+    "narrative.consultation_ended",
+    "narrative.consultation_recording_started",
+    "narrative.consultation_recording_stopped",
+    "narrative.consultation_joined",
+    "narrative.consultation_left",
+]
+
 
 @dataclass(frozen=True)
 class NarrativeEntry:
-    """One line of the append-only narrative."""
+    """One line of the append-only narrative; a system entry has its code and parameters."""
 
     at: datetime
     author: str
     text: str
     kind: str = "note"  # note | system
+    code: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+def system_entry(
+    text: str, author: str, at: datetime, *, code: NarrativeCode, params: Mapping[str, Any]
+) -> NarrativeEntry:
+    """The server's own entry: its English ``text``, and the ``code`` and ``params`` a console
+    words it from."""
+    entry = narrative_entry(text, author, at, "system")
+    return NarrativeEntry(entry.at, entry.author, entry.text, entry.kind, code, dict(params))
 
 
 def narrative_entry(text: str, author: str, at: datetime, kind: str = "note") -> NarrativeEntry:

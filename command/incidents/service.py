@@ -348,7 +348,13 @@ class IncidentService:
                     )
             inc = await changes.set_status(work, inc, to, reason)
             if reason.strip():
-                await changes.note(work, inc.id, f"{to}: {reason}")
+                await changes.note(
+                    work,
+                    inc.id,
+                    f"{to}: {reason}",
+                    code="narrative.status_reason",
+                    params={"status": to.value, "reason": reason},
+                )
             return inc
 
     async def reopen(
@@ -372,7 +378,13 @@ class IncidentService:
             await incidents_store.add_status(
                 work.conn, inc.id, inc.status, IncidentStatus.NEW, work.now, actor, why
             )
-            await changes.note(work, inc.id, f"reopened: {why}")
+            await changes.note(
+                work,
+                inc.id,
+                f"reopened: {why}",
+                code="narrative.reopened",
+                params={"from_status": inc.status.value, "reason": why},
+            )
             work.emit(
                 incident_event("reopened", saved, actor, **{"from": inc.status.value}, reason=why)
             )
@@ -445,6 +457,12 @@ class IncidentService:
                 work,
                 inc.id,
                 f"escalated from {change.from_value} to {change.to_value}: {change.reason}",
+                code="narrative.escalated",
+                params={
+                    "from_level": change.from_value,
+                    "to_level": change.to_value,
+                    "reason": change.reason,
+                },
             )
             work.emit(self._level_event("escalated", saved, change))
             return saved
@@ -514,7 +532,13 @@ class IncidentService:
             )
             note = f"merged {absorbed.number} into {survivor.number}"
             for target in (survivor.id, absorbed.id):
-                await changes.note(work, target, note)
+                await changes.note(
+                    work,
+                    target,
+                    note,
+                    code="narrative.merged",
+                    params={"absorbed": absorbed.number, "survivor": survivor.number},
+                )
             work.emit(
                 incident_event(
                     "merged",

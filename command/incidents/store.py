@@ -502,6 +502,8 @@ async def add_narrative(conn: AsyncConnection, incident_id: int, entry: Narrativ
                     author=entry.author,
                     kind=entry.kind,
                     text=entry.text,
+                    code=entry.code,
+                    params=dict(entry.params),
                 )
                 .returning(narrative.c.id)
             )

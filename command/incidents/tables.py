@@ -7,7 +7,8 @@ append-only, enforced by a trigger (in the migration only). ``jurisdiction_id`` 
 replaced on re-import; ``incident_calls.call_id`` likewise has none to ``calls``. The schema is
 created by the Alembic revision ``0005_incidents_dispatch``; these definitions say the same,
 checked by ``tests/integration/ops/test_schema_matches_tables``. The sensitivity markings come
-from ``0020_sensitive_incidents``.
+from ``0020_sensitive_incidents``; the narrative's codes and parameters from
+``0027_narrative_codes``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
+from sqlalchemy.dialects.postgresql import JSONB
 
 from command.incidents.domain import IncidentStatus
 from command.incidents.sensitivity import Reason
@@ -107,6 +109,9 @@ narrative = sa.Table(
     sa.Column("author", sa.Text, nullable=False),
     sa.Column("kind", sa.Text, nullable=False),
     sa.Column("text", sa.Text, nullable=False),
+    # a system entry's code and parameters (0027_narrative_codes); NULL for people's notes
+    sa.Column("code", sa.Text),
+    sa.Column("params", JSONB, nullable=False, server_default="{}"),
     sa.CheckConstraint("kind IN ('note', 'system')", name="incident_narrative_kind"),
     sa.Index("incident_narrative_incident", "incident_id", "id"),
 )

@@ -120,6 +120,14 @@ class Activations:
                 inc.id,
                 f"plan {key} version {version.version} activated ({plan.name('en')}): "
                 f"{len(tasks)} tasks, alarm stage 1",
+                code="narrative.plan_activated",
+                params={
+                    "key": key,
+                    "version": version.version,
+                    "names": dict(plan.names),
+                    "tasks": len(tasks),
+                    "stage": 1,
+                },
             )
             work.emit(
                 plan_incident_event(
@@ -164,7 +172,13 @@ class Activations:
             stage = activation.stage + 1
             await plans_store.set_stage(work.conn, activation.id, stage)
             added = version.plan.stages[stage - 1].resources
-            await changes.note(work, inc.id, f"plan {key}: alarm stage {stage} called")
+            await changes.note(
+                work,
+                inc.id,
+                f"plan {key}: alarm stage {stage} called",
+                code="narrative.plan_stage_called",
+                params={"key": key, "stage": stage},
+            )
             work.emit(
                 plan_incident_event(
                     "stage_raised",
@@ -207,6 +221,8 @@ class Activations:
                 work,
                 inc.id,
                 f"task {task.seq} done: {task.names.get('en', '')}" + (" (late)" if late else ""),
+                code="narrative.plan_task_done_late" if late else "narrative.plan_task_done",
+                params={"seq": task.seq, "names": dict(task.names)},
             )
             work.emit(
                 plan_incident_event("task_done", inc, actor, task=task_id, seq=task.seq, late=late)

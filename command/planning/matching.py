@@ -28,7 +28,7 @@ from command.planning.library import PlanLibrary
 from command.unit_of_work import UnitOfWork, Work
 from plans import store as plans_store
 from plans.conditions import Situation
-from plans.levels import level_called_for, raises
+from plans.levels import LevelCall, level_called_for, raises
 from plans.matching import Match
 from plans.model import Facts
 
@@ -192,7 +192,7 @@ class IncidentPlans:
         return ranked
 
     async def _apply_level_rules(self, work: Work, inc: Incident, s: Situation) -> None:
-        best: tuple[int, str] | None = None
+        best: tuple[LevelCall, str] | None = None
         for activation in await plans_store.activations_of(work.conn, inc.id):
             version = await plans_store.get_version(
                 work.conn, activation.plan_key, activation.version, self.library.vocabulary
@@ -201,19 +201,26 @@ class IncidentPlans:
             if (
                 call is not None
                 and raises(int(inc.response_level), call)
-                and (best is None or call.level < best[0])
+                and (best is None or call.level < best[0].level)
             ):
-                best = (call.level, call.reason(activation.plan_key))
+                best = (call, activation.plan_key)
         if best is None:
             return
-        level, reason = best
-        to = ResponseLevel(level)
+        called, key = best
+        reason = called.reason(key)
+        to = ResponseLevel(called.level)
         change = LevelChange(
             "response_level", inc.response_level.name, to.name, reason, work.now, work.actor
         )
         saved = await changes.save(work, inc, {"response_level": to})
         await incidents_store.add_level_change(work.conn, inc.id, change)
-        await changes.note(work, inc.id, f"response level raised to {to.name}: {reason}")
+        await changes.note(
+            work,
+            inc.id,
+            f"response level raised to {to.name}: {reason}",
+            code="narrative.level_raised",
+            params={"level": to.name, "key": key, "rule": called.rule + 1, "reason": reason},
+        )
         work.emit(
             incident_event(
                 "response_level_changed",

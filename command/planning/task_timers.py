@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from command import events
 from command.events import NewEvent
 from command.incidents import store as incidents_store
-from command.incidents.domain import narrative_entry
+from command.incidents.domain import system_entry
 from plans import store as plans_store
 
 log = logging.getLogger(__name__)
@@ -32,9 +32,14 @@ async def raise_overdue(engine: AsyncEngine, now: datetime) -> list[int]:
         late = await plans_store.mark_overdue(conn, now)
         for t in late:  # on the incident's timeline too, for the after-action review
             text = f"task {t.seq} overdue: {t.names.get('en', '')} ({t.department})"
-            await incidents_store.add_narrative(
-                conn, t.incident_id, narrative_entry(text, ACTOR, now, "system")
+            entry = system_entry(
+                text,
+                ACTOR,
+                now,
+                code="narrative.plan_task_overdue",
+                params={"seq": t.seq, "names": dict(t.names), "department": t.department},
             )
+            await incidents_store.add_narrative(conn, t.incident_id, entry)
         return await events.append(
             conn,
             [

@@ -3,7 +3,7 @@
 // will do, as the server does it (command/incidents/service.py `merge`): the absorbed incident
 // is cancelled as merged into the survivor, its calls and open assignments move there, and the
 // survivor keeps the more urgent priority, the more serious response level and the higher
-// command level of both.
+// command level of both. And replacing a unit of the incident by another: which units may.
 
 /** What of an incident the choice and the preview read (IncidentOut has all of it). */
 export interface IncidentLike {
@@ -91,4 +91,42 @@ export interface AssignmentLike {
 export function movableUnits(assignments: readonly AssignmentLike[]): string[] {
   const units = assignments.filter((a) => !a.ended_at && !a.transporting_at && !a.at_hospital_at).map((a) => a.unit_id);
   return [...new Set(units)].sort();
+}
+
+/** What of a unit of the board the replacement reads (UnitOut). */
+export interface UnitLike {
+  id: string;
+  callsign: string;
+  unit_type: string;
+  status: string;
+  incident_id?: number | null;
+  incident_number?: string | null;
+}
+
+/** Statuses a unit is sent from without a diversion, and those it is diverted from (as
+ * dispatch/units.py `DISPATCHABLE` and `DIVERTIBLE`). */
+export const DISPATCHABLE: ReadonlySet<string> = new Set(["available", "returning"]);
+export const DIVERTIBLE: ReadonlySet<string> = new Set(["dispatched", "en_route", "on_scene"]);
+
+/** Whether taking ``unit`` as the replacement diverts it from another incident. */
+export function diverts(unit: UnitLike): boolean {
+  return DIVERTIBLE.has(unit.status);
+}
+
+/** The units that may replace ``replaced`` on ``incident`` (POST /incidents/{id}/reassign):
+ * available or returning ones, and with ``divert`` those working on another incident that can
+ * be diverted; never the replaced unit, one out of service, carrying a patient, or already on
+ * this incident. Units of the replaced unit's type first (an engine for an engine), those sent
+ * without a diversion before diverted ones, then by callsign. */
+export function replacements<T extends UnitLike>(units: readonly T[], incidentId: number, replaced: string, divert: boolean): T[] {
+  const type = units.find((u) => u.id === replaced)?.unit_type;
+  return units
+    .filter((u) => u.id !== replaced)
+    .filter((u) => DISPATCHABLE.has(u.status) || (divert && diverts(u) && (u.incident_id ?? null) !== incidentId))
+    .sort(
+      (a, b) =>
+        Number(a.unit_type !== type) - Number(b.unit_type !== type) ||
+        Number(diverts(a)) - Number(diverts(b)) ||
+        a.callsign.localeCompare(b.callsign),
+    );
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { distanceM, mergePreview, movableUnits, otherOpen, type IncidentLike } from "../src/merging";
+import { distanceM, diverts, mergePreview, movableUnits, otherOpen, replacements, type IncidentLike, type UnitLike } from "../src/merging";
 
 function incident(id: number, over: Partial<IncidentLike> = {}): IncidentLike {
   return {
@@ -84,5 +84,35 @@ describe("the units a move may take", () => {
         { unit_id: "E1", ended_at: null },
       ]),
     ).toEqual(["E1", "E2"]);
+  });
+});
+
+describe("the units that may replace one on the incident", () => {
+  const unit = (id: string, over: Partial<UnitLike> = {}): UnitLike => ({ id, callsign: id, unit_type: "engine", status: "available", incident_id: null, ...over });
+  const board = [
+    unit("E1", { status: "en_route", incident_id: 7 }), // the one replaced
+    unit("E3"),
+    unit("A1", { unit_type: "ambulance_bls" }),
+    unit("E2", { status: "returning" }),
+    unit("E4", { status: "on_scene", incident_id: 8 }),
+    unit("E5", { status: "dispatched", incident_id: 7 }), // on this incident already
+    unit("E6", { status: "out_of_service" }),
+    unit("A2", { unit_type: "ambulance_bls", status: "transporting", incident_id: 8 }),
+  ];
+
+  it("are the free ones, of the replaced unit's type first, then by callsign", () => {
+    expect(replacements(board, 7, "E1", false).map((u) => u.id)).toEqual(["E2", "E3", "A1"]);
+  });
+
+  it("with divert also take a unit working elsewhere, after the free ones of its type", () => {
+    expect(replacements(board, 7, "E1", true).map((u) => u.id)).toEqual(["E2", "E3", "E4", "A1"]);
+    expect(diverts(unit("E4", { status: "on_scene" }))).toBe(true);
+    expect(diverts(unit("E2", { status: "returning" }))).toBe(false);
+  });
+
+  it("never take the replaced unit, nor one on this incident, out of service or carrying a patient", () => {
+    const ids = replacements(board, 7, "E1", true).map((u) => u.id);
+    for (const id of ["E1", "E5", "E6", "A2"]) expect(ids).not.toContain(id);
+    expect(replacements([], 7, "E1", true)).toEqual([]);
   });
 });

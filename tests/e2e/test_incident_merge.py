@@ -152,3 +152,59 @@ async def test_a_dispatcher_moves_a_unit_to_another_incident_from_the_incident_v
         assert [a["end_reason"] for a in ended] == ["diverted"]
         await page.close()
         assert problems == []
+
+
+async def test_a_dispatcher_replaces_a_unit_by_another_from_the_incident_view(
+    browser: Browser, map_url: str, map_engine: AsyncEngine
+) -> None:
+    await b.seeded(map_engine)
+    async with serve(map_url) as app:
+        crew = await b.crew(app.http, map_engine)
+        here = await b.fire(app.http, crew)
+        broken, spare = await _available(app.http, crew, 2)
+        r = await app.http.post(f"/api/v1/incidents/{here['id']}/assignments",
+                                json={"unit_ids": [broken]}, headers=crew.dispatcher)
+        assert r.status_code == 201, r.text
+        board = (await app.http.get("/api/v1/units/board", headers=crew.dispatcher)).json()
+        callsigns = {u["id"]: u["callsign"] for u in board["units"]}
+
+        page = await browser.new_page(viewport={"width": 1280, "height": 1000})
+        problems = watch(page)
+        await sign_in(page, app.base_url, "disp1")
+        await page.locator(f"#queue li[data-number='{here['number']}'] button").click()
+        await expect(page.locator(f"#incident-units li[data-unit='{broken}']")).to_have_count(1)
+        replace = page.locator("#unit-replace")
+        await replace.locator("select[name=replace-unit]").select_option(broken)
+        choice = replace.locator("select[name=replace-with]")
+        # free units only (none is busy elsewhere here), the one replaced not among them
+        await expect(choice.locator(f"option[data-unit='{spare}']")).to_have_count(1)
+        await expect(choice.locator(f"option[data-unit='{broken}']")).to_have_count(0)
+        await choice.select_option(spare)
+        # in Chinese, the screen's first language
+        await expect(page.locator("#replace-preview")).to_have_text(
+            f"{callsigns[spare]} 将代替 {callsigns[broken]} 派往 {here['number']};"
+            f"{callsigns[broken]} 解除任务,恢复空闲。")
+        await replace.locator("button[type=submit]").click()
+        await expect(page.locator("#replace-done")).to_have_text(
+            f"{callsigns[spare]} 已替换 {callsigns[broken]}。")
+        await expect(page.locator(f"#incident-units li[data-unit='{spare}']")).to_have_count(1)
+        await expect(page.locator(f"#incident-units li[data-unit='{broken}']")).to_have_count(0)
+        # the server's own entry on the timeline, worded from its code in the screen's language
+        await expect(page.locator("#timeline")).to_contain_text(
+            f"{callsigns[spare]} 替换 {broken}")
+        await expect(page.locator("#timeline")).to_contain_text(f"已派出 {callsigns[broken]}")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        await replace.screenshot(path=str(SHOTS / "unit-replace.zh-CN.png"))
+
+        # The server says so: the new unit assigned, the old one released (available).
+        new = (await app.http.get(f"/api/v1/units/{spare}", headers=crew.dispatcher)).json()
+        assert (new["incident_id"], new["status"]) == (here["id"], "dispatched")
+        old = (await app.http.get(f"/api/v1/units/{broken}", headers=crew.dispatcher)).json()
+        assert (old["incident_id"], old["status"]) == (None, "available")
+        detail = (await app.http.get(f"/api/v1/incidents/{here['id']}",
+                                     headers=crew.dispatcher)).json()
+        ended = {a["unit_id"]: a["end_reason"] for a in detail["assignments"] if a["ended_at"]}
+        assert ended == {broken: "reassigned"}
+        assert [a["unit_id"] for a in detail["assignments"] if not a["ended_at"]] == [spare]
+        await page.close()
+        assert problems == []

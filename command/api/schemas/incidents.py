@@ -16,6 +16,7 @@ from command.incidents.domain import DuplicateHint, Incident
 from command.incidents.service import IncidentDetail, Note
 from dispatch.assignments import Assignment
 from dispatch.recommend import Choice, Recommendation, Rejection
+from dispatch.runcards import RunCards
 
 # ---------------------------------------------------------------------- requests
 
@@ -222,14 +223,15 @@ class IncidentTypes(Model):
     types: list[IncidentTypeOut]
 
     @classmethod
-    def of(cls, config: IncidentConfig) -> IncidentTypes:
+    def of(cls, config: IncidentConfig, cards: RunCards) -> IncidentTypes:
+        """The configured types with ``cards``, the run cards in effect (edited ones too)."""
         return cls(
             types=[
                 IncidentTypeOut(
                     code=t.code,
                     names=dict(t.names),
                     default_priority=t.default_priority,
-                    run_card={c.value: n for c, n in config.run_cards.for_type(t.code).items()},
+                    run_card={c.value: n for c, n in cards.for_type(t.code).items()},
                 )
                 for t in config.taxonomy.types.values()
             ]
@@ -294,6 +296,11 @@ class NoteOut(Model):
 class NarrativeOut(NoteOut):
     incident_id: int
     kind: str = Field(description="note (a person wrote it) or system")
+    code: str | None = Field(
+        description="a system entry's code (docs/errors.md, Narrative), worded by the consoles "
+        "with params; null for people's notes and for system entries written before codes",
+    )
+    params: dict[str, Any] = Field(description="the values the code's wording takes")
 
 
 class StatusStepOut(Model):

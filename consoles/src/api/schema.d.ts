@@ -3606,6 +3606,11 @@ export interface components {
             at: string;
             /** Author */
             author: string;
+            /**
+             * Code
+             * @description a system entry's code (docs/errors.md, Narrative), worded by the consoles with params; null for people's notes and for system entries written before codes
+             */
+            code: string | null;
             /** Id */
             id: number;
             /** Incident Id */
@@ -3615,6 +3620,13 @@ export interface components {
              * @description note (a person wrote it) or system
              */
             kind: string;
+            /**
+             * Params
+             * @description the values the code's wording takes
+             */
+            params: {
+                [key: string]: unknown;
+            };
             /** Text */
             text: string;
         };

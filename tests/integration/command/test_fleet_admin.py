@@ -298,6 +298,10 @@ async def test_the_recommendation_follows_a_run_card_changed_at_run_time(
         "recommend": True})
     assert r.status_code == 201, r.text
     assert r.json()["recommendation"]["requirements"] == {"engine": 3, "heavy_rescue": 1}
+    # ... and so does the desk's list of incident types
+    types = (await http.get("/api/v1/incidents/types", headers=crew.call_taker)).json()["types"]
+    assert next(t for t in types if t["code"] == "fire.structure")["run_card"] == {
+        "engine": 3, "heavy_rescue": 1}
     # A parent's card serves its children without their own.
     r = await http.put("/api/v1/run-cards/crime", headers=admin,
                        json={"requirements": {"police_patrol": 1}})

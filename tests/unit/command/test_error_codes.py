@@ -15,7 +15,7 @@ import pytest
 from command import error_catalogue
 from command.api.schemas.common import Reason
 from command.errors import InvalidInput
-from command.incidents.domain import InvalidIncidentTransition
+from command.incidents.domain import InvalidIncidentTransition, NarrativeCode
 from command.supervision import SupervisionReason
 from dispatch.errors import InvalidTransition
 from dispatch.recommend import RejectionCode
@@ -205,6 +205,7 @@ def _reason_codes() -> set[str]:
         | set(get_args(ReasonCode))
         | set(DEFAULT_LIMITS_S)
         | set(get_args(SupervisionReason))
+        | set(get_args(NarrativeCode))
     )
 
 
@@ -236,7 +237,7 @@ def test_the_docs_give_each_error_its_status_and_parameters(
 def test_the_docs_list_every_reason_code_and_no_other() -> None:
     reasons = _reason_codes()
     documented = {r.code for r in error_catalogue.read() if r.section == "Reasons"}
-    assert {"recommendation.fastest", "slower", "address", "turnout"} <= reasons
+    assert {"recommendation.fastest", "slower", "address", "turnout", "narrative.merged"} <= reasons
     assert sorted(reasons - documented) == [], "missing from docs/errors.md"
     assert sorted(documented - reasons) == [], "in docs/errors.md but no longer used"
 
