@@ -177,7 +177,7 @@ class Activations:
                 inc.id,
                 f"plan {key}: alarm stage {stage} called",
                 code="narrative.plan_stage_called",
-                params={"key": key, "stage": stage},
+                params={"key": key, "names": dict(version.plan.names), "stage": stage},
             )
             work.emit(
                 plan_incident_event(

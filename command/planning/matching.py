@@ -192,7 +192,7 @@ class IncidentPlans:
         return ranked
 
     async def _apply_level_rules(self, work: Work, inc: Incident, s: Situation) -> None:
-        best: tuple[LevelCall, str] | None = None
+        best: tuple[LevelCall, str, dict[str, str]] | None = None
         for activation in await plans_store.activations_of(work.conn, inc.id):
             version = await plans_store.get_version(
                 work.conn, activation.plan_key, activation.version, self.library.vocabulary
@@ -203,10 +203,10 @@ class IncidentPlans:
                 and raises(int(inc.response_level), call)
                 and (best is None or call.level < best[0].level)
             ):
-                best = (call, activation.plan_key)
+                best = (call, activation.plan_key, dict(version.plan.names))
         if best is None:
             return
-        called, key = best
+        called, key, names = best
         reason = called.reason(key)
         to = ResponseLevel(called.level)
         change = LevelChange(
@@ -219,7 +219,8 @@ class IncidentPlans:
             inc.id,
             f"response level raised to {to.name}: {reason}",
             code="narrative.level_raised",
-            params={"level": to.name, "key": key, "rule": called.rule + 1, "reason": reason},
+            params={"level": to.name, "key": key, "names": names, "rule": called.rule + 1,
+                    "reason": reason},
         )
         work.emit(
             incident_event(

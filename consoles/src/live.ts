@@ -33,6 +33,26 @@ export function accept(lastSeq: number, event: FeedEvent): number | null {
   return event.seq > lastSeq ? event.seq : null;
 }
 
+/** Dials a link again each time it drops, sooner at first (``reconnectDelay``), until stopped. */
+export class Redial {
+  stopped = false;
+  private attempt = 0;
+
+  constructor(private readonly wait: (seconds: number) => Promise<void> = (s) => new Promise<void>((r) => setTimeout(r, s * 1000))) {}
+
+  /** The link is up: the next drop is redialled quickly again. */
+  opened(): void {
+    this.attempt = 0;
+  }
+
+  /** The link dropped: ``connect`` once the delay is over, unless stopped meanwhile. */
+  dropped(connect: () => void): void {
+    void this.wait(reconnectDelay(this.attempt++)).then(() => {
+      if (!this.stopped) connect();
+    });
+  }
+}
+
 export interface FeedOptions {
   head: () => Promise<number>;
   open: (after: number) => Link;
@@ -44,10 +64,11 @@ export interface FeedOptions {
 export class LiveFeed {
   lastSeq = -1;
   private link: Link | null = null;
-  private stopped = false;
-  private attempt = 0;
+  private readonly redial: Redial;
 
-  constructor(private readonly options: FeedOptions) {}
+  constructor(private readonly options: FeedOptions) {
+    this.redial = new Redial(options.wait);
+  }
 
   async start(): Promise<void> {
     this.options.onState("connecting");
@@ -56,7 +77,7 @@ export class LiveFeed {
   }
 
   stop(): void {
-    this.stopped = true;
+    this.redial.stopped = true;
     this.link?.close();
   }
 
@@ -64,7 +85,7 @@ export class LiveFeed {
     const link = this.options.open(this.lastSeq);
     this.link = link;
     link.onopen = () => {
-      this.attempt = 0;
+      this.redial.opened();
       this.options.onState("live");
     };
     link.onmessage = (message: { data: unknown }) => {
@@ -75,12 +96,9 @@ export class LiveFeed {
       this.options.onEvent(event);
     };
     link.onclose = () => {
-      if (this.stopped) return;
+      if (this.redial.stopped) return;
       this.options.onState("reconnecting");
-      const wait = this.options.wait ?? ((s: number) => new Promise<void>((r) => setTimeout(r, s * 1000)));
-      void wait(reconnectDelay(this.attempt++)).then(() => {
-        if (!this.stopped) this.connect();
-      });
+      this.redial.dropped(() => this.connect());
     };
   }
 }

@@ -35,6 +35,11 @@ export function distanceM(a: { lon: number; lat: number }, b: { lon: number; lat
 
 /** The incidents that may be chosen beside ``current``: open, not merged, not itself; nearest
  * first (a duplicate report is usually close by), then by number. */
+/** An incident as a choice names it: number, type (in the screen's language), address. */
+export function incidentLabel(i: { number: string; address?: string | null }, typeName: string): string {
+  return `${i.number} · ${typeName} · ${i.address || "-"}`;
+}
+
 export function otherOpen<T extends IncidentLike>(incidents: readonly T[], current: IncidentLike | null): T[] {
   if (current === null) return [];
   return incidents

@@ -32,15 +32,21 @@ export function narrativeProblem(
   const params: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(entry.params ?? {})) {
     if (isNames(value)) params[name] = value[locale] ?? value.en ?? Object.values(value)[0] ?? "";
+    // a participant is named as people know them (alice, CMD1), not by its key (user:alice)
+    else if (name === "member" && typeof value === "string") params[name] = value.replace(/^(user|unit):/, "");
     else if (typeof value === "string") params[name] = valueWord(name, value) ?? value;
     else params[name] = value;
   }
   return { code: entry.code ?? "", message: entry.text, params };
 }
 
-/** The catalogue key (en.json, zh-CN.json) that words ``param``'s value, if the screen has one. */
-export function valueKey(param: string, value: string): string | undefined {
+/** The catalogue key (en.json, zh-CN.json) that words ``param``'s value in an entry of ``code``,
+ *  if the screen has one (a value it has no words for is shown as it is). */
+export function valueKey(code: string, param: string, value: string): string | undefined {
   if (param === "status" || param === "from_status") return `incidentStatus.${value}`;
   if (param === "from_level" || param === "to_level") return `commandLevel.${value}`;
+  if (param === "media") return `video.${value}`;
+  if (code === "narrative.attachment_added" && param === "kind") return `attachmentKind.${value}`;
+  if (code === "narrative.consultation_left" && param === "reason") return `leftReason.${value}`;
   return undefined;
 }

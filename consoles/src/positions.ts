@@ -2,7 +2,7 @@
 // console-tracking.md): subscribes to the viewport, keeps the newest marker of each unit, sends
 // a new subscription when the map moves, and reconnects by itself (the snapshot that answers
 // each subscription is the whole picture again, so nothing is resumed).
-import { reconnectDelay, type Link } from "./live";
+import { Redial, type Link } from "./live";
 
 export type TrackingState = "connecting" | "live" | "reconnecting";
 
@@ -88,10 +88,11 @@ export class LivePositions {
   markers = new Map<string, LivePosition>();
   private link: TrackingLink | null = null;
   private bbox: Bbox | null = null;
-  private stopped = false;
-  private attempt = 0;
+  private readonly redial: Redial;
 
-  constructor(private readonly options: TrackingOptions) {}
+  constructor(private readonly options: TrackingOptions) {
+    this.redial = new Redial(options.wait);
+  }
 
   /** Watch the units inside ``bbox`` (sent now if connected, else once connected). */
   watch(bbox: Bbox): void {
@@ -105,7 +106,7 @@ export class LivePositions {
   }
 
   stop(): void {
-    this.stopped = true;
+    this.redial.stopped = true;
     this.link?.close();
   }
 
@@ -117,7 +118,7 @@ export class LivePositions {
     const link = this.options.open();
     this.link = link;
     link.onopen = () => {
-      this.attempt = 0;
+      this.redial.opened();
       this.options.onState("live");
       this.subscribe(link);
     };
@@ -131,12 +132,9 @@ export class LivePositions {
       this.options.onMarkers(next);
     };
     link.onclose = () => {
-      if (this.stopped) return;
+      if (this.redial.stopped) return;
       this.options.onState("reconnecting");
-      const wait = this.options.wait ?? ((s: number) => new Promise<void>((r) => setTimeout(r, s * 1000)));
-      void wait(reconnectDelay(this.attempt++)).then(() => {
-        if (!this.stopped) this.connect();
-      });
+      this.redial.dropped(() => this.connect());
     };
   }
 }

@@ -20,9 +20,20 @@ describe("a narrative entry on the timeline", () => {
   it("is worded in Chinese from its parameters, and in English as the server wrote it", () => {
     const entry = { kind: "system", text: "cancelled: false alarm", code: "narrative.status_reason", params: { status: "cancelled", reason: "false alarm" } };
     const statuses: Record<string, string> = { "incidentStatus.cancelled": "已取消" };
-    const valueWord = (param: string, value: string) => statuses[valueKey(param, value) ?? ""];
+    const valueWord = (param: string, value: string) => statuses[valueKey(entry.code, param, value) ?? ""];
     expect(word(narrativeProblem(entry, "zh-CN", valueWord), "zh-CN", CATALOGUE)).toBe("状态变为 已取消:false alarm");
     expect(word(narrativeProblem(entry, "en", valueWord), "en", CATALOGUE)).toBe("cancelled: false alarm");
+  });
+
+  it("words the values the screen knows, and names a participant as people know it", () => {
+    expect(valueKey("narrative.consultation_muted", "media", "audio")).toBe("video.audio");
+    expect(valueKey("narrative.attachment_added", "kind", "still")).toBe("attachmentKind.still");
+    expect(valueKey("narrative.consultation_left", "reason", "lost")).toBe("leftReason.lost");
+    expect(valueKey("narrative.status_reason", "reason", "lost")).toBeUndefined(); // typed by a person
+    const left = { kind: "system", text: "consultation 3: user:alice left (lost)", code: "narrative.consultation_left", params: { consultation_id: 3, member: "user:alice", reason: "lost" } };
+    const words: Record<string, string> = { "leftReason.lost": "连接中断" };
+    const valueWord = (param: string, value: string) => words[valueKey(left.code, param, value) ?? ""];
+    expect(word(narrativeProblem(left, "zh-CN", valueWord), "zh-CN", CATALOGUE)).toBe("会商 3:alice 已离开(连接中断)");
   });
 
   it("takes a name in the screen's language, else in English", () => {
