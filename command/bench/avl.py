@@ -228,6 +228,8 @@ class Plan:
     bare_compression: bool = True
     #: processes the live consoles run in (1: the benchmark's own)
     console_processes: int = 1
+    #: every n-th live console times what it receives (the others count it)
+    measure_every: int = 1
 
 
 async def _steady(
@@ -240,8 +242,9 @@ async def _steady(
 ) -> Phase:
     tally = Tally()
     fleet.tally = tally
-    consoles = Consoles(fleet.target, tally, plan.sample)
-    spread = ConsoleProcesses(fleet.target, plan.sample, plan.console_processes)
+    consoles = Consoles(fleet.target, tally, plan.sample, plan.measure_every)
+    spread = ConsoleProcesses(fleet.target, plan.sample, plan.console_processes,
+                              plan.measure_every)
     if plan.console_processes > 1:
         await spread.open(plan.consoles)
         await consoles.open(0, stalled)
@@ -435,6 +438,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="CAD_TRACKING_RATE_HZ (0: each console as fast as its socket takes batches)",
     )
     bench.add_argument("--sample", type=int, default=10, help="latency of every n-th unit")
+    bench.add_argument(
+        "--measure-every", type=int, default=1,
+        help="latency measured by every n-th live console (the others read and count every "
+        "frame without parsing it), so that the load generator leaves the server its core",
+    )
     bench.add_argument("--json", action="store_true", help="print the figures as JSON")
     bench.set_defaults(handler=bench_cmd)
 
@@ -468,6 +476,7 @@ def bench_cmd(args: argparse.Namespace, settings: Settings) -> int:
     _range("--rate-hz", args.rate_hz, 0, 50)
     _range("--ingest-hz", args.ingest_hz, 0.1, 20)
     _range("--console-processes", args.console_processes, 1, 16)
+    _range("--measure-every", args.measure_every, 1, 1_000)
     _range("--sample", args.sample, 1, 1_000)
     ensure_embedded_running(settings)
     drop_on_sigterm()
@@ -483,6 +492,7 @@ def bench_cmd(args: argparse.Namespace, settings: Settings) -> int:
         ingest_hz=args.ingest_hz,
         bare_compression=not args.bare_no_compression,
         console_processes=args.console_processes,
+        measure_every=args.measure_every,
     )
     before = load_average()
     result = asyncio.run(run_benchmark(settings, plan, args.rate_hz))

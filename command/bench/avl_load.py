@@ -216,12 +216,16 @@ class Fleet:
 
 
 class Consoles:
-    """``live`` consoles that read everything and ``stalled`` ones that never read."""
+    """``live`` consoles that read everything and ``stalled`` ones that never read. Every
+    ``measure_every``-th live console parses what it receives and times the sampled units'
+    positions; the others read every frame too but only count its positions (parsing 200,000
+    positions a second would take the load generator's core from the server it measures)."""
 
-    def __init__(self, target: Target, tally: Tally, sample: int) -> None:
+    def __init__(self, target: Target, tally: Tally, sample: int, measure_every: int = 1) -> None:
         self.target = target
         self.tally = tally
         self.sample = sample
+        self.measure_every = measure_every
         self._tasks: list[asyncio.Task[None]] = []
         self._stalled: list[ClientConnection] = []
         self._times: dict[str, float] = {}
@@ -229,10 +233,11 @@ class Consoles:
     async def open(self, live: int, stalled: int) -> None:
         ready: list[asyncio.Future[None]] = []
         loop = asyncio.get_running_loop()
-        for _ in range(live):
+        for i in range(live):
             fut: asyncio.Future[None] = loop.create_future()
             ready.append(fut)
-            self._tasks.append(asyncio.create_task(self._live(fut)))
+            measures = i % self.measure_every == 0
+            self._tasks.append(asyncio.create_task(self._live(fut, measures)))
         for _ in range(stalled):
             ws = await websockets.connect(
                 self.target.console_url, open_timeout=60, max_size=None, max_queue=1
@@ -263,7 +268,7 @@ class Consoles:
             self._times[text] = ms
         return ms
 
-    async def _live(self, ready: asyncio.Future[None]) -> None:
+    async def _live(self, ready: asyncio.Future[None], measures: bool = True) -> None:
         try:
             ws = await websockets.connect(self.target.console_url, open_timeout=60, max_size=None)
         except (OSError, TimeoutError, websockets.InvalidHandshake) as exc:
@@ -277,6 +282,9 @@ class Consoles:
             async for raw in ws:
                 now = time.time()
                 if not tally.window.holds(now):
+                    continue
+                if not measures:
+                    tally.delivered += _positions_in(raw)
                     continue
                 data = json.loads(raw)
                 kind = data.get("type")
@@ -293,24 +301,31 @@ class Consoles:
                         tally.latencies_ms.append(now * 1000 - data["position"]["time"])
 
 
+def _positions_in(raw: str | bytes) -> int:
+    """How many positions a frame carries, without parsing it: ours name each ``unit_id``; the
+    bare server relays one unit frame (``"type":"position"``) at a time."""
+    text = raw if isinstance(raw, str) else raw.decode()
+    return text.count('"unit_id"') or int(text.startswith('{"v":1,"type":"position"'))
+
+
 # -- consoles in processes of their own --------------------------------------------------------
 
 
 def _console_process(conn: Connection, url: str, subscribe: str | None, count: int,
-                     sample: int) -> None:
+                     sample: int, measure_every: int) -> None:
     """``count`` live consoles in a process of their own (spawned), counting inside the window
     the benchmark sends, and answering ``report`` with what they counted."""
     try:
-        asyncio.run(_console_worker(conn, url, subscribe, count, sample))
+        asyncio.run(_console_worker(conn, url, subscribe, count, sample, measure_every))
     except Exception as exc:  # reported to the benchmark, which stops
         conn.send({"failed": f"{type(exc).__name__}: {exc}"})
 
 
 async def _console_worker(conn: Connection, url: str, subscribe: str | None, count: int,
-                          sample: int) -> None:
+                          sample: int, measure_every: int) -> None:
     tally = Tally()
     target = Target("consoles", lambda _: "", url, subscribe, answers=False, greeting=0)
-    consoles = Consoles(target, tally, sample)
+    consoles = Consoles(target, tally, sample, measure_every)
     await consoles.open(count, 0)
     try:
         conn.send("ready")
@@ -326,10 +341,12 @@ class ConsoleProcesses:
     """Live consoles spread over ``processes`` processes, so that reading and parsing what
     they receive (200,000 positions a second at 5,000 units) is not one core's work."""
 
-    def __init__(self, target: Target, sample: int, processes: int) -> None:
+    def __init__(self, target: Target, sample: int, processes: int,
+                 measure_every: int = 1) -> None:
         self.target = target
         self.sample = sample
         self.processes = processes
+        self.measure_every = measure_every
         self._workers: list[tuple[Connection, BaseProcess]] = []
 
     @property
@@ -347,7 +364,7 @@ class ConsoleProcesses:
             worker = ctx.Process(
                 target=_console_process,
                 args=(theirs, self.target.console_url, self.target.subscribe, count,
-                      self.sample),
+                      self.sample, self.measure_every),
                 daemon=True,
             )
             worker.start()

@@ -26,6 +26,7 @@ async def test_small_benchmark_run(
         ingest_seconds=2,
         sample=1,
         console_processes=2,  # the live consoles in two processes of their own
+        measure_every=2,  # in each, the first console times, the others only count
     )
     result = await run_benchmark(
         Settings(database_url=database_url, database_admin_url=database_admin_url),
@@ -70,6 +71,7 @@ def test_bad_arguments_are_refused(
         (["--interval", "0"], "--interval 0 is outside 0.1..600"),
         (["--rate-hz", "100"], "--rate-hz 100 is outside 0..50"),
         (["--stall", "-1"], "--stall -1 is outside 0..500"),
+        (["--measure-every", "0"], "--measure-every 0 is outside 1..1000"),
     ):
         assert main(["bench", "avl", *args]) == 2, args
         assert message in capsys.readouterr().err
