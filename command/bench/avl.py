@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -230,6 +231,9 @@ class Plan:
     console_processes: int = 1
     #: every n-th live console times what it receives (the others count it)
     measure_every: int = 1
+    #: steady and stalled phases run this many times each, alternating, so that a drift of the
+    #: machine's load falls on both alike; the summary compares their medians
+    rounds: int = 1
 
 
 async def _steady(
@@ -362,9 +366,11 @@ async def run_benchmark(settings: Settings, plan: Plan, rate_hz: float) -> Resul
             fleet = Fleet(ours)
             await fleet.open(plan.units)
             try:
-                phases.append(await _steady(OURS, fleet, plan, 0, proc, database))
-                if plan.stall:
-                    phases.append(await _steady(OURS, fleet, plan, plan.stall, proc, database))
+                for _ in range(plan.rounds):
+                    phases.append(await _steady(OURS, fleet, plan, 0, proc, database))
+                    if plan.stall:
+                        phases.append(
+                            await _steady(OURS, fleet, plan, plan.stall, proc, database))
                 if plan.ingest_seconds:
                     phases.append(await _ingest(fleet, plan, proc, database))
             finally:
@@ -387,9 +393,10 @@ async def run_benchmark(settings: Settings, plan: Plan, rate_hz: float) -> Resul
             fleet = Fleet(bare)
             await fleet.open(plan.units)
             try:
-                phases.append(await _steady(BARE, fleet, plan, 0, proc, None))
-                if plan.stall:
-                    phases.append(await _steady(BARE, fleet, plan, plan.stall, proc, None))
+                for _ in range(plan.rounds):
+                    phases.append(await _steady(BARE, fleet, plan, 0, proc, None))
+                    if plan.stall:
+                        phases.append(await _steady(BARE, fleet, plan, plan.stall, proc, None))
             finally:
                 await fleet.close()
     return Result(plan.units, plan.interval, plan.consoles, plan.stall, rate_hz, phases)
@@ -439,6 +446,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     bench.add_argument("--sample", type=int, default=10, help="latency of every n-th unit")
     bench.add_argument(
+        "--rounds", type=int, default=1,
+        help="run the steady and stalled phases this many times each, alternating; the "
+        "summary compares their medians (the load of a shared machine drifts)",
+    )
+    bench.add_argument(
         "--measure-every", type=int, default=1,
         help="latency measured by every n-th live console (the others read and count every "
         "frame without parsing it), so that the load generator leaves the server its core",
@@ -477,6 +489,7 @@ def bench_cmd(args: argparse.Namespace, settings: Settings) -> int:
     _range("--ingest-hz", args.ingest_hz, 0.1, 20)
     _range("--console-processes", args.console_processes, 1, 16)
     _range("--measure-every", args.measure_every, 1, 1_000)
+    _range("--rounds", args.rounds, 1, 20)
     _range("--sample", args.sample, 1, 1_000)
     ensure_embedded_running(settings)
     drop_on_sigterm()
@@ -493,6 +506,7 @@ def bench_cmd(args: argparse.Namespace, settings: Settings) -> int:
         bare_compression=not args.bare_no_compression,
         console_processes=args.console_processes,
         measure_every=args.measure_every,
+        rounds=args.rounds,
     )
     before = load_average()
     result = asyncio.run(run_benchmark(settings, plan, args.rate_hz))
@@ -512,22 +526,24 @@ def bench_cmd(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _p99(result: Result, server: str, phase: str) -> float | None:
-    for p in result.phases:
-        if p.server == server and p.phase == phase and p.latency is not None:
-            return p.latency.p99_ms
-    return None
+def p99_of(result: Result, server: str, phase: str) -> float | None:
+    """The p99 of ``server``'s ``phase``: the median over its rounds when it ran several."""
+    found = [p.latency.p99_ms for p in result.phases
+             if p.server == server and p.phase == phase and p.latency is not None]
+    return statistics.median(found) if found else None
 
 
 def _summary(result: Result) -> str:
     lines: list[str] = []
-    ours, bare = _p99(result, OURS, "steady"), _p99(result, BARE, "steady")
+    ours, bare = p99_of(result, OURS, "steady"), p99_of(result, BARE, "steady")
     if ours is not None and bare is not None:
         lines.append(f"p99 ours / bare: {ours / bare:.2f}x")
-    stalled = _p99(result, OURS, "stalled consoles")
+    stalled = p99_of(result, OURS, "stalled consoles")
     if ours is not None and stalled is not None:
         lines.append(f"stalled consoles raise our p99 by {(stalled / ours - 1):+.1%}")
-    cpu = {p.server: p.server_cpu_pct for p in result.phases if p.phase == "steady"}
+    cpu = {server: statistics.median([p.server_cpu_pct for p in result.phases
+                                      if p.server == server and p.phase == "steady"])
+           for server in {p.server for p in result.phases if p.phase == "steady"}}
     if cpu.get(BARE):
         lines.append(f"server CPU ours / bare: {cpu[OURS] / cpu[BARE]:.2f}x")
     return "" if not lines else "\n" + "\n".join(lines)

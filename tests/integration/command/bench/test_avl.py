@@ -72,6 +72,7 @@ def test_bad_arguments_are_refused(
         (["--rate-hz", "100"], "--rate-hz 100 is outside 0..50"),
         (["--stall", "-1"], "--stall -1 is outside 0..500"),
         (["--measure-every", "0"], "--measure-every 0 is outside 1..1000"),
+        (["--rounds", "0"], "--rounds 0 is outside 1..20"),
     ):
         assert main(["bench", "avl", *args]) == 2, args
         assert message in capsys.readouterr().err
