@@ -77,10 +77,5 @@ class RunCards:
 
     def for_type(self, type_code: str) -> dict[Capability, int]:
         """The card of ``type_code`` or of its nearest parent; empty when there is none."""
-        code = type_code
-        while code:
-            card = self.cards.get(code)
-            if card is not None:
-                return dict(card)
-            code = code.rpartition(".")[0]
-        return {}
+        code = self.applying(type_code)
+        return {} if code is None else dict(self.cards[code])

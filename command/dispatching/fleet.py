@@ -332,7 +332,7 @@ class Fleet:
         """Every incident type's card, by type code."""
         async with self.work.read() as conn:
             overrides = await dispatch_store.run_card_overrides(conn)
-        return [self._line(t, overrides) for _, t in sorted(self.config.taxonomy.types.items())]
+        return self._lines([t for _, t in sorted(self.config.taxonomy.types.items())], overrides)
 
     async def put_run_card(
         self, type_code: str, requirements: Mapping[str, int], origin: Origin
@@ -354,7 +354,7 @@ class Fleet:
             await self._audit(work, origin, "run_card.put", "run_card", type_code, facts)
             work.emit(NewEvent("run_card.changed", "run_card", type_code, facts, origin.actor))
             overrides = await dispatch_store.run_card_overrides(work.conn)
-        return self._line(kind, overrides)
+        return self._lines([kind], overrides)[0]
 
     async def reset_run_card(self, type_code: str, origin: Origin) -> CardLine:
         """Remove the card stored for ``type_code``: the configured default applies again."""
@@ -371,7 +371,7 @@ class Fleet:
             await self._audit(work, origin, "run_card.reset", "run_card", type_code, facts)
             work.emit(NewEvent("run_card.reset", "run_card", type_code, facts, origin.actor))
             overrides = await dispatch_store.run_card_overrides(work.conn)
-        return self._line(kind, overrides)
+        return self._lines([kind], overrides)[0]
 
     def _incident_type(self, type_code: str) -> IncidentType:
         kind = self.config.taxonomy.types.get(type_code)
@@ -383,19 +383,23 @@ class Fleet:
             )
         return kind
 
-    def _line(
-        self, kind: IncidentType, overrides: Mapping[str, Mapping[Capability, int]]
-    ) -> CardLine:
+    def _lines(
+        self, kinds: list[IncidentType], overrides: Mapping[str, Mapping[Capability, int]]
+    ) -> list[CardLine]:
+        """The lines of ``kinds``, the stored ``overrides`` laid over the configured cards once."""
         defaults = self.config.run_cards
         cards = defaults.with_overrides(overrides)
-        return CardLine(
-            type_code=kind.code,
-            names=dict(kind.names),
-            requirements=cards.for_type(kind.code),
-            default=defaults.for_type(kind.code),
-            overridden=kind.code in overrides,
-            from_type=cards.applying(kind.code),
-        )
+        return [
+            CardLine(
+                type_code=kind.code,
+                names=dict(kind.names),
+                requirements=cards.for_type(kind.code),
+                default=defaults.for_type(kind.code),
+                overridden=kind.code in overrides,
+                from_type=cards.applying(kind.code),
+            )
+            for kind in kinds
+        ]
 
     # ------------------------------------------------------------------ shared
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
 from typing import Any, Literal
@@ -546,8 +546,7 @@ def system_entry(
 ) -> NarrativeEntry:
     """The server's own entry: its English ``text``, and the ``code`` and ``params`` a console
     words it from."""
-    entry = narrative_entry(text, author, at, "system")
-    return NarrativeEntry(entry.at, entry.author, entry.text, entry.kind, code, dict(params))
+    return replace(narrative_entry(text, author, at, "system"), code=code, params=dict(params))
 
 
 def narrative_entry(text: str, author: str, at: datetime, kind: str = "note") -> NarrativeEntry:
