@@ -49,6 +49,10 @@ class Interest:
     bbox: BBox | None = None
     units: frozenset[str] | None = None
 
+    @property
+    def everything(self) -> bool:
+        return self.bbox is None and self.units is None
+
     def wants(self, fix: Fix) -> bool:
         if self.bbox is None and self.units is None:
             return True
@@ -100,6 +104,26 @@ class ConsoleFeed:
         self._pending[fix.unit_id] = marker
         self.wake.set()
 
+    def offer_moved(self, moved: list[Marker], newest: dict[str, Marker]) -> None:
+        """Offer the positions that each moved their unit's marker, in order (``moved``), and
+        the newest of them by unit (``newest``).
+
+        Each is newer than anything pending for its unit, since whatever is pending moved the
+        marker before it; so a console that watches every unit takes the newest at once.
+        """
+        interest = self.interest
+        if interest is None:
+            return
+        if not interest.everything:
+            for marker in moved:
+                self.offer(marker)
+            return
+        pending = self._pending
+        before = len(pending)
+        pending.update(newest)
+        self.coalesced += before + len(moved) - len(pending)
+        self.wake.set()
+
     @property
     def pending(self) -> int:
         return len(self._pending)
@@ -110,6 +134,8 @@ class ConsoleFeed:
         batch = list(self._pending.values())
         self._pending = {}
         interest = self.interest
+        if interest is not None and interest.everything:
+            return batch  # nothing can leave its view, so what it shows needs no keeping
         for marker in batch:
             if interest is not None and interest.wants(marker.fix):
                 self._shown.add(marker.fix.unit_id)
@@ -164,7 +190,7 @@ class Fanout:
 
     def publish(self, fixes: Iterable[Fix]) -> list[Fix]:
         """Take positions in (from any process); hand those that move a marker to every
-        interested console. Returns them (what the relay passes on)."""
+        interested console. Returns them, the newest of each unit (what the relay passes on)."""
         moved: list[Marker] = []
         for fix in fixes:
             current = self._latest.get(fix.unit_id)
@@ -174,11 +200,12 @@ class Fanout:
             marker = Marker(fix, self._encode(fix) if self._feeds else "")
             self._latest[fix.unit_id] = marker
             moved.append(marker)
-        if moved:
-            for feed in self._feeds:
-                for marker in moved:
-                    feed.offer(marker)
-        return [marker.fix for marker in moved]
+        if not moved:
+            return []
+        newest = {marker.fix.unit_id: marker for marker in moved}
+        for feed in self._feeds:
+            feed.offer_moved(moved, newest)
+        return [marker.fix for marker in newest.values()]
 
     def attach(self) -> ConsoleFeed:
         """A new console, interested in nothing until it subscribes."""

@@ -143,3 +143,25 @@ def test_each_position_is_encoded_once_whatever_the_number_of_consoles() -> None
     fanout.publish([fix("E1", 9.52, 47.13, 1)])
     assert encoded == ["E1"]
     assert all([m.wire for m in feed.take()] == ["E1"] for feed in feeds)
+
+
+def test_one_publish_reaches_a_console_of_every_unit_and_a_viewport_console_alike() -> None:
+    fanout = Fanout()
+    everything, in_view = fanout.attach(), fanout.attach()
+    fanout.subscribe(everything, Interest())
+    fanout.subscribe(in_view, Interest(bbox=VADUZ))
+    fanout.publish([fix("E1", 9.52, 47.13, 1), fix("far", 9.60, 47.25, 1)])
+    moved = fanout.publish(
+        [fix("E1", 9.521, 47.13, 2), fix("E1", 9.522, 47.13, 3), fix("E1", 9.4, 47.0, 2.5)]
+    )
+    assert [(f.unit_id, f.lon) for f in moved] == [("E1", 9.522)]  # what the relay passes on
+    assert {m.fix.unit_id: m.fix.lon for m in everything.take()} == {"E1": 9.522, "far": 9.60}
+    assert everything.coalesced == 2
+    assert {m.fix.unit_id: m.fix.lon for m in in_view.take()} == {"E1": 9.522}
+    assert in_view.coalesced == 2
+    # The viewport console still takes a unit's marker off once it leaves.
+    fanout.publish([fix("E1", 9.60, 47.25, 4)])
+    assert [m.fix.lon for m in in_view.take()] == [9.60]
+    fanout.publish([fix("E1", 9.61, 47.25, 5)])
+    assert in_view.take() == []
+    assert [m.fix.lon for m in everything.take()] == [9.61]
