@@ -45,6 +45,7 @@ from command import tables
 from command.auth.passwords import new_token, token_digest
 from command.auth.service import create_device_token, create_user
 from command.bench.avl_load import ConsoleProcesses, Consoles, Fleet, Tally, Target, unit_id
+from command.bench.collector import frozen_heap
 from command.bench.scratch import drop_on_sigterm, scratch_engine
 from command.bench.servers import http_ready, port_ready, server_process
 from command.bench.stats import Timing, load_average
@@ -256,18 +257,19 @@ async def _steady(
         await consoles.open(plan.consoles, stalled)
     meter = _Meter(server_proc, database, spread.pids)
     try:
-        start = time.time()
-        tally.window.start = start + plan.warmup
-        tally.window.end = tally.window.start + plan.duration
-        spread.window(tally.window.start, tally.window.end)
-        driving = asyncio.create_task(fleet.steady(plan.interval, tally.window.end + 0.5))
-        await asyncio.sleep(plan.warmup)
-        meter.start()
-        await asyncio.sleep(plan.duration)
-        cpu, rss, db, me = meter.stop()
-        await driving
-        await asyncio.sleep(min(3.0, plan.interval))  # the last answers and deliveries
-        await spread.count_into(tally)
+        with frozen_heap():
+            start = time.time()
+            tally.window.start = start + plan.warmup
+            tally.window.end = tally.window.start + plan.duration
+            spread.window(tally.window.start, tally.window.end)
+            driving = asyncio.create_task(fleet.steady(plan.interval, tally.window.end + 0.5))
+            await asyncio.sleep(plan.warmup)
+            meter.start()
+            await asyncio.sleep(plan.duration)
+            cpu, rss, db, me = meter.stop()
+            await driving
+            await asyncio.sleep(min(3.0, plan.interval))  # the last answers and deliveries
+            await spread.count_into(tally)
     finally:
         await consoles.close()
         await spread.close()

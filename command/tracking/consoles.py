@@ -102,6 +102,8 @@ class ConsoleSession:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
             self.fanout.detach(self.feed)
+            self._snapshot = None
+            self._errors.clear()
             for task in tasks:
                 task.cancel()
             for task in tasks:

@@ -215,6 +215,9 @@ class Fanout:
 
     def detach(self, feed: ConsoleFeed) -> None:
         self._feeds.discard(feed)
+        # What it still held (up to a position per unit, for a console that had stalled) goes
+        # now, not with the session's cycles at the collector's next full collection.
+        feed.reset(None, set())
 
     def subscribe(self, feed: ConsoleFeed, interest: Interest) -> list[Marker]:
         """Replace the feed's interest; returns the current picture within it (the snapshot),

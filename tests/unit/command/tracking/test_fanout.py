@@ -86,7 +86,9 @@ def test_a_detached_console_is_no_longer_fed() -> None:
     fanout = Fanout()
     feed = fanout.attach()
     fanout.subscribe(feed, Interest())
+    fanout.publish([fix("L2", 9.51, 47.14, 1)])  # pending, never taken: the console stalled
     fanout.detach(feed)
+    assert feed.pending == 0  # let go at once
     fanout.publish([fix("E1", 9.52, 47.13, 1)])
     assert feed.take() == []
     assert fanout.consoles == 0
