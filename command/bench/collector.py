@@ -16,7 +16,8 @@ from collections.abc import Iterator
 
 @contextlib.contextmanager
 def frozen_heap() -> Iterator[None]:
-    """Within the block, the collector does not walk what was alive when it began."""
+    """Within the block, the collector does not walk what was alive when it began (the load
+    generator freezes nothing else: leaving the block unfreezes everything)."""
     gc.collect()
     gc.freeze()
     try:

@@ -54,7 +54,7 @@ class Interest:
         return self.bbox is None and self.units is None
 
     def wants(self, fix: Fix) -> bool:
-        if self.bbox is None and self.units is None:
+        if self.everything:
             return True
         if self.units is not None and fix.unit_id in self.units:
             return True
